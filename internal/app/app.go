@@ -1,0 +1,105 @@
+// Package app holds Parley's use cases: every business rule, once. Each
+// method authorizes the Actor, validates input, persists through the Store,
+// and only after a successful commit publishes events on the Bus.
+//
+// Every error returned is a *parley.Error (see parley.ErrorCode).
+package app
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/parley-chat/parley"
+)
+
+// Limits are the configurable bounds on user input.
+type Limits struct {
+	MaxMessageChars       int           // characters (runes) in a message body; default 4000
+	MaxReactionsPerMsg    int           // distinct emoji on one message; default 50
+	MaxMembers            int           // members of one group or channel; default 10000
+	SessionTTL            time.Duration // idle time after which a session expires; default 30 days
+	LoginFailuresPerUser  int           // failed sign-ins per account per LoginWindow before 429
+	LoginFailuresPerAddr  int           // failed sign-ins per client address per LoginWindow before 429
+	LoginWindow           time.Duration // default 15 minutes
+	MessagesPerUserSecond float64       // sustained send rate per user; default 50
+}
+
+// DefaultLimits returns the defaults documented in README.md.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxMessageChars:       4000,
+		MaxReactionsPerMsg:    50,
+		MaxMembers:            10000,
+		SessionTTL:            30 * 24 * time.Hour,
+		LoginFailuresPerUser:  10,
+		LoginFailuresPerAddr:  50,
+		LoginWindow:           15 * time.Minute,
+		MessagesPerUserSecond: 50,
+	}
+}
+
+// Options configure an App. Store and Bus are required.
+type Options struct {
+	Store  parley.Store
+	Bus    parley.Bus
+	Logger *slog.Logger
+	Limits Limits
+	Now    func() time.Time // defaults to time.Now
+}
+
+// App is the set of use cases. It is safe for concurrent use.
+type App struct {
+	store  parley.Store
+	bus    parley.Bus
+	log    *slog.Logger
+	limits Limits
+	now    func() time.Time
+}
+
+// New returns an App. Zero Limits fields take their defaults.
+func New(o Options) *App {
+	a := &App{store: o.Store, bus: o.Bus, log: o.Logger, limits: o.Limits, now: o.Now}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	d := DefaultLimits()
+	fill := func(v *int, def int) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	fill(&a.limits.MaxMessageChars, d.MaxMessageChars)
+	fill(&a.limits.MaxReactionsPerMsg, d.MaxReactionsPerMsg)
+	fill(&a.limits.MaxMembers, d.MaxMembers)
+	fill(&a.limits.LoginFailuresPerUser, d.LoginFailuresPerUser)
+	fill(&a.limits.LoginFailuresPerAddr, d.LoginFailuresPerAddr)
+	if a.limits.SessionTTL <= 0 {
+		a.limits.SessionTTL = d.SessionTTL
+	}
+	if a.limits.LoginWindow <= 0 {
+		a.limits.LoginWindow = d.LoginWindow
+	}
+	if a.limits.MessagesPerUserSecond <= 0 {
+		a.limits.MessagesPerUserSecond = d.MessagesPerUserSecond
+	}
+	return a
+}
+
+// Limits returns the limits in force (for the WebSocket ready frame and docs).
+func (a *App) Limits() Limits { return a.limits }
+
+// Ready reports whether the store is reachable.
+func (a *App) Ready(ctx context.Context) error { return a.store.Ping(ctx) }
+
+// publish sends e on the bus after a commit. A bus failure never fails the
+// use case: the write is already durable and clients recover by resync.
+func (a *App) publish(ctx context.Context, e parley.Event) {
+	if err := a.bus.Publish(ctx, e); err != nil {
+		a.log.Warn("publish failed; clients will resync", "kind", e.Kind,
+			"conversation_id", e.ConversationID, "err", err)
+	}
+}

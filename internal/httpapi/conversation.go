@@ -1,0 +1,4 @@
+package httpapi
+
+// conversationRoutes registers the conversation endpoints.
+func (s *Server) conversationRoutes() {}

@@ -1,0 +1,56 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/parley-chat/parley"
+)
+
+// errorMapping is the single table that maps error codes to HTTP statuses and
+// WebSocket close codes. docs/errors.md mirrors it; client/ maps back.
+var errorMapping = map[parley.Code]struct {
+	Status    int
+	CloseCode int // WebSocket close code used when the error ends a connection
+}{
+	parley.CodeInvalid:         {http.StatusBadRequest, 4400},
+	parley.CodeUnauthenticated: {http.StatusUnauthorized, 4401},
+	parley.CodeForbidden:       {http.StatusForbidden, 4403},
+	parley.CodeNotFound:        {http.StatusNotFound, 4404},
+	parley.CodeConflict:        {http.StatusConflict, 4409},
+	parley.CodeRateLimited:     {http.StatusTooManyRequests, 1008},
+	parley.CodeTooLarge:        {http.StatusRequestEntityTooLarge, 1009},
+	parley.CodeUnavailable:     {http.StatusServiceUnavailable, 1013},
+	parley.CodeInternal:        {http.StatusInternalServerError, 1011},
+	parley.CodeUnsupportedType: {http.StatusUnsupportedMediaType, 1003},
+}
+
+// HTTPStatus returns the HTTP status for code (500 for an unknown code).
+func HTTPStatus(code parley.Code) int {
+	if m, ok := errorMapping[code]; ok {
+		return m.Status
+	}
+	return http.StatusInternalServerError
+}
+
+// CloseCode returns the WebSocket close code for code (1011 for an unknown code).
+func CloseCode(code parley.Code) int {
+	if m, ok := errorMapping[code]; ok {
+		return m.CloseCode
+	}
+	return 1011
+}
+
+// ErrorBody is the JSON error envelope of every non-2xx response:
+// {"error":{"code":"…","message":"…","field":"…","request_id":"…"}}.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail is the inside of ErrorBody.
+type ErrorDetail struct {
+	Code       parley.Code `json:"code"`
+	Message    string      `json:"message"`
+	Field      string      `json:"field,omitempty"`
+	RequestID  string      `json:"request_id,omitempty"`
+	RetryAfter int         `json:"retry_after,omitempty"` // seconds, for rate_limited
+}

@@ -1,0 +1,4 @@
+package httpapi
+
+// messageRoutes registers the message endpoints.
+func (s *Server) messageRoutes() {}

@@ -1,0 +1,4 @@
+package httpapi
+
+// realtimeRoutes registers the realtime endpoints.
+func (s *Server) realtimeRoutes() {}

@@ -1,0 +1,117 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/parley-chat/parley"
+)
+
+// writeJSON writes v with the given status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeError writes err as the JSON error envelope. Internal errors are
+// logged once here, with the request id, and shown only as "internal".
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	e := parley.AsError(err)
+	rid := requestID(r.Context())
+	msg := e.Message
+	if e.Code == parley.CodeInternal {
+		s.log.Error("internal error", "request_id", rid, "method", r.Method, "path", r.URL.Path, "err", err)
+		msg = "internal error; quote request id " + rid
+	} else if e.Code == parley.CodeUnavailable {
+		s.log.Warn("unavailable", "request_id", rid, "path", r.URL.Path, "err", err)
+	}
+	body := ErrorBody{Error: ErrorDetail{Code: e.Code, Message: msg, Field: e.Field, RequestID: rid}}
+	if e.Code == parley.CodeRateLimited && e.RetryAfter > 0 {
+		secs := int(math.Ceil(e.RetryAfter.Seconds()))
+		body.Error.RetryAfter = secs
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	}
+	writeJSON(w, HTTPStatus(e.Code), body)
+}
+
+// decode reads a JSON request body into v strictly: the body must be
+// application/json, at most s.opts.MaxBodyBytes, one JSON value, with no
+// unknown fields and no wrong types. The error names the offending field.
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			return parley.Errorf(parley.CodeUnsupportedType, "request body must be application/json")
+		}
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+	return decodeJSON(r.Body, v)
+}
+
+// decodeJSON is the strict decoder behind decode; it is also the fuzz target.
+func decodeJSON(body io.Reader, v any) error {
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if dec.More() {
+		return parley.Invalid("", "request body must hold exactly one JSON value")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		if err != nil {
+			return jsonError(err)
+		}
+		return parley.Invalid("", "request body must hold exactly one JSON value")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var mbe *http.MaxBytesError
+	var ute *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &mbe):
+		return parley.TooLarge("", "request body is larger than %d bytes", mbe.Limit)
+	case errors.As(err, &ute):
+		field := ute.Field
+		return parley.Invalid(field, "field %q must be %s, not %s", field, jsonKind(ute.Type.Kind().String()), ute.Value)
+	case errors.As(err, &se):
+		return parley.Invalid("", "malformed JSON at byte %d: %v", se.Offset, err)
+	case errors.Is(err, io.EOF):
+		return parley.Invalid("", "request body is empty; expected a JSON object")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return parley.Invalid("", "request body ends in the middle of a JSON value")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return parley.Invalid(field, "unknown field %q", field)
+	}
+	return parley.Invalid("", "malformed JSON: %v", err)
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "a boolean"
+	case "slice", "array":
+		return "an array"
+	case "struct", "map":
+		return "an object"
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		return "an integer"
+	case "float32", "float64":
+		return "a number"
+	}
+	return fmt.Sprintf("of Go kind %s", goKind)
+}

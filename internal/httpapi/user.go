@@ -1,0 +1,4 @@
+package httpapi
+
+// userRoutes registers the user endpoints.
+func (s *Server) userRoutes() {}

@@ -1,0 +1,136 @@
+// Package metrics holds Parley's Prometheus collectors. One *Metrics is
+// created per server and handed to the components that record into it; a nil
+// *Metrics records nothing, so components and tests need no special case.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics is the set of collectors, registered on its own registry.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	httpRequests *prometheus.CounterVec
+	httpDuration *prometheus.HistogramVec
+
+	connections   prometheus.Gauge         // open, authenticated WebSocket connections
+	messagesIn    prometheus.Counter       // messages committed by this node
+	deliveries    prometheus.Counter       // frames queued to local connections
+	queueDrops    prometheus.Counter       // connections closed as slow consumers
+	storeLatency  *prometheus.HistogramVec // by op
+	busLatency    prometheus.Histogram     // publish to local receipt, same-node only
+	commitBatch   prometheus.Histogram     // messages per group commit
+	loginFailures prometheus.Counter
+}
+
+// New returns collectors registered on a fresh registry, with the Go runtime
+// and process collectors included.
+func New() *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.httpRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_http_requests_total", Help: "HTTP requests by route pattern and status."},
+		[]string{"route", "status"})
+	m.httpDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "parley_http_request_duration_seconds", Help: "HTTP request duration by route pattern.",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10)}, []string{"route"})
+	m.connections = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "parley_ws_connections", Help: "Open authenticated WebSocket connections on this node."})
+	m.messagesIn = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "parley_messages_committed_total", Help: "Messages committed through this node."})
+	m.deliveries = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "parley_deliveries_total", Help: "Event frames queued to local WebSocket connections."})
+	m.queueDrops = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "parley_slow_consumer_disconnects_total", Help: "Connections closed because their outbound queue was full."})
+	m.storeLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "parley_store_duration_seconds", Help: "Store operation latency by operation.",
+		Buckets: prometheus.ExponentialBuckets(0.00005, 4, 10)}, []string{"op"})
+	m.busLatency = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "parley_bus_latency_seconds", Help: "Time from publish to receipt by this node's gateway.",
+		Buckets: prometheus.ExponentialBuckets(0.00001, 4, 10)})
+	m.commitBatch = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "parley_commit_batch_messages", Help: "Messages per group commit.",
+		Buckets: prometheus.ExponentialBuckets(1, 2, 10)})
+	m.loginFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "parley_login_failures_total", Help: "Failed sign-in attempts."})
+	m.reg.MustRegister(m.httpRequests, m.httpDuration, m.connections, m.messagesIn, m.deliveries,
+		m.queueDrops, m.storeLatency, m.busLatency, m.commitBatch, m.loginFailures,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// ObserveHTTP records one finished HTTP request.
+func (m *Metrics) ObserveHTTP(route string, status int, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.httpRequests.WithLabelValues(route, strconv.Itoa(status)).Inc()
+	m.httpDuration.WithLabelValues(route).Observe(d.Seconds())
+}
+
+// AddConnections adds delta to the open-connection gauge.
+func (m *Metrics) AddConnections(delta int) {
+	if m != nil {
+		m.connections.Add(float64(delta))
+	}
+}
+
+// AddMessagesIn counts n committed messages.
+func (m *Metrics) AddMessagesIn(n int) {
+	if m != nil {
+		m.messagesIn.Add(float64(n))
+	}
+}
+
+// AddDeliveries counts n frames queued to local connections.
+func (m *Metrics) AddDeliveries(n int) {
+	if m != nil {
+		m.deliveries.Add(float64(n))
+	}
+}
+
+// IncQueueDrops counts one slow-consumer disconnect.
+func (m *Metrics) IncQueueDrops() {
+	if m != nil {
+		m.queueDrops.Inc()
+	}
+}
+
+// ObserveStore records the latency of one store operation.
+func (m *Metrics) ObserveStore(op string, d time.Duration) {
+	if m != nil {
+		m.storeLatency.WithLabelValues(op).Observe(d.Seconds())
+	}
+}
+
+// ObserveBus records publish-to-receipt latency of one event.
+func (m *Metrics) ObserveBus(d time.Duration) {
+	if m != nil {
+		m.busLatency.Observe(d.Seconds())
+	}
+}
+
+// ObserveCommitBatch records the size of one group commit.
+func (m *Metrics) ObserveCommitBatch(n int) {
+	if m != nil {
+		m.commitBatch.Observe(float64(n))
+	}
+}
+
+// IncLoginFailures counts one failed sign-in.
+func (m *Metrics) IncLoginFailures() {
+	if m != nil {
+		m.loginFailures.Inc()
+	}
+}

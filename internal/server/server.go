@@ -1,0 +1,219 @@
+// Package server assembles a Parley node from its Config: it is the one place
+// (with cmd/parley) that names concrete implementations — which Store, which
+// Bus — and wires them into the app and the transports. Tests start a Server
+// in-process on ":0".
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/parley-chat/parley"
+	"github.com/parley-chat/parley/internal/app"
+	"github.com/parley-chat/parley/internal/bus/memory"
+	"github.com/parley-chat/parley/internal/httpapi"
+	"github.com/parley-chat/parley/internal/metrics"
+	"github.com/parley-chat/parley/internal/sqlite"
+)
+
+// Version is set at build time with -ldflags "-X …/internal/server.Version=…".
+var Version = "dev"
+
+// Server is one running Parley node.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	Store   parley.Store
+	Bus     parley.Bus
+	App     *app.App
+	Metrics *metrics.Metrics
+	HTTP    *httpapi.Server
+
+	ln       net.Listener
+	srv      *http.Server
+	pprofSrv *http.Server
+	closers  []func() error // run in reverse order by Close
+	closeMu  sync.Once
+}
+
+// NewLogger returns the slog logger the configuration asks for, writing to w.
+func NewLogger(cfg Config, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// New opens the store and bus, builds the app and HTTP layer, and binds the
+// listener (so Addr is known at once). It does not serve until Run.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = NewLogger(cfg, os.Stderr)
+	}
+	s := &Server{cfg: cfg, log: log, Metrics: metrics.New()}
+	if err := s.open(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) open(ctx context.Context) error {
+	cfg := s.cfg
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	s.Store = store
+	s.closers = append(s.closers, store.Close)
+
+	bus, err := openBus(cfg)
+	if err != nil {
+		return err
+	}
+	s.Bus = bus
+	s.closers = append(s.closers, bus.Close)
+
+	limits := app.DefaultLimits()
+	limits.MaxMessageChars = cfg.MaxMessage
+	limits.SessionTTL = cfg.SessionTTL
+	s.App = app.New(app.Options{Store: store, Bus: bus, Logger: s.log, Limits: limits})
+
+	s.HTTP = httpapi.New(s.App, s.log, s.Metrics, httpapi.Options{
+		MaxBodyBytes:   cfg.MaxBodyBytes,
+		AllowedOrigins: cfg.AllowedOrigins,
+		TrustProxy:     cfg.TrustProxy,
+		Version:        Version,
+	})
+
+	s.ln, err = net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	s.srv = &http.Server{
+		Handler:           s.HTTP,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	return nil
+}
+
+func openStore(ctx context.Context, cfg Config) (parley.Store, error) {
+	if cfg.DB != "" {
+		return nil, errors.New("--db: the PostgreSQL store is not available in this build yet")
+	}
+	return sqlite.Open(ctx, cfg.DataDir)
+}
+
+func openBus(cfg Config) (parley.Bus, error) {
+	if cfg.NATS != "" {
+		return nil, errors.New("--nats: the NATS bus is not available in this build yet")
+	}
+	return memory.New(), nil
+}
+
+// Addr returns the address the HTTP listener is bound to.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// URL returns the base URL of the HTTP listener (http://host:port).
+func (s *Server) URL() string {
+	addr := s.ln.Addr().(*net.TCPAddr)
+	host := addr.IP.String()
+	if addr.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, fmt.Sprint(addr.Port))
+}
+
+// Run serves until ctx is cancelled, then shuts down gracefully: the
+// listener closes, in-flight requests get ShutdownGrace to finish, and the
+// store and bus close. It returns nil after a clean shutdown.
+func (s *Server) Run(ctx context.Context) error {
+	if s.cfg.Pprof != "" {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		s.pprofSrv = &http.Server{Addr: s.cfg.Pprof, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := s.pprofSrv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("pprof listener failed", "err", err)
+			}
+		}()
+	}
+	s.log.Info("parley serving", "addr", s.Addr(), "version", Version, "store", storeName(s.cfg), "bus", busName(s.cfg))
+	errc := make(chan error, 1)
+	go func() { errc <- s.srv.Serve(s.ln) }()
+	select {
+	case err := <-errc:
+		_ = s.Close()
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down", "grace", s.cfg.ShutdownGrace)
+	return s.Close()
+}
+
+// Close stops serving (gracefully, within ShutdownGrace) and releases every
+// resource. It is safe to call more than once.
+func (s *Server) Close() error {
+	var err error
+	s.closeMu.Do(func() {
+		var errs []error
+		if s.srv != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownGrace)
+			if e := s.srv.Shutdown(ctx); e != nil {
+				errs = append(errs, e)
+				_ = s.srv.Close()
+			}
+			cancel()
+		} else if s.ln != nil {
+			_ = s.ln.Close()
+		}
+		if s.pprofSrv != nil {
+			_ = s.pprofSrv.Close()
+		}
+		for i := len(s.closers) - 1; i >= 0; i-- {
+			if e := s.closers[i](); e != nil {
+				errs = append(errs, e)
+			}
+		}
+		err = errors.Join(errs...)
+	})
+	return err
+}
+
+func storeName(cfg Config) string {
+	if cfg.DB != "" {
+		return "postgres"
+	}
+	return "sqlite:" + cfg.DataDir
+}
+
+func busName(cfg Config) string {
+	if cfg.NATS != "" {
+		return "nats"
+	}
+	return "memory"
+}

@@ -1,0 +1,7 @@
+package storetest
+
+import "testing"
+
+func testConversations(t *testing.T, open Opener) {
+	t.Helper()
+}

@@ -1,0 +1,22 @@
+// Package storetest is the conformance suite every parley.Store
+// implementation runs: one suite, one run per implementation (SQLite,
+// PostgreSQL). Each test gets a fresh, empty store from the Opener.
+package storetest
+
+import (
+	"testing"
+
+	"github.com/parley-chat/parley"
+)
+
+// Opener returns a fresh, empty, migrated store for one test and arranges
+// (with t.Cleanup) for it to be closed and removed afterwards.
+type Opener func(t *testing.T) parley.Store
+
+// Run runs the whole suite against the implementation behind open.
+func Run(t *testing.T, open Opener) {
+	t.Run("users", func(t *testing.T) { testUsers(t, open) })
+	t.Run("sessions", func(t *testing.T) { testSessions(t, open) })
+	t.Run("conversations", func(t *testing.T) { testConversations(t, open) })
+	t.Run("messages", func(t *testing.T) { testMessages(t, open) })
+}
