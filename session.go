@@ -21,22 +21,31 @@ type Session struct {
 
 // SessionStore persists sessions. Missing sessions are CodeNotFound.
 type SessionStore interface {
+	// CreateSession inserts s. CodeConflict if the id or token hash is taken;
+	// CodeNotFound if s.UserID does not exist.
 	CreateSession(ctx context.Context, s Session) error
-	// SessionByTokenHash returns the session whose token hashes to h.
+	// SessionByTokenHash returns the session whose token hashes to h, expired
+	// or not (the app checks ExpiresAt).
 	SessionByTokenHash(ctx context.Context, h []byte) (Session, error)
-	// Sessions lists a user's sessions, newest first.
+	// Sessions lists a user's sessions, expired ones included, newest first.
 	Sessions(ctx context.Context, userID string) ([]Session, error)
-	// TouchSession sets LastSeenAt (and may extend ExpiresAt).
+	// TouchSession sets LastSeenAt and ExpiresAt of session id.
 	TouchSession(ctx context.Context, id string, lastSeen, expires time.Time) error
 	// DeleteSession removes one session of userID; CodeNotFound if it is not theirs.
 	DeleteSession(ctx context.Context, userID, id string) error
 	// DeleteUserSessions removes every session of userID except keepID ("" keeps none)
 	// and returns the ids removed.
 	DeleteUserSessions(ctx context.Context, userID, keepID string) ([]string, error)
+	// DeleteExpiredSessions removes every session whose ExpiresAt is before
+	// `before` and returns how many it removed.
+	DeleteExpiredSessions(ctx context.Context, before time.Time) (int, error)
 }
 
 // Actor is the authenticated caller of a use case: who they are and through
 // which session. The zero Actor is anonymous.
+//
+// The operator (the `parley admin` command line) acts as an Actor with Role
+// UserRoleAdmin and no UserID; admin use cases check only the role.
 type Actor struct {
 	UserID    string
 	SessionID string

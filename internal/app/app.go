@@ -46,6 +46,9 @@ type Options struct {
 	Logger *slog.Logger
 	Limits Limits
 	Now    func() time.Time // defaults to time.Now
+	// Passwords sets the argon2id cost and the bound on concurrent hashing
+	// (password.go); zero fields take their defaults.
+	Passwords PasswordOptions
 }
 
 // App is the set of use cases. It is safe for concurrent use.
@@ -55,6 +58,7 @@ type App struct {
 	log    *slog.Logger
 	limits Limits
 	now    func() time.Time
+	acct   *accounts // sign-in state: password hasher, login limiters (user.go)
 }
 
 // New returns an App. Zero Limits fields take their defaults.
@@ -86,6 +90,7 @@ func New(o Options) *App {
 	if a.limits.MessagesPerUserSecond <= 0 {
 		a.limits.MessagesPerUserSecond = d.MessagesPerUserSecond
 	}
+	a.acct = newAccounts(o.Passwords, a.limits, a.now)
 	return a
 }
 

@@ -1,0 +1,152 @@
+package client
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/parley-chat/parley"
+)
+
+// RegisterRequest is a new account. DisplayName and Email are optional.
+type RegisterRequest struct {
+	Username    string `json:"username"`
+	Password    string `json:"password"`
+	DisplayName string `json:"display_name,omitempty"`
+	Email       string `json:"email,omitempty"`
+}
+
+// AuthResponse is the answer to Register and Login.
+type AuthResponse struct {
+	User  parley.User `json:"user"`
+	Token string      `json:"token"`
+}
+
+// ProfileUpdate changes the caller's profile; nil fields stay unchanged.
+type ProfileUpdate struct {
+	DisplayName *string       `json:"display_name,omitempty"`
+	StatusText  *string       `json:"status_text,omitempty"`
+	Email       *string       `json:"email,omitempty"` // "" removes it
+	Settings    *SettingsEdit `json:"settings,omitempty"`
+}
+
+// SettingsEdit changes settings; nil fields stay unchanged.
+type SettingsEdit struct {
+	Theme *string `json:"theme,omitempty"` // system, light or dark
+}
+
+// String returns a pointer to s, for ProfileUpdate fields.
+func String(s string) *string { return &s }
+
+// UserPage is one page of a user search.
+type UserPage struct {
+	Users     []parley.User `json:"users"`
+	NextAfter string        `json:"next_after,omitempty"` // "" on the last page
+}
+
+// Register creates an account, signs in and keeps the new token.
+func (c *Client) Register(ctx context.Context, req RegisterRequest) (AuthResponse, error) {
+	var out AuthResponse
+	if _, err := c.do(ctx, http.MethodPost, "/api/v1/auth/register", nil, req, &out); err != nil {
+		return AuthResponse{}, err
+	}
+	c.SetToken(out.Token)
+	return out, nil
+}
+
+// Login signs in and keeps the new token. A wrong username or password is
+// CodeUnauthenticated; too many failures CodeRateLimited with RetryAfter.
+func (c *Client) Login(ctx context.Context, username, password string) (AuthResponse, error) {
+	var out AuthResponse
+	in := map[string]string{"username": username, "password": password}
+	if _, err := c.do(ctx, http.MethodPost, "/api/v1/auth/login", nil, in, &out); err != nil {
+		return AuthResponse{}, err
+	}
+	c.SetToken(out.Token)
+	return out, nil
+}
+
+// Logout revokes the current token and forgets it.
+func (c *Client) Logout(ctx context.Context) error {
+	if _, err := c.do(ctx, http.MethodPost, "/api/v1/auth/logout", nil, nil, nil); err != nil {
+		return err
+	}
+	c.SetToken("")
+	return nil
+}
+
+// Me returns the signed-in user.
+func (c *Client) Me(ctx context.Context) (parley.User, error) {
+	var u parley.User
+	_, err := c.do(ctx, http.MethodGet, "/api/v1/me", nil, nil, &u)
+	return u, err
+}
+
+// UpdateMe changes the signed-in user's profile and settings.
+func (c *Client) UpdateMe(ctx context.Context, p ProfileUpdate) (parley.User, error) {
+	var u parley.User
+	_, err := c.do(ctx, http.MethodPatch, "/api/v1/me", nil, p, &u)
+	return u, err
+}
+
+// ChangePassword changes the password; every other session ends.
+func (c *Client) ChangePassword(ctx context.Context, current, next string) error {
+	in := map[string]string{"current_password": current, "new_password": next}
+	_, err := c.do(ctx, http.MethodPost, "/api/v1/me/password", nil, in, nil)
+	return err
+}
+
+// Sessions lists the signed-in user's sessions, newest first.
+func (c *Client) Sessions(ctx context.Context) ([]parley.Session, error) {
+	var out struct {
+		Sessions []parley.Session `json:"sessions"`
+	}
+	_, err := c.do(ctx, http.MethodGet, "/api/v1/me/sessions", nil, nil, &out)
+	return out.Sessions, err
+}
+
+// RevokeSession ends one of the signed-in user's sessions.
+func (c *Client) RevokeSession(ctx context.Context, id string) error {
+	_, err := c.do(ctx, http.MethodDelete, "/api/v1/me/sessions/"+url.PathEscape(id), nil, nil, nil)
+	return err
+}
+
+// SearchUsers finds users by username prefix. after is the NextAfter of the
+// previous page ("" for the first); limit 0 means the server default (20).
+func (c *Client) SearchUsers(ctx context.Context, prefix, after string, limit int) (UserPage, error) {
+	q := url.Values{}
+	if prefix != "" {
+		q.Set("prefix", prefix)
+	}
+	if after != "" {
+		q.Set("after", after)
+	}
+	if limit != 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var out UserPage
+	_, err := c.do(ctx, http.MethodGet, "/api/v1/users", q, nil, &out)
+	return out, err
+}
+
+// User returns one user by id.
+func (c *Client) User(ctx context.Context, id string) (parley.User, error) {
+	var u parley.User
+	_, err := c.do(ctx, http.MethodGet, "/api/v1/users/"+url.PathEscape(id), nil, nil, &u)
+	return u, err
+}
+
+// DisableUser disables an account (admins only); its sessions end at once.
+func (c *Client) DisableUser(ctx context.Context, id string) (parley.User, error) {
+	var u parley.User
+	_, err := c.do(ctx, http.MethodPost, "/api/v1/admin/users/"+url.PathEscape(id)+"/disable", nil, nil, &u)
+	return u, err
+}
+
+// EnableUser re-enables a disabled account (admins only).
+func (c *Client) EnableUser(ctx context.Context, id string) (parley.User, error) {
+	var u parley.User
+	_, err := c.do(ctx, http.MethodPost, "/api/v1/admin/users/"+url.PathEscape(id)+"/enable", nil, nil, &u)
+	return u, err
+}

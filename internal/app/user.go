@@ -1,0 +1,399 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/parley-chat/parley"
+)
+
+// RegisterInput is a new account. DisplayName defaults to the username;
+// Email is optional. UserAgent and Address describe the client, for the
+// session list.
+type RegisterInput struct {
+	Username    string
+	Password    string
+	DisplayName string
+	Email       string
+	UserAgent   string
+	Address     string
+}
+
+// LoginInput is a sign-in attempt.
+type LoginInput struct {
+	Username  string
+	Password  string
+	UserAgent string
+	Address   string
+}
+
+// ProfileUpdate changes the caller's profile; nil fields stay as they are.
+type ProfileUpdate struct {
+	DisplayName *string
+	StatusText  *string
+	Email       *string // "" removes the address
+	Theme       *string // settings.theme
+}
+
+// SearchUsersInput is a username prefix search. Limit 0 means
+// DefaultSearchLimit; more than MaxSearchLimit is refused.
+type SearchUsersInput struct {
+	Prefix string
+	After  string // the last username of the previous page
+	Limit  int
+}
+
+// Bounds of SearchUsers.
+const (
+	DefaultSearchLimit = 20
+	MaxSearchLimit     = 100
+)
+
+// view returns u as actor may see it: the email address only for the user
+// themselves and for admins.
+func view(actor parley.Actor, u parley.User) parley.User {
+	if actor.UserID != u.ID && !actor.Admin() {
+		u.Email = ""
+	}
+	return u
+}
+
+// Register creates an account with role user and signs it in. Errors:
+// CodeInvalid/CodeTooLarge naming the field (username, password,
+// display_name, email), CodeConflict (field username) if the username is
+// taken in any letter case, CodeRateLimited if the server is too busy hashing.
+func (a *App) Register(ctx context.Context, in RegisterInput) (parley.User, string, error) {
+	u, err := a.createUser(ctx, in, parley.UserRoleUser)
+	if err != nil {
+		return parley.User{}, "", err
+	}
+	_, tok, err := a.createSession(ctx, u.ID, in.UserAgent, in.Address)
+	if err != nil {
+		return parley.User{}, "", err
+	}
+	return u, tok, nil
+}
+
+// createUser validates in and stores a new account with the given role.
+func (a *App) createUser(ctx context.Context, in RegisterInput, role parley.UserRole) (parley.User, error) {
+	name, err := parley.CanonicalUsername(in.Username)
+	if err != nil {
+		return parley.User{}, err
+	}
+	if err := parley.CheckPassword("password", in.Password); err != nil {
+		return parley.User{}, err
+	}
+	display := name
+	if in.DisplayName != "" {
+		if display, err = parley.CleanDisplayName(in.DisplayName); err != nil {
+			return parley.User{}, err
+		}
+	}
+	email, err := parley.CleanEmail(in.Email)
+	if err != nil {
+		return parley.User{}, err
+	}
+	// Cheap check first so a taken name costs no hashing (the insert below
+	// still decides races).
+	if _, err := a.store.UserByUsername(ctx, name); err == nil {
+		return parley.User{}, usernameTaken()
+	} else if !parley.IsCode(err, parley.CodeNotFound) {
+		return parley.User{}, err
+	}
+	hash, err := a.acct.pw.hash(ctx, in.Password)
+	if err != nil {
+		return parley.User{}, err
+	}
+	now := a.now().UTC().Truncate(time.Millisecond)
+	u := parley.User{
+		ID:          parley.NewID(),
+		Username:    name,
+		DisplayName: display,
+		Email:       email,
+		Role:        role,
+		Settings:    parley.DefaultUserSettings(),
+		CreatedAt:   now,
+		UpdatedAt:   now,
+	}
+	if err := a.store.CreateUser(ctx, u, hash); err != nil {
+		if parley.IsCode(err, parley.CodeConflict) {
+			return parley.User{}, usernameTaken()
+		}
+		return parley.User{}, err
+	}
+	return u, nil
+}
+
+func usernameTaken() error {
+	return &parley.Error{Code: parley.CodeConflict, Field: "username", Message: "that username is taken"}
+}
+
+// errBadCredentials is the one answer to an unknown username and a wrong
+// password alike, so sign-in does not reveal which accounts exist.
+func errBadCredentials() error {
+	return unauthenticated("wrong username or password")
+}
+
+// Login signs a user in with username and password, creating a session.
+//
+// An unknown username and a wrong password give the same CodeUnauthenticated
+// error after the same work (an unknown username is checked against a dummy
+// hash). Failed attempts are counted per account and per client address
+// (Limits.LoginFailuresPerUser/PerAddr per LoginWindow); beyond either the
+// answer is CodeRateLimited with RetryAfter, without checking the password.
+// A correct password for a disabled account gives CodeForbidden.
+func (a *App) Login(ctx context.Context, in LoginInput) (parley.User, string, error) {
+	if in.Username == "" {
+		return parley.User{}, "", parley.Invalid("username", "username is required")
+	}
+	if in.Password == "" {
+		return parley.User{}, "", parley.Invalid("password", "password is required")
+	}
+	if len(in.Password) > parley.PasswordMaxLen {
+		return parley.User{}, "", parley.TooLarge("password", "password must be at most %d bytes", parley.PasswordMaxLen)
+	}
+	name, err := parley.CanonicalUsername(in.Username)
+	if err != nil {
+		return parley.User{}, "", err
+	}
+	userKey, addrKey := name, in.Address
+	if wait := max(a.acct.loginUser.Wait(userKey), a.acct.loginAddr.Wait(addrKey)); wait > 0 {
+		return parley.User{}, "", &parley.Error{Code: parley.CodeRateLimited, RetryAfter: wait,
+			Message: "too many failed sign-ins; wait before trying again"}
+	}
+	fail := func() error {
+		a.acct.loginUser.Allow(userKey)
+		a.acct.loginAddr.Allow(addrKey)
+		return errBadCredentials()
+	}
+	u, err := a.store.UserByUsername(ctx, name)
+	if parley.IsCode(err, parley.CodeNotFound) {
+		if err := a.acct.pw.verifyDummy(ctx, in.Password); err != nil {
+			return parley.User{}, "", err
+		}
+		return parley.User{}, "", fail()
+	}
+	if err != nil {
+		return parley.User{}, "", err
+	}
+	hash, err := a.store.PasswordHash(ctx, u.ID)
+	if err != nil {
+		return parley.User{}, "", err
+	}
+	ok, rehash, err := a.acct.pw.verify(ctx, in.Password, hash)
+	if err != nil {
+		return parley.User{}, "", err
+	}
+	if !ok {
+		return parley.User{}, "", fail()
+	}
+	if u.Disabled {
+		return parley.User{}, "", parley.Errorf(parley.CodeForbidden, "this account is disabled")
+	}
+	a.acct.loginUser.Reset(userKey)
+	if rehash {
+		a.upgradeHash(ctx, u.ID, in.Password)
+	}
+	_, tok, err := a.createSession(ctx, u.ID, in.UserAgent, in.Address)
+	if err != nil {
+		return parley.User{}, "", err
+	}
+	return u, tok, nil
+}
+
+// upgradeHash rehashes a password made with older parameters. Failure is
+// logged only: the old hash still works.
+func (a *App) upgradeHash(ctx context.Context, userID, password string) {
+	h, err := a.acct.pw.hash(ctx, password)
+	if err == nil {
+		err = a.store.SetPasswordHash(ctx, userID, h)
+	}
+	if err != nil {
+		a.log.Warn("upgrade password hash", "user_id", userID, "err", err)
+	}
+}
+
+// Me returns the caller's own account, email included.
+func (a *App) Me(ctx context.Context, actor parley.Actor) (parley.User, error) {
+	if actor.Anonymous() {
+		return parley.User{}, unauthenticated("sign in first")
+	}
+	return a.store.User(ctx, actor.UserID)
+}
+
+// UpdateMe changes the caller's profile and settings and returns the result.
+// Errors name the field: display_name, status_text, email, settings.theme.
+// Nothing is written unless every field is valid.
+func (a *App) UpdateMe(ctx context.Context, actor parley.Actor, in ProfileUpdate) (parley.User, error) {
+	if actor.Anonymous() {
+		return parley.User{}, unauthenticated("sign in first")
+	}
+	u, err := a.store.User(ctx, actor.UserID)
+	if err != nil {
+		return parley.User{}, err
+	}
+	if in.DisplayName != nil {
+		if u.DisplayName, err = parley.CleanDisplayName(*in.DisplayName); err != nil {
+			return parley.User{}, err
+		}
+	}
+	if in.StatusText != nil {
+		if u.StatusText, err = parley.CleanStatusText(*in.StatusText); err != nil {
+			return parley.User{}, err
+		}
+	}
+	if in.Email != nil {
+		if u.Email, err = parley.CleanEmail(*in.Email); err != nil {
+			return parley.User{}, err
+		}
+	}
+	if in.Theme != nil {
+		u.Settings.Theme = *in.Theme
+		if err := u.Settings.Validate(); err != nil {
+			return parley.User{}, err
+		}
+	}
+	u.UpdatedAt = a.now().UTC().Truncate(time.Millisecond)
+	if err := a.store.UpdateUser(ctx, u); err != nil {
+		return parley.User{}, err
+	}
+	return u, nil
+}
+
+// ChangePassword replaces the caller's password after checking the current
+// one, then ends every other session of the caller (publishing
+// EventSessionRevoked for them); the current session stays signed in.
+// A wrong current password is CodeInvalid (field current_password) and counts
+// as a failed sign-in for rate limiting (CodeRateLimited beyond the limit).
+func (a *App) ChangePassword(ctx context.Context, actor parley.Actor, current, next string) error {
+	if actor.Anonymous() {
+		return unauthenticated("sign in first")
+	}
+	if current == "" {
+		return parley.Invalid("current_password", "current_password is required")
+	}
+	if len(current) > parley.PasswordMaxLen {
+		return parley.Invalid("current_password", "current password is wrong")
+	}
+	if err := parley.CheckPassword("new_password", next); err != nil {
+		return err
+	}
+	u, err := a.store.User(ctx, actor.UserID)
+	if err != nil {
+		return err
+	}
+	if wait := a.acct.loginUser.Wait(u.Username); wait > 0 {
+		return &parley.Error{Code: parley.CodeRateLimited, RetryAfter: wait,
+			Message: "too many wrong passwords; wait before trying again"}
+	}
+	old, err := a.store.PasswordHash(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	ok, _, err := a.acct.pw.verify(ctx, current, old)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		a.acct.loginUser.Allow(u.Username)
+		return parley.Invalid("current_password", "current password is wrong")
+	}
+	h, err := a.acct.pw.hash(ctx, next)
+	if err != nil {
+		return err
+	}
+	if err := a.store.SetPasswordHash(ctx, u.ID, h); err != nil {
+		return err
+	}
+	ended, err := a.store.DeleteUserSessions(ctx, u.ID, actor.SessionID)
+	if err != nil {
+		return err
+	}
+	a.publishRevoked(ctx, nil, ended, "password_changed")
+	return nil
+}
+
+// User returns one account as the caller may see it (disabled accounts
+// included, so old messages can still show their author). CodeInvalid for a
+// malformed id (field id), CodeNotFound if there is no such user.
+func (a *App) User(ctx context.Context, actor parley.Actor, id string) (parley.User, error) {
+	if actor.Anonymous() {
+		return parley.User{}, unauthenticated("sign in first")
+	}
+	if !parley.ValidID(id) {
+		return parley.User{}, parley.Invalid("id", "not a valid user id")
+	}
+	u, err := a.store.User(ctx, id)
+	if err != nil {
+		return parley.User{}, err
+	}
+	return view(actor, u), nil
+}
+
+// UsersByID returns the users with the given ids that exist, in the order of
+// ids, each once, as the caller may see them; unknown and malformed ids are
+// skipped. It is for other use cases and transports embedding users.
+func (a *App) UsersByID(ctx context.Context, actor parley.Actor, ids []string) ([]parley.User, error) {
+	if actor.Anonymous() {
+		return nil, unauthenticated("sign in first")
+	}
+	valid := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if parley.ValidID(id) {
+			valid = append(valid, id)
+		}
+	}
+	found, err := a.store.Users(ctx, valid)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]parley.User, len(found))
+	for _, u := range found {
+		byID[u.ID] = u
+	}
+	out := make([]parley.User, 0, len(found))
+	for _, id := range valid {
+		if u, ok := byID[id]; ok {
+			out = append(out, view(actor, u))
+			delete(byID, id)
+		}
+	}
+	return out, nil
+}
+
+// SearchUsers finds enabled users by username prefix, ordered by username,
+// at most Limit of them, and returns the cursor for the next page ("" when
+// there is none). Errors: CodeInvalid naming prefix, after or limit.
+func (a *App) SearchUsers(ctx context.Context, actor parley.Actor, in SearchUsersInput) ([]parley.User, string, error) {
+	if actor.Anonymous() {
+		return nil, "", unauthenticated("sign in first")
+	}
+	prefix, err := parley.UsernamePrefix(in.Prefix)
+	if err != nil {
+		return nil, "", err
+	}
+	after, err := parley.UsernamePrefix(in.After)
+	if err != nil {
+		return nil, "", parley.Invalid("after", "after must be a username from the previous page")
+	}
+	limit := in.Limit
+	if limit == 0 {
+		limit = DefaultSearchLimit
+	}
+	if limit < 1 || limit > MaxSearchLimit {
+		return nil, "", parley.Invalid("limit", "limit must be between 1 and %d", MaxSearchLimit)
+	}
+	users, err := a.store.SearchUsers(ctx, prefix, after, limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(users) > limit {
+		users = users[:limit]
+		next = users[limit-1].Username
+	}
+	for i := range users {
+		users[i] = view(actor, users[i])
+	}
+	return users, next, nil
+}
