@@ -1,0 +1,318 @@
+// Package nats is the parley.Bus for several nodes: events travel between
+// nodes over core NATS publish/subscribe (no JetStream: the Bus is
+// best-effort by contract, clients recover from the Store by resync).
+//
+// Each Bus publishes to and subscribes on one subject (Options.Subject,
+// "parley.events" by default), so one NATS server can carry several
+// clusters. Events published on this node reach this node's subscribers
+// directly, in process; the NATS connection uses no-echo, so they are not
+// delivered twice. Other nodes receive them over NATS, in publish order per
+// publishing node.
+//
+// Outages: the connection reconnects forever (with jittered back-off) and
+// re-subscribes by itself. While NATS is unreachable, Publish still delivers
+// to this node's subscribers and drops the event for other nodes without
+// blocking (counted in Stats().Dropped, logged once per outage); the
+// gateway's resync makes up for what remote clients missed.
+package nats
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/parley-chat/parley"
+)
+
+var _ parley.Bus = (*Bus)(nil)
+
+// DefaultSubject is the subject events travel on unless Options.Subject or
+// the URL's subject parameter says otherwise.
+const DefaultSubject = "parley.events"
+
+// Options configure a Bus.
+type Options struct {
+	// URL is the NATS server, nats://host:4222 (several may be given,
+	// comma-separated). A query parameter subject=… sets Subject.
+	URL string
+	// Subject carries the cluster's events; nodes of one cluster must agree.
+	Subject string
+	// Name identifies this node's connection in NATS monitoring.
+	Name   string
+	Logger *slog.Logger
+}
+
+// Bus is a parley.Bus over NATS.
+type Bus struct {
+	nc      *natsgo.Conn
+	sub     *natsgo.Subscription
+	subject string
+	log     *slog.Logger
+
+	mu     sync.Mutex
+	subs   map[*subscription]struct{}
+	closed bool
+
+	published, received, dropped, malformed atomic.Int64
+	outage                                  atomic.Bool // a drop was logged since the last (re)connect
+}
+
+// Stats are cumulative counters of one Bus.
+type Stats struct {
+	Published int64 // events sent to NATS
+	Received  int64 // events received from other nodes
+	Dropped   int64 // events not sent to other nodes because NATS was unreachable
+	Malformed int64 // undecodable payloads received (and ignored)
+}
+
+// ParseURL splits a --nats value into the server URL(s) and the subject
+// given by its subject query parameter ("" if none).
+func ParseURL(raw string) (servers, subject string, err error) {
+	if !strings.Contains(raw, "?") {
+		return raw, "", nil
+	}
+	i := strings.IndexByte(raw, '?')
+	q, err := url.ParseQuery(raw[i+1:])
+	if err != nil {
+		return "", "", parley.Invalid("nats", "bad NATS URL query: %v", err)
+	}
+	for k := range q {
+		if k != "subject" {
+			return "", "", parley.Invalid("nats", "unknown NATS URL parameter %q", k)
+		}
+	}
+	return raw[:i], q.Get("subject"), nil
+}
+
+// Open connects to NATS and subscribes. If the server cannot be reached
+// yet, Open still succeeds and the Bus keeps trying in the background, so a
+// node can start while NATS is down.
+func Open(o Options) (*Bus, error) {
+	servers, subject, err := ParseURL(o.URL)
+	if err != nil {
+		return nil, err
+	}
+	if o.Subject != "" {
+		subject = o.Subject
+	}
+	if subject == "" {
+		subject = DefaultSubject
+	}
+	if strings.ContainsAny(subject, " \t\r\n*>") || strings.HasPrefix(subject, ".") ||
+		strings.HasSuffix(subject, ".") || strings.Contains(subject, "..") {
+		return nil, parley.Invalid("nats", "bad NATS subject %q", subject)
+	}
+	b := &Bus{subject: subject, log: o.Logger, subs: make(map[*subscription]struct{})}
+	if b.log == nil {
+		b.log = slog.New(slog.DiscardHandler)
+	}
+	b.log = b.log.With("component", "nats_bus", "subject", subject)
+	name := o.Name
+	if name == "" {
+		name = "parley"
+	}
+	b.nc, err = natsgo.Connect(servers,
+		natsgo.Name(name),
+		natsgo.NoEcho(),
+		natsgo.RetryOnFailedConnect(true),
+		natsgo.MaxReconnects(-1),
+		natsgo.ReconnectWait(250*time.Millisecond),
+		natsgo.ReconnectJitter(250*time.Millisecond, time.Second),
+		natsgo.ReconnectBufSize(-1), // never buffer: Publish while disconnected drops at once
+		natsgo.PingInterval(5*time.Second),
+		natsgo.MaxPingsOutstanding(2),
+		natsgo.Timeout(2*time.Second),
+		natsgo.ConnectHandler(func(*natsgo.Conn) { b.log.Info("connected to NATS") }),
+		natsgo.DisconnectErrHandler(func(_ *natsgo.Conn, err error) {
+			b.log.Warn("disconnected from NATS; events for other nodes are dropped until it is back", "err", err)
+		}),
+		natsgo.ReconnectHandler(func(*natsgo.Conn) {
+			b.outage.Store(false)
+			b.log.Info("reconnected to NATS", "dropped_total", b.dropped.Load())
+		}),
+		natsgo.ErrorHandler(func(_ *natsgo.Conn, _ *natsgo.Subscription, err error) {
+			b.log.Warn("NATS error", "err", err)
+		}),
+	)
+	if err != nil {
+		return nil, parley.Unavailable(fmt.Errorf("nats connect: %w", err))
+	}
+	b.sub, err = b.nc.Subscribe(subject, b.receive)
+	if err != nil {
+		b.nc.Close()
+		return nil, parley.Unavailable(fmt.Errorf("nats subscribe: %w", err))
+	}
+	// Generous pending limits: receive only copies into local queues, so
+	// NATS drops for a slow consumer only under a pathological backlog.
+	_ = b.sub.SetPendingLimits(1<<20, 512<<20)
+	return b, nil
+}
+
+// Connected reports whether the connection to NATS is up right now.
+func (b *Bus) Connected() bool { return b.nc.IsConnected() }
+
+// Stats returns the Bus's counters.
+func (b *Bus) Stats() Stats {
+	return Stats{Published: b.published.Load(), Received: b.received.Load(),
+		Dropped: b.dropped.Load(), Malformed: b.malformed.Load()}
+}
+
+// Publish delivers e to this node's subscribers and sends it to the other
+// nodes. It never blocks on the network: when NATS is unreachable the event
+// is dropped for other nodes (see the package comment) and Publish still
+// returns nil. It fails (CodeUnavailable) only after Close.
+func (b *Bus) Publish(ctx context.Context, e parley.Event) error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return parley.Errorf(parley.CodeUnavailable, "bus closed")
+	}
+	for s := range b.subs {
+		s.push(e)
+	}
+	b.mu.Unlock()
+
+	if !b.nc.IsConnected() {
+		b.drop(nil)
+		return nil
+	}
+	buf := bufPool.Get().(*[]byte)
+	data := appendEvent((*buf)[:0], e)
+	err := b.nc.Publish(b.subject, data) // copies data into the connection's buffer
+	*buf = data[:0]
+	if cap(data) <= 64<<10 {
+		bufPool.Put(buf)
+	}
+	if err != nil {
+		b.drop(err)
+		return nil
+	}
+	b.published.Add(1)
+	return nil
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+func (b *Bus) drop(err error) {
+	b.dropped.Add(1)
+	if b.outage.CompareAndSwap(false, true) {
+		b.log.Warn("NATS unavailable; dropping events for other nodes (clients recover by resync)", "err", err)
+	}
+}
+
+// receive handles one message from another node. NATS calls it from one
+// goroutine, in arrival order.
+func (b *Bus) receive(m *natsgo.Msg) {
+	e, err := decodeEvent(m.Data)
+	if err != nil {
+		if b.malformed.Add(1) == 1 {
+			b.log.Warn("ignoring malformed event from NATS", "err", err, "bytes", len(m.Data))
+		}
+		return
+	}
+	b.received.Add(1)
+	b.mu.Lock()
+	for s := range b.subs {
+		s.push(e)
+	}
+	b.mu.Unlock()
+}
+
+// Subscribe registers fn to receive every event, from this node and from
+// the others. The returned function stops delivery and waits for an fn call
+// in progress to return.
+func (b *Bus) Subscribe(fn func(parley.Event)) (func(), error) {
+	s := &subscription{fn: fn, done: make(chan struct{})}
+	s.cond = sync.NewCond(&s.mu)
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil, parley.Errorf(parley.CodeUnavailable, "bus closed")
+	}
+	b.subs[s] = struct{}{}
+	b.mu.Unlock()
+	go s.run()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			b.mu.Lock()
+			delete(b.subs, s)
+			b.mu.Unlock()
+			s.stop()
+		})
+	}, nil
+}
+
+// Close unsubscribes, closes the NATS connection and stops every
+// subscription. Later Publish and Subscribe calls fail.
+func (b *Bus) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	subs := b.subs
+	b.subs = nil
+	b.mu.Unlock()
+	_ = b.sub.Unsubscribe()
+	b.nc.Close()
+	for s := range subs {
+		s.stop()
+	}
+	return nil
+}
+
+// subscription is one local subscriber: an unbounded queue drained in
+// order by its own goroutine, so neither Publish nor NATS's delivery
+// goroutine ever waits for fn.
+type subscription struct {
+	fn     func(parley.Event)
+	mu     sync.Mutex
+	cond   *sync.Cond
+	queue  []parley.Event
+	closed bool
+	done   chan struct{}
+}
+
+func (s *subscription) push(e parley.Event) {
+	s.mu.Lock()
+	s.queue = append(s.queue, e)
+	s.mu.Unlock()
+	s.cond.Signal()
+}
+
+func (s *subscription) run() {
+	defer close(s.done)
+	var batch []parley.Event
+	for {
+		s.mu.Lock()
+		for len(s.queue) == 0 && !s.closed {
+			s.cond.Wait()
+		}
+		if s.closed {
+			s.mu.Unlock()
+			return
+		}
+		batch, s.queue = s.queue, batch[:0]
+		s.mu.Unlock()
+		for i := range batch {
+			s.fn(batch[i])
+			batch[i] = parley.Event{}
+		}
+	}
+}
+
+func (s *subscription) stop() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.cond.Signal()
+	<-s.done
+}
