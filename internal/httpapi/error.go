@@ -24,6 +24,27 @@ var errorMapping = map[parley.Code]struct {
 	parley.CodeUnsupportedType: {http.StatusUnsupportedMediaType, 1003},
 }
 
+// closeReasons are the WebSocket close codes of connection endings that are
+// not API errors. docs/protocol.md lists them with the codes above.
+var closeReasons = map[string]int{
+	"normal":            1000, // either side ended the session cleanly
+	"going_away":        1001, // the server is shutting down; reconnect (to any node)
+	"protocol_error":    1002, // a WebSocket protocol violation (unmasked frame, bad opcode…)
+	"invalid_utf8":      1007, // a text frame that is not valid UTF-8
+	"heartbeat_timeout": 4000, // nothing received for two ping intervals
+	"slow_consumer":     4008, // the outbound queue overflowed; reconnect and resync
+	"session_revoked":   4401, // signed out, session revoked or account disabled
+}
+
+// WSCloseCode returns the WebSocket close code for reason: a close reason
+// of the table above, or an error code (1011 for anything unknown).
+func WSCloseCode(reason string) int {
+	if c, ok := closeReasons[reason]; ok {
+		return c
+	}
+	return CloseCode(parley.Code(reason))
+}
+
 // HTTPStatus returns the HTTP status for code (500 for an unknown code).
 func HTTPStatus(code parley.Code) int {
 	if m, ok := errorMapping[code]; ok {

@@ -1,0 +1,259 @@
+package gateway
+
+import (
+	"net"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/gobwas/ws"
+
+	"github.com/parley-chat/parley"
+)
+
+// WebSocket opcodes of queued frames.
+const (
+	opText  = ws.OpText
+	opClose = ws.OpClose
+	opPing  = ws.OpPing
+	opPong  = ws.OpPong
+)
+
+// outFrame is one queued server frame: its payload is shared, never copied
+// or modified (the same event payload sits in many queues).
+type outFrame struct {
+	op ws.OpCode
+	p  []byte
+}
+
+// Conn is one WebSocket connection. Its fields are kept few and small: an
+// idle connection costs this struct, its net.Conn and its reader's stack.
+type Conn struct {
+	g   *Gateway
+	nc  net.Conn
+	raw syscall.RawConn // for non-blocking writes; nil if nc has none
+	id  uint64
+	w   *writer
+
+	// actor is set once, under mu, by the reader before the connection joins
+	// the hub's user index; the reader and user-index callbacks read it
+	// freely, anyone else through who().
+	actor parley.Actor
+
+	// buffered holds bytes read past the handshake; the reader consumes it
+	// first.
+	buffered []byte
+
+	mu         sync.Mutex
+	queue      []outFrame
+	spare      []outFrame // an emptied queue kept for reuse when small
+	qbytes     int
+	pending    []byte // the unwritten tail of a partial write
+	scheduled  bool   // in a writer's ready list, being written, or parked on a slow write
+	held       bool   // frames queue up but are not written (until the ready frame)
+	closed     bool   // no more frames are accepted
+	closeFrame []byte // a close frame to write after the queue
+	closeSent  bool   // the close frame went out (or never will)
+
+	subMu        sync.Mutex
+	subs         []string // hub topics this connection is subscribed to
+	unsubscribed bool     // torn down: no more subscriptions
+
+	// Reader-owned.
+	tokens   float64
+	lastTick int64 // unix nanos of the last token refill
+	strikes  int
+}
+
+func newConn(g *Gateway, nc net.Conn, buffered []byte) *Conn {
+	c := &Conn{g: g, nc: nc, buffered: buffered, id: g.nextID.Add(1)}
+	c.w = g.writers[c.id%uint64(len(g.writers))]
+	if sc, ok := nc.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			c.raw = raw
+		}
+	}
+	c.tokens = float64(g.cfg.OpsBurst)
+	return c
+}
+
+// ConnID is the connection's id as announced in the ready frame.
+func (c *Conn) ConnID() string { return strconv.FormatUint(c.id, 36) }
+
+// enqueue queues one frame for writing. It never blocks. It reports false if
+// the connection is closed, or if the frame overflowed the queue, in which
+// case the connection is closed as a slow consumer.
+func (c *Conn) enqueue(op ws.OpCode, p []byte) bool {
+	cfg := &c.g.cfg
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return false
+	}
+	if len(c.queue) >= cfg.QueueFrames || c.qbytes+len(p) > cfg.QueueBytes {
+		c.mu.Unlock()
+		c.g.metrics.IncQueueDrops()
+		c.g.log.Info("slow consumer disconnected", "conn_id", c.ConnID(), "user_id", c.who().UserID)
+		c.abandon(ReasonSlowConsumer, "outbound queue full")
+		// Cut short a write parked on the full socket.
+		_ = c.nc.SetWriteDeadline(time.Now().Add(cfg.CloseGrace))
+		return false
+	}
+	if c.queue == nil && c.spare != nil {
+		c.queue, c.spare = c.spare, nil
+	}
+	c.queue = append(c.queue, outFrame{op, p})
+	c.qbytes += len(p)
+	sched := !c.scheduled && !c.held
+	if sched {
+		c.scheduled = true
+	}
+	c.mu.Unlock()
+	if sched {
+		c.w.push(c)
+	}
+	return true
+}
+
+func (c *Conn) who() parley.Actor {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.actor
+}
+
+// hold makes frames queue without being written, until release.
+func (c *Conn) hold() {
+	c.mu.Lock()
+	c.held = true
+	c.mu.Unlock()
+}
+
+// release puts first at the head of the queue and lets the queue be written.
+func (c *Conn) release(first []byte) {
+	c.mu.Lock()
+	c.held = false
+	if !c.closed && first != nil {
+		c.queue = append(c.queue, outFrame{})
+		copy(c.queue[1:], c.queue)
+		c.queue[0] = outFrame{opText, first}
+		c.qbytes += len(first)
+	}
+	sched := !c.scheduled && (len(c.queue) > 0 || c.closeFrame != nil)
+	if sched {
+		c.scheduled = true
+	}
+	c.mu.Unlock()
+	if sched {
+		c.w.push(c)
+	}
+}
+
+// closeWith ends the connection cleanly: frames already queued are written,
+// then a close frame with reason's close code, then the peer gets
+// CloseGrace to answer before the socket closes. Later frames are dropped.
+func (c *Conn) closeWith(reason, text string) {
+	c.startClose(reason, text, false)
+}
+
+// abandon ends the connection dropping whatever is queued (slow consumers).
+func (c *Conn) abandon(reason, text string) {
+	c.startClose(reason, text, true)
+}
+
+func (c *Conn) startClose(reason, text string, drop bool) {
+	code := ws.StatusCode(c.g.cfg.CloseCode(reason))
+	if len(text) > 120 {
+		text = text[:120]
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	if drop {
+		clear(c.queue)
+		c.queue = c.queue[:0]
+		c.qbytes = 0
+	}
+	c.closeFrame = ws.NewCloseFrameBody(code, text)
+	c.held = false
+	sched := !c.scheduled
+	if sched {
+		c.scheduled = true
+	}
+	c.mu.Unlock()
+	if sched {
+		c.w.push(c)
+	}
+}
+
+func (c *Conn) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+// subscribe adds the connection to topic in the hub.
+func (c *Conn) subscribe(topic string) {
+	c.subMu.Lock()
+	defer c.subMu.Unlock()
+	if c.unsubscribed {
+		return
+	}
+	if c.g.hub.addTopic(topic, c) {
+		c.subs = append(c.subs, topic)
+	}
+}
+
+func (c *Conn) unsubscribe(topic string) {
+	c.subMu.Lock()
+	defer c.subMu.Unlock()
+	for i, s := range c.subs {
+		if s == topic {
+			c.g.hub.removeTopic(topic, c)
+			last := len(c.subs) - 1
+			c.subs[i] = c.subs[last]
+			c.subs[last] = ""
+			c.subs = c.subs[:last]
+			return
+		}
+	}
+}
+
+func (c *Conn) subscribed(topic string) bool {
+	c.subMu.Lock()
+	defer c.subMu.Unlock()
+	for _, s := range c.subs {
+		if s == topic {
+			return true
+		}
+	}
+	return false
+}
+
+// countSubs returns how many topics with the given prefix the connection
+// holds (to bound presence watches).
+func (c *Conn) countSubs(prefix string) int {
+	c.subMu.Lock()
+	defer c.subMu.Unlock()
+	n := 0
+	for _, s := range c.subs {
+		if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
+			n++
+		}
+	}
+	return n
+}
+
+// unsubscribeAll removes every subscription for good.
+func (c *Conn) unsubscribeAll() {
+	c.subMu.Lock()
+	defer c.subMu.Unlock()
+	c.unsubscribed = true
+	for _, s := range c.subs {
+		c.g.hub.removeTopic(s, c)
+	}
+	c.subs = nil
+}

@@ -1,0 +1,315 @@
+// Package gateway is the connection side of a Parley node: it holds the
+// authenticated WebSocket connections of this node, routes the events the
+// Bus delivers to them, and turns client frames into calls on the app.
+//
+// Shape (see docs/protocol.md for the wire protocol):
+//   - one reader goroutine per connection, blocked in Read while idle with a
+//     small stack; each client frame is handled on a short-lived goroutine the
+//     reader waits for, so deep calls (the store) never grow the idle stack;
+//   - a hub sharded by key hash: conversation → local connections and
+//     user → local connections, each shard behind its own RWMutex;
+//   - per-connection bounded outbound queues of already-encoded frames, and a
+//     fixed pool of writer goroutines that drain a ready connection's whole
+//     queue into one buffer and write it with one non-blocking syscall;
+//   - a connection whose queue overflows is closed as a slow consumer; a
+//     partial write parks the remainder on a goroutine of that connection
+//     alone, so no writer ever blocks on one peer.
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/parley-chat/parley"
+	"github.com/parley-chat/parley/internal/metrics"
+)
+
+// Backend is what the gateway needs from the app (internal/app.Realtime
+// implements it). Every error is a *parley.Error.
+type Backend interface {
+	Authenticate(ctx context.Context, token string) (parley.Actor, error)
+	User(ctx context.Context, actor parley.Actor) (parley.User, error)
+	// ConversationIDs lists the conversations whose events actor receives.
+	ConversationIDs(ctx context.Context, actor parley.Actor) ([]string, error)
+	// SyncState returns actor's conversations with their last seq and receipts.
+	SyncState(ctx context.Context, actor parley.Actor) ([]parley.ConversationState, error)
+	Send(ctx context.Context, actor parley.Actor, conversationID, clientMsgID, body string, replyTo int64) (parley.Message, bool, error)
+	MarkRead(ctx context.Context, actor parley.Actor, conversationID string, seq int64) (parley.Receipt, error)
+	MarkDelivered(ctx context.Context, actor parley.Actor, conversationID string, seq int64) (parley.Receipt, error)
+	Typing(ctx context.Context, actor parley.Actor, conversationID string, typing bool) error
+	// WatchPresence returns the presence of those of userIDs actor may see
+	// (users sharing a conversation with them), in the order given.
+	WatchPresence(ctx context.Context, actor parley.Actor, userIDs []string) ([]parley.PresenceStatus, error)
+	// Connected and Disconnected bracket every authenticated connection.
+	Connected(ctx context.Context, actor parley.Actor)
+	Disconnected(ctx context.Context, actor parley.Actor)
+}
+
+// Close reasons that are not error codes. CloseCode maps them (and every
+// parley.Code) to a WebSocket close code.
+const (
+	ReasonNormal           = "normal"
+	ReasonGoingAway        = "going_away"
+	ReasonProtocolError    = "protocol_error"
+	ReasonInvalidUTF8      = "invalid_utf8"
+	ReasonSlowConsumer     = "slow_consumer"
+	ReasonHeartbeatTimeout = "heartbeat_timeout"
+	ReasonSessionRevoked   = "session_revoked"
+)
+
+// Config tunes a Gateway. Zero fields take the defaults shown.
+type Config struct {
+	QueueFrames     int           // frames queued per connection before it is a slow consumer; 1024
+	QueueBytes      int           // bytes queued per connection before it is a slow consumer; 4 MiB
+	Writers         int           // writer goroutines; GOMAXPROCS
+	MaxFrameBytes   int           // largest client message (after reassembly); 64 KiB
+	PingInterval    time.Duration // server pings this often; a peer silent for 2× is dead; 30s
+	AuthTimeout     time.Duration // time to send the auth frame after upgrading; 10s
+	WriteTimeout    time.Duration // time a backlogged connection gets to drain; 10s
+	CloseGrace      time.Duration // time the peer gets to answer a close frame; 2s
+	OpTimeout       time.Duration // deadline of one client operation; 30s
+	OpsPerSecond    float64       // sustained client frames per connection; 100
+	OpsBurst        int           // burst of client frames per connection; 200
+	FloodStrikes    int           // refused frames in a row that close with rate_limited (1008); 50
+	MaxMessageChars int           // announced in the ready frame
+	TypingTTL       time.Duration // announced in the ready frame; clients expire typing after it
+
+	// CloseCode maps a close reason (Reason* or a parley.Code) to the
+	// WebSocket close code; httpapi passes its one table.
+	CloseCode func(reason string) int
+}
+
+func (c *Config) defaults() {
+	setInt := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	setDur := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	setInt(&c.QueueFrames, 1024)
+	setInt(&c.QueueBytes, 4<<20)
+	setInt(&c.Writers, runtime.GOMAXPROCS(0))
+	setInt(&c.MaxFrameBytes, 64<<10)
+	setInt(&c.OpsBurst, 200)
+	setInt(&c.FloodStrikes, 50)
+	setDur(&c.PingInterval, 30*time.Second)
+	setDur(&c.AuthTimeout, 10*time.Second)
+	setDur(&c.WriteTimeout, 10*time.Second)
+	setDur(&c.CloseGrace, 2*time.Second)
+	setDur(&c.OpTimeout, 30*time.Second)
+	setDur(&c.TypingTTL, 6*time.Second)
+	if c.OpsPerSecond <= 0 {
+		c.OpsPerSecond = 100
+	}
+	if c.CloseCode == nil {
+		c.CloseCode = defaultCloseCode
+	}
+}
+
+func defaultCloseCode(reason string) int {
+	switch reason {
+	case ReasonNormal:
+		return 1000
+	case ReasonGoingAway:
+		return 1001
+	case ReasonProtocolError:
+		return 1002
+	case ReasonInvalidUTF8:
+		return 1007
+	}
+	return 1011
+}
+
+// Gateway is one node's set of real-time connections.
+type Gateway struct {
+	be      Backend
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	cfg     Config
+
+	hub     hub
+	writers []*writer
+	nextID  atomic.Uint64
+	conns   atomic.Int64
+
+	ctx    context.Context // cancelled by Close; parent of every operation
+	cancel context.CancelFunc
+	mu     sync.Mutex // guards closed and readers.Add against Close
+	closed bool
+	// readers counts reader goroutines (one per accepted connection).
+	readers sync.WaitGroup
+	bg      sync.WaitGroup // writers and the heartbeat loop
+}
+
+// New starts a Gateway's writer pool and heartbeat loop. log and m may be nil.
+func New(be Backend, log *slog.Logger, m *metrics.Metrics, cfg Config) *Gateway {
+	cfg.defaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	g := &Gateway{be: be, log: log, metrics: m, cfg: cfg}
+	g.ctx, g.cancel = context.WithCancel(context.Background())
+	g.hub.init()
+	for i := 0; i < cfg.Writers; i++ {
+		w := &writer{g: g, wake: make(chan struct{}, 1)}
+		g.writers = append(g.writers, w)
+		g.bg.Add(1)
+		go w.run()
+	}
+	g.bg.Add(1)
+	go g.heartbeats()
+	return g
+}
+
+// Config returns the configuration in force, defaults filled in.
+func (g *Gateway) Config() Config { return g.cfg }
+
+// Connections returns the number of open connections (authenticated or not).
+func (g *Gateway) Connections() int { return int(g.conns.Load()) }
+
+// Accept takes over nc, a connection that has just completed the WebSocket
+// handshake; buffered holds bytes already read past the handshake (may be
+// nil). It returns at once; the connection lives on its own goroutine.
+func (g *Gateway) Accept(nc net.Conn, buffered []byte) {
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		_ = writeCloseNow(nc, g.cfg.CloseCode(ReasonGoingAway), "server shutting down")
+		_ = nc.Close()
+		return
+	}
+	g.readers.Add(1)
+	g.mu.Unlock()
+	c := newConn(g, nc, buffered)
+	g.conns.Add(1)
+	go c.serve()
+}
+
+// HandleEvent routes one bus event to the local connections it concerns.
+// It never blocks on a connection. Subscribe it to the Bus.
+func (g *Gateway) HandleEvent(e parley.Event) {
+	if e.Kind == parley.EventSessionRevoked {
+		g.revoke(e)
+		return
+	}
+	if e.ConversationID != "" {
+		for _, uid := range e.Join {
+			g.hub.eachOfUser(uid, func(c *Conn) { c.subscribe(e.ConversationID) })
+		}
+	}
+	n := 0
+	if len(e.Frame) > 0 {
+		if e.ConversationID != "" {
+			g.hub.eachOfTopic(e.ConversationID, func(c *Conn) {
+				if c.enqueue(opText, e.Frame) {
+					n++
+				}
+			})
+		}
+		for _, uid := range e.UserIDs {
+			g.hub.eachOfUser(uid, func(c *Conn) {
+				if e.ConversationID != "" && c.subscribed(e.ConversationID) {
+					return // already delivered through the conversation
+				}
+				if c.enqueue(opText, e.Frame) {
+					n++
+				}
+			})
+		}
+	}
+	if e.ConversationID != "" {
+		for _, uid := range e.Leave {
+			g.hub.eachOfUser(uid, func(c *Conn) { c.unsubscribe(e.ConversationID) })
+		}
+	}
+	g.metrics.AddDeliveries(n)
+}
+
+// revoke closes every connection of the users in UserIDs and every
+// connection of the sessions in SessionIDs, writing the event's frame
+// ({"type":"session_revoked","reason":…}) first when it has one.
+func (g *Gateway) revoke(e parley.Event) {
+	var victims []*Conn
+	for _, uid := range e.UserIDs {
+		g.hub.eachOfUser(uid, func(c *Conn) { victims = append(victims, c) })
+	}
+	if len(e.SessionIDs) > 0 {
+		sessions := make(map[string]bool, len(e.SessionIDs))
+		for _, id := range e.SessionIDs {
+			sessions[id] = true
+		}
+		g.hub.each(func(c *Conn) {
+			if sid := c.who().SessionID; sid != "" && sessions[sid] {
+				victims = append(victims, c)
+			}
+		})
+	}
+	for _, c := range victims {
+		if len(e.Frame) > 0 {
+			c.enqueue(opText, e.Frame)
+		}
+		c.closeWith(ReasonSessionRevoked, "session revoked")
+	}
+}
+
+// heartbeats pings every authenticated connection each PingInterval. A peer
+// that sends nothing (not even the pong) for two intervals is closed by its
+// reader's deadline.
+func (g *Gateway) heartbeats() {
+	defer g.bg.Done()
+	t := time.NewTicker(g.cfg.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-g.ctx.Done():
+			return
+		case <-t.C:
+			g.hub.each(func(c *Conn) { c.enqueue(opPing, nil) })
+		}
+	}
+}
+
+// Close sends every connection a going-away close frame, waits (up to
+// CloseGrace plus a little) for them to end, and stops the writers. Later
+// Accept calls close their connection at once.
+func (g *Gateway) Close() error {
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return nil
+	}
+	g.closed = true
+	g.mu.Unlock()
+	var all []*Conn
+	g.hub.each(func(c *Conn) { all = append(all, c) })
+	for _, c := range all {
+		c.closeWith(ReasonGoingAway, "server shutting down")
+	}
+	g.cancel()
+	done := make(chan struct{})
+	go func() { g.readers.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(g.cfg.CloseGrace + time.Second):
+		var all []*Conn
+		g.hub.each(func(c *Conn) { all = append(all, c) })
+		for _, c := range all {
+			_ = c.nc.Close()
+		}
+		<-done
+	}
+	for _, w := range g.writers {
+		w.stop()
+	}
+	g.bg.Wait()
+	return nil
+}

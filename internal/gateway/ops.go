@@ -1,0 +1,188 @@
+package gateway
+
+import (
+	"context"
+
+	"time"
+
+	"github.com/parley-chat/parley"
+)
+
+// authenticate handles the auth frame: on success the connection joins the
+// hub and its first frame is ready; on failure it gets an error frame and
+// closes. See docs/protocol.md "Resync" for why the order below matters.
+func (c *Conn) authenticate(f ClientFrame) bool {
+	g := c.g
+	ctx, cancel := context.WithTimeout(g.ctx, g.cfg.OpTimeout)
+	defer cancel()
+	if f.Token == "" {
+		c.fail(f.Ref, parley.Invalid("token", "token is required"), string(parley.CodeUnauthenticated))
+		return false
+	}
+	actor, err := g.be.Authenticate(ctx, f.Token)
+	if err != nil {
+		reason := string(parley.ErrorCode(err))
+		if parley.IsCode(err, parley.CodeInvalid) {
+			reason = string(parley.CodeUnauthenticated)
+		}
+		c.fail(f.Ref, err, reason)
+		return false
+	}
+	user, err := g.be.User(ctx, actor)
+	if err != nil {
+		c.fail(f.Ref, err, string(parley.ErrorCode(err)))
+		return false
+	}
+	c.mu.Lock()
+	c.actor = actor
+	c.mu.Unlock()
+	// 1. Join the user index first, so membership changes from now on reach
+	//    this connection; 2. hold output; 3. subscribe to the conversations;
+	// 4. take the sync snapshot *after* subscribing: every message beyond
+	//    the snapshot's last_seq is then delivered live, and every one up to
+	//    it is in the store for the client to fetch.
+	c.hold()
+	g.hub.addUser(c)
+	g.metrics.AddConnections(1)
+	ids, err := g.be.ConversationIDs(ctx, actor)
+	if err == nil {
+		for _, id := range ids {
+			c.subscribe(id)
+		}
+	}
+	var states []parley.ConversationState
+	if err == nil {
+		states, err = g.be.SyncState(ctx, actor)
+	}
+	if err != nil {
+		g.hub.removeUser(c)
+		g.metrics.AddConnections(-1)
+		c.unsubscribeAll()
+		c.release(nil)
+		c.fail(f.Ref, err, string(parley.ErrorCode(err)))
+		return false
+	}
+	for _, s := range states {
+		c.subscribe(s.ConversationID)
+	}
+	if states == nil {
+		states = []parley.ConversationState{}
+	}
+	g.be.Connected(ctx, actor)
+	cfg := &g.cfg
+	c.release(encode(readyFrame{
+		Type: "ready", Ref: f.Ref, User: user, SessionID: actor.SessionID, ConnID: c.ConnID(),
+		ServerTime: time.Now().UTC(),
+		Limits: Limits{
+			MaxFrameBytes: cfg.MaxFrameBytes, MaxMessageChars: cfg.MaxMessageChars,
+			PingIntervalMS: cfg.PingInterval.Milliseconds(), TypingTTLMS: cfg.TypingTTL.Milliseconds(),
+			QueueFrames: cfg.QueueFrames, OpsPerSecond: cfg.OpsPerSecond, OpsBurst: cfg.OpsBurst,
+		},
+		Conversations: states,
+	}))
+	return true
+}
+
+// handle answers one client frame after authentication. Every frame gets
+// exactly one answer: its own answer type, or an error frame.
+func (c *Conn) handle(f ClientFrame) {
+	g := c.g
+	ctx, cancel := context.WithTimeout(g.ctx, g.cfg.OpTimeout)
+	defer cancel()
+	var out []byte
+	var err error
+	switch f.Type {
+	case OpAuth:
+		err = parley.Invalid("type", "already authenticated")
+	case OpPing:
+		out = encode(pongFrame{Type: "pong", Ref: f.Ref, ServerTime: time.Now().UTC()})
+	case OpSend:
+		var m parley.Message
+		var created bool
+		m, created, err = g.be.Send(ctx, c.actor, f.ConversationID, f.ClientMsgID, f.Body, f.ReplyTo)
+		if err == nil {
+			out = encode(ackFrame{Type: "ack", Ref: f.Ref, Created: created, Message: m})
+		}
+	case OpRead, OpDelivered:
+		var r parley.Receipt
+		if f.Type == OpRead {
+			r, err = g.be.MarkRead(ctx, c.actor, f.ConversationID, f.Seq)
+		} else {
+			r, err = g.be.MarkDelivered(ctx, c.actor, f.ConversationID, f.Seq)
+		}
+		if err == nil {
+			out = encode(okFrame{Type: "ok", Ref: f.Ref, Receipt: &r})
+		}
+	case OpTyping:
+		typing := f.Typing == nil || *f.Typing
+		if err = g.be.Typing(ctx, c.actor, f.ConversationID, typing); err == nil {
+			out = encode(okFrame{Type: "ok", Ref: f.Ref})
+		}
+	case OpSync:
+		var states []parley.ConversationState
+		if states, err = g.be.SyncState(ctx, c.actor); err == nil {
+			for _, s := range states {
+				c.subscribe(s.ConversationID)
+			}
+			if states == nil {
+				states = []parley.ConversationState{}
+			}
+			out = encode(syncFrame{Type: "sync", Ref: f.Ref, Conversations: states})
+		}
+	case OpPresenceSubscribe:
+		out, err = c.watchPresence(ctx, f)
+	case OpPresenceUnsubscribe:
+		for _, id := range f.UserIDs {
+			c.unsubscribe(parley.PresenceTopic(id))
+		}
+		out = encode(okFrame{Type: "ok", Ref: f.Ref})
+	}
+	if err != nil {
+		e := parley.AsError(err)
+		if e.Code == parley.CodeInternal || e.Code == parley.CodeUnavailable {
+			g.log.Warn("websocket operation failed", "conn_id", c.ConnID(), "user_id", c.actor.UserID,
+				"op", f.Type, "err", err)
+		}
+		out = errorFrame(f.Ref, err)
+	}
+	c.enqueue(opText, out)
+}
+
+func (c *Conn) watchPresence(ctx context.Context, f ClientFrame) ([]byte, error) {
+	if len(f.UserIDs) == 0 {
+		return nil, parley.Invalid("user_ids", "user_ids is required")
+	}
+	for _, id := range f.UserIDs {
+		if !parley.ValidID(id) {
+			return nil, parley.Invalid("user_ids", "%q is not a user id", id)
+		}
+	}
+	prefix := parley.PresenceTopic("")
+	if c.countSubs(prefix)+len(f.UserIDs) > MaxPresenceUsers {
+		return nil, parley.TooLarge("user_ids", "a connection may watch at most %d users", MaxPresenceUsers)
+	}
+	// Subscribe before reading the status, so no change falls in between.
+	for _, id := range f.UserIDs {
+		c.subscribe(parley.PresenceTopic(id))
+	}
+	st, err := c.g.be.WatchPresence(ctx, c.actor, f.UserIDs)
+	if err != nil {
+		for _, id := range f.UserIDs {
+			c.unsubscribe(parley.PresenceTopic(id))
+		}
+		return nil, err
+	}
+	allowed := make(map[string]bool, len(st))
+	for _, s := range st {
+		allowed[s.UserID] = true
+	}
+	for _, id := range f.UserIDs {
+		if !allowed[id] {
+			c.unsubscribe(parley.PresenceTopic(id))
+		}
+	}
+	if st == nil {
+		st = []parley.PresenceStatus{}
+	}
+	return encode(presenceStateFrame{Type: "presence_state", Ref: f.Ref, Users: st}), nil
+}

@@ -1,0 +1,205 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/parley-chat/parley"
+)
+
+// Client frame types (the "type" of a client frame). docs/protocol.md
+// documents each with its fields and answer.
+const (
+	OpAuth                = "auth"                 // first frame: {"token"} → ready
+	OpSend                = "send"                 // {"conversation_id","client_msg_id","body","reply_to"} → ack
+	OpTyping              = "typing"               // {"conversation_id","typing"} → ok
+	OpRead                = "read"                 // {"conversation_id","seq"} → ok with receipt
+	OpDelivered           = "delivered"            // {"conversation_id","seq"} → ok with receipt
+	OpPresenceSubscribe   = "presence_subscribe"   // {"user_ids"} → presence_state
+	OpPresenceUnsubscribe = "presence_unsubscribe" // {"user_ids"} → ok
+	OpSync                = "sync"                 // {} → sync (conversation states)
+	OpPing                = "ping"                 // {} → pong
+)
+
+// MaxRefLen bounds the "ref" a client may attach to a frame.
+const MaxRefLen = 64
+
+// MaxPresenceUsers bounds the user ids of one presence frame and the users
+// one connection may watch.
+const MaxPresenceUsers = 500
+
+// ClientFrame is every field a client frame may carry; Type says which
+// apply. Fields that do not apply to a type are ignored; fields that no type
+// has are refused.
+type ClientFrame struct {
+	Type           string   `json:"type"`
+	Ref            string   `json:"ref,omitempty"`
+	Token          string   `json:"token,omitempty"`
+	ConversationID string   `json:"conversation_id,omitempty"`
+	ClientMsgID    string   `json:"client_msg_id,omitempty"`
+	Body           string   `json:"body,omitempty"`
+	ReplyTo        int64    `json:"reply_to,omitempty"`
+	Seq            int64    `json:"seq,omitempty"`
+	UserIDs        []string `json:"user_ids,omitempty"`
+	Typing         *bool    `json:"typing,omitempty"`
+}
+
+// DecodeClientFrame strictly decodes one client text frame: exactly one JSON
+// object, no unknown fields, every field of the right type, a known type and
+// a ref of at most MaxRefLen bytes. Errors are CodeInvalid naming the field.
+// On error the returned frame still carries the Ref if it could be read, so
+// the error frame can echo it.
+func DecodeClientFrame(p []byte) (ClientFrame, error) {
+	var f ClientFrame
+	dec := json.NewDecoder(bytes.NewReader(p))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		f.Ref = refOf(p)
+		return f, jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		f.Ref = refOf(p)
+		return f, parley.Invalid("", "a frame must hold exactly one JSON object")
+	}
+	if len(f.Ref) > MaxRefLen {
+		f.Ref = ""
+		return f, parley.TooLarge("ref", "ref must be at most %d bytes", MaxRefLen)
+	}
+	switch f.Type {
+	case OpAuth, OpSend, OpTyping, OpRead, OpDelivered, OpPresenceSubscribe, OpPresenceUnsubscribe, OpSync, OpPing:
+	case "":
+		return f, parley.Invalid("type", "frame has no type")
+	default:
+		return f, parley.Invalid("type", "unknown frame type %q", f.Type)
+	}
+	if len(f.UserIDs) > MaxPresenceUsers {
+		return f, parley.TooLarge("user_ids", "at most %d user ids per frame", MaxPresenceUsers)
+	}
+	return f, nil
+}
+
+// refOf salvages the ref of a frame that failed strict decoding.
+func refOf(p []byte) string {
+	var r struct {
+		Ref string `json:"ref"`
+	}
+	if json.Unmarshal(p, &r) != nil || len(r.Ref) > MaxRefLen {
+		return ""
+	}
+	return r.Ref
+}
+
+func jsonError(err error) error {
+	var ute *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &ute):
+		if ute.Field == "" {
+			return parley.Invalid("", "a frame must be a JSON object")
+		}
+		return parley.Invalid(ute.Field, "field %q has the wrong type (%s)", ute.Field, ute.Value)
+	case errors.As(err, &se):
+		return parley.Invalid("", "malformed JSON at byte %d", se.Offset)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return parley.Invalid("", "frame ends in the middle of a JSON value")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return parley.Invalid(field, "unknown field %q", field)
+	}
+	return parley.Invalid("", "malformed frame: %v", err)
+}
+
+// Limits are announced in the ready frame so clients can stay within them.
+type Limits struct {
+	MaxFrameBytes   int     `json:"max_frame_bytes"`
+	MaxMessageChars int     `json:"max_message_chars"`
+	PingIntervalMS  int64   `json:"ping_interval_ms"`
+	TypingTTLMS     int64   `json:"typing_ttl_ms"`
+	QueueFrames     int     `json:"queue_frames"`
+	OpsPerSecond    float64 `json:"ops_per_second"`
+	OpsBurst        int     `json:"ops_burst"`
+}
+
+// Server frames answering client frames. Events are written as published.
+type readyFrame struct {
+	Type          string                     `json:"type"`
+	Ref           string                     `json:"ref,omitempty"`
+	User          parley.User                `json:"user"`
+	SessionID     string                     `json:"session_id"`
+	ConnID        string                     `json:"conn_id"`
+	ServerTime    time.Time                  `json:"server_time"`
+	Limits        Limits                     `json:"limits"`
+	Conversations []parley.ConversationState `json:"conversations"`
+}
+
+type ackFrame struct {
+	Type    string         `json:"type"`
+	Ref     string         `json:"ref,omitempty"`
+	Created bool           `json:"created"`
+	Message parley.Message `json:"message"`
+}
+
+type okFrame struct {
+	Type    string          `json:"type"`
+	Ref     string          `json:"ref,omitempty"`
+	Receipt *parley.Receipt `json:"receipt,omitempty"`
+}
+
+type pongFrame struct {
+	Type       string    `json:"type"`
+	Ref        string    `json:"ref,omitempty"`
+	ServerTime time.Time `json:"server_time"`
+}
+
+type presenceStateFrame struct {
+	Type  string                  `json:"type"`
+	Ref   string                  `json:"ref,omitempty"`
+	Users []parley.PresenceStatus `json:"users"`
+}
+
+type syncFrame struct {
+	Type          string                     `json:"type"`
+	Ref           string                     `json:"ref,omitempty"`
+	Conversations []parley.ConversationState `json:"conversations"`
+}
+
+// ErrorFrame is {"type":"error","ref":…,"error":{code,message,field,retry_after}}.
+type ErrorFrame struct {
+	Type  string      `json:"type"`
+	Ref   string      `json:"ref,omitempty"`
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail mirrors the REST error body.
+type ErrorDetail struct {
+	Code       parley.Code `json:"code"`
+	Message    string      `json:"message"`
+	Field      string      `json:"field,omitempty"`
+	RetryAfter int         `json:"retry_after,omitempty"` // seconds, for rate_limited
+}
+
+func encode(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only our own frame types reach here; they always encode.
+		panic("gateway: encode frame: " + err.Error())
+	}
+	return b
+}
+
+func errorFrame(ref string, err error) []byte {
+	e := parley.AsError(err)
+	msg := e.Message
+	if e.Code == parley.CodeInternal {
+		msg = "internal error"
+	}
+	d := ErrorDetail{Code: e.Code, Message: msg, Field: e.Field}
+	if e.RetryAfter > 0 {
+		d.RetryAfter = int((e.RetryAfter + time.Second - 1) / time.Second)
+	}
+	return encode(ErrorFrame{Type: "error", Ref: ref, Error: d})
+}

@@ -1,0 +1,270 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gobwas/ws"
+
+	"github.com/parley-chat/parley"
+)
+
+// closeError ends the read loop, asking for a close with reason.
+type closeError struct {
+	reason string
+	text   string
+}
+
+func (e *closeError) Error() string { return e.reason + ": " + e.text }
+
+var errPeerClosed = errors.New("peer closed")
+
+// Read implements io.Reader over the handshake leftovers, then the socket.
+func (c *Conn) Read(p []byte) (int, error) {
+	if len(c.buffered) > 0 {
+		n := copy(p, c.buffered)
+		c.buffered = c.buffered[n:]
+		if len(c.buffered) == 0 {
+			c.buffered = nil
+		}
+		return n, nil
+	}
+	return c.nc.Read(p)
+}
+
+// readMessage reads the next complete data message, reassembling fragments
+// and answering control frames. Client frames must be masked; text only;
+// valid UTF-8; at most MaxFrameBytes after reassembly.
+func (c *Conn) readMessage() ([]byte, error) {
+	max := int64(c.g.cfg.MaxFrameBytes)
+	var msg []byte
+	fragmented := false
+	for {
+		h, err := ws.ReadHeader(c)
+		if err != nil {
+			if errors.Is(err, ws.ErrHeaderLengthMSB) || errors.Is(err, ws.ErrHeaderLengthUnexpected) {
+				return nil, &closeError{ReasonProtocolError, "bad frame header"}
+			}
+			return nil, err
+		}
+		if !h.Masked {
+			return nil, &closeError{ReasonProtocolError, "client frames must be masked"}
+		}
+		if h.Rsv != 0 {
+			return nil, &closeError{ReasonProtocolError, "no extension negotiated"}
+		}
+		if h.OpCode.IsControl() {
+			if !h.Fin || h.Length > 125 {
+				return nil, &closeError{ReasonProtocolError, "bad control frame"}
+			}
+			p := make([]byte, h.Length)
+			if _, err := io.ReadFull(c, p); err != nil {
+				return nil, err
+			}
+			ws.Cipher(p, h.Mask, 0)
+			switch h.OpCode {
+			case ws.OpPing:
+				c.enqueue(opPong, p)
+			case ws.OpClose:
+				c.closeWith(ReasonNormal, "")
+				return nil, errPeerClosed
+			}
+			continue
+		}
+		switch h.OpCode {
+		case ws.OpText:
+			if fragmented {
+				return nil, &closeError{ReasonProtocolError, "new message inside a fragmented one"}
+			}
+		case ws.OpContinuation:
+			if !fragmented {
+				return nil, &closeError{ReasonProtocolError, "continuation without a message"}
+			}
+		case ws.OpBinary:
+			return nil, &closeError{string(parley.CodeUnsupportedType), "binary frames are not supported; send JSON text frames"}
+		default:
+			return nil, &closeError{ReasonProtocolError, "reserved opcode"}
+		}
+		if int64(len(msg))+h.Length > max {
+			return nil, &closeError{string(parley.CodeTooLarge), "frame larger than max_frame_bytes"}
+		}
+		start := len(msg)
+		msg = append(msg, make([]byte, h.Length)...)
+		if _, err := io.ReadFull(c, msg[start:]); err != nil {
+			return nil, err
+		}
+		ws.Cipher(msg[start:], h.Mask, 0)
+		if h.Fin {
+			if !utf8.Valid(msg) {
+				return nil, &closeError{ReasonInvalidUTF8, "text frames must be valid UTF-8"}
+			}
+			return msg, nil
+		}
+		fragmented = true
+	}
+}
+
+// allow takes one token from the connection's bucket.
+func (c *Conn) allow(now time.Time) bool {
+	cfg := &c.g.cfg
+	ns := now.UnixNano()
+	if c.lastTick != 0 {
+		c.tokens += float64(ns-c.lastTick) / 1e9 * cfg.OpsPerSecond
+		if c.tokens > float64(cfg.OpsBurst) {
+			c.tokens = float64(cfg.OpsBurst)
+		}
+	}
+	c.lastTick = ns
+	if c.tokens < 1 {
+		return false
+	}
+	c.tokens--
+	return true
+}
+
+// serve is the connection's reader goroutine: authentication, then one
+// client frame at a time until the connection ends.
+func (c *Conn) serve() {
+	g := c.g
+	authed := false
+	defer func() {
+		c.teardown(authed)
+		g.readers.Done()
+	}()
+	g.hub.addConn(c)
+
+	_ = c.nc.SetReadDeadline(time.Now().Add(g.cfg.AuthTimeout))
+	msg, err := c.readMessage()
+	if err != nil {
+		c.endRead(err, "no auth frame")
+		return
+	}
+	f, derr := DecodeClientFrame(msg)
+	if derr == nil && f.Type != OpAuth {
+		derr = parley.Errorf(parley.CodeUnauthenticated, "the first frame must be {\"type\":\"auth\",\"token\":…}")
+	}
+	if derr != nil {
+		c.fail(f.Ref, derr, string(parley.CodeUnauthenticated))
+		c.drain()
+		return
+	}
+	c.run(func() { authed = c.authenticate(f) })
+	if !authed {
+		c.drain()
+		return
+	}
+
+	idle := 2 * g.cfg.PingInterval
+	for {
+		_ = c.nc.SetReadDeadline(time.Now().Add(idle))
+		msg, err := c.readMessage()
+		if err != nil {
+			c.endRead(err, "")
+			return
+		}
+		if c.isClosed() {
+			continue // closing: discard until the peer's close frame or the grace deadline
+		}
+		if !c.allow(time.Now()) {
+			c.strikes++
+			if c.strikes >= g.cfg.FloodStrikes {
+				c.closeWith(string(parley.CodeRateLimited), "too many frames")
+				continue
+			}
+			e := &parley.Error{Code: parley.CodeRateLimited, Message: "too many frames; slow down",
+				RetryAfter: time.Duration(float64(time.Second) / g.cfg.OpsPerSecond)}
+			c.enqueue(opText, errorFrame(refOf(msg), e))
+			continue
+		}
+		c.strikes = 0
+		f, err := DecodeClientFrame(msg)
+		if err != nil {
+			c.enqueue(opText, errorFrame(f.Ref, err))
+			continue
+		}
+		c.run(func() { c.handle(f) })
+	}
+}
+
+// endRead turns a read failure into the right close.
+func (c *Conn) endRead(err error, what string) {
+	var ce *closeError
+	switch {
+	case errors.As(err, &ce):
+		c.closeWith(ce.reason, ce.text)
+		c.drain()
+	case errors.Is(err, errPeerClosed):
+		c.drain()
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		if what != "" {
+			c.fail("", parley.Errorf(parley.CodeUnauthenticated, "%s within the auth timeout", what), string(parley.CodeUnauthenticated))
+		} else {
+			c.closeWith(ReasonHeartbeatTimeout, "no frames within two ping intervals")
+		}
+		c.drain()
+	}
+	// Anything else is a dead socket: teardown closes it.
+}
+
+// fail writes an error frame and closes with reason.
+func (c *Conn) fail(ref string, err error, reason string) {
+	c.enqueue(opText, errorFrame(ref, err))
+	c.closeWith(reason, string(parley.ErrorCode(err)))
+}
+
+// drain discards input until the peer closes, giving it CloseGrace to read
+// our close frame and answer.
+func (c *Conn) drain() {
+	_ = c.nc.SetReadDeadline(time.Now().Add(c.g.cfg.CloseGrace))
+	var buf [512]byte
+	for {
+		if _, err := c.Read(buf[:]); err != nil {
+			return
+		}
+	}
+}
+
+// run calls fn on a fresh goroutine and waits for it, so that fn's deep
+// stack (JSON, the store) is not kept by the idle reader afterwards.
+func (c *Conn) run(fn func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() {
+			if v := recover(); v != nil {
+				c.g.log.Error("panic in websocket operation", "conn_id", c.ConnID(), "panic", v)
+				c.closeWith(string(parley.CodeInternal), "internal error")
+			}
+		}()
+		fn()
+	}()
+	<-done
+}
+
+// teardown releases everything the connection holds. Runs once, on the
+// reader goroutine, as it exits.
+func (c *Conn) teardown(authed bool) {
+	g := c.g
+	c.mu.Lock()
+	c.closed = true
+	clear(c.queue)
+	c.queue, c.spare, c.pending, c.qbytes = nil, nil, nil, 0
+	c.mu.Unlock()
+	_ = c.nc.Close()
+	c.unsubscribeAll()
+	g.hub.removeConn(c)
+	g.conns.Add(-1)
+	if authed {
+		g.hub.removeUser(c)
+		g.metrics.AddConnections(-1)
+		c.run(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), g.cfg.OpTimeout)
+			defer cancel()
+			g.be.Disconnected(ctx, c.actor)
+		})
+	}
+}
