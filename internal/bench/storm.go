@@ -1,0 +1,229 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// storm: N connections (as in idle) are all dropped at once, messages are
+// posted to every conversation while they are away, then all reconnect at
+// once and resync. Reports the time until every client is back and caught
+// up (has every missed message), failures and handshake latency.
+func (r *runner) storm(ctx context.Context) error {
+	p, err := r.populate(ctx)
+	if err != nil {
+		return err
+	}
+	r.rep.Params["missed_per_conversation"] = r.cfg.Missed
+	n := len(p.owners)
+	conc := max(r.cfg.SetupConc, 64)
+	conns, failed, err := r.connectAllServe(ctx, p.users, p.owners, conc, nil, func(c *conn) { c.receiver = true })
+	if err != nil {
+		closeAll(conns)
+		return err
+	}
+	if failed > 0 {
+		closeAll(conns)
+		return fmt.Errorf("%d of %d initial connections failed", failed, n)
+	}
+	r.printf("connected %d clients\n", n)
+	// Warm: one message per conversation so every client knows a seq.
+	targets, err := r.postToAll(ctx, p, 1, "warm")
+	if err != nil {
+		closeAll(conns)
+		return err
+	}
+	if !r.waitCaughtUp(ctx, conns, p, targets, 30*time.Second) {
+		fmt.Fprintln(r.cfg.Err, "bench: not every client saw the warm-up message within 30 s; continuing")
+	}
+	// Drop everyone at once, like a node or network failure.
+	known := make([]map[string]int64, n)
+	for i, c := range conns {
+		c.mu.Lock()
+		known[i] = make(map[string]int64, len(c.seqs))
+		for k, v := range c.seqs {
+			known[i][k] = v
+		}
+		c.mu.Unlock()
+		c.closed.Store(true)
+		c.ws.Abort()
+	}
+	for _, c := range conns {
+		<-c.done
+	}
+	r.printf("dropped %d connections\n", n)
+	if targets, err = r.postToAll(ctx, p, r.cfg.Missed, "missed"); err != nil {
+		return err
+	}
+	// Reconnect everyone at once and resync.
+	hs := NewHist()
+	catch := NewHist()
+	var caught, resyncFail atomic.Int64
+	t0 := time.Now()
+	isCaught := func(c *conn) bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for _, ci := range p.userCs[p.owners[c.idx]] {
+			id := p.convs[ci]
+			if c.seqs[id] < targets[id] {
+				return false
+			}
+		}
+		return true
+	}
+	marks := make([]atomic.Bool, n)
+	check := func(c *conn) {
+		if !marks[c.idx].Load() && isCaught(c) && !marks[c.idx].Swap(true) {
+			catch.RecordNs(c.idx, time.Since(t0).Nanoseconds())
+			caught.Add(1)
+		}
+	}
+	stopProg := r.progress(func() string {
+		return fmt.Sprintf("storm: t=%.1fs  caught up %d/%d", time.Since(t0).Seconds(), caught.Load(), n)
+	})
+	conns2, failed2, err := r.connectAllServe(ctx, p.users, p.owners, r.cfg.StormConc, hs, func(c *conn) {
+		c.receiver = true
+		c.seqs = known[c.idx]
+		c.caught = check
+		go func() {
+			if err := r.resync(ctx, c); err != nil {
+				resyncFail.Add(1)
+				r.countErr(errCode(err))
+			}
+			check(c)
+		}()
+	})
+	defer closeAll(conns2)
+	back := time.Since(t0)
+	deadline := time.Now().Add(60 * time.Second)
+	for caught.Load() < int64(n-failed2) && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(5 * time.Millisecond)
+	}
+	all := time.Since(t0)
+	stopProg()
+	if err != nil {
+		return err
+	}
+	sum := r.rep.Summary
+	sum["clients"] = n
+	sum["reconnected"] = n - failed2
+	sum["reconnect_failures"] = failed2
+	sum["resync_failures"] = resyncFail.Load()
+	sum["caught_up"] = caught.Load()
+	sum["all_connected_s"] = round2(back.Seconds())
+	sum["all_caught_up_s"] = round2(all.Seconds())
+	sum["handshake"] = hs.Summary()
+	sum["catch_up"] = catch.Summary()
+	r.printf("storm: %d/%d reconnected in %v, %d caught up after %v (%d reconnect failures, %d resync failures)\n",
+		n-failed2, n, back.Round(time.Millisecond), caught.Load(), all.Round(time.Millisecond), failed2, resyncFail.Load())
+	q := hs.Summary()
+	r.printf("handshake (dial → ready): p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms\n", q.P50, q.P90, q.P99, q.Max)
+	q = catch.Summary()
+	r.printf("caught up after reconnect start: p50 %.1f ms  p99 %.1f ms  max %.1f ms\n", q.P50, q.P99, q.Max)
+	return nil
+}
+
+// postToAll posts k messages to every conversation over REST (from its
+// first member) and returns each conversation's last seq.
+func (r *runner) postToAll(ctx context.Context, p *population, k int, tag string) (map[string]int64, error) {
+	last := make([]int64, len(p.convs))
+	err := parallel(ctx, len(p.convs), r.cfg.SetupConc, func(ctx context.Context, i int) error {
+		u := p.users[p.members[i][0]]
+		for j := 0; j < k; j++ {
+			var m struct {
+				Seq int64 `json:"seq"`
+			}
+			body := map[string]string{"client_msg_id": fmt.Sprintf("%s-%s-%d-%d", r.cfg.Prefix, tag, i, j), "body": tag + " message"}
+			if err := retry(ctx, func() error {
+				return r.rest.Do(ctx, "POST", "/api/v1/conversations/"+p.convs[i]+"/messages", u.Token, body, &m)
+			}); err != nil {
+				return fmt.Errorf("post %s message: %w", tag, err)
+			}
+			last[i] = max(last[i], m.Seq)
+		}
+		return nil
+	})
+	t := make(map[string]int64, len(p.convs))
+	for i, id := range p.convs {
+		t[id] = last[i]
+	}
+	return t, err
+}
+
+func (r *runner) waitCaughtUp(ctx context.Context, conns []*conn, p *population, targets map[string]int64, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		all := true
+		for _, c := range conns {
+			c.mu.Lock()
+			for _, ci := range p.userCs[p.owners[c.idx]] {
+				if c.seqs[p.convs[ci]] < targets[p.convs[ci]] {
+					all = false
+					break
+				}
+			}
+			c.mu.Unlock()
+			if !all {
+				break
+			}
+		}
+		if all {
+			return true
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return false
+}
+
+// resync is what a reconnecting client does: list its conversations, and
+// for each whose last_seq is past what it has seen, page through the
+// messages after that seq.
+func (r *runner) resync(ctx context.Context, c *conn) error {
+	var list struct {
+		Conversations []struct {
+			ID      string `json:"id"`
+			LastSeq int64  `json:"last_seq"`
+		} `json:"conversations"`
+	}
+	if err := retry(ctx, func() error {
+		return r.rest.Do(ctx, "GET", "/api/v1/conversations?limit=100", c.u.Token, nil, &list)
+	}); err != nil {
+		return err
+	}
+	for _, cv := range list.Conversations {
+		for {
+			c.mu.Lock()
+			have := c.seqs[cv.ID]
+			c.mu.Unlock()
+			if have >= cv.LastSeq {
+				break
+			}
+			var page struct {
+				Messages []struct {
+					Seq int64 `json:"seq"`
+				} `json:"messages"`
+			}
+			q := url.Values{"after": {strconv.FormatInt(have, 10)}, "limit": {"100"}}
+			if err := retry(ctx, func() error {
+				return r.rest.Do(ctx, "GET", "/api/v1/conversations/"+cv.ID+"/messages?"+q.Encode(), c.u.Token, nil, &page)
+			}); err != nil {
+				return err
+			}
+			if len(page.Messages) == 0 {
+				break
+			}
+			c.mu.Lock()
+			for _, m := range page.Messages {
+				if m.Seq > c.seqs[cv.ID] {
+					c.seqs[cv.ID] = m.Seq
+				}
+			}
+			c.mu.Unlock()
+		}
+	}
+	return nil
+}
