@@ -23,6 +23,7 @@ import (
 	"github.com/parley-chat/parley/internal/httpapi"
 	"github.com/parley-chat/parley/internal/metrics"
 	"github.com/parley-chat/parley/internal/sqlite"
+	"github.com/parley-chat/parley/internal/web"
 )
 
 // Version is set at build time with -ldflags "-X …/internal/server.Version=…".
@@ -100,6 +101,8 @@ func (s *Server) open(ctx context.Context) error {
 		TrustProxy:     cfg.TrustProxy,
 		Version:        Version,
 	})
+
+	s.HTTP.Mount("/", web.Handler()) // the browser client; API routes are more specific
 
 	s.ln, err = net.Listen("tcp", cfg.Addr)
 	if err != nil {

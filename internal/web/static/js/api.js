@@ -1,0 +1,97 @@
+// api.js — the REST client for /api/v1 (see /api/v1/openapi.json).
+// Every failure is an ApiError carrying the server's stable error code.
+
+export class ApiError extends Error {
+  constructor(status, err = {}) {
+    super(err.message || `HTTP ${status}`);
+    this.status = status;
+    this.code = err.code || (status === 0 ? 'network' : 'internal');
+    this.field = err.field;
+    this.retryAfter = err.retry_after;
+  }
+}
+
+// list pulls the array out of a list response, whatever its envelope key.
+export function list(r, ...keys) {
+  if (Array.isArray(r)) return r;
+  for (const k of [...keys, 'items', 'data']) if (Array.isArray(r?.[k])) return r[k];
+  return [];
+}
+
+const enc = encodeURIComponent;
+
+export class Api {
+  constructor(base = '', fetchImpl = globalThis.fetch.bind(globalThis)) {
+    this.base = base;
+    this.fetch = fetchImpl;
+    this.token = '';
+    this.onUnauthenticated = null;
+  }
+
+  async req(method, path, body, query) {
+    let url = this.base + '/api/v1' + path;
+    if (query) {
+      const q = new URLSearchParams();
+      for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+      const s = q.toString();
+      if (s) url += '?' + s;
+    }
+    const headers = { Accept: 'application/json' };
+    if (this.token) headers.Authorization = 'Bearer ' + this.token;
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    let res;
+    try {
+      res = await this.fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch (e) {
+      throw new ApiError(0, { code: 'network', message: 'Cannot reach the server' });
+    }
+    if (res.status === 204) return null;
+    let data = null;
+    const text = await res.text();
+    if (text) { try { data = JSON.parse(text); } catch { data = null; } }
+    if (!res.ok) {
+      const err = new ApiError(res.status, data?.error || { message: res.statusText });
+      if (res.status === 401 && this.token && this.onUnauthenticated) this.onUnauthenticated(err);
+      throw err;
+    }
+    return data;
+  }
+
+  // Accounts
+  register(username, password, displayName) {
+    return this.req('POST', '/auth/register', { username, password, ...(displayName ? { display_name: displayName } : {}) });
+  }
+  login(username, password) { return this.req('POST', '/auth/login', { username, password }); }
+  logout() { return this.req('POST', '/auth/logout'); }
+  async me() { const r = await this.req('GET', '/me'); return r?.user ?? r; }
+  async updateMe(patch) { const r = await this.req('PATCH', '/me', patch); return r?.user ?? r; }
+  async searchUsers(prefix, limit = 10) { return list(await this.req('GET', '/users', undefined, { prefix, limit }), 'users'); }
+  async user(id) { const r = await this.req('GET', `/users/${enc(id)}`); return r?.user ?? r; }
+
+  // Conversations
+  conversations(cursor) { return this.req('GET', '/conversations', undefined, { cursor, limit: 100 }); }
+  async conversation(id) { const r = await this.req('GET', `/conversations/${enc(id)}`); return r?.conversation ? { ...r, ...r.conversation } : r; }
+  async createConversation(input) { const r = await this.req('POST', '/conversations', input); return r?.conversation ? { ...r, ...r.conversation } : r; }
+  async updateConversation(id, patch) { const r = await this.req('PATCH', `/conversations/${enc(id)}`, patch); return r?.conversation ?? r; }
+  async members(id) { return list(await this.req('GET', `/conversations/${enc(id)}/members`, undefined, { limit: 500 }), 'members'); }
+  addMembers(id, userIds) { return this.req('POST', `/conversations/${enc(id)}/members`, { user_ids: userIds }); }
+  removeMember(id, userId) { return this.req('DELETE', `/conversations/${enc(id)}/members/${enc(userId)}`); }
+  async publicChannels(q) { return list(await this.req('GET', '/channels', undefined, { q, limit: 50 }), 'channels', 'conversations'); }
+  join(id) { return this.req('POST', `/conversations/${enc(id)}/join`); }
+  setMemberSettings(id, patch) { return this.req('PATCH', `/conversations/${enc(id)}/settings`, patch); }
+
+  // Messages
+  async messages(id, { before, after, limit = 50 } = {}) {
+    return list(await this.req('GET', `/conversations/${enc(id)}/messages`, undefined, { before, after, limit }), 'messages');
+  }
+  async message(id, seq) { const r = await this.req('GET', `/conversations/${enc(id)}/messages/${seq}`); return r?.message ?? r; }
+  async send(id, clientMsgId, body, replyTo) {
+    const r = await this.req('POST', `/conversations/${enc(id)}/messages`, { client_msg_id: clientMsgId, body, ...(replyTo ? { reply_to: replyTo } : {}) });
+    return r?.message ?? r;
+  }
+  async edit(id, seq, body) { const r = await this.req('PATCH', `/conversations/${enc(id)}/messages/${seq}`, { body }); return r?.message ?? r; }
+  async remove(id, seq) { const r = await this.req('DELETE', `/conversations/${enc(id)}/messages/${seq}`); return r?.message ?? r; }
+  react(id, seq, emoji) { return this.req('PUT', `/conversations/${enc(id)}/messages/${seq}/reactions/${enc(emoji)}`); }
+  unreact(id, seq, emoji) { return this.req('DELETE', `/conversations/${enc(id)}/messages/${seq}/reactions/${enc(emoji)}`); }
+  markRead(id, seq) { return this.req('POST', `/conversations/${enc(id)}/read`, { seq }); }
+}

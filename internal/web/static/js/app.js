@@ -1,0 +1,374 @@
+// app.js — boot, routing and wiring: the REST client, the real-time client,
+// the store and the views. Frames from the socket go through onFrame; every
+// (re)connection triggers resync().
+import { Api } from './api.js';
+import { Realtime } from './realtime.js';
+import { Store } from './store.js';
+import { h, replace, icon } from './dom.js';
+import { picker } from './emoji.js';
+import { mentionsUser } from './format.js';
+import { renderAuth } from './views/auth.js';
+import { renderSidebar } from './views/sidebar.js';
+import { renderChat } from './views/chat.js';
+import { openNewDirect, openNewGroup, openBrowse, openMembers, openSettings } from './views/dialogs.js';
+import { toast, errorText, confirmDialog, announce } from './views/ui.js';
+
+const root = document.getElementById('app');
+const api = new Api('');
+const TOKEN = 'parley.token';
+
+function applyTheme(t) {
+  if (t === 'light' || t === 'dark') document.documentElement.dataset.theme = t;
+  else delete document.documentElement.dataset.theme;
+  localStorage.setItem('parley.theme', t || 'system');
+}
+applyTheme(localStorage.getItem('parley.theme'));
+
+function savedToken() { return localStorage.getItem(TOKEN) || sessionStorage.getItem(TOKEN) || ''; }
+function saveToken(t, remember) {
+  localStorage.removeItem(TOKEN);
+  sessionStorage.removeItem(TOKEN);
+  if (t) (remember ? localStorage : sessionStorage).setItem(TOKEN, t);
+}
+
+let ctx = null;
+
+function nav(path, replaceState = false) {
+  if (location.pathname !== path) history[replaceState ? 'replaceState' : 'pushState']({}, '', path);
+  route();
+}
+window.addEventListener('popstate', () => route());
+
+function route() {
+  const p = location.pathname;
+  if (!ctx) {
+    if (p !== '/register') { if (p !== '/login') history.replaceState({}, '', '/login'); renderAuth(root, { mode: 'login', api, onAuthed, nav }); }
+    else renderAuth(root, { mode: 'register', api, onAuthed, nav });
+    return;
+  }
+  if (p === '/login' || p === '/register') { history.replaceState({}, '', '/'); }
+  const m = /^\/c\/([^/]+)$/.exec(location.pathname);
+  openChat(m ? decodeURIComponent(m[1]) : null);
+  if (p === '/settings') openSettings(ctx);
+  if (p === '/browse') openBrowse(ctx);
+}
+
+async function onAuthed(token, user, remember) {
+  saveToken(token, remember);
+  api.token = token;
+  const me = user?.id ? user : await api.me();
+  start(me, token);
+  history.replaceState({}, '', '/');
+  route();
+}
+
+async function boot() {
+  const token = savedToken();
+  if (!token) { route(); return; }
+  api.token = token;
+  try {
+    const me = await api.me();
+    start(me, token);
+  } catch (e) {
+    if (e.status === 401) { saveToken(''); api.token = ''; } else {
+      replace(root, h('div', { class: 'boot' }, errorText(e), ' ', h('button', { type: 'button', class: 'btn', onclick: () => location.reload() }, 'Retry')));
+      return;
+    }
+  }
+  route();
+}
+
+function wsURL() {
+  const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${proto}//${location.host}/api/v1/ws`;
+}
+
+function start(me, token) {
+  const store = new Store(api);
+  store.setMe(me);
+  if (me.settings?.theme) applyTheme(me.settings.theme);
+  const rt = new Realtime({ url: wsURL(), token, storageKey: 'parley.outbox.' + me.id });
+  ctx = {
+    api, store, rt, nav, applyTheme, limits: {},
+    drafts: new Map(), failed: new Map(), chat: null, view: null, openConv: null,
+    openId: () => ctx.openConv,
+    openSettings: () => openSettings(ctx),
+    openNewDirect: () => openNewDirect(ctx),
+    openNewGroup: (k) => openNewGroup(ctx, k),
+    openBrowse: () => openBrowse(ctx),
+    openMembers: (id) => openMembers(ctx, id),
+    signOut, toggleMute, leave, join, toggleReaction, openReactionPicker, deleteMessage,
+    startReply: (m) => ctx.chat?.composer.startReply(m),
+    startEdit: (m) => ctx.chat?.composer.startEdit(m),
+    jumpTo: (seq) => ctx.chat?.jumpTo(seq),
+    fetchMessage, dropFailed, maybeMarkRead, subscribePresence,
+  };
+  window.parley = ctx; // for debugging and the end-to-end tests
+  api.onUnauthenticated = () => signOut(true);
+
+  rt.addEventListener('state', (e) => {
+    store.conn = { state: e.detail.state, retryAt: Date.now() + (e.detail.delay || 0) };
+    document.documentElement.dataset.conn = e.detail.state;
+    store.emit('conn');
+  });
+  rt.addEventListener('ready', (e) => { ctx.limits = e.detail.frame.limits || {}; resync(e.detail.frame); });
+  rt.addEventListener('frame', (e) => onFrame(e.detail.frame));
+  rt.addEventListener('outbox', () => store.emit('outbox', 'conn'));
+  rt.addEventListener('ack', (e) => { if (e.detail.message) onMessage(e.detail.message); });
+  rt.addEventListener('send_error', (e) => {
+    ctx.failed.set(e.detail.entry.client_msg_id, e.detail);
+    toast('Message not sent: ' + (e.detail.error.message || e.detail.error.code), 'error');
+    store.emit('outbox');
+  });
+  rt.addEventListener('unauthenticated', () => signOut(true));
+  window.addEventListener('online', () => rt.reconnectNow());
+  document.addEventListener('visibilitychange', () => { if (!document.hidden) { maybeMarkRead(); rt.reconnectNow(); } });
+  window.addEventListener('focus', () => maybeMarkRead());
+
+  const sidebar = renderSidebar(ctx);
+  const main = h('main', { class: 'main', id: 'main' });
+  const shell = h('div', { class: 'shell' }, sidebar, main);
+  ctx.main = main;
+  ctx.shell = shell;
+  replace(root, shell);
+  store.loadConversations().catch((e) => toast(errorText(e), 'error'));
+  rt.start();
+}
+
+function openChat(id) {
+  if (ctx.openConv === id && ctx.view) return;
+  ctx.view?.destroy();
+  ctx.view = null;
+  ctx.openConv = id;
+  ctx.shell.classList.toggle('has-chat', !!id);
+  if (!id) {
+    replace(ctx.main, h('div', { class: 'empty-main' },
+      h('div', { class: 'empty-art', 'aria-hidden': 'true' }, icon('chat')),
+      h('h1', {}, 'Welcome to Parley'),
+      h('p', { class: 'muted' }, 'Pick a conversation on the left, or start a new one.'),
+      h('div', { class: 'empty-actions' },
+        h('button', { type: 'button', class: 'btn btn-primary', onclick: () => ctx.openNewDirect() }, icon('chat'), 'New message'),
+        h('button', { type: 'button', class: 'btn', onclick: () => ctx.openBrowse() }, icon('compass'), 'Browse channels'))));
+    ctx.store.emit('route');
+    return;
+  }
+  ctx.view = renderChat(ctx, id);
+  replace(ctx.main, ctx.view.el);
+  ctx.store.emit('route');
+  ctx.view.el.querySelector('textarea')?.focus({ preventScroll: true });
+}
+
+// resync runs after every (re)connection: refresh the conversation list, then
+// fetch exactly the messages missed in every loaded window (after its newest
+// seq), mark them delivered, and re-subscribe presence.
+async function resync() {
+  const { store, rt } = ctx;
+  try {
+    await store.loadConversations();
+    for (const c of store.convs.values()) {
+      const w = store.msgs.get(c.id);
+      if (w?.loaded && (c.last_seq || 0) > (w.seqs[w.seqs.length - 1] || 0)) await store.catchUp(c.id);
+      if ((c.last_seq || 0) > (c.delivered_seq || 0)) rt.markDelivered(c.id, c.last_seq);
+    }
+    const peers = [...store.convs.values()].map((c) => c.kind === 'direct' && store.peerOf(c)?.id).filter(Boolean);
+    rt.subscribePresence(peers);
+    if (ctx.openConv && !store.convs.has(ctx.openConv)) store.loadConversation(ctx.openConv).catch(() => {});
+    maybeMarkRead();
+  } catch (e) {
+    if (e.status !== 401) toast('Could not refresh: ' + errorText(e), 'error');
+  }
+}
+
+function subscribePresence(c) {
+  if (!c?.members) return;
+  ctx.rt.subscribePresence([...c.members.keys()].filter((id) => id !== ctx.store.me.id).slice(0, 200));
+}
+
+function onFrame(f) {
+  const { store } = ctx;
+  switch (f.type) {
+    case 'message': onMessage(f.message); break;
+    case 'message_edited':
+    case 'message_deleted':
+      if (f.message) store.addMessages([f.message]);
+      break;
+    case 'reaction': {
+      const m = store.message(f.conversation_id, f.seq);
+      if (m) store.addMessages([{ ...m, reactions: f.reactions || [] }]);
+      break;
+    }
+    case 'member_joined':
+    case 'member_updated':
+    case 'member_left': onMember(f); break;
+    case 'conversation_updated': if (f.conversation) store.upsertConv(f.conversation); break;
+    case 'receipt': store.setReceipt(f.conversation_id, f.user_id, f.delivered_seq, f.read_seq); break;
+    case 'typing': if (f.stopped || f.active === false) store.clearTyping(f.conversation_id, f.user_id); else store.setTyping(f.conversation_id, f.user_id); break;
+    case 'presence': store.setPresence(f.user_id, f); break;
+    case 'session_revoked': signOut(true); break;
+    default: break;
+  }
+}
+
+function onMessage(m) {
+  if (!m?.conversation_id) return;
+  const { store, rt } = ctx;
+  const c = store.convs.get(m.conversation_id);
+  const w = store.msgs.get(m.conversation_id);
+  const gap = w?.loaded && w.seqs.length && m.seq > w.seqs[w.seqs.length - 1] + 1;
+  const fresh = store.addMessages([m]);
+  if (gap) store.catchUp(m.conversation_id);
+  store.clearTyping(m.conversation_id, m.sender_id);
+  if (!c) { store.loadConversation(m.conversation_id).then(() => store.loadMembers(m.conversation_id)).catch(() => {}); }
+  if (!fresh.length || m.sender_id === store.me.id) return;
+  rt.markDelivered(m.conversation_id, m.seq);
+  const cc = store.convs.get(m.conversation_id);
+  const reading = ctx.openConv === m.conversation_id && !document.hidden && ctx.chat?.isAtBottom();
+  if (cc && !reading && m.kind !== 'system' && m.seq > (cc.read_seq || 0)) { cc.unread = (cc.unread || 0) + 1; store.emit('convs'); }
+  if (reading) maybeMarkRead();
+  else if (m.kind !== 'system') announce(`New message from ${store.displayName(m.sender_id)}`);
+  notify(cc, m);
+}
+
+function onMember(f) {
+  const { store } = ctx;
+  const me = store.me.id;
+  if (f.user_id === me) {
+    if (f.type === 'member_left') {
+      store.removeConv(f.conversation_id);
+      if (ctx.openConv === f.conversation_id) { toast('You are no longer a member of that conversation'); nav('/', true); }
+    } else store.loadConversation(f.conversation_id).then(() => store.loadMembers(f.conversation_id)).catch(() => {});
+    return;
+  }
+  const c = store.convs.get(f.conversation_id);
+  if (!c) return;
+  if (f.type === 'member_left') { c.members?.delete(f.user_id); c.member_count = Math.max(0, (c.member_count || 1) - 1); } else {
+    c.members = c.members || new Map();
+    if (f.type === 'member_joined' && !c.members.has(f.user_id)) c.member_count = (c.member_count || 0) + 1;
+    c.members.set(f.user_id, { ...(c.members.get(f.user_id) || {}), ...(f.member || {}), user_id: f.user_id });
+    store.ensureUsers([f.user_id]);
+  }
+  store.emit('conv:' + c.id, 'convs', 'msgs:' + c.id);
+}
+
+// maybeMarkRead marks the open conversation read up to its newest message
+// when the user can actually see the bottom of it.
+function maybeMarkRead() {
+  if (!ctx?.openConv || document.hidden || !ctx.chat?.isAtBottom()) return;
+  const { store, rt } = ctx;
+  const c = store.convs.get(ctx.openConv);
+  const w = store.msgs.get(ctx.openConv);
+  if (!c || !w?.seqs.length) return;
+  const last = w.seqs[w.seqs.length - 1];
+  if (last <= (c.read_seq || 0) && !c.unread) return;
+  rt.markRead(c.id, last);
+  c.read_seq = Math.max(c.read_seq || 0, last);
+  c.unread = 0;
+  store.setReceipt(c.id, store.me.id, last, last);
+  store.emit('convs');
+}
+
+function notify(c, m) {
+  if (!c || typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
+  if (!document.hidden && ctx.openConv === c.id) return;
+  if (!document.hidden) return;
+  const mentioned = mentionsUser(m, ctx.store.me);
+  if (c.muted && !mentioned) return;
+  const title = c.kind === 'direct' ? ctx.store.displayName(m.sender_id) : `${ctx.store.displayName(m.sender_id)} in ${ctx.store.title(c)}`;
+  try {
+    const n = new Notification(mentioned ? title + ' mentioned you' : title, { body: (m.body || '').slice(0, 200), tag: c.id, icon: '/assets/icon.svg' });
+    n.onclick = () => { window.focus(); nav('/c/' + encodeURIComponent(c.id)); n.close(); };
+  } catch { /* some platforms only allow service-worker notifications */ }
+}
+
+async function fetchMessage(id, seq) {
+  const key = id + ':' + seq;
+  ctx.fetching = ctx.fetching || new Set();
+  if (ctx.fetching.has(key)) return;
+  ctx.fetching.add(key);
+  try {
+    const m = await api.message(id, seq);
+    if (m?.seq) {
+      const w = ctx.store.win(id);
+      // Kept out of the window's seq list so it does not fake a loaded range.
+      if (!w.bySeq.has(seq)) { w.bySeq.set(seq, m); ctx.store.emit('msgs:' + id); }
+    }
+  } catch { /* the quote says "Original message" */ }
+}
+
+function dropFailed(cid) { ctx.failed.delete(cid); ctx.store.emit('outbox'); }
+
+async function toggleMute(c) {
+  const muted = !c.muted;
+  ctx.store.setMuted(c.id, muted);
+  try { await api.setMemberSettings(c.id, { muted }); } catch { /* kept locally */ }
+  toast(muted ? 'Notifications muted for this conversation' : 'Notifications on');
+}
+
+async function leave(c) {
+  if (!await confirmDialog('Leave conversation', `Leave ${ctx.store.title(c)}? You will stop receiving its messages.`, 'Leave', true)) return;
+  try {
+    await api.removeMember(c.id, ctx.store.me.id);
+    ctx.store.removeConv(c.id);
+    nav('/', true);
+  } catch (e) { toast(errorText(e), 'error'); }
+}
+
+async function join(id) {
+  try { await api.join(id); } catch (e) {
+    if (e.status !== 404 && e.status !== 405) throw e;
+    await api.addMembers(id, [ctx.store.me.id]);
+  }
+  await ctx.store.loadConversation(id);
+  await ctx.store.loadMembers(id).catch(() => {});
+}
+
+async function toggleReaction(convId, m, emoji) {
+  const r = (m.reactions || []).find((x) => x.emoji === emoji);
+  const mine = r?.user_ids?.includes(ctx.store.me.id);
+  try {
+    const res = mine ? await api.unreact(convId, m.seq, emoji) : await api.react(convId, m.seq, emoji);
+    const reactions = res?.reactions ?? res?.message?.reactions;
+    if (reactions) {
+      const cur = ctx.store.message(convId, m.seq);
+      if (cur) ctx.store.addMessages([{ ...cur, reactions }]);
+    }
+  } catch (e) { toast(errorText(e), 'error'); }
+}
+
+function openReactionPicker(convId, m, anchor) {
+  document.querySelector('.reaction-picker')?.remove();
+  const close = () => { p.remove(); document.removeEventListener('mousedown', outside); anchor.focus(); };
+  const outside = (e) => { if (!p.contains(e.target)) close(); };
+  const p = picker((e) => { toggleReaction(convId, m, e); close(); }, close, 'Add reaction');
+  p.classList.add('reaction-picker');
+  const row = anchor.closest('.msg');
+  row.append(p);
+  p.focusFirst();
+  setTimeout(() => document.addEventListener('mousedown', outside), 0);
+}
+
+async function deleteMessage(convId, m) {
+  if (!await confirmDialog('Delete message', 'Delete this message for everyone? This cannot be undone.', 'Delete', true)) return;
+  try {
+    const res = await api.remove(convId, m.seq);
+    if (res?.seq) ctx.store.addMessages([res]);
+    else ctx.store.addMessages([{ ...m, deleted: true, body: '' }]);
+  } catch (e) { toast(errorText(e), 'error'); }
+}
+
+async function signOut(expired) {
+  if (!ctx) return;
+  const c = ctx;
+  ctx = null;
+  c.rt.stop();
+  c.view?.destroy();
+  if (!expired) { try { await api.logout(); } catch { /* token dies anyway */ } }
+  saveToken('');
+  api.token = '';
+  window.parley = null;
+  if (expired) toast('Your session ended. Please sign in again.', 'error');
+  history.replaceState({}, '', '/login');
+  route();
+}
+
+boot();

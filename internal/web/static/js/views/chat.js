@@ -1,0 +1,275 @@
+// chat.js — the open conversation: header, message log with infinite scroll
+// back, day separators, unread divider, typing line and composer.
+import { h, icon, iconButton, replace } from '../dom.js';
+import { dayKey, dayLabel, ago } from '../format.js';
+import { convAvatar, toast, errorText } from './ui.js';
+import { messageRow, signature } from './message.js';
+import { composer } from './composer.js';
+
+const GROUP_MS = 5 * 60 * 1000;
+
+export function renderChat(ctx, id) {
+  const { store } = ctx;
+  const subs = [];
+  const state = { id, unreadAfter: null, rows: new Map(), atBottom: true, firstRender: true, destroyed: false };
+  ctx.chat = state;
+
+  const head = h('header', { class: 'chat-head' });
+  const list = h('ol', { class: 'msg-list' });
+  const sentinel = h('div', { class: 'sentinel', 'aria-hidden': 'true' });
+  const loadingOlder = h('div', { class: 'loading-older', hidden: true }, 'Loading earlier messages…');
+  const beginning = h('div', { class: 'beginning', hidden: true });
+  const scroller = h('div', { class: 'msg-scroll', role: 'log', 'aria-label': 'Messages', tabindex: '0', 'aria-live': 'polite', 'aria-relevant': 'additions' },
+    sentinel, beginning, loadingOlder, list);
+  const jumpUnread = h('button', { type: 'button', class: 'pill jump-unread', hidden: true, onclick: () => jumpToUnread() }, icon('down', 'up'), 'Jump to first unread');
+  const jumpBottom = h('button', { type: 'button', class: 'pill jump-bottom', hidden: true, 'aria-label': 'Jump to latest messages', onclick: () => scrollBottom(true) }, icon('down'), h('span', {}, 'Latest'));
+  const typing = h('div', { class: 'typing-line', 'aria-live': 'polite' });
+  const comp = composer(ctx, id, { onSent: () => scrollBottom(true) });
+  const root = h('section', { class: 'chat', 'aria-label': 'Conversation' }, head,
+    h('div', { class: 'msg-area' }, scroller, jumpUnread, jumpBottom), typing, comp.el);
+
+  const conv = () => store.convs.get(id);
+
+  function renderHead() {
+    const c = conv();
+    if (!c) { replace(head, h('h1', { class: 'chat-title' }, 'Loading…')); return; }
+    let sub = '';
+    if (c.kind === 'direct') {
+      const p = store.peerOf(c);
+      const pr = p && store.presence.get(p.id);
+      sub = pr?.online ? 'online' : pr?.last_seen_at ? 'last seen ' + ago(pr.last_seen_at) : (p?.status_text || (p?.username ? '@' + p.username : ''));
+    } else {
+      const n = c.member_count || c.members?.size || 0;
+      sub = [c.kind === 'channel' ? (c.public === false ? 'Private channel' : 'Public channel') : 'Group', n ? `${n} member${n === 1 ? '' : 's'}` : '', c.topic].filter(Boolean).join(' · ');
+    }
+    replace(head,
+      iconButton('back', 'Back to conversations', () => ctx.nav('/'), 'back-btn'),
+      convAvatar(store, c),
+      h('div', { class: 'chat-head-text' }, h('h1', { class: 'chat-title' }, store.title(c)), h('div', { class: 'chat-sub' }, sub)),
+      h('div', { class: 'chat-actions' },
+        iconButton(c.muted ? 'bellOff' : 'bell', c.muted ? 'Unmute notifications' : 'Mute notifications', () => ctx.toggleMute(c), c.muted ? 'on' : ''),
+        c.kind !== 'direct' ? iconButton('users', 'Members', () => ctx.openMembers(c.id)) : null,
+        c.kind !== 'direct' ? iconButton('leave', 'Leave conversation', () => ctx.leave(c), 'danger') : null));
+  }
+
+  function items() {
+    const c = conv();
+    const w = store.win(id);
+    const out = [];
+    let prev = null;
+    let lastDay = null;
+    const me = store.me.id;
+    let lastMine = 0;
+    for (const s of w.seqs) { const m = w.bySeq.get(s); if (m.sender_id === me && m.kind !== 'system') lastMine = s; }
+    const lastSeq = w.seqs[w.seqs.length - 1];
+    for (const seq of w.seqs) {
+      const m = w.bySeq.get(seq);
+      const dk = dayKey(m.created_at);
+      if (dk !== lastDay) {
+        out.push({ key: 'd' + dk, sig: dayLabel(m.created_at), build: () => h('li', { class: 'day-sep', role: 'separator' }, h('span', {}, dayLabel(m.created_at))) });
+        lastDay = dk;
+        prev = null;
+      }
+      if (state.unreadAfter != null && seq === state.unreadFirst) {
+        out.push({ key: 'unread', sig: 'u', build: () => h('li', { class: 'unread-sep', id: 'unread-sep', role: 'separator' }, h('span', {}, 'New messages')) });
+        prev = null;
+      }
+      const cont = !!(prev && prev.sender_id === m.sender_id && prev.kind !== 'system' && m.kind !== 'system' && !m.reply_to &&
+        new Date(m.created_at) - new Date(prev.created_at) < GROUP_MS);
+      const mine = m.sender_id === me;
+      const o = { cont, last: seq === lastSeq };
+      if (mine && c) o.tick = store.receiptState(c, seq);
+      if (mine && c && c.kind !== 'direct' && seq === lastMine) o.seen = store.seenBy(c, seq);
+      out.push({ key: 'm' + seq, sig: signature(ctx, c, m, o), build: () => messageRow(ctx, c, m, o) });
+      prev = m;
+    }
+    for (const e of ctx.rt.pending(id)) {
+      const m = { client_msg_id: e.client_msg_id, conversation_id: id, sender_id: me, body: e.body, reply_to: e.reply_to, created_at: e.queued_at, kind: 'user' };
+      if (w.seqs.length && [...w.bySeq.values()].some((x) => x.client_msg_id === e.client_msg_id && x.sender_id === me)) continue;
+      const o = { cont: false, status: 'pending' };
+      out.push({ key: 'p' + e.client_msg_id, sig: 'p', build: () => messageRow(ctx, c, m, o) });
+    }
+    for (const [cid, f] of ctx.failed) {
+      if (f.entry.conversation_id !== id) continue;
+      const m = { client_msg_id: cid, conversation_id: id, sender_id: me, body: f.entry.body, created_at: f.entry.queued_at, kind: 'user' };
+      out.push({ key: 'f' + cid, sig: 'f', build: () => messageRow(ctx, c, m, { status: 'failed', error: f.error.message }) });
+    }
+    return out;
+  }
+
+  // renderList reconciles the log with items(): rows whose signature is
+  // unchanged are kept (with their focus and hover state).
+  function renderList() {
+    if (state.destroyed || !conv()) return;
+    const w = store.win(id);
+    const wasBottom = isAtBottom();
+    const beforeH = scroller.scrollHeight;
+    const beforeTop = scroller.scrollTop;
+    const firstKey = list.firstElementChild?.dataset.key;
+    const next = new Map();
+    let cursor = list.firstElementChild;
+    for (const it of items()) {
+      let row = state.rows.get(it.key);
+      if (!row || row.sig !== it.sig) {
+        const el = it.build();
+        el.dataset.key = it.key;
+        if (row) {
+          const hadFocus = row.el.contains(document.activeElement);
+          row.el.replaceWith(el);
+          if (hadFocus) el.focus({ preventScroll: true });
+        }
+        row = { el, sig: it.sig };
+      }
+      next.set(it.key, row);
+      if (row.el !== cursor) list.insertBefore(row.el, cursor);
+      else cursor = cursor.nextElementSibling;
+    }
+    for (const [k, row] of state.rows) if (!next.has(k)) row.el.remove();
+    state.rows = next;
+    beginning.hidden = !w.complete;
+    replace(beginning, w.complete ? beginningText() : '');
+    // Keep the view steady: stick to the bottom, or keep the old first row in
+    // place when older messages were prepended.
+    if (state.firstRender && w.loaded) {
+      state.firstRender = false;
+      const sep = document.getElementById('unread-sep');
+      if (sep) sep.scrollIntoView({ block: 'center' }); else scrollBottom();
+    } else if (wasBottom) scrollBottom();
+    else if (firstKey && list.firstElementChild?.dataset.key !== firstKey) scroller.scrollTop = beforeTop + (scroller.scrollHeight - beforeH);
+    updateJumps();
+    ctx.maybeMarkRead();
+  }
+
+  function beginningText() {
+    const c = conv();
+    return [h('div', { class: 'beginning-title' }, store.title(c)),
+      h('div', { class: 'muted' }, c.kind === 'direct' ? 'This is the beginning of your direct conversation.' : 'This is the very beginning of the conversation.')];
+  }
+
+  function isAtBottom() { return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80; }
+  function scrollBottom(smooth) {
+    scroller.scrollTo({ top: scroller.scrollHeight, behavior: smooth ? 'smooth' : 'instant' });
+    state.atBottom = true;
+  }
+  function updateJumps() {
+    const c = conv();
+    state.atBottom = isAtBottom();
+    jumpBottom.hidden = state.atBottom;
+    const w = store.win(id);
+    jumpUnread.hidden = !(state.unreadAfter != null && w.seqs.length && (state.unreadFirst < w.seqs[0] || !isVisible(document.getElementById('unread-sep'))) && c && state.unreadFirst <= (c.last_seq || 0) && !state.unreadSeen);
+  }
+  function isVisible(el) {
+    if (!el) return false;
+    const r = el.getBoundingClientRect();
+    const s = scroller.getBoundingClientRect();
+    if (r.bottom >= s.top && r.top <= s.bottom) { state.unreadSeen = true; return true; }
+    return false;
+  }
+
+  async function jumpToUnread() {
+    const w = store.win(id);
+    try {
+      while (state.unreadFirst < (w.seqs[0] ?? 0) && !w.complete) await store.loadOlder(id, 100);
+    } catch (e) { toast(errorText(e), 'error'); }
+    await new Promise((r) => requestAnimationFrame(r));
+    document.getElementById('unread-sep')?.scrollIntoView({ block: 'center', behavior: 'smooth' });
+    state.unreadSeen = true;
+    jumpUnread.hidden = true;
+  }
+
+  state.jumpTo = async (seq) => {
+    const w = store.win(id);
+    try {
+      while (seq < (w.seqs[0] ?? 0) && !w.complete) await store.loadOlder(id, 100);
+    } catch { /* shown below if missing */ }
+    await new Promise((r) => requestAnimationFrame(r));
+    const el = document.getElementById('m-' + seq);
+    if (el) {
+      el.scrollIntoView({ block: 'center', behavior: 'smooth' });
+      el.classList.add('flash');
+      setTimeout(() => el.classList.remove('flash'), 1600);
+      el.focus({ preventScroll: true });
+    }
+  };
+  state.isAtBottom = () => isAtBottom();
+  state.composer = comp;
+
+  function renderTyping() {
+    const ids = store.typers(id);
+    if (!ids.length) { replace(typing); typing.classList.remove('on'); return; }
+    typing.classList.add('on');
+    const names = ids.map((u) => store.displayName(u));
+    const text = names.length === 1 ? `${names[0]} is typing` : names.length === 2 ? `${names[0]} and ${names[1]} are typing` : 'Several people are typing';
+    replace(typing, h('span', { class: 'dots', 'aria-hidden': 'true' }, h('i'), h('i'), h('i')), text + '…');
+  }
+
+  // Infinite scroll back: load the previous page when the top sentinel shows.
+  const io = new IntersectionObserver(async (entries) => {
+    if (!entries.some((e) => e.isIntersecting)) return;
+    const w = store.win(id);
+    if (w.complete || w.loadingOlder || !w.loaded) return;
+    loadingOlder.hidden = false;
+    try { await store.loadOlder(id); } catch (e) { toast(errorText(e), 'error'); }
+    loadingOlder.hidden = true;
+  }, { root: scroller, rootMargin: '400px 0px 0px 0px' });
+  io.observe(sentinel);
+
+  scroller.addEventListener('scroll', () => { updateJumps(); ctx.maybeMarkRead(); }, { passive: true });
+  // Arrow keys move between messages inside the log.
+  scroller.addEventListener('keydown', (e) => {
+    if (e.key !== 'ArrowUp' && e.key !== 'ArrowDown') return;
+    const rows = [...list.querySelectorAll('.msg')];
+    const cur = rows.findIndex((r) => r.contains(document.activeElement));
+    if (cur === -1 && document.activeElement !== scroller) return;
+    e.preventDefault();
+    const i = cur === -1 ? (e.key === 'ArrowUp' ? rows.length - 1 : 0) : cur + (e.key === 'ArrowUp' ? -1 : 1);
+    rows[Math.max(0, Math.min(rows.length - 1, i))]?.focus();
+  });
+
+  subs.push(store.on('msgs:' + id, renderList), store.on('outbox', renderList), store.on('users', () => { renderList(); renderHead(); }),
+    store.on('conv:' + id, () => { renderHead(); renderList(); }), store.on('presence', renderHead), store.on('typing:' + id, renderTyping),
+    store.on('me', renderList));
+  const ticker = setInterval(renderTyping, 2000);
+
+  // Load: conversation, members (for receipts, mentions, names), messages.
+  (async () => {
+    try {
+      let c = conv();
+      if (!c) c = await store.loadConversation(id);
+      if ((c.last_seq || 0) > (c.read_seq || 0) && (c.unread || 0) > 0) {
+        state.unreadAfter = c.read_seq || 0;
+        state.unreadFirst = state.unreadAfter + 1;
+      }
+      renderHead();
+      const w = store.win(id);
+      await Promise.all([
+        w.loaded ? store.catchUp(id) : store.loadLatest(id),
+        store.loadMembers(id).catch(() => {}),
+      ]);
+      const firstUnreadMsg = state.unreadFirst && [...store.win(id).seqs].find((s) => s >= state.unreadFirst && store.message(id, s)?.sender_id !== store.me.id);
+      if (firstUnreadMsg) state.unreadFirst = firstUnreadMsg;
+      ctx.subscribePresence(c);
+      renderList();
+    } catch (e) {
+      if (e.code === 'not_found' || e.code === 'forbidden') {
+        replace(list, h('li', { class: 'empty-chat' }, 'This conversation does not exist or you are not a member.'));
+      } else toast(errorText(e), 'error');
+    }
+  })();
+
+  renderHead();
+  renderList();
+  renderTyping();
+
+  return {
+    el: root,
+    destroy() {
+      state.destroyed = true;
+      io.disconnect();
+      clearInterval(ticker);
+      for (const u of subs) u();
+      comp.destroy();
+      if (ctx.chat === state) ctx.chat = null;
+    },
+  };
+}

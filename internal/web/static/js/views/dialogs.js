@@ -1,0 +1,220 @@
+// dialogs.js — modal flows: new direct chat, new group/channel, browse
+// channels, members, profile & settings.
+import { h, icon, replace } from '../dom.js';
+import { modal, field, avatar, toast, errorText, confirmDialog } from './ui.js';
+
+// userSearch is a username search box with a live result list.
+function userSearch(ctx, { onPick, exclude = () => false, label = 'Search people by username' }) {
+  const input = h('input', { type: 'search', placeholder: 'Username…', autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false' });
+  const results = h('ul', { class: 'pick-list', 'aria-label': 'Search results' });
+  let seq = 0;
+  let timer;
+  const run = async () => {
+    const q = input.value.trim().replace(/^@/, '').toLowerCase();
+    const my = ++seq;
+    if (!q) { replace(results); return; }
+    try {
+      const users = (await ctx.api.searchUsers(q)).filter((u) => u.id !== ctx.store.me.id && !exclude(u));
+      if (my !== seq) return;
+      users.forEach((u) => ctx.store.addUser(u));
+      replace(results, users.length ? users.map((u) => h('li', {},
+        h('button', { type: 'button', class: 'pick', onclick: () => onPick(u) },
+          avatar(ctx.store, u, { size: 'sm', presence: true }),
+          h('span', { class: 'pick-text' }, h('span', { class: 'pick-name' }, u.display_name || u.username), h('span', { class: 'muted' }, '@' + u.username))))) :
+        h('li', { class: 'muted pick-empty' }, 'Nobody found with that username.'));
+    } catch (e) { replace(results, h('li', { class: 'form-error' }, errorText(e))); }
+  };
+  input.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(run, 150); });
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'ArrowDown') { e.preventDefault(); results.querySelector('button')?.focus(); }
+    if (e.key === 'Enter') { e.preventDefault(); results.querySelector('button')?.click(); }
+  });
+  results.addEventListener('keydown', (e) => {
+    const bs = [...results.querySelectorAll('button')];
+    const i = bs.indexOf(document.activeElement);
+    if (e.key === 'ArrowDown' && i < bs.length - 1) { e.preventDefault(); bs[i + 1].focus(); }
+    if (e.key === 'ArrowUp') { e.preventDefault(); (i > 0 ? bs[i - 1] : input).focus(); }
+  });
+  return { el: h('div', { class: 'user-search' }, field(label, input), results), input, refresh: run };
+}
+
+export function openNewDirect(ctx) {
+  let m;
+  const s = userSearch(ctx, {
+    onPick: async (u) => {
+      try {
+        const c = await ctx.api.createConversation({ kind: 'direct', member_ids: [u.id] });
+        ctx.store.upsertConv(c);
+        await ctx.store.loadMembers(c.id).catch(() => {});
+        m.close();
+        ctx.nav('/c/' + encodeURIComponent(c.id));
+      } catch (e) { toast(errorText(e), 'error'); }
+    },
+  });
+  m = modal('New direct message', [h('p', { class: 'muted' }, 'Find someone by their username to start a private conversation.'), s.el]);
+  s.input.focus();
+}
+
+export function openNewGroup(ctx, kind) {
+  const picked = new Map();
+  const title = h('input', { required: true, maxlength: 100, placeholder: kind === 'channel' ? 'e.g. announcements' : 'e.g. Weekend plans' });
+  const topic = h('input', { maxlength: 250, placeholder: 'What is it about? (optional)' });
+  const pub = h('input', { type: 'checkbox', checked: true });
+  const chips = h('div', { class: 'chips', 'aria-label': 'Selected members' });
+  const err = h('div', { class: 'form-error', role: 'alert' });
+  const renderChips = () => replace(chips, [...picked.values()].map((u) => h('span', { class: 'chip' }, u.display_name || u.username,
+    h('button', { type: 'button', class: 'chip-x', 'aria-label': 'Remove ' + (u.display_name || u.username), onclick: () => { picked.delete(u.id); renderChips(); } }, icon('x')))));
+  const s = userSearch(ctx, { label: 'Add members', onPick: (u) => { picked.set(u.id, u); renderChips(); s.input.value = ''; s.refresh(); s.input.focus(); }, exclude: (u) => picked.has(u.id) });
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, kind === 'channel' ? 'Create channel' : 'Create group');
+  const form = h('form', { class: 'stack' },
+    field(kind === 'channel' ? 'Channel name' : 'Group name', title),
+    kind === 'channel' ? field('Topic', topic) : null,
+    kind === 'channel' ? h('label', { class: 'check' }, pub, ' Public — anyone on this server can find and join it') : null,
+    s.el, chips, err,
+    h('div', { class: 'modal-actions' }, h('button', { type: 'button', class: 'btn', onclick: () => m.close() }, 'Cancel'), submit));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (!title.value.trim()) { err.textContent = 'Give it a name.'; title.focus(); return; }
+    submit.disabled = true;
+    try {
+      const input = { kind, title: title.value.trim(), member_ids: [...picked.keys()] };
+      if (kind === 'channel') { input.public = pub.checked; if (topic.value.trim()) input.topic = topic.value.trim(); }
+      const c = await ctx.api.createConversation(input);
+      ctx.store.upsertConv(c);
+      m.close();
+      ctx.nav('/c/' + encodeURIComponent(c.id));
+    } catch (ex) { err.textContent = errorText(ex); } finally { submit.disabled = false; }
+  });
+  const m = modal(kind === 'channel' ? 'New channel' : 'New group', form);
+  title.focus();
+}
+
+export function openBrowse(ctx) {
+  const input = h('input', { type: 'search', placeholder: 'Search channels…' });
+  const results = h('ul', { class: 'pick-list' });
+  let timer;
+  const run = async () => {
+    try {
+      const chans = await ctx.api.publicChannels(input.value.trim());
+      replace(results, chans.length ? chans.map((x) => {
+        const c = ctx.store.normConv(x);
+        const joined = ctx.store.convs.has(c.id);
+        return h('li', { class: 'channel-row' },
+          h('span', { class: 'avatar avatar-sm avatar-square hue-3', 'aria-hidden': 'true' }, icon('hash')),
+          h('span', { class: 'pick-text' }, h('span', { class: 'pick-name' }, c.title), h('span', { class: 'muted' }, [c.topic, `${c.member_count || 0} members`].filter(Boolean).join(' · '))),
+          h('button', {
+            type: 'button', class: 'btn ' + (joined ? '' : 'btn-primary'),
+            onclick: async () => {
+              try {
+                if (!joined) { await ctx.join(c.id); }
+                m.close();
+                ctx.nav('/c/' + encodeURIComponent(c.id));
+              } catch (e) { toast(errorText(e), 'error'); }
+            },
+          }, joined ? 'Open' : 'Join'));
+      }) : h('li', { class: 'muted pick-empty' }, 'No public channels found.'));
+    } catch (e) { replace(results, h('li', { class: 'form-error' }, errorText(e))); }
+  };
+  input.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(run, 200); });
+  const m = modal('Browse channels', [field('Search public channels', input), results], { wide: true });
+  input.focus();
+  run();
+}
+
+export function openMembers(ctx, id) {
+  const { store } = ctx;
+  const c = store.convs.get(id);
+  const listEl = h('ul', { class: 'member-list', 'aria-label': 'Members' });
+  const canManage = c.role === 'owner' || c.role === 'admin';
+  const render = () => {
+    const cc = store.convs.get(id);
+    if (!cc?.members) { replace(listEl, h('li', { class: 'muted' }, 'Loading…')); return; }
+    const rows = [...cc.members.values()].sort((a, b) => store.displayName(a.user_id).localeCompare(store.displayName(b.user_id)));
+    replace(listEl, rows.map((mm) => {
+      const u = store.user(mm.user_id) || { id: mm.user_id };
+      const p = store.presence.get(mm.user_id);
+      return h('li', { class: 'member-row' },
+        avatar(store, u, { size: 'sm', presence: true }),
+        h('span', { class: 'pick-text' },
+          h('span', { class: 'pick-name' }, store.displayName(mm.user_id), mm.user_id === store.me.id ? ' (you)' : ''),
+          h('span', { class: 'muted' }, ['@' + (u.username || '?'), p?.online ? 'online' : null].filter(Boolean).join(' · '))),
+        mm.role && mm.role !== 'member' ? h('span', { class: 'role-tag' }, mm.role) : null,
+        canManage && mm.user_id !== store.me.id && mm.role !== 'owner' ? h('button', {
+          type: 'button', class: 'btn btn-small btn-danger-ghost', 'aria-label': 'Remove ' + store.displayName(mm.user_id),
+          onclick: async () => {
+            if (!await confirmDialog('Remove member', `Remove ${store.displayName(mm.user_id)} from ${store.title(cc)}?`, 'Remove', true)) return;
+            try { await ctx.api.removeMember(id, mm.user_id); cc.members.delete(mm.user_id); cc.member_count = cc.members.size; render(); store.emit('conv:' + id); } catch (e) { toast(errorText(e), 'error'); }
+          },
+        }, 'Remove') : null);
+    }));
+  };
+  const body = [listEl];
+  if (canManage || c.kind === 'group') {
+    const s = userSearch(ctx, {
+      label: 'Invite people',
+      exclude: (u) => store.convs.get(id)?.members?.has(u.id),
+      onPick: async (u) => {
+        try {
+          await ctx.api.addMembers(id, [u.id]);
+          await store.loadMembers(id);
+          toast(`${u.display_name || u.username} was added`);
+          s.input.value = '';
+          s.refresh();
+          render();
+        } catch (e) { toast(errorText(e), 'error'); }
+      },
+    });
+    body.unshift(s.el);
+  }
+  const unsub = store.on('conv:' + id, render);
+  modal(`Members of ${store.title(c)}`, body, { onclose: unsub });
+  store.loadMembers(id).then(render).catch(() => {});
+  render();
+}
+
+export function openSettings(ctx) {
+  const { store, api } = ctx;
+  const me = store.me;
+  const display = h('input', { value: me.display_name || '', maxlength: 100, autocomplete: 'name' });
+  const status = h('input', { value: me.status_text || '', maxlength: 140, placeholder: 'What are you up to?' });
+  const theme = me.settings?.theme || localStorage.getItem('parley.theme') || 'system';
+  const radios = ['system', 'light', 'dark'].map((t) => h('label', { class: 'seg' },
+    h('input', { type: 'radio', name: 'theme', value: t, checked: t === theme, onchange: () => ctx.applyTheme(t) }), h('span', {}, t[0].toUpperCase() + t.slice(1))));
+  const notifState = h('span', { class: 'muted' });
+  const notifBtn = h('button', { type: 'button', class: 'btn' });
+  const renderNotif = () => {
+    const perm = typeof Notification === 'undefined' ? 'unsupported' : Notification.permission;
+    notifState.textContent = { granted: 'Enabled for this browser.', denied: 'Blocked in the browser settings.', default: 'Not enabled yet.', unsupported: 'Not supported by this browser.' }[perm];
+    notifBtn.textContent = 'Enable notifications';
+    notifBtn.hidden = perm !== 'default';
+  };
+  notifBtn.addEventListener('click', async () => { await Notification.requestPermission(); renderNotif(); });
+  renderNotif();
+  const err = h('div', { class: 'form-error', role: 'alert' });
+  const save = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Save profile');
+  const form = h('form', { class: 'stack' },
+    h('div', { class: 'profile-head' }, avatar(store, me, { size: 'lg' }), h('div', {}, h('div', { class: 'pick-name' }, me.display_name || me.username), h('div', { class: 'muted' }, '@' + me.username))),
+    field('Display name', display), field('Status', status),
+    h('fieldset', { class: 'field' }, h('legend', {}, 'Theme'), h('div', { class: 'segmented' }, radios)),
+    h('fieldset', { class: 'field' }, h('legend', {}, 'Desktop notifications'), notifState, notifBtn,
+      h('div', { class: 'hint' }, 'Shown for new messages while Parley is in the background. Mute a conversation from its header; mentions still notify.')),
+    err,
+    h('div', { class: 'modal-actions spread' },
+      h('button', { type: 'button', class: 'btn btn-danger-ghost', onclick: () => { m.close(); ctx.signOut(); } }, icon('logout'), 'Sign out'),
+      save));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    err.textContent = '';
+    save.disabled = true;
+    const t = form.querySelector('input[name=theme]:checked')?.value || 'system';
+    try {
+      const u = await api.updateMe({ display_name: display.value.trim(), status_text: status.value.trim(), settings: { ...(me.settings || {}), theme: t } });
+      store.setMe(u && u.id ? u : { ...me, display_name: display.value.trim(), status_text: status.value.trim(), settings: { theme: t } });
+      ctx.applyTheme(t);
+      toast('Profile saved');
+      m.close();
+    } catch (ex) { err.textContent = errorText(ex); } finally { save.disabled = false; }
+  });
+  const m = modal('Profile & settings', form, { onclose: () => { if (location.pathname === '/settings') ctx.nav('/', true); } });
+  display.focus();
+}

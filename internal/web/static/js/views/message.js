@@ -1,0 +1,90 @@
+// message.js — one message row: bubble, quote, body, reactions, ticks, tools.
+import { h, icon, iconButton } from '../dom.js';
+import { richText, time, mentionsUser } from '../format.js';
+import { QUICK } from '../emoji.js';
+import { avatar } from './ui.js';
+
+// signature changes whenever anything the row shows changes, so the list
+// can keep unchanged rows (and their focus) across re-renders.
+export function signature(ctx, c, m, o) {
+  const reply = m.reply_to ? ctx.store.message(c.id, m.reply_to) : null;
+  return JSON.stringify([m.body, m.edited_at, m.deleted, m.reactions, o.cont, o.tick, o.seen, reply?.body, reply?.deleted,
+    ctx.store.displayName(m.sender_id), ctx.store.users.size, o.status, o.last]);
+}
+
+export function messageRow(ctx, c, m, o) {
+  const { store } = ctx;
+  const me = store.me;
+  const mine = m.sender_id === me.id;
+  if (m.kind === 'system') {
+    return h('li', { class: 'msg-system', id: 'm-' + m.seq, dataset: { seq: m.seq } }, h('span', {}, systemText(store, m)));
+  }
+  const name = store.displayName(m.sender_id);
+  const li = h('li', {
+    class: ['msg', mine && 'mine', o.cont && 'cont', m.deleted && 'deleted', !mine && !m.deleted && mentionsUser(m, me) && 'mention-me', o.status && 'status-' + o.status],
+    id: m.seq ? 'm-' + m.seq : undefined, tabindex: '-1', dataset: { seq: m.seq || '', cid: m.client_msg_id || '' },
+    'aria-label': `${name}, ${time(m.created_at)}`,
+  });
+  const showAvatar = !mine && c.kind !== 'direct';
+  if (showAvatar) li.append(o.cont ? h('span', { class: 'avatar-spacer' }) : avatar(store, store.user(m.sender_id) || { id: m.sender_id, display_name: name }, { size: 'sm' }));
+  const bubble = h('div', { class: 'bubble' });
+  if (!mine && !o.cont && c.kind !== 'direct') bubble.append(h('div', { class: 'sender' }, name));
+  if (m.reply_to && !m.deleted) bubble.append(quote(ctx, c, m.reply_to));
+  if (m.deleted) bubble.append(h('div', { class: 'body tombstone' }, icon('trash'), 'This message was deleted'));
+  else bubble.append(h('div', { class: 'body', dir: 'auto' }, richText(m.body || '', { users: store.byName, me })));
+  const meta = h('div', { class: 'meta' });
+  if (m.edited_at && !m.deleted) meta.append(h('span', { class: 'edited', title: 'Edited ' + new Date(m.edited_at).toLocaleString() }, 'edited'));
+  meta.append(h('time', { datetime: m.created_at || '', title: m.created_at ? new Date(m.created_at).toLocaleString() : '' }, m.created_at ? time(m.created_at) : ''));
+  if (mine) meta.append(tick(o.status || o.tick));
+  bubble.append(meta);
+  const col = h('div', { class: 'msg-col' }, bubble);
+  if (m.reactions?.length && !m.deleted) {
+    col.append(h('div', { class: 'reactions' }, m.reactions.filter((r) => r.count > 0).map((r) => {
+      const minePressed = (r.user_ids || []).includes(me.id);
+      const who = (r.user_ids || []).map((id) => store.displayName(id)).join(', ');
+      return h('button', {
+        type: 'button', class: 'reaction' + (minePressed ? ' mine' : ''), 'aria-pressed': String(minePressed),
+        title: who, 'aria-label': `${r.emoji} ${r.count}, ${who}`, onclick: () => ctx.toggleReaction(c.id, m, r.emoji),
+      }, h('span', { class: 'r-emoji' }, r.emoji), h('span', { class: 'r-count' }, String(r.count)));
+    })));
+  }
+  if (o.seen?.length) col.append(h('div', { class: 'seen-by' }, 'Seen by ' + o.seen.map((id) => store.displayName(id)).join(', ')));
+  if (o.status === 'failed') {
+    col.append(h('div', { class: 'failed-note', role: 'alert' }, icon('alert'), ` Not sent: ${o.error || 'refused'} `,
+      h('button', { type: 'button', class: 'link-btn', onclick: () => ctx.dropFailed(m.client_msg_id) }, 'Dismiss')));
+  }
+  li.append(col);
+  if (m.seq && !m.deleted && !o.status) li.append(tools(ctx, c, m, mine));
+  return li;
+}
+
+function tick(state) {
+  const labels = { pending: 'Sending', sent: 'Sent', delivered: 'Delivered', read: 'Read', 'read-some': 'Read by some', failed: 'Not sent' };
+  const ic = { pending: 'clock', sent: 'check', delivered: 'checks', read: 'checks', 'read-some': 'checks', failed: 'alert' }[state] || 'check';
+  return h('span', { class: 'tick tick-' + state, role: 'img', 'aria-label': labels[state] || state, title: labels[state] || state }, icon(ic));
+}
+
+function quote(ctx, c, seq) {
+  const { store } = ctx;
+  const r = store.message(c.id, seq);
+  if (!r) ctx.fetchMessage(c.id, seq);
+  const text = !r ? 'Original message' : r.deleted ? 'Message deleted' : (r.body || '').slice(0, 200);
+  return h('button', { type: 'button', class: 'quote', onclick: (e) => { e.stopPropagation(); ctx.jumpTo(seq); }, 'aria-label': 'Go to replied message' },
+    h('span', { class: 'quote-name' }, r ? store.displayName(r.sender_id) : 'Reply'),
+    h('span', { class: 'quote-text' }, text));
+}
+
+function tools(ctx, c, m, mine) {
+  const canDelete = mine || c.role === 'owner' || c.role === 'admin';
+  return h('div', { class: 'msg-tools', role: 'toolbar', 'aria-label': 'Message actions' },
+    QUICK.slice(0, 3).map((e) => h('button', { type: 'button', class: 'tool-emoji', 'aria-label': 'React ' + e, title: 'React ' + e, onclick: () => ctx.toggleReaction(c.id, m, e) }, e)),
+    iconButton('smile', 'Add reaction', (ev) => ctx.openReactionPicker(c.id, m, ev.currentTarget)),
+    iconButton('reply', 'Reply', () => ctx.startReply(m)),
+    mine ? iconButton('edit', 'Edit', () => ctx.startEdit(m)) : null,
+    canDelete ? iconButton('trash', 'Delete', () => ctx.deleteMessage(c.id, m), 'danger') : null);
+}
+
+function systemText(store, m) {
+  if (m.body) return m.body;
+  return 'Conversation updated';
+}
