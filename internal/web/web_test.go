@@ -234,4 +234,3 @@ func TestAcceptsGzip(t *testing.T) {
 		}
 	}
 }
-
