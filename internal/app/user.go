@@ -49,6 +49,10 @@ const (
 	MaxSearchLimit     = 100
 )
 
+// signedIn reports whether actor may read accounts: any signed-in user, or
+// the operator.
+func signedIn(actor parley.Actor) bool { return !actor.Anonymous() || actor.Admin() }
+
 // view returns u as actor may see it: the email address only for the user
 // themselves and for admins.
 func view(actor parley.Actor, u parley.User) parley.User {
@@ -317,7 +321,7 @@ func (a *App) ChangePassword(ctx context.Context, actor parley.Actor, current, n
 // included, so old messages can still show their author). CodeInvalid for a
 // malformed id (field id), CodeNotFound if there is no such user.
 func (a *App) User(ctx context.Context, actor parley.Actor, id string) (parley.User, error) {
-	if actor.Anonymous() {
+	if !signedIn(actor) {
 		return parley.User{}, unauthenticated("sign in first")
 	}
 	if !parley.ValidID(id) {
@@ -334,7 +338,7 @@ func (a *App) User(ctx context.Context, actor parley.Actor, id string) (parley.U
 // ids, each once, as the caller may see them; unknown and malformed ids are
 // skipped. It is for other use cases and transports embedding users.
 func (a *App) UsersByID(ctx context.Context, actor parley.Actor, ids []string) ([]parley.User, error) {
-	if actor.Anonymous() {
+	if !signedIn(actor) {
 		return nil, unauthenticated("sign in first")
 	}
 	valid := make([]string, 0, len(ids))
@@ -365,7 +369,7 @@ func (a *App) UsersByID(ctx context.Context, actor parley.Actor, ids []string) (
 // at most Limit of them, and returns the cursor for the next page ("" when
 // there is none). Errors: CodeInvalid naming prefix, after or limit.
 func (a *App) SearchUsers(ctx context.Context, actor parley.Actor, in SearchUsersInput) ([]parley.User, string, error) {
-	if actor.Anonymous() {
+	if !signedIn(actor) {
 		return nil, "", unauthenticated("sign in first")
 	}
 	prefix, err := parley.UsernamePrefix(in.Prefix)
