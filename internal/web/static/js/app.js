@@ -202,8 +202,9 @@ function onFrame(f) {
     case 'member_left': onMember(f); break;
     case 'conversation_updated': if (f.conversation) store.upsertConv(f.conversation); break;
     case 'receipt': store.setReceipt(f.conversation_id, f.user_id, f.delivered_seq, f.read_seq); break;
-    case 'typing': if (f.stopped || f.active === false) store.clearTyping(f.conversation_id, f.user_id); else store.setTyping(f.conversation_id, f.user_id); break;
+    case 'typing': if (f.typing === false) store.clearTyping(f.conversation_id, f.user_id); else store.setTyping(f.conversation_id, f.user_id, f.expires_in_ms); break;
     case 'presence': store.setPresence(f.user_id, f); break;
+    case 'presence_state': for (const u of f.users || []) store.setPresence(u.user_id, u); break;
     case 'session_revoked': signOut(true); break;
     default: break;
   }

@@ -19,7 +19,7 @@
 export const FRAME = {
   auth: 'auth', ready: 'ready', send: 'send', ack: 'ack', error: 'error',
   typing: 'typing', read: 'read', delivered: 'delivered',
-  presence: 'presence_subscribe', ping: 'ping', pong: 'pong',
+  presence: 'presence_subscribe', ping: 'ping', pong: 'pong', ok: 'ok',
 };
 
 const PERMANENT = new Set(['invalid', 'forbidden', 'not_found', 'too_large', 'unsupported_type', 'conflict']);
@@ -191,6 +191,7 @@ export class Realtime extends EventTarget {
       case FRAME.ready:
         this.attempt = 0;
         this.ready = f;
+        if (f.limits?.ping_interval_ms > 0) this.pingInterval = f.limits.ping_interval_ms;
         this.#setState('online');
         this.#schedulePing();
         if (this.presenceIds?.length) this.#fire({ type: FRAME.presence, user_ids: this.presenceIds });
@@ -211,8 +212,10 @@ export class Realtime extends EventTarget {
         return;
       }
       case FRAME.pong:
-        if (f.ref) this.#settle(f, true);
-        return;
+      case FRAME.ok:
+        if (f.ref && this.waiting.has(f.ref)) { this.#settle(f, true); return; }
+        if (f.type === FRAME.pong) return;
+        break;
     }
     this.#emit('frame', { frame: f });
   }

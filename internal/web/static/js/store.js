@@ -349,12 +349,12 @@ export class Store {
     return out;
   }
 
-  setTyping(convId, userId) {
+  setTyping(convId, userId, ttl = TYPING_TTL) {
     if (userId === this.me?.id) return;
     if (!this.typing.has(convId)) this.typing.set(convId, new Map());
-    this.typing.get(convId).set(userId, Date.now() + TYPING_TTL);
+    this.typing.get(convId).set(userId, Date.now() + ttl);
     this.emit('typing:' + convId, 'convs');
-    setTimeout(() => this.emit('typing:' + convId, 'convs'), TYPING_TTL + 50);
+    setTimeout(() => this.emit('typing:' + convId, 'convs'), ttl + 50);
   }
 
   clearTyping(convId, userId) {
