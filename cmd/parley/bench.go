@@ -64,6 +64,7 @@ Flags:
 	fs.IntVar(&cfg.StormConc, "storm-conc", cfg.StormConc, "storm: concurrent reconnects")
 	fs.IntVar(&cfg.HistoryMessages, "history-messages", cfg.HistoryMessages, "history: messages to seed")
 	fs.IntVar(&cfg.PageSize, "page-size", cfg.PageSize, "history: messages per page")
+	fs.IntVar(&cfg.SeedConns, "seed-conns", cfg.SeedConns, "history: concurrent REST senders that seed the conversation")
 	fs.IntVar(&cfg.Readers, "readers", cfg.Readers, "history: concurrent HTTP readers")
 	fs.StringVar(&cfg.JSONOut, "json", "", "write the JSON report to this file ('-' for stdout, replacing the table)")
 	fs.StringVar(&cfg.SVGOut, "svg", "", "write an SVG chart (throughput and latency against offered rate) to this file")

@@ -56,6 +56,7 @@ type Config struct {
 	HistoryMessages int // history: size of the conversation
 	PageSize        int // history: messages per page
 	Readers         int // history: concurrent HTTP readers
+	SeedConns       int // history: connections seeding the conversation
 
 	JSONOut  string // write the JSON report here ("-": stdout)
 	SVGOut   string // write the SVG chart here
@@ -90,6 +91,7 @@ func Defaults() Config {
 		HistoryMessages: 1_000_000,
 		PageSize:        50,
 		Readers:         64,
+		SeedConns:       64,
 		Out:             os.Stdout,
 		Err:             os.Stderr,
 	}
@@ -217,7 +219,7 @@ func Run(ctx context.Context, cfg Config, command string) (*Report, error) {
 	r.rep.Target = target
 	r.rep.ServerPID = r.pid
 	r.dialer = &Dialer{Sources: cfg.Sources, Timeout: cfg.DialTimout}
-	r.rest = NewREST(target, r.dialer, max(cfg.SetupConc, cfg.Readers)+8)
+	r.rest = NewREST(target, r.dialer, max(cfg.SetupConc, cfg.Readers, cfg.SeedConns)+8)
 	defer r.rest.Close()
 	var err error
 	if r.wsurl, err = wsURL(target, "/api/v1/ws"); err != nil {

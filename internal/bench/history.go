@@ -34,6 +34,7 @@ func (r *runner) history(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	r.printf("conversation %s holds %d messages\n", conv, last)
 	// Reads: a pool of Readers goroutines fed open-loop by the ladder.
 	r.prepareSteps(0)
 	type read struct {
@@ -81,108 +82,48 @@ func (r *runner) history(ctx context.Context) error {
 	return nil
 }
 
-// seed fills conversation conv with h messages through the WebSocket send
-// path and returns the last seq.
+// seed fills conversation conv with h messages and returns the last seq.
+// It posts over REST with SeedConns concurrent requests spread over the
+// sender users: no WebSocket is connected to the conversation, so seeding
+// costs persistence only, not fan-out.
 func (r *runner) seed(ctx context.Context, senders []user, conv string, h int) (int64, error) {
-	const window = 64
-	conns := make([]*conn, len(senders))
-	for i := range senders {
-		c, _, err := r.connect(ctx, &senders[i], i)
-		if err != nil {
-			closeRaw(conns)
-			return 0, err
-		}
-		conns[i] = c
-	}
-	defer closeRaw(conns)
-	var next, acked, failed, lastSeq atomic.Int64
+	var next, acked, lastSeq atomic.Int64
 	t0 := time.Now()
 	stop := r.progress(func() string {
 		el := time.Since(t0).Seconds()
 		return fmt.Sprintf("seeding %d/%d messages (%.0f/s)", acked.Load(), h, float64(acked.Load())/el)
 	})
-	errc := make(chan error, len(conns))
-	for _, c := range conns {
-		go func(c *conn) {
-			// Reader: count acks and free window slots.
-			slots := make(chan struct{}, window)
-			go func() {
-				for {
-					b, err := c.ws.ReadFrame()
-					if err != nil {
-						close(slots)
-						return
-					}
-					f, ok := parseFrame(b)
-					if !ok {
-						continue
-					}
-					switch f.Type {
-					case "ack":
-						acked.Add(1)
-						atomicMax(&lastSeq, f.Seq)
-						slots <- struct{}{}
-					case "error":
-						failed.Add(1)
-						r.countErr(f.ErrCode)
-						slots <- struct{}{}
-					}
-				}
-			}()
-			buf := make([]byte, 0, 512)
-			inflight := 0
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(h) || ctx.Err() != nil {
-					break
-				}
-				if inflight == window {
-					if _, ok := <-slots; !ok {
-						errc <- fmt.Errorf("seeding connection closed")
-						return
-					}
-					inflight--
-				}
-				id := r.cfg.Prefix + "-seed-" + strconv.FormatInt(i, 10)
-				body := fmt.Appendf(nil, "history message %d %s", i, padding)
-				buf = appendSendFrame(buf[:0], id, conv, id, body)
-				if err := c.ws.WriteText(buf); err != nil {
-					errc <- err
-					return
-				}
-				inflight++
+	nc := max(1, r.cfg.SeedConns)
+	err := parallel(ctx, nc, nc, func(ctx context.Context, w int) error {
+		u := senders[w%len(senders)]
+		for {
+			i := next.Add(1) - 1
+			if i >= int64(h) {
+				return nil
 			}
-			for ; inflight > 0; inflight-- {
-				if _, ok := <-slots; !ok {
-					break
-				}
+			var m struct {
+				Seq int64 `json:"seq"`
 			}
-			errc <- nil
-		}(c)
-	}
-	var first error
-	for range conns {
-		if err := <-errc; err != nil && first == nil {
-			first = err
+			in := map[string]string{
+				"client_msg_id": r.cfg.Prefix + "-seed-" + strconv.FormatInt(i, 10),
+				"body":          fmt.Sprintf("history message %d %s", i, padding),
+			}
+			if err := retry(ctx, func() error {
+				return r.rest.Do(ctx, "POST", "/api/v1/conversations/"+conv+"/messages", u.Token, in, &m)
+			}); err != nil {
+				r.countErr(errCode(err))
+				return fmt.Errorf("seed message %d: %w", i, err)
+			}
+			acked.Add(1)
+			atomicMax(&lastSeq, m.Seq)
 		}
-	}
+	})
 	stop()
 	el := time.Since(t0)
 	r.rep.Setup["seeded"] = acked.Load()
-	r.rep.Setup["seed_failed"] = failed.Load()
 	r.rep.Setup["seed_s"] = round2(el.Seconds())
 	r.rep.Setup["seed_msg_s"] = round2(float64(acked.Load()) / el.Seconds())
-	r.printf("seeded %d messages (%d failed) in %v (%.0f msg/s, %d senders × %d in flight)\n",
-		acked.Load(), failed.Load(), el.Round(time.Millisecond), float64(acked.Load())/el.Seconds(), len(conns), window)
-	return lastSeq.Load(), first
-}
-
-// closeRaw closes connections that have no serve goroutine.
-func closeRaw(conns []*conn) {
-	for _, c := range conns {
-		if c != nil {
-			c.closed.Store(true)
-			c.ws.Close()
-		}
-	}
+	r.printf("seeded %d messages in %v (%.0f msg/s over %d concurrent REST senders)\n",
+		acked.Load(), el.Round(time.Millisecond), float64(acked.Load())/el.Seconds(), nc)
+	return lastSeq.Load(), err
 }

@@ -2,8 +2,10 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -124,6 +126,7 @@ type conn struct {
 	mu       sync.Mutex
 	seqs     map[string]int64 // conversation → highest seq seen (guarded by mu)
 	caught   func(*conn)      // storm: called by the reader after each new seq
+	ready    readyFrame
 	closed   atomic.Bool
 	done     chan struct{}
 	err      error
@@ -156,15 +159,32 @@ func (r *runner) connect(ctx context.Context, u *user, idx int) (*conn, time.Dur
 			continue
 		}
 		if f.Type == "ready" {
-			break
+			var rd readyFrame
+			if err := json.Unmarshal(b, &rd); err != nil {
+				w.Abort()
+				return nil, 0, fmt.Errorf("ready frame: %w", err)
+			}
+			_ = w.SetReadDeadline(time.Time{})
+			c := &conn{idx: idx, u: u, ws: w, seqs: map[string]int64{}, done: make(chan struct{}), ready: rd}
+			return c, time.Since(t0), nil
 		}
 		if f.Type == "error" {
 			w.Abort()
 			return nil, 0, fmt.Errorf("auth refused: %s", f.ErrCode)
 		}
 	}
-	_ = w.SetReadDeadline(time.Time{})
-	return &conn{idx: idx, u: u, ws: w, seqs: map[string]int64{}, done: make(chan struct{})}, time.Since(t0), nil
+}
+
+// readyFrame is the part of the server's ready frame the generator uses.
+type readyFrame struct {
+	Limits struct {
+		PingIntervalMS int64   `json:"ping_interval_ms"`
+		OpsPerSecond   float64 `json:"ops_per_second"`
+	} `json:"limits"`
+	Conversations []struct {
+		ConversationID string `json:"conversation_id"`
+		LastSeq        int64  `json:"last_seq"`
+	} `json:"conversations"`
 }
 
 // connectAll opens one connection per entry of owners (users[owners[i]]),
@@ -196,9 +216,35 @@ func (r *runner) connectAll(ctx context.Context, users []user, owners []int, con
 	return conns, int(failed.Load()), err
 }
 
-// serve runs c's reader until the socket closes, handing every frame to r.onFrame.
+// serve runs c's reader until the socket closes, handing every frame to
+// r.onFrame, and sends the application heartbeat ({"type":"ping"}) every
+// ping interval announced in the ready frame: the server counts only data
+// frames as signs of life.
 func (r *runner) serve(c *conn) {
 	defer close(c.done)
+	iv := time.Duration(c.ready.Limits.PingIntervalMS) * time.Millisecond
+	if iv <= 0 {
+		iv = 30 * time.Second
+	}
+	stopHB := make(chan struct{})
+	defer close(stopHB)
+	go func() {
+		// Spread the first beat over the interval so thousands of
+		// connections do not ping in lockstep.
+		t := time.NewTimer(time.Duration(rand.Int64N(int64(iv))))
+		defer t.Stop()
+		for {
+			select {
+			case <-stopHB:
+				return
+			case <-t.C:
+			}
+			if c.ws.WriteText(pingFrame) != nil {
+				return
+			}
+			t.Reset(iv)
+		}
+	}()
 	for {
 		b, err := c.ws.ReadFrame()
 		if err != nil {
@@ -325,3 +371,5 @@ func (r *runner) sender(c *conn, ch <-chan job) {
 }
 
 func round2(v float64) float64 { return float64(int64(v*100+0.5)) / 100 }
+
+var pingFrame = []byte(`{"type":"ping"}`)

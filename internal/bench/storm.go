@@ -179,25 +179,15 @@ func (r *runner) waitCaughtUp(ctx context.Context, conns []*conn, p *population,
 	return false
 }
 
-// resync is what a reconnecting client does: list its conversations, and
-// for each whose last_seq is past what it has seen, page through the
-// messages after that seq.
+// resync is what a reconnecting client does (docs/protocol.md, Resync): the
+// ready frame lists every conversation with its last_seq; for each one past
+// what the client has seen, it pages through the messages after that seq
+// over REST. Live messages meanwhile arrive on the socket.
 func (r *runner) resync(ctx context.Context, c *conn) error {
-	var list struct {
-		Conversations []struct {
-			ID      string `json:"id"`
-			LastSeq int64  `json:"last_seq"`
-		} `json:"conversations"`
-	}
-	if err := retry(ctx, func() error {
-		return r.rest.Do(ctx, "GET", "/api/v1/conversations?limit=100", c.u.Token, nil, &list)
-	}); err != nil {
-		return err
-	}
-	for _, cv := range list.Conversations {
+	for _, cv := range c.ready.Conversations {
 		for {
 			c.mu.Lock()
-			have := c.seqs[cv.ID]
+			have := c.seqs[cv.ConversationID]
 			c.mu.Unlock()
 			if have >= cv.LastSeq {
 				break
@@ -209,17 +199,17 @@ func (r *runner) resync(ctx context.Context, c *conn) error {
 			}
 			q := url.Values{"after": {strconv.FormatInt(have, 10)}, "limit": {"100"}}
 			if err := retry(ctx, func() error {
-				return r.rest.Do(ctx, "GET", "/api/v1/conversations/"+cv.ID+"/messages?"+q.Encode(), c.u.Token, nil, &page)
+				return r.rest.Do(ctx, "GET", "/api/v1/conversations/"+cv.ConversationID+"/messages?"+q.Encode(), c.u.Token, nil, &page)
 			}); err != nil {
 				return err
 			}
 			if len(page.Messages) == 0 {
-				break
+				return fmt.Errorf("no messages after %d in %s, last_seq %d", have, cv.ConversationID, cv.LastSeq)
 			}
 			c.mu.Lock()
 			for _, m := range page.Messages {
-				if m.Seq > c.seqs[cv.ID] {
-					c.seqs[cv.ID] = m.Seq
+				if m.Seq > c.seqs[cv.ConversationID] {
+					c.seqs[cv.ConversationID] = m.Seq
 				}
 			}
 			c.mu.Unlock()
