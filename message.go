@@ -1,6 +1,9 @@
 package parley
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // MessageKind distinguishes user messages from system events recorded in history.
 type MessageKind string
@@ -25,9 +28,34 @@ type Message struct {
 	ReplyTo        int64       `json:"reply_to,omitempty"` // seq of the message replied to
 	Mentions       []string    `json:"mentions,omitempty"` // user ids
 	Reactions      []Reaction  `json:"reactions,omitempty"`
+	System         *SystemInfo `json:"system,omitempty"` // set on MessageSystem entries
 	CreatedAt      time.Time   `json:"created_at"`
 	EditedAt       *time.Time  `json:"edited_at,omitempty"`
 	Deleted        bool        `json:"deleted,omitempty"`
+}
+
+// SystemAction names what a system message records.
+type SystemAction string
+
+const (
+	SystemCreated        SystemAction = "created"              // UserIDs: the initial members
+	SystemMembersAdded   SystemAction = "members_added"        // ActorID added UserIDs (ActorID joined, for a self-join)
+	SystemMemberLeft     SystemAction = "member_left"          // UserIDs[0] left
+	SystemMemberRemoved  SystemAction = "member_removed"       // ActorID removed UserIDs[0]
+	SystemRoleChanged    SystemAction = "role_changed"         // ActorID gave UserIDs[0] Role
+	SystemOwnerChanged   SystemAction = "owner_changed"        // UserIDs[0] became owner when the last owner left
+	SystemConversationUp SystemAction = "conversation_updated" // ActorID changed Title/Topic/AvatarURL
+)
+
+// SystemInfo is the machine-readable content of a system message; clients
+// render it (Body is empty).
+type SystemInfo struct {
+	Action  SystemAction `json:"action"`
+	ActorID string       `json:"actor_id,omitempty"`
+	UserIDs []string     `json:"user_ids,omitempty"`
+	Role    MemberRole   `json:"role,omitempty"`
+	Title   *string      `json:"title,omitempty"`
+	Topic   *string      `json:"topic,omitempty"`
 }
 
 // Reaction summarises one emoji on one message.
@@ -37,6 +65,79 @@ type Reaction struct {
 	UserIDs []string `json:"user_ids"`
 }
 
+// MessageVersion is an earlier body of an edited message.
+type MessageVersion struct {
+	Body     string    `json:"body"`
+	Mentions []string  `json:"mentions,omitempty"`
+	Until    time.Time `json:"until"` // when it was replaced
+}
+
+// AppendCheck is the authorization a store re-checks atomically inside the
+// append transaction, so that a member removed a moment before cannot post.
+type AppendCheck int
+
+const (
+	// CheckNone appends unconditionally (system messages).
+	CheckNone AppendCheck = iota
+	// CheckMember requires the sender to be a current member (else
+	// CodeNotFound) and, in a Broadcast conversation, an owner or admin
+	// (else CodeForbidden).
+	CheckMember
+)
+
+// HistoryQuery selects a page of history. With Before > 0: the messages with
+// seq < Before, newest first. With After >= 0 and Before == 0: the messages
+// with seq > After, oldest first. Limit bounds the page (the caller clamps it).
+type HistoryQuery struct {
+	Before int64
+	After  int64
+	Limit  int
+}
+
 // MessageStore persists messages. See internal/storetest for the contract.
+//
+// notify functions are commit hooks as described on ConversationStore.
 type MessageStore interface {
+	// AppendMessage stores m as the next message of m.ConversationID: the
+	// store assigns Seq (LastSeq+1, gap-free in commit order) and keeps m's
+	// ID, SenderID, Kind, Body, ReplyTo, Mentions, System and CreatedAt.
+	// Concurrent appends may share one transaction (group commit); the
+	// method returns only after the commit is durable.
+	//
+	// Idempotency: if m.ClientMsgID is non-empty and a message with the same
+	// (SenderID, ClientMsgID) exists — committed earlier or in the same
+	// batch — nothing is written and that message is returned with
+	// created=false (CodeConflict if it belongs to another conversation).
+	// notify is called only when created.
+	//
+	// Errors: CodeNotFound for an unknown conversation or (check) a
+	// non-member sender, CodeForbidden (check) for a non-admin in a
+	// broadcast conversation, CodeInvalid (field reply_to) when ReplyTo is
+	// not an existing seq of the same conversation.
+	AppendMessage(ctx context.Context, m Message, check AppendCheck, notify func(Message)) (Message, bool, error)
+	// Message returns one message with its reactions. CodeNotFound.
+	Message(ctx context.Context, conversationID string, seq int64) (Message, error)
+	// MessageByClientID returns the sender's message with that client id. CodeNotFound.
+	MessageByClientID(ctx context.Context, senderID, clientMsgID string) (Message, error)
+	// History returns a page of messages with their reactions (see HistoryQuery).
+	History(ctx context.Context, conversationID string, q HistoryQuery) ([]Message, error)
+	// EditMessage replaces the body and mentions of a live message, keeps
+	// the previous version and sets EditedAt. CodeNotFound if the message
+	// does not exist or is deleted.
+	EditMessage(ctx context.Context, conversationID string, seq int64, body string, mentions []string, at time.Time,
+		notify func(Message)) (Message, error)
+	// MessageVersions returns the earlier versions of a message, oldest first.
+	MessageVersions(ctx context.Context, conversationID string, seq int64) ([]MessageVersion, error)
+	// DeleteMessage turns a message into a tombstone: Deleted, empty Body, no
+	// mentions, reactions or earlier versions; Seq is kept. Deleting a
+	// tombstone again is a no-op that returns it. CodeNotFound.
+	DeleteMessage(ctx context.Context, conversationID string, seq int64, at time.Time,
+		notify func(Message)) (Message, error)
+	// React adds (add=true) or removes userID's emoji on a live message and
+	// returns the message's reactions after the change. Adding is
+	// idempotent; removing an absent reaction is a no-op. Adding a new emoji
+	// when the message already carries maxEmoji distinct emoji is
+	// CodeTooLarge (field emoji). CodeNotFound for a missing or deleted message.
+	React(ctx context.Context, conversationID string, seq int64, userID, emoji string, add bool, maxEmoji int,
+		at time.Time, notify func([]Reaction)) ([]Reaction, error)
 }

@@ -37,6 +37,8 @@ type Store struct {
 	write *sql.DB // exactly one connection: SQLite has one writer at a time
 	read  *sql.DB // a pool of read-only connections
 	lock  *os.File
+	// commit is the group committer of history writes (commit.go).
+	commit *committer
 }
 
 // FileName is the database file's name inside the data directory.
@@ -84,12 +86,13 @@ func (s *Store) open(ctx context.Context) error {
 	s.read.SetMaxIdleConns(8)
 	s.read.SetConnMaxIdleTime(0)
 	s.read.SetConnMaxLifetime(0)
-	return nil
+	return s.startCommitter()
 }
 
 // Close closes the database and releases the directory lock.
 func (s *Store) Close() error {
 	var errs []error
+	s.stopCommitter()
 	if s.read != nil {
 		errs = append(errs, s.read.Close())
 	}

@@ -1,0 +1,366 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/parley-chat/parley"
+)
+
+// Group commit.
+//
+// Every write that appends to a conversation's history (messages, system
+// messages) or that must be ordered with it (edits, deletions, reactions,
+// membership changes) is an op submitted to one committer goroutine. The
+// committer gathers the ops queued while the previous commit was syncing into
+// one transaction — one fsync for the whole batch — and runs each op in
+// submission order. Each op gets its own result: a failing op is rolled back
+// to its savepoint (or never wrote anything, for appends) and the others
+// commit. After the commit, a notifier goroutine calls the ops' notify hooks
+// in commit order and only then wakes their callers, so hooks (event
+// publication) run in seq order per conversation and before the ack.
+//
+// Seq assignment: the batch caches each touched conversation's last_seq, hands
+// out last_seq+1, +2, … and writes the final value back before COMMIT. Since
+// the committer is the only writer of last_seq and every batch is one
+// transaction, seqs are gap-free in commit order.
+
+const maxBatch = 1024
+
+type op struct {
+	ctx       context.Context
+	fn        func(w *wtx) error
+	savepoint bool   // roll fn back on error (ops that write more than one statement)
+	notify    func() // called after commit, in order; may be nil
+	err       error
+	done      chan struct{}
+}
+
+type committer struct {
+	stmts   [numStmts]*sql.Stmt // prepared on the write connection
+	ops     chan *op
+	quit    chan struct{}
+	stopped chan struct{}
+	once    sync.Once
+
+	// Checkpoints run on their own connection, off the commit path: the
+	// write connection has wal_autocheckpoint off, and the committer kicks
+	// the checkpointer every ckptEvery batches (and a ticker every second).
+	ckpt     *sql.DB
+	kick     chan struct{}
+	ckptDone chan struct{}
+	batches  int
+	// roles caches members' roles for the append check. Only the committer
+	// goroutine touches it. Membership rows change only through committer
+	// ops, and every op that may change them (any savepoint op) clears the
+	// cache, as does a failed commit; so a hit always matches the database.
+	roles map[string]parley.MemberRole
+	nbatch   atomic.Int64
+}
+
+const ckptEvery = 64
+
+// convState is a conversation's state cached for one batch.
+type convState struct {
+	lastSeq   int64
+	lastAt    int64
+	broadcast bool
+	dirty     bool
+}
+
+// The hot-path statements, prepared once (parsing costs more than running them).
+const (
+	stmtConv = iota
+	stmtRole
+	stmtInsert
+	numStmts
+)
+
+var stmtSQL = [numStmts]string{
+	stmtConv: `SELECT last_seq, last_at, broadcast FROM conversations WHERE id = ?`,
+	stmtRole: `SELECT role FROM members WHERE conversation_id = ? AND user_id = ?`,
+	stmtInsert: `INSERT INTO messages (conversation_id, seq, id, sender_id, client_msg_id, kind, body, reply_to,
+		mentions, system, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
+}
+
+// wtx is the write transaction of one batch.
+type wtx struct {
+	ctx     context.Context
+	tx      *sql.Tx
+	c       *committer
+	stmts   [numStmts]*sql.Stmt // c.stmts bound to tx, on first use
+	convs   map[string]*convState
+	clients map[string]parley.Message // (sender, client_msg_id) appended in this batch
+}
+
+func (s *Store) startCommitter() error {
+	c := &committer{
+		ops:     make(chan *op, maxBatch),
+		quit:    make(chan struct{}),
+		stopped: make(chan struct{}),
+	}
+	if _, err := s.write.Exec(`PRAGMA wal_autocheckpoint = 0`); err != nil {
+		return translate(err)
+	}
+	ckpt, err := sql.Open("sqlite", "file:"+s.path+"?_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)")
+	if err != nil {
+		return parley.Unavailable(err)
+	}
+	ckpt.SetMaxOpenConns(1)
+	c.ckpt, c.kick, c.ckptDone = ckpt, make(chan struct{}, 1), make(chan struct{})
+	go c.checkpointer()
+	for i, q := range stmtSQL {
+		st, err := s.write.Prepare(q)
+		if err != nil {
+			return translate(err)
+		}
+		c.stmts[i] = st
+	}
+	c.roles = make(map[string]parley.MemberRole)
+	s.commit = c
+	notifyq := make(chan []*op, 64)
+	notified := make(chan struct{})
+	go func() {
+		defer close(notified)
+		for batch := range notifyq {
+			for _, o := range batch {
+				if o.err == nil && o.notify != nil {
+					o.notify()
+				}
+				close(o.done)
+			}
+		}
+	}()
+	go func() {
+		defer close(c.stopped)
+		defer func() { close(notifyq); <-notified }()
+		for {
+			var first *op
+			select {
+			case first = <-c.ops:
+			case <-c.quit:
+				return
+			}
+			batch := []*op{first}
+		drain:
+			for len(batch) < maxBatch {
+				select {
+				case o := <-c.ops:
+					batch = append(batch, o)
+				default:
+					break drain
+				}
+			}
+			s.runBatch(batch)
+			notifyq <- batch
+			c.batches++
+			c.nbatch.Store(int64(c.batches))
+			if c.batches%ckptEvery == 0 {
+				select {
+				case c.kick <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	return nil
+}
+
+func (s *Store) stopCommitter() {
+	if s.commit == nil {
+		return
+	}
+	s.commit.once.Do(func() { close(s.commit.quit) })
+	<-s.commit.stopped
+	<-s.commit.ckptDone
+	_ = s.commit.ckpt.Close()
+	for _, st := range s.commit.stmts {
+		if st != nil {
+			_ = st.Close()
+		}
+	}
+}
+
+func (c *committer) batchCount() int { return int(c.nbatch.Load()) }
+
+func (c *committer) checkpointer() {
+	defer close(c.ckptDone)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	last := -1
+	for {
+		select {
+		case <-c.quit:
+			_, _ = c.ckpt.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+			return
+		case <-c.kick:
+		case <-t.C:
+			if last == c.batchCount() {
+				continue
+			}
+		}
+		last = c.batchCount()
+		_, _ = c.ckpt.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+	}
+}
+
+const maxCachedRoles = 1 << 17
+
+// role returns userID's role in conversationID. CodeNotFound if not a member.
+func (w *wtx) role(conversationID, userID string) (parley.MemberRole, error) {
+	key := conversationID + "\x00" + userID
+	if r, ok := w.c.roles[key]; ok {
+		return r, nil
+	}
+	var r parley.MemberRole
+	err := w.stmt(stmtRole).QueryRowContext(w.ctx, conversationID, userID).Scan(&r)
+	if err == sql.ErrNoRows {
+		return "", parley.Errorf(parley.CodeNotFound, "conversation not found")
+	}
+	if err != nil {
+		return "", err
+	}
+	if len(w.c.roles) >= maxCachedRoles {
+		clear(w.c.roles)
+	}
+	w.c.roles[key] = r
+	return r, nil
+}
+
+// stmt returns prepared statement i bound to the batch's transaction.
+func (w *wtx) stmt(i int) *sql.Stmt {
+	if w.stmts[i] == nil {
+		w.stmts[i] = w.tx.StmtContext(w.ctx, w.c.stmts[i])
+	}
+	return w.stmts[i]
+}
+
+// submit runs fn inside the next batch and waits until the batch committed
+// and notify (if non-nil, and fn succeeded) ran.
+func (s *Store) submit(ctx context.Context, savepoint bool, fn func(w *wtx) error, notify func()) error {
+	if err := ctx.Err(); err != nil {
+		return translate(err)
+	}
+	o := &op{ctx: ctx, fn: fn, savepoint: savepoint, notify: notify, done: make(chan struct{})}
+	c := s.commit
+	select {
+	case c.ops <- o:
+	case <-c.quit:
+		return parley.Errorf(parley.CodeUnavailable, "store closed")
+	case <-ctx.Done():
+		return translate(ctx.Err())
+	}
+	select {
+	case <-o.done:
+		return o.err
+	case <-c.stopped:
+		select {
+		case <-o.done:
+			return o.err
+		default:
+			return parley.Errorf(parley.CodeUnavailable, "store closed")
+		}
+	case <-ctx.Done():
+		// The op may still commit; an idempotent retry finds it.
+		return translate(ctx.Err())
+	}
+}
+
+func (s *Store) runBatch(batch []*op) {
+	fail := func(err error) {
+		clear(s.commit.roles)
+		err = translate(err)
+		for _, o := range batch {
+			if o.err == nil {
+				o.err = err
+			}
+		}
+	}
+	ctx := context.Background()
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		fail(err)
+		return
+	}
+	w := &wtx{ctx: ctx, tx: tx, c: s.commit, convs: make(map[string]*convState), clients: make(map[string]parley.Message)}
+	ok := 0
+	for _, o := range batch {
+		if err := o.ctx.Err(); err != nil {
+			o.err = translate(err)
+			continue
+		}
+		if !o.savepoint {
+			if err := o.fn(w); err != nil {
+				o.err = translate(err)
+			} else {
+				ok++
+			}
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT op"); err != nil {
+			o.err = translate(err)
+			continue
+		}
+		saved := make(map[string]convState, len(w.convs))
+		for k, v := range w.convs {
+			saved[k] = *v
+		}
+		err := o.fn(w)
+		clear(w.c.roles)
+		if err != nil {
+			o.err = translate(err)
+			_, _ = tx.ExecContext(ctx, "ROLLBACK TO op")
+			w.convs = make(map[string]*convState, len(saved))
+			for k, v := range saved {
+				v := v
+				w.convs[k] = &v
+			}
+		} else {
+			ok++
+		}
+		if _, err := tx.ExecContext(ctx, "RELEASE op"); err != nil {
+			_ = tx.Rollback()
+			fail(err)
+			return
+		}
+	}
+	if ok == 0 {
+		_ = tx.Rollback()
+		return
+	}
+	for id, cs := range w.convs {
+		if !cs.dirty {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET last_seq = ?, last_at = max(last_at, ?) WHERE id = ?`,
+			cs.lastSeq, cs.lastAt, id); err != nil {
+			_ = tx.Rollback()
+			fail(err)
+			return
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		fail(err)
+	}
+}
+
+// conv returns the batch's cached state of a conversation, loading it on
+// first use. CodeNotFound if it does not exist.
+func (w *wtx) conv(id string) (*convState, error) {
+	if cs, ok := w.convs[id]; ok {
+		return cs, nil
+	}
+	cs := &convState{}
+	err := w.stmt(stmtConv).QueryRowContext(w.ctx, id).Scan(&cs.lastSeq, &cs.lastAt, &cs.broadcast)
+	if err == sql.ErrNoRows {
+		return nil, parley.Errorf(parley.CodeNotFound, "conversation not found")
+	}
+	if err != nil {
+		return nil, err
+	}
+	w.convs[id] = cs
+	return cs, nil
+}

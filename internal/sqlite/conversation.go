@@ -1,0 +1,274 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"time"
+
+	"github.com/parley-chat/parley"
+)
+
+const conversationCols = `c.id, c.kind, c.title, c.topic, c.avatar_url, c.public, c.broadcast, coalesce(c.direct_key, ''),
+	c.created_by, c.created_at, c.updated_at, c.last_seq, c.last_at, c.member_count`
+
+func scanConversation(r interface{ Scan(...any) error }, extra ...any) (parley.Conversation, error) {
+	var c parley.Conversation
+	var created, updated, last int64
+	dest := append([]any{&c.ID, &c.Kind, &c.Title, &c.Topic, &c.AvatarURL, &c.Public, &c.Broadcast, &c.DirectKey,
+		&c.CreatedBy, &created, &updated, &c.LastSeq, &last, &c.MemberCount}, extra...)
+	if err := r.Scan(dest...); err != nil {
+		return c, err
+	}
+	c.CreatedAt, c.UpdatedAt, c.LastAt = fromMillis(created), fromMillis(updated), fromMillis(last)
+	return c, nil
+}
+
+// CreateConversation implements parley.ConversationStore.
+func (s *Store) CreateConversation(ctx context.Context, c parley.Conversation, members []parley.Member,
+	system []parley.Message, notify func(parley.MembershipResult)) (parley.MembershipResult, error) {
+	var res parley.MembershipResult
+	err := s.submit(ctx, true, func(w *wtx) error {
+		var direct any
+		if c.DirectKey != "" {
+			direct = c.DirectKey
+		}
+		if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO conversations (id, kind, title, title_lower, topic,
+			avatar_url, public, broadcast, direct_key, created_by, created_at, updated_at, last_seq, last_at,
+			member_count) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0,?,0)`,
+			c.ID, c.Kind, c.Title, strings.ToLower(c.Title), c.Topic, c.AvatarURL, c.Public, c.Broadcast, direct,
+			c.CreatedBy, millis(c.CreatedAt), millis(c.UpdatedAt), millis(c.CreatedAt)); err != nil {
+			return err
+		}
+		added, err := w.insertMembers(c.ID, members)
+		if err != nil {
+			return err
+		}
+		res.Members = added
+		for _, m := range system {
+			m.ConversationID = c.ID
+			if _, err := w.appendMessage(&m, parley.CheckNone); err != nil {
+				return err
+			}
+			res.System = append(res.System, m)
+		}
+		res.Conversation, err = w.conversation(c.ID)
+		return err
+	}, hook(notify, &res))
+	return res, err
+}
+
+func hook(notify func(parley.MembershipResult), res *parley.MembershipResult) func() {
+	if notify == nil {
+		return nil
+	}
+	return func() { notify(*res) }
+}
+
+// insertMembers inserts the members not yet present and returns them.
+func (w *wtx) insertMembers(conversationID string, members []parley.Member) ([]parley.Member, error) {
+	var added []parley.Member
+	for _, m := range members {
+		m.ConversationID = conversationID
+		res, err := w.tx.ExecContext(w.ctx, `INSERT INTO members (conversation_id, user_id, role, joined_at)
+			VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, conversationID, m.UserID, m.Role, millis(m.JoinedAt))
+		if err != nil {
+			return nil, err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			m.JoinedAt = fromMillis(millis(m.JoinedAt))
+			m.DeliveredSeq, m.ReadSeq, m.Muted, m.Pinned, m.Archived = 0, 0, false, false, false
+			added = append(added, m)
+		}
+	}
+	if len(added) > 0 {
+		if _, err := w.tx.ExecContext(w.ctx, `UPDATE conversations SET member_count = member_count + ? WHERE id = ?`,
+			len(added), conversationID); err != nil {
+			return nil, err
+		}
+	}
+	return added, nil
+}
+
+// conversation reads a conversation inside the batch, with the batch's
+// not-yet-written last_seq applied.
+func (w *wtx) conversation(id string) (parley.Conversation, error) {
+	c, err := scanConversation(w.tx.QueryRowContext(w.ctx, `SELECT `+conversationCols+` FROM conversations c WHERE id = ?`, id))
+	if err == sql.ErrNoRows {
+		return c, parley.Errorf(parley.CodeNotFound, "conversation not found")
+	}
+	if err != nil {
+		return c, err
+	}
+	if cs, ok := w.convs[id]; ok && cs.dirty {
+		c.LastSeq = cs.lastSeq
+		if at := fromMillis(cs.lastAt); at.After(c.LastAt) {
+			c.LastAt = at
+		}
+	}
+	return c, nil
+}
+
+func (w *wtx) member(conversationID, userID string) (parley.Member, error) {
+	m, err := scanMember(w.tx.QueryRowContext(w.ctx, `SELECT `+memberCols+` FROM members
+		WHERE conversation_id = ? AND user_id = ?`, conversationID, userID))
+	if err == sql.ErrNoRows {
+		return m, parley.Errorf(parley.CodeNotFound, "not a member")
+	}
+	return m, err
+}
+
+// Conversation implements parley.ConversationStore.
+func (s *Store) Conversation(ctx context.Context, id string) (parley.Conversation, error) {
+	c, err := scanConversation(s.read.QueryRowContext(ctx, `SELECT `+conversationCols+` FROM conversations c WHERE id = ?`, id))
+	return c, translate(err)
+}
+
+// ConversationByDirectKey implements parley.ConversationStore.
+func (s *Store) ConversationByDirectKey(ctx context.Context, key string) (parley.Conversation, error) {
+	c, err := scanConversation(s.read.QueryRowContext(ctx, `SELECT `+conversationCols+` FROM conversations c
+		WHERE direct_key = ?`, key))
+	return c, translate(err)
+}
+
+// UpdateConversation implements parley.ConversationStore.
+func (s *Store) UpdateConversation(ctx context.Context, id string, p parley.ConversationPatch, at time.Time,
+	system *parley.Message, notify func(parley.MembershipResult)) (parley.MembershipResult, error) {
+	var res parley.MembershipResult
+	err := s.submit(ctx, true, func(w *wtx) error {
+		c, err := w.conversation(id)
+		if err != nil {
+			return err
+		}
+		if p.Title != nil {
+			c.Title = *p.Title
+		}
+		if p.Topic != nil {
+			c.Topic = *p.Topic
+		}
+		if p.AvatarURL != nil {
+			c.AvatarURL = *p.AvatarURL
+		}
+		if _, err := w.tx.ExecContext(w.ctx, `UPDATE conversations SET title = ?, title_lower = ?, topic = ?,
+			avatar_url = ?, updated_at = ? WHERE id = ?`, c.Title, strings.ToLower(c.Title), c.Topic, c.AvatarURL,
+			millis(at), id); err != nil {
+			return err
+		}
+		if system != nil {
+			m := *system
+			m.ConversationID = id
+			if _, err := w.appendMessage(&m, parley.CheckNone); err != nil {
+				return err
+			}
+			res.System = append(res.System, m)
+		}
+		res.Conversation, err = w.conversation(id)
+		return err
+	}, hook(notify, &res))
+	return res, err
+}
+
+// ListConversations implements parley.ConversationStore.
+func (s *Store) ListConversations(ctx context.Context, userID string, after parley.ConversationCursor,
+	limit int) ([]parley.ConversationEntry, error) {
+	q := `SELECT ` + conversationCols + `, ` + memberColsOf("m") + `,
+		(SELECT count(*) FROM messages x WHERE x.conversation_id = c.id AND x.seq > m.read_seq
+			AND x.sender_id != m.user_id AND x.deleted = 0 AND x.kind = 'user')
+		FROM members m JOIN conversations c ON c.id = m.conversation_id
+		WHERE m.user_id = ?`
+	args := []any{userID}
+	if after.ID != "" {
+		q += ` AND (c.last_at < ? OR (c.last_at = ? AND c.id < ?))`
+		at := millis(after.LastAt)
+		args = append(args, at, at, after.ID)
+	}
+	q += ` ORDER BY c.last_at DESC, c.id DESC LIMIT ?`
+	args = append(args, limit)
+	rows, err := s.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	out := []parley.ConversationEntry{}
+	for rows.Next() {
+		var e parley.ConversationEntry
+		var mv memberVals
+		c, err := scanConversation(rows, append(mv.dest(&e.Self), &e.Unread)...)
+		if err != nil {
+			return nil, translate(err)
+		}
+		mv.fill(&e.Self)
+		e.Conversation = c
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, translate(err)
+	}
+	rows.Close()
+	for i := range out {
+		if out[i].LastSeq == 0 {
+			continue
+		}
+		m, err := s.Message(ctx, out[i].ID, out[i].LastSeq)
+		if err != nil && !parley.IsCode(err, parley.CodeNotFound) {
+			return nil, err
+		}
+		if err == nil {
+			out[i].LastMessage = &m
+		}
+	}
+	return out, nil
+}
+
+// ConversationIDs implements parley.ConversationStore.
+func (s *Store) ConversationIDs(ctx context.Context, userID string) ([]string, error) {
+	return s.strings(ctx, `SELECT conversation_id FROM members WHERE user_id = ? ORDER BY conversation_id`, userID)
+}
+
+func (s *Store) strings(ctx context.Context, q string, args ...any) ([]string, error) {
+	rows, err := s.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, translate(err)
+		}
+		out = append(out, v)
+	}
+	return out, translate(rows.Err())
+}
+
+// PublicChannels implements parley.ConversationStore.
+func (s *Store) PublicChannels(ctx context.Context, query, afterTitle, afterID string, limit int) ([]parley.Conversation, error) {
+	q := `SELECT ` + conversationCols + ` FROM conversations c WHERE c.public = 1`
+	var args []any
+	if query != "" {
+		q += ` AND instr(c.title_lower, ?) > 0`
+		args = append(args, strings.ToLower(query))
+	}
+	if afterID != "" {
+		q += ` AND (c.title_lower > ? OR (c.title_lower = ? AND c.id > ?))`
+		t := strings.ToLower(afterTitle)
+		args = append(args, t, t, afterID)
+	}
+	q += ` ORDER BY c.title_lower, c.id LIMIT ?`
+	args = append(args, limit)
+	rows, err := s.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	out := []parley.Conversation{}
+	for rows.Next() {
+		c, err := scanConversation(rows)
+		if err != nil {
+			return nil, translate(err)
+		}
+		out = append(out, c)
+	}
+	return out, translate(rows.Err())
+}

@@ -1,0 +1,431 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/parley-chat/parley"
+)
+
+const messageCols = `conversation_id, seq, id, sender_id, coalesce(client_msg_id, ''), kind, body, reply_to,
+	mentions, system, created_at, edited_at, deleted`
+
+func scanMessage(r interface{ Scan(...any) error }) (parley.Message, error) {
+	var (
+		m        parley.Message
+		mentions string
+		system   string
+		created  int64
+		edited   sql.NullInt64
+	)
+	err := r.Scan(&m.ConversationID, &m.Seq, &m.ID, &m.SenderID, &m.ClientMsgID, &m.Kind, &m.Body, &m.ReplyTo,
+		&mentions, &system, &created, &edited, &m.Deleted)
+	if err != nil {
+		return m, err
+	}
+	m.Mentions = splitIDs(mentions)
+	if system != "" {
+		m.System = new(parley.SystemInfo)
+		if err := json.Unmarshal([]byte(system), m.System); err != nil {
+			return m, err
+		}
+	}
+	m.CreatedAt = fromMillis(created)
+	if edited.Valid {
+		t := fromMillis(edited.Int64)
+		m.EditedAt = &t
+	}
+	return m, nil
+}
+
+func splitIDs(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, " ")
+}
+
+func joinIDs(ids []string) string { return strings.Join(ids, " ") }
+
+func clientKey(sender, client string) string { return sender + "\x00" + client }
+
+// appendMessage is AppendMessage's body inside a batch. It writes at most one
+// row, so it needs no savepoint: on error nothing was written.
+func (w *wtx) appendMessage(m *parley.Message, check parley.AppendCheck) (bool, error) {
+	cs, err := w.conv(m.ConversationID)
+	if err != nil {
+		return false, err
+	}
+	if check == parley.CheckMember {
+		role, err := w.role(m.ConversationID, m.SenderID)
+		if err != nil {
+			return false, err
+		}
+		if cs.broadcast && !role.Manager() {
+			return false, parley.Errorf(parley.CodeForbidden, "only owners and admins post in this broadcast channel")
+		}
+	}
+	var key string
+	if m.ClientMsgID != "" {
+		key = clientKey(m.SenderID, m.ClientMsgID)
+		if prev, ok := w.clients[key]; ok {
+			return false, sameConversation(m, prev)
+		}
+	}
+	if m.ReplyTo < 0 || m.ReplyTo > cs.lastSeq {
+		return false, parley.Invalid("reply_to", "reply_to %d is not a message of this conversation", m.ReplyTo)
+	}
+	var system string
+	if m.System != nil {
+		b, err := json.Marshal(m.System)
+		if err != nil {
+			return false, parley.Internal(err)
+		}
+		system = string(b)
+	}
+	var client any
+	if m.ClientMsgID != "" {
+		client = m.ClientMsgID
+	}
+	seq := cs.lastSeq + 1
+	res, err := w.stmt(stmtInsert).ExecContext(w.ctx, m.ConversationID, seq, m.ID, m.SenderID, client, m.Kind, m.Body, m.ReplyTo, joinIDs(m.Mentions), system,
+		millis(m.CreatedAt))
+	if err != nil {
+		return false, err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return false, err
+	} else if n == 0 {
+		if m.ClientMsgID == "" {
+			return false, parley.Internal(errSeqTaken)
+		}
+		prev, err := scanMessage(w.tx.QueryRowContext(w.ctx, `SELECT `+messageCols+` FROM messages
+			WHERE sender_id = ? AND client_msg_id = ?`, m.SenderID, m.ClientMsgID))
+		if err != nil {
+			return false, err
+		}
+		w.clients[key] = prev
+		return false, sameConversation(m, prev)
+	}
+	m.Seq = seq
+	m.Reactions = nil
+	m.EditedAt = nil
+	m.Deleted = false
+	cs.lastSeq = seq
+	if at := millis(m.CreatedAt); at > cs.lastAt {
+		cs.lastAt = at
+	}
+	cs.dirty = true
+	if key != "" {
+		w.clients[key] = *m
+	}
+	return true, nil
+}
+
+var errSeqTaken = &parley.Error{Code: parley.CodeInternal, Message: "seq already taken"}
+
+// sameConversation replaces *m with the earlier message prev that has the
+// same idempotency key, or refuses if prev lives in another conversation.
+func sameConversation(m *parley.Message, prev parley.Message) error {
+	if prev.ConversationID != m.ConversationID {
+		return &parley.Error{Code: parley.CodeConflict, Field: "client_msg_id",
+			Message: "client_msg_id was already used for a message in another conversation"}
+	}
+	*m = prev
+	return nil
+}
+
+// AppendMessage implements parley.MessageStore; see the contract there.
+func (s *Store) AppendMessage(ctx context.Context, m parley.Message, check parley.AppendCheck,
+	notify func(parley.Message)) (parley.Message, bool, error) {
+	var created bool
+	var hook func()
+	if notify != nil {
+		hook = func() {
+			if created {
+				notify(m)
+			}
+		}
+	}
+	err := s.submit(ctx, false, func(w *wtx) error {
+		var err error
+		created, err = w.appendMessage(&m, check)
+		return err
+	}, hook)
+	if err != nil {
+		return parley.Message{}, false, err
+	}
+	if !created {
+		// An earlier message: return it with its current reactions.
+		m, err = s.Message(ctx, m.ConversationID, m.Seq)
+		return m, false, err
+	}
+	return m, created, nil
+}
+
+// Message implements parley.MessageStore.
+func (s *Store) Message(ctx context.Context, conversationID string, seq int64) (parley.Message, error) {
+	m, err := scanMessage(s.read.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages
+		WHERE conversation_id = ? AND seq = ?`, conversationID, seq))
+	if err != nil {
+		return m, translate(err)
+	}
+	ms := []parley.Message{m}
+	if err := s.loadReactions(ctx, s.read, ms); err != nil {
+		return m, err
+	}
+	return ms[0], nil
+}
+
+// MessageByClientID implements parley.MessageStore.
+func (s *Store) MessageByClientID(ctx context.Context, senderID, clientMsgID string) (parley.Message, error) {
+	m, err := scanMessage(s.read.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages
+		WHERE sender_id = ? AND client_msg_id = ?`, senderID, clientMsgID))
+	if err != nil {
+		return m, translate(err)
+	}
+	return s.Message(ctx, m.ConversationID, m.Seq)
+}
+
+// History implements parley.MessageStore.
+func (s *Store) History(ctx context.Context, conversationID string, q parley.HistoryQuery) ([]parley.Message, error) {
+	var rows *sql.Rows
+	var err error
+	if q.Before > 0 {
+		rows, err = s.read.QueryContext(ctx, `SELECT `+messageCols+` FROM messages
+			WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`, conversationID, q.Before, q.Limit)
+	} else {
+		rows, err = s.read.QueryContext(ctx, `SELECT `+messageCols+` FROM messages
+			WHERE conversation_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?`, conversationID, q.After, q.Limit)
+	}
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	ms := []parley.Message{}
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, translate(err)
+		}
+		ms = append(ms, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, translate(err)
+	}
+	if err := s.loadReactions(ctx, s.read, ms); err != nil {
+		return nil, err
+	}
+	return ms, nil
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// loadReactions fills in the reactions of ms, which all belong to one conversation.
+func (s *Store) loadReactions(ctx context.Context, q querier, ms []parley.Message) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	lo, hi := ms[0].Seq, ms[0].Seq
+	idx := make(map[int64]int, len(ms))
+	for i, m := range ms {
+		lo, hi = min(lo, m.Seq), max(hi, m.Seq)
+		idx[m.Seq] = i
+	}
+	rows, err := q.QueryContext(ctx, `SELECT seq, emoji, user_id FROM reactions
+		WHERE conversation_id = ? AND seq BETWEEN ? AND ? ORDER BY seq, created_at, emoji, user_id`,
+		ms[0].ConversationID, lo, hi)
+	if err != nil {
+		return translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var seq int64
+		var emoji, user string
+		if err := rows.Scan(&seq, &emoji, &user); err != nil {
+			return translate(err)
+		}
+		i, ok := idx[seq]
+		if !ok {
+			continue
+		}
+		ms[i].Reactions = addReaction(ms[i].Reactions, emoji, user)
+	}
+	return translate(rows.Err())
+}
+
+// addReaction adds one (emoji, user) pair to a summary, keeping emoji in
+// first-reacted order.
+func addReaction(rs []parley.Reaction, emoji, user string) []parley.Reaction {
+	for i := range rs {
+		if rs[i].Emoji == emoji {
+			rs[i].Count++
+			rs[i].UserIDs = append(rs[i].UserIDs, user)
+			return rs
+		}
+	}
+	return append(rs, parley.Reaction{Emoji: emoji, Count: 1, UserIDs: []string{user}})
+}
+
+func (w *wtx) message(conversationID string, seq int64) (parley.Message, error) {
+	m, err := scanMessage(w.tx.QueryRowContext(w.ctx, `SELECT `+messageCols+` FROM messages
+		WHERE conversation_id = ? AND seq = ?`, conversationID, seq))
+	if err == sql.ErrNoRows {
+		return m, parley.Errorf(parley.CodeNotFound, "message not found")
+	}
+	return m, err
+}
+
+func (w *wtx) reactions(conversationID string, seq int64) ([]parley.Reaction, error) {
+	rows, err := w.tx.QueryContext(w.ctx, `SELECT emoji, user_id FROM reactions
+		WHERE conversation_id = ? AND seq = ? ORDER BY created_at, emoji, user_id`, conversationID, seq)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	rs := []parley.Reaction{}
+	for rows.Next() {
+		var emoji, user string
+		if err := rows.Scan(&emoji, &user); err != nil {
+			return nil, err
+		}
+		rs = addReaction(rs, emoji, user)
+	}
+	return rs, rows.Err()
+}
+
+// EditMessage implements parley.MessageStore.
+func (s *Store) EditMessage(ctx context.Context, conversationID string, seq int64, body string, mentions []string,
+	at time.Time, notify func(parley.Message)) (parley.Message, error) {
+	var m parley.Message
+	err := s.submit(ctx, true, func(w *wtx) error {
+		var err error
+		m, err = w.message(conversationID, seq)
+		if err != nil {
+			return err
+		}
+		if m.Deleted {
+			return parley.Errorf(parley.CodeNotFound, "message not found")
+		}
+		if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO message_versions (conversation_id, seq, version, body,
+			mentions, until_at) VALUES (?, ?, (SELECT coalesce(max(version), 0) + 1 FROM message_versions
+			WHERE conversation_id = ? AND seq = ?), ?, ?, ?)`,
+			conversationID, seq, conversationID, seq, m.Body, joinIDs(m.Mentions), millis(at)); err != nil {
+			return err
+		}
+		if _, err := w.tx.ExecContext(w.ctx, `UPDATE messages SET body = ?, mentions = ?, edited_at = ?
+			WHERE conversation_id = ? AND seq = ?`, body, joinIDs(mentions), millis(at), conversationID, seq); err != nil {
+			return err
+		}
+		m.Body, m.Mentions = body, mentions
+		t := fromMillis(millis(at))
+		m.EditedAt = &t
+		m.Reactions, err = w.reactions(conversationID, seq)
+		return err
+	}, func() {
+		if notify != nil {
+			notify(m)
+		}
+	})
+	return m, err
+}
+
+// MessageVersions implements parley.MessageStore.
+func (s *Store) MessageVersions(ctx context.Context, conversationID string, seq int64) ([]parley.MessageVersion, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT body, mentions, until_at FROM message_versions
+		WHERE conversation_id = ? AND seq = ? ORDER BY version`, conversationID, seq)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	vs := []parley.MessageVersion{}
+	for rows.Next() {
+		var v parley.MessageVersion
+		var mentions string
+		var until int64
+		if err := rows.Scan(&v.Body, &mentions, &until); err != nil {
+			return nil, translate(err)
+		}
+		v.Mentions, v.Until = splitIDs(mentions), fromMillis(until)
+		vs = append(vs, v)
+	}
+	return vs, translate(rows.Err())
+}
+
+// DeleteMessage implements parley.MessageStore.
+func (s *Store) DeleteMessage(ctx context.Context, conversationID string, seq int64, at time.Time,
+	notify func(parley.Message)) (parley.Message, error) {
+	var m parley.Message
+	var changed bool
+	err := s.submit(ctx, true, func(w *wtx) error {
+		var err error
+		m, err = w.message(conversationID, seq)
+		if err != nil || m.Deleted {
+			return err
+		}
+		changed = true
+		for _, q := range []string{
+			`UPDATE messages SET body = '', mentions = '', deleted = 1, edited_at = ? WHERE conversation_id = ? AND seq = ?`,
+			`DELETE FROM message_versions WHERE ? > 0 AND conversation_id = ? AND seq = ?`,
+			`DELETE FROM reactions WHERE ? > 0 AND conversation_id = ? AND seq = ?`,
+		} {
+			if _, err := w.tx.ExecContext(w.ctx, q, millis(at), conversationID, seq); err != nil {
+				return err
+			}
+		}
+		t := fromMillis(millis(at))
+		m.Body, m.Mentions, m.Reactions, m.Deleted, m.EditedAt = "", nil, nil, true, &t
+		return nil
+	}, func() {
+		if notify != nil && changed {
+			notify(m)
+		}
+	})
+	return m, err
+}
+
+// React implements parley.MessageStore.
+func (s *Store) React(ctx context.Context, conversationID string, seq int64, userID, emoji string, add bool,
+	maxEmoji int, at time.Time, notify func([]parley.Reaction)) ([]parley.Reaction, error) {
+	var rs []parley.Reaction
+	err := s.submit(ctx, true, func(w *wtx) error {
+		m, err := w.message(conversationID, seq)
+		if err != nil {
+			return err
+		}
+		if m.Deleted {
+			return parley.Errorf(parley.CodeNotFound, "message not found")
+		}
+		if add {
+			var present, distinct int
+			if err := w.tx.QueryRowContext(w.ctx, `SELECT count(DISTINCT emoji), count(*) FILTER (WHERE emoji = ?)
+				FROM reactions WHERE conversation_id = ? AND seq = ?`, emoji, conversationID, seq).
+				Scan(&distinct, &present); err != nil {
+				return err
+			}
+			if present == 0 && distinct >= maxEmoji {
+				return parley.TooLarge("emoji", "a message carries at most %d different reactions", maxEmoji)
+			}
+			_, err = w.tx.ExecContext(w.ctx, `INSERT INTO reactions (conversation_id, seq, emoji, user_id, created_at)
+				VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, conversationID, seq, emoji, userID, millis(at))
+		} else {
+			_, err = w.tx.ExecContext(w.ctx, `DELETE FROM reactions WHERE conversation_id = ? AND seq = ? AND emoji = ?
+				AND user_id = ?`, conversationID, seq, emoji, userID)
+		}
+		if err != nil {
+			return err
+		}
+		rs, err = w.reactions(conversationID, seq)
+		return err
+	}, func() {
+		if notify != nil {
+			notify(rs)
+		}
+	})
+	return rs, err
+}
