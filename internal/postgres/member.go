@@ -1,0 +1,262 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/parley-chat/parley"
+)
+
+const memberCols = `conversation_id, user_id, role, joined_at, delivered_seq, read_seq, muted, pinned, archived`
+
+func memberColsOf(alias string) string {
+	return alias + ".conversation_id, " + alias + ".user_id, " + alias + ".role, " + alias + ".joined_at, " +
+		alias + ".delivered_seq, " + alias + ".read_seq, " + alias + ".muted, " + alias + ".pinned, " + alias + ".archived"
+}
+
+type memberVals struct {
+	role   string
+	joined int64
+}
+
+func (v *memberVals) dest(m *parley.Member) []any {
+	return []any{&m.ConversationID, &m.UserID, &v.role, &v.joined, &m.DeliveredSeq, &m.ReadSeq, &m.Muted, &m.Pinned, &m.Archived}
+}
+
+func (v *memberVals) fill(m *parley.Member) {
+	m.Role = parley.MemberRole(v.role)
+	m.JoinedAt = fromMillis(v.joined)
+}
+
+func scanMember(r pgx.Row) (parley.Member, error) {
+	var m parley.Member
+	var v memberVals
+	if err := r.Scan(v.dest(&m)...); err != nil {
+		return parley.Member{}, err
+	}
+	v.fill(&m)
+	return m, nil
+}
+
+// Member implements parley.ConversationStore.
+func (s *Store) Member(ctx context.Context, conversationID, userID string) (parley.Member, error) {
+	m, err := scanMember(s.pool.QueryRow(ctx, `SELECT `+memberCols+` FROM members
+		WHERE conversation_id = $1 AND user_id = $2`, conversationID, userID))
+	return m, notFound(err, "not a member")
+}
+
+// Members implements parley.ConversationStore.
+func (s *Store) Members(ctx context.Context, conversationID, after string, limit int) ([]parley.Member, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+memberCols+` FROM members
+		WHERE conversation_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3`, conversationID, after, limit)
+	if err != nil {
+		return nil, translate(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (parley.Member, error) { return scanMember(r) })
+	if err != nil {
+		return nil, translate(err)
+	}
+	if out == nil {
+		out = []parley.Member{}
+	}
+	return out, nil
+}
+
+// MemberIDs implements parley.ConversationStore.
+func (s *Store) MemberIDs(ctx context.Context, conversationID string) ([]string, error) {
+	return s.strings(ctx, `SELECT user_id FROM members WHERE conversation_id = $1 ORDER BY user_id`, conversationID)
+}
+
+func (w *wtx) member(conversationID, userID string) (parley.Member, error) {
+	m, err := scanMember(w.tx.QueryRow(w.ctx, `SELECT `+memberCols+` FROM members
+		WHERE conversation_id = $1 AND user_id = $2`, conversationID, userID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return m, parley.Errorf(parley.CodeNotFound, "not a member")
+	}
+	return m, err
+}
+
+// AddMembers implements parley.ConversationStore. The conversation row is
+// locked first, so the member limit holds under concurrent adds on any node.
+func (s *Store) AddMembers(ctx context.Context, conversationID string, members []parley.Member, maxMembers int,
+	system parley.Message, notify func(parley.MembershipResult)) (parley.MembershipResult, error) {
+	var res parley.MembershipResult
+	err := s.do(ctx, func(w *wtx) error {
+		res = parley.MembershipResult{}
+		if _, err := w.conv(conversationID); err != nil {
+			return err
+		}
+		added, err := w.insertMembers(conversationID, members)
+		if err != nil {
+			return err
+		}
+		res.Members = added
+		if len(added) > 0 {
+			sys := system
+			sys.ConversationID = conversationID
+			if sys.System != nil {
+				info := *sys.System
+				info.UserIDs = nil
+				for _, m := range added {
+					info.UserIDs = append(info.UserIDs, m.UserID)
+				}
+				sys.System = &info
+			}
+			if err := w.appendMessage(&sys, parley.CheckNone); err != nil {
+				return err
+			}
+			res.System = append(res.System, sys)
+		}
+		res.Conversation, err = w.conversation(conversationID)
+		if err != nil {
+			return err
+		}
+		if res.Conversation.MemberCount > maxMembers {
+			return parley.TooLarge("user_ids", "a conversation has at most %d members", maxMembers)
+		}
+		return nil
+	}, hook(notify, &res))
+	if err != nil {
+		return parley.MembershipResult{}, err
+	}
+	return res, nil
+}
+
+// RemoveMember implements parley.ConversationStore.
+func (s *Store) RemoveMember(ctx context.Context, conversationID, userID string, system parley.Message,
+	notify func(parley.MembershipResult)) (parley.MembershipResult, error) {
+	var res parley.MembershipResult
+	err := s.do(ctx, func(w *wtx) error {
+		res = parley.MembershipResult{}
+		if _, err := w.conv(conversationID); err != nil {
+			return err
+		}
+		m, err := w.member(conversationID, userID)
+		if err != nil {
+			return err
+		}
+		if _, err := w.tx.Exec(w.ctx, `DELETE FROM members WHERE conversation_id = $1 AND user_id = $2`,
+			conversationID, userID); err != nil {
+			return err
+		}
+		if _, err := w.tx.Exec(w.ctx, `UPDATE conversations SET member_count = member_count - 1 WHERE id = $1`,
+			conversationID); err != nil {
+			return err
+		}
+		res.Members = []parley.Member{m}
+		sys := system
+		sys.ConversationID = conversationID
+		if err := w.appendMessage(&sys, parley.CheckNone); err != nil {
+			return err
+		}
+		res.System = append(res.System, sys)
+		if m.Role == parley.RoleOwner {
+			if err := w.handOwnership(conversationID, sys, &res); err != nil {
+				return err
+			}
+		}
+		res.Conversation, err = w.conversation(conversationID)
+		return err
+	}, hook(notify, &res))
+	if err != nil {
+		return parley.MembershipResult{}, err
+	}
+	return res, nil
+}
+
+// handOwnership applies the last-owner rule after an owner left: if no owner
+// remains, the admin who joined first, else the member who joined first,
+// becomes owner (ties broken by user id).
+func (w *wtx) handOwnership(conversationID string, after parley.Message, res *parley.MembershipResult) error {
+	var owners int
+	if err := w.tx.QueryRow(w.ctx, `SELECT count(*) FROM members WHERE conversation_id = $1 AND role = 'owner'`,
+		conversationID).Scan(&owners); err != nil {
+		return err
+	}
+	if owners > 0 {
+		return nil
+	}
+	next, err := scanMember(w.tx.QueryRow(w.ctx, `SELECT `+memberCols+` FROM members WHERE conversation_id = $1
+		ORDER BY role = 'admin' DESC, joined_at, user_id LIMIT 1`, conversationID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil // nobody left
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := w.tx.Exec(w.ctx, `UPDATE members SET role = 'owner' WHERE conversation_id = $1 AND user_id = $2`,
+		conversationID, next.UserID); err != nil {
+		return err
+	}
+	next.Role = parley.RoleOwner
+	res.NewOwner = &next
+	sys := parley.Message{ID: parley.NewID(), ConversationID: conversationID, SenderID: next.UserID,
+		Kind: parley.MessageSystem, CreatedAt: after.CreatedAt,
+		System: &parley.SystemInfo{Action: parley.SystemOwnerChanged, UserIDs: []string{next.UserID}, Role: parley.RoleOwner}}
+	if err := w.appendMessage(&sys, parley.CheckNone); err != nil {
+		return err
+	}
+	res.System = append(res.System, sys)
+	return nil
+}
+
+// UpdateMember implements parley.ConversationStore. The conversation row is
+// locked first, so two concurrent demotions cannot both pass the
+// last-owner check.
+func (s *Store) UpdateMember(ctx context.Context, conversationID, userID string, p parley.MemberPatch,
+	system *parley.Message, notify func(parley.MembershipResult)) (parley.MembershipResult, error) {
+	var res parley.MembershipResult
+	err := s.do(ctx, func(w *wtx) error {
+		res = parley.MembershipResult{}
+		if _, err := w.conv(conversationID); err != nil {
+			return err
+		}
+		m, err := w.member(conversationID, userID)
+		if err != nil {
+			return err
+		}
+		if p.Role != nil && *p.Role != m.Role && m.Role == parley.RoleOwner {
+			var owners int
+			if err := w.tx.QueryRow(w.ctx, `SELECT count(*) FROM members WHERE conversation_id = $1 AND role = 'owner'`,
+				conversationID).Scan(&owners); err != nil {
+				return err
+			}
+			if owners <= 1 {
+				return &parley.Error{Code: parley.CodeConflict, Field: "role",
+					Message: "the last owner cannot be demoted; promote another owner first"}
+			}
+		}
+		set := func(dst *bool, v *bool) {
+			if v != nil {
+				*dst = *v
+			}
+		}
+		if p.Role != nil {
+			m.Role = *p.Role
+		}
+		set(&m.Muted, p.Muted)
+		set(&m.Pinned, p.Pinned)
+		set(&m.Archived, p.Archived)
+		if _, err := w.tx.Exec(w.ctx, `UPDATE members SET role = $3, muted = $4, pinned = $5, archived = $6
+			WHERE conversation_id = $1 AND user_id = $2`, conversationID, userID, string(m.Role), m.Muted, m.Pinned,
+			m.Archived); err != nil {
+			return err
+		}
+		res.Members = []parley.Member{m}
+		if system != nil {
+			sys := *system
+			sys.ConversationID = conversationID
+			if err := w.appendMessage(&sys, parley.CheckNone); err != nil {
+				return err
+			}
+			res.System = append(res.System, sys)
+		}
+		res.Conversation, err = w.conversation(conversationID)
+		return err
+	}, hook(notify, &res))
+	if err != nil {
+		return parley.MembershipResult{}, err
+	}
+	return res, nil
+}

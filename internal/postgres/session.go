@@ -1,0 +1,93 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/parley-chat/parley"
+)
+
+const sessionCols = `id, user_id, token_hash, user_agent, address, created_at, last_seen_at, expires_at`
+
+func scanSession(row pgx.Row) (parley.Session, error) {
+	var s parley.Session
+	var created, seen, expires int64
+	if err := row.Scan(&s.ID, &s.UserID, &s.TokenHash, &s.UserAgent, &s.Address, &created, &seen, &expires); err != nil {
+		return parley.Session{}, err
+	}
+	s.CreatedAt, s.LastSeenAt, s.ExpiresAt = fromMillis(created), fromMillis(seen), fromMillis(expires)
+	return s, nil
+}
+
+// CreateSession inserts sess. CodeConflict if the id or token hash is
+// taken; CodeNotFound if the user does not exist.
+func (s *Store) CreateSession(ctx context.Context, sess parley.Session) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		sess.ID, sess.UserID, sess.TokenHash, sess.UserAgent, sess.Address,
+		millis(sess.CreatedAt), millis(sess.LastSeenAt), millis(sess.ExpiresAt))
+	return translate(err)
+}
+
+// SessionByTokenHash returns the session whose token hashes to h, expired
+// or not. CodeNotFound.
+func (s *Store) SessionByTokenHash(ctx context.Context, h []byte) (parley.Session, error) {
+	sess, err := scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionCols+` FROM sessions WHERE token_hash = $1`, h))
+	return sess, notFound(err, "session not found")
+}
+
+// Sessions lists userID's sessions, newest first.
+func (s *Store) Sessions(ctx context.Context, userID string) ([]parley.Session, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+sessionCols+` FROM sessions WHERE user_id = $1
+		ORDER BY created_at DESC, id DESC`, userID)
+	if err != nil {
+		return nil, translate(err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (parley.Session, error) { return scanSession(r) })
+	return list, translate(err)
+}
+
+// TouchSession sets LastSeenAt and ExpiresAt of session id. CodeNotFound.
+func (s *Store) TouchSession(ctx context.Context, id string, lastSeen, expires time.Time) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET last_seen_at = $2, expires_at = $3 WHERE id = $1`,
+		id, millis(lastSeen), millis(expires))
+	if err != nil {
+		return translate(err)
+	}
+	if tag.RowsAffected() == 0 {
+		return parley.Errorf(parley.CodeNotFound, "session not found")
+	}
+	return nil
+}
+
+// DeleteSession removes one session of userID. CodeNotFound if it is not theirs.
+func (s *Store) DeleteSession(ctx context.Context, userID, id string) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE id = $1 AND user_id = $2`, id, userID)
+	if err != nil {
+		return translate(err)
+	}
+	if tag.RowsAffected() == 0 {
+		return parley.Errorf(parley.CodeNotFound, "session not found")
+	}
+	return nil
+}
+
+// DeleteUserSessions removes every session of userID except keepID and
+// returns the ids removed.
+func (s *Store) DeleteUserSessions(ctx context.Context, userID, keepID string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id <> $2 RETURNING id`, userID, keepID)
+	if err != nil {
+		return nil, translate(err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return ids, translate(err)
+}
+
+// DeleteExpiredSessions removes the sessions that expired before `before`.
+func (s *Store) DeleteExpiredSessions(ctx context.Context, before time.Time) (int, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE expires_at < $1`, millis(before))
+	if err != nil {
+		return 0, translate(err)
+	}
+	return int(tag.RowsAffected()), nil
+}
