@@ -20,6 +20,7 @@ import (
 	"github.com/parley-chat/parley"
 	"github.com/parley-chat/parley/internal/app"
 	"github.com/parley-chat/parley/internal/bus/memory"
+	"github.com/parley-chat/parley/internal/gateway"
 	"github.com/parley-chat/parley/internal/httpapi"
 	"github.com/parley-chat/parley/internal/metrics"
 	"github.com/parley-chat/parley/internal/sqlite"
@@ -38,6 +39,7 @@ type Server struct {
 	App     *app.App
 	Metrics *metrics.Metrics
 	HTTP    *httpapi.Server
+	Gateway *gateway.Gateway
 
 	ln       net.Listener
 	srv      *http.Server
@@ -101,6 +103,19 @@ func (s *Server) open(ctx context.Context) error {
 		TrustProxy:     cfg.TrustProxy,
 		Version:        Version,
 	})
+
+	s.Gateway = gateway.New(app.NewRealtime(s.App, parley.NewLocalPresence()), s.log, s.Metrics, gateway.Config{
+		MaxMessageChars: limits.MaxMessageChars,
+		TypingTTL:       app.TypingTTL,
+		CloseCode:       httpapi.GatewayCloseCode,
+	})
+	unsubscribe, err := bus.Subscribe(s.Gateway.HandleEvent)
+	if err != nil {
+		_ = s.Gateway.Close()
+		return err
+	}
+	s.closers = append(s.closers, func() error { unsubscribe(); return nil }, s.Gateway.Close)
+	s.HTTP.MountGateway(s.Gateway)
 
 	s.HTTP.Mount("/", web.Handler()) // the browser client; API routes are more specific
 

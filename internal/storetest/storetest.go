@@ -19,4 +19,5 @@ func Run(t *testing.T, open Opener) {
 	t.Run("sessions", func(t *testing.T) { testSessions(t, open) })
 	t.Run("conversations", func(t *testing.T) { testConversations(t, open) })
 	t.Run("messages", func(t *testing.T) { testMessages(t, open) })
+	t.Run("receipts", func(t *testing.T) { testReceipts(t, open) })
 }

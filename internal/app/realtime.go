@@ -1,0 +1,74 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/parley-chat/parley"
+)
+
+// Realtime is the set of use cases behind the WebSocket gateway: the App's
+// plus presence, typing and the connection lifecycle. It implements
+// internal/gateway.Backend. Safe for concurrent use.
+type Realtime struct {
+	app       *App
+	presence  parley.Presence
+	typing    *Limiter
+	typingTTL time.Duration
+}
+
+// TypingTTL is how long receivers show a typing indicator unless renewed.
+const TypingTTL = 6 * time.Second
+
+// NewRealtime returns the real-time use cases of a, tracking presence in p.
+func NewRealtime(a *App, p parley.Presence) *Realtime {
+	return &Realtime{
+		app:      a,
+		presence: p,
+		// Two indicators per second per user and conversation, bursts of 3.
+		typing:    NewLimiter(2, 3, a.now),
+		typingTTL: TypingTTL,
+	}
+}
+
+// App returns the App behind r.
+func (r *Realtime) App() *App { return r.app }
+
+// Authenticate resolves the token of the auth frame.
+func (r *Realtime) Authenticate(ctx context.Context, token string) (parley.Actor, error) {
+	return r.app.Authenticate(ctx, token)
+}
+
+// User returns the caller's own account for the ready frame.
+func (r *Realtime) User(ctx context.Context, actor parley.Actor) (parley.User, error) {
+	return r.app.Me(ctx, actor)
+}
+
+// ConversationIDs lists the conversations whose events actor receives.
+func (r *Realtime) ConversationIDs(ctx context.Context, actor parley.Actor) ([]string, error) {
+	if actor.Anonymous() {
+		return nil, unauthenticated("sign in first")
+	}
+	return r.app.store.ConversationIDs(ctx, actor.UserID)
+}
+
+// SyncState is App.SyncState.
+func (r *Realtime) SyncState(ctx context.Context, actor parley.Actor) ([]parley.ConversationState, error) {
+	return r.app.SyncState(ctx, actor)
+}
+
+// MarkRead is App.MarkRead.
+func (r *Realtime) MarkRead(ctx context.Context, actor parley.Actor, conversationID string, seq int64) (parley.Receipt, error) {
+	return r.app.MarkRead(ctx, actor, conversationID, seq)
+}
+
+// MarkDelivered is App.MarkDelivered.
+func (r *Realtime) MarkDelivered(ctx context.Context, actor parley.Actor, conversationID string, seq int64) (parley.Receipt, error) {
+	return r.app.MarkDelivered(ctx, actor, conversationID, seq)
+}
+
+// Send posts a message (App.SendMessage): created is false when
+// clientMsgID was already used by actor and the original is returned.
+func (r *Realtime) Send(ctx context.Context, actor parley.Actor, conversationID, clientMsgID, body string, replyTo int64) (parley.Message, bool, error) {
+	return parley.Message{}, false, parley.Errorf(parley.CodeUnavailable, "sending over the WebSocket is not wired yet")
+}
