@@ -1,13 +1,18 @@
 package bench
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/xml"
+	"io"
+	"net"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gobwas/ws"
 )
 
 func TestSchedTimesEvenlySpaced(t *testing.T) {
@@ -155,12 +160,12 @@ func TestSummarizeFlags(t *testing.T) {
 
 func TestBodyRoundTrip(t *testing.T) {
 	b := appendBody(nil, 3, 12345, 1700000000123456789, 1700000000123999999)
-	st, ok := parseBody(string(b))
+	st, ok := parseBody(b)
 	if !ok || st != (bodyStamp{Step: 3, N: 12345, Sched: 1700000000123456789, Written: 1700000000123999999}) {
 		t.Fatalf("parseBody(%q) = %+v, %v", b, st, ok)
 	}
 	for _, bad := range []string{"", "hello", "pb1 ", "pb1 x 1 2 3", "pb1 1 2 3"} {
-		if _, ok := parseBody(bad); ok {
+		if _, ok := parseBody([]byte(bad)); ok {
 			t.Errorf("parseBody(%q) accepted", bad)
 		}
 	}
@@ -170,16 +175,16 @@ func TestParseFrame(t *testing.T) {
 	body := string(appendBody(nil, 1, 7, 100, 200))
 	msg := `{"type":"message","message":{"id":"01J","conversation_id":"c1","seq":42,"sender_id":"u1","client_msg_id":"x-1.7","kind":"user","body":"` + body + `","created_at":"2026-01-01T00:00:00Z"}}`
 	f, ok := parseFrame([]byte(msg))
-	if !ok || f.Type != "message" || f.ConversationID != "c1" || f.Seq != 42 || f.Body != body || f.ClientMsgID != "x-1.7" {
+	if !ok || f.Type != "message" || string(f.Conv) != "c1" || f.Seq != 42 || string(f.Body) != body {
 		t.Fatalf("message frame: %+v %v", f, ok)
 	}
 	ack := `{"type":"ack","ref":"1.7","message":{"id":"01J","conversation_id":"c1","seq":43,"body":"` + body + `"}}`
-	if f, ok := parseFrame([]byte(ack)); !ok || f.Type != "ack" || f.Ref != "1.7" || f.Seq != 43 {
+	if f, ok := parseFrame([]byte(ack)); !ok || f.Type != "ack" || f.Seq != 43 || string(f.Body) != body {
 		t.Fatalf("ack frame: %+v %v", f, ok)
 	}
 	// Escapes in the body defeat the scanner and fall back to encoding/json.
 	esc := `{"type":"message","message":{"conversation_id":"c1","seq":5,"body":"say \"hi\""}}`
-	if f, ok := parseFrame([]byte(esc)); !ok || f.Body != `say "hi"` || f.Seq != 5 {
+	if f, ok := parseFrame([]byte(esc)); !ok || string(f.Body) != `say "hi"` || f.Seq != 5 {
 		t.Fatalf("escaped frame: %+v %v", f, ok)
 	}
 	errf := `{"type":"error","ref":"2.9","error":{"code":"rate_limited","message":"slow down"}}`
@@ -260,5 +265,57 @@ func TestWriteSVG(t *testing.T) {
 	}
 	if err := WriteSVG(&b, &Report{}); err == nil {
 		t.Errorf("empty report charted")
+	}
+}
+
+func TestParseFrameDoesNotAllocate(t *testing.T) {
+	body := string(appendBody(nil, 1, 7, 100, 200))
+	msg := []byte(`{"type":"message","message":{"id":"01J","conversation_id":"c1","seq":42,"body":"` + body + `"}}`)
+	m := seqMap{"c1": new(int64)}
+	allocs := testing.AllocsPerRun(100, func() {
+		f, _ := parseFrame(msg)
+		st, _ := parseBody(f.Body)
+		m.setB(f.Conv, f.Seq+st.N)
+	})
+	if allocs != 0 {
+		t.Errorf("%.0f allocations per message frame", allocs)
+	}
+}
+
+func TestWSFramesRoundTrip(t *testing.T) {
+	// A server-side frame (unmasked, 16-bit length) followed by a ping and a
+	// fragmented message, read through readHeader/ReadFrame.
+	var in bytes.Buffer
+	big := bytes.Repeat([]byte("x"), 300)
+	_ = ws.WriteFrame(&in, ws.NewTextFrame(big))
+	_ = ws.WriteFrame(&in, ws.NewPingFrame([]byte("hb")))
+	_ = ws.WriteFrame(&in, ws.Frame{Header: ws.Header{OpCode: ws.OpText, Length: 3}, Payload: []byte("abc")})
+	_ = ws.WriteFrame(&in, ws.Frame{Header: ws.Header{Fin: true, OpCode: ws.OpContinuation, Length: 3}, Payload: []byte("def")})
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	w := &WSConn{c: a, br: bufio.NewReader(&in)}
+	got, err := w.ReadFrame()
+	if err != nil || !bytes.Equal(got, big) {
+		t.Fatalf("first frame: %d bytes, %v", len(got), err)
+	}
+	pong := make(chan ws.Frame, 1)
+	go func() {
+		var f ws.Frame
+		h, err := ws.ReadHeader(b) // the pong the client wrote back
+		if err == nil && h.Length <= 125 {
+			f.Header, f.Payload = h, make([]byte, h.Length)
+			if _, err := io.ReadFull(b, f.Payload); err == nil {
+				ws.Cipher(f.Payload, h.Mask, 0)
+			}
+		}
+		pong <- f
+	}()
+	got, err = w.ReadFrame()
+	if err != nil || string(got) != "abcdef" {
+		t.Fatalf("fragmented frame: %q, %v", got, err)
+	}
+	if f := <-pong; f.Header.OpCode != ws.OpPong || string(f.Payload) != "hb" || !f.Header.Masked {
+		t.Fatalf("pong: %+v %q", f.Header, f.Payload)
 	}
 }

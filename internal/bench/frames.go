@@ -12,16 +12,15 @@ import (
 // would make the generator, not the server, the bottleneck. The scanner falls
 // back to encoding/json whenever a frame does not look as expected.
 
-// inFrame is what the generator needs from one server frame.
+// inFrame is what the generator needs from one server frame. Conv and Body
+// alias the frame buffer: valid until the next read on the connection.
 type inFrame struct {
-	Type string
-	Ref  string
-	// From "message" events and acks (the embedded message object):
-	ConversationID string
-	Seq            int64
-	Body           string
-	ClientMsgID    string
-	// From "error" frames:
+	Type string // one of the constants below, or a copy for other types
+	Seq  int64  // the embedded message's seq ("message" events and acks)
+	Conv []byte // the embedded message's conversation_id
+	Body []byte // the embedded message's body
+	// Only for "error" frames:
+	Ref     string
 	ErrCode string
 }
 
@@ -32,35 +31,39 @@ type jsonFrame struct {
 		ConversationID string `json:"conversation_id"`
 		Seq            int64  `json:"seq"`
 		Body           string `json:"body"`
-		ClientMsgID    string `json:"client_msg_id"`
 	} `json:"message"`
 	Error *struct {
 		Code string `json:"code"`
 	} `json:"error"`
-	Code string `json:"code"`
 }
 
-// parseFrame extracts the fields the generator uses from one frame.
+// parseFrame extracts the fields the generator uses from one frame without
+// allocating on the hot path (message events and acks).
 func parseFrame(b []byte) (inFrame, bool) {
 	var f inFrame
-	t, ok := scanString(b, `"type":"`)
+	t, ok := scanBytes(b, `"type":"`)
 	if !ok {
 		return slowParse(b)
 	}
-	f.Type = t
-	f.Ref, _ = scanString(b, `"ref":"`)
-	switch f.Type {
-	case "message", "ack":
-		var ok1, ok2 bool
-		f.ConversationID, ok1 = scanString(b, `"conversation_id":"`)
-		f.Seq, ok2 = scanInt(b, `"seq":`)
-		body, okb := scanString(b, `"body":"`)
-		if !ok1 || !ok2 || !okb || bytes.Contains([]byte(body), []byte{'\\'}) {
-			return slowParse(b)
-		}
-		f.Body = body
-		f.ClientMsgID, _ = scanString(b, `"client_msg_id":"`)
+	switch string(t) {
+	case "message":
+		f.Type = "message"
+	case "ack":
+		f.Type = "ack"
 	case "error":
+		return slowParse(b)
+	case "ready":
+		f.Type = "ready"
+		return f, true
+	default:
+		f.Type = string(t)
+		return f, true
+	}
+	var ok1, ok2, ok3 bool
+	f.Conv, ok1 = scanBytes(b, `"conversation_id":"`)
+	f.Seq, ok2 = scanInt(b, `"seq":`)
+	f.Body, ok3 = scanBytes(b, `"body":"`)
+	if !ok1 || !ok2 || !ok3 || bytes.IndexByte(f.Body, '\\') >= 0 {
 		return slowParse(b)
 	}
 	return f, true
@@ -73,25 +76,22 @@ func slowParse(b []byte) (inFrame, bool) {
 	}
 	f := inFrame{Type: j.Type, Ref: j.Ref}
 	if j.Message != nil {
-		f.ConversationID = j.Message.ConversationID
+		f.Conv = []byte(j.Message.ConversationID)
 		f.Seq = j.Message.Seq
-		f.Body = j.Message.Body
-		f.ClientMsgID = j.Message.ClientMsgID
+		f.Body = []byte(j.Message.Body)
 	}
 	if j.Error != nil {
 		f.ErrCode = j.Error.Code
-	} else if j.Code != "" {
-		f.ErrCode = j.Code
 	}
 	return f, true
 }
 
-// scanString returns the JSON string value following key (which includes the
-// opening quote of the value), up to the next unescaped quote.
-func scanString(b []byte, key string) (string, bool) {
+// scanBytes returns the JSON string value following key (which includes the
+// opening quote of the value), up to the next unescaped quote, still escaped.
+func scanBytes(b []byte, key string) ([]byte, bool) {
 	i := bytes.Index(b, []byte(key))
 	if i < 0 {
-		return "", false
+		return nil, false
 	}
 	v := b[i+len(key):]
 	for j := 0; j < len(v); j++ {
@@ -99,10 +99,10 @@ func scanString(b []byte, key string) (string, bool) {
 		case '\\':
 			j++
 		case '"':
-			return string(v[:j]), true
+			return v[:j], true
 		}
 	}
-	return "", false
+	return nil, false
 }
 
 func scanInt(b []byte, key string) (int64, bool) {
@@ -112,15 +112,16 @@ func scanInt(b []byte, key string) (int64, bool) {
 	}
 	v := b[i+len(key):]
 	j := 0
-	for j < len(v) && (v[j] == ' ') {
+	for j < len(v) && v[j] == ' ' {
 		j++
 	}
+	var n int64
 	k := j
-	for k < len(v) && v[k] >= '0' && v[k] <= '9' {
+	for k < len(v) && v[k] >= '0' && v[k] <= '9' && k-j < 18 {
+		n = n*10 + int64(v[k]-'0')
 		k++
 	}
-	n, err := strconv.ParseInt(string(v[j:k]), 10, 64)
-	return n, err == nil
+	return n, k > j
 }
 
 // authFrame is the first client frame.
@@ -173,9 +174,9 @@ type bodyStamp struct {
 	Sched, Written int64
 }
 
-func parseBody(s string) (bodyStamp, bool) {
+func parseBody(s []byte) (bodyStamp, bool) {
 	var st bodyStamp
-	if len(s) < len(bodyMagic) || s[:len(bodyMagic)] != bodyMagic {
+	if len(s) < len(bodyMagic) || string(s[:len(bodyMagic)]) != bodyMagic {
 		return st, false
 	}
 	s = s[len(bodyMagic):]

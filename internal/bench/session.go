@@ -124,8 +124,8 @@ type conn struct {
 	ws       *WSConn
 	receiver bool // counts message deliveries
 	mu       sync.Mutex
-	seqs     map[string]int64 // conversation → highest seq seen (guarded by mu)
-	caught   func(*conn)      // storm: called by the reader after each new seq
+	seqs     seqMap      // conversation → highest seq seen (guarded by mu)
+	caught   func(*conn) // storm: called by the reader after each new seq
 	ready    readyFrame
 	closed   atomic.Bool
 	done     chan struct{}
@@ -165,7 +165,7 @@ func (r *runner) connect(ctx context.Context, u *user, idx int) (*conn, time.Dur
 				return nil, 0, fmt.Errorf("ready frame: %w", err)
 			}
 			_ = w.SetReadDeadline(time.Time{})
-			c := &conn{idx: idx, u: u, ws: w, seqs: map[string]int64{}, done: make(chan struct{}), ready: rd}
+			c := &conn{idx: idx, u: u, ws: w, seqs: seqMap{}, done: make(chan struct{}), ready: rd}
 			return c, time.Since(t0), nil
 		}
 		if f.Type == "error" {
@@ -275,14 +275,14 @@ func (r *runner) onFrame(c *conn, f inFrame, now int64) {
 			step = r.stepAt(st.Step)
 		}
 		c.mu.Lock()
-		if last, ok := c.seqs[f.ConversationID]; ok && f.Seq <= last {
+		if last, ok := c.seqs.getB(f.Conv); ok && f.Seq <= last {
 			c.mu.Unlock()
 			if step != nil {
 				step.MarkDuplicate()
 			}
 			return
 		}
-		c.seqs[f.ConversationID] = f.Seq
+		c.seqs.setB(f.Conv, f.Seq)
 		c.mu.Unlock()
 		if c.caught != nil {
 			c.caught(c)
@@ -373,3 +373,49 @@ func (r *runner) sender(c *conn, ch <-chan job) {
 func round2(v float64) float64 { return float64(int64(v*100+0.5)) / 100 }
 
 var pingFrame = []byte(`{"type":"ping"}`)
+
+// seqMap maps a conversation id to the highest seq seen in it. Updating a
+// known conversation from a frame's bytes does not allocate.
+type seqMap map[string]*int64
+
+func (m seqMap) get(id string) int64 {
+	if p := m[id]; p != nil {
+		return *p
+	}
+	return 0
+}
+
+func (m seqMap) getB(id []byte) (int64, bool) {
+	if p := m[string(id)]; p != nil {
+		return *p, true
+	}
+	return 0, false
+}
+
+func (m seqMap) setB(id []byte, v int64) {
+	if p := m[string(id)]; p != nil {
+		*p = v
+		return
+	}
+	nv := new(int64)
+	*nv = v
+	m[string(id)] = nv
+}
+
+func (m seqMap) set(id string, v int64) {
+	if p := m[id]; p != nil {
+		*p = v
+		return
+	}
+	nv := new(int64)
+	*nv = v
+	m[id] = nv
+}
+
+func (m seqMap) clone() seqMap {
+	c := make(seqMap, len(m))
+	for k, p := range m {
+		c.set(k, *p)
+	}
+	return c
+}

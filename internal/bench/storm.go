@@ -41,13 +41,10 @@ func (r *runner) storm(ctx context.Context) error {
 		fmt.Fprintln(r.cfg.Err, "bench: not every client saw the warm-up message within 30 s; continuing")
 	}
 	// Drop everyone at once, like a node or network failure.
-	known := make([]map[string]int64, n)
+	known := make([]seqMap, n)
 	for i, c := range conns {
 		c.mu.Lock()
-		known[i] = make(map[string]int64, len(c.seqs))
-		for k, v := range c.seqs {
-			known[i][k] = v
-		}
+		known[i] = c.seqs.clone()
 		c.mu.Unlock()
 		c.closed.Store(true)
 		c.ws.Abort()
@@ -69,7 +66,7 @@ func (r *runner) storm(ctx context.Context) error {
 		defer c.mu.Unlock()
 		for _, ci := range p.userCs[p.owners[c.idx]] {
 			id := p.convs[ci]
-			if c.seqs[id] < targets[id] {
+			if c.seqs.get(id) < targets[id] {
 				return false
 			}
 		}
@@ -161,7 +158,7 @@ func (r *runner) waitCaughtUp(ctx context.Context, conns []*conn, p *population,
 		for _, c := range conns {
 			c.mu.Lock()
 			for _, ci := range p.userCs[p.owners[c.idx]] {
-				if c.seqs[p.convs[ci]] < targets[p.convs[ci]] {
+				if c.seqs.get(p.convs[ci]) < targets[p.convs[ci]] {
 					all = false
 					break
 				}
@@ -187,7 +184,7 @@ func (r *runner) resync(ctx context.Context, c *conn) error {
 	for _, cv := range c.ready.Conversations {
 		for {
 			c.mu.Lock()
-			have := c.seqs[cv.ConversationID]
+			have := c.seqs.get(cv.ConversationID)
 			c.mu.Unlock()
 			if have >= cv.LastSeq {
 				break
@@ -208,8 +205,8 @@ func (r *runner) resync(ctx context.Context, c *conn) error {
 			}
 			c.mu.Lock()
 			for _, m := range page.Messages {
-				if m.Seq > c.seqs[cv.ConversationID] {
-					c.seqs[cv.ConversationID] = m.Seq
+				if m.Seq > c.seqs.get(cv.ConversationID) {
+					c.seqs.set(cv.ConversationID, m.Seq)
 				}
 			}
 			c.mu.Unlock()

@@ -142,7 +142,7 @@ func (e *CloseError) Error() string { return fmt.Sprintf("websocket closed: %d %
 func (w *WSConn) ReadFrame() ([]byte, error) {
 	msg := w.rbuf[:0]
 	for {
-		h, err := ws.ReadHeader(w.br)
+		h, err := readHeader(w.br)
 		if err != nil {
 			return nil, err
 		}
@@ -219,4 +219,58 @@ func (w *WSConn) Abort() error {
 		_ = tc.SetLinger(0)
 	}
 	return w.c.Close()
+}
+
+// readHeader reads one frame header from br without allocating (unlike
+// ws.ReadHeader).
+func readHeader(br *bufio.Reader) (ws.Header, error) {
+	var h ws.Header
+	b0, err := br.ReadByte()
+	if err != nil {
+		return h, err
+	}
+	b1, err := br.ReadByte()
+	if err != nil {
+		return h, noEOF(err)
+	}
+	h.Fin = b0&0x80 != 0
+	h.Rsv = (b0 >> 4) & 0x07
+	h.OpCode = ws.OpCode(b0 & 0x0f)
+	h.Masked = b1&0x80 != 0
+	n := int64(b1 & 0x7f)
+	ext := 0
+	switch n {
+	case 126:
+		ext = 2
+	case 127:
+		ext = 8
+	}
+	if ext > 0 {
+		n = 0
+		for i := 0; i < ext; i++ {
+			c, err := br.ReadByte()
+			if err != nil {
+				return h, noEOF(err)
+			}
+			n = n<<8 | int64(c)
+		}
+	}
+	h.Length = n
+	if h.Masked {
+		for i := range h.Mask {
+			c, err := br.ReadByte()
+			if err != nil {
+				return h, noEOF(err)
+			}
+			h.Mask[i] = c
+		}
+	}
+	return h, nil
+}
+
+func noEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
