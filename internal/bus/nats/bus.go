@@ -151,6 +151,11 @@ func Open(o Options) (*Bus, error) {
 	// Generous pending limits: receive only copies into local queues, so
 	// NATS drops for a slow consumer only under a pathological backlog.
 	_ = b.sub.SetPendingLimits(1<<20, 512<<20)
+	if b.nc.IsConnected() {
+		// One round trip: the server has registered the subscription when
+		// Open returns, so events published from then on reach this node.
+		_ = b.nc.FlushTimeout(2 * time.Second)
+	}
 	return b, nil
 }
 
