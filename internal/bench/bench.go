@@ -148,6 +148,7 @@ type StepResult struct {
 	Spread       *Quantiles `json:"first_to_last,omitempty"`
 	ServerCPUPct float64    `json:"server_cpu_pct"` // percent of one core
 	GenCPUPct    float64    `json:"generator_cpu_pct"`
+	OtherCPUPct  float64    `json:"other_cpu_pct"` // everything else on the machine (noise)
 	ServerRSSKiB int64      `json:"server_rss_kib,omitempty"`
 	WithinSLO    bool       `json:"within_slo"`
 	Saturated    bool       `json:"saturated"`

@@ -32,19 +32,19 @@ func (r *runner) stepAt(i int) *Step {
 // step, and stops after the first saturated step unless KeepGoing.
 // deliveries says whether the workload expects deliveries (false: acks only).
 func (r *runner) runLadder(ctx context.Context, unit string, emit emitFunc) {
-	r.printf("%-4s %9s %9s %9s %10s %7s %5s %10s %8s %8s %8s %8s %8s %8s %6s %6s %8s\n",
+	r.printf("%-4s %9s %9s %9s %10s %7s %5s %10s %8s %8s %8s %8s %8s %8s %6s %6s %6s %8s\n",
 		"step", "offered/s", "sent/s", "acked/s", unit+"/s", "lost", "dup",
-		"errs", "p50ms", "p90ms", "p99ms", "p999ms", "maxms", "ackp99", "srv%", "gen%", "rssMiB")
+		"errs", "p50ms", "p90ms", "p99ms", "p999ms", "maxms", "ackp99", "srv%", "gen%", "oth%", "rssMiB")
 	for _, s := range r.steps {
 		if ctx.Err() != nil {
 			return
 		}
 		res := r.runStep(ctx, s, emit)
 		r.rep.Steps = append(r.rep.Steps, res)
-		r.printf("%-4d %9.0f %9.0f %9.0f %10.0f %7d %5d %10d %8.2f %8.2f %8.2f %8.2f %8.1f %8.2f %6.0f %6.0f %8.1f%s\n",
+		r.printf("%-4d %9.0f %9.0f %9.0f %10.0f %7d %5d %10d %8.2f %8.2f %8.2f %8.2f %8.1f %8.2f %6.0f %6.0f %6.0f %8.1f%s\n",
 			res.Step, res.OfferedRate, res.SentRate, res.AckRate, res.DeliveryRate, res.Lost, res.Duplicated,
 			res.SendErrors+res.GenDrops, res.Latency.P50, res.Latency.P90, res.Latency.P99, res.Latency.P999, res.Latency.Max,
-			res.AckLatency.P99, res.ServerCPUPct, res.GenCPUPct, float64(res.ServerRSSKiB)/1024, stepFlag(res))
+			res.AckLatency.P99, res.ServerCPUPct, res.GenCPUPct, res.OtherCPUPct, float64(res.ServerRSSKiB)/1024, stepFlag(res))
 		if res.Spread != nil && res.Spread.Count > 0 {
 			r.printf("     first→last recipient: p50 %.2f ms, p99 %.2f ms, max %.1f ms\n", res.Spread.P50, res.Spread.P99, res.Spread.Max)
 		}
@@ -76,6 +76,7 @@ func (r *runner) runStep(ctx context.Context, s *Step, emit emitFunc) StepResult
 	defer r.cur.set(nil)
 	srv0, _ := ReadProc(r.pid)
 	gen0, _ := ReadProc(os.Getpid())
+	busy0, _ := sysCPU()
 	stopProg := r.progress(func() string {
 		el := time.Since(time.Unix(0, s.StartNs())).Seconds()
 		return fmt.Sprintf("step %d  %.0f/s  t=%4.1fs  sent %d  acked %d  delivered %d/%d  errs %d",
@@ -97,7 +98,16 @@ func (r *runner) runStep(ctx context.Context, s *Step, emit emitFunc) StepResult
 	stopProg()
 	srv1, _ := ReadProc(r.pid)
 	gen1, _ := ReadProc(os.Getpid())
-	return r.summarize(s, srv0, srv1, gen0, gen1)
+	busy1, _ := sysCPU()
+	res := r.summarize(s, srv0, srv1, gen0, gen1)
+	if el := gen1.At.Sub(gen0.At).Seconds(); el > 0 {
+		other := (busy1-busy0).Seconds()/el*100 - res.GenCPUPct
+		if r.pid > 0 && r.pid != os.Getpid() {
+			other -= res.ServerCPUPct
+		}
+		res.OtherCPUPct = max(0, other)
+	}
+	return res
 }
 
 func (r *runner) summarize(s *Step, srv0, srv1, gen0, gen1 ProcSample) StepResult {

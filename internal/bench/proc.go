@@ -190,3 +190,25 @@ func ReadMachine() Machine {
 	}
 	return m
 }
+
+// sysCPU returns the machine's busy and total CPU time from /proc/stat.
+func sysCPU() (busy, total time.Duration) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line := strings.SplitN(string(b), "\n", 2)[0]
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, 0
+	}
+	for i, x := range f[1:9] {
+		v, _ := strconv.ParseInt(x, 10, 64)
+		d := time.Duration(v) * time.Second / clockTick
+		total += d
+		if i != 3 && i != 4 { // idle, iowait
+			busy += d
+		}
+	}
+	return busy, total
+}
