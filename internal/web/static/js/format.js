@@ -98,7 +98,8 @@ export function ago(d) {
 
 // initials of a display name, for avatars.
 export function initials(name) {
-  const parts = String(name || '?').trim().split(/\s+/).filter(Boolean);
+  const clean = String(name || '').replace(/[^\p{L}\p{N}\s]/gu, ' ');
+  const parts = clean.trim().split(/\s+/).filter(Boolean);
   const s = parts.length > 1 ? parts[0][0] + parts[parts.length - 1][0] : (parts[0] || '?').slice(0, 2);
   return [...s].slice(0, 2).join('').toUpperCase();
 }

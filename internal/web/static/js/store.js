@@ -91,7 +91,7 @@ export class Store {
   normConv(x) {
     const c = { ...(x.conversation || {}), ...x };
     delete c.conversation;
-    const m = x.member || x.membership || x.me;
+    const m = x.self || x.member || x.membership;
     if (m) {
       c.read_seq = m.read_seq ?? c.read_seq;
       c.delivered_seq = m.delivered_seq ?? c.delivered_seq;
@@ -236,7 +236,7 @@ export class Store {
         c.last_seq = Math.max(c.last_seq || 0, m.seq);
         c.last_activity_at = m.created_at;
       }
-      this.#noteUsers([m.sender_id]);
+      this.#noteUsers([m.sender_id, ...(m.system ? [m.system.actor_id, ...(m.system.user_ids || [])] : [])]);
     }
     for (const id of touched) this.emit('msgs:' + id, 'convs', 'conv:' + id);
     if (this.needUsers) { const ids = this.needUsers; this.needUsers = null; this.ensureUsers(ids); }
@@ -293,6 +293,33 @@ export class Store {
   }
 
   message(id, seq) { return this.msgs.get(id)?.bySeq.get(seq); }
+
+  // systemText renders a system message (membership and conversation
+  // changes) from its machine-readable form.
+  systemText(m) {
+    const s = m.system;
+    if (!s) return m.body || 'Conversation updated';
+    const who = (id) => (id === this.me?.id ? 'You' : this.displayName(id));
+    const names = (ids) => (ids || []).map(who).join(', ');
+    const actor = s.actor_id ? who(s.actor_id) : 'Someone';
+    const c = this.convs.get(m.conversation_id);
+    switch (s.action) {
+      case 'created':
+        return c?.kind === 'direct' ? 'Conversation started' : `${actor} created ${c?.kind === 'channel' ? 'the channel' : 'the group'}`;
+      case 'members_added':
+        if ((s.user_ids || []).length === 1 && s.user_ids[0] === s.actor_id) return `${actor} joined`;
+        return `${actor} added ${names(s.user_ids)}`;
+      case 'member_left': return `${names(s.user_ids)} left`;
+      case 'member_removed': return `${actor} removed ${names(s.user_ids)}`;
+      case 'role_changed': return `${actor} made ${names(s.user_ids)} ${s.role === 'member' ? 'a member' : 'an ' + s.role}`;
+      case 'owner_changed': return `${names(s.user_ids)} is now the owner`;
+      case 'conversation_updated':
+        if (s.title != null) return `${actor} renamed the conversation to “${s.title}”`;
+        if (s.topic != null) return s.topic ? `${actor} set the topic: ${s.topic}` : `${actor} cleared the topic`;
+        return `${actor} updated the conversation`;
+      default: return m.body || 'Conversation updated';
+    }
+  }
 
   // Receipts, typing ------------------------------------------------------
 

@@ -17,7 +17,7 @@ export function messageRow(ctx, c, m, o) {
   const me = store.me;
   const mine = m.sender_id === me.id;
   if (m.kind === 'system') {
-    return h('li', { class: 'msg-system', id: 'm-' + m.seq, dataset: { seq: m.seq } }, h('span', {}, systemText(store, m)));
+    return h('li', { class: 'msg-system', id: 'm-' + m.seq, dataset: { seq: m.seq } }, h('span', {}, store.systemText(m)));
   }
   const name = store.displayName(m.sender_id);
   const li = h('li', {
@@ -84,7 +84,3 @@ function tools(ctx, c, m, mine) {
     canDelete ? iconButton('trash', 'Delete', () => ctx.deleteMessage(c.id, m), 'danger') : null);
 }
 
-function systemText(store, m) {
-  if (m.body) return m.body;
-  return 'Conversation updated';
-}

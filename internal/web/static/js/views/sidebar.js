@@ -97,7 +97,7 @@ function convItem(ctx, c) {
   if (typers.length) preview = h('span', { class: 'preview typing-text' }, typers.length > 1 ? 'several people are typing…' : (c.kind === 'direct' ? 'typing…' : `${store.displayName(typers[0])} is typing…`));
   else if (lm) {
     const who = lm.sender_id === store.me.id ? 'You: ' : (c.kind !== 'direct' && lm.kind !== 'system' ? store.displayName(lm.sender_id) + ': ' : '');
-    const text = lm.deleted ? 'Message deleted' : (lm.body || '').replace(/\s+/g, ' ').slice(0, 120);
+    const text = lm.deleted ? 'Message deleted' : lm.kind === 'system' ? store.systemText(lm) : (lm.body || '').replace(/\s+/g, ' ').slice(0, 120);
     preview = h('span', { class: 'preview' }, who, text);
   } else preview = h('span', { class: 'preview' }, c.kind === 'channel' ? (c.topic || 'Channel') : 'No messages yet');
   const unread = c.unread || 0;
