@@ -20,9 +20,11 @@ import (
 	"github.com/parley-chat/parley"
 	"github.com/parley-chat/parley/internal/app"
 	"github.com/parley-chat/parley/internal/bus/memory"
+	natsbus "github.com/parley-chat/parley/internal/bus/nats"
 	"github.com/parley-chat/parley/internal/gateway"
 	"github.com/parley-chat/parley/internal/httpapi"
 	"github.com/parley-chat/parley/internal/metrics"
+	"github.com/parley-chat/parley/internal/postgres"
 	"github.com/parley-chat/parley/internal/sqlite"
 	"github.com/parley-chat/parley/internal/web"
 )
@@ -85,7 +87,7 @@ func (s *Server) open(ctx context.Context) error {
 	s.Store = store
 	s.closers = append(s.closers, store.Close)
 
-	bus, err := openBus(cfg)
+	bus, err := openBus(cfg, s.log)
 	if err != nil {
 		return err
 	}
@@ -135,16 +137,22 @@ func (s *Server) open(ctx context.Context) error {
 	return nil
 }
 
+// openStore opens PostgreSQL when --db is set, else embedded SQLite in
+// --data-dir (which refuses a second process on the same directory).
 func openStore(ctx context.Context, cfg Config) (parley.Store, error) {
 	if cfg.DB != "" {
-		return nil, errors.New("--db: the PostgreSQL store is not available in this build yet")
+		return postgres.Open(ctx, cfg.DB)
 	}
 	return sqlite.Open(ctx, cfg.DataDir)
 }
 
-func openBus(cfg Config) (parley.Bus, error) {
+// openBus connects to NATS when --nats is set (several nodes), else uses the
+// in-process bus (one node). A NATS server that is down at start is not an
+// error: the bus connects when it comes up.
+func openBus(cfg Config, log *slog.Logger) (parley.Bus, error) {
 	if cfg.NATS != "" {
-		return nil, errors.New("--nats: the NATS bus is not available in this build yet")
+		host, _ := os.Hostname()
+		return natsbus.Open(natsbus.Options{URL: cfg.NATS, Name: "parley " + host + " " + cfg.Addr, Logger: log})
 	}
 	return memory.New(), nil
 }
