@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/parley-chat/parley"
+	"github.com/parley-chat/parley/internal/app"
+	"github.com/parley-chat/parley/internal/bus/memory"
+	"github.com/parley-chat/parley/internal/sqlite"
+)
+
+// runAdminCmd runs `parley admin args…` with stdin and returns the exit code
+// and outputs.
+func runAdminCmd(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	adminStdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	code := run(context.Background(), append([]string{"admin"}, args...), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// withStore opens the data dir (no server holds it) and runs fn on an App.
+func withStore(t *testing.T, dir string, fn func(s parley.Store, a *app.App)) {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	fn(s, app.New(app.Options{Store: s, Bus: memory.New()}))
+}
+
+func TestAdminCreateAdminDisableEnable(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	code, out, errOut := runAdminCmd(t, "root-password\n", "create-admin", "--data-dir", dir, "--username", "Root", "--password-stdin")
+	if code != 0 || !strings.Contains(out, "created admin root") {
+		t.Fatalf("create-admin: %d %q %q", code, out, errOut)
+	}
+	var userID string
+	withStore(t, dir, func(s parley.Store, a *app.App) {
+		u, err := s.UserByUsername(ctx, "root")
+		if err != nil || u.Role != parley.UserRoleAdmin {
+			t.Fatalf("stored admin %+v, %v", u, err)
+		}
+		h, _ := s.PasswordHash(ctx, u.ID)
+		if !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") {
+			t.Fatalf("admin hash %q", h)
+		}
+		if _, _, err := a.Login(ctx, app.LoginInput{Username: "root", Password: "root-password"}); err != nil {
+			t.Fatalf("admin login: %v", err)
+		}
+		nu, _, err := a.Register(ctx, app.RegisterInput{Username: "mallory", Password: "mallory-password"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		userID = nu.ID
+	})
+
+	// Duplicate name, weak password, missing flag, unknown command.
+	if code, _, e := runAdminCmd(t, "another-password\n", "create-admin", "--data-dir", dir, "--username", "ROOT", "--password-stdin"); code != 1 || !strings.Contains(e, "taken") {
+		t.Fatalf("duplicate: %d %q", code, e)
+	}
+	if code, _, e := runAdminCmd(t, "short\n", "create-admin", "--data-dir", dir, "--username", "other", "--password-stdin"); code != 1 || !strings.Contains(e, "password") {
+		t.Fatalf("short password: %d %q", code, e)
+	}
+	if code, _, e := runAdminCmd(t, "", "create-admin", "--data-dir", dir, "--username", "other", "--password-stdin"); code != 1 || !strings.Contains(e, "no password") {
+		t.Fatalf("empty stdin: %d %q", code, e)
+	}
+	if code, _, _ := runAdminCmd(t, "", "create-admin", "--data-dir", dir); code != 2 {
+		t.Fatalf("missing --username: %d", code)
+	}
+	if code, _, _ := runAdminCmd(t, "", "frobnicate"); code != 2 {
+		t.Fatalf("unknown command: %d", code)
+	}
+
+	// Disable by username (with the flags after it), then enable by id.
+	if code, out, e := runAdminCmd(t, "", "disable", "mallory", "--data-dir", dir); code != 0 || !strings.Contains(out, "disabled mallory") {
+		t.Fatalf("disable: %d %q %q", code, out, e)
+	}
+	withStore(t, dir, func(s parley.Store, a *app.App) {
+		if u, _ := s.User(ctx, userID); !u.Disabled {
+			t.Fatal("not disabled")
+		}
+		if list, _ := s.Sessions(ctx, userID); len(list) != 0 {
+			t.Fatalf("sessions survived disable: %d", len(list))
+		}
+	})
+	if code, _, e := runAdminCmd(t, "", "enable", "--data-dir", dir, userID); code != 0 {
+		t.Fatalf("enable: %d %q", code, e)
+	}
+	withStore(t, dir, func(s parley.Store, a *app.App) {
+		if u, _ := s.User(ctx, userID); u.Disabled {
+			t.Fatal("still disabled")
+		}
+	})
+	if code, _, e := runAdminCmd(t, "", "disable", "nobody", "--data-dir", dir); code != 1 || !strings.Contains(e, "no user") {
+		t.Fatalf("unknown user: %d %q", code, e)
+	}
+	if code, _, e := runAdminCmd(t, "", "disable", "root", "--data-dir", dir); code != 1 || !strings.Contains(e, "last enabled admin") {
+		t.Fatalf("last admin: %d %q", code, e)
+	}
+}
+
+func TestAdminRefusesADataDirInUse(t *testing.T) {
+	dir := t.TempDir()
+	s, err := sqlite.Open(context.Background(), dir) // stands in for a running server
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	code, _, e := runAdminCmd(t, "", "disable", "someone", "--data-dir", dir)
+	if code != 1 || !strings.Contains(e, "stop `parley serve` first") {
+		t.Fatalf("locked dir: %d %q", code, e)
+	}
+}
+
+func TestAdminReadsDataDirFromEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("PARLEY_DATA_DIR", dir)
+	code, _, e := runAdminCmd(t, "env-password\n", "create-admin", "--username", "envadmin", "--password-stdin")
+	if code != 0 {
+		t.Fatalf("create-admin: %d %q", code, e)
+	}
+	withStore(t, dir, func(s parley.Store, a *app.App) {
+		if _, err := s.UserByUsername(context.Background(), "envadmin"); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
