@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -358,4 +360,66 @@ func TestLogoutPublishesSessionRevoked(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no event")
 	}
+}
+
+// BenchmarkLogin measures sign-ins per second with the production argon2id
+// parameters (one hash each, plus a session insert).
+func BenchmarkLogin(b *testing.B) {
+	env := apitest.Start(b, nil)
+	env.NewUser(b, "bench")
+	c := client.New(env.URL)
+	ctx := context.Background()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := c.Login(ctx, "bench", apitest.Password); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkMeDuringLoginFlood measures GET /api/v1/me latency while 32
+// clients sign in as fast as they can: bounded hashing should leave the
+// rest of the server responsive. Reports p50/p99 of /me and logins/s.
+func BenchmarkMeDuringLoginFlood(b *testing.B) {
+	env := apitest.Start(b, nil)
+	me, _ := env.NewUser(b, "reader")
+	env.NewUser(b, "flooder")
+	ctx, cancel := context.WithCancel(context.Background())
+	var logins, refused atomic.Int64
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := client.New(env.URL)
+			for ctx.Err() == nil {
+				if _, err := c.Login(ctx, "flooder", apitest.Password); err == nil {
+					logins.Add(1)
+				} else if parley.IsCode(err, parley.CodeRateLimited) {
+					refused.Add(1)
+				}
+			}
+		}()
+	}
+	time.Sleep(200 * time.Millisecond)
+	plain := client.New(env.URL, client.WithToken(me.Token()))
+	var lat []time.Duration
+	start := time.Now()
+	b.ResetTimer()
+	for b.Loop() {
+		t0 := time.Now()
+		if _, err := plain.Me(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	b.StopTimer()
+	elapsed := time.Since(start)
+	cancel()
+	wg.Wait()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+	b.ReportMetric(float64(logins.Load())/elapsed.Seconds(), "logins/s")
+	b.ReportMetric(float64(refused.Load())/elapsed.Seconds(), "refused/s")
 }
