@@ -59,7 +59,7 @@ func Schema(t testing.TB) string {
 	t.Helper()
 	base := URL(t)
 	name := SchemaPrefix + parley.NewID()
-	exec(t, base, `CREATE SCHEMA `+name)
+	execSQL(t, base, `CREATE SCHEMA `+name)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -89,7 +89,7 @@ func WithParam(u, key, value string) string {
 	return p.String()
 }
 
-func exec(t testing.TB, u, sql string) {
+func execSQL(t testing.TB, u, sql string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
