@@ -59,6 +59,7 @@ type App struct {
 	limits Limits
 	now    func() time.Time
 	acct   *accounts // sign-in state: password hasher, login limiters (user.go)
+	sends  *Limiter  // per-user message send rate (message.go)
 }
 
 // New returns an App. Zero Limits fields take their defaults.
@@ -91,6 +92,7 @@ func New(o Options) *App {
 		a.limits.MessagesPerUserSecond = d.MessagesPerUserSecond
 	}
 	a.acct = newAccounts(o.Passwords, a.limits, a.now)
+	a.sends = newSendLimiter(a.limits, a.now)
 	return a
 }
 
