@@ -39,9 +39,13 @@ type ConversationUpdate struct {
 	AvatarURL *string
 }
 
-func notFoundConversation() error { return parley.Errorf(parley.CodeNotFound, "conversation not found") }
+func notFoundConversation() error {
+	return parley.Errorf(parley.CodeNotFound, "conversation not found")
+}
 
-func forbidden(format string, args ...any) error { return parley.Errorf(parley.CodeForbidden, format, args...) }
+func forbidden(format string, args ...any) error {
+	return parley.Errorf(parley.CodeForbidden, format, args...)
+}
 
 func checkText(field, s string, maxChars int) error {
 	if !utf8.ValidString(s) {

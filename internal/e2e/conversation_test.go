@@ -82,10 +82,10 @@ func TestCreateConversationRejectsBadInput(t *testing.T) {
 	}
 	// Wrong JSON types and unknown fields are refused naming the field.
 	for body, field := range map[string]string{
-		`{"kind":"group","member_ids":"x"}`: "member_ids",
-		`{"kind":1}`:                        "kind",
-		`{"kind":"group","public":"yes"}`:   "public",
-		`{"kind":"group","owner":"me"}`:     "owner",
+		`{"kind":"group","member_ids":"x"}`:           "member_ids",
+		`{"kind":1}`:                                  "kind",
+		`{"kind":"group","public":"yes"}`:             "public",
+		`{"kind":"group","owner":"me"}`:               "owner",
 		"{\"kind\":\"group\",\"title\":\"bad \xff\"}": "",
 	} {
 		status, _, eb := acctRaw(t, env, "POST", "/api/v1/conversations", alice.Token(), "application/json", body)

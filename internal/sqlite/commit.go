@@ -57,8 +57,8 @@ type committer struct {
 	// goroutine touches it. Membership rows change only through committer
 	// ops, and every op that may change them (any savepoint op) clears the
 	// cache, as does a failed commit; so a hit always matches the database.
-	roles map[string]parley.MemberRole
-	nbatch   atomic.Int64
+	roles  map[string]parley.MemberRole
+	nbatch atomic.Int64
 }
 
 const ckptEvery = 64
