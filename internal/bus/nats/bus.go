@@ -59,6 +59,8 @@ type Bus struct {
 	subs   map[*subscription]struct{}
 	closed bool
 
+	hooks []func() // OnReconnect callbacks; guarded by mu
+
 	published, received, dropped, malformed atomic.Int64
 	outage                                  atomic.Bool // a drop was logged since the last (re)connect
 }
@@ -135,6 +137,12 @@ func Open(o Options) (*Bus, error) {
 		natsgo.ReconnectHandler(func(*natsgo.Conn) {
 			b.outage.Store(false)
 			b.log.Info("reconnected to NATS", "dropped_total", b.dropped.Load())
+			b.mu.Lock()
+			hooks := append([]func(){}, b.hooks...)
+			b.mu.Unlock()
+			for _, fn := range hooks {
+				go fn()
+			}
 		}),
 		natsgo.ErrorHandler(func(_ *natsgo.Conn, _ *natsgo.Subscription, err error) {
 			b.log.Warn("NATS error", "err", err)
@@ -157,6 +165,16 @@ func Open(o Options) (*Bus, error) {
 		_ = b.nc.FlushTimeout(2 * time.Second)
 	}
 	return b, nil
+}
+
+// OnReconnect registers fn to be called (on a goroutine of its own) each
+// time the connection to NATS comes back after it was lost. Events for
+// other nodes published during the outage were dropped, so a gateway can use
+// this to tell its clients to resync the conversations they hold.
+func (b *Bus) OnReconnect(fn func()) {
+	b.mu.Lock()
+	b.hooks = append(b.hooks, fn)
+	b.mu.Unlock()
 }
 
 // Connected reports whether the connection to NATS is up right now.

@@ -218,6 +218,8 @@ func TestReconnectsAfterNATSRestart(t *testing.T) {
 	t.Parallel()
 	srv := natstest.StartServer(t)
 	a, b := open(t, srv.URL()), open(t, srv.URL())
+	reconnected := make(chan struct{}, 1)
+	b.OnReconnect(func() { reconnected <- struct{}{} })
 	cb := subscribe(t, b)
 	waitConnected(t, a, b)
 	probe(t, a, cb)
@@ -230,6 +232,11 @@ func TestReconnectsAfterNATSRestart(t *testing.T) {
 	}
 	srv.Start()
 	waitConnected(t, a, b)
+	select {
+	case <-reconnected:
+	case <-time.After(10 * time.Second):
+		t.Fatal("OnReconnect hook not called")
+	}
 	before := cb.len()
 	for i := 0; i < 400; i++ { // until b's subscription is back on the server
 		_ = a.Publish(context.Background(), event(i))
