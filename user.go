@@ -169,7 +169,7 @@ func CleanEmail(s string) (string, error) {
 		return "", Invalid("email", "email must be valid UTF-8")
 	}
 	at := strings.LastIndexByte(s, '@')
-	if at <= 0 || at == len(s)-1 || strings.ContainsAny(s[at+1:], "@") {
+	if at <= 0 || at == len(s)-1 || strings.Count(s, "@") != 1 {
 		return "", Invalid("email", "email must look like name@example.org")
 	}
 	for _, r := range s {
