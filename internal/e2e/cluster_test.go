@@ -1,7 +1,11 @@
 package e2e_test
 
 import (
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/parley-chat/parley"
 	"github.com/parley-chat/parley/client"
@@ -10,8 +14,10 @@ import (
 // TestCluster runs three `parley serve` processes on one PostgreSQL schema
 // and one NATS subject behind nginx, and checks that they behave as one
 // server: accounts and sessions made on one node work on the others and
-// through the load balancer, and the load balancer routes around a node
-// killed with SIGKILL.
+// through the load balancer; messages sent through any node reach the
+// WebSocket clients of every node, exactly once and in order, even when a
+// node is killed with SIGKILL mid-stream; the load balancer routes around
+// the dead node.
 func TestCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process cluster test")
@@ -48,6 +54,10 @@ func TestCluster(t *testing.T) {
 		}
 	})
 
+	t.Run("messages cross nodes and survive a node kill", func(t *testing.T) {
+		testClusterMessaging(t, c)
+	})
+
 	t.Run("load balancer routes around a killed node", func(t *testing.T) {
 		res, err := client.New(c.LB()).Register(ctx, client.RegisterRequest{Username: "survivor", Password: "correct horse battery"})
 		if err != nil {
@@ -65,4 +75,256 @@ func TestCluster(t *testing.T) {
 			t.Fatalf("restarted node: %v", err)
 		}
 	})
+}
+
+// clusterUser is one account with a REST client through the load balancer.
+type clusterUser struct {
+	parley.User
+	api *client.Client
+}
+
+// session collects the message events of one real-time session.
+type session struct {
+	name string
+	rt   *client.Realtime
+	mu   sync.Mutex
+	seqs map[string][]int64 // conversation → seqs in arrival order
+	ids  map[string][]string
+	lost int // "disconnected" events
+}
+
+func (s *session) run() {
+	for ev := range s.rt.Events() {
+		if ev.Type == "disconnected" {
+			s.mu.Lock()
+			s.lost++
+			s.mu.Unlock()
+		}
+		if ev.Type != "message" || ev.Message == nil {
+			continue
+		}
+		s.mu.Lock()
+		s.seqs[ev.ConversationID] = append(s.seqs[ev.ConversationID], ev.Message.Seq)
+		s.ids[ev.ConversationID] = append(s.ids[ev.ConversationID], ev.Message.ID)
+		s.mu.Unlock()
+	}
+}
+
+func (s *session) count(conv string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.seqs[conv])
+}
+
+func testClusterMessaging(t *testing.T, c *cluster) {
+	ctx := clusterCtx(t)
+	const nUsers, perConv = 6, 30
+	users := make([]clusterUser, nUsers)
+	for i := range users {
+		// Users are spread over the nodes: each registers on its own node.
+		res, err := client.New(c.nodes[i%3].URL()).Register(ctx, client.RegisterRequest{
+			Username: fmt.Sprintf("member%d", i), Password: "correct horse battery"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		users[i] = clusterUser{User: res.User, api: client.New(c.LB(), client.WithToken(res.Token))}
+	}
+	var others []string
+	for _, u := range users[1:] {
+		others = append(others, u.ID)
+	}
+	// A group of everyone and three direct chats, created through different nodes.
+	group, _, err := client.New(c.nodes[0].URL(), client.WithToken(users[0].api.Token())).CreateConversation(ctx,
+		client.CreateConversationRequest{Kind: parley.KindGroup, Title: "everyone", MemberIDs: others})
+	if err != nil {
+		t.Fatal(err)
+	}
+	convs := []string{group.ID}
+	members := map[string][]int{group.ID: {0, 1, 2, 3, 4, 5}}
+	for i := 0; i < nUsers; i += 2 {
+		d, _, err := client.New(c.nodes[(i/2)%3].URL(), client.WithToken(users[i].api.Token())).CreateConversation(ctx,
+			client.CreateConversationRequest{Kind: parley.KindDirect, MemberIDs: []string{users[i+1].ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		convs = append(convs, d.ID)
+		members[d.ID] = []int{i, i + 1}
+	}
+
+	// Real-time sessions: two devices per user through the load balancer
+	// (round robin spreads them over the nodes), plus devices of users 0
+	// and 1 connected straight to nodes 0 and 1, which are never killed.
+	since := map[string]int64{}
+	for _, id := range convs {
+		since[id] = 0 // deliver every message from seq 1
+	}
+	var sessions []*session
+	var sessionUser []int
+	connect := func(u int, base, name string) {
+		cl := client.New(base, client.WithToken(users[u].api.Token()))
+		rt, err := cl.Connect(ctx, client.RealtimeOptions{Since: since, MaxBackoff: time.Second})
+		if err != nil {
+			t.Fatalf("%s: connect: %v", name, err)
+		}
+		s := &session{name: name, rt: rt, seqs: map[string][]int64{}, ids: map[string][]string{}}
+		go s.run()
+		t.Cleanup(func() { _ = rt.Close() })
+		sessions, sessionUser = append(sessions, s), append(sessionUser, u)
+	}
+	for device := 0; device < 2; device++ {
+		for u := range users {
+			connect(u, c.LB(), fmt.Sprintf("user%d device%d via lb", u, device))
+		}
+	}
+	connect(0, c.nodes[0].URL(), "user0 on node0")
+	connect(1, c.nodes[1].URL(), "user1 on node1")
+
+	// Every user sends perConv messages into each of their conversations
+	// through the load balancer; a failed send is retried with the same
+	// client_msg_id until it is acked. Node 2 is killed a third of the way in.
+	type ack struct{ conv, client, id string }
+	var (
+		mu      sync.Mutex
+		acks    []ack
+		sent    atomic.Int64
+		retried atomic.Int64
+		killed  sync.Once
+	)
+	total := 0
+	for _, id := range convs {
+		total += len(members[id]) * perConv
+	}
+	var wg sync.WaitGroup
+	for ci, conv := range convs {
+		for _, u := range members[conv] {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < perConv; i++ {
+					cmid := fmt.Sprintf("u%d-c%d-%d", u, ci, i)
+					var m parley.Message
+					var err error
+					for attempt := 0; attempt < 200; attempt++ {
+						m, _, err = users[u].api.Send(ctx, conv, client.SendRequest{ClientMsgID: cmid, Body: "hi " + cmid})
+						if err == nil || ctx.Err() != nil {
+							break
+						}
+						retried.Add(1)
+						switch parley.ErrorCode(err) {
+						case parley.CodeUnavailable, parley.CodeRateLimited, parley.CodeInternal:
+						default:
+							attempt = 1 << 20 // not worth retrying
+						}
+						time.Sleep(50 * time.Millisecond)
+					}
+					if err != nil {
+						t.Errorf("send %s never acked: %v", cmid, err)
+						return
+					}
+					mu.Lock()
+					acks = append(acks, ack{conv, cmid, m.ID})
+					mu.Unlock()
+					if sent.Add(1) == int64(total/3) {
+						killed.Do(func() { c.kill(2) })
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	killed.Do(func() { c.kill(2) })
+
+	// The history, read through the load balancer, holds every acked
+	// message exactly once, with gap-free seqs.
+	acked := map[string]string{} // client_msg_id → id
+	for _, a := range acks {
+		if prev, ok := acked[a.client]; ok && prev != a.id {
+			t.Fatalf("client_msg_id %s acked as two messages %s and %s", a.client, prev, a.id)
+		}
+		acked[a.client] = a.id
+	}
+	lastSeq := map[string]int64{}
+	for _, conv := range convs {
+		var all []parley.Message
+		for after := int64(0); ; {
+			page, err := users[members[conv][0]].api.History(ctx, conv, client.HistoryQuery{After: after, Limit: 200})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) == 0 {
+				break
+			}
+			all = append(all, page...)
+			after = page[len(page)-1].Seq
+		}
+		userMsgs := 0
+		for i, m := range all {
+			if m.Seq != int64(i+1) {
+				t.Fatalf("conversation %s: message %d has seq %d (gap or duplicate)", conv, i, m.Seq)
+			}
+			if m.Kind == parley.MessageUser {
+				userMsgs++
+				if acked[m.ClientMsgID] != m.ID {
+					t.Fatalf("stored message %s (%s) was not acked as such", m.ID, m.ClientMsgID)
+				}
+			}
+		}
+		if want := len(members[conv]) * perConv; userMsgs != want {
+			t.Fatalf("conversation %s holds %d user messages, want %d", conv, userMsgs, want)
+		}
+		lastSeq[conv] = int64(len(all))
+	}
+
+	// Every session — including those whose node was killed, which
+	// reconnect through the load balancer and resync — receives every
+	// message of its conversations exactly once, in seq order.
+	deadline := time.Now().Add(60 * time.Second)
+	for i, s := range sessions {
+		u := sessionUser[i]
+		for _, conv := range convs {
+			if !contains(members[conv], u) {
+				continue
+			}
+			for s.count(conv) < int(lastSeq[conv]) && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			s.mu.Lock()
+			seqs := append([]int64(nil), s.seqs[conv]...)
+			s.mu.Unlock()
+			if len(seqs) != int(lastSeq[conv]) {
+				t.Fatalf("%s: %d messages of %s, want %d", s.name, len(seqs), conv, lastSeq[conv])
+			}
+			for j, seq := range seqs {
+				if seq != int64(j+1) {
+					t.Fatalf("%s: message %d of %s has seq %d: lost, duplicated or out of order", s.name, j, conv, seq)
+				}
+			}
+		}
+	}
+	reconnected := 0
+	for _, s := range sessions {
+		s.mu.Lock()
+		if s.lost > 0 {
+			reconnected++
+		}
+		s.mu.Unlock()
+	}
+	t.Logf("%d messages acked, %d sends retried, %d of %d sessions lost their node and resynced elsewhere",
+		len(acks), retried.Load(), reconnected, len(sessions))
+	if reconnected == 0 {
+		t.Fatal("no session was connected to the killed node: the test proved nothing about failover")
+	}
+	c.restart(2)
+}
+
+func contains(xs []int, x int) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
 }
