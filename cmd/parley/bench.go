@@ -68,6 +68,8 @@ Flags:
 	fs.IntVar(&cfg.Readers, "readers", cfg.Readers, "history: concurrent HTTP readers")
 	fs.StringVar(&cfg.JSONOut, "json", "", "write the JSON report to this file ('-' for stdout, replacing the table)")
 	fs.StringVar(&cfg.SVGOut, "svg", "", "write an SVG chart (throughput and latency against offered rate) to this file")
+	fs.DurationVar(&cfg.QuietWait, "quiet-wait", 0, "before each step wait up to this long for other processes to use < --quiet-pct of a core (shared machines)")
+	fs.Float64Var(&cfg.QuietPct, "quiet-pct", cfg.QuietPct, "see --quiet-wait")
 	progress := fs.Bool("progress", isTerminal(os.Stderr), "show a live progress line on stderr")
 	timeout := fs.Duration("timeout", 30*time.Minute, "abort the whole run after this long")
 

@@ -58,10 +58,12 @@ type Config struct {
 	Readers         int // history: concurrent HTTP readers
 	SeedConns       int // history: connections seeding the conversation
 
-	JSONOut  string // write the JSON report here ("-": stdout)
-	SVGOut   string // write the SVG chart here
-	Progress bool   // live progress line on Err
-	Quiet    bool   // no table (JSON only)
+	JSONOut   string        // write the JSON report here ("-": stdout)
+	SVGOut    string        // write the SVG chart here
+	Progress  bool          // live progress line on Err
+	QuietWait time.Duration // before each step, wait up to this long for other processes to go quiet
+	QuietPct  float64       // "quiet": other processes under this % of one core
+	Quiet     bool          // no table (JSON only)
 
 	Out, Err io.Writer
 }
@@ -91,6 +93,7 @@ func Defaults() Config {
 		HistoryMessages: 1_000_000,
 		PageSize:        50,
 		Readers:         64,
+		QuietPct:        25,
 		SeedConns:       64,
 		Out:             os.Stdout,
 		Err:             os.Stderr,
