@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +13,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -114,7 +117,7 @@ func send(t *testing.T, tb *tab, body string) {
 	t.Helper()
 	tb.do(t, chromedp.Focus(chromedp.CSS(`.composer textarea`)))
 	eval[bool](t, tb, `(() => { const ta = document.querySelector('.composer textarea'); ta.value = `+js(body)+`; ta.dispatchEvent(new Event('input')); return true })()`)
-	tb.do(t, chromedp.KeyEvent("\r"))
+	tb.do(t, pressEnter())
 }
 
 // msgBodies returns the text of every message body in the open conversation.
@@ -168,7 +171,7 @@ func TestBrowserChat(t *testing.T) {
 	// Typing indicator, then Bob → Alice.
 	b.do(t, chromedp.Focus(chromedp.CSS(`.composer textarea`)), chromedp.SendKeys(chromedp.CSS(`.composer textarea`), "Hi Ali"))
 	a.waitJS(t, "typing indicator", `document.querySelector('.typing-line')?.textContent.includes('typing')`)
-	b.do(t, chromedp.SendKeys(chromedp.CSS(`.composer textarea`), "ce\r"))
+	b.do(t, chromedp.SendKeys(chromedp.CSS(`.composer textarea`), "ce"), pressEnter())
 	a.waitJS(t, "bob's reply in real time", `[...document.querySelectorAll('.msg:not(.mine) .body')].some(e => e.textContent === 'Hi Alice')`)
 	a.waitJS(t, "typing cleared by the message", `!document.querySelector('.typing-line')?.textContent.includes('typing')`)
 
@@ -187,7 +190,7 @@ func TestBrowserChat(t *testing.T) {
 	a.do(t, chromedp.Focus(chromedp.CSS(`.composer textarea`)), chromedp.KeyEvent(kbUp))
 	a.waitJS(t, "edit mode", `document.querySelector('.compose-bar')?.textContent.includes('Editing')`)
 	eval[bool](t, a, `(() => { const ta = document.querySelector('.composer textarea'); ta.value = 'Hello Bob, edited'; ta.dispatchEvent(new Event('input')); return true })()`)
-	a.do(t, chromedp.KeyEvent("\r"))
+	a.do(t, pressEnter())
 	b.waitJS(t, "edit seen by bob", `[...document.querySelectorAll('.msg:not(.mine)')].some(e => e.querySelector('.body')?.textContent === 'Hello Bob, edited' && e.querySelector('.edited'))`)
 
 	// Offline: Bob's network is cut. He writes two messages, Alice writes one.
@@ -261,6 +264,22 @@ func TestBrowserChat(t *testing.T) {
 }
 
 const kbUp = kb.ArrowUp
+
+// pressEnter presses Enter the way a keyboard does: one cancellable keyDown
+// carrying the text, then keyUp. (chromedp.KeyEvent sends the character as a
+// separate event that preventDefault on keydown cannot stop.)
+func pressEnter() chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		ev := input.DispatchKeyEventParams{Type: input.DispatchKeyEventTypeKeyDown, Key: "Enter", Code: "Enter",
+			Text: "\r", UnmodifiedText: "\r", WindowsVirtualKeyCode: 13, NativeVirtualKeyCode: 13}
+		if _, err := cdp.Call(ctx, t, input.DispatchKeyEvent, ev); err != nil {
+			return err
+		}
+		ev.Type, ev.Text, ev.UnmodifiedText = input.DispatchKeyEventTypeKeyUp, "", ""
+		_, err := cdp.Call(ctx, t, input.DispatchKeyEvent, ev)
+		return err
+	})
+}
 
 // saveScreenshot writes the main screen to docs/screenshot.png when
 // PARLEY_UPDATE_SCREENSHOT=1, and always to the test's temp dir.

@@ -73,15 +73,20 @@ export class Api {
   async conversation(id) { const r = await this.req('GET', `/conversations/${enc(id)}`); return r?.conversation ? { ...r, ...r.conversation } : r; }
   async createConversation(input) { const r = await this.req('POST', '/conversations', input); return r?.conversation ? { ...r, ...r.conversation } : r; }
   async updateConversation(id, patch) { const r = await this.req('PATCH', `/conversations/${enc(id)}`, patch); return r?.conversation ?? r; }
-  async members(id) { return list(await this.req('GET', `/conversations/${enc(id)}/members`, undefined, { limit: 500 }), 'members'); }
+  async members(id) { return list(await this.req('GET', `/conversations/${enc(id)}/members`, undefined, { limit: 200 }), 'members'); }
   addMembers(id, userIds) { return this.req('POST', `/conversations/${enc(id)}/members`, { user_ids: userIds }); }
   removeMember(id, userId) { return this.req('DELETE', `/conversations/${enc(id)}/members/${enc(userId)}`); }
   async publicChannels(q) { return list(await this.req('GET', '/channels', undefined, { q, limit: 50 }), 'channels', 'conversations'); }
-  join(id) { return this.req('POST', `/conversations/${enc(id)}/join`); }
-  setMemberSettings(id, patch) { return this.req('PATCH', `/conversations/${enc(id)}/settings`, patch); }
+  // join adds the caller to a public channel (POST members with their own id).
+  join(id, myId) { return this.addMembers(id, [myId]); }
+  // setMemberSettings changes the caller's own membership flags (muted, pinned, archived).
+  setMemberSettings(id, patch) { return this.req('PATCH', `/conversations/${enc(id)}/members/me`, patch); }
 
   // Messages
+  // messages pages history: before=<seq> gives the page below it, newest
+  // first; after=<seq> the page above it, oldest first; neither: the newest page.
   async messages(id, { before, after, limit = 50 } = {}) {
+    if (before === undefined && after === undefined) before = Number.MAX_SAFE_INTEGER;
     return list(await this.req('GET', `/conversations/${enc(id)}/messages`, undefined, { before, after, limit }), 'messages');
   }
   async message(id, seq) { const r = await this.req('GET', `/conversations/${enc(id)}/messages/${seq}`); return r?.message ?? r; }

@@ -167,7 +167,7 @@ async function resync() {
     await store.loadConversations();
     for (const c of store.convs.values()) {
       const w = store.msgs.get(c.id);
-      if (w?.loaded && (c.last_seq || 0) > (w.seqs[w.seqs.length - 1] || 0)) await store.catchUp(c.id);
+      if (w?.loaded && (c.last_seq || 0) > store.contiguousEnd(c.id)) await store.catchUp(c.id);
       if ((c.last_seq || 0) > (c.delivered_seq || 0)) rt.markDelivered(c.id, c.last_seq);
     }
     const peers = [...store.convs.values()].map((c) => c.kind === 'direct' && store.peerOf(c)?.id).filter(Boolean);
@@ -315,10 +315,7 @@ async function leave(c) {
 }
 
 async function join(id) {
-  try { await api.join(id); } catch (e) {
-    if (e.status !== 404 && e.status !== 405) throw e;
-    await api.addMembers(id, [ctx.store.me.id]);
-  }
+  await api.join(id, ctx.store.me.id);
   await ctx.store.loadConversation(id);
   await ctx.store.loadMembers(id).catch(() => {});
 }

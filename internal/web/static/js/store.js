@@ -270,8 +270,17 @@ export class Store {
     } finally { w.loadingOlder = false; }
   }
 
-  // catchUp fetches every message after the newest loaded one (resync after
-  // a reconnect or a gap), page by page, until there is nothing newer.
+  // contiguousEnd is the newest seq reachable from the oldest loaded one
+  // without a hole (seqs are gap-free on the server, tombstones included).
+  contiguousEnd(id) {
+    const seqs = this.win(id).seqs;
+    for (let i = 0; i + 1 < seqs.length; i++) if (seqs[i + 1] !== seqs[i] + 1) return seqs[i];
+    return seqs[seqs.length - 1] || 0;
+  }
+
+  // catchUp fetches every message missed after the contiguous part of the
+  // window (resync after a reconnect, or a seq that skipped ahead), page by
+  // page, until the window has no hole and nothing newer exists.
   async catchUp(id) {
     const w = this.win(id);
     if (!w.loaded) return this.loadLatest(id);
@@ -280,10 +289,11 @@ export class Store {
     const got = [];
     try {
       for (let i = 0; i < 100; i++) {
-        const after = w.seqs[w.seqs.length - 1] || 0;
+        const after = this.contiguousEnd(id);
         const ms = await this.api.messages(id, { after, limit: 100 });
         got.push(...this.addMessages(ms));
-        if (ms.length < 100) {
+        const whole = this.contiguousEnd(id) === (w.seqs[w.seqs.length - 1] || 0);
+        if (ms.length < 100 && whole) {
           if (!w.catchAgain) break;
           w.catchAgain = false;
         }

@@ -107,13 +107,13 @@ export function renderChat(ctx, id) {
     const beforeTop = scroller.scrollTop;
     const firstKey = list.firstElementChild?.dataset.key;
     const next = new Map();
-    let cursor = list.firstElementChild;
+    const order = [];
     for (const it of items()) {
       let row = state.rows.get(it.key);
       if (!row || row.sig !== it.sig) {
         const el = it.build();
         el.dataset.key = it.key;
-        if (row) {
+        if (row && row.el.parentNode === list) {
           const hadFocus = row.el.contains(document.activeElement);
           row.el.replaceWith(el);
           if (hadFocus) el.focus({ preventScroll: true });
@@ -121,10 +121,15 @@ export function renderChat(ctx, id) {
         row = { el, sig: it.sig };
       }
       next.set(it.key, row);
-      if (row.el !== cursor) list.insertBefore(row.el, cursor);
-      else cursor = cursor.nextElementSibling;
+      order.push(row.el);
     }
-    for (const [k, row] of state.rows) if (!next.has(k)) row.el.remove();
+    for (const [k, row] of state.rows) if (next.get(k)?.el !== row.el) row.el.remove();
+    let cursor = list.firstElementChild;
+    for (const el of order) {
+      if (el === cursor) { cursor = cursor.nextElementSibling; continue; }
+      list.insertBefore(el, cursor);
+    }
+    while (cursor) { const n = cursor.nextElementSibling; cursor.remove(); cursor = n; }
     state.rows = next;
     beginning.hidden = !w.complete;
     replace(beginning, w.complete ? beginningText() : '');
