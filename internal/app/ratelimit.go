@@ -99,6 +99,18 @@ func (l *Limiter) AllowN(key string, n int) (bool, time.Duration) {
 	return true, 0
 }
 
+// Give returns n tokens to key, up to burst: it undoes an Allow whose event
+// turned out not to count (a reserved sign-in attempt that succeeded).
+func (l *Limiter) Give(key string, n int) {
+	now := l.now()
+	sh := l.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	b := l.level(sh, key, now)
+	b.tokens = math.Min(l.burst, b.tokens+float64(n))
+	l.store(sh, key, b)
+}
+
 // Wait returns how long until key has a token, without taking one: 0 if it
 // has one now.
 func (l *Limiter) Wait(key string) time.Duration {

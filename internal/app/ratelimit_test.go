@@ -52,6 +52,18 @@ func TestLimiterBurstRefillAndRetryAfter(t *testing.T) {
 	if ok, _ := l.Allow("k"); !ok {
 		t.Fatal("Reset did not refill")
 	}
+	l.Allow("g")
+	l.Allow("g")
+	l.Give("g", 1)
+	l.Give("g", 5) // capped at burst
+	for range 3 {
+		if ok, _ := l.Allow("g"); !ok {
+			t.Fatal("Give did not return tokens")
+		}
+	}
+	if ok, _ := l.Allow("g"); ok {
+		t.Fatal("Give overfilled past burst")
+	}
 	if ok, _ := l.AllowN("n", 4); ok {
 		t.Fatal("AllowN above burst allowed")
 	}

@@ -161,40 +161,42 @@ func (a *App) Login(ctx context.Context, in LoginInput) (parley.User, string, er
 		return parley.User{}, "", err
 	}
 	userKey, addrKey := name, in.Address
-	if wait := max(a.acct.loginUser.Wait(userKey), a.acct.loginAddr.Wait(addrKey)); wait > 0 {
-		return parley.User{}, "", &parley.Error{Code: parley.CodeRateLimited, RetryAfter: wait,
-			Message: "too many failed sign-ins; wait before trying again"}
-	}
-	fail := func() error {
-		a.acct.loginUser.Allow(userKey)
-		a.acct.loginAddr.Allow(addrKey)
-		return errBadCredentials()
+	refund, err := a.reserveAttempt(userKey, addrKey)
+	if err != nil {
+		return parley.User{}, "", err
 	}
 	u, err := a.store.UserByUsername(ctx, name)
 	if parley.IsCode(err, parley.CodeNotFound) {
 		if err := a.acct.pw.verifyDummy(ctx, in.Password); err != nil {
+			refund(true, true)
 			return parley.User{}, "", err
 		}
-		return parley.User{}, "", fail()
+		return parley.User{}, "", errBadCredentials()
 	}
 	if err != nil {
+		refund(true, true)
 		return parley.User{}, "", err
 	}
 	hash, err := a.store.PasswordHash(ctx, u.ID)
 	if err != nil {
+		refund(true, true)
 		return parley.User{}, "", err
 	}
 	ok, rehash, err := a.acct.pw.verify(ctx, in.Password, hash)
 	if err != nil {
+		refund(true, true)
 		return parley.User{}, "", err
 	}
 	if !ok {
-		return parley.User{}, "", fail()
+		return parley.User{}, "", errBadCredentials()
 	}
+	// The right password: not a failed attempt. It clears the account's
+	// failures; the address keeps its count of other failures.
+	a.acct.loginUser.Reset(userKey)
+	refund(false, true)
 	if u.Disabled {
 		return parley.User{}, "", parley.Errorf(parley.CodeForbidden, "this account is disabled")
 	}
-	a.acct.loginUser.Reset(userKey)
 	if rehash {
 		a.upgradeHash(ctx, u.ID, in.Password)
 	}
@@ -203,6 +205,32 @@ func (a *App) Login(ctx context.Context, in LoginInput) (parley.User, string, er
 		return parley.User{}, "", err
 	}
 	return u, tok, nil
+}
+
+// reserveAttempt takes one attempt from the account's and the address's
+// sign-in budgets before the password is checked, so that concurrent guesses
+// cannot overshoot the limits; CodeRateLimited with RetryAfter when either is
+// spent. The caller gives back (refund) what did not turn out to be a failure.
+func (a *App) reserveAttempt(userKey, addrKey string) (refund func(user, addr bool), err error) {
+	limited := func(wait time.Duration) error {
+		return &parley.Error{Code: parley.CodeRateLimited, RetryAfter: wait,
+			Message: "too many failed sign-ins; wait before trying again"}
+	}
+	if ok, wait := a.acct.loginUser.Allow(userKey); !ok {
+		return nil, limited(wait)
+	}
+	if ok, wait := a.acct.loginAddr.Allow(addrKey); !ok {
+		a.acct.loginUser.Give(userKey, 1)
+		return nil, limited(wait)
+	}
+	return func(user, addr bool) {
+		if user {
+			a.acct.loginUser.Give(userKey, 1)
+		}
+		if addr {
+			a.acct.loginAddr.Give(addrKey, 1)
+		}
+	}, nil
 }
 
 // upgradeHash rehashes a password made with older parameters. Failure is
@@ -286,22 +314,25 @@ func (a *App) ChangePassword(ctx context.Context, actor parley.Actor, current, n
 	if err != nil {
 		return err
 	}
-	if wait := a.acct.loginUser.Wait(u.Username); wait > 0 {
+	// Reserve a guess from the account's sign-in budget, as Login does.
+	if ok, wait := a.acct.loginUser.Allow(u.Username); !ok {
 		return &parley.Error{Code: parley.CodeRateLimited, RetryAfter: wait,
 			Message: "too many wrong passwords; wait before trying again"}
 	}
 	old, err := a.store.PasswordHash(ctx, u.ID)
 	if err != nil {
+		a.acct.loginUser.Give(u.Username, 1)
 		return err
 	}
 	ok, _, err := a.acct.pw.verify(ctx, current, old)
 	if err != nil {
+		a.acct.loginUser.Give(u.Username, 1)
 		return err
 	}
 	if !ok {
-		a.acct.loginUser.Allow(u.Username)
 		return parley.Invalid("current_password", "current password is wrong")
 	}
+	a.acct.loginUser.Give(u.Username, 1)
 	h, err := a.acct.pw.hash(ctx, next)
 	if err != nil {
 		return err

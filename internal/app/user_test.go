@@ -531,3 +531,28 @@ func TestSearchUsers(t *testing.T) {
 	_, _, err = e.app.SearchUsers(ctx, parley.Actor{}, app.SearchUsersInput{})
 	wantErr(t, "anonymous", err, parley.CodeUnauthenticated, "")
 }
+
+func TestConcurrentGuessesCannotOvershootTheLimit(t *testing.T) {
+	e := newAcctEnv(t, func(o *app.Options) {
+		o.Limits.LoginFailuresPerUser, o.Limits.LoginFailuresPerAddr = 3, 1000
+		o.Passwords.MaxConcurrent = 4
+	})
+	e.register(t, "olga")
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	counts := map[parley.Code]int{}
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, err := e.app.Login(context.Background(), app.LoginInput{Username: "olga", Password: "wrong-password"})
+			mu.Lock()
+			counts[parley.ErrorCode(err)]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if counts[parley.CodeUnauthenticated] != 3 || counts[parley.CodeRateLimited] != 17 {
+		t.Fatalf("outcomes %v; want exactly 3 checked guesses and 17 refusals", counts)
+	}
+}
