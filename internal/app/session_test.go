@@ -11,6 +11,8 @@ import (
 
 	"github.com/parley-chat/parley"
 	"github.com/parley-chat/parley/internal/app"
+	"github.com/parley-chat/parley/internal/bus/memory"
+	"github.com/parley-chat/parley/internal/sqlite"
 )
 
 func TestTokensAreRandom256BitAndStoredOnlyHashed(t *testing.T) {
@@ -172,4 +174,27 @@ func TestSessionListAndRevoke(t *testing.T) {
 	wantErr(t, "revoked", err, parley.CodeUnauthenticated, "")
 	_, err = e.app.Sessions(ctx, parley.Actor{})
 	wantErr(t, "anonymous", err, parley.CodeUnauthenticated, "")
+}
+
+// BenchmarkAuthenticate measures resolving a bearer token (two indexed reads;
+// the last-seen write is throttled to once a minute).
+func BenchmarkAuthenticate(b *testing.B) {
+	store, err := sqlite.Open(context.Background(), b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	a := app.New(app.Options{Store: store, Bus: memory.New(), Passwords: app.PasswordOptions{Params: app.FastPasswordParams()}})
+	_, tok, err := a.Register(context.Background(), app.RegisterInput{Username: "bench", Password: "bench-password"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := a.Authenticate(context.Background(), tok); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
