@@ -41,6 +41,15 @@ Flags:
 	}
 	var rates, serveArgs string
 	fs.StringVar(&cfg.URL, "url", "", "server to drive (e.g. http://127.0.0.1:8080); empty: spawn one")
+	fs.Func("ws-urls", "comma-separated nodes of one cluster for the WebSocket connections, by connection round robin (dm: senders on the first, receivers on the second); default: --url", func(v string) error {
+		cfg.WSURLs = nil
+		for _, u := range strings.Split(v, ",") {
+			if u = strings.TrimSpace(u); u != "" {
+				cfg.WSURLs = append(cfg.WSURLs, u)
+			}
+		}
+		return nil
+	})
 	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "server process to sample for CPU and RSS (default: found by the URL's port when local)")
 	fs.StringVar(&cfg.ServeBin, "serve-bin", "", "binary to spawn when --url is empty (default: this one)")
 	fs.StringVar(&serveArgs, "serve-args", "", "extra flags for the spawned 'parley serve' (space separated)")

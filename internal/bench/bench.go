@@ -26,6 +26,10 @@ import (
 type Config struct {
 	Workload  string
 	URL       string // target; empty: spawn `parley serve` on a throwaway data dir
+	// WSURLs, when set, are the nodes of one cluster that WebSocket
+	// connections go to, by connection index round robin (dm: senders on
+	// the first, receivers on the second of two); REST setup still uses URL.
+	WSURLs []string
 	ServerPID int    // server process to sample; 0: find it by the URL's port when local
 	ServeBin  string // binary to spawn (default: this executable)
 	ServeArgs []string
@@ -165,6 +169,7 @@ type runner struct {
 	rest   *REST
 	dialer *Dialer
 	wsurl  string
+	wsurls []string // Config.WSURLs as ws:// URLs
 	pid    int // server pid (0: not local)
 
 	steps    []*Step
@@ -228,6 +233,13 @@ func Run(ctx context.Context, cfg Config, command string) (*Report, error) {
 	var err error
 	if r.wsurl, err = wsURL(target, "/api/v1/ws"); err != nil {
 		return nil, err
+	}
+	for _, u := range cfg.WSURLs {
+		w, err := wsURL(u, "/api/v1/ws")
+		if err != nil {
+			return nil, err
+		}
+		r.wsurls = append(r.wsurls, w)
 	}
 	if err := waitReady(ctx, r.rest); err != nil {
 		return nil, err

@@ -138,7 +138,11 @@ func (r *runner) connect(ctx context.Context, u *user, idx int) (*conn, time.Dur
 	t0 := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.DialTimout)
 	defer cancel()
-	w, err := DialWS(ctx, r.dialer, r.wsurl, 2048)
+	wsurl := r.wsurl
+	if len(r.wsurls) > 0 {
+		wsurl = r.wsurls[idx%len(r.wsurls)]
+	}
+	w, err := DialWS(ctx, r.dialer, wsurl, 2048)
 	if err != nil {
 		return nil, 0, err
 	}
