@@ -60,6 +60,7 @@ Flags:
 	fs.BoolVar(&cfg.KeepGoing, "keep-going", false, "run every step even after one saturates")
 	fs.IntVar(&cfg.Sources, "sources", cfg.Sources, "127.0.0.x source addresses to spread client sockets over (loopback targets)")
 	fs.IntVar(&cfg.SetupConc, "setup-conc", cfg.SetupConc, "concurrent requests while creating users, conversations and connections")
+	fs.StringVar(&cfg.UserCache, "user-cache", "", "reuse users (and their tokens) saved in this file by earlier runs against the same --url; new ones are added")
 	fs.StringVar(&cfg.Prefix, "prefix", "", "user name prefix (default: random per run)")
 	fs.IntVar(&cfg.Pairs, "pairs", cfg.Pairs, "dm: sender/receiver pairs")
 	fs.IntVar(&cfg.Members, "members", cfg.Members, "group: members of the group")

@@ -24,12 +24,12 @@ import (
 
 // Config is one run of `parley bench`.
 type Config struct {
-	Workload  string
-	URL       string // target; empty: spawn `parley serve` on a throwaway data dir
+	Workload string
+	URL      string // target; empty: spawn `parley serve` on a throwaway data dir
 	// WSURLs, when set, are the nodes of one cluster that WebSocket
 	// connections go to, by connection index round robin (dm: senders on
 	// the first, receivers on the second of two); REST setup still uses URL.
-	WSURLs []string
+	WSURLs    []string
 	ServerPID int    // server process to sample; 0: find it by the URL's port when local
 	ServeBin  string // binary to spawn (default: this executable)
 	ServeArgs []string
@@ -44,6 +44,7 @@ type Config struct {
 	SetupConc  int           // concurrent REST calls during setup
 	Prefix     string        // user name prefix (default: random per run)
 	Password   string
+	UserCache  string // file of users (with tokens) registered by earlier runs against the same URL
 	DialTimout time.Duration
 
 	Pairs     int // dm
@@ -170,7 +171,7 @@ type runner struct {
 	dialer *Dialer
 	wsurl  string
 	wsurls []string // Config.WSURLs as ws:// URLs
-	pid    int // server pid (0: not local)
+	pid    int      // server pid (0: not local)
 
 	steps    []*Step
 	cur      atomicStep

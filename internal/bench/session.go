@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,14 +29,19 @@ type authResponse struct {
 	Token string `json:"token"`
 }
 
-// createUsers registers n users named <prefix>_<i>, retrying while the
-// server sheds load (password hashing is deliberately expensive and bounded).
+// createUsers returns n users: taken from the --user-cache file when it
+// holds users of this server, the rest registered as <prefix>_<i> (retrying
+// while the server sheds load: password hashing is deliberately expensive
+// and bounded) and added to the cache.
 func (r *runner) createUsers(ctx context.Context, n int) ([]user, error) {
+	cached := r.loadUserCache()
 	users := make([]user, n)
+	have := copy(users, cached)
 	var done atomic.Int64
 	t0 := time.Now()
-	stop := r.progress(func() string { return fmt.Sprintf("registering users %d/%d", done.Load(), n) })
-	err := parallel(ctx, n, r.cfg.SetupConc, func(ctx context.Context, i int) error {
+	stop := r.progress(func() string { return fmt.Sprintf("registering users %d/%d", done.Load(), n-have) })
+	err := parallel(ctx, n-have, r.cfg.SetupConc, func(ctx context.Context, j int) error {
+		i := have + j
 		name := fmt.Sprintf("%s_%d", r.cfg.Prefix, i)
 		var resp authResponse
 		err := retry(ctx, func() error {
@@ -52,9 +58,49 @@ func (r *runner) createUsers(ctx context.Context, n int) ([]user, error) {
 	stop()
 	el := time.Since(t0)
 	r.rep.Setup["users"] = n
-	r.rep.Setup["register_s"] = round2(el.Seconds())
-	r.printf("registered %d users in %v (%.0f/s)\n", n, el.Round(time.Millisecond), float64(n)/el.Seconds())
+	r.rep.Setup["users_from_cache"] = have
+	if n > have {
+		r.rep.Setup["register_s"] = round2(el.Seconds())
+		r.printf("registered %d users in %v (%.0f/s)", n-have, el.Round(time.Millisecond), float64(n-have)/el.Seconds())
+	}
+	if have > 0 {
+		r.printf("; %d users from %s", have, r.cfg.UserCache)
+	}
+	r.printf("\n")
+	if err == nil && n > len(cached) {
+		r.saveUserCache(users)
+	}
 	return users, err
+}
+
+type userCache struct {
+	Target string `json:"target"`
+	Users  []user `json:"users"`
+}
+
+func (r *runner) loadUserCache() []user {
+	if r.cfg.UserCache == "" {
+		return nil
+	}
+	b, err := os.ReadFile(r.cfg.UserCache)
+	if err != nil {
+		return nil
+	}
+	var c userCache
+	if json.Unmarshal(b, &c) != nil || c.Target != r.rep.Target {
+		return nil
+	}
+	return c.Users
+}
+
+func (r *runner) saveUserCache(users []user) {
+	if r.cfg.UserCache == "" {
+		return
+	}
+	b, _ := json.Marshal(userCache{Target: r.rep.Target, Users: users})
+	if err := os.WriteFile(r.cfg.UserCache, b, 0o600); err != nil {
+		fmt.Fprintln(r.cfg.Err, "bench: user cache:", err)
+	}
 }
 
 // retry repeats fn while the server answers rate_limited or unavailable,
