@@ -274,8 +274,9 @@ func (s *Store) loadLastReactions(ctx context.Context, es []parley.ConversationE
 	if len(convs) == 0 {
 		return nil
 	}
-	rows, err := s.pool.Query(ctx, `SELECT r.conversation_id, r.emoji, r.user_id FROM reactions r
-		JOIN unnest($1::text[], $2::bigint[]) AS k(c, s) ON r.conversation_id = k.c AND r.seq = k.s
+	rows, err := s.pool.Query(ctx, `SELECT r.conversation_id, r.emoji, r.user_id FROM unnest($1::text[], $2::bigint[]) AS k(c, s)
+		CROSS JOIN LATERAL (SELECT x.conversation_id, x.emoji, x.user_id, x.created_at FROM reactions x
+			WHERE x.conversation_id = k.c AND x.seq = k.s OFFSET 0) r
 		ORDER BY r.conversation_id, r.created_at, r.emoji, r.user_id`, convs, seqs)
 	if err != nil {
 		return translate(err)

@@ -154,13 +154,17 @@ func (s *Store) appendBatch(ctx context.Context, ops []*op) (err error) {
 	b.Queue("BEGIN")
 	b.Queue(`SELECT id, last_seq, last_at, broadcast FROM conversations WHERE id = ANY($1) ORDER BY id FOR UPDATE`, convIDs)
 	if len(memberConvs) > 0 {
-		b.Queue(`SELECT m.conversation_id, m.user_id, m.role FROM members m
-			JOIN unnest($1::text[], $2::text[]) AS k(c, u) ON m.conversation_id = k.c AND m.user_id = k.u`,
+		// LATERAL … LIMIT 1 keeps one index probe per key whatever the
+		// statistics were when the statement was prepared (a generic plan
+		// made on an empty table would otherwise scan the whole table).
+		b.Queue(`SELECT k.c, k.u, m.role FROM unnest($1::text[], $2::text[]) AS k(c, u)
+			CROSS JOIN LATERAL (SELECT x.role FROM members x WHERE x.conversation_id = k.c AND x.user_id = k.u LIMIT 1) m`,
 			memberConvs, memberUsers)
 	}
 	if len(clientIDs) > 0 {
-		b.Queue(`SELECT `+messageColsOf("m")+` FROM messages m
-			JOIN unnest($1::text[], $2::text[]) AS k(s, c) ON m.sender_id = k.s AND m.client_msg_id = k.c`,
+		b.Queue(`SELECT m.* FROM unnest($1::text[], $2::text[]) AS k(s, c)
+			CROSS JOIN LATERAL (SELECT `+messageColsOf("x")+` FROM messages x
+				WHERE x.sender_id = k.s AND x.client_msg_id = k.c LIMIT 1) m`,
 			clientSenders, clientIDs)
 	}
 	br := conn.SendBatch(ctx, b)
@@ -315,7 +319,8 @@ func (s *Store) appendBatch(ctx context.Context, ops []*op) (err error) {
 			AS t(c, s, i, snd, cl, k, b, r, mn, sy, ca)`,
 		cConv, cSeq, cID, cSender, cClient, cKind, cBody, cReply, cMentions, cSystem, cCreated)
 	b.Queue(`UPDATE conversations c SET last_seq = v.seq, last_at = GREATEST(c.last_at, v.at)
-		FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS v(id, seq, at) WHERE c.id = v.id`, uID, uSeq, uAt)
+		FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS v(id, seq, at) WHERE c.id = v.id AND c.id = ANY($1)`,
+		uID, uSeq, uAt)
 	b.Queue("COMMIT")
 	err = conn.SendBatch(ctx, b).Close()
 	if err == nil {
