@@ -372,8 +372,13 @@ func (r *runner) printf(format string, a ...any) {
 	}
 }
 
+// Commit names the source when the binary was built without VCS stamping
+// (e.g. from `git archive`): go build -ldflags "-X github.com/parley-chat/parley/internal/bench.Commit=$(git rev-parse --short HEAD)".
+var Commit string
+
 func buildInfo() (version, commit string) {
 	version = "devel"
+	commit = Commit
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return
