@@ -2,6 +2,8 @@ package e2e_test
 
 import (
 	"fmt"
+	"os/exec"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -52,6 +54,10 @@ func TestCluster(t *testing.T) {
 				t.Fatalf("%s after logout: %v", nd.name, err)
 			}
 		}
+	})
+
+	t.Run("sign-out and account disable close sockets on every node", func(t *testing.T) {
+		testClusterRevocation(t, c)
 	})
 
 	t.Run("messages cross nodes and survive a node kill", func(t *testing.T) {
@@ -318,6 +324,76 @@ func testClusterMessaging(t *testing.T, c *cluster) {
 		t.Fatal("no session was connected to the killed node: the test proved nothing about failover")
 	}
 	c.restart(2)
+}
+
+// ended waits until a real-time session ends for good because its
+// credentials were revoked.
+func ended(t *testing.T, rt *client.Realtime, name string) {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case ev, ok := <-rt.Events():
+			if !ok {
+				return
+			}
+			if ev.Type == "disconnected" && parley.IsCode(ev.Err, parley.CodeUnauthenticated) {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("%s: socket still open 30 s after its session was revoked", name)
+		}
+	}
+}
+
+func testClusterRevocation(t *testing.T, c *cluster) {
+	ctx := clusterCtx(t)
+	// Sign-out through node 0 closes the same session's socket on node 1
+	// and only that one.
+	res, err := client.New(c.nodes[0].URL()).Register(ctx, client.RegisterRequest{Username: "leaver", Password: "correct horse battery"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := client.New(c.nodes[2].URL()).Login(ctx, "leaver", "correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt1, err := client.New(c.nodes[1].URL(), client.WithToken(res.Token)).Connect(ctx, client.RealtimeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt1.Close()
+	rt2, err := client.New(c.nodes[2].URL(), client.WithToken(other.Token)).Connect(ctx, client.RealtimeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt2.Close()
+	if err := client.New(c.nodes[0].URL(), client.WithToken(res.Token)).Logout(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ended(t, rt1, "signed-out session on node 1")
+	if _, err := rt2.Ping(ctx); err != nil {
+		t.Fatalf("the user's other session (node 2) was closed too: %v", err)
+	}
+
+	// An admin disabling the account through node 0 ends its remaining
+	// session on node 2.
+	cmd := exec.Command(c.bin, "admin", "create-admin", "--db", c.DB, "--username", "boss", "--password-stdin")
+	cmd.Stdin = strings.NewReader("correct horse battery\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("parley admin create-admin: %v\n%s", err, out)
+	}
+	boss, err := client.New(c.nodes[0].URL()).Login(ctx, "boss", "correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.New(c.nodes[0].URL(), client.WithToken(boss.Token)).DisableUser(ctx, res.User.ID); err != nil {
+		t.Fatal(err)
+	}
+	ended(t, rt2, "session of the disabled account on node 2")
+	if _, err := client.New(c.nodes[1].URL(), client.WithToken(other.Token)).Me(ctx); !parley.IsCode(err, parley.CodeUnauthenticated) {
+		t.Fatalf("disabled account on node 1: %v", err)
+	}
 }
 
 func contains(xs []int, x int) bool {
