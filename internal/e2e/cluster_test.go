@@ -60,6 +60,10 @@ func TestCluster(t *testing.T) {
 		testClusterRevocation(t, c)
 	})
 
+	t.Run("membership, receipts and typing cross nodes", func(t *testing.T) {
+		testClusterEvents(t, c)
+	})
+
 	t.Run("messages cross nodes and survive a node kill", func(t *testing.T) {
 		testClusterMessaging(t, c)
 	})
@@ -394,6 +398,88 @@ func testClusterRevocation(t *testing.T, c *cluster) {
 	if _, err := client.New(c.nodes[1].URL(), client.WithToken(other.Token)).Me(ctx); !parley.IsCode(err, parley.CodeUnauthenticated) {
 		t.Fatalf("disabled account on node 1: %v", err)
 	}
+}
+
+// waitEvent returns the first event of rt that matches, failing after 30 s.
+func waitEvent(t *testing.T, rt *client.Realtime, what string, match func(client.Event) bool) client.Event {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case ev, ok := <-rt.Events():
+			if !ok {
+				t.Fatalf("%s: session ended", what)
+			}
+			if match(ev) {
+				return ev
+			}
+		case <-timeout:
+			t.Fatalf("%s: no such event within 30 s", what)
+		}
+	}
+}
+
+func testClusterEvents(t *testing.T, c *cluster) {
+	ctx := clusterCtx(t)
+	var rts []*client.Realtime
+	var users []parley.User
+	var apis []*client.Client
+	for i := 0; i < 3; i++ { // user i lives on node i
+		res, err := client.New(c.nodes[i].URL()).Register(ctx, client.RegisterRequest{
+			Username: fmt.Sprintf("evt%d", i), Password: "correct horse battery"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		api := client.New(c.nodes[i].URL(), client.WithToken(res.Token))
+		rt, err := api.Connect(ctx, client.RealtimeOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = rt.Close() })
+		rts, users, apis = append(rts, rt), append(users, res.User), append(apis, api)
+	}
+	// User 0 (node 0) creates a group with user 1 (node 1), then adds user 2
+	// (node 2): user 2's socket learns it joined and gets the next message.
+	g, _, err := apis[0].CreateConversation(ctx, client.CreateConversationRequest{Kind: parley.KindGroup, Title: "x",
+		MemberIDs: []string{users[1].ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := apis[0].AddMembers(ctx, g.ID, users[2].ID); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, rts[2], "member_joined on node 2", func(ev client.Event) bool {
+		return ev.Type == "member_joined" && ev.ConversationID == g.ID
+	})
+	m, err := rts[1].SendMessage(ctx, g.ID, parley.NewID(), "from node 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i += 2 {
+		waitEvent(t, rts[i], fmt.Sprintf("message on node %d", i), func(ev client.Event) bool {
+			return ev.Type == "message" && ev.Message != nil && ev.Message.ID == m.ID
+		})
+	}
+	// Typing on node 2 and a read receipt on node 0 reach node 1.
+	if err := rts[2].Typing(ctx, g.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, rts[1], "typing on node 1", func(ev client.Event) bool {
+		return ev.Type == "typing" && ev.UserID == users[2].ID && ev.Typing
+	})
+	if _, err := rts[0].MarkRead(ctx, g.ID, m.Seq); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, rts[1], "receipt on node 1", func(ev client.Event) bool {
+		return ev.Type == "receipt" && ev.Receipt != nil && ev.Receipt.UserID == users[0].ID && ev.Receipt.ReadSeq == m.Seq
+	})
+	// Removing user 2 through node 0 stops its deliveries on node 2.
+	if err := apis[0].RemoveMember(ctx, g.ID, users[2].ID); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, rts[2], "member_left on node 2", func(ev client.Event) bool {
+		return ev.Type == "member_left" && ev.ConversationID == g.ID
+	})
 }
 
 func contains(xs []int, x int) bool {
