@@ -61,7 +61,8 @@ type Config struct {
 	HistoryMessages int // history: size of the conversation
 	PageSize        int // history: messages per page
 	Readers         int // history: concurrent HTTP readers
-	SeedConns       int // history: connections seeding the conversation
+	SeedConns       int // history: concurrent REST senders seeding the conversation
+	SeedUsers       int // history: users the seeding is spread over
 
 	JSONOut   string        // write the JSON report here ("-": stdout)
 	SVGOut    string        // write the SVG chart here
@@ -87,7 +88,7 @@ func Defaults() Config {
 		DialTimout: 20 * time.Second,
 		Pairs:      100,
 		Members:    1000,
-		Senders:    4,
+		Senders:    16,
 		Conns:      1000,
 		Convs:      4,
 		GroupSz:    10,
@@ -100,6 +101,7 @@ func Defaults() Config {
 		Readers:         64,
 		QuietPct:        25,
 		SeedConns:       64,
+		SeedUsers:       400,
 		Out:             os.Stdout,
 		Err:             os.Stderr,
 	}

@@ -103,7 +103,7 @@ func TestWorkloadsEndToEnd(t *testing.T) {
 	})
 	t.Run("history", func(t *testing.T) {
 		cfg := base("history")
-		cfg.HistoryMessages, cfg.SeedConns, cfg.Readers, cfg.PageSize = 200, 4, 4, 20
+		cfg.HistoryMessages, cfg.SeedConns, cfg.SeedUsers, cfg.Readers, cfg.PageSize = 200, 4, 4, 4, 20
 		checkSteps(t, run(t, cfg), false)
 	})
 }

@@ -21,7 +21,9 @@ func (r *runner) history(ctx context.Context) error {
 	r.rep.Params["page_size"] = r.cfg.PageSize
 	r.rep.Params["readers"] = r.cfg.Readers
 	r.setParams()
-	ns := max(1, r.cfg.Senders)
+	// The server limits each user's send rate (50/s by default), so seeding
+	// fast takes many users.
+	ns := max(1, r.cfg.SeedUsers)
 	users, err := r.createUsers(ctx, ns+1)
 	if err != nil {
 		return err
