@@ -103,16 +103,18 @@ type Realtime struct {
 	err  error // terminal error
 	rdy  *Ready
 
-	inq   chan frameIn // reader → dispatcher, unbounded via the pump
-	have  map[string]int64
-	first bool
+	inq     chan frameIn // readers → dispatcher
+	backlog []frameIn    // dispatcher-owned: frames taken from inq, not yet processed
+	have    map[string]int64
+	first   bool
 }
 
 type frameIn struct {
-	typ  string
-	raw  []byte
-	gen  int
-	lost error // set for the synthetic "disconnected" frame
+	typ   string
+	raw   []byte
+	gen   int
+	lost  error // set for the synthetic "disconnected" frame
+	final bool  // the session ends after this frame
 }
 
 // Connect opens a real-time session with the client's token and waits for
@@ -267,7 +269,7 @@ func (rt *Realtime) dial(ctx context.Context) error {
 	rt.rdy = &rd
 	close(rt.up)
 	rt.mu.Unlock()
-	rt.inq <- frameIn{typ: "ready", raw: raw, gen: gen}
+	rt.push(frameIn{typ: "ready", raw: raw, gen: gen})
 	go rt.read(conn, br2, gen)
 	return nil
 }
@@ -388,7 +390,15 @@ func (rt *Realtime) read(conn net.Conn, r io.Reader, gen int) {
 				continue
 			}
 		}
-		rt.inq <- frameIn{typ: typ, raw: raw, gen: gen}
+		rt.push(frameIn{typ: typ, raw: raw, gen: gen})
+	}
+}
+
+// push hands a frame to the dispatcher unless the session is over.
+func (rt *Realtime) push(f frameIn) {
+	select {
+	case rt.inq <- f:
+	case <-rt.ctx.Done():
 	}
 }
 
@@ -408,21 +418,12 @@ func (rt *Realtime) lost(gen int, err error) {
 	for _, ch := range waiters {
 		ch <- frameIn{lost: err}
 	}
-	select {
-	case rt.inq <- frameIn{typ: "disconnected", lost: err, gen: gen}:
-	case <-rt.ctx.Done():
-	}
+	rt.push(frameIn{typ: "disconnected", lost: err, gen: gen})
 }
 
 // supervise reconnects after every loss, with exponential backoff and full
 // jitter, until Close or an unauthenticated failure.
 func (rt *Realtime) supervise() {
-	defer func() {
-		rt.mu.Lock()
-		rt.err = parley.Errorf(parley.CodeUnavailable, "real-time session closed")
-		rt.mu.Unlock()
-		close(rt.inq)
-	}()
 	backoff := rt.opts.MinBackoff
 	for {
 		rt.mu.Lock()
@@ -454,11 +455,7 @@ func (rt *Realtime) supervise() {
 			rt.mu.Lock()
 			rt.err = err
 			rt.mu.Unlock()
-			select {
-			case rt.inq <- frameIn{typ: "disconnected", lost: err}:
-			case <-rt.ctx.Done():
-			}
-			rt.cancel()
+			rt.push(frameIn{typ: "disconnected", lost: err, final: true})
 			return
 		}
 		backoff = min(2*backoff, rt.opts.MaxBackoff)

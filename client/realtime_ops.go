@@ -187,50 +187,50 @@ func (rt *Realtime) SendRaw(payload []byte) error {
 func (rt *Realtime) dispatch() {
 	defer close(rt.done)
 	defer close(rt.events)
-	// pump decouples the reader from a slow application.
-	var backlog []frameIn
-	in := rt.inq
-	for in != nil || len(backlog) > 0 {
-		if len(backlog) == 0 {
-			f, ok := <-in
-			if !ok {
+	defer rt.cancel()
+	for {
+		if len(rt.backlog) == 0 {
+			select {
+			case f := <-rt.inq:
+				rt.backlog = append(rt.backlog, f)
+			case <-rt.ctx.Done():
 				return
 			}
-			backlog = append(backlog, f)
 		}
-		// Take whatever else has arrived without blocking.
-	more:
-		for in != nil {
-			select {
-			case f, ok := <-in:
-				if !ok {
-					in = nil
-					break more
-				}
-				backlog = append(backlog, f)
-			default:
-				break more
+		f := rt.backlog[0]
+		rt.backlog[0] = frameIn{}
+		rt.backlog = rt.backlog[1:]
+		if !rt.process(f) || f.final {
+			rt.mu.Lock()
+			if rt.err == nil {
+				rt.err = parley.Errorf(parley.CodeUnavailable, "real-time session closed")
 			}
-		}
-		f := backlog[0]
-		backlog[0] = frameIn{}
-		backlog = backlog[1:]
-		if !rt.process(f) {
+			rt.mu.Unlock()
 			return
+		}
+	}
+}
+
+// emit hands e to the application. While the application is not reading,
+// it keeps taking frames from the readers into the backlog, so that a
+// socket never stops being read (which would stall answers to requests
+// and make the server drop the connection as a slow consumer).
+func (rt *Realtime) emit(e Event) bool {
+	for {
+		select {
+		case rt.events <- e:
+			return true
+		case f := <-rt.inq:
+			rt.backlog = append(rt.backlog, f)
+		case <-rt.ctx.Done():
+			return false
 		}
 	}
 }
 
 // process handles one frame; false ends the session.
 func (rt *Realtime) process(f frameIn) bool {
-	emit := func(e Event) bool {
-		select {
-		case rt.events <- e:
-			return true
-		case <-rt.ctx.Done():
-			return false
-		}
-	}
+	emit := rt.emit
 	switch f.typ {
 	case "disconnected":
 		return emit(Event{Type: "disconnected", Err: f.lost})
@@ -360,4 +360,28 @@ func (c *Client) fetchAfter(ctx context.Context, conversationID string, after in
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].Seq < ms[j].Seq })
 	return ms, nil
+}
+
+// MarkRead records over REST that the user has read conversationID up to
+// seq (POST /api/v1/conversations/{id}/read); see Realtime.MarkRead.
+func (c *Client) MarkRead(ctx context.Context, conversationID string, seq int64) (parley.Receipt, error) {
+	var r parley.Receipt
+	_, err := c.do(ctx, "POST", "/api/v1/conversations/"+url.PathEscape(conversationID)+"/read", nil, map[string]int64{"seq": seq}, &r)
+	return r, err
+}
+
+// MarkDelivered records over REST that conversationID reached the user up to seq.
+func (c *Client) MarkDelivered(ctx context.Context, conversationID string, seq int64) (parley.Receipt, error) {
+	var r parley.Receipt
+	_, err := c.do(ctx, "POST", "/api/v1/conversations/"+url.PathEscape(conversationID)+"/delivered", nil, map[string]int64{"seq": seq}, &r)
+	return r, err
+}
+
+// Receipts lists every member's receipts in a conversation.
+func (c *Client) Receipts(ctx context.Context, conversationID string) ([]parley.Receipt, error) {
+	var out struct {
+		Receipts []parley.Receipt `json:"receipts"`
+	}
+	_, err := c.do(ctx, "GET", "/api/v1/conversations/"+url.PathEscape(conversationID)+"/receipts", nil, nil, &out)
+	return out.Receipts, err
 }

@@ -70,5 +70,7 @@ func (r *Realtime) MarkDelivered(ctx context.Context, actor parley.Actor, conver
 // Send posts a message (App.SendMessage): created is false when
 // clientMsgID was already used by actor and the original is returned.
 func (r *Realtime) Send(ctx context.Context, actor parley.Actor, conversationID, clientMsgID, body string, replyTo int64) (parley.Message, bool, error) {
-	return parley.Message{}, false, parley.Errorf(parley.CodeUnavailable, "sending over the WebSocket is not wired yet")
+	return r.app.SendMessage(ctx, actor, SendMessageInput{
+		ConversationID: conversationID, ClientMsgID: clientMsgID, Body: body, ReplyTo: replyTo,
+	})
 }

@@ -26,6 +26,7 @@ func (s *Server) realtimeRoutes() {
 		w.Header().Set("Cache-Control", "no-cache")
 		_, _ = w.Write(asyncAPI)
 	})
+	s.receiptRoutes()
 }
 
 // GatewayCloseCode is the close-code mapping the gateway must be built with:
@@ -89,4 +90,54 @@ func (s *Server) originAllowed(r *http.Request) bool {
 		return false
 	}
 	return strings.EqualFold(u.Host, r.Host)
+}
+
+// Request and response bodies of the receipt endpoints; documented in
+// openapi/realtime.json.
+type (
+	receiptRequest struct {
+		Seq int64 `json:"seq"`
+	}
+	receiptList struct {
+		Receipts []parley.Receipt `json:"receipts"`
+	}
+)
+
+// receiptRoutes registers the REST twins of the read/delivered frames.
+func (s *Server) receiptRoutes() {
+	h := func(pattern string, fn func(http.ResponseWriter, *http.Request, parley.Actor)) {
+		s.mux.HandleFunc(pattern, s.withTimeout(s.authed(fn)))
+	}
+	h("POST /api/v1/conversations/{id}/read", s.markReceipt(true))
+	h("POST /api/v1/conversations/{id}/delivered", s.markReceipt(false))
+	h("GET /api/v1/conversations/{id}/receipts", s.listReceipts)
+}
+
+func (s *Server) markReceipt(read bool) func(http.ResponseWriter, *http.Request, parley.Actor) {
+	return func(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
+		var req receiptRequest
+		if err := s.decode(w, r, &req); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		mark := s.app.MarkDelivered
+		if read {
+			mark = s.app.MarkRead
+		}
+		rc, err := mark(r.Context(), actor, r.PathValue("id"), req.Seq)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, rc)
+	}
+}
+
+func (s *Server) listReceipts(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
+	rs, err := s.app.Receipts(r.Context(), actor, r.PathValue("id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, receiptList{Receipts: rs})
 }
