@@ -21,7 +21,14 @@ func (r *runner) storm(ctx context.Context) error {
 	r.rep.Params["missed_per_conversation"] = r.cfg.Missed
 	n := len(p.owners)
 	conc := max(r.cfg.SetupConc, 64)
-	conns, failed, err := r.connectAllServe(ctx, p.users, p.owners, conc, nil, func(c *conn) { c.receiver = true })
+	conns, failed, err := r.connectAllServe(ctx, p.users, p.owners, conc, nil, func(c *conn) {
+		// A client that has its history: it holds everything up to each
+		// conversation's last_seq at connect time.
+		c.receiver = true
+		for _, cv := range c.ready.Conversations {
+			c.seqs.set(cv.ConversationID, cv.LastSeq)
+		}
+	})
 	if err != nil {
 		closeAll(conns)
 		return err
