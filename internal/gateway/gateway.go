@@ -203,7 +203,11 @@ func (g *Gateway) HandleEvent(e parley.Event) {
 	}
 	if e.ConversationID != "" {
 		for _, uid := range e.Join {
-			g.hub.eachOfUser(uid, func(c *Conn) { c.subscribe(e.ConversationID) })
+			// Collect first: subscribing takes the topic's shard lock, which
+			// may be the very shard eachOfUser holds read-locked.
+			for _, c := range g.connsOfUser(uid) {
+				c.subscribe(e.ConversationID)
+			}
 		}
 	}
 	n := 0
@@ -228,10 +232,20 @@ func (g *Gateway) HandleEvent(e parley.Event) {
 	}
 	if e.ConversationID != "" {
 		for _, uid := range e.Leave {
-			g.hub.eachOfUser(uid, func(c *Conn) { c.unsubscribe(e.ConversationID) })
+			for _, c := range g.connsOfUser(uid) {
+				c.unsubscribe(e.ConversationID)
+			}
 		}
 	}
 	g.metrics.AddDeliveries(n)
+}
+
+// connsOfUser returns the local connections of userID, so callers can act
+// on them without holding a hub lock.
+func (g *Gateway) connsOfUser(userID string) []*Conn {
+	var cs []*Conn
+	g.hub.eachOfUser(userID, func(c *Conn) { cs = append(cs, c) })
+	return cs
 }
 
 // revoke closes every connection of the users in UserIDs and every
