@@ -143,16 +143,19 @@ func (c *Conn) serve() {
 		c.endRead(err, "no auth frame")
 		return
 	}
-	f, derr := DecodeClientFrame(msg)
-	if derr == nil && f.Type != OpAuth {
-		derr = parley.Errorf(parley.CodeUnauthenticated, "the first frame must be {\"type\":\"auth\",\"token\":…}")
-	}
-	if derr != nil {
-		c.fail(f.Ref, derr, string(parley.CodeUnauthenticated))
-		c.drain()
-		return
-	}
-	c.run(func() { authed = c.authenticate(f) })
+	// Everything beyond reading runs on c.run's goroutine, so that the
+	// reader's stack stays as small as the blocked read needs.
+	c.run(func() {
+		f, derr := DecodeClientFrame(msg)
+		if derr == nil && f.Type != OpAuth {
+			derr = parley.Errorf(parley.CodeUnauthenticated, "the first frame must be {\"type\":\"auth\",\"token\":…}")
+		}
+		if derr != nil {
+			c.fail(f.Ref, derr, string(parley.CodeUnauthenticated))
+			return
+		}
+		authed = c.authenticate(f)
+	})
 	if !authed {
 		c.drain()
 		return
@@ -169,25 +172,31 @@ func (c *Conn) serve() {
 		if c.isClosed() {
 			continue // closing: discard until the peer's close frame or the grace deadline
 		}
-		if !c.allow(time.Now()) {
-			c.strikes++
-			if c.strikes >= g.cfg.FloodStrikes {
-				c.closeWith(string(parley.CodeRateLimited), "too many frames")
-				continue
-			}
-			e := &parley.Error{Code: parley.CodeRateLimited, Message: "too many frames; slow down",
-				RetryAfter: time.Duration(float64(time.Second) / g.cfg.OpsPerSecond)}
-			c.enqueue(opText, errorFrame(refOf(msg), e))
-			continue
-		}
-		c.strikes = 0
-		f, err := DecodeClientFrame(msg)
-		if err != nil {
-			c.enqueue(opText, errorFrame(f.Ref, err))
-			continue
-		}
-		c.run(func() { c.handle(f) })
+		c.run(func() { c.process(msg) })
 	}
+}
+
+// process rate-limits, decodes and answers one client frame.
+func (c *Conn) process(msg []byte) {
+	g := c.g
+	if !c.allow(time.Now()) {
+		c.strikes++
+		if c.strikes >= g.cfg.FloodStrikes {
+			c.closeWith(string(parley.CodeRateLimited), "too many frames")
+			return
+		}
+		e := &parley.Error{Code: parley.CodeRateLimited, Message: "too many frames; slow down",
+			RetryAfter: time.Duration(float64(time.Second) / g.cfg.OpsPerSecond)}
+		c.enqueue(opText, errorFrame(refOf(msg), e))
+		return
+	}
+	c.strikes = 0
+	f, err := DecodeClientFrame(msg)
+	if err != nil {
+		c.enqueue(opText, errorFrame(f.Ref, err))
+		return
+	}
+	c.handle(f)
 }
 
 // endRead turns a read failure into the right close.
