@@ -140,8 +140,8 @@ func count(list []string, s string) int {
 // ticks, typing, reactions, replies, edits, an offline spell with queued
 // messages (none lost, none doubled) and hostile content that must stay text.
 func TestBrowserChat(t *testing.T) {
+	env := apitest.Start(t, nil) // started first so the browser tabs close before it shuts down
 	a := newTab(t)
-	env := apitest.Start(t, nil)
 	if r, err := http.Get(env.URL + "/api/v1/conversations"); err != nil || r.StatusCode == http.StatusNotFound {
 		t.Skip("the conversations API is not in this build yet")
 	}
@@ -260,7 +260,7 @@ func TestBrowserChat(t *testing.T) {
 		}
 	}
 
-	saveScreenshot(t, a)
+	saveScreenshot(t, a, false)
 }
 
 const kbUp = kb.ArrowUp
@@ -281,16 +281,17 @@ func pressEnter() chromedp.Action[chromedp.Void] {
 	})
 }
 
-// saveScreenshot writes the main screen to docs/screenshot.png when
-// PARLEY_UPDATE_SCREENSHOT=1, and always to the test's temp dir.
-func saveScreenshot(t *testing.T, tb *tab) {
+// saveScreenshot writes the page to the test's temp dir, to
+// $PARLEY_SCREENSHOT_DIR/<test>.png when set, and — for docs — to
+// docs/screenshot.png when PARLEY_UPDATE_SCREENSHOT=1.
+func saveScreenshot(t *testing.T, tb *tab, docs bool) {
 	t.Helper()
 	png, err := chromedp.Run(tb.ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
 	out := filepath.Join(t.TempDir(), "screenshot.png")
-	if os.Getenv("PARLEY_UPDATE_SCREENSHOT") == "1" {
+	if docs && os.Getenv("PARLEY_UPDATE_SCREENSHOT") == "1" {
 		out = filepath.Join("..", "..", "docs", "screenshot.png")
 	}
 	if dir := os.Getenv("PARLEY_SCREENSHOT_DIR"); dir != "" {

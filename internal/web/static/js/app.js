@@ -339,8 +339,7 @@ function openReactionPicker(convId, m, anchor) {
   const outside = (e) => { if (!p.contains(e.target)) close(); };
   const p = picker((e) => { toggleReaction(convId, m, e); close(); }, close, 'Add reaction');
   p.classList.add('reaction-picker');
-  const row = anchor.closest('.msg');
-  row.append(p);
+  anchor.closest('.msg-col').append(p);
   p.focusFirst();
   setTimeout(() => document.addEventListener('mousedown', outside), 0);
 }

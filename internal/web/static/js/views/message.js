@@ -53,8 +53,8 @@ export function messageRow(ctx, c, m, o) {
     col.append(h('div', { class: 'failed-note', role: 'alert' }, icon('alert'), ` Not sent: ${o.error || 'refused'} `,
       h('button', { type: 'button', class: 'link-btn', onclick: () => ctx.dropFailed(m.client_msg_id) }, 'Dismiss')));
   }
+  if (m.seq && !m.deleted && !o.status) col.append(tools(ctx, c, m, mine));
   li.append(col);
-  if (m.seq && !m.deleted && !o.status) li.append(tools(ctx, c, m, mine));
   return li;
 }
 
