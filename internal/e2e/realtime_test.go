@@ -333,3 +333,31 @@ func TestRealtimeDisabledAccount(t *testing.T) {
 	}
 	t.Fatal("event stream ended without an unauthenticated disconnect")
 }
+
+func TestAsyncAPIDocument(t *testing.T) {
+	env := apitest.Start(t, nil)
+	resp, err := env.HTTPClient().Get(env.URL + "/api/v1/asyncapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var doc struct {
+		AsyncAPI   string                    `json:"asyncapi"`
+		Operations map[string]map[string]any `json:"operations"`
+		Components struct {
+			Messages map[string]map[string]any `json:"messages"`
+		} `json:"components"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.AsyncAPI != "3.0.0" || len(doc.Operations) != 2 {
+		t.Fatalf("document: %+v", doc)
+	}
+	// Every client frame type the gateway accepts is documented.
+	for _, typ := range []string{"auth", "send", "read", "delivered", "typing", "presence_subscribe", "presence_unsubscribe", "sync", "ping"} {
+		if doc.Components.Messages["client_"+typ] == nil {
+			t.Errorf("client frame %q not documented", typ)
+		}
+	}
+}
