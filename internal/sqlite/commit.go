@@ -54,9 +54,9 @@ type committer struct {
 	ckptDone chan struct{}
 	batches  int
 	// roles caches members' roles for the append check. Only the committer
-	// goroutine touches it. Membership rows change only through committer
-	// ops, and every op that may change them (any savepoint op) clears the
-	// cache, as does a failed commit; so a hit always matches the database.
+	// goroutine touches it. Membership and roles change only through
+	// committer ops, and each such op calls w.forgetRoles() before writing
+	// (a failed commit clears it too); so a hit always matches the database.
 	roles  map[string]parley.MemberRole
 	nbatch atomic.Int64
 }
@@ -65,6 +65,7 @@ const ckptEvery = 64
 
 // convState is a conversation's state cached for one batch.
 type convState struct {
+	num       int64
 	lastSeq   int64
 	lastAt    int64
 	broadcast bool
@@ -80,9 +81,9 @@ const (
 )
 
 var stmtSQL = [numStmts]string{
-	stmtConv: `SELECT last_seq, last_at, broadcast FROM conversations WHERE id = ?`,
+	stmtConv: `SELECT num, last_seq, last_at, broadcast FROM conversations WHERE id = ?`,
 	stmtRole: `SELECT role FROM members WHERE conversation_id = ? AND user_id = ?`,
-	stmtInsert: `INSERT INTO messages (conversation_id, seq, id, sender_id, client_msg_id, kind, body, reply_to,
+	stmtInsert: `INSERT INTO messages (conv, seq, id, sender_id, client_msg_id, kind, body, reply_to,
 		mentions, system, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
 }
 
@@ -230,6 +231,10 @@ func (w *wtx) role(conversationID, userID string) (parley.MemberRole, error) {
 	return r, nil
 }
 
+// forgetRoles empties the role cache. Every op that inserts, deletes or
+// changes the role of a members row must call it.
+func (w *wtx) forgetRoles() { clear(w.c.roles) }
+
 // stmt returns prepared statement i bound to the batch's transaction.
 func (w *wtx) stmt(i int) *sql.Stmt {
 	if w.stmts[i] == nil {
@@ -309,7 +314,6 @@ func (s *Store) runBatch(batch []*op) {
 			saved[k] = *v
 		}
 		err := o.fn(w)
-		clear(w.c.roles)
 		if err != nil {
 			o.err = translate(err)
 			_, _ = tx.ExecContext(ctx, "ROLLBACK TO op")
@@ -331,12 +335,12 @@ func (s *Store) runBatch(batch []*op) {
 		_ = tx.Rollback()
 		return
 	}
-	for id, cs := range w.convs {
+	for _, cs := range w.convs {
 		if !cs.dirty {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET last_seq = ?, last_at = max(last_at, ?) WHERE id = ?`,
-			cs.lastSeq, cs.lastAt, id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET last_seq = ?, last_at = max(last_at, ?) WHERE num = ?`,
+			cs.lastSeq, cs.lastAt, cs.num); err != nil {
 			_ = tx.Rollback()
 			fail(err)
 			return
@@ -354,7 +358,7 @@ func (w *wtx) conv(id string) (*convState, error) {
 		return cs, nil
 	}
 	cs := &convState{}
-	err := w.stmt(stmtConv).QueryRowContext(w.ctx, id).Scan(&cs.lastSeq, &cs.lastAt, &cs.broadcast)
+	err := w.stmt(stmtConv).QueryRowContext(w.ctx, id).Scan(&cs.num, &cs.lastSeq, &cs.lastAt, &cs.broadcast)
 	if err == sql.ErrNoRows {
 		return nil, parley.Errorf(parley.CodeNotFound, "conversation not found")
 	}

@@ -67,6 +67,7 @@ func hook(notify func(parley.MembershipResult), res *parley.MembershipResult) fu
 
 // insertMembers inserts the members not yet present and returns them.
 func (w *wtx) insertMembers(conversationID string, members []parley.Member) ([]parley.Member, error) {
+	w.forgetRoles()
 	var added []parley.Member
 	for _, m := range members {
 		m.ConversationID = conversationID
@@ -93,7 +94,7 @@ func (w *wtx) insertMembers(conversationID string, members []parley.Member) ([]p
 // conversation reads a conversation inside the batch, with the batch's
 // not-yet-written last_seq applied.
 func (w *wtx) conversation(id string) (parley.Conversation, error) {
-	c, err := scanConversation(w.tx.QueryRowContext(w.ctx, `SELECT `+conversationCols+` FROM conversations c WHERE id = ?`, id))
+	c, err := scanConversation(w.tx.QueryRowContext(w.ctx, `SELECT `+conversationCols+` FROM conversations c WHERE c.id = ?`, id))
 	if err == sql.ErrNoRows {
 		return c, parley.Errorf(parley.CodeNotFound, "conversation not found")
 	}
@@ -120,7 +121,7 @@ func (w *wtx) member(conversationID, userID string) (parley.Member, error) {
 
 // Conversation implements parley.ConversationStore.
 func (s *Store) Conversation(ctx context.Context, id string) (parley.Conversation, error) {
-	c, err := scanConversation(s.read.QueryRowContext(ctx, `SELECT `+conversationCols+` FROM conversations c WHERE id = ?`, id))
+	c, err := scanConversation(s.read.QueryRowContext(ctx, `SELECT `+conversationCols+` FROM conversations c WHERE c.id = ?`, id))
 	return c, translate(err)
 }
 
@@ -172,7 +173,7 @@ func (s *Store) UpdateConversation(ctx context.Context, id string, p parley.Conv
 func (s *Store) ListConversations(ctx context.Context, userID string, after parley.ConversationCursor,
 	limit int) ([]parley.ConversationEntry, error) {
 	q := `SELECT ` + conversationCols + `, ` + memberColsOf("m") + `,
-		(SELECT count(*) FROM messages x WHERE x.conversation_id = c.id AND x.seq > m.read_seq
+		(SELECT count(*) FROM messages x WHERE x.conv = c.num AND x.seq > m.read_seq
 			AND x.sender_id != m.user_id AND x.deleted = 0 AND x.kind = 'user')
 		FROM members m JOIN conversations c ON c.id = m.conversation_id
 		WHERE m.user_id = ?`

@@ -116,6 +116,7 @@ func (s *Store) RemoveMember(ctx context.Context, conversationID, userID string,
 		if err != nil {
 			return err
 		}
+		w.forgetRoles()
 		if _, err := w.tx.ExecContext(w.ctx, `DELETE FROM members WHERE conversation_id = ? AND user_id = ?`,
 			conversationID, userID); err != nil {
 			return err
@@ -162,6 +163,7 @@ func (w *wtx) handOwnership(conversationID string, after parley.Message, res *pa
 	if err != nil {
 		return err
 	}
+	w.forgetRoles()
 	if _, err := w.tx.ExecContext(w.ctx, `UPDATE members SET role = 'owner' WHERE conversation_id = ? AND user_id = ?`,
 		conversationID, next.UserID); err != nil {
 		return err
@@ -209,6 +211,7 @@ func (s *Store) UpdateMember(ctx context.Context, conversationID, userID string,
 		set(&m.Muted, p.Muted)
 		set(&m.Pinned, p.Pinned)
 		set(&m.Archived, p.Archived)
+		w.forgetRoles()
 		if _, err := w.tx.ExecContext(w.ctx, `UPDATE members SET role = ?, muted = ?, pinned = ?, archived = ?
 			WHERE conversation_id = ? AND user_id = ?`, m.Role, m.Muted, m.Pinned, m.Archived, conversationID, userID); err != nil {
 			return err

@@ -10,8 +10,14 @@ import (
 	"github.com/parley-chat/parley"
 )
 
-const messageCols = `conversation_id, seq, id, sender_id, coalesce(client_msg_id, ''), kind, body, reply_to,
-	mentions, system, created_at, edited_at, deleted`
+// messageCols are read FROM messageFrom.
+const messageCols = `c.id, m.seq, m.id, m.sender_id, coalesce(m.client_msg_id, ''), m.kind, m.body, m.reply_to,
+	m.mentions, m.system, m.created_at, m.edited_at, m.deleted`
+
+const messageFrom = ` FROM messages m JOIN conversations c ON c.num = m.conv `
+
+// convNum is the subquery mapping a conversation id to its num.
+const convNum = `(SELECT num FROM conversations WHERE id = ?)`
 
 func scanMessage(r interface{ Scan(...any) error }) (parley.Message, error) {
 	var (
@@ -91,7 +97,7 @@ func (w *wtx) appendMessage(m *parley.Message, check parley.AppendCheck) (bool, 
 		client = m.ClientMsgID
 	}
 	seq := cs.lastSeq + 1
-	res, err := w.stmt(stmtInsert).ExecContext(w.ctx, m.ConversationID, seq, m.ID, m.SenderID, client, m.Kind, m.Body, m.ReplyTo, joinIDs(m.Mentions), system,
+	res, err := w.stmt(stmtInsert).ExecContext(w.ctx, cs.num, seq, m.ID, m.SenderID, client, m.Kind, m.Body, m.ReplyTo, joinIDs(m.Mentions), system,
 		millis(m.CreatedAt))
 	if err != nil {
 		return false, err
@@ -102,8 +108,8 @@ func (w *wtx) appendMessage(m *parley.Message, check parley.AppendCheck) (bool, 
 		if m.ClientMsgID == "" {
 			return false, parley.Internal(errSeqTaken)
 		}
-		prev, err := scanMessage(w.tx.QueryRowContext(w.ctx, `SELECT `+messageCols+` FROM messages
-			WHERE sender_id = ? AND client_msg_id = ?`, m.SenderID, m.ClientMsgID))
+		prev, err := scanMessage(w.tx.QueryRowContext(w.ctx, `SELECT `+messageCols+messageFrom+`
+			WHERE m.sender_id = ? AND m.client_msg_id = ?`, m.SenderID, m.ClientMsgID))
 		if err != nil {
 			return false, err
 		}
@@ -168,8 +174,8 @@ func (s *Store) AppendMessage(ctx context.Context, m parley.Message, check parle
 
 // Message implements parley.MessageStore.
 func (s *Store) Message(ctx context.Context, conversationID string, seq int64) (parley.Message, error) {
-	m, err := scanMessage(s.read.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages
-		WHERE conversation_id = ? AND seq = ?`, conversationID, seq))
+	m, err := scanMessage(s.read.QueryRowContext(ctx, `SELECT `+messageCols+messageFrom+`
+		WHERE c.id = ? AND m.seq = ?`, conversationID, seq))
 	if err != nil {
 		return m, translate(err)
 	}
@@ -182,8 +188,8 @@ func (s *Store) Message(ctx context.Context, conversationID string, seq int64) (
 
 // MessageByClientID implements parley.MessageStore.
 func (s *Store) MessageByClientID(ctx context.Context, senderID, clientMsgID string) (parley.Message, error) {
-	m, err := scanMessage(s.read.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages
-		WHERE sender_id = ? AND client_msg_id = ?`, senderID, clientMsgID))
+	m, err := scanMessage(s.read.QueryRowContext(ctx, `SELECT `+messageCols+messageFrom+`
+		WHERE m.sender_id = ? AND m.client_msg_id = ?`, senderID, clientMsgID))
 	if err != nil {
 		return m, translate(err)
 	}
@@ -195,11 +201,11 @@ func (s *Store) History(ctx context.Context, conversationID string, q parley.His
 	var rows *sql.Rows
 	var err error
 	if q.Before > 0 {
-		rows, err = s.read.QueryContext(ctx, `SELECT `+messageCols+` FROM messages
-			WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`, conversationID, q.Before, q.Limit)
+		rows, err = s.read.QueryContext(ctx, `SELECT `+messageCols+messageFrom+`
+			WHERE c.id = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?`, conversationID, q.Before, q.Limit)
 	} else {
-		rows, err = s.read.QueryContext(ctx, `SELECT `+messageCols+` FROM messages
-			WHERE conversation_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?`, conversationID, q.After, q.Limit)
+		rows, err = s.read.QueryContext(ctx, `SELECT `+messageCols+messageFrom+`
+			WHERE c.id = ? AND m.seq > ? ORDER BY m.seq ASC LIMIT ?`, conversationID, q.After, q.Limit)
 	}
 	if err != nil {
 		return nil, translate(err)
@@ -273,8 +279,8 @@ func addReaction(rs []parley.Reaction, emoji, user string) []parley.Reaction {
 }
 
 func (w *wtx) message(conversationID string, seq int64) (parley.Message, error) {
-	m, err := scanMessage(w.tx.QueryRowContext(w.ctx, `SELECT `+messageCols+` FROM messages
-		WHERE conversation_id = ? AND seq = ?`, conversationID, seq))
+	m, err := scanMessage(w.tx.QueryRowContext(w.ctx, `SELECT `+messageCols+messageFrom+`
+		WHERE c.id = ? AND m.seq = ?`, conversationID, seq))
 	if err == sql.ErrNoRows {
 		return m, parley.Errorf(parley.CodeNotFound, "message not found")
 	}
@@ -319,7 +325,7 @@ func (s *Store) EditMessage(ctx context.Context, conversationID string, seq int6
 			return err
 		}
 		if _, err := w.tx.ExecContext(w.ctx, `UPDATE messages SET body = ?, mentions = ?, edited_at = ?
-			WHERE conversation_id = ? AND seq = ?`, body, joinIDs(mentions), millis(at), conversationID, seq); err != nil {
+			WHERE conv = `+convNum+` AND seq = ?`, body, joinIDs(mentions), millis(at), conversationID, seq); err != nil {
 			return err
 		}
 		m.Body, m.Mentions = body, mentions
@@ -370,7 +376,7 @@ func (s *Store) DeleteMessage(ctx context.Context, conversationID string, seq in
 		}
 		changed = true
 		for _, q := range []string{
-			`UPDATE messages SET body = '', mentions = '', deleted = 1, edited_at = ? WHERE conversation_id = ? AND seq = ?`,
+			`UPDATE messages SET body = '', mentions = '', deleted = 1, edited_at = ? WHERE conv = ` + convNum + ` AND seq = ?`,
 			`DELETE FROM message_versions WHERE ? > 0 AND conversation_id = ? AND seq = ?`,
 			`DELETE FROM reactions WHERE ? > 0 AND conversation_id = ? AND seq = ?`,
 		} {

@@ -1,7 +1,10 @@
 -- Conversations, members, messages, reactions. Owned by the conversations
 -- slice (issue 3). Times are INTEGER unix milliseconds UTC.
+-- num is the compact key messages use (their index entries stay small, so a
+-- batch of appends dirties few pages); id is the public id.
 CREATE TABLE conversations (
-    id           TEXT PRIMARY KEY,
+    num          INTEGER PRIMARY KEY,
+    id           TEXT NOT NULL UNIQUE,
     kind         TEXT NOT NULL,
     title        TEXT NOT NULL DEFAULT '',
     title_lower  TEXT NOT NULL DEFAULT '',
@@ -36,14 +39,17 @@ CREATE TABLE members (
 ) WITHOUT ROWID;
 CREATE INDEX members_user ON members (user_id, conversation_id);
 
--- The history. (conversation_id, seq) is the primary key; seq is gap-free.
--- (sender_id, client_msg_id) is the idempotency key.
+-- The history. Rows are appended in commit order (rid), so a batch of
+-- appends writes to the right edge of the table; (conv, seq) is the unique
+-- key, seq gap-free per conversation; (client_msg_id, sender_id) is the
+-- idempotency key.
 CREATE TABLE messages (
-    conversation_id TEXT NOT NULL,
+    rid             INTEGER PRIMARY KEY,
+    conv            INTEGER NOT NULL,        -- conversations.num
     seq             INTEGER NOT NULL,
     id              TEXT NOT NULL,
     sender_id       TEXT NOT NULL,
-    client_msg_id   TEXT,                   -- NULL for system messages
+    client_msg_id   TEXT,                    -- NULL for system messages
     kind            TEXT NOT NULL,
     body            TEXT NOT NULL,
     reply_to        INTEGER NOT NULL DEFAULT 0,
@@ -51,9 +57,9 @@ CREATE TABLE messages (
     system          TEXT NOT NULL DEFAULT '', -- JSON SystemInfo for system messages
     created_at      INTEGER NOT NULL,
     edited_at       INTEGER,
-    deleted         INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (conversation_id, seq)
-) WITHOUT ROWID;
+    deleted         INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX messages_seq ON messages (conv, seq);
 -- client_msg_id first: clients that use time-ordered ids (the SDK uses
 -- parley.NewID) then append to the right edge of the index, one leaf page per
 -- batch instead of one per sender.
