@@ -24,7 +24,7 @@ type msgEnv struct {
 	evs   []parley.Event
 }
 
-func newMsgEnv(t *testing.T, limits app.Limits) *msgEnv {
+func newMsgEnv(t testing.TB, limits app.Limits) *msgEnv {
 	t.Helper()
 	store, err := sqlite.Open(context.Background(), t.TempDir())
 	if err != nil {
@@ -46,7 +46,7 @@ func newMsgEnv(t *testing.T, limits app.Limits) *msgEnv {
 	return e
 }
 
-func (e *msgEnv) user(t *testing.T, name string) parley.Actor {
+func (e *msgEnv) user(t testing.TB, name string) parley.Actor {
 	t.Helper()
 	u, token, err := e.app.Register(context.Background(), app.RegisterInput{Username: name, Password: "password123"})
 	if err != nil {
@@ -265,3 +265,26 @@ func TestMembershipEventsRouteJoinAndLeave(t *testing.T) {
 	}
 }
 
+
+// FuzzCursors feeds arbitrary cursors to the paginated lists: the answer is
+// a page or an invalid error naming the cursor, never a panic or another code.
+func FuzzCursors(f *testing.F) {
+	e := newMsgEnv(f, app.Limits{})
+	a := e.user(f, "fuzzer")
+	ctx := context.Background()
+	for _, s := range []string{"", "MTIzAGFiYw", "!!", "AA", "MTcwMDAwMDAwMDAwMAAwMW04NHAwd2N5cXB6MmJ5Mndo"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, cursor string) {
+		for _, call := range []func() error{
+			func() error { _, _, err := e.app.ListConversations(ctx, a, cursor, 5); return err },
+			func() error { _, _, err := e.app.PublicChannels(ctx, a, "", cursor, 5); return err },
+		} {
+			if err := call(); err != nil {
+				if pe := parley.AsError(err); pe.Code != parley.CodeInvalid || pe.Field != "cursor" {
+					t.Fatalf("cursor %q: %v", cursor, err)
+				}
+			}
+		}
+	})
+}
