@@ -172,15 +172,15 @@ func TestSendRateLimitPerUser(t *testing.T) {
 
 func TestParseMentions(t *testing.T) {
 	for body, want := range map[string][]string{
-		"hi @alice":                     {"alice"},
-		"@Bob, @carol. and @bob again":  {"bob", "carol"},
-		"mail me at me@example.com":     nil,
-		"@@double @x @ab @a.b.c- end":   {"a.b.c"},
-		"(@dave) [@erin] @frank!":       {"dave", "erin", "frank"},
+		"hi @alice":                    {"alice"},
+		"@Bob, @carol. and @bob again": {"bob", "carol"},
+		"mail me at me@example.com":    nil,
+		"@@double @x @ab @a.b.c- end":  {"a.b.c"},
+		"(@dave) [@erin] @frank!":      {"dave", "erin", "frank"},
 		"@" + string(make([]byte, 40)): nil,
-		"":                              nil,
-		"no mentions":                   nil,
-		"@émile @zoë_":                  nil,
+		"":                             nil,
+		"no mentions":                  nil,
+		"@émile @zoë_":                 nil,
 	} {
 		if got := app.ParseMentions(body); !reflect.DeepEqual(got, want) {
 			t.Errorf("ParseMentions(%q) = %q, want %q", body, got, want)
@@ -264,7 +264,6 @@ func TestMembershipEventsRouteJoinAndLeave(t *testing.T) {
 		t.Fatalf("member_joined frame %s", evs[2].Frame)
 	}
 }
-
 
 // FuzzCursors feeds arbitrary cursors to the paginated lists: the answer is
 // a page or an invalid error naming the cursor, never a panic or another code.
