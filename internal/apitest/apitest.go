@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/client"
+	"github.com/parley-chat/parley/internal/app"
 	"github.com/parley-chat/parley/internal/server"
 )
 
@@ -30,6 +31,7 @@ func Start(t testing.TB, configure func(*server.Config)) *Env {
 	cfg.DataDir = t.TempDir()
 	cfg.LogLevel = "warn"
 	cfg.ShutdownGrace = 5 * time.Second
+	cfg.PasswordParams = app.FastPasswordParams()
 	if configure != nil {
 		configure(&cfg)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/parley-chat/parley"
 	"github.com/parley-chat/parley/client"
 	"github.com/parley-chat/parley/internal/apitest"
+	"github.com/parley-chat/parley/internal/app"
 	"github.com/parley-chat/parley/internal/server"
 )
 
@@ -365,7 +366,7 @@ func TestLogoutPublishesSessionRevoked(t *testing.T) {
 // BenchmarkLogin measures sign-ins per second with the production argon2id
 // parameters (one hash each, plus a session insert).
 func BenchmarkLogin(b *testing.B) {
-	env := apitest.Start(b, nil)
+	env := apitest.Start(b, productionHashing)
 	env.NewUser(b, "bench")
 	c := client.New(env.URL)
 	ctx := context.Background()
@@ -381,7 +382,7 @@ func BenchmarkLogin(b *testing.B) {
 // clients sign in as fast as they can: bounded hashing should leave the
 // rest of the server responsive. Reports p50/p99 of /me and logins/s.
 func BenchmarkMeDuringLoginFlood(b *testing.B) {
-	env := apitest.Start(b, nil)
+	env := apitest.Start(b, productionHashing)
 	me, _ := env.NewUser(b, "reader")
 	env.NewUser(b, "flooder")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -423,3 +424,7 @@ func BenchmarkMeDuringLoginFlood(b *testing.B) {
 	b.ReportMetric(float64(logins.Load())/elapsed.Seconds(), "logins/s")
 	b.ReportMetric(float64(refused.Load())/elapsed.Seconds(), "refused/s")
 }
+
+// productionHashing undoes apitest's fast test parameters for benchmarks
+// whose subject is sign-in cost.
+func productionHashing(c *server.Config) { c.PasswordParams = app.DefaultPasswordParams() }

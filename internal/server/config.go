@@ -3,6 +3,7 @@ package server
 import (
 	"flag"
 	"fmt"
+	"github.com/parley-chat/parley/internal/app"
 
 	"strconv"
 	"strings"
@@ -26,6 +27,11 @@ type Config struct {
 	SessionTTL     time.Duration // idle session lifetime
 	ShutdownGrace  time.Duration // time in-flight requests get on shutdown
 	Pprof          string        // if set, serve net/http/pprof on this address
+
+	// PasswordParams overrides the argon2id cost (zero: the OWASP-grade
+	// defaults). Not a flag: tests whose subject is not hashing use
+	// app.FastPasswordParams to keep a suite of hundreds of sign-ups fast.
+	PasswordParams app.PasswordParams
 }
 
 // Default returns the configuration `parley serve` uses with no settings.

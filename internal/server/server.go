@@ -97,7 +97,8 @@ func (s *Server) open(ctx context.Context) error {
 	limits := app.DefaultLimits()
 	limits.MaxMessageChars = cfg.MaxMessage
 	limits.SessionTTL = cfg.SessionTTL
-	s.App = app.New(app.Options{Store: store, Bus: bus, Logger: s.log, Limits: limits})
+	s.App = app.New(app.Options{Store: store, Bus: bus, Logger: s.log, Limits: limits,
+		Passwords: app.PasswordOptions{Params: cfg.PasswordParams}})
 
 	s.HTTP = httpapi.New(s.App, s.log, s.Metrics, httpapi.Options{
 		MaxBodyBytes:   cfg.MaxBodyBytes,
