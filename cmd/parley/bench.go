@@ -73,6 +73,7 @@ Flags:
 	fs.IntVar(&cfg.Missed, "missed", cfg.Missed, "storm: messages posted to each conversation while clients are away")
 	fs.IntVar(&cfg.StormConc, "storm-conc", cfg.StormConc, "storm: concurrent reconnects")
 	fs.IntVar(&cfg.HistoryMessages, "history-messages", cfg.HistoryMessages, "history: messages to seed")
+	fs.StringVar(&cfg.HistoryConv, "history-conv", "", "history: read this conversation (seeded by an earlier run; needs --user-cache) instead of seeding a new one")
 	fs.IntVar(&cfg.PageSize, "page-size", cfg.PageSize, "history: messages per page")
 	fs.IntVar(&cfg.SeedConns, "seed-conns", cfg.SeedConns, "history: concurrent REST senders that seed the conversation")
 	fs.IntVar(&cfg.SeedUsers, "seed-users", cfg.SeedUsers, "history: users the seeding is spread over (the server limits each user's send rate)")

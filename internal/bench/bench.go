@@ -58,11 +58,12 @@ type Config struct {
 	Missed    int // storm: messages per conversation sent while clients are away
 	StormConc int // storm: concurrent reconnects
 
-	HistoryMessages int // history: size of the conversation
-	PageSize        int // history: messages per page
-	Readers         int // history: concurrent HTTP readers
-	SeedConns       int // history: concurrent REST senders seeding the conversation
-	SeedUsers       int // history: users the seeding is spread over
+	HistoryMessages int    // history: size of the conversation
+	HistoryConv     string // history: reuse this conversation (seeded by an earlier run) instead of seeding
+	PageSize        int    // history: messages per page
+	Readers         int    // history: concurrent HTTP readers
+	SeedConns       int    // history: concurrent REST senders seeding the conversation
+	SeedUsers       int    // history: users the seeding is spread over
 
 	JSONOut   string        // write the JSON report here ("-": stdout)
 	SVGOut    string        // write the SVG chart here

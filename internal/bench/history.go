@@ -28,14 +28,26 @@ func (r *runner) history(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	conv, err := r.createConversation(ctx, users[0], "group", users)
-	if err != nil {
-		return err
+	var conv string
+	var last int64
+	if r.cfg.HistoryConv != "" {
+		// Reuse a conversation seeded by an earlier run (users[0] is a member).
+		conv = r.cfg.HistoryConv
+		var c conversationResp
+		if err := r.rest.Do(ctx, "GET", "/api/v1/conversations/"+conv, users[0].Token, nil, &c); err != nil {
+			return fmt.Errorf("--history-conv: %w", err)
+		}
+		last = c.LastSeq
+		r.rep.Params["history_conversation"] = conv
+	} else {
+		if conv, err = r.createConversation(ctx, users[0], "group", users); err != nil {
+			return err
+		}
+		if last, err = r.seed(ctx, users[1:], conv, h); err != nil {
+			return err
+		}
 	}
-	last, err := r.seed(ctx, users[1:], conv, h)
-	if err != nil {
-		return err
-	}
+	r.rep.Summary["conversation_messages"] = last
 	r.printf("conversation %s holds %d messages\n", conv, last)
 	// Reads: a pool of Readers goroutines fed open-loop by the ladder.
 	r.prepareSteps(0)
