@@ -90,7 +90,7 @@ function start(me, token) {
   const rt = new Realtime({ url: wsURL(), token, storageKey: 'parley.outbox.' + me.id });
   ctx = {
     api, store, rt, nav, applyTheme, limits: {},
-    drafts: new Map(), failed: new Map(), chat: null, view: null, openConv: null,
+    drafts: new Map(), failed: new Map(), left: new Set(), chat: null, view: null, openConv: null,
     openId: () => ctx.openConv,
     openSettings: () => openSettings(ctx),
     openNewDirect: () => openNewDirect(ctx),
@@ -219,7 +219,7 @@ function onMessage(m) {
   const fresh = store.addMessages([m]);
   if (gap) store.catchUp(m.conversation_id);
   store.clearTyping(m.conversation_id, m.sender_id);
-  if (!c) { store.loadConversation(m.conversation_id).then(() => store.loadMembers(m.conversation_id)).catch(() => {}); }
+  if (!c && !ctx.left.has(m.conversation_id)) refreshList();
   if (!fresh.length || m.sender_id === store.me.id) return;
   rt.markDelivered(m.conversation_id, m.seq);
   const cc = store.convs.get(m.conversation_id);
@@ -230,14 +230,29 @@ function onMessage(m) {
   notify(cc, m);
 }
 
+// refreshList reloads the conversation list (with unread counts) when a
+// conversation we do not know yet shows up; bursts coalesce into one load.
+function refreshList() {
+  if (ctx.refreshing) { ctx.refreshAgain = true; return; }
+  ctx.refreshing = true;
+  ctx.store.loadConversations().catch(() => {}).finally(() => {
+    ctx.refreshing = false;
+    if (ctx.refreshAgain) { ctx.refreshAgain = false; refreshList(); }
+  });
+}
+
 function onMember(f) {
   const { store } = ctx;
   const me = store.me.id;
   if (f.user_id === me) {
     if (f.type === 'member_left') {
+      ctx.left.add(f.conversation_id);
       store.removeConv(f.conversation_id);
       if (ctx.openConv === f.conversation_id) { toast('You are no longer a member of that conversation'); nav('/', true); }
-    } else store.loadConversation(f.conversation_id).then(() => store.loadMembers(f.conversation_id)).catch(() => {});
+    } else {
+      ctx.left.delete(f.conversation_id);
+      refreshList();
+    }
     return;
   }
   const c = store.convs.get(f.conversation_id);
@@ -308,6 +323,7 @@ async function toggleMute(c) {
 async function leave(c) {
   if (!await confirmDialog('Leave conversation', `Leave ${ctx.store.title(c)}? You will stop receiving its messages.`, 'Leave', true)) return;
   try {
+    ctx.left.add(c.id);
     await api.removeMember(c.id, ctx.store.me.id);
     ctx.store.removeConv(c.id);
     nav('/', true);

@@ -46,6 +46,38 @@ export function replace(el, ...children) {
   return append(el, children);
 }
 
+// reconcile makes parent's children the elements for items ({key, sig,
+// build}), reusing the element cached for a key whose sig is unchanged, so
+// unchanged rows keep their focus, hover and scroll state. cache maps key →
+// {el, sig} and is returned updated.
+export function reconcile(parent, items, cache) {
+  const next = new Map();
+  const order = [];
+  for (const it of items) {
+    let row = cache.get(it.key);
+    if (!row || row.sig !== it.sig) {
+      const el = it.build();
+      el.dataset.key = it.key;
+      if (row && row.el.parentNode === parent) {
+        const hadFocus = row.el.contains(document.activeElement);
+        row.el.replaceWith(el);
+        if (hadFocus) (el.matches('[tabindex], a, button') ? el : el.querySelector('a, button, [tabindex]'))?.focus({ preventScroll: true });
+      }
+      row = { el, sig: it.sig };
+    }
+    next.set(it.key, row);
+    order.push(row.el);
+  }
+  for (const [k, row] of cache) if (next.get(k)?.el !== row.el) row.el.remove();
+  let cursor = parent.firstElementChild;
+  for (const el of order) {
+    if (el === cursor) { cursor = cursor.nextElementSibling; continue; }
+    parent.insertBefore(el, cursor);
+  }
+  while (cursor) { const n = cursor.nextElementSibling; cursor.remove(); cursor = n; }
+  return next;
+}
+
 // Icons: stroke paths in a 24×24 box (Feather/Lucide style).
 const ICONS = {
   send: [['path', { d: 'M22 2 11 13' }], ['path', { d: 'M22 2 15 22 11 13 2 9z' }]],

@@ -98,8 +98,8 @@ export class Store {
       c.muted = m.muted ?? c.muted;
       c.role = m.role ?? c.role;
     }
-    c.unread = x.unread_count ?? x.unread ?? c.unread ?? 0;
-    c.read_seq = c.read_seq ?? 0;
+    const unread = x.unread_count ?? x.unread;
+    if (unread !== undefined) c.unread = unread; else delete c.unread;
     if (c.last_message) this.#noteUsers([c.last_message.sender_id]);
     for (const mm of list(x.members ?? [], 'members')) this.#addMember(c, mm);
     if (x.other_user) this.addUser(x.other_user);
@@ -112,6 +112,8 @@ export class Store {
     const old = this.convs.get(n.id);
     const c = old ? { ...old, ...n, members: old.members || n.members } : n;
     if (old && n.members) c.members = n.members;
+    c.unread = c.unread ?? 0;
+    c.read_seq = c.read_seq ?? 0;
     if (this.mutedLocal.has(c.id)) c.muted = true;
     this.convs.set(c.id, c);
     this.emit('convs', 'conv:' + c.id);

@@ -1,6 +1,6 @@
 // chat.js — the open conversation: header, message log with infinite scroll
 // back, day separators, unread divider, typing line and composer.
-import { h, icon, iconButton, replace } from '../dom.js';
+import { h, icon, iconButton, replace, reconcile } from '../dom.js';
 import { dayKey, dayLabel, ago } from '../format.js';
 import { convAvatar, toast, errorText } from './ui.js';
 import { messageRow, signature } from './message.js';
@@ -42,14 +42,20 @@ export function renderChat(ctx, id) {
       const n = c.member_count || c.members?.size || 0;
       sub = [c.kind === 'channel' ? (c.public === false ? 'Private channel' : 'Public channel') : 'Group', n ? `${n} member${n === 1 ? '' : 's'}` : '', c.topic].filter(Boolean).join(' · ');
     }
+    const sig = JSON.stringify([store.title(c), sub, c.muted, c.kind, store.peerOf(c)?.id, store.presence.get(store.peerOf(c)?.id)?.online]);
+    if (sig === state.headSig) return;
+    state.headSig = sig;
+    const refocus = head.contains(document.activeElement) ? document.activeElement.dataset.action : null;
+    const act = (el, name) => { el.dataset.action = name; return el; };
     replace(head,
-      iconButton('back', 'Back to conversations', () => ctx.nav('/'), 'back-btn'),
+      act(iconButton('back', 'Back to conversations', () => ctx.nav('/'), 'back-btn'), 'back'),
       convAvatar(store, c),
       h('div', { class: 'chat-head-text' }, h('h1', { class: 'chat-title' }, store.title(c)), h('div', { class: 'chat-sub' }, sub)),
       h('div', { class: 'chat-actions' },
-        iconButton(c.muted ? 'bellOff' : 'bell', c.muted ? 'Unmute notifications' : 'Mute notifications', () => ctx.toggleMute(c), c.muted ? 'on' : ''),
-        c.kind !== 'direct' ? iconButton('users', 'Members', () => ctx.openMembers(c.id)) : null,
-        c.kind !== 'direct' ? iconButton('leave', 'Leave conversation', () => ctx.leave(c), 'danger') : null));
+        act(iconButton(c.muted ? 'bellOff' : 'bell', c.muted ? 'Unmute notifications' : 'Mute notifications', () => ctx.toggleMute(conv()), c.muted ? 'on' : ''), 'mute'),
+        c.kind !== 'direct' ? act(iconButton('users', 'Members', () => ctx.openMembers(id)), 'members') : null,
+        c.kind !== 'direct' ? act(iconButton('leave', 'Leave conversation', () => ctx.leave(conv()), 'danger'), 'leave') : null));
+    if (refocus) head.querySelector(`[data-action="${refocus}"]`)?.focus();
   }
 
   function items() {
@@ -106,31 +112,7 @@ export function renderChat(ctx, id) {
     const beforeH = scroller.scrollHeight;
     const beforeTop = scroller.scrollTop;
     const firstKey = list.firstElementChild?.dataset.key;
-    const next = new Map();
-    const order = [];
-    for (const it of items()) {
-      let row = state.rows.get(it.key);
-      if (!row || row.sig !== it.sig) {
-        const el = it.build();
-        el.dataset.key = it.key;
-        if (row && row.el.parentNode === list) {
-          const hadFocus = row.el.contains(document.activeElement);
-          row.el.replaceWith(el);
-          if (hadFocus) el.focus({ preventScroll: true });
-        }
-        row = { el, sig: it.sig };
-      }
-      next.set(it.key, row);
-      order.push(row.el);
-    }
-    for (const [k, row] of state.rows) if (next.get(k)?.el !== row.el) row.el.remove();
-    let cursor = list.firstElementChild;
-    for (const el of order) {
-      if (el === cursor) { cursor = cursor.nextElementSibling; continue; }
-      list.insertBefore(el, cursor);
-    }
-    while (cursor) { const n = cursor.nextElementSibling; cursor.remove(); cursor = n; }
-    state.rows = next;
+    state.rows = reconcile(list, items(), state.rows);
     beginning.hidden = !w.complete;
     replace(beginning, w.complete ? beginningText() : '');
     // Keep the view steady: stick to the bottom, or keep the old first row in

@@ -1,7 +1,7 @@
 // sidebar.js — the signed-in user's header, connection state and the
 // conversation list (sorted by activity, with previews, unread badges,
 // presence dots and typing).
-import { h, icon, iconButton, replace } from '../dom.js';
+import { h, icon, iconButton, replace, reconcile } from '../dom.js';
 import { shortTime } from '../format.js';
 import { avatar, convAvatar } from './ui.js';
 
@@ -66,14 +66,17 @@ export function renderSidebar(ctx) {
   };
   setInterval(() => { if (store.conn.state === 'offline') renderConn(); }, 1000);
 
+  let rows = new Map();
   const renderList = () => {
     const q = filter.value.trim().toLowerCase();
     const items = store.sortedConvs().filter((c) => !q || store.title(c).toLowerCase().includes(q));
     if (!items.length) {
+      rows = new Map();
       replace(listEl, h('li', { class: 'empty-list' }, q ? 'No matching conversations.' : 'No conversations yet. Start one with the + button.'));
-      return;
+    } else {
+      listEl.querySelector('.empty-list')?.remove();
+      rows = reconcile(listEl, items.map((c) => ({ key: c.id, sig: itemSig(ctx, c), build: () => convItem(ctx, c) })), rows);
     }
-    replace(listEl, items.map((c) => convItem(ctx, c)));
     let total = 0;
     for (const c of store.convs.values()) if (!c.muted) total += c.unread || 0;
     document.title = total ? `(${total}) Parley` : 'Parley';
@@ -86,6 +89,14 @@ export function renderSidebar(ctx) {
   renderConn();
   renderList();
   return root;
+}
+
+function itemSig(ctx, c) {
+  const { store } = ctx;
+  const p = c.kind === 'direct' ? store.peerOf(c) : null;
+  const lm = c.last_message;
+  return JSON.stringify([store.title(c), c.unread, c.muted, c.kind, c.public, c.topic, lm?.seq, lm?.body, lm?.deleted, lm?.edited_at,
+    lm && store.displayName(lm.sender_id), store.typers(c.id), ctx.openId() === c.id, p?.id, p && store.presence.get(p.id)?.online, shortTime(lm?.created_at || c.last_activity_at)]);
 }
 
 function convItem(ctx, c) {
