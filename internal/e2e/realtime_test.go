@@ -260,7 +260,7 @@ func TestRealtimeBadFrames(t *testing.T) {
 func TestRealtimeOrigin(t *testing.T) {
 	env := apitest.Start(t, func(cfg *server.Config) { cfg.AllowedOrigins = []string{"https://chat.example"} })
 	u := strings.Replace(env.URL, "http://", "ws://", 1) + "/api/v1/ws"
-	for origin, ok := range map[string]bool{"https://chat.example": true, "https://evil.example": false, "": true} {
+	for origin, ok := range map[string]bool{"https://chat.example": true, "https://evil.example": false, "": true, env.URL: true} {
 		d := ws.Dialer{Timeout: 5 * time.Second}
 		if origin != "" {
 			d.Header = ws.HandshakeHeaderHTTP(http.Header{"Origin": {origin}})

@@ -141,6 +141,13 @@ type Gateway struct {
 	nextID  atomic.Uint64
 	conns   atomic.Int64
 
+	// revoked remembers recently revoked session ids for a while, to close
+	// the race between a token being checked at auth and the connection
+	// joining the hub. (Revocations name the sessions they end; user ids
+	// are not remembered, so a re-enabled account can connect at once.)
+	revokedMu sync.Mutex
+	revoked   map[string]time.Time
+
 	ctx    context.Context // cancelled by Close; parent of every operation
 	cancel context.CancelFunc
 	mu     sync.Mutex // guards closed and readers.Add against Close
@@ -156,7 +163,7 @@ func New(be Backend, log *slog.Logger, m *metrics.Metrics, cfg Config) *Gateway 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	g := &Gateway{be: be, log: log, metrics: m, cfg: cfg}
+	g := &Gateway{be: be, log: log, metrics: m, cfg: cfg, revoked: map[string]time.Time{}}
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	g.hub.init()
 	for i := 0; i < cfg.Writers; i++ {
@@ -252,6 +259,19 @@ func (g *Gateway) connsOfUser(userID string) []*Conn {
 // connection of the sessions in SessionIDs, writing the event's frame
 // ({"type":"session_revoked","reason":…}) first when it has one.
 func (g *Gateway) revoke(e parley.Event) {
+	now := time.Now()
+	g.revokedMu.Lock()
+	for _, id := range e.SessionIDs {
+		g.revoked[id] = now
+	}
+	if len(g.revoked) > 256 {
+		for k, t := range g.revoked {
+			if now.Sub(t) > 2*g.cfg.OpTimeout {
+				delete(g.revoked, k)
+			}
+		}
+	}
+	g.revokedMu.Unlock()
 	var victims []*Conn
 	for _, uid := range e.UserIDs {
 		g.hub.eachOfUser(uid, func(c *Conn) { victims = append(victims, c) })
@@ -273,6 +293,15 @@ func (g *Gateway) revoke(e parley.Event) {
 		}
 		c.closeWith(ReasonSessionRevoked, "session revoked")
 	}
+}
+
+// recentlyRevoked reports whether actor's session was revoked within the
+// last two operation timeouts (longer than any authentication can take).
+func (g *Gateway) recentlyRevoked(actor parley.Actor) bool {
+	g.revokedMu.Lock()
+	defer g.revokedMu.Unlock()
+	t, ok := g.revoked[actor.SessionID]
+	return ok && time.Since(t) <= 2*g.cfg.OpTimeout
 }
 
 // heartbeats pings every authenticated connection each PingInterval. A peer

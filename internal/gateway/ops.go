@@ -44,7 +44,15 @@ func (c *Conn) authenticate(f ClientFrame) bool {
 	c.hold()
 	g.hub.addUser(c)
 	g.metrics.AddConnections(1)
-	ids, err := g.be.ConversationIDs(ctx, actor)
+	// A revocation that raced with the token check: either its event saw
+	// this connection in the hub, or it is remembered here.
+	if g.recentlyRevoked(actor) {
+		err = parley.Errorf(parley.CodeUnauthenticated, "the session was revoked")
+	}
+	var ids []string
+	if err == nil {
+		ids, err = g.be.ConversationIDs(ctx, actor)
+	}
 	if err == nil {
 		for _, id := range ids {
 			c.subscribe(id)

@@ -23,8 +23,12 @@ func (e *closeError) Error() string { return e.reason + ": " + e.text }
 
 var errPeerClosed = errors.New("peer closed")
 
-// Read implements io.Reader over the handshake leftovers, then the socket.
-func (c *Conn) Read(p []byte) (int, error) {
+// inbound reads a connection's input: the handshake leftovers, then the
+// socket.
+type inbound Conn
+
+func (r *inbound) Read(p []byte) (int, error) {
+	c := (*Conn)(r)
 	if len(c.buffered) > 0 {
 		n := copy(p, c.buffered)
 		c.buffered = c.buffered[n:]
@@ -44,7 +48,7 @@ func (c *Conn) readMessage() ([]byte, error) {
 	var msg []byte
 	fragmented := false
 	for {
-		h, err := ws.ReadHeader(c)
+		h, err := ws.ReadHeader((*inbound)(c))
 		if err != nil {
 			if errors.Is(err, ws.ErrHeaderLengthMSB) || errors.Is(err, ws.ErrHeaderLengthUnexpected) {
 				return nil, &closeError{ReasonProtocolError, "bad frame header"}
@@ -62,7 +66,7 @@ func (c *Conn) readMessage() ([]byte, error) {
 				return nil, &closeError{ReasonProtocolError, "bad control frame"}
 			}
 			p := make([]byte, h.Length)
-			if _, err := io.ReadFull(c, p); err != nil {
+			if _, err := io.ReadFull((*inbound)(c), p); err != nil {
 				return nil, err
 			}
 			ws.Cipher(p, h.Mask, 0)
@@ -94,7 +98,7 @@ func (c *Conn) readMessage() ([]byte, error) {
 		}
 		start := len(msg)
 		msg = append(msg, make([]byte, h.Length)...)
-		if _, err := io.ReadFull(c, msg[start:]); err != nil {
+		if _, err := io.ReadFull((*inbound)(c), msg[start:]); err != nil {
 			return nil, err
 		}
 		ws.Cipher(msg[start:], h.Mask, 0)
@@ -231,7 +235,7 @@ func (c *Conn) drain() {
 	_ = c.nc.SetReadDeadline(time.Now().Add(c.g.cfg.CloseGrace))
 	var buf [512]byte
 	for {
-		if _, err := c.Read(buf[:]); err != nil {
+		if _, err := (*inbound)(c).Read(buf[:]); err != nil {
 			return
 		}
 	}

@@ -69,21 +69,18 @@ func (s *Server) MountGateway(g *gateway.Gateway) {
 // originAllowed implements the cross-site WebSocket hijacking check.
 // Requests without Origin (non-browser clients) are allowed: they cannot
 // carry a victim's ambient credentials, and authentication is by token in
-// the first frame anyway. Otherwise the Origin must be listed in
-// AllowedOrigins ("*" allows any), or, with no list, name the request's own
-// host.
+// the first frame anyway. Otherwise the Origin must name the request's own
+// host (the built-in web client) or be listed in AllowedOrigins ("*"
+// allows any).
 func (s *Server) originAllowed(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return true
 	}
-	if len(s.opts.AllowedOrigins) > 0 {
-		for _, o := range s.opts.AllowedOrigins {
-			if o == "*" || strings.EqualFold(strings.TrimRight(o, "/"), origin) {
-				return true
-			}
+	for _, o := range s.opts.AllowedOrigins {
+		if o == "*" || strings.EqualFold(strings.TrimRight(o, "/"), origin) {
+			return true
 		}
-		return false
 	}
 	u, err := url.Parse(origin)
 	if err != nil || u.Host == "" {
