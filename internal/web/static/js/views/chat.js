@@ -233,7 +233,8 @@ export function renderChat(ctx, id) {
         w.loaded ? store.catchUp(id) : store.loadLatest(id),
         store.loadMembers(id).catch(() => {}),
       ]);
-      const firstUnreadMsg = state.unreadFirst && [...store.win(id).seqs].find((s) => s >= state.unreadFirst && store.message(id, s)?.sender_id !== store.me.id);
+      const seqs = store.win(id).seqs;
+      const firstUnreadMsg = state.unreadFirst && seqs[0] <= state.unreadFirst && seqs.find((s) => s >= state.unreadFirst && store.message(id, s)?.sender_id !== store.me.id);
       if (firstUnreadMsg) state.unreadFirst = firstUnreadMsg;
       ctx.subscribePresence(c);
       renderList();

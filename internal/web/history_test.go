@@ -1,0 +1,108 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/parley-chat/parley"
+	"github.com/parley-chat/parley/client"
+	"github.com/parley-chat/parley/internal/apitest"
+)
+
+// TestBrowserHistory: a remembered session opens the app without signing in;
+// a long history opens at the newest page with "Jump to first unread", which
+// loads back to the first unread message; scrolling up loads the rest
+// (every seq exactly once, in order); consecutive messages are grouped;
+// deleting leaves a tombstone; every control has an accessible name.
+func TestBrowserHistory(t *testing.T) {
+	env := apitest.Start(t, nil)
+	if r, err := http.Get(env.URL + "/api/v1/conversations"); err != nil || r.StatusCode == http.StatusNotFound {
+		t.Skip("the conversations API is not in this build yet")
+	}
+	a := newTab(t)
+	ctx := context.Background()
+	alice, _ := env.NewUser(t, "alice")
+	bob, bobU := env.NewUser(t, "bob")
+	named(t, bob, "Bob Chen", "")
+	dm, _, err := alice.CreateConversation(ctx, client.CreateConversationRequest{Kind: parley.KindDirect, MemberIDs: []string{bobU.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last parley.Message
+	for i := 1; i <= 20; i++ {
+		last = sdkSend(t, alice, dm.ID, fmt.Sprintf("a%d", i), fmt.Sprintf("alice %d", i), 0)
+	}
+	if _, err := alice.MarkRead(ctx, dm.ID, last.Seq); err != nil {
+		t.Fatal(err)
+	}
+	firstUnread := last.Seq + 1
+	for i := 1; i <= 90; i++ {
+		last = sdkSend(t, bob, dm.ID, fmt.Sprintf("b%d", i), fmt.Sprintf("bob %d", i), 0)
+	}
+
+	// Remembered session: the token in localStorage is enough.
+	a.do(t, chromedp.Navigate(env.URL+"/login"))
+	a.waitJS(t, "login page", `document.querySelector('input[name=username]')`)
+	eval[bool](t, a, `(localStorage.setItem('parley.token', `+js(alice.Token())+`), true)`)
+	a.do(t, chromedp.Navigate(env.URL+"/c/"+dm.ID))
+	a.waitJS(t, "conversation opened from the URL", `document.querySelector('.chat-title')?.textContent === 'Bob Chen' && document.querySelectorAll('.msg').length >= 50`)
+	if n := eval[int](t, a, `document.querySelectorAll('.msg').length`); n >= int(last.Seq) {
+		t.Fatalf("whole history (%d) loaded at once; want the newest page only", n)
+	}
+
+	// Jump to the first unread message.
+	a.waitJS(t, "jump button", `document.querySelector('.jump-unread:not([hidden])')`)
+	a.do(t, chromedp.Click(chromedp.CSS(`.jump-unread`)))
+	a.waitJS(t, "unread divider before the first unread", `document.getElementById('unread-sep')?.nextElementSibling?.dataset.seq === '`+fmt.Sprint(firstUnread)+`'`)
+
+	// Scroll back to the beginning.
+	for i := 0; i < 20; i++ {
+		if eval[bool](t, a, `!document.querySelector('.beginning').hidden`) {
+			break
+		}
+		eval[bool](t, a, `(document.querySelector('.msg-scroll').scrollTop = 0, true)`)
+		a.do(t, chromedp.Sleep(100e6))
+	}
+	a.waitJS(t, "beginning reached", `!document.querySelector('.beginning').hidden`)
+	seqs := eval[[]string](t, a, `[...document.querySelectorAll('.msg-list [data-seq]')].map(e => e.dataset.seq)`)
+	if len(seqs) != int(last.Seq) {
+		t.Fatalf("%d rows for %d messages", len(seqs), last.Seq)
+	}
+	for i, s := range seqs {
+		if s != fmt.Sprint(i+1) {
+			t.Fatalf("row %d has seq %s; rows must be 1..%d in order", i, s, last.Seq)
+		}
+	}
+	if n := eval[int](t, a, `document.querySelectorAll('.msg.cont').length`); n < 100 {
+		t.Errorf("only %d grouped (continued) messages", n)
+	}
+	if n := eval[int](t, a, `document.querySelectorAll('.day-sep').length`); n != 1 {
+		t.Errorf("%d day separators, want 1", n)
+	}
+
+	// Delete one of Alice's messages: a tombstone remains, for Bob too.
+	eval[bool](t, a, `(document.querySelector('#m-3 [aria-label=Delete]').click(), true)`)
+	a.waitJS(t, "confirm", `document.querySelector('dialog .btn-danger')`)
+	a.do(t, chromedp.Click(chromedp.CSS(`dialog .btn-danger`)))
+	a.waitJS(t, "tombstone", `document.querySelector('#m-3.deleted .tombstone')?.textContent === 'This message was deleted'`)
+	m, err := bob.Message(ctx, dm.ID, 3)
+	if err != nil || !m.Deleted {
+		t.Errorf("message 3 for bob: %+v, %v", m, err)
+	}
+
+	// Accessibility: every control has a name.
+	unnamed := eval[[]string](t, a, `[...document.querySelectorAll('button, input, textarea, a[href], [role=toolbar], [role=log]')].filter(e => {
+		const name = e.getAttribute('aria-label') || e.getAttribute('title') || (e.labels && e.labels.length) || e.textContent.trim() || e.getAttribute('placeholder');
+		return !name;
+	}).map(e => e.outerHTML.slice(0, 120))`)
+	if len(unnamed) > 0 {
+		t.Errorf("controls without an accessible name: %q", unnamed)
+	}
+	for _, e := range a.jsErrors() {
+		t.Errorf("JavaScript error: %s", e)
+	}
+}
