@@ -41,9 +41,13 @@ func (r *runner) runLadder(ctx context.Context, unit string, emit emitFunc) {
 		}
 		res := r.runStep(ctx, s, emit)
 		r.rep.Steps = append(r.rep.Steps, res)
+		lat, thr := res.Latency, res.DeliveryRate
+		if res.Fanout == 0 { // request/response workloads: the answer is the delivery
+			lat, thr = res.AckLatency, res.AckRate
+		}
 		r.printf("%-4d %9.0f %9.0f %9.0f %10.0f %7d %5d %10d %8.2f %8.2f %8.2f %8.2f %8.1f %8.2f %6.0f %6.0f %6.0f %8.1f%s\n",
-			res.Step, res.OfferedRate, res.SentRate, res.AckRate, res.DeliveryRate, res.Lost, res.Duplicated,
-			res.SendErrors+res.GenDrops, res.Latency.P50, res.Latency.P90, res.Latency.P99, res.Latency.P999, res.Latency.Max,
+			res.Step, res.OfferedRate, res.SentRate, res.AckRate, thr, res.Lost, res.Duplicated,
+			res.SendErrors+res.GenDrops, lat.P50, lat.P90, lat.P99, lat.P999, lat.Max,
 			res.AckLatency.P99, res.ServerCPUPct, res.GenCPUPct, res.OtherCPUPct, float64(res.ServerRSSKiB)/1024, stepFlag(res))
 		if res.Spread != nil && res.Spread.Count > 0 {
 			r.printf("     first→last recipient: p50 %.2f ms, p99 %.2f ms, max %.1f ms\n", res.Spread.P50, res.Spread.P99, res.Spread.Max)
