@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,9 @@ import (
 	"github.com/parley-chat/parley"
 	"github.com/parley-chat/parley/client"
 	"github.com/parley-chat/parley/internal/apitest"
+	"github.com/parley-chat/parley/internal/app"
+	"github.com/parley-chat/parley/internal/gateway"
+	"github.com/parley-chat/parley/internal/httpapi"
 	"github.com/parley-chat/parley/internal/server"
 )
 
@@ -360,4 +364,22 @@ func TestAsyncAPIDocument(t *testing.T) {
 			t.Errorf("client frame %q not documented", typ)
 		}
 	}
+}
+
+// TestRealtimeHeartbeatTimeout runs a gateway with a short ping interval on
+// the real app: a peer that answers nothing (no pong) is closed with 4000.
+func TestRealtimeHeartbeatTimeout(t *testing.T) {
+	env := apitest.Start(t, nil)
+	c, _ := env.NewUser(t, "sleepy")
+	g := gateway.New(app.NewRealtime(env.Server.App, parley.NewLocalPresence()), nil, nil,
+		gateway.Config{PingInterval: 50 * time.Millisecond, CloseCode: httpapi.GatewayCloseCode})
+	defer g.Close()
+	h := httpapi.New(env.Server.App, nil, nil, httpapi.Options{})
+	h.MountGateway(g)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	w := dialRaw(t, &apitest.Env{URL: srv.URL}, nil)
+	w.send(map[string]any{"type": "auth", "token": c.Token()})
+	w.expect("ready")
+	w.expectClose(4000) // next() skips the server's pings without answering
 }
