@@ -1,8 +1,12 @@
 package sqlite_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -158,4 +162,124 @@ func seedConversationPrefix(tb testing.TB, s *sqlite.Store, users, offset int) (
 		tb.Fatal(err)
 	}
 	return c.ID, ids
+}
+
+// TestAckedMessagesSurviveKill9 runs appenders in a child process, kills it
+// with SIGKILL mid-stream, reopens the database and checks that every
+// message the child saw acked is stored exactly once and the history is
+// gap-free.
+func TestAckedMessagesSurviveKill9(t *testing.T) {
+	if dir := os.Getenv("PARLEY_KILL9_CHILD"); dir != "" {
+		kill9Child(dir)
+		return
+	}
+	if testing.Short() {
+		t.Skip("spawns a child process")
+	}
+	dir := t.TempDir()
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv, users := seedConversation(t, s, 8)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestAckedMessagesSurviveKill9$")
+	cmd.Env = append(os.Environ(), "PARLEY_KILL9_CHILD="+dir, "PARLEY_KILL9_CONV="+conv,
+		"PARLEY_KILL9_USERS="+strings.Join(users, ","))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	acked := map[string]int64{} // client_msg_id → seq
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		var client string
+		var seq int64
+		if _, err := fmt.Sscan(sc.Text(), &client, &seq); err != nil {
+			continue
+		}
+		acked[client] = seq
+		if len(acked) == 300 {
+			_ = cmd.Process.Kill() // SIGKILL
+			break
+		}
+	}
+	_ = cmd.Wait()
+	if len(acked) < 300 {
+		t.Fatalf("child acked only %d messages", len(acked))
+	}
+	s, err = sqlite.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c, err := s.Conversation(ctx, conv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for after := int64(0); ; {
+		page, err := s.History(ctx, conv, parley.HistoryQuery{After: after, Limit: 200})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, m := range page {
+			if m.Seq != after+1 {
+				t.Fatalf("gap: seq %d after %d", m.Seq, after)
+			}
+			after = m.Seq
+			if seen[m.ClientMsgID] {
+				t.Fatalf("client id %s stored twice", m.ClientMsgID)
+			}
+			seen[m.ClientMsgID] = true
+			if seq, ok := acked[m.ClientMsgID]; ok && seq != m.Seq {
+				t.Fatalf("%s acked as seq %d, stored as %d", m.ClientMsgID, seq, m.Seq)
+			}
+		}
+	}
+	for client := range acked {
+		if !seen[client] {
+			t.Fatalf("acked message %s lost", client)
+		}
+	}
+	t.Logf("%d acked before SIGKILL, %d stored (last seq %d)", len(acked), len(seen), c.LastSeq)
+}
+
+func kill9Child(dir string) {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	conv := os.Getenv("PARLEY_KILL9_CONV")
+	users := strings.Split(os.Getenv("PARLEY_KILL9_USERS"), ",")
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, u := range users {
+		wg.Go(func() {
+			for {
+				m := parley.Message{ID: parley.NewID(), ConversationID: conv, SenderID: u, ClientMsgID: parley.NewID(),
+					Kind: parley.MessageUser, Body: "durable?", CreatedAt: time.Now()}
+				got, _, err := s.AppendMessage(ctx, m, parley.CheckMember, nil)
+				if err != nil {
+					fmt.Fprintln(os.Stderr, err)
+					os.Exit(2)
+				}
+				mu.Lock()
+				fmt.Println(got.ClientMsgID, got.Seq)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
 }
