@@ -24,6 +24,12 @@ type writer struct {
 	wake chan struct{}
 	buf  []byte
 	quit bool
+
+	// writeNB's state, used by the writer goroutine only.
+	rawFn func(uintptr) bool
+	wb    []byte
+	wn    int
+	werr  error
 }
 
 func (w *writer) push(c *Conn) {
@@ -114,7 +120,7 @@ func (w *writer) flush(c *Conn) {
 	}
 	c.mu.Unlock()
 
-	n, err := c.writeNB(buf)
+	n, err := w.writeNB(c, buf)
 	if cap(buf) <= maxBatch*2 {
 		w.buf = buf[:0]
 	} else {
@@ -167,8 +173,10 @@ func (c *Conn) slowWrite(b []byte, closing bool) {
 	c.w.after(c, closing)
 }
 
-// writeNB writes b without blocking: it returns how much the socket took.
-func (c *Conn) writeNB(b []byte) (int, error) {
+// writeNB writes b to c without blocking and returns how much the socket
+// took. The raw-write callback is the writer's own, made once, so a write
+// allocates nothing.
+func (w *writer) writeNB(c *Conn, b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
@@ -176,30 +184,37 @@ func (c *Conn) writeNB(b []byte) (int, error) {
 		_ = c.nc.SetWriteDeadline(time.Now().Add(c.g.cfg.WriteTimeout))
 		return c.nc.Write(b)
 	}
-	var n int
-	var werr error
-	err := c.raw.Write(func(fd uintptr) bool {
-	loop:
-		for n < len(b) {
-			m, e := syscall.Write(int(fd), b[n:])
-			if m > 0 {
-				n += m
-			}
-			switch {
-			case e == nil && m > 0, errors.Is(e, syscall.EINTR):
-				continue
-			case e == nil, errors.Is(e, syscall.EAGAIN):
-			default:
-				werr = e
-			}
-			break loop
-		}
-		return true
-	})
+	if w.rawFn == nil {
+		w.rawFn = w.rawWrite
+	}
+	w.wb, w.wn, w.werr = b, 0, nil
+	err := c.raw.Write(w.rawFn)
+	n, werr := w.wn, w.werr
+	w.wb = nil
 	if werr == nil {
 		werr = err
 	}
 	return n, werr
+}
+
+// rawWrite is the syscall.RawConn callback of writeNB: write until done or
+// the socket is full (EAGAIN), never waiting.
+func (w *writer) rawWrite(fd uintptr) bool {
+	for w.wn < len(w.wb) {
+		m, e := syscall.Write(int(fd), w.wb[w.wn:])
+		if m > 0 {
+			w.wn += m
+		}
+		switch {
+		case e == nil && m > 0, errors.Is(e, syscall.EINTR):
+			continue
+		case e == nil, errors.Is(e, syscall.EAGAIN):
+		default:
+			w.werr = e
+		}
+		return true
+	}
+	return true
 }
 
 // writeCloseNow writes a close frame directly (connections never accepted).
