@@ -131,7 +131,7 @@ function start(me, token) {
   ctx.main = main;
   ctx.shell = shell;
   replace(root, shell);
-  store.loadConversations().catch((e) => toast(errorText(e), 'error'));
+  ctx.listReady = store.loadConversations().catch((e) => toast(errorText(e), 'error'));
   rt.start();
 }
 

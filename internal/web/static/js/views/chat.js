@@ -222,6 +222,9 @@ export function renderChat(ctx, id) {
   (async () => {
     try {
       let c = conv();
+      // The list entry carries the read position and unread count; a single
+      // GET does not, so wait for the list before falling back to it.
+      if (!c) { await ctx.listReady; c = conv(); }
       if (!c) c = await store.loadConversation(id);
       if ((c.last_seq || 0) > (c.read_seq || 0) && (c.unread || 0) > 0) {
         state.unreadAfter = c.read_seq || 0;
