@@ -260,7 +260,7 @@ func TestBrowserChat(t *testing.T) {
 		}
 	}
 
-	saveScreenshot(t, a, false)
+	saveScreenshot(t, a, false, "alice")
 }
 
 const kbUp = kb.ArrowUp
@@ -284,18 +284,18 @@ func pressEnter() chromedp.Action[chromedp.Void] {
 // saveScreenshot writes the page to the test's temp dir, to
 // $PARLEY_SCREENSHOT_DIR/<test>.png when set, and — for docs — to
 // docs/screenshot.png when PARLEY_UPDATE_SCREENSHOT=1.
-func saveScreenshot(t *testing.T, tb *tab, docs bool) {
+func saveScreenshot(t *testing.T, tb *tab, docs bool, name string) {
 	t.Helper()
 	png, err := chromedp.Run(tb.ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
-	out := filepath.Join(t.TempDir(), "screenshot.png")
+	out := filepath.Join(t.TempDir(), name+".png")
 	if docs && os.Getenv("PARLEY_UPDATE_SCREENSHOT") == "1" {
 		out = filepath.Join("..", "..", "docs", "screenshot.png")
 	}
 	if dir := os.Getenv("PARLEY_SCREENSHOT_DIR"); dir != "" {
-		out = filepath.Join(dir, fmt.Sprintf("%s.png", t.Name()))
+		out = filepath.Join(dir, fmt.Sprintf("%s-%s.png", t.Name(), name))
 	}
 	if err := os.WriteFile(out, png, 0o644); err != nil {
 		t.Fatal(err)

@@ -129,6 +129,24 @@ func TestBrowserGroup(t *testing.T) {
 	// Mute it, see the members, leave it.
 	a.do(t, chromedp.Click(chromedp.CSS(`.chat-actions button[aria-label="Mute notifications"]`)))
 	a.waitJS(t, "muted", `document.querySelector('.conv-item.active .muted-icon') && document.querySelector('.chat-actions button[aria-label="Unmute notifications"]')`)
+
+	// Notifications while the tab is hidden: the muted channel only notifies
+	// for a mention; the direct chat notifies.
+	eval[bool](t, a, `(() => {
+		window.__notes = [];
+		window.Notification = class { static permission = 'granted'; static requestPermission() { return Promise.resolve('granted') }
+			constructor(title, o) { window.__notes.push(title + '|' + o.body) } close() {} };
+		Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });
+		return true })()`)
+	sdkSend(t, carol, design.ID, "d3", "Just a regular update", 0)
+	sdkSend(t, carol, design.ID, "d4", "@alice could you review the header?", 0)
+	sdkSend(t, dave, dm.ID, "x2", "Ping?", 0)
+	a.waitJS(t, "two notifications", `window.__notes.length === 2`)
+	notes := eval[[]string](t, a, `(delete document.hidden, window.__notes)`)
+	if notes[0] != "Carol Diaz in design mentioned you|@alice could you review the header?" || notes[1] != "Dave Okafor|Ping?" {
+		t.Errorf("notifications: %q", notes)
+	}
+
 	a.do(t, chromedp.Click(chromedp.CSS(`.chat-actions button[aria-label="Members"]`)))
 	a.waitJS(t, "members listed", `document.querySelectorAll('dialog .member-row').length === 2 && document.querySelector('dialog').textContent.includes('owner')`)
 	eval[bool](t, a, `(document.querySelector('dialog').close(), true)`)
@@ -145,11 +163,14 @@ func TestBrowserGroup(t *testing.T) {
 	a.do(t, chromedp.Click(chromedp.CSS(`.conv-item[data-id="`+groupID+`"]`)))
 	a.waitJS(t, "group again", `document.querySelector('.chat-title')?.textContent === 'Weekend trip' && document.querySelector('.seen-by')`)
 	eval[bool](t, a, `(document.activeElement.blur(), document.getElementById('toasts').replaceChildren(), true)`)
-	saveScreenshot(t, a, true)
+	saveScreenshot(t, a, true, "group")
 
 	// Phone width: one pane at a time, with a back button.
 	a.do(t, chromedp.EmulateViewport(390, 780))
 	a.waitJS(t, "phone layout", `getComputedStyle(document.querySelector('.sidebar')).display === 'none' && getComputedStyle(document.querySelector('.back-btn')).display !== 'none'`)
+	eval[bool](t, a, `(window.parley.applyTheme('dark'), true)`)
+	saveScreenshot(t, a, false, "phone-dark")
+	eval[bool](t, a, `(window.parley.applyTheme('system'), true)`)
 	a.do(t, chromedp.Click(chromedp.CSS(`.back-btn`)))
 	a.waitJS(t, "list pane", `getComputedStyle(document.querySelector('.sidebar')).display !== 'none' && getComputedStyle(document.querySelector('.main')).display === 'none'`)
 
