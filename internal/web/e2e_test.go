@@ -204,11 +204,14 @@ func TestBrowserChat(t *testing.T) {
 		t.Fatalf("outbox in localStorage holds %d entries, want 2", queued)
 	}
 	send(t, a, "while you were away")
+	eval[bool](t, a, `(() => { const m = [...document.querySelectorAll('.msg:not(.mine)')].find(e => e.textContent.includes('Replying to you')); m.querySelector('[aria-label="React ❤️"]').click(); return true })()`)
+	a.waitJS(t, "reaction while bob is away", `[...document.querySelectorAll('.reaction.mine')].some(e => e.textContent === '❤️1')`)
 	proxy.setOffline(false)
 	eval[bool](t, b, `(window.parley.rt.reconnectNow(), true)`)
 	b.waitJS(t, "bob back online", `document.documentElement.dataset.conn === 'online'`)
 	b.waitJS(t, "queue drained", `document.querySelectorAll('.msg.status-pending').length === 0 && window.parley.rt.outbox.length === 0`)
 	b.waitJS(t, "missed message fetched", `[...document.querySelectorAll('.msg .body')].some(e => e.textContent === 'while you were away')`)
+	b.waitJS(t, "reaction made while offline", `[...document.querySelectorAll('.msg.mine')].some(e => e.textContent.includes('Replying to you') && e.querySelector('.reaction')?.textContent === '❤️1')`)
 	a.waitJS(t, "queued messages arrive", `(() => { const t = [...document.querySelectorAll('.msg .body')].map(e => e.textContent); return t.includes('queued one') && t.includes('queued two') })()`)
 
 	// Hostile content stays text.

@@ -173,6 +173,9 @@ async function resync() {
     const peers = [...store.convs.values()].map((c) => c.kind === 'direct' && store.peerOf(c)?.id).filter(Boolean);
     rt.subscribePresence(peers);
     if (ctx.openConv && !store.convs.has(ctx.openConv)) store.loadConversation(ctx.openConv).catch(() => {});
+    // Edits, deletions and reactions made while we were away: re-read the
+    // newest page of the open conversation (messages merge by seq).
+    else if (ctx.openConv && store.msgs.get(ctx.openConv)?.loaded) store.addMessages(await api.messages(ctx.openConv, { limit: 50 }));
     maybeMarkRead();
   } catch (e) {
     if (e.status !== 401) toast('Could not refresh: ' + errorText(e), 'error');
