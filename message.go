@@ -32,6 +32,9 @@ type Message struct {
 	CreatedAt      time.Time   `json:"created_at"`
 	EditedAt       *time.Time  `json:"edited_at,omitempty"`
 	Deleted        bool        `json:"deleted,omitempty"`
+	// Attachments are the files the message carries (blob.go); a deleted
+	// message has none.
+	Attachments []Attachment `json:"attachments,omitempty"`
 }
 
 // SystemAction names what a system message records.
@@ -100,7 +103,10 @@ type HistoryQuery struct {
 type MessageStore interface {
 	// AppendMessage stores m as the next message of m.ConversationID: the
 	// store assigns Seq (LastSeq+1, gap-free in commit order) and keeps m's
-	// ID, SenderID, Kind, Body, ReplyTo, Mentions, System and CreatedAt.
+	// ID, SenderID, Kind, Body, ReplyTo, Mentions, System, Attachments and
+	// CreatedAt. Each attachment must be an unsent, undeleted file of the
+	// sender (else CodeInvalid, field attachment_ids); the append binds it
+	// to the message atomically, and DeleteMessage marks it deleted.
 	// Concurrent appends may share one transaction (group commit); the
 	// method returns only after the commit is durable.
 	//

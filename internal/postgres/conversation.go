@@ -238,13 +238,14 @@ func (s *Store) ListConversations(ctx context.Context, userID string, after parl
 // lastMessage scans the nullable columns of a LEFT JOINed message.
 type lastMessage struct {
 	conv, id, sender, client, kind, body, mentions, system *string
+	attached                                               *string
 	seq, reply, created, edited                            *int64
 	deleted                                                *bool
 }
 
 func (l *lastMessage) dest() []any {
 	return []any{&l.conv, &l.seq, &l.id, &l.sender, &l.client, &l.kind, &l.body, &l.reply, &l.mentions, &l.system,
-		&l.created, &l.edited, &l.deleted}
+		&l.created, &l.edited, &l.deleted, &l.attached}
 }
 
 func (l *lastMessage) message() (*parley.Message, error) {
@@ -253,7 +254,8 @@ func (l *lastMessage) message() (*parley.Message, error) {
 	}
 	m := &parley.Message{ConversationID: *l.conv, Seq: *l.seq, ID: *l.id, SenderID: *l.sender, ClientMsgID: *l.client,
 		Body: *l.body, ReplyTo: *l.reply, Deleted: *l.deleted}
-	v := messageVals{mentions: *l.mentions, system: *l.system, kind: *l.kind, created: *l.created, edited: l.edited}
+	v := messageVals{mentions: *l.mentions, system: *l.system, kind: *l.kind, created: *l.created, edited: l.edited,
+		attached: *l.attached}
 	if err := v.fill(m); err != nil {
 		return nil, err
 	}

@@ -13,24 +13,25 @@ import (
 )
 
 const messageCols = `conversation_id, seq, id, sender_id, coalesce(client_msg_id, ''), kind, body, reply_to,
-	mentions, system, created_at, edited_at, deleted`
+	mentions, system, created_at, edited_at, deleted, attachments`
 
 func messageColsOf(alias string) string {
 	return alias + ".conversation_id, " + alias + ".seq, " + alias + ".id, " + alias + ".sender_id, coalesce(" +
 		alias + ".client_msg_id, ''), " + alias + ".kind, " + alias + ".body, " + alias + ".reply_to, " +
-		alias + ".mentions, " + alias + ".system, " + alias + ".created_at, " + alias + ".edited_at, " + alias + ".deleted"
+		alias + ".mentions, " + alias + ".system, " + alias + ".created_at, " + alias + ".edited_at, " + alias + ".deleted, " + alias + ".attachments"
 }
 
 type messageVals struct {
 	mentions, system string
 	kind             string
+	attached         string
 	created          int64
 	edited           *int64
 }
 
 func (v *messageVals) dest(m *parley.Message) []any {
 	return []any{&m.ConversationID, &m.Seq, &m.ID, &m.SenderID, &m.ClientMsgID, &v.kind, &m.Body, &m.ReplyTo,
-		&v.mentions, &v.system, &v.created, &v.edited, &m.Deleted}
+		&v.mentions, &v.system, &v.created, &v.edited, &m.Deleted, &v.attached}
 }
 
 func (v *messageVals) fill(m *parley.Message) error {
@@ -41,6 +42,10 @@ func (v *messageVals) fill(m *parley.Message) error {
 		if err := json.Unmarshal([]byte(v.system), m.System); err != nil {
 			return err
 		}
+	}
+	var err error
+	if m.Attachments, err = decodeAttachments(v.attached); err != nil {
+		return err
 	}
 	m.CreatedAt = fromMillis(v.created)
 	if v.edited != nil {
@@ -167,8 +172,14 @@ func (s *Store) appendBatch(ctx context.Context, ops []*op) (err error) {
 				WHERE x.sender_id = k.s AND x.client_msg_id = k.c LIMIT 1) m`,
 			clientSenders, clientIDs)
 	}
+	attIDs := attachmentIDs(ops)
+	if len(attIDs) > 0 {
+		b.Queue(`SELECT id, owner_id FROM attachments WHERE id = ANY($1) AND purpose = 'file'
+			AND conversation_id IS NULL AND deleted_at IS NULL ORDER BY id FOR UPDATE`, attIDs)
+	}
 	br := conn.SendBatch(ctx, b)
 	inTx = true
+	free := make(map[string]string) // unsent file id → owner
 	convs := make(map[string]*convState, len(convIDs))
 	roles := make(map[[2]string]parley.MemberRole)
 	earlier := make(map[clientKey]parley.Message)
@@ -231,6 +242,23 @@ func (s *Store) appendBatch(ctx context.Context, ops []*op) (err error) {
 				return err
 			}
 		}
+		if len(attIDs) > 0 {
+			rows, err := br.Query()
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var id, owner string
+				if err := rows.Scan(&id, &owner); err != nil {
+					rows.Close()
+					return err
+				}
+				free[id] = owner
+			}
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
 		return nil
 	}()
 	if cerr := br.Close(); err == nil {
@@ -247,6 +275,9 @@ func (s *Store) appendBatch(ctx context.Context, ops []*op) (err error) {
 			make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n),
 			make([]string, 0, n), make([]string, 0, n)
 		cSeq, cReply, cCreated = make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
+		cAttached              = make([]string, 0, n)
+		bID, bConv             []string // files bound to the new messages
+		bSeq                   []int64
 	)
 	for _, o := range ops {
 		m := &o.app.m
@@ -282,6 +313,15 @@ func (s *Store) appendBatch(ctx context.Context, ops []*op) (err error) {
 			o.err = parley.Internal(err)
 			continue
 		}
+		attached, err := encodeAttachments(m.Attachments)
+		if err != nil {
+			o.err = parley.Internal(err)
+			continue
+		}
+		if err := claimAttachments(m, free); err != nil {
+			o.err = err
+			continue
+		}
 		cs.lastSeq++
 		cs.lastAt = max(cs.lastAt, millis(m.CreatedAt))
 		cs.dirty = true
@@ -295,7 +335,10 @@ func (s *Store) appendBatch(ctx context.Context, ops []*op) (err error) {
 		cConv, cSeq, cID, cSender = append(cConv, m.ConversationID), append(cSeq, m.Seq), append(cID, m.ID), append(cSender, m.SenderID)
 		cClient, cKind, cBody = append(cClient, m.ClientMsgID), append(cKind, string(m.Kind)), append(cBody, m.Body)
 		cReply, cMentions, cSystem = append(cReply, m.ReplyTo), append(cMentions, joinIDs(m.Mentions)), append(cSystem, system)
-		cCreated = append(cCreated, millis(m.CreatedAt))
+		cCreated, cAttached = append(cCreated, millis(m.CreatedAt)), append(cAttached, attached)
+		for _, a := range m.Attachments {
+			bID, bConv, bSeq = append(bID, a.ID), append(bConv, m.ConversationID), append(bSeq, m.Seq)
+		}
 	}
 	if len(cConv) == 0 {
 		_, err = conn.Exec(ctx, "ROLLBACK")
@@ -313,11 +356,15 @@ func (s *Store) appendBatch(ctx context.Context, ops []*op) (err error) {
 	// Round trip 2.
 	b = &pgx.Batch{}
 	b.Queue(`INSERT INTO messages (conversation_id, seq, id, sender_id, client_msg_id, kind, body, reply_to,
-			mentions, system, created_at)
-		SELECT c, s, i, snd, NULLIF(cl, ''), k, b, r, mn, sy, ca FROM unnest($1::text[], $2::bigint[], $3::text[],
-			$4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[], $11::bigint[])
-			AS t(c, s, i, snd, cl, k, b, r, mn, sy, ca)`,
-		cConv, cSeq, cID, cSender, cClient, cKind, cBody, cReply, cMentions, cSystem, cCreated)
+			mentions, system, created_at, attachments)
+		SELECT c, s, i, snd, NULLIF(cl, ''), k, b, r, mn, sy, ca, at FROM unnest($1::text[], $2::bigint[], $3::text[],
+			$4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[], $11::bigint[], $12::text[])
+			AS t(c, s, i, snd, cl, k, b, r, mn, sy, ca, at)`,
+		cConv, cSeq, cID, cSender, cClient, cKind, cBody, cReply, cMentions, cSystem, cCreated, cAttached)
+	if len(bID) > 0 {
+		b.Queue(`UPDATE attachments a SET conversation_id = v.c, seq = v.s
+			FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(id, c, s) WHERE a.id = v.id`, bID, bConv, bSeq)
+	}
 	b.Queue(`UPDATE conversations c SET last_seq = v.seq, last_at = GREATEST(c.last_at, v.at)
 		FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS v(id, seq, at) WHERE c.id = v.id AND c.id = ANY($1)`,
 		uID, uSeq, uAt)
@@ -537,7 +584,10 @@ func (s *Store) DeleteMessage(ctx context.Context, conversationID string, seq in
 			return err
 		}
 		changed = true
-		if _, err := w.tx.Exec(w.ctx, `UPDATE messages SET body = '', mentions = '', deleted = TRUE, edited_at = $3
+		if err := w.deleteMessageAttachments(conversationID, seq, at); err != nil {
+			return err
+		}
+		if _, err := w.tx.Exec(w.ctx, `UPDATE messages SET body = '', mentions = '', attachments = '', deleted = TRUE, edited_at = $3
 			WHERE conversation_id = $1 AND seq = $2`, conversationID, seq, millis(at)); err != nil {
 			return err
 		}
@@ -551,6 +601,7 @@ func (s *Store) DeleteMessage(ctx context.Context, conversationID string, seq in
 		}
 		t := fromMillis(millis(at))
 		m.Body, m.Mentions, m.Reactions, m.Deleted, m.EditedAt = "", nil, nil, true, &t
+		m.Attachments = nil
 		return nil
 	}, func() {
 		if notify != nil && changed {

@@ -84,7 +84,7 @@ var stmtSQL = [numStmts]string{
 	stmtConv: `SELECT num, last_seq, last_at, broadcast FROM conversations WHERE id = ?`,
 	stmtRole: `SELECT role FROM members WHERE conversation_id = ? AND user_id = ?`,
 	stmtInsert: `INSERT INTO messages (conv, seq, id, sender_id, client_msg_id, kind, body, reply_to,
-		mentions, system, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
+		mentions, system, created_at, attachments) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
 }
 
 // wtx is the write transaction of one batch.

@@ -12,7 +12,7 @@ import (
 
 // messageCols are read FROM messageFrom.
 const messageCols = `c.id, m.seq, m.id, m.sender_id, coalesce(m.client_msg_id, ''), m.kind, m.body, m.reply_to,
-	m.mentions, m.system, m.created_at, m.edited_at, m.deleted`
+	m.mentions, m.system, m.created_at, m.edited_at, m.deleted, m.attachments`
 
 const messageFrom = ` FROM messages m JOIN conversations c ON c.num = m.conv `
 
@@ -26,10 +26,14 @@ func scanMessage(r interface{ Scan(...any) error }) (parley.Message, error) {
 		system   string
 		created  int64
 		edited   sql.NullInt64
+		attached string
 	)
 	err := r.Scan(&m.ConversationID, &m.Seq, &m.ID, &m.SenderID, &m.ClientMsgID, &m.Kind, &m.Body, &m.ReplyTo,
-		&mentions, &system, &created, &edited, &m.Deleted)
+		&mentions, &system, &created, &edited, &m.Deleted, &attached)
 	if err != nil {
+		return m, err
+	}
+	if m.Attachments, err = decodeAttachments(attached); err != nil {
 		return m, err
 	}
 	m.Mentions = splitIDs(mentions)
@@ -96,9 +100,13 @@ func (w *wtx) appendMessage(m *parley.Message, check parley.AppendCheck) (bool, 
 	if m.ClientMsgID != "" {
 		client = m.ClientMsgID
 	}
+	attached, err := w.prepareAttachments(m, key)
+	if err != nil || attached == nil {
+		return false, err
+	}
 	seq := cs.lastSeq + 1
 	res, err := w.stmt(stmtInsert).ExecContext(w.ctx, cs.num, seq, m.ID, m.SenderID, client, m.Kind, m.Body, m.ReplyTo, joinIDs(m.Mentions), system,
-		millis(m.CreatedAt))
+		millis(m.CreatedAt), *attached)
 	if err != nil {
 		return false, err
 	}
@@ -115,6 +123,9 @@ func (w *wtx) appendMessage(m *parley.Message, check parley.AppendCheck) (bool, 
 		}
 		w.clients[key] = prev
 		return false, sameConversation(m, prev)
+	}
+	if err := w.bindAttachments(m, seq); err != nil {
+		return false, err
 	}
 	m.Seq = seq
 	m.Reactions = nil
@@ -376,7 +387,7 @@ func (s *Store) DeleteMessage(ctx context.Context, conversationID string, seq in
 		}
 		changed = true
 		for _, q := range []string{
-			`UPDATE messages SET body = '', mentions = '', deleted = 1, edited_at = ? WHERE conv = ` + convNum + ` AND seq = ?`,
+			`UPDATE messages SET body = '', mentions = '', attachments = '', deleted = 1, edited_at = ? WHERE conv = ` + convNum + ` AND seq = ?`,
 			`DELETE FROM message_versions WHERE ? > 0 AND conversation_id = ? AND seq = ?`,
 			`DELETE FROM reactions WHERE ? > 0 AND conversation_id = ? AND seq = ?`,
 		} {
@@ -384,8 +395,12 @@ func (s *Store) DeleteMessage(ctx context.Context, conversationID string, seq in
 				return err
 			}
 		}
+		if err := w.deleteMessageAttachments(conversationID, seq, at); err != nil {
+			return err
+		}
 		t := fromMillis(millis(at))
 		m.Body, m.Mentions, m.Reactions, m.Deleted, m.EditedAt = "", nil, nil, true, &t
+		m.Attachments = nil
 		return nil
 	}, func() {
 		if notify != nil && changed {

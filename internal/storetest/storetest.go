@@ -20,4 +20,5 @@ func Run(t *testing.T, open Opener) {
 	t.Run("conversations", func(t *testing.T) { testConversations(t, open) })
 	t.Run("messages", func(t *testing.T) { testMessages(t, open) })
 	t.Run("receipts", func(t *testing.T) { testReceipts(t, open) })
+	t.Run("attachments", func(t *testing.T) { testAttachments(t, open) })
 }
