@@ -95,6 +95,7 @@ func (r *runner) idle(ctx context.Context) error {
 	time.Sleep(time.Second)
 	srv0, _ := ReadProc(r.pid)
 	gen0, _ := ReadProc(os.Getpid())
+	busy0, _ := sysCPU()
 	hs := NewHist()
 	t0 := time.Now()
 	conc := max(r.cfg.SetupConc, 64)
@@ -106,6 +107,15 @@ func (r *runner) idle(ctx context.Context) error {
 	}
 	ok := n - failed
 	srv1, _ := ReadProc(r.pid)
+	gen1, _ := ReadProc(os.Getpid())
+	busy1, _ := sysCPU()
+	if el := gen1.At.Sub(gen0.At).Seconds(); el > 0 {
+		other := (busy1 - busy0 - (gen1.CPU - gen0.CPU)).Seconds() / el * 100
+		if r.pid > 0 && r.pid != os.Getpid() {
+			other -= (srv1.CPU - srv0.CPU).Seconds() / el * 100
+		}
+		r.rep.Summary["connect_other_cpu_pct"] = round2(max(0, other))
+	}
 	r.printf("connected %d/%d in %v (%.0f/s); handshake p50 %.1f ms p99 %.1f ms; server CPU %.1f s\n",
 		ok, n, el.Round(time.Millisecond), float64(ok)/el.Seconds(), hs.Summary().P50, hs.Summary().P99,
 		(srv1.CPU - srv0.CPU).Seconds())

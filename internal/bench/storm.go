@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"os"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -64,6 +65,9 @@ func (r *runner) storm(ctx context.Context) error {
 		return err
 	}
 	// Reconnect everyone at once and resync.
+	srv0, _ := ReadProc(r.pid)
+	gen0, _ := ReadProc(os.Getpid())
+	busy0, _ := sysCPU()
 	hs := NewHist()
 	catch := NewHist()
 	var caught, resyncFail atomic.Int64
@@ -113,6 +117,18 @@ func (r *runner) storm(ctx context.Context) error {
 		return err
 	}
 	sum := r.rep.Summary
+	srv1, _ := ReadProc(r.pid)
+	gen1, _ := ReadProc(os.Getpid())
+	busy1, _ := sysCPU()
+	if el := gen1.At.Sub(gen0.At).Seconds(); el > 0 {
+		sum["generator_cpu_pct"] = round2((gen1.CPU - gen0.CPU).Seconds() / el * 100)
+		other := (busy1 - busy0 - (gen1.CPU - gen0.CPU)).Seconds() / el * 100
+		if r.pid > 0 && r.pid != os.Getpid() {
+			sum["server_cpu_pct"] = round2((srv1.CPU - srv0.CPU).Seconds() / el * 100)
+			other -= (srv1.CPU - srv0.CPU).Seconds() / el * 100
+		}
+		sum["other_cpu_pct"] = round2(max(0, other))
+	}
 	sum["clients"] = n
 	sum["reconnected"] = n - failed2
 	sum["reconnect_failures"] = failed2
