@@ -377,7 +377,7 @@ func (rt *Realtime) read(conn net.Conn, r io.Reader, gen int) {
 			Ref string `json:"ref"`
 		}
 		switch typ {
-		case "ack", "ok", "error", "pong", "presence_state", "sync":
+		case "ack", "ok", "error", "pong", "presence_state", "sync", "history":
 			_ = json.Unmarshal(raw, &ref)
 		}
 		if ref.Ref != "" {

@@ -18,6 +18,17 @@ import (
 // CodeUnavailable means the connection was lost before the answer came (the
 // operation may or may not have happened).
 func (rt *Realtime) request(ctx context.Context, frame map[string]any) (frameIn, error) {
+	return rt.requestDraining(ctx, frame, false)
+}
+
+// requestDraining is request; with drain (only on the dispatcher goroutine)
+// it keeps moving frames from the readers into the backlog while it waits,
+// so the readers never block behind it.
+func (rt *Realtime) requestDraining(ctx context.Context, frame map[string]any, drain bool) (frameIn, error) {
+	var inq chan frameIn
+	if drain {
+		inq = rt.inq
+	}
 	rt.mu.Lock()
 	if rt.err != nil {
 		err := rt.err
@@ -26,12 +37,17 @@ func (rt *Realtime) request(ctx context.Context, frame map[string]any) (frameIn,
 	}
 	up := rt.up
 	rt.mu.Unlock()
-	select {
-	case <-up:
-	case <-ctx.Done():
-		return frameIn{}, &parley.Error{Code: parley.CodeUnavailable, Message: "not connected", Err: ctx.Err()}
-	case <-rt.ctx.Done():
-		return frameIn{}, parley.Errorf(parley.CodeUnavailable, "real-time session closed")
+	for waiting := true; waiting; {
+		select {
+		case <-up:
+			waiting = false
+		case f := <-inq:
+			rt.backlog = append(rt.backlog, f)
+		case <-ctx.Done():
+			return frameIn{}, &parley.Error{Code: parley.CodeUnavailable, Message: "not connected", Err: ctx.Err()}
+		case <-rt.ctx.Done():
+			return frameIn{}, parley.Errorf(parley.CodeUnavailable, "real-time session closed")
+		}
 	}
 	rt.mu.Lock()
 	conn := rt.conn
@@ -53,20 +69,24 @@ func (rt *Realtime) request(ctx context.Context, frame map[string]any) (frameIn,
 	if err != nil {
 		_ = conn.Close()
 	}
-	select {
-	case f := <-ch:
-		if f.lost != nil {
-			return f, &parley.Error{Code: parley.CodeUnavailable, Message: "connection lost before the answer", Err: f.lost}
+	for {
+		select {
+		case f := <-ch:
+			if f.lost != nil {
+				return f, &parley.Error{Code: parley.CodeUnavailable, Message: "connection lost before the answer", Err: f.lost}
+			}
+			if f.typ == "error" {
+				return f, decodeFrameError(f.raw)
+			}
+			return f, nil
+		case f := <-inq:
+			rt.backlog = append(rt.backlog, f)
+		case <-ctx.Done():
+			rt.mu.Lock()
+			delete(rt.wait, ref)
+			rt.mu.Unlock()
+			return frameIn{}, &parley.Error{Code: parley.CodeUnavailable, Message: "no answer", Err: ctx.Err()}
 		}
-		if f.typ == "error" {
-			return f, decodeFrameError(f.raw)
-		}
-		return f, nil
-	case <-ctx.Done():
-		rt.mu.Lock()
-		delete(rt.wait, ref)
-		rt.mu.Unlock()
-		return frameIn{}, &parley.Error{Code: parley.CodeUnavailable, Message: "no answer", Err: ctx.Err()}
 	}
 }
 
@@ -319,9 +339,22 @@ func (rt *Realtime) process(f frameIn) bool {
 func (rt *Realtime) fill(conversationID string, upTo int64, emit func(Event) bool) bool {
 	for rt.have[conversationID] < upTo {
 		after := rt.have[conversationID]
-		ctx, cancel := context.WithTimeout(rt.ctx, 30*time.Second)
-		ms, err := rt.c.fetchAfter(ctx, conversationID, after, rt.opts.FetchPage)
-		cancel()
+		rt.mu.Lock()
+		connected := rt.conn != nil
+		rt.mu.Unlock()
+		var ms []parley.Message
+		var err error = parley.Errorf(parley.CodeUnavailable, "not connected")
+		if connected {
+			ctx, cancel := context.WithTimeout(rt.ctx, 10*time.Second)
+			ms, err = rt.historyAfter(ctx, conversationID, after, rt.opts.FetchPage)
+			cancel()
+		}
+		if err != nil && !parley.IsCode(err, parley.CodeNotFound) && !parley.IsCode(err, parley.CodeInvalid) {
+			// The socket is down or busy: any node's REST endpoint will do.
+			ctx, cancel := context.WithTimeout(rt.ctx, 30*time.Second)
+			ms, err = rt.c.fetchAfter(ctx, conversationID, after, rt.opts.FetchPage)
+			cancel()
+		}
 		if err != nil || len(ms) == 0 {
 			return rt.ctx.Err() == nil
 		}
@@ -338,6 +371,50 @@ func (rt *Realtime) fill(conversationID string, upTo int64, emit func(Event) boo
 		}
 	}
 	return true
+}
+
+// historyAfter reads up to limit messages after seq over the socket, from
+// the dispatcher goroutine.
+func (rt *Realtime) historyAfter(ctx context.Context, conversationID string, after int64, limit int) ([]parley.Message, error) {
+	f, err := rt.requestDraining(ctx, map[string]any{"type": "history", "conversation_id": conversationID,
+		"after": after, "limit": limit}, true)
+	if err != nil {
+		return nil, err
+	}
+	var h struct {
+		Messages []parley.Message `json:"messages"`
+	}
+	if err := json.Unmarshal(f.raw, &h); err != nil {
+		return nil, parley.Errorf(parley.CodeInternal, "decode history: %v", err)
+	}
+	return h.Messages, nil
+}
+
+// History reads a page of a conversation's history over the socket: the
+// messages after seq after (oldest first), or, with before > 0, those
+// before it (newest first); limit 0 is the server's default page.
+func (rt *Realtime) History(ctx context.Context, conversationID string, after, before int64, limit int) ([]parley.Message, error) {
+	frame := map[string]any{"type": "history", "conversation_id": conversationID}
+	if after > 0 {
+		frame["after"] = after
+	}
+	if before > 0 {
+		frame["before"] = before
+	}
+	if limit > 0 {
+		frame["limit"] = limit
+	}
+	f, err := rt.request(ctx, frame)
+	if err != nil {
+		return nil, err
+	}
+	var h struct {
+		Messages []parley.Message `json:"messages"`
+	}
+	if err := json.Unmarshal(f.raw, &h); err != nil {
+		return nil, parley.Errorf(parley.CodeInternal, "decode history: %v", err)
+	}
+	return h.Messages, nil
 }
 
 // fetchAfter reads up to limit messages after seq, oldest first, through

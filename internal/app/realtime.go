@@ -74,3 +74,9 @@ func (r *Realtime) Send(ctx context.Context, actor parley.Actor, conversationID,
 		ConversationID: conversationID, ClientMsgID: clientMsgID, Body: body, ReplyTo: replyTo,
 	})
 }
+
+// History is App.History: a page of the history after or before a seq,
+// for resync over the socket.
+func (r *Realtime) History(ctx context.Context, actor parley.Actor, conversationID string, after, before int64, limit int) ([]parley.Message, error) {
+	return r.app.History(ctx, actor, conversationID, HistoryInput{After: after, Before: before, Limit: limit})
+}

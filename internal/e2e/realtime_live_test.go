@@ -437,3 +437,35 @@ func TestRealtimePresenceAndTyping(t *testing.T) {
 		t.Fatalf("no ids: %v", err)
 	}
 }
+
+func TestRealtimeHistory(t *testing.T) {
+	env := apitest.Start(t, nil)
+	alice, _ := env.NewUser(t, "alice")
+	eve, _ := env.NewUser(t, "eve")
+	_, bobU := env.NewUser(t, "bob")
+	conv := group(t, alice, bobU)
+	ra := connect(t, alice)
+	for i := 0; i < 5; i++ {
+		if _, err := ra.SendMessage(bg, conv.ID, "", fmt.Sprint("m", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ms, err := ra.History(bg, conv.ID, 2, 0, 2)
+	if err != nil || len(ms) != 2 || ms[0].Seq != 3 || ms[1].Seq != 4 {
+		t.Fatalf("after 2: %+v %v", ms, err)
+	}
+	ms, err = ra.History(bg, conv.ID, 0, 3, 0)
+	if err != nil || len(ms) != 2 || ms[0].Seq != 2 || ms[1].Seq != 1 {
+		t.Fatalf("before 3: %+v %v", ms, err)
+	}
+	if _, err := ra.History(bg, conv.ID, 1, 3, 0); !parley.IsCode(err, parley.CodeInvalid) {
+		t.Errorf("after and before: %v", err)
+	}
+	if _, err := ra.History(bg, conv.ID, 0, 0, 100000); !parley.IsCode(err, parley.CodeInvalid) {
+		t.Errorf("huge limit: %v", err)
+	}
+	re := connect(t, eve)
+	if _, err := re.History(bg, conv.ID, 0, 0, 0); !parley.IsCode(err, parley.CodeNotFound) {
+		t.Errorf("stranger: %v", err)
+	}
+}

@@ -359,7 +359,7 @@ func TestAsyncAPIDocument(t *testing.T) {
 		t.Fatalf("document: %+v", doc)
 	}
 	// Every client frame type the gateway accepts is documented.
-	for _, typ := range []string{"auth", "send", "read", "delivered", "typing", "presence_subscribe", "presence_unsubscribe", "sync", "ping"} {
+	for _, typ := range []string{"auth", "send", "read", "delivered", "typing", "presence_subscribe", "presence_unsubscribe", "sync", "ping", "history"} {
 		if doc.Components.Messages["client_"+typ] == nil {
 			t.Errorf("client frame %q not documented", typ)
 		}

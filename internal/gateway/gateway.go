@@ -39,6 +39,9 @@ type Backend interface {
 	// SyncState returns actor's conversations with their last seq and receipts.
 	SyncState(ctx context.Context, actor parley.Actor) ([]parley.ConversationState, error)
 	Send(ctx context.Context, actor parley.Actor, conversationID, clientMsgID, body string, replyTo int64) (parley.Message, bool, error)
+	// History reads a page of a conversation's history, as the REST
+	// endpoint: after (oldest first) or before (newest first) a seq.
+	History(ctx context.Context, actor parley.Actor, conversationID string, after, before int64, limit int) ([]parley.Message, error)
 	MarkRead(ctx context.Context, actor parley.Actor, conversationID string, seq int64) (parley.Receipt, error)
 	MarkDelivered(ctx context.Context, actor parley.Actor, conversationID string, seq int64) (parley.Receipt, error)
 	Typing(ctx context.Context, actor parley.Actor, conversationID string, typing bool) error

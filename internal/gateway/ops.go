@@ -137,6 +137,14 @@ func (c *Conn) handle(f ClientFrame) {
 			}
 			out = encode(syncFrame{Type: "sync", Ref: f.Ref, Conversations: states})
 		}
+	case OpHistory:
+		var ms []parley.Message
+		if ms, err = g.be.History(ctx, c.actor, f.ConversationID, f.After, f.Before, f.Limit); err == nil {
+			if ms == nil {
+				ms = []parley.Message{}
+			}
+			out = encode(historyFrame{Type: "history", Ref: f.Ref, ConversationID: f.ConversationID, Messages: ms})
+		}
 	case OpPresenceSubscribe:
 		out, err = c.watchPresence(ctx, f)
 	case OpPresenceUnsubscribe:

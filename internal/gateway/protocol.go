@@ -23,6 +23,7 @@ const (
 	OpPresenceUnsubscribe = "presence_unsubscribe" // {"user_ids"} → ok
 	OpSync                = "sync"                 // {} → sync (conversation states)
 	OpPing                = "ping"                 // {} → pong
+	OpHistory             = "history"              // {"conversation_id","after"|"before","limit"} → history
 )
 
 // MaxRefLen bounds the "ref" a client may attach to a frame.
@@ -46,6 +47,9 @@ type ClientFrame struct {
 	Seq            int64    `json:"seq,omitempty"`
 	UserIDs        []string `json:"user_ids,omitempty"`
 	Typing         *bool    `json:"typing,omitempty"`
+	After          int64    `json:"after,omitempty"`
+	Before         int64    `json:"before,omitempty"`
+	Limit          int      `json:"limit,omitempty"`
 }
 
 // DecodeClientFrame strictly decodes one client text frame: exactly one JSON
@@ -70,7 +74,7 @@ func DecodeClientFrame(p []byte) (ClientFrame, error) {
 		return f, parley.TooLarge("ref", "ref must be at most %d bytes", MaxRefLen)
 	}
 	switch f.Type {
-	case OpAuth, OpSend, OpTyping, OpRead, OpDelivered, OpPresenceSubscribe, OpPresenceUnsubscribe, OpSync, OpPing:
+	case OpAuth, OpSend, OpTyping, OpRead, OpDelivered, OpPresenceSubscribe, OpPresenceUnsubscribe, OpSync, OpPing, OpHistory:
 	case "":
 		return f, parley.Invalid("type", "frame has no type")
 	default:
@@ -165,6 +169,13 @@ type syncFrame struct {
 	Type          string                     `json:"type"`
 	Ref           string                     `json:"ref,omitempty"`
 	Conversations []parley.ConversationState `json:"conversations"`
+}
+
+type historyFrame struct {
+	Type           string           `json:"type"`
+	Ref            string           `json:"ref,omitempty"`
+	ConversationID string           `json:"conversation_id"`
+	Messages       []parley.Message `json:"messages"`
 }
 
 // ErrorFrame is {"type":"error","ref":…,"error":{code,message,field,retry_after}}.
