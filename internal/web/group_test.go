@@ -112,6 +112,11 @@ func TestBrowserGroup(t *testing.T) {
 	sdkSend(t, bob, groupID, "g2", "Same here. I'll bring snacks 🥨", 0)
 	a.waitJS(t, "reply mentioning alice", `document.querySelector('.msg.mention-me .quote')?.textContent.includes('hiking') && document.querySelector('.mention.mention-me')`)
 	a.waitJS(t, "bob's reaction", `document.querySelector('.msg.mine .reaction')?.textContent === '🎉1'`)
+	// A reaction from the emoji picker.
+	eval[bool](t, a, `(document.querySelector('.msg.mention-me [aria-label="Add reaction"]').click(), true)`)
+	a.waitJS(t, "picker open with focus", `document.activeElement?.closest('.reaction-picker')`)
+	a.do(t, chromedp.Click(chromedp.CSS(`.reaction-picker button[aria-label="🚀"]`)))
+	a.waitJS(t, "picked reaction", `document.querySelector('.msg.mention-me .reaction.mine')?.textContent === '🚀1' && !document.querySelector('.reaction-picker')`)
 	a.waitJS(t, "bob's message", `[...document.querySelectorAll('.msg .body')].some(e => e.textContent.startsWith('Same here'))`)
 	if _, err := carol.MarkRead(ctx, groupID, last); err != nil {
 		t.Fatal(err)

@@ -352,15 +352,34 @@ async function toggleReaction(convId, m, emoji) {
   } catch (e) { toast(errorText(e), 'error'); }
 }
 
+// openReactionPicker shows the emoji picker over the message log, next to
+// the message's toolbar; it lives outside the message row, so re-rendering
+// the row does not close it.
 function openReactionPicker(convId, m, anchor) {
   document.querySelector('.reaction-picker')?.remove();
-  const close = () => { p.remove(); document.removeEventListener('mousedown', outside); anchor.focus(); };
+  const area = anchor.closest('.msg-area');
+  const scroller = area.querySelector('.msg-scroll');
+  const close = () => {
+    p.remove();
+    document.removeEventListener('mousedown', outside);
+    scroller.removeEventListener('scroll', close);
+    document.getElementById('m-' + m.seq)?.focus({ preventScroll: true });
+  };
   const outside = (e) => { if (!p.contains(e.target)) close(); };
   const p = picker((e) => { toggleReaction(convId, m, e); close(); }, close, 'Add reaction');
   p.classList.add('reaction-picker');
-  anchor.closest('.msg-col').append(p);
+  area.append(p);
+  const a = anchor.getBoundingClientRect();
+  const box = area.getBoundingClientRect();
+  const w = p.offsetWidth;
+  const hgt = p.offsetHeight;
+  let left = Math.min(Math.max(8, a.left - box.left - w / 2), box.width - w - 8);
+  let top = a.bottom - box.top + 6;
+  if (top + hgt > box.height - 8) top = Math.max(8, a.top - box.top - hgt - 6);
+  p.style.left = left + 'px';
+  p.style.top = top + 'px';
   p.focusFirst();
-  setTimeout(() => document.addEventListener('mousedown', outside), 0);
+  setTimeout(() => { document.addEventListener('mousedown', outside); scroller.addEventListener('scroll', close, { passive: true }); }, 0);
 }
 
 async function deleteMessage(convId, m) {
