@@ -103,8 +103,12 @@ func (s *Store) startCommitter() error {
 		quit:    make(chan struct{}),
 		stopped: make(chan struct{}),
 	}
-	if _, err := s.write.Exec(`PRAGMA wal_autocheckpoint = 0`); err != nil {
-		return translate(err)
+	// No checkpoints on the commit path (see checkpointer); once the WAL has
+	// been checkpointed and restarts, its file is cut back to 64 MiB.
+	for _, p := range []string{`PRAGMA wal_autocheckpoint = 0`, `PRAGMA journal_size_limit = 67108864`} {
+		if _, err := s.write.Exec(p); err != nil {
+			return translate(err)
+		}
 	}
 	ckpt, err := sql.Open("sqlite", "file:"+s.path+"?_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)")
 	if err != nil {
