@@ -49,6 +49,8 @@ type Options struct {
 	// Passwords sets the argon2id cost and the bound on concurrent hashing
 	// (password.go); zero fields take their defaults.
 	Passwords PasswordOptions
+	// Media configures file storage and its limits (attachment.go).
+	Media MediaOptions
 }
 
 // App is the set of use cases. It is safe for concurrent use.
@@ -60,6 +62,7 @@ type App struct {
 	now    func() time.Time
 	acct   *accounts // sign-in state: password hasher, login limiters (user.go)
 	sends  *Limiter  // per-user message send rate (message.go)
+	media  *media    // files and avatars (attachment.go)
 }
 
 // New returns an App. Zero Limits fields take their defaults.
@@ -93,6 +96,7 @@ func New(o Options) *App {
 	}
 	a.acct = newAccounts(o.Passwords, a.limits, a.now)
 	a.sends = newSendLimiter(a.limits, a.now)
+	a.media = newMedia(o.Media)
 	return a
 }
 

@@ -24,6 +24,9 @@ type SendMessageInput struct {
 	ClientMsgID    string
 	Body           string
 	ReplyTo        int64
+	// AttachmentIDs are files the sender uploaded (attachment.go) and has
+	// not sent yet; with at least one, Body may be empty (no caption).
+	AttachmentIDs []string
 }
 
 // HistoryInput selects a page of history: Before > 0 gives the messages
@@ -94,8 +97,10 @@ func (a *App) SendMessage(ctx context.Context, actor parley.Actor, in SendMessag
 	if err := checkClientMsgID(in.ClientMsgID); err != nil {
 		return parley.Message{}, false, err
 	}
-	if err := a.checkBody(in.Body); err != nil {
-		return parley.Message{}, false, err
+	if len(in.AttachmentIDs) == 0 || in.Body != "" {
+		if err := a.checkBody(in.Body); err != nil {
+			return parley.Message{}, false, err
+		}
 	}
 	if in.ReplyTo < 0 {
 		return parley.Message{}, false, parley.Invalid("reply_to", "reply_to must be the seq of a message")
@@ -108,9 +113,17 @@ func (a *App) SendMessage(ctx context.Context, actor parley.Actor, in SendMessag
 	if err != nil {
 		return parley.Message{}, false, err
 	}
+	attachments, err := a.attachmentsFor(ctx, actor, in.AttachmentIDs)
+	if err != nil {
+		if prev, perr := a.store.MessageByClientID(ctx, actor.UserID, in.ClientMsgID); perr == nil &&
+			prev.ConversationID == in.ConversationID {
+			return prev, false, nil // a resend of a message whose files are sent already
+		}
+		return parley.Message{}, false, err
+	}
 	m := parley.Message{ID: parley.NewID(), ConversationID: in.ConversationID, SenderID: actor.UserID,
 		ClientMsgID: in.ClientMsgID, Kind: parley.MessageUser, Body: in.Body, ReplyTo: in.ReplyTo,
-		Mentions: mentions, CreatedAt: a.now().UTC().Truncate(time.Millisecond)}
+		Mentions: mentions, Attachments: attachments, CreatedAt: a.now().UTC().Truncate(time.Millisecond)}
 	m, created, err := a.store.AppendMessage(ctx, m, parley.CheckMember, func(m parley.Message) {
 		a.publishMessage(parley.EventMessage, m)
 	})

@@ -1,0 +1,190 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/draw"
+	_ "image/gif" // registers the GIF decoder
+	"image/jpeg"
+	"image/png"
+	"io"
+
+	xdraw "golang.org/x/image/draw"
+	_ "golang.org/x/image/webp" // registers the WebP decoder
+
+	"github.com/parley-chat/parley"
+)
+
+// isImage reports the types Parley decodes, measures and previews.
+func isImage(mt string) bool {
+	switch mt {
+	case "image/jpeg", "image/png", "image/gif", "image/webp":
+		return true
+	}
+	return false
+}
+
+// InlineSafe reports the types a browser may show inline: raster images
+// only (never SVG, HTML or anything else that can carry script).
+func InlineSafe(mt string) bool { return isImage(mt) }
+
+type thumbResult struct {
+	parley.Thumbnail
+	key string
+}
+
+type imageResult struct {
+	width, height int
+	thumb         *thumbResult
+}
+
+// imageInfo reads a stored image's dimensions from its header, refuses
+// decompression bombs before decoding, then decodes it (bounded
+// concurrency) and stores a thumbnail fitting size × size (or a centred
+// square crop of exactly size × size).
+func (a *App) imageInfo(ctx context.Context, blobs parley.Blobs, key, mt string, orientation, size int,
+	square bool) (imageResult, error) {
+	r, _, err := blobs.Get(ctx, key)
+	if err != nil {
+		return imageResult{}, err
+	}
+	defer r.Close()
+	cfg, _, err := image.DecodeConfig(r)
+	if err != nil || cfg.Width <= 0 || cfg.Height <= 0 {
+		return imageResult{}, badImage(mt)
+	}
+	if px := int64(cfg.Width) * int64(cfg.Height); px > a.media.limits.MaxPixels {
+		return imageResult{}, parley.TooLarge("file", "the image is %d×%d pixels; at most %d pixels are accepted",
+			cfg.Width, cfg.Height, a.media.limits.MaxPixels)
+	}
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return imageResult{}, parley.Internal(err)
+	}
+	select {
+	case a.media.decode <- struct{}{}:
+		defer func() { <-a.media.decode }()
+	case <-ctx.Done():
+		return imageResult{}, parley.Unavailable(ctx.Err())
+	}
+	img, _, err := image.Decode(r)
+	if err != nil {
+		return imageResult{}, badImage(mt)
+	}
+	res := imageResult{width: cfg.Width, height: cfg.Height}
+	if orientation >= 5 {
+		res.width, res.height = res.height, res.width
+	}
+	th, data, err := Thumbnail(img, size, square, orientation)
+	if err != nil {
+		return imageResult{}, parley.Internal(err)
+	}
+	info, err := blobs.Put(ctx, bytes.NewReader(data), 0)
+	if err != nil {
+		return imageResult{}, err
+	}
+	th.Size = info.Size
+	res.thumb = &thumbResult{Thumbnail: th, key: info.Key}
+	return res, nil
+}
+
+// Thumbnail scales img to fit in size × size (square: crops the centred
+// square first and fills size × size exactly), applies the EXIF
+// orientation (1–8), and encodes it: PNG when the image has transparency,
+// JPEG otherwise. Images already small enough are not enlarged.
+func Thumbnail(img image.Image, size int, square bool, orientation int) (parley.Thumbnail, []byte, error) {
+	src := img.Bounds()
+	if square {
+		side := min(src.Dx(), src.Dy())
+		x0 := src.Min.X + (src.Dx()-side)/2
+		y0 := src.Min.Y + (src.Dy()-side)/2
+		src = image.Rect(x0, y0, x0+side, y0+side)
+	}
+	w, h := src.Dx(), src.Dy()
+	if w > size || h > size {
+		if w >= h {
+			w, h = size, max(1, src.Dy()*size/src.Dx())
+		} else {
+			w, h = max(1, src.Dx()*size/src.Dy()), size
+		}
+	}
+	if square {
+		w, h = min(size, src.Dx()), min(size, src.Dy())
+	}
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	if w == src.Dx() && h == src.Dy() {
+		draw.Draw(dst, dst.Bounds(), img, src.Min, draw.Src)
+	} else {
+		// A cheap pre-reduction of very large images to twice the target,
+		// then Catmull-Rom: close to Catmull-Rom quality at a fraction of
+		// its cost on 12-megapixel photos.
+		from, fromRect := img, src
+		if src.Dx() > 4*w && src.Dy() > 4*h {
+			mid := image.NewRGBA(image.Rect(0, 0, 2*w, 2*h))
+			xdraw.BiLinear.Scale(mid, mid.Bounds(), img, src, xdraw.Src, nil)
+			from, fromRect = mid, mid.Bounds()
+		}
+		xdraw.CatmullRom.Scale(dst, dst.Bounds(), from, fromRect, xdraw.Src, nil)
+	}
+	out := orient(dst, orientation)
+	var buf bytes.Buffer
+	th := parley.Thumbnail{Width: out.Bounds().Dx(), Height: out.Bounds().Dy()}
+	if opaque(out) {
+		th.MIME = "image/jpeg"
+		if err := jpeg.Encode(&buf, out, &jpeg.Options{Quality: 82}); err != nil {
+			return th, nil, err
+		}
+	} else {
+		th.MIME = "image/png"
+		if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&buf, out); err != nil {
+			return th, nil, err
+		}
+	}
+	th.Size = int64(buf.Len())
+	return th, buf.Bytes(), nil
+}
+
+func opaque(m *image.RGBA) bool {
+	for i := 3; i < len(m.Pix); i += 4 {
+		if m.Pix[i] != 0xff {
+			return false
+		}
+	}
+	return true
+}
+
+// orient applies an EXIF orientation (2–8) to m.
+func orient(m *image.RGBA, o int) *image.RGBA {
+	if o < 2 || o > 8 {
+		return m
+	}
+	w, h := m.Bounds().Dx(), m.Bounds().Dy()
+	ow, oh := w, h
+	if o >= 5 {
+		ow, oh = h, w
+	}
+	out := image.NewRGBA(image.Rect(0, 0, ow, oh))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			var nx, ny int
+			switch o {
+			case 2:
+				nx, ny = w-1-x, y
+			case 3:
+				nx, ny = w-1-x, h-1-y
+			case 4:
+				nx, ny = x, h-1-y
+			case 5:
+				nx, ny = y, x
+			case 6:
+				nx, ny = h-1-y, x
+			case 7:
+				nx, ny = h-1-y, w-1-x
+			case 8:
+				nx, ny = y, w-1-x
+			}
+			out.SetRGBA(nx, ny, m.RGBAAt(x, y))
+		}
+	}
+	return out
+}
