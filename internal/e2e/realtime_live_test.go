@@ -2,9 +2,11 @@ package e2e_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"syscall"
@@ -467,5 +469,49 @@ func TestRealtimeHistory(t *testing.T) {
 	re := connect(t, eve)
 	if _, err := re.History(bg, conv.ID, 0, 0, 0); !parley.IsCode(err, parley.CodeNotFound) {
 		t.Errorf("stranger: %v", err)
+	}
+}
+
+func TestReceiptBadBodies(t *testing.T) {
+	env := apitest.Start(t, nil)
+	alice, _ := env.NewUser(t, "alice")
+	_, bobU := env.NewUser(t, "bob")
+	conv := group(t, alice, bobU)
+	hc := env.HTTPClient()
+	for body, field := range map[string]string{
+		`{"seq":"x"}`:         "seq",
+		`{"seq":1,"extra":2}`: "extra",
+		`{"seq":1.5}`:         "seq",
+		`[1]`:                 "",
+		``:                    "",
+	} {
+		req, _ := http.NewRequest("POST", env.URL+"/api/v1/conversations/"+conv.ID+"/read", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+alice.Token())
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var eb struct {
+			Error struct{ Code, Field string } `json:"error"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&eb)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || eb.Error.Code != "invalid" || eb.Error.Field != field {
+			t.Errorf("body %q: %d %+v", body, resp.StatusCode, eb.Error)
+		}
+	}
+	req, _ := http.NewRequest("POST", env.URL+"/api/v1/conversations/"+conv.ID+"/read", strings.NewReader(`{"seq":1}`))
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("anonymous: %d", resp.StatusCode)
+	}
+	rs, err := alice.Receipts(bg, conv.ID)
+	if err != nil || len(rs) != 2 || rs[0].ReadSeq != 0 || rs[1].ReadSeq != 0 {
+		t.Errorf("refused requests moved receipts: %+v %v", rs, err)
 	}
 }
