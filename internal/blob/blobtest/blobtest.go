@@ -115,7 +115,7 @@ func Run(t *testing.T, open Opener) {
 			t.Fatalf("second put %+v %v", a2, err)
 		}
 		st, _ := b.Stat(ctx, a1.Key)
-		if st.ModTime.Before(a1.ModTime) {
+		if st.ModTime.Before(a1.ModTime.Truncate(time.Second)) { // S3 keeps whole seconds
 			t.Fatalf("modtime not refreshed: %v then %v", a1.ModTime, st.ModTime)
 		}
 		other, err := b.Put(ctx, bytes.NewReader(data[1:]), 0)

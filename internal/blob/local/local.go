@@ -6,14 +6,11 @@ package local
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -105,52 +102,6 @@ func loadKey(dataDir, given string) ([]byte, error) {
 
 func (s *Store) path(key string) string { return filepath.Join(s.dir, key[:2], key) }
 
-// ctxReader fails reads once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
-
-// Copy seals r into w (limited to max bytes when max > 0) and returns the
-// content address and plaintext size. Shared with the S3 store.
-func Copy(ctx context.Context, w io.Writer, r io.Reader, max int64, key, addrKey []byte) (string, int64, error) {
-	sw, err := sealed.NewWriter(w, key)
-	if err != nil {
-		return "", 0, parley.Internal(err)
-	}
-	mac := hmac.New(sha256.New, addrKey)
-	src := io.Reader(ctxReader{ctx, r})
-	if max > 0 {
-		src = io.LimitReader(src, max+1)
-	}
-	n, err := io.Copy(io.MultiWriter(sw, mac), src)
-	if err != nil {
-		if ctx.Err() != nil {
-			return "", n, parley.Unavailable(ctx.Err())
-		}
-		if e := parley.AsError(err); e.Code != parley.CodeInternal {
-			return "", n, e
-		}
-		return "", n, &parley.Error{Code: parley.CodeInvalid, Field: "file", Message: "the upload was cut short", Err: err}
-	}
-	if max > 0 && n > max {
-		return "", n, parley.TooLarge("file", "the file is larger than %d bytes", max)
-	}
-	if err := sw.Close(); err != nil {
-		return "", n, parley.Unavailable(err)
-	}
-	return addr(mac), n, nil
-}
-
-func addr(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
-
 // Put implements parley.Blobs.
 func (s *Store) Put(ctx context.Context, r io.Reader, max int64) (parley.BlobInfo, error) {
 	f, err := os.CreateTemp(filepath.Join(s.dir, "tmp"), "put-*")
@@ -165,7 +116,7 @@ func (s *Store) Put(ctx context.Context, r io.Reader, max int64) (parley.BlobInf
 			os.Remove(tmp)
 		}
 	}()
-	key, n, err := Copy(ctx, f, r, max, s.key, s.addr)
+	key, n, err := sealed.Copy(ctx, f, r, max, s.key, s.addr)
 	if err != nil {
 		return parley.BlobInfo{}, err
 	}
