@@ -147,6 +147,7 @@ func TestBrowserGroup(t *testing.T) {
 	sdkSend(t, carol, design.ID, "d4", "@alice could you review the header?", 0)
 	sdkSend(t, dave, dm.ID, "x2", "Ping?", 0)
 	a.waitJS(t, "two notifications", `window.__notes.length === 2`)
+	a.waitJS(t, "dave's second message in the list", `[...document.querySelectorAll('.conv-item')].some(e => e.textContent.includes('Ping?') && e.querySelector('.badge')?.textContent === '2')`)
 	notes := eval[[]string](t, a, `(delete document.hidden, window.__notes)`)
 	if notes[0] != "Carol Diaz in design mentioned you|@alice could you review the header?" || notes[1] != "Dave Okafor|Ping?" {
 		t.Errorf("notifications: %q", notes)

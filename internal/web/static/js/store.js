@@ -110,6 +110,21 @@ export class Store {
   upsertConv(x) {
     const n = this.normConv(x);
     const old = this.convs.get(n.id);
+    // A list or GET answer may have been read before messages that already
+    // reached us as events: never let it move the conversation back.
+    if (old && (old.last_message?.seq || 0) > (n.last_message?.seq ?? n.last_seq ?? 0)) {
+      const since = n.last_message?.seq ?? n.last_seq ?? 0;
+      const w = this.msgs.get(n.id);
+      let extra = 0;
+      for (const [seq, m] of w?.bySeq || []) {
+        if (seq > since && m.sender_id !== this.me?.id && m.kind !== 'system' && seq > (old.read_seq || 0)) extra++;
+      }
+      if (n.unread !== undefined) n.unread += extra;
+      n.last_message = old.last_message;
+      n.last_seq = Math.max(n.last_seq || 0, old.last_seq || 0);
+      n.last_activity_at = old.last_activity_at;
+    }
+    if (old && n.read_seq !== undefined) n.read_seq = Math.max(n.read_seq, old.read_seq || 0);
     const c = old ? { ...old, ...n, members: old.members || n.members } : n;
     if (old && n.members) c.members = n.members;
     c.unread = c.unread ?? 0;
