@@ -40,6 +40,14 @@ func (r *Realtime) Disconnected(ctx context.Context, actor parley.Actor) {
 	}
 }
 
+// PresenceChanged publishes a presence change that the Presence noticed by
+// itself rather than through Connected/Disconnected: a multi-node Presence
+// reporting the users of a dead node offline, or a node's users online again
+// after it re-registered.
+func (r *Realtime) PresenceChanged(st parley.PresenceStatus) {
+	r.publishPresence(context.Background(), st)
+}
+
 func (r *Realtime) publishPresence(ctx context.Context, st parley.PresenceStatus) {
 	frame, _ := json.Marshal(presenceFrame{Type: parley.EventPresence, PresenceStatus: st})
 	r.app.publish(context.WithoutCancel(ctx), parley.Event{

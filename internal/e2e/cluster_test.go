@@ -68,6 +68,10 @@ func TestCluster(t *testing.T) {
 		testClusterMessaging(t, c)
 	})
 
+	t.Run("presence spans nodes and a dead node's users go offline", func(t *testing.T) {
+		testClusterPresence(t, c)
+	})
+
 	t.Run("load balancer routes around a killed node", func(t *testing.T) {
 		res, err := client.New(c.LB()).Register(ctx, client.RegisterRequest{Username: "survivor", Password: "correct horse battery"})
 		if err != nil {
@@ -480,6 +484,72 @@ func testClusterEvents(t *testing.T, c *cluster) {
 	waitEvent(t, rts[2], "member_left on node 2", func(ev client.Event) bool {
 		return ev.Type == "member_left" && ev.ConversationID == g.ID
 	})
+}
+
+func testClusterPresence(t *testing.T, c *cluster) {
+	ctx := clusterCtx(t)
+	reg := func(name string, node int) (*client.Client, parley.User) {
+		res, err := client.New(c.nodes[node].URL()).Register(ctx, client.RegisterRequest{Username: name, Password: "correct horse battery"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return client.New(c.nodes[node].URL(), client.WithToken(res.Token)), res.User
+	}
+	watcherAPI, _ := reg("watcher", 0)
+	_, bob := reg("bob", 1)
+	if _, _, err := watcherAPI.CreateConversation(ctx, client.CreateConversationRequest{Kind: parley.KindDirect,
+		MemberIDs: []string{bob.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	login, err := client.New(c.nodes[1].URL()).Login(ctx, "bob", "correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	device := func(node int) *client.Realtime {
+		rt, err := client.New(c.nodes[node].URL(), client.WithToken(login.Token)).Connect(ctx, client.RealtimeOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rt
+	}
+	watcher, err := watcherAPI.Connect(ctx, client.RealtimeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watcher.Close()
+	st, err := watcher.WatchPresence(ctx, bob.ID)
+	if err != nil || len(st) != 1 || st[0].Online {
+		t.Fatalf("bob before connecting: %+v %v", st, err)
+	}
+	presenceIs := func(online bool) func(client.Event) bool {
+		return func(ev client.Event) bool {
+			return ev.Type == "presence" && ev.Presence != nil && ev.Presence.UserID == bob.ID && ev.Presence.Online == online
+		}
+	}
+	// Bob's devices on nodes 1 and 2: online with the first; still online
+	// when the node-1 device leaves; offline when the last one does.
+	d1 := device(1)
+	waitEvent(t, watcher, "bob online (node 1)", presenceIs(true))
+	d2 := device(2)
+	_ = d1.Close()
+	if st, err := watcher.WatchPresence(ctx, bob.ID); err != nil || !st[0].Online {
+		t.Fatalf("bob with a device left on node 2: %+v %v", st, err)
+	}
+	_ = d2.Close()
+	ev := waitEvent(t, watcher, "bob offline", presenceIs(false))
+	if ev.Presence.LastSeenAt == nil {
+		t.Fatalf("offline without last_seen_at: %+v", ev.Presence)
+	}
+	// A device on node 2, which then dies: bob goes offline within the
+	// presence lease (15 s) plus one heartbeat (5 s).
+	d3 := device(2)
+	defer d3.Close()
+	waitEvent(t, watcher, "bob online (node 2)", presenceIs(true))
+	c.kill(2)
+	start := time.Now()
+	waitEvent(t, watcher, "bob offline after his node died", presenceIs(false))
+	t.Logf("a dead node's user went offline after %v", time.Since(start).Round(100*time.Millisecond))
+	c.restart(2)
 }
 
 func contains(xs []int, x int) bool {

@@ -107,7 +107,13 @@ func (s *Server) open(ctx context.Context) error {
 		Version:        Version,
 	})
 
-	s.Gateway = gateway.New(app.NewRealtime(s.App, parley.NewLocalPresence()), s.log, s.Metrics, gateway.Config{
+	var realtime *app.Realtime
+	presence, err := s.openPresence(ctx, store, func(st parley.PresenceStatus) { realtime.PresenceChanged(st) })
+	if err != nil {
+		return err
+	}
+	realtime = app.NewRealtime(s.App, presence)
+	s.Gateway = gateway.New(realtime, s.log, s.Metrics, gateway.Config{
 		MaxMessageChars: limits.MaxMessageChars,
 		TypingTTL:       app.TypingTTL,
 		CloseCode:       httpapi.GatewayCloseCode,
@@ -156,6 +162,24 @@ func openBus(cfg Config, log *slog.Logger) (parley.Bus, error) {
 		return natsbus.Open(natsbus.Options{URL: cfg.NATS, Name: "parley " + host + " " + cfg.Addr, Logger: log})
 	}
 	return memory.New(), nil
+}
+
+// openPresence returns the presence tracker: shared by every node through
+// PostgreSQL when the store is PostgreSQL (a dead node's users go offline
+// within postgres.DefaultLease + a third of it), else in-process. notify
+// publishes the changes the tracker notices by itself. The tracker is closed
+// after the gateway (whose connections report their ends to it).
+func (s *Server) openPresence(ctx context.Context, store parley.Store, notify func(parley.PresenceStatus)) (parley.Presence, error) {
+	pg, ok := store.(*postgres.Store)
+	if !ok {
+		return parley.NewLocalPresence(), nil
+	}
+	p, err := pg.Presence(ctx, postgres.PresenceOptions{Notify: notify, Logger: s.log})
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, p.Close)
+	return p, nil
 }
 
 // Addr returns the address the HTTP listener is bound to.
