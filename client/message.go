@@ -17,6 +17,9 @@ type SendRequest struct {
 	ClientMsgID string `json:"client_msg_id"`
 	Body        string `json:"body"`
 	ReplyTo     int64  `json:"reply_to,omitempty"`
+	// AttachmentIDs are files uploaded with Upload (attachment.go) and not
+	// sent yet; with at least one, Body may be empty.
+	AttachmentIDs []string `json:"attachment_ids,omitempty"`
 }
 
 // HistoryQuery selects a page of history: Before > 0 gives the messages

@@ -15,6 +15,8 @@ type (
 		ClientMsgID string `json:"client_msg_id"`
 		Body        string `json:"body"`
 		ReplyTo     int64  `json:"reply_to"`
+		// AttachmentIDs are uploaded, unsent files (attachment.go).
+		AttachmentIDs []string `json:"attachment_ids"`
 	}
 	editMessageRequest struct {
 		Body string `json:"body"`
@@ -60,7 +62,7 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request, actor parle
 		return
 	}
 	m, created, err := s.app.SendMessage(r.Context(), actor, app.SendMessageInput{ConversationID: r.PathValue("id"),
-		ClientMsgID: req.ClientMsgID, Body: req.Body, ReplyTo: req.ReplyTo})
+		ClientMsgID: req.ClientMsgID, Body: req.Body, ReplyTo: req.ReplyTo, AttachmentIDs: req.AttachmentIDs})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -85,6 +85,7 @@ func (s *Server) routes() {
 	s.conversationRoutes()
 	s.messageRoutes()
 	s.realtimeRoutes()
+	s.attachmentRoutes()
 }
 
 type ctxKey int

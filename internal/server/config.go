@@ -28,6 +28,20 @@ type Config struct {
 	ShutdownGrace  time.Duration // time in-flight requests get on shutdown
 	Pprof          string        // if set, serve net/http/pprof on this address
 
+	// Files and media (docs/media.md).
+	MaxFileBytes   int64         // one uploaded file
+	UserQuotaBytes int64         // stored files (and avatars) per user
+	FileTypesAllow []string      // media type patterns accepted (empty: all)
+	FileTypesDeny  []string      // media type patterns refused
+	BlobKey        string        // 32-byte key (hex/base64) sealing stored files; empty: <data-dir>/blob.key
+	MediaGrace     time.Duration // unsent files and unreferenced blobs are swept after this
+	S3Endpoint     string        // http(s)://host[:port] of an S3-compatible store; empty: files under <data-dir>/blobs
+	S3Bucket       string
+	S3Region       string
+	S3AccessKey    string
+	S3SecretKey    string
+	S3Prefix       string
+
 	// PasswordParams overrides the argon2id cost (zero: the OWASP-grade
 	// defaults). Not a flag: tests whose subject is not hashing use
 	// app.FastPasswordParams to keep a suite of hundreds of sign-ups fast.
@@ -37,14 +51,17 @@ type Config struct {
 // Default returns the configuration `parley serve` uses with no settings.
 func Default() Config {
 	return Config{
-		Addr:          ":8080",
-		DataDir:       "./parley-data",
-		LogLevel:      "info",
-		LogFormat:     "text",
-		MaxBodyBytes:  1 << 20,
-		MaxMessage:    4000,
-		SessionTTL:    30 * 24 * time.Hour,
-		ShutdownGrace: 15 * time.Second,
+		Addr:           ":8080",
+		DataDir:        "./parley-data",
+		LogLevel:       "info",
+		LogFormat:      "text",
+		MaxBodyBytes:   1 << 20,
+		MaxMessage:     4000,
+		SessionTTL:     30 * 24 * time.Hour,
+		ShutdownGrace:  15 * time.Second,
+		MaxFileBytes:   100 << 20,
+		UserQuotaBytes: 1 << 30,
+		MediaGrace:     24 * time.Hour,
 	}
 }
 
@@ -69,6 +86,18 @@ func (c *Config) settings() []setting {
 		{"session-ttl", "idle time after which a session expires (e.g. 720h)", (*durationValue)(&c.SessionTTL)},
 		{"shutdown-grace", "time in-flight requests get to finish on shutdown", (*durationValue)(&c.ShutdownGrace)},
 		{"pprof", "serve Go profiling endpoints (net/http/pprof) on this address, e.g. 127.0.0.1:6060", (*stringValue)(&c.Pprof)},
+		{"max-file-bytes", "maximum size of one uploaded file in bytes", (*int64Value)(&c.MaxFileBytes)},
+		{"user-quota-bytes", "bytes of files each user may store", (*int64Value)(&c.UserQuotaBytes)},
+		{"file-types-allow", "comma-separated media types accepted for uploads, e.g. image/*,application/pdf (default: all)", (*listValue)(&c.FileTypesAllow)},
+		{"file-types-deny", "comma-separated media types refused for uploads, e.g. application/x-executable", (*listValue)(&c.FileTypesDeny)},
+		{"blob-key", "32-byte key (64 hex digits or base64) sealing stored files; default: generated in <data-dir>/blob.key; required with --s3-endpoint", (*stringValue)(&c.BlobKey)},
+		{"media-grace", "how long unsent files and unreferenced stored files are kept before the sweep removes them", (*durationValue)(&c.MediaGrace)},
+		{"s3-endpoint", "S3-compatible endpoint (https://host) for files; default: files under <data-dir>/blobs", (*stringValue)(&c.S3Endpoint)},
+		{"s3-bucket", "S3 bucket (must exist)", (*stringValue)(&c.S3Bucket)},
+		{"s3-region", "S3 region", (*stringValue)(&c.S3Region)},
+		{"s3-access-key", "S3 access key id", (*stringValue)(&c.S3AccessKey)},
+		{"s3-secret-key", "S3 secret access key", (*stringValue)(&c.S3SecretKey)},
+		{"s3-prefix", "key prefix inside the S3 bucket", (*stringValue)(&c.S3Prefix)},
 	}
 }
 
@@ -123,6 +152,18 @@ func (c *Config) Validate() error {
 	}
 	if c.SessionTTL < time.Minute {
 		return fmt.Errorf("session-ttl must be at least 1m")
+	}
+	if c.MaxFileBytes < 1 {
+		return fmt.Errorf("max-file-bytes must be positive")
+	}
+	if c.UserQuotaBytes < 1 {
+		return fmt.Errorf("user-quota-bytes must be positive")
+	}
+	if c.MediaGrace < time.Minute {
+		return fmt.Errorf("media-grace must be at least 1m")
+	}
+	if c.S3Endpoint != "" && (c.S3Bucket == "" || c.BlobKey == "") {
+		return fmt.Errorf("s3-endpoint needs s3-bucket and blob-key (every node must share the key)")
 	}
 	return nil
 }

@@ -97,8 +97,13 @@ func (s *Server) open(ctx context.Context) error {
 	limits := app.DefaultLimits()
 	limits.MaxMessageChars = cfg.MaxMessage
 	limits.SessionTTL = cfg.SessionTTL
+	media, err := s.openMedia(ctx)
+	if err != nil {
+		return err
+	}
 	s.App = app.New(app.Options{Store: store, Bus: bus, Logger: s.log, Limits: limits,
-		Passwords: app.PasswordOptions{Params: cfg.PasswordParams}})
+		Passwords: app.PasswordOptions{Params: cfg.PasswordParams}, Media: media})
+	s.startMediaSweep()
 
 	s.HTTP = httpapi.New(s.App, s.log, s.Metrics, httpapi.Options{
 		MaxBodyBytes:   cfg.MaxBodyBytes,

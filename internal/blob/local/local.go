@@ -39,9 +39,17 @@ const KeyFile = "blob.key"
 // (hex or base64 text, as an operator gives it); when empty, the key is read
 // from dataDir/blob.key, created with mode 0600 on first start.
 func Open(dataDir, key string) (*Store, error) {
-	k, err := loadKey(dataDir, key)
+	k, err := LoadKey(dataDir, key)
 	if err != nil {
 		return nil, err
+	}
+	return New(dataDir, k)
+}
+
+// New returns the store under dataDir/blobs with the 32-byte master key k.
+func New(dataDir string, k []byte) (*Store, error) {
+	if len(k) != sealed.KeySize {
+		return nil, parley.Invalid("blob_key", "the blob key must be 32 bytes")
 	}
 	dir := filepath.Join(dataDir, "blobs")
 	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o700); err != nil {
@@ -64,7 +72,9 @@ func ParseKey(s string) ([]byte, error) {
 	return nil, parley.Invalid("blob_key", "the blob key must be 32 bytes, written as 64 hex digits or base64")
 }
 
-func loadKey(dataDir, given string) ([]byte, error) {
+// LoadKey returns the master key: given (an operator's key, see ParseKey)
+// or else the one in dataDir/blob.key, created (mode 0600) when missing.
+func LoadKey(dataDir, given string) ([]byte, error) {
 	if given != "" {
 		return ParseKey(given)
 	}
@@ -76,13 +86,16 @@ func loadKey(dataDir, given string) ([]byte, error) {
 	if !errors.Is(err, fs.ErrNotExist) {
 		return nil, parley.Unavailable(err)
 	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, parley.Unavailable(err)
+	}
 	k := make([]byte, sealed.KeySize)
 	if _, err := rand.Read(k); err != nil {
 		return nil, parley.Internal(err)
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) { // another process won the race
-		return loadKey(dataDir, "")
+		return LoadKey(dataDir, "")
 	}
 	if err != nil {
 		return nil, parley.Unavailable(err)
