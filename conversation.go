@@ -157,7 +157,9 @@ type ConversationStore interface {
 	// AddMembers inserts the members not already present, together with
 	// system (its System.UserIDs is replaced by the users actually added;
 	// nothing is appended when nobody was added). Result.Members lists the
-	// added members. CodeNotFound for an unknown conversation or user;
+	// added members. If the conversation had no owner (its last member
+	// left), the last-owner rule of RemoveMember applies after the insert
+	// (Result.NewOwner, an "owner_changed" system message). CodeNotFound for an unknown conversation or user;
 	// CodeTooLarge when the member count would exceed maxMembers.
 	AddMembers(ctx context.Context, conversationID string, members []Member, maxMembers int, system Message,
 		notify func(MembershipResult)) (MembershipResult, error)

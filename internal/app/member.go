@@ -102,7 +102,10 @@ func (a *App) AddMembers(ctx context.Context, actor parley.Actor, convID string,
 		for _, m := range r.Members {
 			a.publishJoined(r.Conversation, m)
 		}
-		for _, m := range r.System {
+		for i, m := range r.System {
+			if i == 1 && r.NewOwner != nil { // joined an ownerless conversation
+				a.publishMemberUpdated(r.Conversation, *r.NewOwner, false)
+			}
 			a.publishMessage(parley.EventMessage, m)
 		}
 	})

@@ -94,6 +94,10 @@ func (s *Store) AddMembers(ctx context.Context, conversationID string, members [
 				return err
 			}
 			res.System = append(res.System, sys)
+			// Joining a conversation that its last member left ownerless.
+			if err := w.handOwnership(conversationID, sys, &res); err != nil {
+				return err
+			}
 		}
 		res.Conversation, err = w.conversation(conversationID)
 		if err != nil {
@@ -224,6 +228,10 @@ func (s *Store) UpdateMember(ctx context.Context, conversationID, userID string,
 				return err
 			}
 			res.System = append(res.System, sys)
+			// Joining a conversation that its last member left ownerless.
+			if err := w.handOwnership(conversationID, sys, &res); err != nil {
+				return err
+			}
 		}
 		res.Conversation, err = w.conversation(conversationID)
 		return err

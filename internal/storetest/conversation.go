@@ -204,6 +204,13 @@ func testConversations(t *testing.T, open Opener) {
 		if err != nil || res.NewOwner != nil || res.Conversation.MemberCount != 0 {
 			t.Fatalf("last one out %+v %v", res, err)
 		}
+		// Whoever joins the ownerless conversation first owns it.
+		res, err = s.AddMembers(ctx, c.ID, []parley.Member{{UserID: u[3], Role: parley.RoleMember, JoinedAt: baseTime}}, 100,
+			systemMsg(u[3], parley.SystemMembersAdded), nil)
+		if err != nil || res.NewOwner == nil || res.NewOwner.UserID != u[3] || len(res.System) != 2 ||
+			res.System[1].System.Action != parley.SystemOwnerChanged {
+			t.Fatalf("join ownerless %+v %v", res, err)
+		}
 		h, err := s.History(ctx, c.ID, parley.HistoryQuery{After: 0, Limit: 100})
 		if err != nil {
 			t.Fatal(err)
