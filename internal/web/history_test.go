@@ -102,6 +102,23 @@ func TestBrowserHistory(t *testing.T) {
 	if len(unnamed) > 0 {
 		t.Errorf("controls without an accessible name: %q", unnamed)
 	}
+	// Profile: a new display name shows at once; then sign out.
+	a.do(t, chromedp.Click(chromedp.CSS(`.me`)))
+	a.waitJS(t, "settings", `document.querySelector('dialog .segmented')`)
+	eval[bool](t, a, `(() => { const i = document.querySelector('dialog input'); i.value = 'Alice Liddell'; return true })()`)
+	a.do(t, chromedp.Click(chromedp.CSS(`dialog button[type=submit]`)))
+	a.waitJS(t, "new name", `document.querySelector('.me-name')?.textContent === 'Alice Liddell' && !document.querySelector('dialog')`)
+	if u, err := alice.Me(ctx); err != nil || u.DisplayName != "Alice Liddell" {
+		t.Errorf("profile not saved: %+v %v", u, err)
+	}
+	a.do(t, chromedp.Click(chromedp.CSS(`.me`)))
+	a.waitJS(t, "settings again", `document.querySelector('dialog .btn-danger-ghost')`)
+	a.do(t, chromedp.Click(chromedp.CSS(`dialog .btn-danger-ghost`)))
+	a.waitJS(t, "signed out", `location.pathname === '/login' && !localStorage.getItem('parley.token') && document.querySelector('input[name=username]')`)
+	if _, err := alice.Me(ctx); err == nil {
+		t.Error("the token still works after signing out")
+	}
+
 	for _, e := range a.jsErrors() {
 		t.Errorf("JavaScript error: %s", e)
 	}

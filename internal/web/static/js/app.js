@@ -90,7 +90,7 @@ function start(me, token) {
   const rt = new Realtime({ url: wsURL(), token, storageKey: 'parley.outbox.' + me.id });
   ctx = {
     api, store, rt, nav, applyTheme, limits: {},
-    drafts: new Map(), failed: new Map(), left: new Set(), chat: null, view: null, openConv: null,
+    drafts: new Map(), failed: new Map(), left: new Set(), timers: [], chat: null, view: null, openConv: null,
     openId: () => ctx.openConv,
     openSettings: () => openSettings(ctx),
     openNewDirect: () => openNewDirect(ctx),
@@ -397,6 +397,7 @@ async function signOut(expired) {
   ctx = null;
   c.rt.stop();
   c.view?.destroy();
+  for (const id of c.timers) clearInterval(id);
   if (!expired) { try { await api.logout(); } catch { /* token dies anyway */ } }
   saveToken('');
   api.token = '';

@@ -64,7 +64,7 @@ export function renderSidebar(ctx) {
     }
     replace(conn, h('span', { class: 'dot' }), 'Connecting…');
   };
-  setInterval(() => { if (store.conn.state === 'offline') renderConn(); }, 1000);
+  ctx.timers.push(setInterval(() => { if (store.conn.state === 'offline') renderConn(); }, 1000));
 
   let rows = new Map();
   const renderList = () => {
