@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/parley-chat/parley"
@@ -269,5 +270,60 @@ func TestConversationListAndChannels(t *testing.T) {
 	wantCode(t, err, parley.CodeForbidden)
 	if _, _, err := carol.Send(ctx, ids[0], client.SendRequest{Body: "hello all"}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestEndpointsRejectMalformedBodies sends wrong types, unknown fields and
+// out-of-range values to every conversation and message endpoint that takes
+// a body or parameters; each is a 400 (or 413) naming the field, and nothing
+// changes.
+func TestEndpointsRejectMalformedBodies(t *testing.T) {
+	env := apitest.Start(t, nil)
+	ctx := context.Background()
+	alice, _ := env.NewUser(t, "alice")
+	_, b := env.NewUser(t, "bob")
+	g, _, err := alice.CreateConversation(ctx, client.CreateConversationRequest{Kind: parley.KindGroup, Title: "g", MemberIDs: []string{b.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := alice.Send(ctx, g.ID, client.SendRequest{Body: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	conv := "/api/v1/conversations/" + g.ID
+	for _, tc := range []struct {
+		method, path, body string
+		status             int
+		field              string
+	}{
+		{"PATCH", conv, `{"title":7}`, 400, "title"},
+		{"PATCH", conv, `{"topic":"` + strings.Repeat("t", 501) + `"}`, 413, "topic"},
+		{"PATCH", conv, `{"avatar_url":"javascript:alert(1)"}`, 400, "avatar_url"},
+		{"PATCH", conv, `{"kind":"channel"}`, 400, "kind"},
+		{"POST", conv + "/members", `{"user_ids":"` + b.ID + `"}`, 400, "user_ids"},
+		{"POST", conv + "/members", `{"user_ids":[]}`, 400, "user_ids"},
+		{"POST", conv + "/members", `{"user_ids":[5]}`, 400, "user_ids"},
+		{"POST", conv + "/members", `{"user_ids":["` + parley.NewID() + `"]}`, 404, "user_ids"},
+		{"PATCH", conv + "/members/me", `{"muted":"yes"}`, 400, "muted"},
+		{"PATCH", conv + "/members/me", `{"role":"root"}`, 400, "role"},
+		{"PATCH", conv + "/members/not-an-id", `{"role":"admin"}`, 400, "user_id"},
+		{"DELETE", conv + "/members/" + parley.NewID(), ``, 404, "user_id"},
+		{"PATCH", conv + "/messages/2", `{"body":["x"]}`, 400, "body"},
+		{"PATCH", conv + "/messages/2", `{}`, 400, "body"},
+		{"GET", conv + "/messages/0", ``, 400, "seq"},
+		{"GET", conv + "/messages/abc", ``, 400, "seq"},
+		{"GET", conv + "/messages?limit=x", ``, 400, "limit"},
+		{"GET", conv + "/messages?after=-1", ``, 400, "after"},
+		{"GET", conv + "/members?cursor=%21", ``, 400, "cursor"},
+		{"GET", "/api/v1/channels?limit=0x10", ``, 400, "limit"},
+		{"GET", "/api/v1/conversations/not-an-id", ``, 400, "conversation_id"},
+	} {
+		status, _, eb := acctRaw(t, env, tc.method, tc.path, alice.Token(), "application/json", tc.body)
+		if f, _ := eb["field"].(string); status != tc.status || f != tc.field {
+			t.Errorf("%s %s %s: %d %v, want %d naming %q", tc.method, tc.path, tc.body, status, eb, tc.status, tc.field)
+		}
+	}
+	got, err := alice.Conversation(ctx, g.ID)
+	if err != nil || got.Title != "g" || got.Topic != "" || got.LastSeq != 2 || got.MemberCount != 2 {
+		t.Fatalf("conversation changed: %+v %v", got, err)
 	}
 }
