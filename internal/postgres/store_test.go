@@ -52,7 +52,7 @@ func TestConcurrentMigrations(t *testing.T) {
 		}
 		t.Cleanup(func() { _ = stores[i].Close() })
 	}
-	conn, err := pgx.Connect(context.Background(), u)
+	conn, err := pgx.Connect(context.Background(), pgtest.ConnURL(u))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,7 +53,7 @@ func URL(t testing.TB) string {
 }
 
 // Schema creates a fresh, empty schema and returns a URL whose connections
-// use it (search_path). The schema and everything in it are dropped when
+// use it (search_path), with at most 4 connections per pool. The schema and everything in it are dropped when
 // the test ends; connections still using it are terminated first.
 func Schema(t testing.TB) string {
 	t.Helper()
@@ -73,7 +73,9 @@ func Schema(t testing.TB) string {
 			t.Errorf("pgtest: drop schema %s: %v", name, err)
 		}
 	})
-	return WithParam(base, "search_path", name)
+	// A small pool per store: many tests (and test clusters of several
+	// nodes) share one server and its max_connections.
+	return WithParam(WithParam(base, "search_path", name), "pool_max_conns", "4")
 }
 
 // WithParam returns the connection URL u with a connection parameter set
@@ -85,6 +87,23 @@ func WithParam(u, key, value string) string {
 	}
 	q := p.Query()
 	q.Set(key, value)
+	p.RawQuery = q.Encode()
+	return p.String()
+}
+
+// ConnURL returns u without the pool parameters (pool_max_conns…) that
+// Schema adds, for a single pgx.Connect connection.
+func ConnURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return u
+	}
+	q := p.Query()
+	for k := range q {
+		if strings.HasPrefix(k, "pool_") {
+			q.Del(k)
+		}
+	}
 	p.RawQuery = q.Encode()
 	return p.String()
 }
