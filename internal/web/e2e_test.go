@@ -271,9 +271,12 @@ const kbUp = kb.ArrowUp
 // pressEnter presses Enter the way a keyboard does: one cancellable keyDown
 // carrying the text, then keyUp. (chromedp.KeyEvent sends the character as a
 // separate event that preventDefault on keydown cannot stop.)
-func pressEnter() chromedp.Action[chromedp.Void] {
+func pressEnter() chromedp.Action[chromedp.Void] { return pressEnterMod(0) }
+
+// pressEnterMod presses Enter with modifiers (8: Shift).
+func pressEnterMod(modifiers int64) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		ev := input.DispatchKeyEventParams{Type: input.DispatchKeyEventTypeKeyDown, Key: "Enter", Code: "Enter",
+		ev := input.DispatchKeyEventParams{Type: input.DispatchKeyEventTypeKeyDown, Key: "Enter", Code: "Enter", Modifiers: modifiers,
 			Text: "\r", UnmodifiedText: "\r", WindowsVirtualKeyCode: 13, NativeVirtualKeyCode: 13}
 		if _, err := cdp.Call(ctx, t, input.DispatchKeyEvent, ev); err != nil {
 			return err

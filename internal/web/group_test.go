@@ -171,6 +171,28 @@ func TestBrowserGroup(t *testing.T) {
 	eval[bool](t, a, `(document.activeElement.blur(), document.getElementById('toasts').replaceChildren(), true)`)
 	saveScreenshot(t, a, true, "group")
 
+	// Shift+Enter makes a new line; Enter sends.
+	a.do(t, chromedp.Focus(chromedp.CSS(`.composer textarea`)), chromedp.SendKeys(chromedp.CSS(`.composer textarea`), "Packing list:"),
+		pressEnterMod(8), chromedp.SendKeys(chromedp.CSS(`.composer textarea`), "boots"), pressEnter())
+	a.waitJS(t, "two-line message", `[...document.querySelectorAll('.msg.mine .body')].some(e => e.textContent === 'Packing list:\nboots')`)
+
+	// Remove a member and invite another from the members dialog.
+	a.do(t, chromedp.Click(chromedp.CSS(`.chat-actions button[aria-label="Members"]`)))
+	a.waitJS(t, "members", `document.querySelectorAll('dialog .member-row').length === 3`)
+	a.do(t, chromedp.Click(chromedp.CSS(`dialog button[aria-label="Remove Carol Diaz"]`)))
+	a.waitJS(t, "confirm removal", `document.querySelectorAll('dialog').length === 2 && document.querySelector('dialog:last-of-type .btn-danger')`)
+	a.do(t, chromedp.Click(chromedp.CSS(`dialog:last-of-type .btn-danger`)))
+	a.waitJS(t, "carol removed", `document.querySelectorAll('dialog .member-row').length === 2`)
+	a.do(t, chromedp.SendKeys(chromedp.CSS(`dialog input[type=search]`), "dav"))
+	a.waitJS(t, "dave found", `[...document.querySelectorAll('dialog .pick')].some(e => e.textContent.includes('@dave'))`)
+	a.do(t, chromedp.Click(chromedp.CSS(`dialog .pick`)))
+	a.waitJS(t, "dave added", `document.querySelectorAll('dialog .member-row').length === 3 && document.querySelector('dialog').textContent.includes('Dave Okafor')`)
+	eval[bool](t, a, `(document.querySelector('dialog').close(), true)`)
+	a.waitJS(t, "membership history", `(() => { const t = [...document.querySelectorAll('.msg-system')].map(e => e.textContent); return t.includes('You removed Carol Diaz') && t.includes('You added Dave Okafor') })()`)
+	if _, err := carol.History(ctx, groupID, client.HistoryQuery{}); err == nil {
+		t.Error("a removed member can still read the group")
+	}
+
 	// Phone width: one pane at a time, with a back button.
 	a.do(t, chromedp.EmulateViewport(390, 780))
 	a.waitJS(t, "phone layout", `getComputedStyle(document.querySelector('.sidebar')).display === 'none' && getComputedStyle(document.querySelector('.back-btn')).display !== 'none'`)
