@@ -130,28 +130,21 @@ func stripJPEG(r *bufio.Reader, orientation *int) io.Reader {
 			// Copy entropy-coded data up to the next real marker.
 			buf = buf[:0]
 			for len(buf) < 32<<10 {
-				b, err := r.ReadByte()
+				pk, err := r.Peek(2)
 				if err != nil {
 					return nil, unexpected(err)
 				}
-				if b != 0xFF {
-					buf = append(buf, b)
+				if pk[0] != 0xFF {
+					r.Discard(1)
+					buf = append(buf, pk[0])
 					continue
 				}
-				next, err := r.Peek(1)
-				if err != nil {
-					return nil, unexpected(err)
-				}
-				if c := next[0]; c == 0x00 || c >= 0xD0 && c <= 0xD7 {
-					r.ReadByte()
+				if c := pk[1]; c == 0x00 || c >= 0xD0 && c <= 0xD7 {
 					buf = append(buf, 0xFF, c)
+					r.Discard(2)
 					continue
 				}
-				// A marker: put the 0xFF back for state 1.
-				if err := r.UnreadByte(); err != nil {
-					return nil, err
-				}
-				state = 1
+				state = 1 // a marker: state 1 reads it
 				break
 			}
 			return buf, nil
