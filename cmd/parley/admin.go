@@ -15,7 +15,6 @@ import (
 
 	"github.com/parley-chat/parley"
 	"github.com/parley-chat/parley/internal/app"
-	"github.com/parley-chat/parley/internal/bus/memory"
 	"github.com/parley-chat/parley/internal/server"
 )
 
@@ -79,9 +78,11 @@ func parseAdmin(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// openAdminApp opens the configured store and an App acting on it. Events
-// it publishes go to an in-process bus no server listens to: a running
-// cluster (PostgreSQL) notices disabled accounts at their next request.
+// openAdminApp opens the configured store and bus and an App acting on
+// them. With --nats, the events it publishes reach the running nodes (a
+// disabled account's sockets close at once); without, they go to an
+// in-process bus no server listens to, and nodes notice disabled accounts
+// at their next request.
 func openAdminApp(ctx context.Context, cfg server.Config, stderr io.Writer) (*app.App, func(), error) {
 	store, err := server.OpenStore(ctx, cfg)
 	if err != nil {
@@ -90,8 +91,12 @@ func openAdminApp(ctx context.Context, cfg server.Config, stderr io.Writer) (*ap
 		}
 		return nil, nil, err
 	}
-	bus := memory.New()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	bus, err := server.OpenBus(cfg, log)
+	if err != nil {
+		_ = store.Close()
+		return nil, nil, err
+	}
 	limits := app.DefaultLimits()
 	limits.SessionTTL = cfg.SessionTTL
 	a := app.New(app.Options{Store: store, Bus: bus, Logger: log, Limits: limits})

@@ -402,6 +402,22 @@ func testClusterRevocation(t *testing.T, c *cluster) {
 	if _, err := client.New(c.nodes[1].URL(), client.WithToken(other.Token)).Me(ctx); !parley.IsCode(err, parley.CodeUnauthenticated) {
 		t.Fatalf("disabled account on node 1: %v", err)
 	}
+
+	// So does `parley admin disable` run on the command line with the
+	// cluster's --db and --nats.
+	cli, err := client.New(c.nodes[1].URL()).Register(ctx, client.RegisterRequest{Username: "clidisabled", Password: "correct horse battery"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt3, err := client.New(c.nodes[2].URL(), client.WithToken(cli.Token)).Connect(ctx, client.RealtimeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt3.Close()
+	if out, err := exec.Command(c.bin, "admin", "disable", "--db", c.DB, "--nats", c.NATS, "clidisabled").CombinedOutput(); err != nil {
+		t.Fatalf("parley admin disable: %v\n%s", err, out)
+	}
+	ended(t, rt3, "session on node 2 of the account disabled from the command line")
 }
 
 // waitEvent returns the first event of rt that matches, failing after 30 s.

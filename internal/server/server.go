@@ -169,6 +169,16 @@ func openBus(cfg Config, log *slog.Logger) (parley.Bus, error) {
 	return memory.New(), nil
 }
 
+// OpenBus opens the bus cfg configures — the same one `parley serve` would
+// use — for operator tools whose events must reach running nodes (an
+// account disabled from the command line closes its sockets on every node).
+func OpenBus(cfg Config, log *slog.Logger) (parley.Bus, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return openBus(cfg, log)
+}
+
 // openPresence returns the presence tracker: shared by every node through
 // PostgreSQL when the store is PostgreSQL (a dead node's users go offline
 // within postgres.DefaultLease + a third of it), else in-process. notify

@@ -285,6 +285,11 @@ func (b *Bus) Close() error {
 	b.subs = nil
 	b.mu.Unlock()
 	_ = b.sub.Unsubscribe()
+	if b.nc.IsConnected() {
+		// Events published just before Close (a command-line tool's) still
+		// leave: Publish only buffers them in the connection.
+		_ = b.nc.FlushTimeout(time.Second)
+	}
 	b.nc.Close()
 	for s := range subs {
 		s.stop()
