@@ -234,3 +234,32 @@ func TestAcceptsGzip(t *testing.T) {
 		}
 	}
 }
+
+// FuzzHandler: no path or header value makes the handler panic, answer 5xx,
+// or serve anything but index.html, an asset, a redirect or an error.
+func FuzzHandler(f *testing.F) {
+	h := Handler()
+	f.Add("/", "gzip", `"x"`)
+	f.Add("/assets/js/app.js", "gzip;q=0, br", "*")
+	f.Add("/c/../../etc/passwd", "", "")
+	f.Add("/assets/%2e%2e/web.go", "*;q=0.5", `W/"abc", "def"`)
+	f.Fuzz(func(t *testing.T, path, ae, inm string) {
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.URL.Path = path
+		req.Header.Set("Accept-Encoding", ae)
+		req.Header.Set("If-None-Match", inm)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		switch rec.Code {
+		case 200, 302, 304, 404:
+		default:
+			t.Fatalf("%q: status %d", path, rec.Code)
+		}
+		if rec.Header().Get("Content-Security-Policy") != CSP {
+			t.Fatalf("%q: no CSP", path)
+		}
+		if rec.Code == 200 && strings.Contains(rec.Body.String(), "package web") {
+			t.Fatalf("%q served Go source", path)
+		}
+	})
+}
