@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -303,6 +304,12 @@ func (s *Store) runBatch(batch []*op) {
 		}
 		if !o.savepoint {
 			if err := o.fn(w); err != nil {
+				var abort *batchAbort
+				if errors.As(err, &abort) {
+					_ = tx.Rollback()
+					fail(abort.err)
+					return
+				}
 				o.err = translate(err)
 			} else {
 				ok++
@@ -354,6 +361,14 @@ func (s *Store) runBatch(batch []*op) {
 		fail(err)
 	}
 }
+
+// batchAbort is returned by an op without savepoint that failed after
+// writing: the whole batch rolls back and every op in it fails with err.
+type batchAbort struct{ err error }
+
+func (e *batchAbort) Error() string { return e.err.Error() }
+
+func abortBatch(err error) error { return &batchAbort{err} }
 
 // conv returns the batch's cached state of a conversation, loading it on
 // first use. CodeNotFound if it does not exist.

@@ -125,7 +125,7 @@ func (w *wtx) appendMessage(m *parley.Message, check parley.AppendCheck) (bool, 
 		return false, sameConversation(m, prev)
 	}
 	if err := w.bindAttachments(m, seq); err != nil {
-		return false, err
+		return false, abortBatch(err) // the row is written: only a rollback undoes it
 	}
 	m.Seq = seq
 	m.Reactions = nil
