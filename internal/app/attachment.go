@@ -154,8 +154,8 @@ func SanitizeFileName(name string) string {
 		}
 		return r
 	}, name)
-	name = strings.TrimLeft(strings.TrimSpace(name), ".")
-	name = strings.TrimRight(name, ". ")
+	dotOrSpace := func(r rune) bool { return r == '.' || unicode.IsSpace(r) }
+	name = strings.TrimRightFunc(strings.TrimLeftFunc(name, dotOrSpace), dotOrSpace)
 	if len(name) > MaxFileNameBytes {
 		ext := path.Ext(name)
 		if len(ext) > 16 {
@@ -165,7 +165,7 @@ func SanitizeFileName(name string) string {
 		for !utf8.ValidString(base) {
 			base = base[:len(base)-1]
 		}
-		name = base + ext
+		name = strings.TrimRightFunc(base+ext, dotOrSpace)
 	}
 	if name == "" {
 		return "file"
