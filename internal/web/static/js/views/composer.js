@@ -149,6 +149,7 @@ export function composer(ctx, id, { onSent }) {
   form.addEventListener('submit', (e) => { e.preventDefault(); submit(); ta.focus(); });
   ta.addEventListener('input', onInput);
   ta.addEventListener('click', updateMention);
+  ta.addEventListener('blur', () => closeMention());
   ta.addEventListener('keydown', (e) => {
     if (mention) {
       if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {

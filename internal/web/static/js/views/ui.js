@@ -7,8 +7,8 @@ export function avatar(store, user, { size = 'md', presence = false, label } = {
   const id = user?.id || label || '?';
   const el = h('span', { class: `avatar avatar-${size} hue-${hue(id)}`, 'aria-hidden': 'true' }, initials(name));
   if (presence && user?.id) {
-    const p = store.presence.get(user.id);
-    el.append(h('span', { class: 'presence ' + (p?.online ? 'online' : 'offline') }));
+    const online = user.id === store.me?.id ? store.conn.state === 'online' : store.presence.get(user.id)?.online;
+    el.append(h('span', { class: 'presence ' + (online ? 'online' : 'offline') }));
   }
   return el;
 }
