@@ -123,3 +123,59 @@ func TestBrowserHistory(t *testing.T) {
 		t.Errorf("JavaScript error: %s", e)
 	}
 }
+
+// TestBrowserAttachment: a picked image uploads, goes out with the message
+// (over REST, same outbox), and shows as a thumbnail on the other side.
+func TestBrowserAttachment(t *testing.T) {
+	env := apitest.Start(t, nil)
+	if r, err := http.Get(env.URL + "/api/v1/attachments/x"); err != nil || r.StatusCode == http.StatusNotFound && r.Header.Get("Content-Type") == "" {
+		t.Skip("attachments are not in this build")
+	}
+	a := newTab(t)
+	b := newTab(t)
+	ctx := context.Background()
+	alice, _ := env.NewUser(t, "alice")
+	bob, bobU := env.NewUser(t, "bob")
+	dm, _, err := alice.CreateConversation(ctx, client.CreateConversationRequest{Kind: parley.KindDirect, MemberIDs: []string{bobU.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []struct {
+		tb *tab
+		c  *client.Client
+	}{{a, alice}, {b, bob}} {
+		p.tb.do(t, chromedp.Navigate(env.URL+"/login"))
+		p.tb.waitJS(t, "login page", `document.querySelector('input[name=username]')`)
+		eval[bool](t, p.tb, `(localStorage.setItem('parley.token', `+js(p.c.Token())+`), true)`)
+		p.tb.do(t, chromedp.Navigate(env.URL+"/c/"+dm.ID))
+		p.tb.waitJS(t, "open", `document.documentElement.dataset.conn === 'online' && document.querySelector('.composer textarea')`)
+	}
+	// A 64×48 PNG drawn on a canvas, attached through the composer.
+	eval[bool](t, a, `new Promise(r => { const c = document.createElement('canvas'); c.width = 64; c.height = 48; const g = c.getContext('2d'); g.fillStyle = '#4f46e5'; g.fillRect(0, 0, 64, 48);
+		c.toBlob(b => { window.parley.chat.composer.addFiles([new File([b], 'pic <b>1</b>.png', { type: 'image/png' })]); r(true) }, 'image/png') })`)
+	a.waitJS(t, "uploaded", `document.querySelector('.file-chip') && !document.querySelector('.file-chip').textContent.includes('Uploading')`)
+	send(t, a, "a picture")
+	b.waitJS(t, "thumbnail shown to bob", `(() => { const i = document.querySelector('.msg .att-img'); return i && i.complete && i.naturalWidth > 0 && i.src.startsWith('blob:') })()`)
+	ms, err := bob.History(ctx, dm.ID, client.HistoryQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var atts []parley.Attachment
+	for _, m := range ms {
+		atts = append(atts, m.Attachments...)
+	}
+	if len(atts) != 1 {
+		t.Fatalf("%d attachments stored, want 1", len(atts))
+	}
+	if alt := eval[string](t, b, `document.querySelector('.msg .att-img').alt`); alt != atts[0].Name {
+		t.Errorf("image alt %q, stored name %q", alt, atts[0].Name)
+	}
+	if n := eval[int](t, b, `document.querySelectorAll('.msg-list b').length`); n != 0 {
+		t.Errorf("file name injected markup")
+	}
+	for _, tb := range []*tab{a, b} {
+		for _, e := range tb.jsErrors() {
+			t.Errorf("JavaScript error: %s", e)
+		}
+	}
+}

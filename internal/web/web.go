@@ -29,8 +29,10 @@ import (
 var staticFS embed.FS
 
 // CSP is the Content-Security-Policy sent with every response of the handler.
-// connect-src 'self' covers same-origin ws:/wss: in CSP Level 3 browsers.
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+// connect-src 'self' covers same-origin ws:/wss: in CSP Level 3 browsers;
+// img-src blob: admits the object URLs the client makes for attachment
+// thumbnails it fetched with its token.
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
 	"font-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; " +
 	"frame-ancestors 'none'; object-src 'none'; require-trusted-types-for 'script'; trusted-types 'none'"
 

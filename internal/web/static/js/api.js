@@ -57,6 +57,35 @@ export class Api {
     return data;
   }
 
+  // raw sends a non-JSON body (a file) and decodes the JSON answer.
+  async raw(method, path, body, contentType) {
+    const headers = { Accept: 'application/json', 'Content-Type': contentType || 'application/octet-stream' };
+    if (this.token) headers.Authorization = 'Bearer ' + this.token;
+    let res;
+    try { res = await this.fetch(this.base + '/api/v1' + path, { method, headers, body }); } catch {
+      throw new ApiError(0, { code: 'network', message: 'Cannot reach the server' });
+    }
+    const data = await res.json().catch(() => null);
+    if (!res.ok) throw new ApiError(res.status, data?.error || { message: res.statusText });
+    return data;
+  }
+
+  // blob downloads an authenticated resource (a file, a thumbnail).
+  async blob(path) {
+    let res;
+    try { res = await this.fetch(this.base + '/api/v1' + path, { headers: { Authorization: 'Bearer ' + this.token } }); } catch {
+      throw new ApiError(0, { code: 'network', message: 'Cannot reach the server' });
+    }
+    if (!res.ok) throw new ApiError(res.status, (await res.json().catch(() => null))?.error || {});
+    return res.blob();
+  }
+
+  // upload stores a file as an unsent attachment; its id goes in attachment_ids.
+  async upload(file) {
+    const r = await this.raw('POST', '/attachments?name=' + enc(file.name || 'file'), file, file.type);
+    return r?.attachment ?? r;
+  }
+
   // Accounts
   register(username, password, displayName) {
     return this.req('POST', '/auth/register', { username, password, ...(displayName ? { display_name: displayName } : {}) });
@@ -90,8 +119,11 @@ export class Api {
     return list(await this.req('GET', `/conversations/${enc(id)}/messages`, undefined, { before, after, limit }), 'messages');
   }
   async message(id, seq) { const r = await this.req('GET', `/conversations/${enc(id)}/messages/${seq}`); return r?.message ?? r; }
-  async send(id, clientMsgId, body, replyTo) {
-    const r = await this.req('POST', `/conversations/${enc(id)}/messages`, { client_msg_id: clientMsgId, body, ...(replyTo ? { reply_to: replyTo } : {}) });
+  async send(id, clientMsgId, body, replyTo, attachmentIds) {
+    const r = await this.req('POST', `/conversations/${enc(id)}/messages`, {
+      client_msg_id: clientMsgId, body, ...(replyTo ? { reply_to: replyTo } : {}),
+      ...(attachmentIds?.length ? { attachment_ids: attachmentIds } : {}),
+    });
     return r?.message ?? r;
   }
   async edit(id, seq, body) { const r = await this.req('PATCH', `/conversations/${enc(id)}/messages/${seq}`, { body }); return r?.message ?? r; }

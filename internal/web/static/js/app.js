@@ -87,7 +87,10 @@ function start(me, token) {
   const store = new Store(api);
   store.setMe(me);
   if (me.settings?.theme) applyTheme(me.settings.theme);
-  const rt = new Realtime({ url: wsURL(), token, storageKey: 'parley.outbox.' + me.id });
+  const rt = new Realtime({
+    url: wsURL(), token, storageKey: 'parley.outbox.' + me.id,
+    sendViaREST: (e) => api.send(e.conversation_id, e.client_msg_id, e.body, e.reply_to, e.attachment_ids),
+  });
   ctx = {
     api, store, rt, nav, applyTheme, limits: {},
     drafts: new Map(), failed: new Map(), left: new Set(), timers: [], chat: null, view: null, openConv: null,
@@ -101,7 +104,8 @@ function start(me, token) {
     startReply: (m) => ctx.chat?.composer.startReply(m),
     startEdit: (m) => ctx.chat?.composer.startEdit(m),
     jumpTo: (seq) => ctx.chat?.jumpTo(seq),
-    fetchMessage, dropFailed, maybeMarkRead, subscribePresence,
+    fetchMessage, dropFailed, maybeMarkRead, subscribePresence, attachmentURL, download,
+    blobs: new Map(),
   };
   window.parley = ctx; // for debugging and the end-to-end tests
   api.onUnauthenticated = () => signOut(true);
@@ -314,6 +318,26 @@ async function fetchMessage(id, seq) {
   } catch { /* the quote says "Original message" */ }
 }
 
+// attachmentURL resolves to an object URL for an attachment's thumbnail or
+// content, fetched once with the bearer token (an <img> cannot send it).
+function attachmentURL(att, kind = 'thumbnail') {
+  const key = att.id + ':' + kind;
+  if (!ctx.blobs.has(key)) {
+    ctx.blobs.set(key, api.blob(`/attachments/${encodeURIComponent(att.id)}/${kind}`).then((b) => URL.createObjectURL(b)));
+  }
+  return ctx.blobs.get(key);
+}
+
+async function download(att) {
+  try {
+    const url = await attachmentURL(att, 'content');
+    const a = h('a', { href: url, download: att.name || 'file', hidden: true });
+    document.body.append(a);
+    a.click();
+    a.remove();
+  } catch (e) { toast(errorText(e), 'error'); }
+}
+
 function dropFailed(cid) { ctx.failed.delete(cid); ctx.store.emit('outbox'); }
 
 async function toggleMute(c) {
@@ -398,6 +422,7 @@ async function signOut(expired) {
   c.rt.stop();
   c.view?.destroy();
   for (const id of c.timers) clearInterval(id);
+  for (const p of c.blobs.values()) p.then((u) => URL.revokeObjectURL(u)).catch(() => {});
   if (!expired) { try { await api.logout(); } catch { /* token dies anyway */ } }
   saveToken('');
   api.token = '';

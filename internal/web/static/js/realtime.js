@@ -45,6 +45,7 @@ export class Realtime extends EventTarget {
     this.maxDelay = opts.maxDelay ?? 30000;
     this.pingInterval = opts.pingInterval ?? 25000;
     this.ackTimeout = opts.ackTimeout ?? 15000;
+    this.sendViaREST = opts.sendViaREST; // (entry) → Promise<message>, for entries with attachments
     this.setTimeout = opts.setTimeout ?? globalThis.setTimeout.bind(globalThis);
     this.clearTimeout = opts.clearTimeout ?? globalThis.clearTimeout.bind(globalThis);
     this.state = 'idle';
@@ -87,11 +88,15 @@ export class Realtime extends EventTarget {
 
   // send queues a message and returns its outbox entry at once. The entry
   // survives reloads until the server acknowledges it.
-  send(conversationId, body, replyTo) {
+  send(conversationId, body, replyTo, attachments) {
     const entry = {
       client_msg_id: newClientMsgID(), conversation_id: conversationId, body,
       reply_to: replyTo || undefined, queued_at: new Date().toISOString(), attempts: 0,
     };
+    if (attachments?.length) {
+      entry.attachments = attachments;
+      entry.attachment_ids = attachments.map((a) => a.id);
+    }
     this.outbox.push(entry);
     this.#save();
     this.#emit('outbox', { outbox: this.outbox });
@@ -268,15 +273,21 @@ export class Realtime extends EventTarget {
     if (entry.reply_to) frame.reply_to = entry.reply_to;
     let retryIn = 0;
     try {
-      const ack = await this.request(frame);
+      // The socket's send has no attachments: those go over REST, with the
+      // same client_msg_id and the same idempotency.
+      const message = entry.attachment_ids?.length && this.sendViaREST
+        ? await this.sendViaREST(entry)
+        : (await this.request(frame)).message;
       this.#remove(entry.client_msg_id);
-      this.#emit('ack', { entry, message: ack.message });
+      this.#emit('ack', { entry, message });
     } catch (err) {
       if (err.code && PERMANENT.has(err.code)) {
         this.#remove(entry.client_msg_id);
         this.#emit('send_error', { entry, error: { code: err.code, message: err.message } });
       } else if (err.code === 'rate_limited') {
-        retryIn = 1000 * (err.frame?.error?.retry_after || 1);
+        retryIn = 1000 * (err.frame?.error?.retry_after || err.retryAfter || 1);
+      } else if (err.code === 'network' || err.code === 'internal' || err.code === 'unavailable') {
+        retryIn = 2000;
       } else if (err.message === 'timeout' && this.ws) {
         retryIn = 1000; // same client_msg_id: the server dedupes
       }

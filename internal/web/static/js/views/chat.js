@@ -90,7 +90,7 @@ export function renderChat(ctx, id) {
       prev = m;
     }
     for (const e of ctx.rt.pending(id)) {
-      const m = { client_msg_id: e.client_msg_id, conversation_id: id, sender_id: me, body: e.body, reply_to: e.reply_to, created_at: e.queued_at, kind: 'user' };
+      const m = { client_msg_id: e.client_msg_id, conversation_id: id, sender_id: me, body: e.body, reply_to: e.reply_to, created_at: e.queued_at, kind: 'user', attachments: e.attachments };
       if (w.seqs.length && [...w.bySeq.values()].some((x) => x.client_msg_id === e.client_msg_id && x.sender_id === me)) continue;
       const o = { cont: false, status: 'pending' };
       out.push({ key: 'p' + e.client_msg_id, sig: 'p', build: () => messageRow(ctx, c, m, o) });

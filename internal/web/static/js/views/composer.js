@@ -22,9 +22,44 @@ export function composer(ctx, id, { onSent }) {
   ta.setAttribute('aria-autocomplete', 'list');
   const sendBtn = h('button', { type: 'submit', class: 'send-btn', 'aria-label': 'Send', title: 'Send (Enter)' }, icon('send'));
   const emojiBtn = iconButton('smile', 'Insert emoji', () => toggleEmoji(), 'emoji-btn');
+  const fileInput = h('input', { type: 'file', multiple: true, hidden: true, tabindex: '-1', 'aria-label': 'Files to attach' });
+  const attachBtn = iconButton('paperclip', 'Attach files', () => fileInput.click(), 'attach-btn');
+  const filesEl = h('ul', { class: 'compose-files', 'aria-label': 'Attachments', hidden: true });
+  const files = []; // {file, att, error, uploading}
   let pickerEl = null;
-  const form = h('form', { class: 'composer', 'aria-label': 'Send a message' }, bar, list,
-    h('div', { class: 'compose-row' }, emojiBtn, ta, sendBtn), counter);
+  const form = h('form', { class: 'composer', 'aria-label': 'Send a message' }, bar, filesEl, list,
+    h('div', { class: 'compose-row' }, emojiBtn, attachBtn, fileInput, ta, sendBtn), counter);
+
+  // Attachments upload as soon as they are picked, pasted or dropped; the
+  // message then references them by id.
+  async function addFiles(list) {
+    for (const file of list) {
+      const item = { file, uploading: true };
+      files.push(item);
+      renderFiles();
+      try { item.att = await ctx.api.upload(file); } catch (e) { item.error = errorText(e); toast(`${file.name}: ${item.error}`, 'error'); }
+      item.uploading = false;
+      renderFiles();
+    }
+  }
+  function renderFiles() {
+    filesEl.hidden = !files.length;
+    replace(filesEl, files.map((f) => h('li', { class: 'file-chip' + (f.error ? ' error' : '') },
+      icon(f.error ? 'alert' : 'file'), h('span', { class: 'att-name' }, f.file.name || 'file'),
+      h('span', { class: 'muted' }, f.uploading ? 'Uploading…' : f.error ? 'Failed' : ''),
+      iconButton('x', 'Remove ' + (f.file.name || 'file'), () => { files.splice(files.indexOf(f), 1); renderFiles(); }))));
+  }
+  fileInput.addEventListener('change', () => { addFiles([...fileInput.files]); fileInput.value = ''; });
+  ta.addEventListener('paste', (e) => {
+    const fs = [...(e.clipboardData?.files || [])];
+    if (fs.length) { e.preventDefault(); addFiles(fs); }
+  });
+  form.addEventListener('dragover', (e) => { if (e.dataTransfer?.types?.includes('Files')) e.preventDefault(); });
+  form.addEventListener('drop', (e) => {
+    if (!e.dataTransfer?.files?.length) return;
+    e.preventDefault();
+    addFiles([...e.dataTransfer.files]);
+  });
 
   function toggleEmoji() {
     if (pickerEl) { closeEmoji(); return; }
@@ -123,7 +158,9 @@ export function composer(ctx, id, { onSent }) {
   // Sending -------------------------------------------------------------------
   async function submit() {
     const body = ta.value.replace(/\s+$/, '').replace(/^\n+/, '');
-    if (!body.trim()) return;
+    const ready = mode.kind === 'edit' ? [] : files.filter((f) => f.att).map((f) => f.att);
+    if (mode.kind !== 'edit' && files.some((f) => f.uploading)) { toast('Wait for the uploads to finish.', 'error'); return; }
+    if (!body.trim() && !ready.length) return;
     if ([...body].length > maxLen()) { toast(`Messages are limited to ${maxLen()} characters.`, 'error'); return; }
     if (mode.kind === 'edit') {
       const m = mode.msg;
@@ -138,7 +175,9 @@ export function composer(ctx, id, { onSent }) {
       return;
     }
     const replyTo = mode.kind === 'reply' ? mode.msg.seq : undefined;
-    ctx.rt.send(id, body, replyTo);
+    ctx.rt.send(id, body, replyTo, ready);
+    files.length = 0;
+    renderFiles();
     ta.value = '';
     lastTyping = 0;
     setMode('new');
@@ -197,6 +236,7 @@ export function composer(ctx, id, { onSent }) {
   return {
     el: form,
     focus: () => ta.focus(),
+    addFiles,
     startEdit,
     startReply,
     destroy() { if (ta.value && mode.kind !== 'edit') ctx.drafts.set(id, ta.value); else ctx.drafts.delete(id); closeEmoji(); },

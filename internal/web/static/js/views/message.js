@@ -8,7 +8,7 @@ import { avatar } from './ui.js';
 // can keep unchanged rows (and their focus) across re-renders.
 export function signature(ctx, c, m, o) {
   const reply = m.reply_to ? ctx.store.message(c.id, m.reply_to) : null;
-  return JSON.stringify([m.body, m.edited_at, m.deleted, m.reactions, o.cont, o.tick, o.seen, reply?.body, reply?.deleted,
+  return JSON.stringify([m.body, m.edited_at, m.deleted, m.reactions, (m.attachments || []).map((a) => a.id), o.cont, o.tick, o.seen, reply?.body, reply?.deleted,
     ctx.store.displayName(m.sender_id), ctx.store.users.size, o.status, o.last]);
 }
 
@@ -32,6 +32,7 @@ export function messageRow(ctx, c, m, o) {
   if (m.reply_to && !m.deleted) bubble.append(quote(ctx, c, m.reply_to));
   if (m.deleted) bubble.append(h('div', { class: 'body tombstone' }, icon('trash'), 'This message was deleted'));
   else bubble.append(h('div', { class: 'body', dir: 'auto' }, richText(m.body || '', { users: store.byName, me })));
+  if (m.attachments?.length && !m.deleted) bubble.append(attachments(ctx, m.attachments));
   const meta = h('div', { class: 'meta' });
   if (m.edited_at && !m.deleted) meta.append(h('span', { class: 'edited', title: 'Edited ' + new Date(m.edited_at).toLocaleString() }, 'edited'));
   meta.append(h('time', { datetime: m.created_at || '', title: m.created_at ? new Date(m.created_at).toLocaleString() : '' }, m.created_at ? time(m.created_at) : ''));
@@ -84,3 +85,24 @@ function tools(ctx, c, m, mine) {
     canDelete ? iconButton('trash', 'Delete', () => ctx.deleteMessage(c.id, m), 'danger') : null);
 }
 
+
+function size(n) {
+  if (n < 1024) return n + ' B';
+  if (n < 1024 * 1024) return (n / 1024).toFixed(n < 10240 ? 1 : 0) + ' KB';
+  return (n / 1024 / 1024).toFixed(1) + ' MB';
+}
+
+// attachments renders images as thumbnails (fetched with the token into an
+// object URL) and other files as download chips. Names are text.
+function attachments(ctx, list) {
+  return h('div', { class: 'attachments' }, list.map((a) => {
+    if (!a.id) return null;
+    if (a.thumbnail) {
+      const img = h('img', { alt: a.name || 'image', class: 'att-img', width: a.thumbnail.width, height: a.thumbnail.height, loading: 'lazy' });
+      ctx.attachmentURL(a, 'thumbnail').then((u) => { img.src = u; }).catch(() => img.classList.add('att-broken'));
+      return h('button', { type: 'button', class: 'att-image', 'aria-label': `Download ${a.name} (${size(a.size)})`, title: a.name, onclick: () => ctx.download(a) }, img);
+    }
+    return h('button', { type: 'button', class: 'att-file', 'aria-label': `Download ${a.name} (${size(a.size)})`, onclick: () => ctx.download(a) },
+      icon('file'), h('span', { class: 'att-name' }, a.name || 'file'), h('span', { class: 'att-size' }, size(a.size || 0)));
+  }));
+}
