@@ -193,6 +193,19 @@ func TestBrowserGroup(t *testing.T) {
 		t.Error("a removed member can still read the group")
 	}
 
+	// A new public channel with a topic.
+	a.do(t, chromedp.Click(chromedp.CSS(`.new-btn`)))
+	a.do(t, chromedp.Click(chromedp.CSS(`.menu-item:nth-child(3)`)))
+	a.waitJS(t, "channel dialog", `document.querySelector('dialog h2')?.textContent === 'New channel'`)
+	a.do(t, chromedp.SendKeys(chromedp.CSS(`dialog form input`), "announcements"),
+		chromedp.SendKeys(chromedp.CSS(`dialog form .field:nth-of-type(2) input`), "News for everyone"),
+		chromedp.Click(chromedp.CSS(`dialog button[type=submit]`)))
+	a.waitJS(t, "channel open", `document.querySelector('.chat-title')?.textContent === 'announcements' && document.querySelector('.chat-sub')?.textContent === 'Public channel · 1 member · News for everyone'`)
+	if page, err := dave.Channels(ctx, "announce", "", 10); err != nil || len(page.Channels) != 1 {
+		t.Errorf("new channel not public: %+v %v", page, err)
+	}
+	a.do(t, chromedp.Click(chromedp.CSS(`.conv-item[data-id="`+groupID+`"]`)))
+
 	// Phone width: one pane at a time, with a back button.
 	a.do(t, chromedp.EmulateViewport(390, 780))
 	a.waitJS(t, "phone layout", `getComputedStyle(document.querySelector('.sidebar')).display === 'none' && getComputedStyle(document.querySelector('.back-btn')).display !== 'none'`)
