@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"image"
+	"image/color"
 	"image/draw"
 	_ "image/gif" // registers the GIF decoder
 	"image/jpeg"
@@ -115,14 +116,15 @@ func Thumbnail(img image.Image, size int, square bool, orientation int) (parley.
 	if w == src.Dx() && h == src.Dy() {
 		draw.Draw(dst, dst.Bounds(), img, src.Min, draw.Src)
 	} else {
-		// A cheap pre-reduction of very large images to twice the target,
-		// then Catmull-Rom: close to Catmull-Rom quality at a fraction of
-		// its cost on 12-megapixel photos.
-		from, fromRect := img, src
-		if src.Dx() > 4*w && src.Dy() > 4*h {
-			mid := image.NewRGBA(image.Rect(0, 0, 2*w, 2*h))
-			xdraw.BiLinear.Scale(mid, mid.Bounds(), img, src, xdraw.Src, nil)
-			from, fromRect = mid, mid.Bounds()
+		// Large photos are first box-averaged by an integer factor to at
+		// least twice the target (one cheap pass over the pixels, no
+		// aliasing), then resampled with Catmull-Rom: close to Catmull-Rom
+		// quality at a fraction of its cost on 12-megapixel photos.
+		from, fromRect := image.Image(img), src
+		if k := min(src.Dx()/(2*w), src.Dy()/(2*h)); k >= 2 {
+			if mid := boxReduce(img, src, k); mid != nil {
+				from, fromRect = mid, mid.Bounds()
+			}
 		}
 		xdraw.CatmullRom.Scale(dst, dst.Bounds(), from, fromRect, xdraw.Src, nil)
 	}
@@ -142,6 +144,69 @@ func Thumbnail(img image.Image, size int, square bool, orientation int) (parley.
 	}
 	th.Size = int64(buf.Len())
 	return th, buf.Bytes(), nil
+}
+
+// boxReduce averages k×k blocks of src (within img) into an RGBA image,
+// for the JPEG (YCbCr) and RGBA/NRGBA layouts decoders produce; nil for
+// others (the caller then resamples directly).
+func boxReduce(img image.Image, src image.Rectangle, k int) *image.RGBA {
+	w, h := src.Dx()/k, src.Dy()/k
+	out := image.NewRGBA(image.Rect(0, 0, w, h))
+	n := uint32(k * k)
+	switch m := img.(type) {
+	case *image.YCbCr:
+		for oy := 0; oy < h; oy++ {
+			y0 := src.Min.Y + oy*k
+			for ox := 0; ox < w; ox++ {
+				x0 := src.Min.X + ox*k
+				var sy uint32
+				for dy := 0; dy < k; dy++ {
+					row := m.Y[m.YOffset(x0, y0+dy):]
+					for _, v := range row[:k] {
+						sy += uint32(v)
+					}
+				}
+				c := m.COffset(x0+k/2, y0+k/2)
+				r, g, b := color.YCbCrToRGB(uint8(sy/n), m.Cb[c], m.Cr[c])
+				i := out.PixOffset(ox, oy)
+				out.Pix[i], out.Pix[i+1], out.Pix[i+2], out.Pix[i+3] = r, g, b, 0xff
+			}
+		}
+	case *image.RGBA, *image.NRGBA:
+		var pix []byte
+		var off func(x, y int) int
+		_, premul := m.(*image.RGBA)
+		if premul {
+			r := m.(*image.RGBA)
+			pix, off = r.Pix, r.PixOffset
+		} else {
+			nr := m.(*image.NRGBA)
+			pix, off = nr.Pix, nr.PixOffset
+		}
+		for oy := 0; oy < h; oy++ {
+			for ox := 0; ox < w; ox++ {
+				var s [4]uint32
+				for dy := 0; dy < k; dy++ {
+					i := off(src.Min.X+ox*k, src.Min.Y+oy*k+dy)
+					for dx := 0; dx < k; dx++ {
+						a := uint32(pix[i+3])
+						if premul {
+							s[0], s[1], s[2] = s[0]+uint32(pix[i]), s[1]+uint32(pix[i+1]), s[2]+uint32(pix[i+2])
+						} else { // premultiply so transparent pixels do not bleed
+							s[0], s[1], s[2] = s[0]+uint32(pix[i])*a/255, s[1]+uint32(pix[i+1])*a/255, s[2]+uint32(pix[i+2])*a/255
+						}
+						s[3] += a
+						i += 4
+					}
+				}
+				j := out.PixOffset(ox, oy)
+				out.Pix[j], out.Pix[j+1], out.Pix[j+2], out.Pix[j+3] = uint8(s[0]/n), uint8(s[1]/n), uint8(s[2]/n), uint8(s[3]/n)
+			}
+		}
+	default:
+		return nil
+	}
+	return out
 }
 
 func opaque(m *image.RGBA) bool {
