@@ -303,12 +303,12 @@ func TestAttachmentRefusals(t *testing.T) {
 
 	// Names: paths, control and bidi characters neutralised.
 	for in, want := range map[string]string{
-		`..\..\boot.ini`:       "boot.ini",
-		"/etc/passwd":          "passwd",
-		"evil\u202Egnp.exe":    "evilgnp.exe",
-		"a\x00b\nc.txt":        "abc.txt",
-		"..":                   "file",
-		".hidden":              "hidden",
+		`..\..\boot.ini`:        "boot.ini",
+		"/etc/passwd":           "passwd",
+		"evil\u202Egnp.exe":     "evilgnp.exe",
+		"a\x00b\nc.txt":         "abc.txt",
+		"..":                    "file",
+		".hidden":               "hidden",
 		"C:\\x\\con:stream.txt": "con_stream.txt",
 	} {
 		a := upload(t, bob, in, []byte("hello"))
