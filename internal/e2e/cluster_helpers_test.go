@@ -81,8 +81,14 @@ func nginxBinary(t *testing.T) string {
 // all of them are ready. Everything is stopped when the test ends.
 func startCluster(t *testing.T, n int) *cluster {
 	t.Helper()
+	return startClusterOn(t, n, natstest.ClusterURL(t))
+}
+
+// startClusterOn is startCluster with the nodes' --nats URL given.
+func startClusterOn(t *testing.T, n int, natsURL string) *cluster {
+	t.Helper()
 	nginx := nginxBinary(t)
-	c := &cluster{t: t, DB: pgtest.Schema(t), NATS: natstest.ClusterURL(t)}
+	c := &cluster{t: t, DB: pgtest.Schema(t), NATS: natsURL}
 	c.bin = parleyBinary(t)
 	for i := 0; i < n; i++ {
 		nd := &node{name: fmt.Sprintf("node%d", i), port: natstest.FreePort(t), dir: t.TempDir()}
