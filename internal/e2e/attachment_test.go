@@ -127,6 +127,15 @@ func TestAttachmentSendFetchAsMemberExifGone(t *testing.T) {
 	anon := env.Client()
 	g := newGroup(t, alice, "photos", b.ID)
 
+	rt, err := bob.Connect(ctx, client.RealtimeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	if ev := <-rt.Events(); ev.Type != "connected" {
+		t.Fatalf("first event %q", ev.Type)
+	}
+
 	photo := photoJPEG(t, 1200, 800)
 	att := upload(t, alice, "../../holiday photo.jpg", photo)
 	if att.MIME != "image/jpeg" || att.Width != 1200 || att.Height != 800 || att.Name != "holiday photo.jpg" {
@@ -143,6 +152,16 @@ func TestAttachmentSendFetchAsMemberExifGone(t *testing.T) {
 	m, created, err := alice.Send(ctx, g.ID, client.SendRequest{AttachmentIDs: []string{att.ID}})
 	if err != nil || !created || len(m.Attachments) != 1 || m.Attachments[0].ID != att.ID || m.Body != "" {
 		t.Fatalf("send: %+v %v %v", m, created, err)
+	}
+	// The WebSocket event carries the attachments too.
+	for ev := range rt.Events() {
+		if ev.Type == "message" && ev.Message != nil && ev.Message.Seq == m.Seq {
+			if len(ev.Message.Attachments) != 1 || ev.Message.Attachments[0].ID != att.ID ||
+				ev.Message.Attachments[0].Thumbnail == nil {
+				t.Fatalf("event %+v", ev.Message)
+			}
+			break
+		}
 	}
 	hist, err := bob.History(ctx, g.ID, client.HistoryQuery{})
 	if err != nil {
