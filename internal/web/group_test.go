@@ -187,7 +187,12 @@ func TestBrowserGroup(t *testing.T) {
 	a.waitJS(t, "dave found", `[...document.querySelectorAll('dialog .pick')].some(e => e.textContent.includes('@dave'))`)
 	a.do(t, chromedp.Click(chromedp.CSS(`dialog .pick`)))
 	a.waitJS(t, "dave added", `document.querySelectorAll('dialog .member-row').length === 3 && document.querySelector('dialog').textContent.includes('Dave Okafor')`)
+	// Rename the group from the same dialog.
+	eval[bool](t, a, `(() => { const i = document.querySelector('dialog form.about input'); i.value = 'Weekend trip ⛺'; return true })()`)
+	a.do(t, chromedp.Click(chromedp.CSS(`dialog form.about button[type=submit]`)))
+	a.waitJS(t, "renamed", `document.querySelector('.chat-title')?.textContent === 'Weekend trip ⛺' && [...document.querySelectorAll('.conv-item')].some(e => e.textContent.includes('Weekend trip ⛺'))`)
 	eval[bool](t, a, `(document.querySelector('dialog').close(), true)`)
+	a.waitJS(t, "rename in history", `[...document.querySelectorAll('.msg-system')].some(e => e.textContent === 'You renamed the conversation to “Weekend trip ⛺”')`)
 	a.waitJS(t, "membership history", `(() => { const t = [...document.querySelectorAll('.msg-system')].map(e => e.textContent); return t.includes('You removed Carol Diaz') && t.includes('You added Dave Okafor') })()`)
 	if _, err := carol.History(ctx, groupID, client.HistoryQuery{}); err == nil {
 		t.Error("a removed member can still read the group")
@@ -205,6 +210,7 @@ func TestBrowserGroup(t *testing.T) {
 		t.Errorf("new channel not public: %+v %v", page, err)
 	}
 	a.do(t, chromedp.Click(chromedp.CSS(`.conv-item[data-id="`+groupID+`"]`)))
+	a.waitJS(t, "back in the group", `document.querySelector('.chat-title')?.textContent === 'Weekend trip ⛺'`)
 
 	// Phone width: one pane at a time, with a back button.
 	a.do(t, chromedp.EmulateViewport(390, 780))

@@ -166,8 +166,24 @@ export function openMembers(ctx, id) {
     });
     body.unshift(s.el);
   }
+  if (canManage && c.kind !== 'direct') {
+    const title = h('input', { value: c.title || '', maxlength: 100, required: true });
+    const topic = h('input', { value: c.topic || '', maxlength: 250 });
+    const save = h('button', { type: 'submit', class: 'btn' }, 'Save');
+    const form = h('form', { class: 'stack about' }, field('Name', title), field('Topic', topic), save);
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      save.disabled = true;
+      try {
+        const u = await ctx.api.updateConversation(id, { title: title.value.trim(), topic: topic.value.trim() });
+        store.upsertConv(u);
+        toast('Conversation updated');
+      } catch (ex) { toast(errorText(ex), 'error'); } finally { save.disabled = false; }
+    });
+    body.unshift(form);
+  }
   const unsub = store.on('conv:' + id, render);
-  modal(`Members of ${store.title(c)}`, body, { onclose: unsub });
+  modal(c.kind === 'direct' ? 'Members' : `${store.title(c)} — settings and members`, body, { onclose: unsub });
   store.loadMembers(id).then(render).catch(() => {});
   render();
 }
