@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -367,19 +368,27 @@ func TestAsyncAPIDocument(t *testing.T) {
 }
 
 // TestRealtimeHeartbeatTimeout runs a gateway with a short ping interval on
-// the real app: a peer that answers nothing (no pong) is closed with 4000.
+// the real app: a peer that answers nothing (no pong) is closed with 4000,
+// whether idle connections are parked in epoll or keep a blocked reader.
 func TestRealtimeHeartbeatTimeout(t *testing.T) {
 	env := apitest.Start(t, nil)
 	c, _ := env.NewUser(t, "sleepy")
-	g := gateway.New(app.NewRealtime(env.Server.App, parley.NewLocalPresence()), nil, nil,
-		gateway.Config{PingInterval: 50 * time.Millisecond, CloseCode: httpapi.GatewayCloseCode})
-	defer g.Close()
-	h := httpapi.New(env.Server.App, nil, nil, httpapi.Options{})
-	h.MountGateway(g)
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	w := dialRaw(t, &apitest.Env{URL: srv.URL}, nil)
-	w.send(map[string]any{"type": "auth", "token": c.Token()})
-	w.expect("ready")
-	w.expectClose(4000) // next() skips the server's pings without answering
+	for _, noPoller := range []bool{false, true} {
+		t.Run(fmt.Sprintf("NoPoller=%v", noPoller), func(t *testing.T) {
+			g := gateway.New(app.NewRealtime(env.Server.App, parley.NewLocalPresence()), nil, nil,
+				gateway.Config{PingInterval: 50 * time.Millisecond, CloseCode: httpapi.GatewayCloseCode, NoPoller: noPoller})
+			defer g.Close()
+			h := httpapi.New(env.Server.App, nil, nil, httpapi.Options{})
+			h.MountGateway(g)
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			w := dialRaw(t, &apitest.Env{URL: srv.URL}, nil)
+			w.send(map[string]any{"type": "auth", "token": c.Token()})
+			w.expect("ready")
+			w.send(map[string]any{"type": "ping", "ref": "alive"})
+			w.expect("pong")
+			w.expectClose(4000) // next() skips the server's pings without answering
+			w.conn.Close()
+		})
+	}
 }

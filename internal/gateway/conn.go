@@ -4,6 +4,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -60,7 +61,11 @@ type Conn struct {
 	subs         []string // hub topics this connection is subscribed to
 	unsubscribed bool     // torn down: no more subscriptions
 
-	// Reader-owned.
+	// Reader-owned (one reader at a time; handed over through parked).
+	authed   bool
+	polled   bool         // registered in the poller
+	parked   atomic.Bool  // in the poller, no reader running
+	lastRead atomic.Int64 // unix nanos of the last frame received
 	tokens   float64
 	lastTick int64 // unix nanos of the last token refill
 	strikes  int

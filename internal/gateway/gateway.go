@@ -81,6 +81,9 @@ type Config struct {
 	FloodStrikes    int           // refused frames in a row that close with rate_limited (1008); 50
 	MaxMessageChars int           // announced in the ready frame
 	TypingTTL       time.Duration // announced in the ready frame; clients expire typing after it
+	// NoPoller keeps a blocked reader goroutine per connection instead of
+	// parking idle connections in epoll (Linux). For comparison and tests.
+	NoPoller bool
 
 	// CloseCode maps a close reason (Reason* or a parley.Code) to the
 	// WebSocket close code; httpapi passes its one table.
@@ -140,6 +143,7 @@ type Gateway struct {
 	cfg     Config
 
 	hub     hub
+	poll    *poller // nil: every connection keeps a blocked reader
 	writers []*writer
 	nextID  atomic.Uint64
 	conns   atomic.Int64
@@ -169,6 +173,13 @@ func New(be Backend, log *slog.Logger, m *metrics.Metrics, cfg Config) *Gateway 
 	g := &Gateway{be: be, log: log, metrics: m, cfg: cfg, revoked: map[string]time.Time{}}
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	g.hub.init()
+	if !cfg.NoPoller {
+		if p, err := newPoller(); err == nil {
+			g.poll = p
+		} else {
+			log.Warn("no epoll poller; idle connections keep a reader goroutine", "err", err)
+		}
+	}
 	for i := 0; i < cfg.Writers; i++ {
 		w := &writer{g: g, wake: make(chan struct{}, 1)}
 		g.writers = append(g.writers, w)
@@ -319,7 +330,18 @@ func (g *Gateway) heartbeats() {
 		case <-g.ctx.Done():
 			return
 		case <-t.C:
-			g.hub.each(func(c *Conn) { c.enqueue(opPing, nil) })
+			stale := time.Now().Add(-2 * g.cfg.PingInterval).UnixNano()
+			var dead []*Conn
+			g.hub.each(func(c *Conn) {
+				if last := c.lastRead.Load(); last != 0 && last < stale {
+					dead = append(dead, c)
+					return
+				}
+				c.enqueue(opPing, nil)
+			})
+			for _, c := range dead {
+				c.closeWith(ReasonHeartbeatTimeout, "no frames within two ping intervals")
+			}
 		}
 	}
 }
@@ -350,8 +372,12 @@ func (g *Gateway) Close() error {
 		g.hub.each(func(c *Conn) { all = append(all, c) })
 		for _, c := range all {
 			_ = c.nc.Close()
+			c.resume() // a parked connection needs a reader to see it end
 		}
 		<-done
+	}
+	if g.poll != nil {
+		g.poll.close()
 	}
 	for _, w := range g.writers {
 		w.stop()

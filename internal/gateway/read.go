@@ -42,7 +42,8 @@ func (r *inbound) Read(p []byte) (int, error) {
 
 // readMessage reads the next complete data message, reassembling fragments
 // and answering control frames. Client frames must be masked; text only;
-// valid UTF-8; at most MaxFrameBytes after reassembly.
+// valid UTF-8; at most MaxFrameBytes after reassembly. A control frame
+// outside a fragmented message returns (nil, nil).
 func (c *Conn) readMessage() ([]byte, error) {
 	max := int64(c.g.cfg.MaxFrameBytes)
 	var msg []byte
@@ -76,6 +77,9 @@ func (c *Conn) readMessage() ([]byte, error) {
 			case ws.OpClose:
 				c.closeWith(ReasonNormal, "")
 				return nil, errPeerClosed
+			}
+			if !fragmented {
+				return nil, nil // a control frame alone: no message (the reader may park)
 			}
 			continue
 		}
@@ -130,25 +134,26 @@ func (c *Conn) allow(now time.Time) bool {
 	return true
 }
 
-// serve is the connection's reader goroutine: authentication, then one
-// client frame at a time until the connection ends.
+// serve is the connection's first reader goroutine: authentication (a
+// blocking read bounded by AuthTimeout), then readLoop.
 func (c *Conn) serve() {
 	g := c.g
-	authed := false
-	defer func() {
-		c.teardown(authed)
-		g.readers.Done()
-	}()
 	g.hub.addConn(c)
 
 	_ = c.nc.SetReadDeadline(time.Now().Add(g.cfg.AuthTimeout))
-	msg, err := c.readMessage()
+	var msg []byte
+	var err error
+	for msg == nil && err == nil {
+		msg, err = c.readMessage()
+	}
 	if err != nil {
 		c.endRead(err, "no auth frame")
+		c.finish()
 		return
 	}
 	// Everything beyond reading runs on c.run's goroutine, so that the
 	// reader's stack stays as small as the blocked read needs.
+	authed := false
 	c.run(func() {
 		f, derr := DecodeClientFrame(msg)
 		if derr == nil && f.Type != OpAuth {
@@ -162,21 +167,63 @@ func (c *Conn) serve() {
 	})
 	if !authed {
 		c.drain()
+		c.finish()
 		return
 	}
+	c.authed = true
+	c.lastRead.Store(time.Now().UnixNano())
+	c.readLoop()
+}
 
+// readLoop reads and handles client frames while input is available. When
+// none is, the connection is parked in the gateway's poller and the
+// goroutine ends (the poller starts a new one on input); without a poller
+// it waits in a blocking read. Idle peers are found by the heartbeat loop
+// (parked) or the read deadline (blocking): nothing for two ping intervals.
+// Exactly one readLoop runs per connection at a time; the one that sees
+// the connection end calls finish.
+func (c *Conn) readLoop() {
+	g := c.g
 	idle := 2 * g.cfg.PingInterval
 	for {
+		if g.poll != nil && c.raw != nil && !c.inputReady() {
+			if c.isClosed() {
+				c.drain()
+				c.finish()
+				return
+			}
+			c.parked.Store(true)
+			if err := g.poll.arm(c); err == nil {
+				// A close that raced with parking: take the connection back
+				// (unless the poller already did).
+				if c.isClosed() && c.parked.CompareAndSwap(true, false) {
+					c.drain()
+					c.finish()
+				}
+				return
+			}
+			c.parked.Store(false) // cannot park: block instead
+		}
 		_ = c.nc.SetReadDeadline(time.Now().Add(idle))
 		msg, err := c.readMessage()
 		if err != nil {
 			c.endRead(err, "")
+			c.finish()
 			return
 		}
-		if c.isClosed() {
-			continue // closing: discard until the peer's close frame or the grace deadline
+		c.lastRead.Store(time.Now().UnixNano())
+		if msg == nil || c.isClosed() {
+			continue // a control frame; or closing: discard until the peer's close or the grace deadline
 		}
 		c.run(func() { c.process(msg) })
+	}
+}
+
+// resume starts a reader for a parked connection: on input (from the
+// poller), or to finish a close.
+func (c *Conn) resume() {
+	if c.parked.CompareAndSwap(true, false) {
+		go c.readLoop()
 	}
 }
 
@@ -258,8 +305,13 @@ func (c *Conn) run(fn func()) {
 	<-done
 }
 
-// teardown releases everything the connection holds. Runs once, on the
+// finish releases everything the connection holds. Runs once, on the last
 // reader goroutine, as it exits.
+func (c *Conn) finish() {
+	c.teardown(c.authed)
+	c.g.readers.Done()
+}
+
 func (c *Conn) teardown(authed bool) {
 	g := c.g
 	c.mu.Lock()
@@ -267,6 +319,9 @@ func (c *Conn) teardown(authed bool) {
 	clear(c.queue)
 	c.queue, c.spare, c.pending, c.qbytes = nil, nil, nil, 0
 	c.mu.Unlock()
+	if g.poll != nil {
+		g.poll.forget(c)
+	}
 	_ = c.nc.Close()
 	c.unsubscribeAll()
 	g.hub.removeConn(c)

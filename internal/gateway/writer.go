@@ -128,6 +128,7 @@ func (w *writer) flush(c *Conn) {
 	}
 	if err != nil {
 		_ = c.nc.Close() // the reader sees the error and tears down
+		c.resume()
 		return
 	}
 	if n < len(buf) {
@@ -146,7 +147,8 @@ func (w *writer) after(c *Conn, closing bool) {
 			_ = tc.CloseWrite()
 		}
 		_ = c.nc.SetReadDeadline(time.Now().Add(c.g.cfg.CloseGrace))
-		return // stays scheduled: nothing more is ever written
+		c.resume() // a parked connection needs a reader to drain and finish
+		return     // stays scheduled: nothing more is ever written
 	}
 	c.mu.Lock()
 	more := len(c.queue) > 0 || c.pending != nil || (c.closeFrame != nil && !c.closeSent)
@@ -168,6 +170,7 @@ func (c *Conn) slowWrite(b []byte, closing bool) {
 	_ = c.nc.SetWriteDeadline(time.Time{})
 	if err != nil {
 		_ = c.nc.Close()
+		c.resume()
 		return
 	}
 	c.w.after(c, closing)
