@@ -59,8 +59,10 @@ type op struct {
 type committer struct {
 	s       *Store
 	ops     chan *op
+	lanes   []chan *op // see lane.go
 	quit    chan struct{}
 	stopped chan struct{}
+	running sync.WaitGroup // the loop and the lanes
 	once    sync.Once
 	appends atomic.Int64
 	batches atomic.Int64
@@ -68,8 +70,14 @@ type committer struct {
 
 func newCommitter(s *Store) *committer {
 	c := &committer{s: s, ops: make(chan *op, maxBatch), quit: make(chan struct{}), stopped: make(chan struct{})}
+	c.startLanes()
 	notifyq := make(chan []*op, 64)
 	notified := make(chan struct{})
+	c.running.Add(1)
+	go func() {
+		c.running.Wait()
+		close(c.stopped)
+	}()
 	go func() {
 		defer close(notified)
 		for batch := range notifyq {
@@ -82,7 +90,7 @@ func newCommitter(s *Store) *committer {
 		}
 	}()
 	go func() {
-		defer close(c.stopped)
+		defer c.running.Done()
 		defer func() { close(notifyq); <-notified }()
 		for {
 			var first *op
@@ -226,14 +234,18 @@ func (c *committer) close() {
 
 // submit queues o and waits until it committed (or failed) and its notify
 // ran.
-func (s *Store) submit(ctx context.Context, o *op) error {
+func (s *Store) submit(ctx context.Context, o *op) error { return s.submitTo(ctx, s.cm.ops, o) }
+
+// submitTo queues o on ch (the committer's queue or a lane) and waits as
+// submit does.
+func (s *Store) submitTo(ctx context.Context, ch chan *op, o *op) error {
 	if err := ctx.Err(); err != nil {
 		return translate(err)
 	}
 	o.ctx, o.done = ctx, make(chan struct{})
 	c := s.cm
 	select {
-	case c.ops <- o:
+	case ch <- o:
 	case <-c.quit:
 		return parley.Errorf(parley.CodeUnavailable, "store closed")
 	case <-ctx.Done():

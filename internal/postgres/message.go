@@ -513,7 +513,7 @@ func (w *wtx) message(conversationID string, seq int64) (parley.Message, error) 
 func (s *Store) EditMessage(ctx context.Context, conversationID string, seq int64, body string, mentions []string,
 	at time.Time, notify func(parley.Message)) (parley.Message, error) {
 	var m parley.Message
-	err := s.do(ctx, func(w *wtx) error {
+	err := s.doMessage(ctx, conversationID, func(w *wtx) error {
 		var err error
 		m, err = w.message(conversationID, seq)
 		if err != nil {
@@ -577,7 +577,7 @@ func (s *Store) DeleteMessage(ctx context.Context, conversationID string, seq in
 	notify func(parley.Message)) (parley.Message, error) {
 	var m parley.Message
 	var changed bool
-	err := s.do(ctx, func(w *wtx) error {
+	err := s.doMessage(ctx, conversationID, func(w *wtx) error {
 		var err error
 		m, err = w.message(conversationID, seq)
 		if err != nil || m.Deleted {

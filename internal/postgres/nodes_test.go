@@ -303,3 +303,56 @@ func TestBatchedAppendsCostFewRoundTrips(t *testing.T) {
 		t.Fatalf("%.2f round trips per message under 64 concurrent senders; want well under 1", float64(trips)/float64(msgs))
 	}
 }
+
+// Reactions from two nodes to one message while appends continue: every
+// reaction is kept, and each node publishes the reaction lists in commit
+// order (each list holds one more reaction than the one before).
+func TestReactionsOnTwoNodesWhileAppending(t *testing.T) {
+	t.Parallel()
+	ns := nodes(t, 2)
+	conv, users := seed(t, ns[0], 10)
+	ctx := context.Background()
+	target, _, err := ns[0].AppendMessage(ctx, msg(conv, users[0], "target"), parley.CheckMember, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	counts := make([][]int, 2)
+	var wg sync.WaitGroup
+	for i, u := range users {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			n := i % 2
+			_, err := ns[n].React(ctx, conv, target.Seq, u, "👍", true, 50, time.Now(), func(rs []parley.Reaction) {
+				mu.Lock()
+				counts[n] = append(counts[n], rs[0].Count)
+				mu.Unlock()
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 5; j++ {
+				if _, _, err := ns[(i+1)%2].AppendMessage(ctx, msg(conv, u, fmt.Sprintf("%d-%d", i, j)), parley.CheckMember, nil); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	m, err := ns[1].Message(ctx, conv, target.Seq)
+	if err != nil || len(m.Reactions) != 1 || m.Reactions[0].Count != len(users) {
+		t.Fatalf("reactions %+v, %v; want %d", m.Reactions, err, len(users))
+	}
+	for n, cs := range counts {
+		for i := 1; i < len(cs); i++ {
+			if cs[i] <= cs[i-1] {
+				t.Fatalf("node %d published reaction counts out of commit order: %v", n, cs)
+			}
+		}
+	}
+	checkGapFree(t, ns[0], conv, 1+len(users)*5)
+}

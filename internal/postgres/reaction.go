@@ -76,7 +76,7 @@ func (w *wtx) reactions(conversationID string, seq int64) ([]parley.Reaction, er
 func (s *Store) React(ctx context.Context, conversationID string, seq int64, userID, emoji string, add bool,
 	maxEmoji int, at time.Time, notify func([]parley.Reaction)) ([]parley.Reaction, error) {
 	var rs []parley.Reaction
-	err := s.do(ctx, func(w *wtx) error {
+	err := s.doMessage(ctx, conversationID, func(w *wtx) error {
 		m, err := w.message(conversationID, seq)
 		if err != nil {
 			return err
