@@ -14,10 +14,10 @@ import (
 
 // Group commit and ordering.
 //
-// Every write that appends to a conversation's history (messages, system
-// messages) or whose notify hook must be ordered with appends (edits,
-// deletions, reactions, membership changes) is an op submitted to the
-// Store's one committer goroutine. The committer takes every op queued
+// Every write that appends to a conversation's history (messages, and the
+// system messages of conversation and membership changes) is an op submitted
+// to the Store's one committer goroutine (edits, deletions and reactions run
+// on lanes instead: lane.go). The committer takes every op queued
 // while it was busy (up to maxBatch) and runs:
 //
 //  1. all message appends of the batch together, set-based, in ONE
