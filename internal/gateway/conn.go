@@ -74,7 +74,7 @@ type Conn struct {
 func newConn(g *Gateway, nc net.Conn, buffered []byte) *Conn {
 	c := &Conn{g: g, nc: nc, buffered: buffered, id: g.nextID.Add(1)}
 	c.w = g.writers[c.id%uint64(len(g.writers))]
-	if sc, ok := nc.(syscall.Conn); ok {
+	if sc, ok := nc.(syscall.Conn); ok && rawConnOK {
 		if raw, err := sc.SyscallConn(); err == nil {
 			c.raw = raw
 		}

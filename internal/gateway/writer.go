@@ -2,9 +2,7 @@ package gateway
 
 import (
 	"encoding/binary"
-	"errors"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -198,26 +196,6 @@ func (w *writer) writeNB(c *Conn, b []byte) (int, error) {
 		werr = err
 	}
 	return n, werr
-}
-
-// rawWrite is the syscall.RawConn callback of writeNB: write until done or
-// the socket is full (EAGAIN), never waiting.
-func (w *writer) rawWrite(fd uintptr) bool {
-	for w.wn < len(w.wb) {
-		m, e := syscall.Write(int(fd), w.wb[w.wn:])
-		if m > 0 {
-			w.wn += m
-		}
-		switch {
-		case e == nil && m > 0, errors.Is(e, syscall.EINTR):
-			continue
-		case e == nil, errors.Is(e, syscall.EAGAIN):
-		default:
-			w.werr = e
-		}
-		return true
-	}
-	return true
 }
 
 // writeCloseNow writes a close frame directly (connections never accepted).
