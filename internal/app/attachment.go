@@ -277,14 +277,14 @@ func (a *App) ingest(ctx context.Context, owner string, src io.Reader, declared 
 	}
 	counted := &countingReader{r: br}
 	var body io.Reader = counted
-	orientation := 1
+	orientation, animated := 1, false
 	switch mt {
 	case "image/jpeg":
 		body = stripJPEG(bufio.NewReaderSize(counted, 32<<10), &orientation)
 	case "image/png":
 		body = stripPNG(bufio.NewReaderSize(counted, 32<<10))
 	case "image/webp":
-		body = stripWebP(bufio.NewReaderSize(counted, 32<<10))
+		body = stripWebP(bufio.NewReaderSize(counted, 32<<10), &animated)
 	}
 	tooLarge := func() error {
 		if byQuota {
@@ -315,7 +315,7 @@ func (a *App) ingest(ctx context.Context, owner string, src io.Reader, declared 
 	}
 	out := ingested{key: info.Key, mime: mt, size: info.Size}
 	if isImage(mt) {
-		img, err := a.imageInfo(ctx, blobs, info.Key, mt, orientation, thumbSize, square)
+		img, err := a.imageInfo(ctx, blobs, info.Key, mt, orientation, thumbSize, square, animated)
 		if err != nil {
 			return ingested{}, err
 		}

@@ -44,8 +44,11 @@ type imageResult struct {
 // decompression bombs before decoding, then decodes it (bounded
 // concurrency) and stores a thumbnail fitting size × size (or a centred
 // square crop of exactly size × size).
+//
+// Animated WebP (which golang.org/x/image/webp cannot decode) is kept
+// with the dimensions of its header and no thumbnail.
 func (a *App) imageInfo(ctx context.Context, blobs parley.Blobs, key, mt string, orientation, size int,
-	square bool) (imageResult, error) {
+	square, animatedWebP bool) (imageResult, error) {
 	r, _, err := blobs.Get(ctx, key)
 	if err != nil {
 		return imageResult{}, err
@@ -68,11 +71,14 @@ func (a *App) imageInfo(ctx context.Context, blobs parley.Blobs, key, mt string,
 	case <-ctx.Done():
 		return imageResult{}, parley.Unavailable(ctx.Err())
 	}
+	res := imageResult{width: cfg.Width, height: cfg.Height}
+	if animatedWebP {
+		return res, nil
+	}
 	img, _, err := image.Decode(r)
 	if err != nil {
 		return imageResult{}, badImage(mt)
 	}
-	res := imageResult{width: cfg.Width, height: cfg.Height}
 	if orientation >= 5 {
 		res.width, res.height = res.height, res.width
 	}

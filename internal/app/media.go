@@ -256,8 +256,9 @@ func stripPNG(r *bufio.Reader) io.Reader {
 
 // stripWebP blanks EXIF and XMP chunks: renamed to an unknown chunk type
 // (which decoders skip) with zeroed content, so the RIFF sizes stay right
-// without buffering, and clears the VP8X flags announcing them.
-func stripWebP(r *bufio.Reader) io.Reader {
+// without buffering, and clears the VP8X flags announcing them. *animated
+// reports the VP8X animation flag.
+func stripWebP(r *bufio.Reader, animated *bool) io.Reader {
 	state := 0
 	var remain, total int64 // total: RIFF payload left
 	blank := false
@@ -313,6 +314,7 @@ func stripWebP(r *bufio.Reader) io.Reader {
 				return nil, unexpected(err)
 			}
 			body[0] &^= 1<<2 | 1<<3 // XMP, EXIF present
+			*animated = body[0]&(1<<1) != 0
 			return append(hdr, body...), nil
 		}
 		remain = n

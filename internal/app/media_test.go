@@ -21,7 +21,8 @@ func strip(kind string, in []byte) ([]byte, int, error) {
 	case "png":
 		s = stripPNG(r)
 	default:
-		s = stripWebP(r)
+		var animated bool
+		s = stripWebP(r, &animated)
 	}
 	out, err := io.ReadAll(s)
 	return out, o, err
