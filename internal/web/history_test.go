@@ -102,9 +102,21 @@ func TestBrowserHistory(t *testing.T) {
 	if len(unnamed) > 0 {
 		t.Errorf("controls without an accessible name: %q", unnamed)
 	}
-	// Profile: a new display name shows at once; then sign out.
+	// Profile: a new display name shows at once; then sign out. The settings
+	// list the signed-in devices (the browser shares alice's SDK session); another
+	// session can be signed out from here.
+	other := env.Client()
+	if _, err := other.Login(ctx, "alice", apitest.Password); err != nil {
+		t.Fatal(err)
+	}
 	a.do(t, chromedp.Click(chromedp.CSS(`.me`)))
 	a.waitJS(t, "settings", `document.querySelector('dialog .segmented')`)
+	a.waitJS(t, "sessions listed", `document.querySelectorAll('dialog .session-row').length === 2 && document.querySelector('dialog .session-row .role-tag')?.textContent === 'this device'`)
+	eval[bool](t, a, `(document.querySelector('dialog .session-row button').click(), true)`)
+	a.waitJS(t, "one session fewer", `document.querySelectorAll('dialog .session-row').length === 1`)
+	if _, err := other.Me(ctx); err == nil {
+		t.Error("the revoked session still works")
+	}
 	eval[bool](t, a, `(() => { const i = document.querySelector('dialog input'); i.value = 'Alice Liddell'; return true })()`)
 	a.do(t, chromedp.Click(chromedp.CSS(`dialog button[type=submit]`)))
 	a.waitJS(t, "new name", `document.querySelector('.me-name')?.textContent === 'Alice Liddell' && !document.querySelector('dialog')`)

@@ -94,6 +94,8 @@ export class Api {
   logout() { return this.req('POST', '/auth/logout'); }
   async me() { const r = await this.req('GET', '/me'); return r?.user ?? r; }
   async updateMe(patch) { const r = await this.req('PATCH', '/me', patch); return r?.user ?? r; }
+  async sessions() { return list(await this.req('GET', '/me/sessions'), 'sessions'); }
+  revokeSession(id) { return this.req('DELETE', `/me/sessions/${enc(id)}`); }
   async searchUsers(prefix, limit = 10) { return list(await this.req('GET', '/users', undefined, { prefix, limit }), 'users'); }
   async user(id) { const r = await this.req('GET', `/users/${enc(id)}`); return r?.user ?? r; }
 

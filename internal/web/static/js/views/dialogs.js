@@ -2,6 +2,7 @@
 // channels, members, profile & settings.
 import { h, icon, replace } from '../dom.js';
 import { modal, field, avatar, toast, errorText, confirmDialog } from './ui.js';
+import { ago } from '../format.js';
 
 // userSearch is a username search box with a live result list.
 function userSearch(ctx, { onPick, exclude = () => false, label = 'Search people by username' }) {
@@ -206,6 +207,21 @@ export function openSettings(ctx) {
   };
   notifBtn.addEventListener('click', async () => { await Notification.requestPermission(); renderNotif(); });
   renderNotif();
+  const sessionsEl = h('ul', { class: 'session-list', 'aria-label': 'Signed-in devices' }, h('li', { class: 'muted' }, 'Loading…'));
+  const loadSessions = async () => {
+    try {
+      const ss = await api.sessions();
+      replace(sessionsEl, ss.map((x) => h('li', { class: 'session-row' },
+        h('span', { class: 'pick-text' },
+          h('span', { class: 'pick-name' }, device(x.user_agent), x.current ? h('span', { class: 'role-tag' }, 'this device') : null),
+          h('span', { class: 'muted' }, `${x.address || 'unknown address'} · active ${ago(x.last_seen_at)}`)),
+        x.current ? null : h('button', {
+          type: 'button', class: 'btn btn-small btn-danger-ghost', 'aria-label': 'Sign out ' + device(x.user_agent),
+          onclick: async () => { try { await api.revokeSession(x.id); loadSessions(); } catch (e) { toast(errorText(e), 'error'); } },
+        }, 'Sign out'))));
+    } catch (e) { replace(sessionsEl, h('li', { class: 'form-error' }, errorText(e))); }
+  };
+  loadSessions();
   const err = h('div', { class: 'form-error', role: 'alert' });
   const save = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Save profile');
   const form = h('form', { class: 'stack' },
@@ -214,6 +230,7 @@ export function openSettings(ctx) {
     h('fieldset', { class: 'field' }, h('legend', {}, 'Theme'), h('div', { class: 'segmented' }, radios)),
     h('fieldset', { class: 'field' }, h('legend', {}, 'Desktop notifications'), notifState, notifBtn,
       h('div', { class: 'hint' }, 'Shown for new messages while Parley is in the background. Mute a conversation from its header; mentions still notify.')),
+    h('fieldset', { class: 'field' }, h('legend', {}, 'Signed-in devices'), sessionsEl),
     err,
     h('div', { class: 'modal-actions spread' },
       h('button', { type: 'button', class: 'btn btn-danger-ghost', onclick: () => { m.close(); ctx.signOut(); } }, icon('logout'), 'Sign out'),
@@ -233,4 +250,12 @@ export function openSettings(ctx) {
   });
   const m = modal('Profile & settings', form, { onclose: () => { if (location.pathname === '/settings') ctx.nav('/', true); } });
   display.focus();
+}
+
+// device names a session from its User-Agent, roughly.
+function device(ua = '') {
+  const browser = /Edg\//.test(ua) ? 'Edge' : /Firefox\//.test(ua) ? 'Firefox' : /Chrome\//.test(ua) ? 'Chrome' : /Safari\//.test(ua) ? 'Safari' : '';
+  const os = /Android/.test(ua) ? 'Android' : /iPhone|iPad/.test(ua) ? 'iOS' : /Windows/.test(ua) ? 'Windows' : /Mac OS X/.test(ua) ? 'macOS' : /Linux/.test(ua) ? 'Linux' : '';
+  if (browser || os) return [browser, os].filter(Boolean).join(' on ');
+  return ua.slice(0, 60) || 'Unknown device';
 }
