@@ -363,7 +363,8 @@ func (s *Store) appendBatch(ctx context.Context, ops []*op) (err error) {
 		cConv, cSeq, cID, cSender, cClient, cKind, cBody, cReply, cMentions, cSystem, cCreated, cAttached)
 	if len(bID) > 0 {
 		b.Queue(`UPDATE attachments a SET conversation_id = v.c, seq = v.s
-			FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(id, c, s) WHERE a.id = v.id`, bID, bConv, bSeq)
+			FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(id, c, s) WHERE a.id = v.id AND a.id = ANY($1)`,
+			bID, bConv, bSeq)
 	}
 	b.Queue(`UPDATE conversations c SET last_seq = v.seq, last_at = GREATEST(c.last_at, v.at)
 		FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS v(id, seq, at) WHERE c.id = v.id AND c.id = ANY($1)`,
