@@ -141,6 +141,9 @@ type AttachmentStore interface {
 	// Avatar returns the current avatar of a conversation (conversationID
 	// set) or of a user. CodeNotFound.
 	Avatar(ctx context.Context, userID, conversationID string) (StoredAttachment, error)
+	// UserAvatars maps each of userIDs that has a current avatar to that
+	// avatar's id (users without one are absent). Any number of ids.
+	UserAvatars(ctx context.Context, userIDs []string) (map[string]string, error)
 	// PurgeAttachments removes the records of files never sent and created
 	// before unsentBefore, and of files deleted before deletedBefore, and
 	// returns how many it removed.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/parley-chat/parley"
@@ -265,4 +266,19 @@ func (c *Client) FetchUserAvatar(ctx context.Context, userID string) (*Download,
 // FetchConversationAvatar downloads a conversation's picture.
 func (c *Client) FetchConversationAvatar(ctx context.Context, conversationID string) (*Download, error) {
 	return c.fetch(ctx, convPath(conversationID, "avatar"), "", true)
+}
+
+// UserAvatars maps each of the given users who has a profile picture to
+// its URL path (fetch it with FetchUserAvatar, or with the token from a
+// browser). At most 200 ids per call.
+func (c *Client) UserAvatars(ctx context.Context, userIDs []string) (map[string]string, error) {
+	var out struct {
+		Avatars map[string]string `json:"avatars"`
+	}
+	q := url.Values{}
+	if len(userIDs) > 0 {
+		q.Set("user_ids", strings.Join(userIDs, ","))
+	}
+	_, err := c.do(ctx, http.MethodGet, "/api/v1/avatars", q, nil, &out)
+	return out.Avatars, err
 }

@@ -110,3 +110,34 @@ func (a *App) OpenConversationAvatar(ctx context.Context, actor parley.Actor, co
 	}
 	return a.open(ctx, st, VariantOriginal)
 }
+
+// MaxAvatarLookup bounds the user ids of one UserAvatarURLs call.
+const MaxAvatarLookup = 200
+
+// UserAvatarURLs maps each of the given users who has a picture to the
+// URL path it is served at (UserAvatarPath, versioned); users without one
+// are absent. Lets a client show pictures without probing each user.
+// Errors: unauthenticated; invalid (user_ids); too_large (more than
+// MaxAvatarLookup ids).
+func (a *App) UserAvatarURLs(ctx context.Context, actor parley.Actor, userIDs []string) (map[string]string, error) {
+	if actor.Anonymous() {
+		return nil, unauthenticated("sign in first")
+	}
+	if len(userIDs) > MaxAvatarLookup {
+		return nil, parley.TooLarge("user_ids", "at most %d user ids at a time", MaxAvatarLookup)
+	}
+	for _, id := range userIDs {
+		if !parley.ValidID(id) {
+			return nil, parley.Invalid("user_ids", "%q is not a user id", id)
+		}
+	}
+	ids, err := a.store.UserAvatars(ctx, userIDs)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(ids))
+	for user, id := range ids {
+		out[user] = UserAvatarPath(user, id)
+	}
+	return out, nil
+}

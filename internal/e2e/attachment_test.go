@@ -526,6 +526,12 @@ func TestAvatars(t *testing.T) {
 	}
 	_, _, err = alice.SetAvatar(ctx, strings.NewReader("not an image"), -1)
 	wantCode(t, err, parley.CodeUnsupportedType)
+	avs, err := carol.UserAvatars(ctx, []string{a.ID, b.ID})
+	if err != nil || len(avs) != 1 || avs[a.ID] != url1 {
+		t.Fatalf("avatar lookup %v %v", avs, err)
+	}
+	_, err = carol.UserAvatars(ctx, []string{"../x"})
+	wantField(t, err, parley.CodeInvalid, "user_ids")
 
 	g := newGroup(t, alice, "team", b.ID)
 	photo := photoJPEG(t, 640, 480)

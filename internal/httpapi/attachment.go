@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/parley-chat/parley"
@@ -59,6 +60,7 @@ func (s *Server) attachmentRoutes() {
 
 	stream("PUT /api/v1/me/avatar", s.setMyAvatar)
 	stream("GET /api/v1/users/{id}/avatar", s.getUserAvatar)
+	h("GET /api/v1/avatars", s.lookupAvatars)
 	stream("PUT /api/v1/conversations/{id}/avatar", s.setConversationAvatar)
 	stream("GET /api/v1/conversations/{id}/avatar", s.getConversationAvatar)
 }
@@ -279,6 +281,23 @@ func (s *Server) setMyAvatar(w http.ResponseWriter, r *http.Request, actor parle
 		return
 	}
 	writeJSON(w, http.StatusOK, avatarResponse{AvatarURL: app.UserAvatarPath(actor.UserID, av.ID), Avatar: av})
+}
+
+func (s *Server) lookupAvatars(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
+	var ids []string
+	for _, v := range r.URL.Query()["user_ids"] {
+		for _, id := range strings.Split(v, ",") {
+			if id = strings.TrimSpace(id); id != "" {
+				ids = append(ids, id)
+			}
+		}
+	}
+	m, err := s.app.UserAvatarURLs(r.Context(), actor, ids)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"avatars": m})
 }
 
 func (s *Server) getUserAvatar(w http.ResponseWriter, r *http.Request, actor parley.Actor) {

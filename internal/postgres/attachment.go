@@ -299,3 +299,25 @@ func (w *wtx) deleteMessageAttachments(conversationID string, seq int64, at time
 		AND purpose = 'file' AND deleted_at IS NULL`, conversationID, seq, millis(at))
 	return err
 }
+
+// UserAvatars implements parley.AttachmentStore.
+func (s *Store) UserAvatars(ctx context.Context, userIDs []string) (map[string]string, error) {
+	out := make(map[string]string)
+	if len(userIDs) == 0 {
+		return out, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT owner_id, id FROM attachments WHERE purpose = 'avatar'
+		AND conversation_id IS NULL AND deleted_at IS NULL AND owner_id = ANY($1) ORDER BY created_at`, userIDs)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var owner, id string
+		if err := rows.Scan(&owner, &id); err != nil {
+			return nil, translate(err)
+		}
+		out[owner] = id // the newest wins
+	}
+	return out, translate(rows.Err())
+}

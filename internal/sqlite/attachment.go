@@ -340,3 +340,35 @@ func (w *wtx) prepareAttachments(m *parley.Message, key string) (*string, error)
 	}
 	return &attached, nil
 }
+
+// UserAvatars implements parley.AttachmentStore.
+func (s *Store) UserAvatars(ctx context.Context, userIDs []string) (map[string]string, error) {
+	out := make(map[string]string)
+	for len(userIDs) > 0 {
+		batch := userIDs[:min(len(userIDs), 500)]
+		userIDs = userIDs[len(batch):]
+		args := make([]any, len(batch))
+		for i, id := range batch {
+			args[i] = id
+		}
+		rows, err := s.read.QueryContext(ctx, `SELECT owner_id, id FROM attachments WHERE purpose = 'avatar'
+			AND conversation_id IS NULL AND deleted_at IS NULL AND owner_id IN (?`+strings.Repeat(",?", len(batch)-1)+`)
+			ORDER BY created_at`, args...)
+		if err != nil {
+			return nil, translate(err)
+		}
+		for rows.Next() {
+			var owner, id string
+			if err := rows.Scan(&owner, &id); err != nil {
+				rows.Close()
+				return nil, translate(err)
+			}
+			out[owner] = id // the newest wins
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, translate(err)
+		}
+	}
+	return out, nil
+}

@@ -200,6 +200,13 @@ func testAttachments(t *testing.T, open Opener) {
 		if n, _ := s.AttachmentUsage(ctx, u[0]); n != 100 {
 			t.Fatalf("usage counts replaced avatars: %d", n)
 		}
+		m, err := s.UserAvatars(ctx, []string{u[0], u[1], "nobody"})
+		if err != nil || len(m) != 1 || m[u[0]] != second.ID {
+			t.Fatalf("user avatars %v %v", m, err)
+		}
+		if m, err := s.UserAvatars(ctx, nil); err != nil || len(m) != 0 {
+			t.Fatalf("no ids: %v %v", m, err)
+		}
 	})
 
 	t.Run("purge and references", func(t *testing.T) {
