@@ -241,14 +241,24 @@ func (g *Gateway) HandleEvent(e parley.Event) {
 			})
 		}
 		for _, uid := range e.UserIDs {
-			g.hub.eachOfUser(uid, func(c *Conn) {
-				if e.ConversationID != "" && c.subscribed(e.ConversationID) {
-					return // already delivered through the conversation
+			if e.ConversationID == "" {
+				g.hub.eachOfUser(uid, func(c *Conn) {
+					if c.enqueue(opText, e.Frame) {
+						n++
+					}
+				})
+				continue
+			}
+			// subscribed takes Conn.subMu, which ranks above the shard
+			// locks: check it outside eachOfUser's read lock.
+			for _, c := range g.connsOfUser(uid) {
+				if c.subscribed(e.ConversationID) {
+					continue // already delivered through the conversation
 				}
 				if c.enqueue(opText, e.Frame) {
 					n++
 				}
-			})
+			}
 		}
 	}
 	if e.ConversationID != "" {

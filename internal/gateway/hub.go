@@ -13,7 +13,8 @@ const nShards = 64
 // the shard its hash picks; there is no global lock.
 //
 // Lock order: Conn.subMu → shard.mu → Conn.mu. Callbacks of the each*
-// methods run under the shard's read lock and may take Conn.mu only.
+// methods run under the shard's read lock and may take Conn.mu only (not
+// subMu, not another shard: collect the connections first for those).
 type hub struct {
 	shards [nShards]shard
 }
