@@ -14,6 +14,7 @@ type Store interface {
 	SessionStore
 	ConversationStore
 	MessageStore
+	ReceiptStore
 	AttachmentStore
 
 	// Ping reports whether the database is reachable (used by /readyz).

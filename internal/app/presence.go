@@ -63,11 +63,7 @@ func (r *Realtime) WatchPresence(ctx context.Context, actor parley.Actor, userID
 	if actor.Anonymous() {
 		return nil, unauthenticated("sign in first")
 	}
-	rs, err := r.app.receiptStore()
-	if err != nil {
-		return nil, err
-	}
-	shared, err := rs.SharedUsers(ctx, actor.UserID, userIDs)
+	shared, err := r.app.store.SharedUsers(ctx, actor.UserID, userIDs)
 	if err != nil {
 		return nil, err
 	}

@@ -7,17 +7,6 @@ import (
 	"github.com/parley-chat/parley"
 )
 
-// receiptStore returns the store's receipt methods. Every Store in this
-// repository implements them; the assertion keeps parley.Store unchanged
-// while other implementations catch up.
-func (a *App) receiptStore() (parley.ReceiptStore, error) {
-	rs, ok := a.store.(parley.ReceiptStore)
-	if !ok {
-		return nil, parley.Errorf(parley.CodeUnavailable, "this store does not keep receipts")
-	}
-	return rs, nil
-}
-
 // MarkRead records that actor has read conversationID up to seq (and so
 // received it). Receipts only move forward: a lower seq than the stored one
 // changes nothing and returns the stored receipt; a seq beyond the newest
@@ -47,11 +36,7 @@ func (a *App) advanceReceipt(ctx context.Context, actor parley.Actor, conversati
 	if delivered < 0 || read < 0 {
 		return parley.Receipt{}, parley.Invalid("seq", "seq must not be negative")
 	}
-	rs, err := a.receiptStore()
-	if err != nil {
-		return parley.Receipt{}, err
-	}
-	r, changed, err := rs.AdvanceReceipt(ctx, conversationID, actor.UserID, delivered, read)
+	r, changed, err := a.store.AdvanceReceipt(ctx, conversationID, actor.UserID, delivered, read)
 	if parley.IsCode(err, parley.CodeNotFound) {
 		return parley.Receipt{}, parley.Errorf(parley.CodeNotFound, "conversation not found")
 	}
@@ -96,11 +81,7 @@ func (a *App) Receipts(ctx context.Context, actor parley.Actor, conversationID s
 	if err := a.memberOf(ctx, actor, conversationID); err != nil {
 		return nil, err
 	}
-	rs, err := a.receiptStore()
-	if err != nil {
-		return nil, err
-	}
-	return rs.Receipts(ctx, conversationID)
+	return a.store.Receipts(ctx, conversationID)
 }
 
 // memberOf returns nil if actor is a member of conversationID, else

@@ -15,9 +15,5 @@ func (a *App) SyncState(ctx context.Context, actor parley.Actor) ([]parley.Conve
 	if actor.Anonymous() {
 		return nil, unauthenticated("sign in first")
 	}
-	rs, err := a.receiptStore()
-	if err != nil {
-		return nil, err
-	}
-	return rs.ConversationStates(ctx, actor.UserID)
+	return a.store.ConversationStates(ctx, actor.UserID)
 }
