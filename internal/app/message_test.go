@@ -18,10 +18,11 @@ import (
 // msgEnv is an App on a real SQLite store and in-process bus, recording
 // every published event in order.
 type msgEnv struct {
-	app   *app.App
-	clock *acctClock
-	mu    sync.Mutex
-	evs   []parley.Event
+	app     *app.App
+	clock   *acctClock
+	mu      sync.Mutex
+	evs     []parley.Event
+	discard bool // benchmarks: do not keep events
 }
 
 func newMsgEnv(t testing.TB, limits app.Limits) *msgEnv {
@@ -34,7 +35,9 @@ func newMsgEnv(t testing.TB, limits app.Limits) *msgEnv {
 	e := &msgEnv{clock: &acctClock{t: time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)}}
 	unsub, err := bus.Subscribe(func(ev parley.Event) {
 		e.mu.Lock()
-		e.evs = append(e.evs, ev)
+		if !e.discard {
+			e.evs = append(e.evs, ev)
+		}
 		e.mu.Unlock()
 	})
 	if err != nil {
