@@ -165,10 +165,10 @@ type run struct {
 	convs []string
 
 	mu        sync.Mutex
-	attempted map[string]string         // cmid → sender id
-	acked     map[string]ack            // cmid → ack
-	order     map[[2]string][]string    // (sender, conv) → cmids in ack order
-	sentConv  map[string]string         // cmid → conversation
+	attempted map[string]string      // cmid → sender id
+	acked     map[string]ack         // cmid → ack
+	order     map[[2]string][]string // (sender, conv) → cmids in ack order
+	sentConv  map[string]string      // cmid → conversation
 	failures  []string
 	faults    map[string]int
 	retries   atomic.Int64
