@@ -354,4 +354,3 @@ func closedWithReader(c net.Conn, deadline time.Time) bool {
 	var ne net.Error
 	return !(errors.As(err, &ne) && ne.Timeout())
 }
-
