@@ -53,7 +53,7 @@ Flags:
 	fs.IntVar(&cfg.Users, "users", 8, "users (one real-time session each; direct chats between neighbours)")
 	fs.IntVar(&cfg.Groups, "groups", 2, "groups of every user")
 	fs.DurationVar(&cfg.FaultEvery, "fault-every", 3*time.Second, "mean time between faults")
-	fs.StringVar(&faults, "faults", "kill,restart,pause,nats,cut,storm,slow", "faults to inject (comma separated; 'none' for none); those not applicable are skipped")
+	fs.StringVar(&faults, "faults", "kill,restart,pause,nats,cut,storm,slow", "faults to inject, comma separated, each optionally name=weight (kill=3: drawn three times as often); 'none' for none; those not applicable are skipped")
 	fs.DurationVar(&cfg.Drain, "drain", 90*time.Second, "time allowed after healing for acks and deliveries")
 	fs.Uint64Var(&cfg.Seed, "seed", 0, "random seed (0: random; printed)")
 	fs.IntVar(&nodes, "nodes", 1, "nodes to run (more than one needs --db and --nats or --private-nats)")
@@ -70,18 +70,27 @@ Flags:
 		fmt.Fprintf(stderr, "parley check: unexpected argument %q\n", fs.Arg(0))
 		return errUsage
 	}
-	want := map[string]bool{}
+	want := map[string]int{} // fault → weight
 	for _, f := range strings.Split(faults, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			want[f] = true
+		name, weight, _ := strings.Cut(strings.TrimSpace(f), "=")
+		if name == "" {
+			continue
 		}
+		w := 1
+		if weight != "" {
+			if _, err := fmt.Sscanf(weight, "%d", &w); err != nil || w < 1 {
+				fmt.Fprintf(stderr, "parley check: bad weight in %q\n", f)
+				return errUsage
+			}
+		}
+		want[name] = w
 	}
-	if want["none"] {
+	if want["none"] > 0 {
 		cfg.NoFaults = true
 	}
 	cfg.ClientFaults = []string{}
 	for _, f := range []string{checker.FaultCut, checker.FaultStorm, checker.FaultSlow} {
-		if want[f] {
+		for i := 0; i < want[f]; i++ {
 			cfg.ClientFaults = append(cfg.ClientFaults, f)
 		}
 	}
@@ -107,7 +116,7 @@ Flags:
 			}
 			defer n.Stop()
 			natsURL = n.URL()
-			if want["nats"] {
+			for i := 0; i < want["nats"]; i++ {
 				local.Extra = append(local.Extra, n.Fault())
 			}
 			local.Heals = append(local.Heals, n.Start)
@@ -143,7 +152,7 @@ Flags:
 			return err
 		}
 		for _, f := range local.Faults() {
-			if want[f.Name] {
+			for i := 0; i < want[f.Name]; i++ {
 				cfg.Faults = append(cfg.Faults, f)
 			}
 		}
