@@ -178,6 +178,9 @@ type ConversationStore interface {
 	// ListConversations returns userID's conversations, most recently active
 	// first (LastAt descending, then ID descending), after cursor, at most limit.
 	ListConversations(ctx context.Context, userID string, after ConversationCursor, limit int) ([]ConversationEntry, error)
+	// ConversationEntry returns the entry ListConversations would list for
+	// conversationID; CodeNotFound if userID is not a current member.
+	ConversationEntry(ctx context.Context, userID, conversationID string) (ConversationEntry, error)
 	// ConversationIDs returns the ids of every conversation userID is a member of.
 	ConversationIDs(ctx context.Context, userID string) ([]string, error)
 	// PublicChannels lists public channels whose title contains query

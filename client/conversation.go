@@ -87,9 +87,20 @@ func (c *Client) CreateConversation(ctx context.Context, req CreateConversationR
 	return out, status == http.StatusCreated, err
 }
 
-// Conversation returns one conversation.
+// Conversation returns one conversation (ConversationEntry has the
+// caller's membership and unread count too).
 func (c *Client) Conversation(ctx context.Context, id string) (parley.Conversation, error) {
-	var out parley.Conversation
+	e, err := c.ConversationEntry(ctx, id)
+	return e.Conversation, err
+}
+
+// ConversationEntry returns one conversation as the caller's conversation
+// list shows it: own membership (Self: read_seq, delivered_seq, muted,
+// pinned, archived), newest message and unread count. For a public channel
+// the caller has not joined, only the Conversation part is set
+// (Self.UserID is "").
+func (c *Client) ConversationEntry(ctx context.Context, id string) (parley.ConversationEntry, error) {
+	var out parley.ConversationEntry
 	_, err := c.do(ctx, http.MethodGet, convPath(id), nil, nil, &out)
 	return out, err
 }

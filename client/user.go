@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/parley-chat/parley"
 )
@@ -135,6 +136,14 @@ func (c *Client) User(ctx context.Context, id string) (parley.User, error) {
 	var u parley.User
 	_, err := c.do(ctx, http.MethodGet, "/api/v1/users/"+url.PathEscape(id), nil, nil, &u)
 	return u, err
+}
+
+// Users looks up to 100 users by id in one call (GET /api/v1/users?ids=…):
+// those that exist, in the order of ids, each once; unknown ids are absent.
+func (c *Client) Users(ctx context.Context, ids ...string) ([]parley.User, error) {
+	var out UserPage
+	_, err := c.do(ctx, http.MethodGet, "/api/v1/users", url.Values{"ids": {strings.Join(ids, ",")}}, nil, &out)
+	return out.Users, err
 }
 
 // DisableUser disables an account (admins only); its sessions end at once.

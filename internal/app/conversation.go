@@ -237,6 +237,31 @@ func (a *App) Conversation(ctx context.Context, actor parley.Actor, id string) (
 	return c, err
 }
 
+// ConversationEntry returns one conversation as the caller's list shows it
+// (own membership, newest message, unread count) and member=true. A
+// signed-in non-member of a public channel gets the bare conversation
+// (only Entry.Conversation set) and member=false. Errors: unauthenticated,
+// invalid, not_found.
+func (a *App) ConversationEntry(ctx context.Context, actor parley.Actor, id string) (parley.ConversationEntry, bool, error) {
+	c, m, err := a.access(ctx, actor, id)
+	if err != nil {
+		return parley.ConversationEntry{}, false, err
+	}
+	if m != nil {
+		e, err := a.store.ConversationEntry(ctx, actor.UserID, id)
+		if err == nil {
+			return e, true, nil
+		}
+		if !parley.IsCode(err, parley.CodeNotFound) {
+			return parley.ConversationEntry{}, false, err
+		}
+		if !c.Public { // left between the two reads
+			return parley.ConversationEntry{}, false, notFoundConversation()
+		}
+	}
+	return parley.ConversationEntry{Conversation: c}, false, nil
+}
+
 // UpdateConversation changes title, topic or avatar (owners and admins of
 // groups and channels), records a system message and publishes
 // conversation_updated. Errors: unauthenticated, invalid/too_large (title,

@@ -67,11 +67,13 @@ func (r *Realtime) MarkDelivered(ctx context.Context, actor parley.Actor, conver
 	return r.app.MarkDelivered(ctx, actor, conversationID, seq)
 }
 
-// Send posts a message (App.SendMessage): created is false when
-// clientMsgID was already used by actor and the original is returned.
-func (r *Realtime) Send(ctx context.Context, actor parley.Actor, conversationID, clientMsgID, body string, replyTo int64) (parley.Message, bool, error) {
+// Send posts a message (App.SendMessage) with the uploaded attachments
+// attachmentIDs: created is false when clientMsgID was already used by
+// actor and the original is returned.
+func (r *Realtime) Send(ctx context.Context, actor parley.Actor, conversationID, clientMsgID, body string, replyTo int64,
+	attachmentIDs []string) (parley.Message, bool, error) {
 	return r.app.SendMessage(ctx, actor, SendMessageInput{
-		ConversationID: conversationID, ClientMsgID: clientMsgID, Body: body, ReplyTo: replyTo,
+		ConversationID: conversationID, ClientMsgID: clientMsgID, Body: body, ReplyTo: replyTo, AttachmentIDs: attachmentIDs,
 	})
 }
 

@@ -396,6 +396,31 @@ func (a *App) UsersByID(ctx context.Context, actor parley.Actor, ids []string) (
 	return out, nil
 }
 
+// MaxLookupIDs bounds one LookupUsers call (GET /users?ids=…).
+const MaxLookupIDs = 100
+
+// LookupUsers returns the users with the given ids, in the order of ids,
+// each once, seen as GET /users/{id} shows them; unknown ids are simply
+// absent. Errors: unauthenticated; invalid naming "ids" for an empty list,
+// a malformed id or more than MaxLookupIDs ids.
+func (a *App) LookupUsers(ctx context.Context, actor parley.Actor, ids []string) ([]parley.User, error) {
+	if !signedIn(actor) {
+		return nil, unauthenticated("sign in first")
+	}
+	if len(ids) == 0 {
+		return nil, parley.Invalid("ids", "ids must list at least one user id")
+	}
+	if len(ids) > MaxLookupIDs {
+		return nil, parley.Invalid("ids", "ids must list at most %d user ids (got %d)", MaxLookupIDs, len(ids))
+	}
+	for i, id := range ids {
+		if !parley.ValidID(id) {
+			return nil, parley.Invalid("ids", "ids[%d] is not a valid user id", i)
+		}
+	}
+	return a.UsersByID(ctx, actor, ids)
+}
+
 // SearchUsers finds enabled users by username prefix, ordered by username,
 // at most Limit of them, and returns the cursor for the next page ("" when
 // there is none). Errors: CodeInvalid naming prefix, after or limit.

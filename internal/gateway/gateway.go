@@ -38,7 +38,10 @@ type Backend interface {
 	ConversationIDs(ctx context.Context, actor parley.Actor) ([]string, error)
 	// SyncState returns actor's conversations with their last seq and receipts.
 	SyncState(ctx context.Context, actor parley.Actor) ([]parley.ConversationState, error)
-	Send(ctx context.Context, actor parley.Actor, conversationID, clientMsgID, body string, replyTo int64) (parley.Message, bool, error)
+	// Send posts a message with the uploaded attachments attachmentIDs
+	// (may be nil), as POST …/messages does.
+	Send(ctx context.Context, actor parley.Actor, conversationID, clientMsgID, body string, replyTo int64,
+		attachmentIDs []string) (parley.Message, bool, error)
 	// History reads a page of a conversation's history, as the REST
 	// endpoint: after (oldest first) or before (newest first) a seq.
 	History(ctx context.Context, actor parley.Actor, conversationID string, after, before int64, limit int) ([]parley.Message, error)

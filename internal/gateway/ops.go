@@ -107,7 +107,7 @@ func (c *Conn) handle(f ClientFrame) {
 	case OpSend:
 		var m parley.Message
 		var created bool
-		m, created, err = g.be.Send(ctx, c.actor, f.ConversationID, f.ClientMsgID, f.Body, f.ReplyTo)
+		m, created, err = g.be.Send(ctx, c.actor, f.ConversationID, f.ClientMsgID, f.Body, f.ReplyTo, f.AttachmentIDs)
 		if err == nil {
 			out = encode(ackFrame{Type: "ack", Ref: f.Ref, Created: created, Message: m})
 		}

@@ -15,7 +15,7 @@ import (
 // documents each with its fields and answer.
 const (
 	OpAuth                = "auth"                 // first frame: {"token"} → ready
-	OpSend                = "send"                 // {"conversation_id","client_msg_id","body","reply_to"} → ack
+	OpSend                = "send"                 // {"conversation_id","client_msg_id","body","reply_to","attachment_ids"} → ack
 	OpTyping              = "typing"               // {"conversation_id","typing"} → ok
 	OpRead                = "read"                 // {"conversation_id","seq"} → ok with receipt
 	OpDelivered           = "delivered"            // {"conversation_id","seq"} → ok with receipt
@@ -44,6 +44,7 @@ type ClientFrame struct {
 	ClientMsgID    string   `json:"client_msg_id,omitempty"`
 	Body           string   `json:"body,omitempty"`
 	ReplyTo        int64    `json:"reply_to,omitempty"`
+	AttachmentIDs  []string `json:"attachment_ids,omitempty"`
 	Seq            int64    `json:"seq,omitempty"`
 	UserIDs        []string `json:"user_ids,omitempty"`
 	Typing         *bool    `json:"typing,omitempty"`

@@ -144,12 +144,16 @@ func (s *Server) listChannels(w http.ResponseWriter, r *http.Request, actor parl
 }
 
 func (s *Server) getConversation(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
-	c, err := s.app.Conversation(r.Context(), actor, r.PathValue("id"))
+	e, member, err := s.app.ConversationEntry(r.Context(), actor, r.PathValue("id"))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, c)
+	if !member {
+		writeJSON(w, http.StatusOK, e.Conversation)
+		return
+	}
+	writeJSON(w, http.StatusOK, e)
 }
 
 func (s *Server) patchConversation(w http.ResponseWriter, r *http.Request, actor parley.Actor) {

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/parley-chat/parley"
 	"github.com/parley-chat/parley/internal/app"
@@ -164,6 +165,27 @@ func (s *Server) revokeSession(w http.ResponseWriter, r *http.Request, actor par
 
 func (s *Server) searchUsers(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
 	q := r.URL.Query()
+	if q.Has("ids") {
+		if q.Has("prefix") || q.Has("after") || q.Has("limit") {
+			s.writeError(w, r, parley.Invalid("ids", "ids cannot be combined with prefix, after or limit"))
+			return
+		}
+		var ids []string
+		for _, v := range q["ids"] {
+			for id := range strings.SplitSeq(v, ",") {
+				if id = strings.TrimSpace(id); id != "" {
+					ids = append(ids, id)
+				}
+			}
+		}
+		users, err := s.app.LookupUsers(r.Context(), actor, ids)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, userList{Users: users})
+		return
+	}
 	in := app.SearchUsersInput{Prefix: q.Get("prefix"), After: q.Get("after")}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -189,20 +189,39 @@ func (s *Store) UpdateConversation(ctx context.Context, id string, p parley.Conv
 // reads the reactions of those newest messages.
 func (s *Store) ListConversations(ctx context.Context, userID string, after parley.ConversationCursor,
 	limit int) ([]parley.ConversationEntry, error) {
+	tail := ``
+	args := []any{userID}
+	if after.ID != "" {
+		tail = ` AND (c.last_at < $2 OR (c.last_at = $2 AND c.id < $3))`
+		args = append(args, millis(after.LastAt), after.ID)
+	}
+	tail += ` ORDER BY c.last_at DESC, c.id DESC LIMIT ` + placeholder(len(args)+1)
+	args = append(args, limit)
+	return s.entries(ctx, tail, args)
+}
+
+// ConversationEntry implements parley.ConversationStore.
+func (s *Store) ConversationEntry(ctx context.Context, userID, conversationID string) (parley.ConversationEntry, error) {
+	es, err := s.entries(ctx, ` AND c.id = $2`, []any{userID, conversationID})
+	if err != nil {
+		return parley.ConversationEntry{}, err
+	}
+	if len(es) == 0 {
+		return parley.ConversationEntry{}, parley.Errorf(parley.CodeNotFound, "not a member")
+	}
+	return es[0], nil
+}
+
+// entries reads userID's conversation entries; tail continues the WHERE
+// clause ($1 is userID).
+func (s *Store) entries(ctx context.Context, tail string, args []any) ([]parley.ConversationEntry, error) {
 	q := `SELECT ` + conversationCols + `, ` + memberColsOf("m") + `,
 		(SELECT count(*) FROM messages x WHERE x.conversation_id = c.id AND x.seq > m.read_seq
 			AND x.sender_id <> m.user_id AND NOT x.deleted AND x.kind = 'user'),
 		` + messageColsOf("lm") + `
 		FROM members m JOIN conversations c ON c.id = m.conversation_id
 		LEFT JOIN messages lm ON lm.conversation_id = c.id AND lm.seq = c.last_seq AND c.last_seq > 0
-		WHERE m.user_id = $1`
-	args := []any{userID}
-	if after.ID != "" {
-		q += ` AND (c.last_at < $2 OR (c.last_at = $2 AND c.id < $3))`
-		args = append(args, millis(after.LastAt), after.ID)
-	}
-	q += ` ORDER BY c.last_at DESC, c.id DESC LIMIT ` + placeholder(len(args)+1)
-	args = append(args, limit)
+		WHERE m.user_id = $1` + tail
 	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, translate(err)

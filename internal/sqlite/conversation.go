@@ -169,22 +169,42 @@ func (s *Store) UpdateConversation(ctx context.Context, id string, p parley.Conv
 	return res, err
 }
 
-// ListConversations implements parley.ConversationStore.
+// ListConversations implements parley.ConversationStore. Three queries
+// whatever the page size: the page with unread counts, the entries' newest
+// messages, and those messages' reactions.
 func (s *Store) ListConversations(ctx context.Context, userID string, after parley.ConversationCursor,
 	limit int) ([]parley.ConversationEntry, error) {
+	where := ``
+	args := []any{userID}
+	if after.ID != "" {
+		where = ` AND (c.last_at < ? OR (c.last_at = ? AND c.id < ?))`
+		at := millis(after.LastAt)
+		args = append(args, at, at, after.ID)
+	}
+	args = append(args, limit)
+	return s.entries(ctx, where+` ORDER BY c.last_at DESC, c.id DESC LIMIT ?`, args)
+}
+
+// ConversationEntry implements parley.ConversationStore.
+func (s *Store) ConversationEntry(ctx context.Context, userID, conversationID string) (parley.ConversationEntry, error) {
+	es, err := s.entries(ctx, ` AND c.id = ?`, []any{userID, conversationID})
+	if err != nil {
+		return parley.ConversationEntry{}, err
+	}
+	if len(es) == 0 {
+		return parley.ConversationEntry{}, parley.Errorf(parley.CodeNotFound, "not a member")
+	}
+	return es[0], nil
+}
+
+// entries reads userID's conversation entries; tail continues the WHERE
+// clause (args[0] is userID, then tail's arguments).
+func (s *Store) entries(ctx context.Context, tail string, args []any) ([]parley.ConversationEntry, error) {
 	q := `SELECT ` + conversationCols + `, ` + memberColsOf("m") + `,
 		(SELECT count(*) FROM messages x WHERE x.conv = c.num AND x.seq > m.read_seq
 			AND x.sender_id != m.user_id AND x.deleted = 0 AND x.kind = 'user')
 		FROM members m JOIN conversations c ON c.id = m.conversation_id
-		WHERE m.user_id = ?`
-	args := []any{userID}
-	if after.ID != "" {
-		q += ` AND (c.last_at < ? OR (c.last_at = ? AND c.id < ?))`
-		at := millis(after.LastAt)
-		args = append(args, at, at, after.ID)
-	}
-	q += ` ORDER BY c.last_at DESC, c.id DESC LIMIT ?`
-	args = append(args, limit)
+		WHERE m.user_id = ?` + tail
 	rows, err := s.read.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, translate(err)
@@ -206,19 +226,70 @@ func (s *Store) ListConversations(ctx context.Context, userID string, after parl
 		return nil, translate(err)
 	}
 	rows.Close()
-	for i := range out {
-		if out[i].LastSeq == 0 {
-			continue
-		}
-		m, err := s.Message(ctx, out[i].ID, out[i].LastSeq)
-		if err != nil && !parley.IsCode(err, parley.CodeNotFound) {
-			return nil, err
-		}
-		if err == nil {
-			out[i].LastMessage = &m
+	return out, s.loadLastMessages(ctx, out)
+}
+
+// loadLastMessages fills in the entries' newest messages (with their
+// reactions) in two queries.
+func (s *Store) loadLastMessages(ctx context.Context, es []parley.ConversationEntry) error {
+	idx := make(map[string]int, len(es))
+	var args []any
+	for i := range es {
+		if es[i].LastSeq > 0 {
+			idx[es[i].ID] = i
+			args = append(args, es[i].ID)
 		}
 	}
-	return out, nil
+	if len(args) == 0 {
+		return nil
+	}
+	marks := strings.TrimSuffix(strings.Repeat("?,", len(args)), ",")
+	rows, err := s.read.QueryContext(ctx, `SELECT `+messageCols+messageFrom+`
+		WHERE c.id IN (`+marks+`) AND m.seq = c.last_seq`, args...)
+	if err != nil {
+		return translate(err)
+	}
+	defer rows.Close()
+	var keys []any
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return translate(err)
+		}
+		i, ok := idx[m.ConversationID]
+		if !ok {
+			continue
+		}
+		es[i].LastMessage = &m
+		if !m.Deleted {
+			keys = append(keys, m.ConversationID, m.Seq)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return translate(err)
+	}
+	rows.Close()
+	if len(keys) == 0 {
+		return nil
+	}
+	pairs := strings.TrimSuffix(strings.Repeat("(?,?),", len(keys)/2), ",")
+	rrows, err := s.read.QueryContext(ctx, `SELECT conversation_id, emoji, user_id FROM reactions
+		WHERE (conversation_id, seq) IN (VALUES `+pairs+`) ORDER BY conversation_id, seq, created_at, emoji, user_id`, keys...)
+	if err != nil {
+		return translate(err)
+	}
+	defer rrows.Close()
+	for rrows.Next() {
+		var conv, emoji, user string
+		if err := rrows.Scan(&conv, &emoji, &user); err != nil {
+			return translate(err)
+		}
+		if i, ok := idx[conv]; ok && es[i].LastMessage != nil {
+			m := es[i].LastMessage
+			m.Reactions = addReaction(m.Reactions, emoji, user)
+		}
+	}
+	return translate(rrows.Err())
 }
 
 // ConversationIDs implements parley.ConversationStore.

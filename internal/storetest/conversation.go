@@ -255,6 +255,31 @@ func testConversations(t *testing.T, open Opener) {
 			list[0].Self.UserID != u[0] || list[0].MemberCount != 2 || list[0].LastSeq != 4 {
 			t.Fatalf("first entry %+v", list[0])
 		}
+		// The newest message's reactions come with the entry, and one entry
+		// alone reads the same as in the list.
+		if _, err := s.React(ctx, convs[1].ID, 4, u[1], "👍", true, 20, baseTime.Add(time.Hour), nil); err != nil {
+			t.Fatal(err)
+		}
+		list, err = s.ListConversations(ctx, u[0], parley.ConversationCursor{}, 2)
+		if err != nil || len(list) != 2 || list[0].LastMessage == nil || len(list[0].LastMessage.Reactions) != 1 ||
+			list[0].LastMessage.Reactions[0].Emoji != "👍" || list[1].LastMessage == nil {
+			t.Fatalf("list with reactions %+v %v", list, err)
+		}
+		for _, want := range list {
+			one, err := s.ConversationEntry(ctx, u[0], want.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if one.ID != want.ID || one.Unread != want.Unread || one.Self != want.Self || one.LastSeq != want.LastSeq ||
+				one.LastMessage == nil || one.LastMessage.ID != want.LastMessage.ID ||
+				len(one.LastMessage.Reactions) != len(want.LastMessage.Reactions) {
+				t.Fatalf("entry %+v, list had %+v", one, want)
+			}
+		}
+		_, err = s.ConversationEntry(ctx, u[2], convs[1].ID)
+		wantCode(t, err, parley.CodeNotFound)
+		_, err = s.ConversationEntry(ctx, u[0], parley.NewID())
+		wantCode(t, err, parley.CodeNotFound)
 		seen := map[string]bool{list[0].ID: true, list[1].ID: true}
 		cur := parley.ConversationCursor{LastAt: list[1].LastAt, ID: list[1].ID}
 		for {

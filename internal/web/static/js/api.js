@@ -98,6 +98,8 @@ export class Api {
   revokeSession(id) { return this.req('DELETE', `/me/sessions/${enc(id)}`); }
   async searchUsers(prefix, limit = 10) { return list(await this.req('GET', '/users', undefined, { prefix, limit }), 'users'); }
   async user(id) { const r = await this.req('GET', `/users/${enc(id)}`); return r?.user ?? r; }
+  // users looks up to 100 users by id in one call; unknown ids are absent.
+  async users(ids) { return list(await this.req('GET', '/users', undefined, { ids: ids.join(',') }), 'users'); }
 
   // Conversations
   conversations(cursor) { return this.req('GET', '/conversations', undefined, { cursor, limit: 100 }); }

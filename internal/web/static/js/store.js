@@ -74,8 +74,11 @@ export class Store {
   // ensureUsers fetches users not yet known (best effort).
   async ensureUsers(ids) {
     const missing = [...new Set(ids)].filter((id) => id && !this.users.has(id));
-    await Promise.all(missing.slice(0, 50).map(async (id) => {
-      try { this.addUser(await this.api.user(id)); } catch { /* unknown stays unknown */ }
+    // One batch lookup per 100 ids (GET /users?ids=…); unknown stay unknown.
+    const chunks = [];
+    for (let i = 0; i < missing.length && i < 500; i += 100) chunks.push(missing.slice(i, i + 100));
+    await Promise.all(chunks.map(async (ids) => {
+      try { for (const u of await this.api.users(ids)) this.addUser(u); } catch { /* best effort */ }
     }));
     if (missing.length) this.emit('users');
   }
@@ -165,8 +168,11 @@ export class Store {
     this.emit('convs');
     // Direct chats need the other member to have a name and a presence dot.
     const need = [...this.convs.values()].filter((c) => c.kind === 'direct' && !this.peerOf(c));
-    await Promise.all(need.slice(0, 40).map((c) => this.loadMembers(c.id).catch(() => {})));
-    if (this.needUsers) { const ids = this.needUsers; this.needUsers = null; await this.ensureUsers(ids); }
+    // Their members first, then every unknown user in one batch lookup.
+    const peers = await Promise.all(need.slice(0, 40).map((c) => this.loadMembers(c.id, false).catch(() => [])));
+    const ids = [...(this.needUsers || []), ...peers.flat().map((m) => m.user_id || m.user?.id)];
+    this.needUsers = null;
+    await this.ensureUsers(ids);
     return [...this.convs.values()];
   }
 
@@ -175,14 +181,16 @@ export class Store {
     return this.upsertConv(c);
   }
 
-  async loadMembers(id) {
+  // loadMembers reads a conversation's members and (unless withUsers is
+  // false) the users not yet known.
+  async loadMembers(id, withUsers = true) {
     const ms = await this.api.members(id);
     const c = this.convs.get(id);
     if (!c) return ms;
     c.members = new Map();
     for (const m of ms) this.#addMember(c, m);
     c.member_count = ms.length || c.member_count;
-    await this.ensureUsers(ms.map((m) => m.user_id || m.user?.id));
+    if (withUsers) await this.ensureUsers(ms.map((m) => m.user_id || m.user?.id));
     this.emit('convs', 'conv:' + id, 'msgs:' + id);
     return ms;
   }

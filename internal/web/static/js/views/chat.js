@@ -222,9 +222,8 @@ export function renderChat(ctx, id) {
   (async () => {
     try {
       let c = conv();
-      // The list entry carries the read position and unread count; a single
-      // GET does not, so wait for the list before falling back to it.
-      if (!c) { await ctx.listReady; c = conv(); }
+      // Opened from its URL before the list arrived: GET /conversations/{id}
+      // returns the same entry as the list (read position, unread count).
       if (!c) c = await store.loadConversation(id);
       if ((c.last_seq || 0) > (c.read_seq || 0) && (c.unread || 0) > 0) {
         state.unreadAfter = c.read_seq || 0;
