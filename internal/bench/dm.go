@@ -61,6 +61,7 @@ func (r *runner) dm(ctx context.Context) error {
 		}
 	}()
 	time.Sleep(500 * time.Millisecond)
+	defer r.noteDropped(conns)
 	r.runLadder(ctx, "deliv", func(s *Step, n, sched int64) {
 		i := n % int64(p)
 		select {
@@ -126,6 +127,7 @@ func (r *runner) group(ctx context.Context) error {
 		}
 	}()
 	time.Sleep(time.Second) // let join events settle
+	defer r.noteDropped(conns)
 	r.runLadder(ctx, "deliv", func(st *Step, n, sched int64) {
 		select {
 		case chans[n%int64(s)] <- job{s: st, n: n, sched: sched, conv: conv}:
@@ -142,4 +144,33 @@ func (r *runner) setParams() {
 	r.rep.Params["step_s"] = r.cfg.StepDur.Seconds()
 	r.rep.Params["slo_ms"] = float64(r.cfg.SLO) / float64(time.Millisecond)
 	r.rep.Params["prefix"] = r.cfg.Prefix
+}
+
+// noteDropped records connections the server closed during the run (for
+// example as slow consumers: a starved generator is one) by close code.
+func (r *runner) noteDropped(conns []*conn) {
+	codes := map[string]int{}
+	n := 0
+	for _, c := range conns {
+		if c == nil {
+			continue
+		}
+		select {
+		case <-c.done:
+			if !c.closed.Load() {
+				n++
+				code := "eof"
+				if c.err != nil {
+					code = errCode(c.err)
+				}
+				codes[code]++
+			}
+		default:
+		}
+	}
+	if n > 0 {
+		r.rep.Summary["disconnected_by_server"] = n
+		r.rep.Summary["disconnect_codes"] = codes
+		r.printf("the server closed %d connections during the run: %v\n", n, codes)
+	}
 }
