@@ -438,7 +438,7 @@ func (rt *Realtime) supervise() {
 				continue
 			}
 		}
-		sleep := time.Duration(rand.Int64N(int64(backoff) + 1))
+		sleep := time.Duration(rand.Int64N(int64(backoff) + 1)) // #nosec G404 -- backoff jitter, not a secret
 		select {
 		case <-rt.ctx.Done():
 			return

@@ -158,7 +158,7 @@ func Thumbnail(img image.Image, size int, square bool, orientation int) (parley.
 func boxReduce(img image.Image, src image.Rectangle, k int) *image.RGBA {
 	w, h := src.Dx()/k, src.Dy()/k
 	out := image.NewRGBA(image.Rect(0, 0, w, h))
-	n := uint32(k * k)
+	n := uint32(k * k) // #nosec G115 -- k is the small box-reduction factor, k*k fits
 	switch m := img.(type) {
 	case *image.YCbCr:
 		for oy := 0; oy < h; oy++ {
@@ -173,7 +173,7 @@ func boxReduce(img image.Image, src image.Rectangle, k int) *image.RGBA {
 					}
 				}
 				c := m.COffset(x0+k/2, y0+k/2)
-				r, g, b := color.YCbCrToRGB(uint8(sy/n), m.Cb[c], m.Cr[c])
+				r, g, b := color.YCbCrToRGB(uint8(sy/n), m.Cb[c], m.Cr[c]) // #nosec G115 -- the average of n 8-bit samples fits in 8 bits
 				i := out.PixOffset(ox, oy)
 				out.Pix[i], out.Pix[i+1], out.Pix[i+2], out.Pix[i+3] = r, g, b, 0xff
 			}
@@ -206,7 +206,7 @@ func boxReduce(img image.Image, src image.Rectangle, k int) *image.RGBA {
 					}
 				}
 				j := out.PixOffset(ox, oy)
-				out.Pix[j], out.Pix[j+1], out.Pix[j+2], out.Pix[j+3] = uint8(s[0]/n), uint8(s[1]/n), uint8(s[2]/n), uint8(s[3]/n)
+				out.Pix[j], out.Pix[j+1], out.Pix[j+2], out.Pix[j+3] = uint8(s[0]/n), uint8(s[1]/n), uint8(s[2]/n), uint8(s[3]/n) // #nosec G115 -- averages of n 8-bit samples fit in 8 bits
 			}
 		}
 	default:

@@ -198,6 +198,7 @@ func minimalExif(o int) []byte {
 	b := []byte{0xFF, 0xE1, 0, 32, 'E', 'x', 'i', 'f', 0, 0,
 		'M', 'M', 0, 42, 0, 0, 0, 8, // TIFF header, IFD0 at 8
 		0, 1, // one entry
+		// #nosec G115 -- o is an EXIF orientation, 1-8
 		0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, byte(o), 0, 0, // Orientation SHORT 1 = o
 		0, 0, 0, 0} // no next IFD
 	return b

@@ -155,7 +155,7 @@ func (h *hasher) verify(ctx context.Context, password, encoded string) (ok, reha
 	}
 	defer h.release()
 	h.computed.Add(1)
-	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(key)))
+	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(key))) // #nosec G115 -- key length is checked to be 16-128 bytes
 	ok = subtle.ConstantTimeCompare(got, key) == 1
 	return ok, p != h.params, nil
 }
@@ -223,6 +223,6 @@ func ParsePasswordHash(encoded string) (PasswordParams, []byte, []byte, error) {
 	if err != nil || len(key) < 16 || len(key) > 128 {
 		return p, nil, nil, fmt.Errorf("password hash: bad key")
 	}
-	p.SaltLen, p.KeyLen = uint32(len(salt)), uint32(len(key))
+	p.SaltLen, p.KeyLen = uint32(len(salt)), uint32(len(key)) // #nosec G115 -- lengths are checked to be at most 128 just above
 	return p, salt, key, nil
 }

@@ -347,7 +347,7 @@ func (r *runner) writeOutputs() error {
 		if r.cfg.JSONOut == "-" {
 			_, err = r.cfg.Out.Write(b)
 		} else {
-			err = os.WriteFile(r.cfg.JSONOut, b, 0o644)
+			err = os.WriteFile(r.cfg.JSONOut, b, 0o644) // #nosec G306 -- the report is meant to be readable by others
 		}
 		if err != nil {
 			return err

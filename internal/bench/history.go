@@ -59,7 +59,7 @@ func (r *runner) history(ctx context.Context) error {
 	tok := users[0].Token
 	for w := 0; w < r.cfg.Readers; w++ {
 		go func(w int) {
-			rng := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
+			rng := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano()))) // #nosec G115 G404 -- load-generator randomness; w is a small worker index
 			var page struct {
 				Messages []struct {
 					Seq int64 `json:"seq"`

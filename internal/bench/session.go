@@ -281,7 +281,7 @@ func (r *runner) serve(c *conn) {
 	go func() {
 		// Spread the first beat over the interval so thousands of
 		// connections do not ping in lockstep.
-		t := time.NewTimer(time.Duration(rand.Int64N(int64(iv))))
+		t := time.NewTimer(time.Duration(rand.Int64N(int64(iv)))) // #nosec G404 -- timing jitter, not a secret
 		defer t.Stop()
 		for {
 			select {

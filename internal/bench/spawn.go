@@ -46,7 +46,7 @@ func spawnServer(ctx context.Context, cfg Config) (*spawned, error) {
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	args := append([]string{"serve", "--addr", addr, "--data-dir", dir, "--log-level", "warn"}, cfg.ServeArgs...)
-	cmd := exec.Command(bin, args...)
+	cmd := exec.Command(bin, args...) // #nosec G204 -- runs the parley binary the operator chose
 	cmd.Stdout = cfg.Err
 	cmd.Stderr = cfg.Err
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -76,7 +76,7 @@ func (s *spawned) stop(log io.Writer) {
 // ephemeral range fails on these machines).
 func freePort() (int, error) {
 	for i := 0; i < 100; i++ {
-		p := 20000 + rand.IntN(12768)
+		p := 20000 + rand.IntN(12768) // #nosec G404 -- picking a port, not a secret
 		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
 		if err == nil {
 			l.Close()

@@ -33,7 +33,7 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 	if d.Sources > 0 && isLoopback(addr) {
 		i := d.next.Add(1) % uint64(d.Sources)
 		// 127.0.0.2 … 127.0.0.(1+Sources), capped at 254 addresses.
-		ip := net.IPv4(127, 0, byte(1+i/254), byte(2+i%254))
+		ip := net.IPv4(127, 0, byte(1+i/254), byte(2+i%254)) // #nosec G115 -- i is bounded by the number of source addresses used (< 64,516)
 		nd.LocalAddr = &net.TCPAddr{IP: ip}
 	}
 	return nd.DialContext(ctx, network, addr)

@@ -122,7 +122,7 @@ func (r *run) injectFaults(ctx context.Context) {
 		}
 		f := all[r.intn(len(all))]
 		r.rngMu.Lock()
-		rng := rand.New(rand.NewPCG(r.rng.Uint64(), r.rng.Uint64()))
+		rng := rand.New(rand.NewPCG(r.rng.Uint64(), r.rng.Uint64())) // #nosec G404 -- fault scheduling, reproducible from the seed
 		r.rngMu.Unlock()
 		r.log("fault: %s", f.Name)
 		if err := f.Do(ctx, rng); err != nil && ctx.Err() == nil {

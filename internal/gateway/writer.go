@@ -80,7 +80,7 @@ func appendFrame(b []byte, op ws.OpCode, p []byte) []byte {
 	case n < 126:
 		b = append(b, 0x80|byte(op), byte(n))
 	case n <= 0xffff:
-		b = append(b, 0x80|byte(op), 126, byte(n>>8), byte(n))
+		b = append(b, 0x80|byte(op), 126, byte(n>>8), byte(n)) // #nosec G115 -- op is a 4-bit opcode; n < 65536 in this branch
 	default:
 		b = append(b, 0x80|byte(op), 127)
 		b = binary.BigEndian.AppendUint64(b, uint64(n))
@@ -200,6 +200,6 @@ func (w *writer) writeNB(c *Conn, b []byte) (int, error) {
 
 // writeCloseNow writes a close frame directly (connections never accepted).
 func writeCloseNow(nc interface{ Write([]byte) (int, error) }, code int, text string) error {
-	_, err := nc.Write(appendFrame(nil, opClose, ws.NewCloseFrameBody(ws.StatusCode(code), text)))
+	_, err := nc.Write(appendFrame(nil, opClose, ws.NewCloseFrameBody(ws.StatusCode(code), text))) // #nosec G115 -- close codes are 1000-4999
 	return err
 }

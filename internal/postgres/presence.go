@@ -80,7 +80,7 @@ func (s *Store) Presence(ctx context.Context, o PresenceOptions) (*Presence, err
 	if _, err := p.heartbeat(ctx); err != nil {
 		return nil, err
 	}
-	go p.loop()
+	go p.loop() // #nosec G118 -- the loop outlives the call that starts it: it runs until Close
 	return p, nil
 }
 

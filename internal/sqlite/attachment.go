@@ -53,6 +53,7 @@ func insertAttachment(ctx context.Context, tx *sql.Tx, a parley.StoredAttachment
 	if a.DeletedAt != nil {
 		deleted = millis(*a.DeletedAt)
 	}
+	// #nosec G202 -- only constant column lists are concatenated; values are bound
 	_, err := tx.ExecContext(ctx, `INSERT INTO attachments (`+strings.ReplaceAll(attachmentCols, "coalesce(conversation_id, '')", "conversation_id")+`)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		a.ID, a.Purpose, a.OwnerID, nullString(a.ConversationID), a.Seq, a.Name, a.MIME, a.Size, a.Width, a.Height,
@@ -351,6 +352,7 @@ func (s *Store) UserAvatars(ctx context.Context, userIDs []string) (map[string]s
 		for i, id := range batch {
 			args[i] = id
 		}
+		// #nosec G202 -- only placeholders are concatenated; values are bound
 		rows, err := s.read.QueryContext(ctx, `SELECT owner_id, id FROM attachments WHERE purpose = 'avatar'
 			AND conversation_id IS NULL AND deleted_at IS NULL AND owner_id IN (?`+strings.Repeat(",?", len(batch)-1)+`)
 			ORDER BY created_at`, args...)

@@ -200,6 +200,7 @@ func (s *Store) ConversationEntry(ctx context.Context, userID, conversationID st
 // entries reads userID's conversation entries; tail continues the WHERE
 // clause (args[0] is userID, then tail's arguments).
 func (s *Store) entries(ctx context.Context, tail string, args []any) ([]parley.ConversationEntry, error) {
+	// #nosec G202 -- constant columns and the caller's constant tail; values are bound
 	q := `SELECT ` + conversationCols + `, ` + memberColsOf("m") + `,
 		(SELECT count(*) FROM messages x WHERE x.conv = c.num AND x.seq > m.read_seq
 			AND x.sender_id != m.user_id AND x.deleted = 0 AND x.kind = 'user')
@@ -244,6 +245,7 @@ func (s *Store) loadLastMessages(ctx context.Context, es []parley.ConversationEn
 		return nil
 	}
 	marks := strings.TrimSuffix(strings.Repeat("?,", len(args)), ",")
+	// #nosec G202 -- only placeholders are concatenated; values are bound
 	rows, err := s.read.QueryContext(ctx, `SELECT `+messageCols+messageFrom+`
 		WHERE c.id IN (`+marks+`) AND m.seq = c.last_seq`, args...)
 	if err != nil {
@@ -273,6 +275,7 @@ func (s *Store) loadLastMessages(ctx context.Context, es []parley.ConversationEn
 		return nil
 	}
 	pairs := strings.TrimSuffix(strings.Repeat("(?,?),", len(keys)/2), ",")
+	// #nosec G202 -- only placeholders are concatenated; values are bound
 	rrows, err := s.read.QueryContext(ctx, `SELECT conversation_id, emoji, user_id FROM reactions
 		WHERE (conversation_id, seq) IN (VALUES `+pairs+`) ORDER BY conversation_id, seq, created_at, emoji, user_id`, keys...)
 	if err != nil {

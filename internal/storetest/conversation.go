@@ -34,7 +34,7 @@ func newConversation(t *testing.T, s parley.Store, kind parley.ConversationKind,
 	c := parley.Conversation{ID: parley.NewID(), Kind: kind, Title: title, CreatedBy: users[0],
 		CreatedAt: baseTime, UpdatedAt: baseTime, Public: kind == parley.KindChannel}
 	if kind == parley.KindDirect {
-		c.DirectKey = parley.DirectKey(users[0], users[1])
+		c.DirectKey = parley.DirectKey(users[0], users[1]) // #nosec G602 -- direct conversations are always made with two users
 	}
 	var ms []parley.Member
 	for i, u := range users {

@@ -56,7 +56,7 @@ func StartPrivate(t testing.TB) *Private {
 			t.Fatal(err)
 		}
 		p.run = func(name string, args ...string) *exec.Cmd {
-			return exec.Command("runuser", append([]string{"-u", "postgres", "--", name}, args...)...)
+			return exec.Command("runuser", append([]string{"-u", "postgres", "--", name}, args...)...) // #nosec G204 -- test helper running PostgreSQL's own binaries
 		}
 	}
 	p.dir = filepath.Join(dir, "data")

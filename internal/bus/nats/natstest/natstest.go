@@ -41,7 +41,7 @@ func URL(t testing.TB) string {
 	if i := strings.LastIndexByte(host, '@'); i >= 0 {
 		host = host[i+1:]
 	}
-	c, err := net.DialTimeout("tcp", host, 5*time.Second)
+	c, err := net.DialTimeout("tcp", host, 5*time.Second) // #nosec G704 -- test helper dialling the configured test NATS
 	if err != nil {
 		if required() {
 			t.Fatalf("NATS at %s unreachable: %v", EnvURL, err)
@@ -103,7 +103,7 @@ func (s *Server) Start() {
 	if s.cmd != nil {
 		return
 	}
-	s.cmd = exec.Command(s.bin, "-a", "127.0.0.1", "-p", fmt.Sprint(s.Port))
+	s.cmd = exec.Command(s.bin, "-a", "127.0.0.1", "-p", fmt.Sprint(s.Port)) // #nosec G204 -- test helper: nats-server from PATH, fixed arguments
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatalf("start nats-server: %v", err)
 	}
