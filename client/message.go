@@ -23,11 +23,14 @@ type SendRequest struct {
 }
 
 // HistoryQuery selects a page of history: Before > 0 gives the messages
-// before that seq, newest first; otherwise those after After, oldest first.
+// before that seq, newest first; Latest gives the newest page, newest first
+// (what a chat client shows on opening a conversation); otherwise those
+// after After (the zero query: from the start), oldest first.
 type HistoryQuery struct {
 	Before int64
 	After  int64
-	Limit  int // 0: server default (50); at most 200
+	Latest bool // the newest page; Before and After must be 0
+	Limit  int  // 0: server default (50); at most 200
 }
 
 func msgPath(convID string, seq int64, rest ...string) string {
@@ -49,10 +52,14 @@ func (c *Client) Send(ctx context.Context, conversationID string, req SendReques
 // History reads a page of a conversation's history.
 func (c *Client) History(ctx context.Context, conversationID string, q HistoryQuery) ([]parley.Message, error) {
 	v := url.Values{}
-	if q.Before != 0 {
+	switch {
+	case q.Latest && q.Before == 0 && q.After == 0: // no cursor: the newest page
+	case q.Before != 0:
 		v.Set("before", strconv.FormatInt(q.Before, 10))
-	}
-	if q.After != 0 {
+		if q.After != 0 {
+			v.Set("after", strconv.FormatInt(q.After, 10))
+		}
+	default:
 		v.Set("after", strconv.FormatInt(q.After, 10))
 	}
 	if q.Limit != 0 {

@@ -96,12 +96,25 @@ func (rt *Realtime) requestDraining(ctx context.Context, frame map[string]any, d
 // empty), so the message is stored exactly once, until ctx ends. Other
 // errors (invalid, not_found, forbidden, too_large) return at once.
 func (rt *Realtime) SendMessage(ctx context.Context, conversationID, clientMsgID, body string) (parley.Message, error) {
-	if clientMsgID == "" {
-		clientMsgID = parley.NewID()
+	return rt.Send(ctx, conversationID, SendRequest{ClientMsgID: clientMsgID, Body: body})
+}
+
+// Send is SendMessage with every field of a send: a reply, and files
+// uploaded with Upload (AttachmentIDs), as the REST Client.Send takes them.
+func (rt *Realtime) Send(ctx context.Context, conversationID string, req SendRequest) (parley.Message, error) {
+	if req.ClientMsgID == "" {
+		req.ClientMsgID = parley.NewID()
+	}
+	frame := map[string]any{"type": "send", "conversation_id": conversationID,
+		"client_msg_id": req.ClientMsgID, "body": req.Body}
+	if req.ReplyTo != 0 {
+		frame["reply_to"] = req.ReplyTo
+	}
+	if len(req.AttachmentIDs) > 0 {
+		frame["attachment_ids"] = req.AttachmentIDs
 	}
 	for attempt := 0; ; attempt++ {
-		f, err := rt.request(ctx, map[string]any{"type": "send", "conversation_id": conversationID,
-			"client_msg_id": clientMsgID, "body": body})
+		f, err := rt.request(ctx, frame)
 		if err == nil {
 			var ack struct {
 				Message parley.Message `json:"message"`
@@ -391,15 +404,17 @@ func (rt *Realtime) historyAfter(ctx context.Context, conversationID string, aft
 }
 
 // History reads a page of a conversation's history over the socket: the
-// messages after seq after (oldest first), or, with before > 0, those
-// before it (newest first); limit 0 is the server's default page.
+// messages after seq after (oldest first; 0: from the start), or, with
+// before > 0, those before it (newest first); limit 0 is the server's
+// default page. (A frame with neither after nor before reads the newest
+// page; pass before = math.MaxInt64 for that.)
 func (rt *Realtime) History(ctx context.Context, conversationID string, after, before int64, limit int) ([]parley.Message, error) {
 	frame := map[string]any{"type": "history", "conversation_id": conversationID}
-	if after > 0 {
-		frame["after"] = after
-	}
 	if before > 0 {
 		frame["before"] = before
+	}
+	if after > 0 || before <= 0 {
+		frame["after"] = after
 	}
 	if limit > 0 {
 		frame["limit"] = limit

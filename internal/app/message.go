@@ -30,11 +30,14 @@ type SendMessageInput struct {
 }
 
 // HistoryInput selects a page of history: Before > 0 gives the messages
-// before that seq, newest first; otherwise the messages after After (0: from
-// the start), oldest first. Limit 0 means DefaultPageLimit.
+// before that seq, newest first; Latest (with Before and After 0) gives the
+// newest messages, newest first, like a Before page from the end; otherwise
+// the messages after After (0: from the start), oldest first. Limit 0 means
+// DefaultPageLimit.
 type HistoryInput struct {
 	Before int64
 	After  int64
+	Latest bool
 	Limit  int
 }
 
@@ -217,6 +220,10 @@ func (a *App) History(ctx context.Context, actor parley.Actor, convID string, in
 		return nil, parley.Invalid("after", "after must not be negative")
 	case in.Before > 0 && in.After > 0:
 		return nil, parley.Invalid("before", "give before or after, not both")
+	case in.Latest && (in.Before > 0 || in.After > 0):
+		return nil, parley.Invalid("before", "the latest page takes neither before nor after")
+	case in.Latest:
+		in.Before = math.MaxInt64
 	}
 	return a.store.History(ctx, convID, parley.HistoryQuery{Before: in.Before, After: in.After, Limit: limit})
 }

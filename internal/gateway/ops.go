@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"math"
 
 	"time"
 
@@ -139,7 +140,12 @@ func (c *Conn) handle(f ClientFrame) {
 		}
 	case OpHistory:
 		var ms []parley.Message
-		if ms, err = g.be.History(ctx, c.actor, f.ConversationID, f.After, f.Before, f.Limit); err == nil {
+		// Neither after nor before: the newest page, newest first (before +∞).
+		after, before := int64(0), int64(math.MaxInt64)
+		if f.After != nil || f.Before != nil {
+			after, before = deref(f.After), deref(f.Before)
+		}
+		if ms, err = g.be.History(ctx, c.actor, f.ConversationID, after, before, f.Limit); err == nil {
 			if ms == nil {
 				ms = []parley.Message{}
 			}
@@ -201,4 +207,11 @@ func (c *Conn) watchPresence(ctx context.Context, f ClientFrame) ([]byte, error)
 		st = []parley.PresenceStatus{}
 	}
 	return encode(presenceStateFrame{Type: "presence_state", Ref: f.Ref, Users: st}), nil
+}
+
+func deref(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
 }

@@ -48,8 +48,8 @@ type ClientFrame struct {
 	Seq            int64    `json:"seq,omitempty"`
 	UserIDs        []string `json:"user_ids,omitempty"`
 	Typing         *bool    `json:"typing,omitempty"`
-	After          int64    `json:"after,omitempty"`
-	Before         int64    `json:"before,omitempty"`
+	After          *int64   `json:"after,omitempty"`  // history; nil: not given
+	Before         *int64   `json:"before,omitempty"` // history; nil: not given
 	Limit          int      `json:"limit,omitempty"`
 }
 

@@ -92,6 +92,9 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, actor parl
 		s.writeError(w, r, err)
 		return
 	}
+	// No cursor at all: the newest page (newest first); after=0 is the start.
+	q := r.URL.Query()
+	in.Latest = q.Get("before") == "" && q.Get("after") == ""
 	ms, err := s.app.History(r.Context(), actor, r.PathValue("id"), in)
 	if err != nil {
 		s.writeError(w, r, err)

@@ -137,7 +137,8 @@ func TestBrowserHistory(t *testing.T) {
 }
 
 // TestBrowserAttachment: a picked image uploads, goes out with the message
-// (over REST, same outbox), and shows as a thumbnail on the other side.
+// (over the WebSocket with attachment_ids, same outbox), and shows as a
+// thumbnail on the other side.
 func TestBrowserAttachment(t *testing.T) {
 	env := apitest.Start(t, nil)
 	if r, err := http.Get(env.URL + "/api/v1/attachments/x"); err != nil || r.StatusCode == http.StatusNotFound && r.Header.Get("Content-Type") == "" {

@@ -268,31 +268,24 @@ test('presence subscriptions are renewed after a reconnect', async () => {
   eq(ws.ofType('presence_subscribe').map((f) => f.user_ids), [['u2']], 'resubscribed');
 });
 
-test('messages with attachments go over REST with the same client_msg_id, retried on network errors', async () => {
-  FakeWS.all = [];
-  const clock = new Clock();
-  const calls = [];
-  let fail = 1;
-  const rt = new Realtime({
-    url: 'ws://test/api/v1/ws', token: 'tok', storage: new MemStorage(), storageKey: 'o', WebSocket: FakeWS,
-    random: () => 0.5, setTimeout: clock.setTimeout, clearTimeout: clock.clearTimeout, pingInterval: 1e9, ackTimeout: 1e9,
-    sendViaREST: async (e) => {
-      calls.push(e.client_msg_id + ':' + e.attachment_ids.join(','));
-      if (fail-- > 0) throw Object.assign(new Error('offline'), { code: 'network' });
-      return { conversation_id: e.conversation_id, seq: 4, client_msg_id: e.client_msg_id };
-    },
-  });
+test('messages with attachments go over the socket with attachment_ids, resent with the same client_msg_id after a drop', async () => {
+  const { rt, clock } = client();
   const acks = [];
   rt.addEventListener('ack', (e) => acks.push(e.detail.message.seq));
   rt.start();
-  const { ws } = connect(rt);
-  const e = rt.send('c1', '', 0, [{ id: 'att1', name: 'a.png' }]);
+  let { ws } = connect(rt);
+  const e = rt.send('c1', '', 0, [{ id: 'att1', name: 'a.png' }, { id: 'att2', name: 'b.pdf' }]);
   await flush();
-  eq(ws.ofType('send').length, 0, 'not sent over the socket');
-  eq(calls, [e.client_msg_id + ':att1'], 'first REST attempt');
-  clock.tick(2000);
+  const f = ws.last();
+  eq([f.type, f.client_msg_id, f.attachment_ids], ['send', e.client_msg_id, ['att1', 'att2']], 'send frame');
+  ws.drop(1006);
+  clock.tick(60000);
+  ({ ws } = connect(rt));
   await flush();
-  eq(calls, [e.client_msg_id + ':att1', e.client_msg_id + ':att1'], 'retried with the same id');
+  const g = ws.last();
+  eq([g.type, g.client_msg_id, g.attachment_ids], ['send', e.client_msg_id, ['att1', 'att2']], 'resent with the same id');
+  ws.push({ type: 'ack', ref: g.ref, created: true, message: { conversation_id: 'c1', seq: 4, client_msg_id: e.client_msg_id } });
+  await flush();
   eq(acks, [4], 'acked once');
   eq(rt.outbox.length, 0, 'outbox empty');
 });

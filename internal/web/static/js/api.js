@@ -117,9 +117,9 @@ export class Api {
 
   // Messages
   // messages pages history: before=<seq> gives the page below it, newest
-  // first; after=<seq> the page above it, oldest first; neither: the newest page.
+  // first; after=<seq> the page above it, oldest first; neither: the newest
+  // page, newest first (the server's default).
   async messages(id, { before, after, limit = 50 } = {}) {
-    if (before === undefined && after === undefined) before = Number.MAX_SAFE_INTEGER;
     return list(await this.req('GET', `/conversations/${enc(id)}/messages`, undefined, { before, after, limit }), 'messages');
   }
   async message(id, seq) { const r = await this.req('GET', `/conversations/${enc(id)}/messages/${seq}`); return r?.message ?? r; }

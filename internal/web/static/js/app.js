@@ -89,7 +89,6 @@ function start(me, token) {
   if (me.settings?.theme) applyTheme(me.settings.theme);
   const rt = new Realtime({
     url: wsURL(), token, storageKey: 'parley.outbox.' + me.id,
-    sendViaREST: (e) => api.send(e.conversation_id, e.client_msg_id, e.body, e.reply_to, e.attachment_ids),
   });
   ctx = {
     api, store, rt, nav, applyTheme, limits: {},

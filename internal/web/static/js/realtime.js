@@ -45,7 +45,6 @@ export class Realtime extends EventTarget {
     this.maxDelay = opts.maxDelay ?? 30000;
     this.pingInterval = opts.pingInterval ?? 25000;
     this.ackTimeout = opts.ackTimeout ?? 15000;
-    this.sendViaREST = opts.sendViaREST; // (entry) → Promise<message>, for entries with attachments
     this.setTimeout = opts.setTimeout ?? globalThis.setTimeout.bind(globalThis);
     this.clearTimeout = opts.clearTimeout ?? globalThis.clearTimeout.bind(globalThis);
     this.state = 'idle';
@@ -271,13 +270,11 @@ export class Realtime extends EventTarget {
       client_msg_id: entry.client_msg_id, body: entry.body,
     };
     if (entry.reply_to) frame.reply_to = entry.reply_to;
+    // Files were uploaded when picked; the send names them like REST does.
+    if (entry.attachment_ids?.length) frame.attachment_ids = entry.attachment_ids;
     let retryIn = 0;
     try {
-      // The socket's send has no attachments: those go over REST, with the
-      // same client_msg_id and the same idempotency.
-      const message = entry.attachment_ids?.length && this.sendViaREST
-        ? await this.sendViaREST(entry)
-        : (await this.request(frame)).message;
+      const message = (await this.request(frame)).message;
       this.#remove(entry.client_msg_id);
       this.#emit('ack', { entry, message });
     } catch (err) {
