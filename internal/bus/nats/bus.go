@@ -28,6 +28,7 @@ import (
 
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/parley-chat/parley"
+	"github.com/parley-chat/parley/internal/bus/memory"
 )
 
 var _ parley.Bus = (*Bus)(nil)
@@ -55,11 +56,15 @@ type Bus struct {
 	subject string
 	log     *slog.Logger
 
-	mu     sync.Mutex
-	subs   map[*subscription]struct{}
-	closed bool
+	// local delivers to this node's subscribers, whether an event was
+	// published here or received from another node: per-subscriber queues
+	// drained in order, so neither Publish nor NATS's delivery goroutine
+	// ever waits for a subscriber.
+	local *memory.Bus
 
-	hooks []func() // OnReconnect callbacks; guarded by mu
+	mu        sync.Mutex
+	hooks     []func() // OnReconnect callbacks; guarded by mu
+	closeOnce sync.Once
 
 	published, received, dropped, malformed atomic.Int64
 	outage                                  atomic.Bool // a drop was logged since the last (re)connect
@@ -110,7 +115,7 @@ func Open(o Options) (*Bus, error) {
 		strings.HasSuffix(subject, ".") || strings.Contains(subject, "..") {
 		return nil, parley.Invalid("nats", "bad NATS subject %q", subject)
 	}
-	b := &Bus{subject: subject, log: o.Logger, subs: make(map[*subscription]struct{})}
+	b := &Bus{subject: subject, log: o.Logger, local: memory.New()}
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
 	}
@@ -191,15 +196,9 @@ func (b *Bus) Stats() Stats {
 // is dropped for other nodes (see the package comment) and Publish still
 // returns nil. It fails (CodeUnavailable) only after Close.
 func (b *Bus) Publish(ctx context.Context, e parley.Event) error {
-	b.mu.Lock()
-	if b.closed {
-		b.mu.Unlock()
-		return parley.Errorf(parley.CodeUnavailable, "bus closed")
+	if err := b.local.Publish(ctx, e); err != nil {
+		return err // closed
 	}
-	for s := range b.subs {
-		s.push(e)
-	}
-	b.mu.Unlock()
 
 	if !b.nc.IsConnected() {
 		b.drop(nil)
@@ -240,107 +239,28 @@ func (b *Bus) receive(m *natsgo.Msg) {
 		return
 	}
 	b.received.Add(1)
-	b.mu.Lock()
-	for s := range b.subs {
-		s.push(e)
-	}
-	b.mu.Unlock()
+	_ = b.local.Publish(context.Background(), e) // fails only after Close
 }
 
 // Subscribe registers fn to receive every event, from this node and from
 // the others. The returned function stops delivery and waits for an fn call
 // in progress to return.
 func (b *Bus) Subscribe(fn func(parley.Event)) (func(), error) {
-	s := &subscription{fn: fn, done: make(chan struct{})}
-	s.cond = sync.NewCond(&s.mu)
-	b.mu.Lock()
-	if b.closed {
-		b.mu.Unlock()
-		return nil, parley.Errorf(parley.CodeUnavailable, "bus closed")
-	}
-	b.subs[s] = struct{}{}
-	b.mu.Unlock()
-	go s.run()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			b.mu.Lock()
-			delete(b.subs, s)
-			b.mu.Unlock()
-			s.stop()
-		})
-	}, nil
+	return b.local.Subscribe(fn)
 }
 
 // Close unsubscribes, closes the NATS connection and stops every
 // subscription. Later Publish and Subscribe calls fail.
 func (b *Bus) Close() error {
-	b.mu.Lock()
-	if b.closed {
-		b.mu.Unlock()
-		return nil
-	}
-	b.closed = true
-	subs := b.subs
-	b.subs = nil
-	b.mu.Unlock()
-	_ = b.sub.Unsubscribe()
-	if b.nc.IsConnected() {
-		// Events published just before Close (a command-line tool's) still
-		// leave: Publish only buffers them in the connection.
-		_ = b.nc.FlushTimeout(time.Second)
-	}
-	b.nc.Close()
-	for s := range subs {
-		s.stop()
-	}
+	b.closeOnce.Do(func() {
+		_ = b.local.Close() // later Publish and Subscribe fail; subscriptions stop
+		_ = b.sub.Unsubscribe()
+		if b.nc.IsConnected() {
+			// Events published just before Close (a command-line tool's) still
+			// leave: Publish only buffers them in the connection.
+			_ = b.nc.FlushTimeout(time.Second)
+		}
+		b.nc.Close()
+	})
 	return nil
-}
-
-// subscription is one local subscriber: an unbounded queue drained in
-// order by its own goroutine, so neither Publish nor NATS's delivery
-// goroutine ever waits for fn.
-type subscription struct {
-	fn     func(parley.Event)
-	mu     sync.Mutex
-	cond   *sync.Cond
-	queue  []parley.Event
-	closed bool
-	done   chan struct{}
-}
-
-func (s *subscription) push(e parley.Event) {
-	s.mu.Lock()
-	s.queue = append(s.queue, e)
-	s.mu.Unlock()
-	s.cond.Signal()
-}
-
-func (s *subscription) run() {
-	defer close(s.done)
-	var batch []parley.Event
-	for {
-		s.mu.Lock()
-		for len(s.queue) == 0 && !s.closed {
-			s.cond.Wait()
-		}
-		if s.closed {
-			s.mu.Unlock()
-			return
-		}
-		batch, s.queue = s.queue, batch[:0]
-		s.mu.Unlock()
-		for i := range batch {
-			s.fn(batch[i])
-			batch[i] = parley.Event{}
-		}
-	}
-}
-
-func (s *subscription) stop() {
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
-	s.cond.Signal()
-	<-s.done
 }
