@@ -12,6 +12,7 @@ import (
 	"github.com/parley-chat/parley"
 	"github.com/parley-chat/parley/client"
 	"github.com/parley-chat/parley/internal/apitest"
+	"github.com/parley-chat/parley/internal/server"
 )
 
 // TestConversationGetIsTheListEntry: GET /conversations/{id} gives a member
@@ -273,5 +274,50 @@ func TestHistoryWithoutCursorIsTheNewestPage(t *testing.T) {
 		if status != 400 || body["field"] != tc.field {
 			t.Errorf("%s: %d %v", tc.q, status, body)
 		}
+	}
+}
+
+// TestLimitFlagsReachTheApp: --send-rate, --max-reactions and --max-members
+// (server.Config) bound what the app accepts.
+func TestLimitFlagsReachTheApp(t *testing.T) {
+	env := apitest.Start(t, func(c *server.Config) { c.SendRate, c.MaxReactions, c.MaxMembers = 0.01, 2, 3 })
+	ctx := context.Background()
+	alice, _ := env.NewUser(t, "alice")
+	_, b := env.NewUser(t, "bob")
+	_, c := env.NewUser(t, "carol")
+	_, d := env.NewUser(t, "dave")
+	g, _, err := alice.CreateConversation(ctx, client.CreateConversationRequest{Kind: parley.KindGroup, Title: "g",
+		MemberIDs: []string{b.ID, c.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = alice.AddMembers(ctx, g.ID, d.ID)
+	if e := parley.AsError(err); e == nil || e.Code != parley.CodeTooLarge {
+		t.Errorf("a fourth member with --max-members 3: %v", err)
+	}
+	m, _, err := alice.Send(ctx, g.ID, client.SendRequest{Body: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, emoji := range []string{"👍", "🎉"} {
+		if _, err := alice.React(ctx, g.ID, m.Seq, emoji); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = alice.React(ctx, g.ID, m.Seq, "🚀")
+	if e := parley.AsError(err); e == nil || e.Code != parley.CodeTooLarge || e.Field != "emoji" {
+		t.Errorf("a third emoji with --max-reactions 2: %v", err)
+	}
+	// 0.01/s: the burst (10) is spent long before one more token arrives.
+	limited := false
+	for i := 0; i < 11 && !limited; i++ {
+		_, _, err := alice.Send(ctx, g.ID, client.SendRequest{Body: fmt.Sprint(i)})
+		limited = parley.IsCode(err, parley.CodeRateLimited)
+		if err != nil && !limited {
+			t.Fatal(err)
+		}
+	}
+	if !limited {
+		t.Error("11 sends at --send-rate 0.01 were all accepted")
 	}
 }

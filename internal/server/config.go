@@ -27,6 +27,9 @@ type Config struct {
 	SessionTTL     time.Duration // idle session lifetime
 	ShutdownGrace  time.Duration // time in-flight requests get on shutdown
 	Pprof          string        // if set, serve net/http/pprof on this address
+	SendRate       float64       // messages per second each user may send, sustained (bursts of twice that)
+	MaxReactions   int           // distinct emoji on one message
+	MaxMembers     int           // members of one group or channel
 
 	// Files and media (docs/media.md).
 	MaxFileBytes   int64         // one uploaded file
@@ -59,6 +62,9 @@ func Default() Config {
 		MaxMessage:     4000,
 		SessionTTL:     30 * 24 * time.Hour,
 		ShutdownGrace:  15 * time.Second,
+		SendRate:       app.DefaultLimits().MessagesPerUserSecond,
+		MaxReactions:   app.DefaultLimits().MaxReactionsPerMsg,
+		MaxMembers:     app.DefaultLimits().MaxMembers,
 		MaxFileBytes:   100 << 20,
 		UserQuotaBytes: 1 << 30,
 		MediaGrace:     24 * time.Hour,
@@ -85,6 +91,9 @@ func (c *Config) settings() []setting {
 		{"max-message-chars", "maximum message body length in characters", (*intValue)(&c.MaxMessage)},
 		{"session-ttl", "idle time after which a session expires (e.g. 720h)", (*durationValue)(&c.SessionTTL)},
 		{"shutdown-grace", "time in-flight requests get to finish on shutdown", (*durationValue)(&c.ShutdownGrace)},
+		{"send-rate", "messages per second each user may send, sustained (bursts of twice that, at least 10); beyond it sends get 429 rate_limited", (*floatValue)(&c.SendRate)},
+		{"max-reactions", "distinct emoji one message may carry", (*intValue)(&c.MaxReactions)},
+		{"max-members", "members one group or channel may have", (*intValue)(&c.MaxMembers)},
 		{"pprof", "serve Go profiling endpoints (net/http/pprof) on this address, e.g. 127.0.0.1:6060", (*stringValue)(&c.Pprof)},
 		{"max-file-bytes", "maximum size of one uploaded file in bytes", (*int64Value)(&c.MaxFileBytes)},
 		{"user-quota-bytes", "bytes of files each user may store", (*int64Value)(&c.UserQuotaBytes)},
@@ -153,6 +162,15 @@ func (c *Config) Validate() error {
 	if c.SessionTTL < time.Minute {
 		return fmt.Errorf("session-ttl must be at least 1m")
 	}
+	if !(c.SendRate > 0 && c.SendRate <= 1e6) { // also refuses NaN
+		return fmt.Errorf("send-rate must be above 0 and at most 1000000")
+	}
+	if c.MaxReactions < 1 || c.MaxReactions > 10000 {
+		return fmt.Errorf("max-reactions must be between 1 and 10000")
+	}
+	if c.MaxMembers < 2 || c.MaxMembers > 10000000 {
+		return fmt.Errorf("max-members must be between 2 and 10000000")
+	}
 	if c.MaxFileBytes < 1 {
 		return fmt.Errorf("max-file-bytes must be positive")
 	}
@@ -202,6 +220,15 @@ func (v *intValue) String() string { return strconv.Itoa(int(*v)) }
 func (v *intValue) Set(s string) error {
 	n, err := strconv.Atoi(s)
 	*v = intValue(n)
+	return err
+}
+
+type floatValue float64
+
+func (v *floatValue) String() string { return strconv.FormatFloat(float64(*v), 'g', -1, 64) }
+func (v *floatValue) Set(s string) error {
+	f, err := strconv.ParseFloat(s, 64)
+	*v = floatValue(f)
 	return err
 }
 

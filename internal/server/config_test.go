@@ -3,6 +3,7 @@ package server
 import (
 	"flag"
 	"io"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -69,15 +70,23 @@ func TestConfigBadFlagValueIsRefused(t *testing.T) {
 
 func TestConfigValidate(t *testing.T) {
 	cases := map[string]func(*Config){
-		"log level":      func(c *Config) { c.LogLevel = "loud" },
-		"log format":     func(c *Config) { c.LogFormat = "xml" },
-		"empty addr":     func(c *Config) { c.Addr = "" },
-		"no data dir":    func(c *Config) { c.DataDir = "" },
-		"db scheme":      func(c *Config) { c.DB = "mysql://x" },
-		"nats scheme":    func(c *Config) { c.NATS = "http://x" },
-		"tiny body cap":  func(c *Config) { c.MaxBodyBytes = 10 },
-		"zero msg chars": func(c *Config) { c.MaxMessage = 0 },
-		"short ttl":      func(c *Config) { c.SessionTTL = time.Second },
+		"log level":          func(c *Config) { c.LogLevel = "loud" },
+		"log format":         func(c *Config) { c.LogFormat = "xml" },
+		"empty addr":         func(c *Config) { c.Addr = "" },
+		"no data dir":        func(c *Config) { c.DataDir = "" },
+		"db scheme":          func(c *Config) { c.DB = "mysql://x" },
+		"nats scheme":        func(c *Config) { c.NATS = "http://x" },
+		"tiny body cap":      func(c *Config) { c.MaxBodyBytes = 10 },
+		"zero msg chars":     func(c *Config) { c.MaxMessage = 0 },
+		"short ttl":          func(c *Config) { c.SessionTTL = time.Second },
+		"zero send rate":     func(c *Config) { c.SendRate = 0 },
+		"negative send rate": func(c *Config) { c.SendRate = -1 },
+		"NaN send rate":      func(c *Config) { c.SendRate = math.NaN() },
+		"huge send rate":     func(c *Config) { c.SendRate = 2e6 },
+		"zero reactions":     func(c *Config) { c.MaxReactions = 0 },
+		"huge reactions":     func(c *Config) { c.MaxReactions = 1 << 20 },
+		"one member":         func(c *Config) { c.MaxMembers = 1 },
+		"huge members":       func(c *Config) { c.MaxMembers = 1 << 30 },
 	}
 	for name, mutate := range cases {
 		cfg := Default()
@@ -88,6 +97,42 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if err := (func() error { c := Default(); return c.Validate() })(); err != nil {
 		t.Errorf("default config invalid: %v", err)
+	}
+}
+
+// TestLimitSettings: the send rate, reactions and members limits come from
+// env and flags and refuse garbage naming the variable (e2e
+// TestLimitFlagsReachTheApp checks they reach the app).
+func TestLimitSettings(t *testing.T) {
+	cfg := Default()
+	if cfg.SendRate != 50 || cfg.MaxReactions != 50 || cfg.MaxMembers != 10000 {
+		t.Fatalf("defaults %v %d %d", cfg.SendRate, cfg.MaxReactions, cfg.MaxMembers)
+	}
+	env := map[string]string{"PARLEY_SEND_RATE": "2.5", "PARLEY_MAX_MEMBERS": "300"}
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	if err := cfg.Bind(fs, func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.Parse([]string{"--max-reactions", "7", "--max-members", "400"}); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.SendRate != 2.5 || cfg.MaxReactions != 7 || cfg.MaxMembers != 400 {
+		t.Fatalf("got %v %d %d", cfg.SendRate, cfg.MaxReactions, cfg.MaxMembers)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{"PARLEY_SEND_RATE": "fast", "PARLEY_MAX_REACTIONS": "1.5", "PARLEY_MAX_MEMBERS": "many"} {
+		c := Default()
+		err := c.Bind(flag.NewFlagSet("t", flag.ContinueOnError), func(name string) string {
+			if name == k {
+				return v
+			}
+			return ""
+		})
+		if err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s=%s: %v", k, v, err)
+		}
 	}
 }
 

@@ -97,6 +97,9 @@ func (s *Server) open(ctx context.Context) error {
 	limits := app.DefaultLimits()
 	limits.MaxMessageChars = cfg.MaxMessage
 	limits.SessionTTL = cfg.SessionTTL
+	limits.MessagesPerUserSecond = cfg.SendRate
+	limits.MaxReactionsPerMsg = cfg.MaxReactions
+	limits.MaxMembers = cfg.MaxMembers
 	media, err := s.openMedia(ctx)
 	if err != nil {
 		return err
