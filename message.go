@@ -144,6 +144,8 @@ type MessageStore interface {
 	// idempotent; removing an absent reaction is a no-op. Adding a new emoji
 	// when the message already carries maxEmoji distinct emoji is
 	// CodeTooLarge (field emoji). CodeNotFound for a missing or deleted message.
+	// notify is called only when the reactions changed (not for an existing
+	// reaction added again or an absent one removed).
 	React(ctx context.Context, conversationID string, seq int64, userID, emoji string, add bool, maxEmoji int,
 		at time.Time, notify func([]Reaction)) ([]Reaction, error)
 }

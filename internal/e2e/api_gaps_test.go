@@ -321,3 +321,62 @@ func TestLimitFlagsReachTheApp(t *testing.T) {
 		t.Error("11 sends at --send-rate 0.01 were all accepted")
 	}
 }
+
+// TestReactionNoOpsPublishNothing: adding a reaction that is there already
+// or removing one that is not answers 200 with the current reactions and
+// sends no event; real changes still do.
+func TestReactionNoOpsPublishNothing(t *testing.T) {
+	env := apitest.Start(t, nil)
+	ctx := context.Background()
+	alice, _ := env.NewUser(t, "alice")
+	bob, b := env.NewUser(t, "bob")
+	g := group(t, alice, b)
+	m, _, err := alice.Send(ctx, g.ID, client.SendRequest{Body: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb := connect(t, bob)
+	if _, err := alice.React(ctx, g.ID, m.Seq, "👍"); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := alice.React(ctx, g.ID, m.Seq, "👍") // again: nothing changes
+	if err != nil || len(rs) != 1 || rs[0].Count != 1 {
+		t.Fatalf("PUT again: %+v %v", rs, err)
+	}
+	rs, err = alice.Unreact(ctx, g.ID, m.Seq, "🎉") // absent: nothing changes
+	if err != nil || len(rs) != 1 {
+		t.Fatalf("DELETE absent: %+v %v", rs, err)
+	}
+	rs, err = bob.Unreact(ctx, g.ID, m.Seq, "👍") // someone else's reaction is not bob's to remove
+	if err != nil || len(rs) != 1 || rs[0].UserIDs[0] == b.ID {
+		t.Fatalf("bob removing alice's: %+v %v", rs, err)
+	}
+	if _, err := alice.Unreact(ctx, g.ID, m.Seq, "👍"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := alice.Send(ctx, g.ID, client.SendRequest{Body: "end"}); err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for {
+		ev := next(t, rb)
+		if ev.Type == "presence" || ev.Type == "typing" || ev.Type == "receipt" {
+			continue
+		}
+		kinds = append(kinds, ev.Type)
+		if ev.Type == "message" {
+			break
+		}
+	}
+	if !reflect.DeepEqual(kinds, []string{"reaction", "reaction", "message"}) {
+		t.Fatalf("bob saw %v, want one reaction for the add, one for the removal, then the message", kinds)
+	}
+	// Bad forms still fail the same way: a deleted message, a missing one.
+	if _, err := alice.DeleteMessage(ctx, g.ID, m.Seq); err != nil {
+		t.Fatal(err)
+	}
+	_, err = alice.Unreact(ctx, g.ID, m.Seq, "👍")
+	wantCode(t, err, parley.CodeNotFound)
+	_, err = alice.React(ctx, g.ID, 99, "👍")
+	wantCode(t, err, parley.CodeNotFound)
+}

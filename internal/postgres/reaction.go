@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/parley-chat/parley"
 )
 
@@ -76,7 +77,9 @@ func (w *wtx) reactions(conversationID string, seq int64) ([]parley.Reaction, er
 func (s *Store) React(ctx context.Context, conversationID string, seq int64, userID, emoji string, add bool,
 	maxEmoji int, at time.Time, notify func([]parley.Reaction)) ([]parley.Reaction, error) {
 	var rs []parley.Reaction
+	changed := false
 	err := s.doMessage(ctx, conversationID, func(w *wtx) error {
+		changed = false
 		m, err := w.message(conversationID, seq)
 		if err != nil {
 			return err
@@ -84,6 +87,7 @@ func (s *Store) React(ctx context.Context, conversationID string, seq int64, use
 		if m.Deleted {
 			return parley.Errorf(parley.CodeNotFound, "message not found")
 		}
+		var tag pgconn.CommandTag
 		if add {
 			var present, distinct int
 			if err := w.tx.QueryRow(w.ctx, `SELECT count(DISTINCT emoji), count(*) FILTER (WHERE emoji = $3)
@@ -94,19 +98,20 @@ func (s *Store) React(ctx context.Context, conversationID string, seq int64, use
 			if present == 0 && distinct >= maxEmoji {
 				return parley.TooLarge("emoji", "a message carries at most %d different reactions", maxEmoji)
 			}
-			_, err = w.tx.Exec(w.ctx, `INSERT INTO reactions (conversation_id, seq, emoji, user_id, created_at)
+			tag, err = w.tx.Exec(w.ctx, `INSERT INTO reactions (conversation_id, seq, emoji, user_id, created_at)
 				VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, conversationID, seq, emoji, userID, millis(at))
 		} else {
-			_, err = w.tx.Exec(w.ctx, `DELETE FROM reactions WHERE conversation_id = $1 AND seq = $2 AND emoji = $3
+			tag, err = w.tx.Exec(w.ctx, `DELETE FROM reactions WHERE conversation_id = $1 AND seq = $2 AND emoji = $3
 				AND user_id = $4`, conversationID, seq, emoji, userID)
 		}
 		if err != nil {
 			return err
 		}
+		changed = tag.RowsAffected() > 0
 		rs, err = w.reactions(conversationID, seq)
 		return err
 	}, func() {
-		if notify != nil {
+		if notify != nil && changed {
 			notify(rs)
 		}
 	})

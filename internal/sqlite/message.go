@@ -414,7 +414,9 @@ func (s *Store) DeleteMessage(ctx context.Context, conversationID string, seq in
 func (s *Store) React(ctx context.Context, conversationID string, seq int64, userID, emoji string, add bool,
 	maxEmoji int, at time.Time, notify func([]parley.Reaction)) ([]parley.Reaction, error) {
 	var rs []parley.Reaction
+	changed := false
 	err := s.submit(ctx, true, func(w *wtx) error {
+		changed = false
 		m, err := w.message(conversationID, seq)
 		if err != nil {
 			return err
@@ -422,6 +424,7 @@ func (s *Store) React(ctx context.Context, conversationID string, seq int64, use
 		if m.Deleted {
 			return parley.Errorf(parley.CodeNotFound, "message not found")
 		}
+		var res sql.Result
 		if add {
 			var present, distinct int
 			if err := w.tx.QueryRowContext(w.ctx, `SELECT count(DISTINCT emoji), count(*) FILTER (WHERE emoji = ?)
@@ -432,19 +435,24 @@ func (s *Store) React(ctx context.Context, conversationID string, seq int64, use
 			if present == 0 && distinct >= maxEmoji {
 				return parley.TooLarge("emoji", "a message carries at most %d different reactions", maxEmoji)
 			}
-			_, err = w.tx.ExecContext(w.ctx, `INSERT INTO reactions (conversation_id, seq, emoji, user_id, created_at)
+			res, err = w.tx.ExecContext(w.ctx, `INSERT INTO reactions (conversation_id, seq, emoji, user_id, created_at)
 				VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, conversationID, seq, emoji, userID, millis(at))
 		} else {
-			_, err = w.tx.ExecContext(w.ctx, `DELETE FROM reactions WHERE conversation_id = ? AND seq = ? AND emoji = ?
+			res, err = w.tx.ExecContext(w.ctx, `DELETE FROM reactions WHERE conversation_id = ? AND seq = ? AND emoji = ?
 				AND user_id = ?`, conversationID, seq, emoji, userID)
 		}
 		if err != nil {
 			return err
 		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		changed = n > 0
 		rs, err = w.reactions(conversationID, seq)
 		return err
 	}, func() {
-		if notify != nil {
+		if notify != nil && changed {
 			notify(rs)
 		}
 	})

@@ -273,8 +273,20 @@ func testMessages(t *testing.T, open Opener) {
 		if err != nil || thumbs.Count != 1 || thumbs.UserIDs[0] != u[1] {
 			t.Fatalf("unreact %+v %v", rs, err)
 		}
-		if len(reacted) != 4 {
-			t.Fatalf("react notified %d times", len(reacted))
+		// The repeated (u[1], 👍) changed nothing, so it notified nothing;
+		// neither does removing a reaction that is not there.
+		if len(reacted) != 3 {
+			t.Fatalf("react notified %d times, want 3", len(reacted))
+		}
+		rs, err = s.React(ctx, c.ID, m.Seq, u[0], "👍", false, 2, at, note)
+		if err != nil || len(rs) != 2 || len(reacted) != 3 {
+			t.Fatalf("removing an absent reaction: %+v %v, %d notifications", rs, err, len(reacted))
+		}
+		if _, err := s.React(ctx, c.ID, m.Seq, u[0], "🎉", true, 2, at, note); err != nil || len(reacted) != 4 {
+			t.Fatalf("a new reaction: %v, %d notifications", err, len(reacted))
+		}
+		if _, err := s.React(ctx, c.ID, m.Seq, u[0], "🎉", false, 2, at, nil); err != nil {
+			t.Fatal(err)
 		}
 		got, _ := s.Message(ctx, c.ID, m.Seq)
 		if len(got.Reactions) != 2 || got.Body != "v3" {
