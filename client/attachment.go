@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -23,40 +22,7 @@ import (
 // and decodes a JSON answer into out.
 func (c *Client) doRaw(ctx context.Context, method, path string, query url.Values, body io.Reader, size int64,
 	out any) (int, error) {
-	u := c.base + path
-	if len(query) > 0 {
-		u += "?" + query.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
-	if err != nil {
-		return 0, parley.Invalid("", "build request: %v", err)
-	}
-	if size >= 0 {
-		req.ContentLength = size
-		if size == 0 {
-			req.Body = http.NoBody
-		}
-	}
-	req.Header.Set("Content-Type", "application/octet-stream")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.ua)
-	if t := c.Token(); t != "" {
-		req.Header.Set("Authorization", "Bearer "+t)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return 0, &parley.Error{Code: parley.CodeUnavailable, Message: "request failed: " + err.Error(), Err: err}
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		return resp.StatusCode, decodeError(resp)
-	}
-	if out != nil {
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-			return resp.StatusCode, &parley.Error{Code: parley.CodeInternal, Message: "decode response: " + err.Error(), Err: err}
-		}
-	}
-	return resp.StatusCode, nil
+	return c.send(ctx, method, path, query, body, size, "application/octet-stream", out)
 }
 
 // Upload stores a file in one streamed request and returns the unsent

@@ -88,14 +88,22 @@ type errorBody struct {
 // A non-2xx response becomes the server's *parley.Error; a transport failure
 // becomes CodeUnavailable. It returns the HTTP status.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) (int, error) {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return 0, parley.Invalid("", "encode request: %v", err)
-		}
-		body = bytes.NewReader(b)
+	if in == nil {
+		return c.send(ctx, method, path, query, nil, 0, "", out)
 	}
+	b, err := json.Marshal(in)
+	if err != nil {
+		return 0, parley.Invalid("", "encode request: %v", err)
+	}
+	return c.send(ctx, method, path, query, bytes.NewReader(b), int64(len(b)), "application/json", out)
+}
+
+// send is the one request path of the SDK: body (size bytes, -1 if unknown:
+// sent chunked) with the given content type, bearer token and user agent; a
+// JSON answer decoded into out (if non-nil); error bodies mapped back to
+// *parley.Error.
+func (c *Client) send(ctx context.Context, method, path string, query url.Values, body io.Reader, size int64,
+	contentType string, out any) (int, error) {
 	u := c.base + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
@@ -104,8 +112,14 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	if err != nil {
 		return 0, parley.Invalid("", "build request: %v", err)
 	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if body != nil && size >= 0 {
+		req.ContentLength = size
+		if size == 0 {
+			req.Body = http.NoBody
+		}
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.ua)
