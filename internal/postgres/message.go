@@ -109,13 +109,18 @@ func sameConversation(m *parley.Message, prev parley.Message) error {
 //  1. BEGIN; lock the conversations (id order) and read last_seq; read the
 //     senders' memberships (for CheckMember); read earlier messages with
 //     the same (sender, client_msg_id).
-//  2. INSERT every new message (one statement); UPDATE last_seq of every
-//     conversation (one statement); COMMIT.
+//  2. INSERT every new message (one statement); bind their attachments
+//     (one UPDATE); UPDATE last_seq of every conversation (one statement);
+//     COMMIT.
 //
 // Between the two, seqs are assigned and every op's outcome decided in Go.
 // Per-op refusals (not a member, bad reply_to, duplicate…) are stored in
 // op.err; the returned error is a failure of the whole batch, after which
-// nothing was written and every op's outcome is undecided.
+// nothing was written and every op's outcome is undecided. In particular a
+// statement of round trip 2 failing after the INSERT (the attachment
+// binding, say) aborts the transaction: no message row survives to hold a
+// seq without an ack (the SQLite store gets the same from batchAbort;
+// TestAppendFailingAfterItsRowRollsBackTheBatch).
 func (s *Store) appendBatch(ctx context.Context, ops []*op) (err error) {
 	for _, o := range ops {
 		o.err, o.app.created = nil, false
