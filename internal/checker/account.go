@@ -168,7 +168,8 @@ func (r *run) account(ctx context.Context) (Result, error) {
 			}
 			if missing > 0 {
 				res.StreamGaps += missing
-				res.Failures = append(res.Failures, fmt.Sprintf("user %d never got %d of %d messages of %s", u.idx, missing, len(h), conv))
+				res.Failures = append(res.Failures, fmt.Sprintf("user %d never got %d of %d messages of %s (had %d, %d disconnects, last error: %v)",
+					u.idx, missing, len(h), conv, len(u.stream[conv]), u.disc, u.final))
 			}
 		}
 		u.mu.Unlock()

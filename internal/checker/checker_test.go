@@ -3,6 +3,7 @@ package checker_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -20,14 +21,40 @@ import (
 // The checker's own tests: short runs against real `parley serve`
 // processes. CI also runs `parley check` for longer (see .ci/run).
 
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+	buildDir  string
+)
+
+// TestMain removes the binary the tests share.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		_ = os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// parleyBinary builds cmd/parley once for all tests of the package.
 func parleyBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "parley")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/parley-chat/parley/cmd/parley").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build ./cmd/parley: %v\n%s", err, out)
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "parley-checker-")
+		if buildErr != nil {
+			return
+		}
+		binPath = filepath.Join(buildDir, "parley")
+		out, err := exec.Command("go", "build", "-o", binPath, "github.com/parley-chat/parley/cmd/parley").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build ./cmd/parley: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	return bin
+	return binPath
 }
 
 // syncBuffer collects a process's output for the failure report.

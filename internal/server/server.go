@@ -132,6 +132,11 @@ func (s *Server) open(ctx context.Context) error {
 		return err
 	}
 	s.closers = append(s.closers, func() error { unsubscribe(); return nil }, s.Gateway.Close)
+	if nb, ok := bus.(*natsbus.Bus); ok {
+		// Events from other nodes were lost while this node was off NATS:
+		// its clients reconnect and resync (docs/guarantees.md).
+		nb.OnReconnect(s.Gateway.ResyncAll)
+	}
 	s.HTTP.MountGateway(s.Gateway)
 
 	s.HTTP.Mount("/", web.Handler()) // the browser client; API routes are more specific

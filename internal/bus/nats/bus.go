@@ -63,7 +63,8 @@ type Bus struct {
 	local *memory.Bus
 
 	mu        sync.Mutex
-	hooks     []func() // OnReconnect callbacks; guarded by mu
+	hooks     []func()                // OnReconnect callbacks; guarded by mu
+	tail      map[string]parley.Event // per conversation, the last message event dropped during an outage; guarded by mu
 	closeOnce sync.Once
 
 	published, received, dropped, malformed atomic.Int64
@@ -142,6 +143,7 @@ func Open(o Options) (*Bus, error) {
 		natsgo.ReconnectHandler(func(*natsgo.Conn) {
 			b.outage.Store(false)
 			b.log.Info("reconnected to NATS", "dropped_total", b.dropped.Load())
+			b.flushTail()
 			b.mu.Lock()
 			hooks := append([]func(){}, b.hooks...)
 			b.mu.Unlock()
@@ -201,7 +203,7 @@ func (b *Bus) Publish(ctx context.Context, e parley.Event) error {
 	}
 
 	if !b.nc.IsConnected() {
-		b.drop(nil)
+		b.drop(e, nil)
 		return nil
 	}
 	buf := bufPool.Get().(*[]byte)
@@ -212,19 +214,64 @@ func (b *Bus) Publish(ctx context.Context, e parley.Event) error {
 		bufPool.Put(buf)
 	}
 	if err != nil {
-		b.drop(err)
+		b.drop(e, err)
 		return nil
 	}
 	b.published.Add(1)
 	return nil
 }
 
+// maxTail bounds the conversations whose last dropped message is kept for
+// republishing after an outage.
+const maxTail = 100_000
+
+// flushTail republishes, once NATS is back, the last message event of
+// every conversation that had one dropped during the outage. Without it, a
+// client on another node whose conversation got its last messages during
+// the outage would not learn of them until the next message there: the
+// republished event (seq beyond what it holds) makes it fetch the gap from
+// the store, and clients that have it already drop it as a duplicate (the
+// resync rule of docs/protocol.md). Local subscribers had the event at
+// once and do not get it again (no-echo).
+func (b *Bus) flushTail() {
+	b.mu.Lock()
+	tail := b.tail
+	b.tail = nil
+	b.mu.Unlock()
+	for _, e := range tail {
+		if err := b.nc.Publish(b.subject, appendEvent(nil, e)); err != nil {
+			b.record(e) // gone again: keep it for the next reconnect
+			continue
+		}
+		b.published.Add(1)
+	}
+}
+
+// record keeps e (a dropped message event) for flushTail.
+func (b *Bus) record(e parley.Event) {
+	if e.Kind != parley.EventMessage || e.ConversationID == "" {
+		return
+	}
+	b.mu.Lock()
+	if b.tail == nil {
+		b.tail = map[string]parley.Event{}
+	}
+	if _, ok := b.tail[e.ConversationID]; ok || len(b.tail) < maxTail {
+		b.tail[e.ConversationID] = e // events of one conversation come in seq order
+	}
+	b.mu.Unlock()
+}
+
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
-func (b *Bus) drop(err error) {
+func (b *Bus) drop(e parley.Event, err error) {
 	b.dropped.Add(1)
 	if b.outage.CompareAndSwap(false, true) {
 		b.log.Warn("NATS unavailable; dropping events for other nodes (clients recover by resync)", "err", err)
+	}
+	b.record(e)
+	if b.nc.IsConnected() {
+		b.flushTail() // the connection came back while this event was dropped
 	}
 }
 
