@@ -80,10 +80,36 @@ export class Api {
     return res.blob();
   }
 
-  // upload stores a file as an unsent attachment; its id goes in attachment_ids.
-  async upload(file) {
-    const r = await this.raw('POST', '/attachments?name=' + enc(file.name || 'file'), file, file.type);
-    return r?.attachment ?? r;
+  // upload stores a file as an unsent attachment; its id goes in
+  // attachment_ids. It uses XMLHttpRequest (fetch reports no upload
+  // progress): onprogress(loaded, total) follows the body; aborting signal
+  // cancels the request and rejects with an ApiError coded 'aborted'.
+  upload(file, { onprogress, signal } = {}) {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) { reject(new ApiError(0, { code: 'aborted', message: 'Upload cancelled' })); return; }
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', this.base + '/api/v1/attachments?name=' + enc(file.name || 'file'));
+      xhr.setRequestHeader('Accept', 'application/json');
+      xhr.setRequestHeader('Content-Type', file.type || 'application/octet-stream');
+      if (this.token) xhr.setRequestHeader('Authorization', 'Bearer ' + this.token);
+      if (onprogress) xhr.upload.onprogress = (e) => onprogress(e.loaded, e.lengthComputable ? e.total : file.size);
+      const onabort = () => xhr.abort();
+      signal?.addEventListener('abort', onabort, { once: true });
+      const done = () => signal?.removeEventListener('abort', onabort);
+      xhr.onload = () => {
+        done();
+        let data = null;
+        try { data = JSON.parse(xhr.responseText); } catch { data = null; }
+        if (xhr.status >= 200 && xhr.status < 300) { resolve(data?.attachment ?? data); return; }
+        const err = new ApiError(xhr.status, data?.error || { message: xhr.statusText });
+        if (xhr.status === 401 && this.token && this.onUnauthenticated) this.onUnauthenticated(err);
+        reject(err);
+      };
+      xhr.onerror = () => { done(); reject(new ApiError(0, { code: 'network', message: 'Cannot reach the server' })); };
+      xhr.ontimeout = xhr.onerror;
+      xhr.onabort = () => { done(); reject(new ApiError(0, { code: 'aborted', message: 'Upload cancelled' })); };
+      xhr.send(file);
+    });
   }
 
   // Accounts

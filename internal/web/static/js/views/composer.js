@@ -30,24 +30,66 @@ export function composer(ctx, id, { onSent }) {
   const form = h('form', { class: 'composer', 'aria-label': 'Send a message' }, bar, filesEl, list,
     h('div', { class: 'compose-row' }, emojiBtn, attachBtn, fileInput, ta, sendBtn), counter);
 
-  // Attachments upload as soon as they are picked, pasted or dropped; the
-  // message then references them by id.
-  async function addFiles(list) {
+  // Attachments upload as soon as they are picked, pasted or dropped (in
+  // parallel, each with its own progress bar and cancel button); the message
+  // then references them by id. Cancelling aborts the upload and drops the
+  // chip, so nothing is sent for it.
+  function addFiles(list) {
     for (const file of list) {
-      const item = { file, uploading: true };
+      const item = { file, uploading: true, loaded: 0, total: file.size || 0, ctl: new AbortController() };
       files.push(item);
-      renderFiles();
-      try { item.att = await ctx.api.upload(file); } catch (e) { item.error = errorText(e); toast(`${file.name}: ${item.error}`, 'error'); }
-      item.uploading = false;
-      renderFiles();
+      item.el = chip(item);
+      filesEl.append(item.el);
+      filesEl.hidden = false;
+      ctx.api.upload(file, { signal: item.ctl.signal, onprogress: (loaded, total) => { item.loaded = loaded; item.total = total; updateChip(item); } })
+        .then((att) => { item.att = att; item.loaded = item.total; })
+        .catch((e) => {
+          if (e?.code === 'aborted' || !files.includes(item)) return;
+          item.error = errorText(e);
+          toast(`${file.name}: ${item.error}`, 'error');
+        })
+        .finally(() => { item.uploading = false; updateChip(item); });
     }
+  }
+  function removeFile(f) {
+    const i = files.indexOf(f);
+    if (i >= 0) files.splice(i, 1);
+    f.ctl.abort();
+    f.el?.remove();
+    filesEl.hidden = !files.length;
+  }
+  function chip(f) {
+    const name = f.file.name || 'file';
+    f.iconEl = h('span', { class: 'file-chip-icon' });
+    f.bar = h('progress', { class: 'file-progress', max: '100', value: '0', 'aria-label': 'Upload of ' + name });
+    f.status = h('span', { class: 'file-status muted', 'aria-live': 'polite' });
+    f.btn = iconButton('x', 'Cancel upload of ' + name, () => removeFile(f), 'file-cancel');
+    const el = h('li', { class: 'file-chip' }, f.iconEl, h('span', { class: 'file-chip-main' }, h('span', { class: 'att-name' }, name), f.bar, f.status), f.btn);
+    updateChip(f, el);
+    return el;
+  }
+  // updateChip shows an item's state: uploading (percent), uploaded, or the
+  // failure message; the chip's data-state is uploading|done|error.
+  function updateChip(f, el = f.el) {
+    if (!el) return;
+    const name = f.file.name || 'file';
+    const state = f.uploading ? 'uploading' : f.error ? 'error' : 'done';
+    const pct = f.total > 0 ? Math.min(100, Math.round(f.loaded * 100 / f.total)) : 0;
+    el.dataset.state = state;
+    el.classList.toggle('error', state === 'error');
+    f.bar.value = state === 'done' ? 100 : pct;
+    f.bar.hidden = state === 'error';
+    f.status.textContent = state === 'uploading' ? `Uploading… ${pct}%` : state === 'error' ? 'Upload failed: ' + f.error : 'Uploaded';
+    f.status.title = state === 'error' ? f.error : '';
+    const ic = icon(state === 'error' ? 'alert' : 'file');
+    replace(f.iconEl, ic);
+    const label = (state === 'uploading' ? 'Cancel upload of ' : 'Remove ') + name;
+    f.btn.setAttribute('aria-label', label);
+    f.btn.title = label;
   }
   function renderFiles() {
     filesEl.hidden = !files.length;
-    replace(filesEl, files.map((f) => h('li', { class: 'file-chip' + (f.error ? ' error' : '') },
-      icon(f.error ? 'alert' : 'file'), h('span', { class: 'att-name' }, f.file.name || 'file'),
-      h('span', { class: 'muted' }, f.uploading ? 'Uploading…' : f.error ? 'Failed' : ''),
-      iconButton('x', 'Remove ' + (f.file.name || 'file'), () => { files.splice(files.indexOf(f), 1); renderFiles(); }))));
+    replace(filesEl, files.map((f) => f.el));
   }
   fileInput.addEventListener('change', () => { addFiles([...fileInput.files]); fileInput.value = ''; });
   ta.addEventListener('paste', (e) => {

@@ -2,7 +2,7 @@
 import { h, icon, iconButton } from '../dom.js';
 import { richText, time, mentionsUser } from '../format.js';
 import { QUICK } from '../emoji.js';
-import { avatar } from './ui.js';
+import { avatar, modal, errorText } from './ui.js';
 
 // signature changes whenever anything the row shows changes, so the list
 // can keep unchanged rows (and their focus) across re-renders.
@@ -92,6 +92,28 @@ function size(n) {
   return (n / 1024 / 1024).toFixed(1) + ' MB';
 }
 
+// viewImage opens the full-size image (content fetched with the token into
+// an object URL) in a modal dialog with its name and a download link; the
+// dialog takes focus, closes on Escape or its close button, and gives focus
+// back to opener.
+function viewImage(ctx, a, opener) {
+  const name = a.name || 'image';
+  const img = h('img', { class: 'viewer-img', alt: name });
+  const status = h('p', { class: 'muted viewer-status', 'aria-live': 'polite' }, 'Loading…');
+  const link = h('a', { class: 'btn viewer-download', download: name, hidden: true }, icon('down'), 'Download');
+  const m = modal(name, [
+    h('div', { class: 'viewer-frame' }, img, status),
+    h('div', { class: 'modal-actions spread' }, h('span', { class: 'muted' }, size(a.size || 0)), link),
+  ], { cls: 'viewer', onclose: () => { if (opener?.isConnected) opener.focus(); } });
+  m.dialog.querySelector('.modal-head .icon-btn')?.focus();
+  ctx.attachmentURL(a, 'content').then((u) => {
+    img.src = u;
+    link.href = u;
+    link.hidden = false;
+    status.remove();
+  }).catch((e) => { status.textContent = 'Could not load the image: ' + errorText(e); status.classList.add('error-text'); });
+}
+
 // attachments renders images as thumbnails (fetched with the token into an
 // object URL) and other files as download chips. Names are text.
 function attachments(ctx, list) {
@@ -100,7 +122,7 @@ function attachments(ctx, list) {
     if (a.thumbnail) {
       const img = h('img', { alt: a.name || 'image', class: 'att-img', width: a.thumbnail.width, height: a.thumbnail.height, loading: 'lazy' });
       ctx.attachmentURL(a, 'thumbnail').then((u) => { img.src = u; }).catch(() => img.classList.add('att-broken'));
-      return h('button', { type: 'button', class: 'att-image', 'aria-label': `Download ${a.name} (${size(a.size)})`, title: a.name, onclick: () => ctx.download(a) }, img);
+      return h('button', { type: 'button', class: 'att-image', 'aria-label': `View ${a.name} (${size(a.size)})`, title: a.name, onclick: (e) => viewImage(ctx, a, e.currentTarget) }, img);
     }
     return h('button', { type: 'button', class: 'att-file', 'aria-label': `Download ${a.name} (${size(a.size)})`, onclick: () => ctx.download(a) },
       icon('file'), h('span', { class: 'att-name' }, a.name || 'file'), h('span', { class: 'att-size' }, size(a.size || 0)));

@@ -21,9 +21,9 @@ export function convAvatar(store, c, size = 'md') {
 }
 
 // modal shows a <dialog> with a title and body; returns {dialog, close}.
-export function modal(title, body, { onclose, wide } = {}) {
+export function modal(title, body, { onclose, wide, cls } = {}) {
   const titleId = 'dlg-' + Math.random().toString(36).slice(2);
-  const dialog = h('dialog', { class: 'modal' + (wide ? ' modal-wide' : ''), 'aria-labelledby': titleId },
+  const dialog = h('dialog', { class: 'modal' + (wide ? ' modal-wide' : '') + (cls ? ' ' + cls : ''), 'aria-labelledby': titleId },
     h('div', { class: 'modal-head' },
       h('h2', { id: titleId }, title),
       iconButton('x', 'Close', () => close())),
