@@ -121,7 +121,7 @@ func (w *wtx) member(conversationID, userID string) (parley.Member, error) {
 
 // Conversation implements parley.ConversationStore.
 func (s *Store) Conversation(ctx context.Context, id string) (parley.Conversation, error) {
-	c, err := scanConversation(s.read.QueryRowContext(ctx, `SELECT `+conversationCols+` FROM conversations c WHERE c.id = ?`, id))
+	c, err := scanConversation(s.rd.conversation.QueryRowContext(ctx, id))
 	return c, translate(err)
 }
 
@@ -174,20 +174,16 @@ func (s *Store) UpdateConversation(ctx context.Context, id string, p parley.Conv
 // messages, and those messages' reactions.
 func (s *Store) ListConversations(ctx context.Context, userID string, after parley.ConversationCursor,
 	limit int) ([]parley.ConversationEntry, error) {
-	where := ``
-	args := []any{userID}
-	if after.ID != "" {
-		where = ` AND (c.last_at < ? OR (c.last_at = ? AND c.id < ?))`
-		at := millis(after.LastAt)
-		args = append(args, at, at, after.ID)
+	if after.ID == "" {
+		return s.entries(ctx, s.rd.entriesFirst, userID, limit)
 	}
-	args = append(args, limit)
-	return s.entries(ctx, where+` ORDER BY c.last_at DESC, c.id DESC LIMIT ?`, args)
+	at := millis(after.LastAt)
+	return s.entries(ctx, s.rd.entriesAfter, userID, at, at, after.ID, limit)
 }
 
 // ConversationEntry implements parley.ConversationStore.
 func (s *Store) ConversationEntry(ctx context.Context, userID, conversationID string) (parley.ConversationEntry, error) {
-	es, err := s.entries(ctx, ` AND c.id = ?`, []any{userID, conversationID})
+	es, err := s.entries(ctx, s.rd.entry, userID, conversationID)
 	if err != nil {
 		return parley.ConversationEntry{}, err
 	}
@@ -197,16 +193,10 @@ func (s *Store) ConversationEntry(ctx context.Context, userID, conversationID st
 	return es[0], nil
 }
 
-// entries reads userID's conversation entries; tail continues the WHERE
-// clause (args[0] is userID, then tail's arguments).
-func (s *Store) entries(ctx context.Context, tail string, args []any) ([]parley.ConversationEntry, error) {
-	// #nosec G202 -- constant columns and the caller's constant tail; values are bound
-	q := `SELECT ` + conversationCols + `, ` + memberColsOf("m") + `,
-		(SELECT count(*) FROM messages x WHERE x.conv = c.num AND x.seq > m.read_seq
-			AND x.sender_id != m.user_id AND x.deleted = 0 AND x.kind = 'user')
-		FROM members m JOIN conversations c ON c.id = m.conversation_id
-		WHERE m.user_id = ?` + tail
-	rows, err := s.read.QueryContext(ctx, q, args...)
+// entries reads conversation entries with st, one of the prepared
+// entriesQuery statements (args[0] is the user id, then the tail's arguments).
+func (s *Store) entries(ctx context.Context, st *sql.Stmt, args ...any) ([]parley.ConversationEntry, error) {
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -297,11 +287,21 @@ func (s *Store) loadLastMessages(ctx context.Context, es []parley.ConversationEn
 
 // ConversationIDs implements parley.ConversationStore.
 func (s *Store) ConversationIDs(ctx context.Context, userID string) ([]string, error) {
-	return s.strings(ctx, `SELECT conversation_id FROM members WHERE user_id = ? ORDER BY conversation_id`, userID)
+	return s.stmtStrings(ctx, s.rd.conversationIDs, userID)
 }
 
 func (s *Store) strings(ctx context.Context, q string, args ...any) ([]string, error) {
 	rows, err := s.read.QueryContext(ctx, q, args...)
+	return scanStrings(rows, err)
+}
+
+// stmtStrings runs the prepared read st and returns its one string column.
+func (s *Store) stmtStrings(ctx context.Context, st *sql.Stmt, args ...any) ([]string, error) {
+	rows, err := st.QueryContext(ctx, args...)
+	return scanStrings(rows, err)
+}
+
+func scanStrings(rows *sql.Rows, err error) ([]string, error) {
 	if err != nil {
 		return nil, translate(err)
 	}

@@ -34,8 +34,7 @@ func scanMember(r interface{ Scan(...any) error }) (parley.Member, error) {
 
 // Member implements parley.ConversationStore.
 func (s *Store) Member(ctx context.Context, conversationID, userID string) (parley.Member, error) {
-	m, err := scanMember(s.read.QueryRowContext(ctx, `SELECT `+memberCols+` FROM members
-		WHERE conversation_id = ? AND user_id = ?`, conversationID, userID))
+	m, err := scanMember(s.rd.member.QueryRowContext(ctx, conversationID, userID))
 	if err == sql.ErrNoRows {
 		return m, parley.Errorf(parley.CodeNotFound, "not a member")
 	}
@@ -63,7 +62,7 @@ func (s *Store) Members(ctx context.Context, conversationID, after string, limit
 
 // MemberIDs implements parley.ConversationStore.
 func (s *Store) MemberIDs(ctx context.Context, conversationID string) ([]string, error) {
-	return s.strings(ctx, `SELECT user_id FROM members WHERE conversation_id = ? ORDER BY user_id`, conversationID)
+	return s.stmtStrings(ctx, s.rd.memberIDs, conversationID)
 }
 
 // AddMembers implements parley.ConversationStore.

@@ -185,13 +185,12 @@ func (s *Store) AppendMessage(ctx context.Context, m parley.Message, check parle
 
 // Message implements parley.MessageStore.
 func (s *Store) Message(ctx context.Context, conversationID string, seq int64) (parley.Message, error) {
-	m, err := scanMessage(s.read.QueryRowContext(ctx, `SELECT `+messageCols+messageFrom+`
-		WHERE c.id = ? AND m.seq = ?`, conversationID, seq))
+	m, err := scanMessage(s.rd.message.QueryRowContext(ctx, conversationID, seq))
 	if err != nil {
 		return m, translate(err)
 	}
 	ms := []parley.Message{m}
-	if err := s.loadReactions(ctx, s.read, ms); err != nil {
+	if err := s.loadReactions(ctx, ms); err != nil {
 		return m, err
 	}
 	return ms[0], nil
@@ -212,11 +211,9 @@ func (s *Store) History(ctx context.Context, conversationID string, q parley.His
 	var rows *sql.Rows
 	var err error
 	if q.Before > 0 {
-		rows, err = s.read.QueryContext(ctx, `SELECT `+messageCols+messageFrom+`
-			WHERE c.id = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?`, conversationID, q.Before, q.Limit)
+		rows, err = s.rd.historyBefore.QueryContext(ctx, conversationID, q.Before, q.Limit)
 	} else {
-		rows, err = s.read.QueryContext(ctx, `SELECT `+messageCols+messageFrom+`
-			WHERE c.id = ? AND m.seq > ? ORDER BY m.seq ASC LIMIT ?`, conversationID, q.After, q.Limit)
+		rows, err = s.rd.historyAfter.QueryContext(ctx, conversationID, q.After, q.Limit)
 	}
 	if err != nil {
 		return nil, translate(err)
@@ -233,18 +230,14 @@ func (s *Store) History(ctx context.Context, conversationID string, q parley.His
 	if err := rows.Err(); err != nil {
 		return nil, translate(err)
 	}
-	if err := s.loadReactions(ctx, s.read, ms); err != nil {
+	if err := s.loadReactions(ctx, ms); err != nil {
 		return nil, err
 	}
 	return ms, nil
 }
 
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
 // loadReactions fills in the reactions of ms, which all belong to one conversation.
-func (s *Store) loadReactions(ctx context.Context, q querier, ms []parley.Message) error {
+func (s *Store) loadReactions(ctx context.Context, ms []parley.Message) error {
 	if len(ms) == 0 {
 		return nil
 	}
@@ -254,9 +247,7 @@ func (s *Store) loadReactions(ctx context.Context, q querier, ms []parley.Messag
 		lo, hi = min(lo, m.Seq), max(hi, m.Seq)
 		idx[m.Seq] = i
 	}
-	rows, err := q.QueryContext(ctx, `SELECT seq, emoji, user_id FROM reactions
-		WHERE conversation_id = ? AND seq BETWEEN ? AND ? ORDER BY seq, created_at, emoji, user_id`,
-		ms[0].ConversationID, lo, hi)
+	rows, err := s.rd.reactions.QueryContext(ctx, ms[0].ConversationID, lo, hi)
 	if err != nil {
 		return translate(err)
 	}

@@ -18,8 +18,7 @@ func (s *Store) AdvanceReceipt(ctx context.Context, conversationID, userID strin
 		delivered = read
 	}
 	r := parley.Receipt{ConversationID: conversationID, UserID: userID}
-	err := s.read.QueryRowContext(ctx, `SELECT delivered_seq, read_seq FROM members
-		WHERE conversation_id = ? AND user_id = ?`, conversationID, userID).Scan(&r.DeliveredSeq, &r.ReadSeq)
+	err := s.rd.receipt.QueryRowContext(ctx, conversationID, userID).Scan(&r.DeliveredSeq, &r.ReadSeq)
 	if err == sql.ErrNoRows {
 		return r, false, parley.Errorf(parley.CodeNotFound, "not a member")
 	}
@@ -62,8 +61,7 @@ func (s *Store) AdvanceReceipt(ctx context.Context, conversationID, userID strin
 
 // Receipts implements parley.ReceiptStore.
 func (s *Store) Receipts(ctx context.Context, conversationID string) ([]parley.Receipt, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT user_id, delivered_seq, read_seq FROM members
-		WHERE conversation_id = ? ORDER BY user_id`, conversationID)
+	rows, err := s.rd.receipts.QueryContext(ctx, conversationID)
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -81,8 +79,7 @@ func (s *Store) Receipts(ctx context.Context, conversationID string) ([]parley.R
 
 // ConversationStates implements parley.ReceiptStore.
 func (s *Store) ConversationStates(ctx context.Context, userID string) ([]parley.ConversationState, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT m.conversation_id, c.last_seq, m.delivered_seq, m.read_seq
-		FROM members m JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = ?`, userID)
+	rows, err := s.rd.conversationStates.QueryContext(ctx, userID)
 	if err != nil {
 		return nil, translate(err)
 	}

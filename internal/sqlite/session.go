@@ -34,7 +34,7 @@ func (s *Store) CreateSession(ctx context.Context, ss parley.Session) error {
 
 // SessionByTokenHash implements parley.SessionStore.
 func (s *Store) SessionByTokenHash(ctx context.Context, h []byte) (parley.Session, error) {
-	ss, err := scanSession(s.read.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE token_hash = ?`, h))
+	ss, err := scanSession(s.rd.session.QueryRowContext(ctx, h))
 	if err != nil {
 		return parley.Session{}, notFound(err, "session not found")
 	}

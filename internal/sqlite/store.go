@@ -37,6 +37,8 @@ type Store struct {
 	write *sql.DB // exactly one connection: SQLite has one writer at a time
 	read  *sql.DB // a pool of read-only connections
 	lock  *os.File
+	// rd are the hot read queries prepared on read (readstmt.go).
+	rd readStmts
 	// commit is the group committer of history writes (commit.go).
 	commit *committer
 }
@@ -86,6 +88,9 @@ func (s *Store) open(ctx context.Context) error {
 	s.read.SetMaxIdleConns(8)
 	s.read.SetConnMaxIdleTime(0)
 	s.read.SetConnMaxLifetime(0)
+	if err := s.prepareReads(ctx); err != nil {
+		return translate(err)
+	}
 	return s.startCommitter()
 }
 
@@ -93,6 +98,7 @@ func (s *Store) open(ctx context.Context) error {
 func (s *Store) Close() error {
 	var errs []error
 	s.stopCommitter()
+	errs = append(errs, s.closeReads())
 	if s.read != nil {
 		errs = append(errs, s.read.Close())
 	}

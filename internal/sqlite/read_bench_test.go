@@ -1,0 +1,91 @@
+package sqlite_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"testing"
+	"time"
+
+	"github.com/parley-chat/parley"
+	"github.com/parley-chat/parley/internal/sqlite"
+)
+
+// seedReads opens a store holding one two-member conversation with 200
+// messages and one session per member, for the read benchmarks.
+func seedReads(b *testing.B) (*sqlite.Store, string, []string, []byte) {
+	b.Helper()
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = s.Close() })
+	conv, users := seedConversation(b, s, 2)
+	for i := range 200 {
+		m := parley.Message{ID: parley.NewID(), ConversationID: conv, SenderID: users[i%2],
+			Kind: parley.MessageUser, Body: "a typical chat message of about sixty bytes, give or take.",
+			CreatedAt: time.Now()}
+		if _, _, err := s.AppendMessage(ctx, m, parley.CheckMember, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	h := sha256.Sum256([]byte("token"))
+	now := time.Now()
+	ss := parley.Session{ID: parley.NewID(), UserID: users[0], TokenHash: h[:], CreatedAt: now,
+		LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := s.CreateSession(ctx, ss); err != nil {
+		b.Fatal(err)
+	}
+	return s, conv, users, h[:]
+}
+
+// BenchmarkSessionByTokenHash: the lookup behind every authenticated
+// request and WebSocket auth.
+func BenchmarkSessionByTokenHash(b *testing.B) {
+	s, _, _, h := seedReads(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.SessionByTokenHash(ctx, h); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkMember: the membership/role check before most conversation reads
+// and writes.
+func BenchmarkMember(b *testing.B) {
+	s, conv, users, _ := seedReads(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Member(ctx, conv, users[1]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkHistoryPage: a 50-message page before the newest message.
+func BenchmarkHistoryPage(b *testing.B) {
+	s, conv, _, _ := seedReads(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		ms, err := s.History(ctx, conv, parley.HistoryQuery{Before: 200, Limit: 50})
+		if err != nil || len(ms) != 50 {
+			b.Fatal(len(ms), err)
+		}
+	}
+}
+
+// BenchmarkConversationStates: the per-user state read on WebSocket resync.
+func BenchmarkConversationStates(b *testing.B) {
+	s, _, users, _ := seedReads(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.ConversationStates(ctx, users[0]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,98 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+)
+
+// readStmts are the hot read queries, prepared once on the read pool at Open
+// so that SQLite does not re-parse them per call. A *sql.Stmt on a *sql.DB
+// prepares lazily on each pool connection it runs on and keeps that
+// connection's statement, so every read connection parses each query once.
+// The write path (commit.go) keeps its own statements.
+type readStmts struct {
+	session            *sql.Stmt // token_hash
+	member             *sql.Stmt // conversation_id, user_id
+	receipt            *sql.Stmt // conversation_id, user_id
+	historyBefore      *sql.Stmt // conversation id, before, limit
+	historyAfter       *sql.Stmt // conversation id, after, limit
+	message            *sql.Stmt // conversation id, seq
+	reactions          *sql.Stmt // conversation_id, lo, hi
+	conversation       *sql.Stmt // id
+	conversationIDs    *sql.Stmt // user_id
+	conversationStates *sql.Stmt // user_id
+	receipts           *sql.Stmt // conversation_id
+	memberIDs          *sql.Stmt // conversation_id
+	entriesFirst       *sql.Stmt // user_id, limit
+	entriesAfter       *sql.Stmt // user_id, last_at, last_at, id, limit
+	entry              *sql.Stmt // user_id, conversation id
+}
+
+const (
+	entriesPage  = ` ORDER BY c.last_at DESC, c.id DESC LIMIT ?`
+	entriesAfter = ` AND (c.last_at < ? OR (c.last_at = ? AND c.id < ?))` + entriesPage
+	entryByID    = ` AND c.id = ?`
+)
+
+// prepareReads prepares s.rd on s.read. On error the statements prepared so
+// far are left in s.rd for closeReads.
+func (s *Store) prepareReads(ctx context.Context) error {
+	var errs []error
+	prep := func(dst **sql.Stmt, q string) {
+		st, err := s.read.PrepareContext(ctx, q)
+		if err != nil {
+			errs = append(errs, err)
+			return
+		}
+		*dst = st
+	}
+	r := &s.rd
+	prep(&r.session, `SELECT `+sessionColumns+` FROM sessions WHERE token_hash = ?`)
+	prep(&r.member, `SELECT `+memberCols+` FROM members WHERE conversation_id = ? AND user_id = ?`)
+	prep(&r.receipt, `SELECT delivered_seq, read_seq FROM members WHERE conversation_id = ? AND user_id = ?`)
+	prep(&r.historyBefore, `SELECT `+messageCols+messageFrom+`
+		WHERE c.id = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?`)
+	prep(&r.historyAfter, `SELECT `+messageCols+messageFrom+`
+		WHERE c.id = ? AND m.seq > ? ORDER BY m.seq ASC LIMIT ?`)
+	prep(&r.message, `SELECT `+messageCols+messageFrom+` WHERE c.id = ? AND m.seq = ?`)
+	prep(&r.reactions, `SELECT seq, emoji, user_id FROM reactions
+		WHERE conversation_id = ? AND seq BETWEEN ? AND ? ORDER BY seq, created_at, emoji, user_id`)
+	prep(&r.conversation, `SELECT `+conversationCols+` FROM conversations c WHERE c.id = ?`)
+	prep(&r.conversationIDs, `SELECT conversation_id FROM members WHERE user_id = ? ORDER BY conversation_id`)
+	prep(&r.conversationStates, `SELECT m.conversation_id, c.last_seq, m.delivered_seq, m.read_seq
+		FROM members m JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = ?`)
+	prep(&r.receipts, `SELECT user_id, delivered_seq, read_seq FROM members
+		WHERE conversation_id = ? ORDER BY user_id`)
+	prep(&r.memberIDs, `SELECT user_id FROM members WHERE conversation_id = ? ORDER BY user_id`)
+	prep(&r.entriesFirst, entriesQuery(entriesPage))
+	prep(&r.entriesAfter, entriesQuery(entriesAfter))
+	prep(&r.entry, entriesQuery(entryByID))
+	return errors.Join(errs...)
+}
+
+// closeReads closes the prepared read statements (nil ones are skipped). The
+// fields stay set: a read racing Close gets "statement is closed", and a
+// second Close is a no-op (sql.Stmt.Close is idempotent).
+func (s *Store) closeReads() error {
+	r := &s.rd
+	var errs []error
+	for _, st := range []*sql.Stmt{r.session, r.member, r.receipt, r.historyBefore, r.historyAfter, r.message,
+		r.reactions, r.conversation, r.conversationIDs, r.conversationStates, r.receipts, r.memberIDs,
+		r.entriesFirst, r.entriesAfter, r.entry} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// entriesQuery is the conversation-entries read; tail continues the WHERE
+// clause after m.user_id = ?.
+func entriesQuery(tail string) string {
+	return `SELECT ` + conversationCols + `, ` + memberColsOf("m") + `,
+		(SELECT count(*) FROM messages x WHERE x.conv = c.num AND x.seq > m.read_seq
+			AND x.sender_id != m.user_id AND x.deleted = 0 AND x.kind = 'user')
+		FROM members m JOIN conversations c ON c.id = m.conversation_id
+		WHERE m.user_id = ?` + tail
+}
