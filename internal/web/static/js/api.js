@@ -127,6 +127,11 @@ export class Api {
   // users looks up to 100 users by id in one call; unknown ids are absent.
   async users(ids) { return list(await this.req('GET', '/users', undefined, { ids: ids.join(',') }), 'users'); }
 
+  // Pictures (see avatars.js): which users have one, and setting one.
+  avatars(ids) { return this.req('GET', '/avatars', undefined, { user_ids: ids.join(',') }); }
+  setMyAvatar(file) { return this.raw('PUT', '/me/avatar', file, file.type); }
+  async setConversationAvatar(id, file) { const r = await this.raw('PUT', `/conversations/${enc(id)}/avatar`, file, file.type); return r?.conversation ?? r; }
+
   // Conversations
   conversations(cursor) { return this.req('GET', '/conversations', undefined, { cursor, limit: 100 }); }
   async conversation(id) { const r = await this.req('GET', `/conversations/${enc(id)}`); return r?.conversation ? { ...r, ...r.conversation } : r; }

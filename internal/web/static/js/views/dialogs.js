@@ -3,6 +3,22 @@
 import { h, icon, replace } from '../dom.js';
 import { modal, field, avatar, toast, errorText, confirmDialog } from './ui.js';
 import { ago } from '../format.js';
+import { setUserAvatar } from '../avatars.js';
+
+// picturePicker is a file input for a PNG, JPEG, GIF or WebP picture;
+// upload(file) sends it (the server crops and resizes it).
+function picturePicker(label, upload) {
+  const input = h('input', { type: 'file', accept: 'image/png,image/jpeg,image/gif,image/webp', class: 'avatar-file' });
+  const status = h('span', { class: 'muted', role: 'status' });
+  input.addEventListener('change', async () => {
+    const f = input.files?.[0];
+    if (!f) return;
+    input.disabled = true;
+    status.textContent = 'Uploading…';
+    try { await upload(f); status.textContent = 'Picture updated.'; toast('Picture updated'); } catch (e) { status.textContent = errorText(e); } finally { input.disabled = false; input.value = ''; }
+  });
+  return field(label, input, status);
+}
 
 // userSearch is a username search box with a live result list.
 function userSearch(ctx, { onPick, exclude = () => false, label = 'Search people by username' }) {
@@ -181,6 +197,10 @@ export function openMembers(ctx, id) {
         toast('Conversation updated');
       } catch (ex) { toast(errorText(ex), 'error'); } finally { save.disabled = false; }
     });
+    form.append(picturePicker('Picture', async (f) => {
+      const cc = await ctx.api.setConversationAvatar(id, f);
+      if (cc?.id) store.upsertConv(cc);
+    }));
     body.unshift(form);
   }
   const unsub = store.on('conv:' + id, render);
@@ -224,9 +244,18 @@ export function openSettings(ctx) {
   loadSessions();
   const err = h('div', { class: 'form-error', role: 'alert' });
   const save = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Save profile');
+  let head = avatar(store, me, { size: 'lg' });
+  const picture = picturePicker('Profile picture', async (f) => {
+    const r = await api.setMyAvatar(f);
+    setUserAvatar(me.id, r?.avatar_url);
+    const fresh = avatar(store, store.me, { size: 'lg' });
+    head.replaceWith(fresh);
+    head = fresh;
+    store.setMe(store.me); // re-renders the sidebar's own avatar
+  });
   const form = h('form', { class: 'stack' },
-    h('div', { class: 'profile-head' }, avatar(store, me, { size: 'lg' }), h('div', {}, h('div', { class: 'pick-name' }, me.display_name || me.username), h('div', { class: 'muted' }, '@' + me.username))),
-    field('Display name', display), field('Status', status),
+    h('div', { class: 'profile-head' }, head, h('div', {}, h('div', { class: 'pick-name' }, me.display_name || me.username), h('div', { class: 'muted' }, '@' + me.username))),
+    field('Display name', display), field('Status', status), picture,
     h('fieldset', { class: 'field' }, h('legend', {}, 'Theme'), h('div', { class: 'segmented' }, radios)),
     h('fieldset', { class: 'field' }, h('legend', {}, 'Desktop notifications'), notifState, notifBtn,
       h('div', { class: 'hint' }, 'Shown for new messages while Parley is in the background. Mute a conversation from its header; mentions still notify.')),

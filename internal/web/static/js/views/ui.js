@@ -1,6 +1,7 @@
 // ui.js — shared widgets: avatars, modal dialogs, toasts, confirmation.
 import { h, icon, iconButton } from '../dom.js';
 import { initials, hue } from '../format.js';
+import { userPicture, paint } from '../avatars.js';
 
 export function avatar(store, user, { size = 'md', presence = false, label } = {}) {
   const name = user ? (user.display_name || user.username || '?') : (label || '?');
@@ -10,6 +11,7 @@ export function avatar(store, user, { size = 'md', presence = false, label } = {
     const online = user.id === store.me?.id ? store.conn.state === 'online' : store.presence.get(user.id)?.online;
     el.append(h('span', { class: 'presence ' + (online ? 'online' : 'offline') }));
   }
+  if (user?.id) userPicture(store.api, el, user.id);
   return el;
 }
 
@@ -17,6 +19,7 @@ export function convAvatar(store, c, size = 'md') {
   if (c.kind === 'direct') return avatar(store, store.peerOf(c), { size, presence: true, label: store.title(c) });
   const el = h('span', { class: `avatar avatar-${size} avatar-square hue-${hue(c.id)}`, 'aria-hidden': 'true' },
     c.kind === 'channel' ? icon('hash') : initials(c.title || '#'));
+  if (c.avatar_url) paint(store.api, el, c.avatar_url);
   return el;
 }
 
