@@ -20,12 +20,30 @@ export function list(r, ...keys) {
 
 const enc = encodeURIComponent;
 
+// retriable: worth trying again after a pause (no answer, the server busy
+// or failing, or a part at an offset the server did not expect).
+function retriable(e) { return e.status === 0 || e.status === 409 || e.status === 429 || e.status >= 500; }
+
+// sleep waits ms, rejecting with an 'aborted' ApiError if signal aborts.
+function sleep(ms, signal) {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => { signal?.removeEventListener('abort', stop); resolve(); }, ms);
+    const stop = () => { clearTimeout(t); reject(new ApiError(0, { code: 'aborted', message: 'Upload cancelled' })); };
+    signal?.addEventListener('abort', stop, { once: true });
+  });
+}
+
 export class Api {
   constructor(base = '', fetchImpl = globalThis.fetch.bind(globalThis)) {
     this.base = base;
     this.fetch = fetchImpl;
     this.token = '';
     this.onUnauthenticated = null;
+    // Resumable uploads (tests lower these).
+    this.resumableThreshold = 8 << 20; // bytes; larger files upload in parts
+    this.partSize = 8 << 20; // bytes per part (the server takes up to 16 MiB)
+    this.partRetries = 8; // failed parts in a row before giving up
+    this.retryBase = 500; // ms, doubled per failure in a row
   }
 
   async req(method, path, body, query) {
@@ -81,18 +99,65 @@ export class Api {
   }
 
   // upload stores a file as an unsent attachment; its id goes in
-  // attachment_ids. It uses XMLHttpRequest (fetch reports no upload
-  // progress): onprogress(loaded, total) follows the body; aborting signal
-  // cancels the request and rejects with an ApiError coded 'aborted'.
+  // attachment_ids. Files over resumableThreshold go through the resumable
+  // API (uploadResumable), smaller ones in one request. Both use
+  // XMLHttpRequest (fetch reports no upload progress): onprogress(loaded,
+  // total) follows the bytes; aborting signal cancels and rejects with an
+  // ApiError coded 'aborted'.
   upload(file, { onprogress, signal } = {}) {
+    if (file.size > this.resumableThreshold) return this.uploadResumable(file, { onprogress, signal });
+    return this.xhr('POST', '/attachments?name=' + enc(file.name || 'file'), file, { onprogress, signal, contentType: file.type })
+      .then((data) => data?.attachment ?? data);
+  }
+
+  // uploadResumable: POST /uploads, then PUT parts of partSize bytes at
+  // ?offset=<received>, then POST /uploads/{id}/complete. When a part fails
+  // (network, 5xx, 409, 429) it waits (exponential backoff with jitter,
+  // at most partRetries times in a row), asks GET /uploads/{id} where the
+  // server stands and continues from its offset. Cancelling, or giving up,
+  // deletes the upload (DELETE /uploads/{id}).
+  async uploadResumable(file, { onprogress, signal } = {}) {
+    const aborted = () => new ApiError(0, { code: 'aborted', message: 'Upload cancelled' });
+    if (signal?.aborted) throw aborted();
+    const up = await this.req('POST', '/uploads', { name: file.name || 'file', size: file.size });
+    const path = `/uploads/${enc(up.id)}`;
+    let offset = up.received || 0;
+    try {
+      let failures = 0;
+      while (offset < file.size) {
+        if (signal?.aborted) throw aborted();
+        const at = offset;
+        const part = file.slice(at, Math.min(file.size, at + this.partSize));
+        try {
+          const r = await this.xhr('PUT', `${path}?offset=${at}`, part, { signal, onprogress: onprogress && ((l) => onprogress(at + l, file.size)) });
+          offset = r.received;
+          failures = 0;
+          onprogress?.(offset, file.size);
+        } catch (e) {
+          if (e.code === 'aborted' || !retriable(e) || ++failures > this.partRetries) throw e;
+          await sleep(Math.min(15000, this.retryBase * 2 ** (failures - 1)) * (0.5 + Math.random() / 2), signal);
+          try { offset = (await this.req('GET', path)).received; } catch (e2) { if (!retriable(e2)) throw e2; }
+        }
+      }
+      if (signal?.aborted) throw aborted();
+      const att = await this.req('POST', `${path}/complete`);
+      return att?.attachment ?? att;
+    } catch (e) {
+      this.req('DELETE', path).catch(() => {});
+      throw e;
+    }
+  }
+
+  // xhr sends body with XMLHttpRequest and decodes the JSON answer.
+  xhr(method, path, body, { onprogress, signal, contentType } = {}) {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) { reject(new ApiError(0, { code: 'aborted', message: 'Upload cancelled' })); return; }
       const xhr = new XMLHttpRequest();
-      xhr.open('POST', this.base + '/api/v1/attachments?name=' + enc(file.name || 'file'));
+      xhr.open(method, this.base + '/api/v1' + path);
       xhr.setRequestHeader('Accept', 'application/json');
-      xhr.setRequestHeader('Content-Type', file.type || 'application/octet-stream');
+      xhr.setRequestHeader('Content-Type', contentType || 'application/octet-stream');
       if (this.token) xhr.setRequestHeader('Authorization', 'Bearer ' + this.token);
-      if (onprogress) xhr.upload.onprogress = (e) => onprogress(e.loaded, e.lengthComputable ? e.total : file.size);
+      if (onprogress) xhr.upload.onprogress = (e) => onprogress(e.loaded, e.lengthComputable ? e.total : body.size);
       const onabort = () => xhr.abort();
       signal?.addEventListener('abort', onabort, { once: true });
       const done = () => signal?.removeEventListener('abort', onabort);
@@ -100,7 +165,7 @@ export class Api {
         done();
         let data = null;
         try { data = JSON.parse(xhr.responseText); } catch { data = null; }
-        if (xhr.status >= 200 && xhr.status < 300) { resolve(data?.attachment ?? data); return; }
+        if (xhr.status >= 200 && xhr.status < 300) { resolve(data); return; }
         const err = new ApiError(xhr.status, data?.error || { message: xhr.statusText });
         if (xhr.status === 401 && this.token && this.onUnauthenticated) this.onUnauthenticated(err);
         reject(err);
@@ -108,7 +173,7 @@ export class Api {
       xhr.onerror = () => { done(); reject(new ApiError(0, { code: 'network', message: 'Cannot reach the server' })); };
       xhr.ontimeout = xhr.onerror;
       xhr.onabort = () => { done(); reject(new ApiError(0, { code: 'aborted', message: 'Upload cancelled' })); };
-      xhr.send(file);
+      xhr.send(body);
     });
   }
 
