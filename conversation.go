@@ -105,6 +105,36 @@ type MemberPatch struct {
 	Archived *bool
 }
 
+// Demotes reports whether applying p to m takes the owner role away from m.
+// Stores check it inside the write transaction: if m is the last owner, the
+// patch is refused with ErrLastOwner.
+func (p MemberPatch) Demotes(m Member) bool {
+	return p.Role != nil && *p.Role != m.Role && m.Role == RoleOwner
+}
+
+// Apply returns m with p's non-nil fields set.
+func (p MemberPatch) Apply(m Member) Member {
+	if p.Role != nil {
+		m.Role = *p.Role
+	}
+	if p.Muted != nil {
+		m.Muted = *p.Muted
+	}
+	if p.Pinned != nil {
+		m.Pinned = *p.Pinned
+	}
+	if p.Archived != nil {
+		m.Archived = *p.Archived
+	}
+	return m
+}
+
+// ErrLastOwner is the refusal to demote a conversation's only owner.
+func ErrLastOwner() *Error {
+	return &Error{Code: CodeConflict, Field: "role",
+		Message: "the last owner cannot be demoted; promote another owner first"}
+}
+
 // ConversationPatch changes a conversation's descriptive fields. Nil fields
 // stay as they are.
 type ConversationPatch struct {

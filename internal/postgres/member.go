@@ -220,28 +220,17 @@ func (s *Store) UpdateMember(ctx context.Context, conversationID, userID string,
 		if err != nil {
 			return err
 		}
-		if p.Role != nil && *p.Role != m.Role && m.Role == parley.RoleOwner {
+		if p.Demotes(m) {
 			var owners int
 			if err := w.tx.QueryRow(w.ctx, `SELECT count(*) FROM members WHERE conversation_id = $1 AND role = 'owner'`,
 				conversationID).Scan(&owners); err != nil {
 				return err
 			}
 			if owners <= 1 {
-				return &parley.Error{Code: parley.CodeConflict, Field: "role",
-					Message: "the last owner cannot be demoted; promote another owner first"}
+				return parley.ErrLastOwner()
 			}
 		}
-		set := func(dst *bool, v *bool) {
-			if v != nil {
-				*dst = *v
-			}
-		}
-		if p.Role != nil {
-			m.Role = *p.Role
-		}
-		set(&m.Muted, p.Muted)
-		set(&m.Pinned, p.Pinned)
-		set(&m.Archived, p.Archived)
+		m = p.Apply(m)
 		if _, err := w.tx.Exec(w.ctx, `UPDATE members SET role = $3, muted = $4, pinned = $5, archived = $6
 			WHERE conversation_id = $1 AND user_id = $2`, conversationID, userID, string(m.Role), m.Muted, m.Pinned,
 			m.Archived); err != nil {

@@ -192,28 +192,17 @@ func (s *Store) UpdateMember(ctx context.Context, conversationID, userID string,
 		if err != nil {
 			return err
 		}
-		if p.Role != nil && *p.Role != m.Role && m.Role == parley.RoleOwner {
+		if p.Demotes(m) {
 			var owners int
 			if err := w.tx.QueryRowContext(w.ctx, `SELECT count(*) FROM members WHERE conversation_id = ? AND role = 'owner'`,
 				conversationID).Scan(&owners); err != nil {
 				return err
 			}
 			if owners <= 1 {
-				return &parley.Error{Code: parley.CodeConflict, Field: "role",
-					Message: "the last owner cannot be demoted; promote another owner first"}
+				return parley.ErrLastOwner()
 			}
 		}
-		set := func(dst *bool, v *bool) {
-			if v != nil {
-				*dst = *v
-			}
-		}
-		if p.Role != nil {
-			m.Role = *p.Role
-		}
-		set(&m.Muted, p.Muted)
-		set(&m.Pinned, p.Pinned)
-		set(&m.Archived, p.Archived)
+		m = p.Apply(m)
 		w.forgetRoles()
 		if _, err := w.tx.ExecContext(w.ctx, `UPDATE members SET role = ?, muted = ?, pinned = ?, archived = ?
 			WHERE conversation_id = ? AND user_id = ?`, m.Role, m.Muted, m.Pinned, m.Archived, conversationID, userID); err != nil {
