@@ -75,25 +75,14 @@ func New(o Options) *App {
 		a.now = time.Now
 	}
 	d := DefaultLimits()
-	fill := func(v *int, def int) {
-		if *v <= 0 {
-			*v = def
-		}
-	}
-	fill(&a.limits.MaxMessageChars, d.MaxMessageChars)
-	fill(&a.limits.MaxReactionsPerMsg, d.MaxReactionsPerMsg)
-	fill(&a.limits.MaxMembers, d.MaxMembers)
-	fill(&a.limits.LoginFailuresPerUser, d.LoginFailuresPerUser)
-	fill(&a.limits.LoginFailuresPerAddr, d.LoginFailuresPerAddr)
-	if a.limits.SessionTTL <= 0 {
-		a.limits.SessionTTL = d.SessionTTL
-	}
-	if a.limits.LoginWindow <= 0 {
-		a.limits.LoginWindow = d.LoginWindow
-	}
-	if a.limits.MessagesPerUserSecond <= 0 {
-		a.limits.MessagesPerUserSecond = d.MessagesPerUserSecond
-	}
+	orDefault(&a.limits.MaxMessageChars, d.MaxMessageChars)
+	orDefault(&a.limits.MaxReactionsPerMsg, d.MaxReactionsPerMsg)
+	orDefault(&a.limits.MaxMembers, d.MaxMembers)
+	orDefault(&a.limits.LoginFailuresPerUser, d.LoginFailuresPerUser)
+	orDefault(&a.limits.LoginFailuresPerAddr, d.LoginFailuresPerAddr)
+	orDefault(&a.limits.SessionTTL, d.SessionTTL)
+	orDefault(&a.limits.LoginWindow, d.LoginWindow)
+	orDefault(&a.limits.MessagesPerUserSecond, d.MessagesPerUserSecond)
 	a.acct = newAccounts(o.Passwords, a.limits, a.now)
 	a.sends = newSendLimiter(a.limits, a.now)
 	a.media = newMedia(o.Media)
@@ -112,5 +101,13 @@ func (a *App) publish(ctx context.Context, e parley.Event) {
 	if err := a.bus.Publish(ctx, e); err != nil {
 		a.log.Warn("publish failed; clients will resync", "kind", e.Kind,
 			"conversation_id", e.ConversationID, "err", err)
+	}
+}
+
+// orDefault sets *v to def when *v is zero or negative: how every limit
+// and option here takes its default.
+func orDefault[T int | int64 | float64 | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
 	}
 }

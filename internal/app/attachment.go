@@ -63,36 +63,16 @@ func DefaultMediaLimits() MediaLimits {
 
 func (l *MediaLimits) fill() {
 	d := DefaultMediaLimits()
-	if l.MaxFileBytes <= 0 {
-		l.MaxFileBytes = d.MaxFileBytes
-	}
-	if l.QuotaBytes <= 0 {
-		l.QuotaBytes = d.QuotaBytes
-	}
-	if l.MaxPixels <= 0 {
-		l.MaxPixels = d.MaxPixels
-	}
-	if l.MaxChunkBytes <= 0 {
-		l.MaxChunkBytes = d.MaxChunkBytes
-	}
-	if l.ThumbSize <= 0 {
-		l.ThumbSize = d.ThumbSize
-	}
-	if l.AvatarSize <= 0 {
-		l.AvatarSize = d.AvatarSize
-	}
-	if l.MaxAttachments <= 0 {
-		l.MaxAttachments = d.MaxAttachments
-	}
-	if l.URLTTL <= 0 {
-		l.URLTTL = d.URLTTL
-	}
-	if l.UploadTTL <= 0 {
-		l.UploadTTL = d.UploadTTL
-	}
-	if l.Grace <= 0 {
-		l.Grace = d.Grace
-	}
+	orDefault(&l.MaxFileBytes, d.MaxFileBytes)
+	orDefault(&l.QuotaBytes, d.QuotaBytes)
+	orDefault(&l.MaxPixels, d.MaxPixels)
+	orDefault(&l.MaxChunkBytes, d.MaxChunkBytes)
+	orDefault(&l.ThumbSize, d.ThumbSize)
+	orDefault(&l.AvatarSize, d.AvatarSize)
+	orDefault(&l.MaxAttachments, d.MaxAttachments)
+	orDefault(&l.URLTTL, d.URLTTL)
+	orDefault(&l.UploadTTL, d.UploadTTL)
+	orDefault(&l.Grace, d.Grace)
 }
 
 // MediaOptions configure files and media. Blobs nil disables uploads
