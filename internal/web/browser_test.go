@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -159,6 +160,16 @@ func eval[T any](t *testing.T, tb *tab, expr string) T {
 }
 
 // waitJS polls a JavaScript condition until it is truthy.
+// clickJS finds and clicks the first element matching sel in one script
+// evaluation, retrying until it exists. Dialog lists are re-rendered as live
+// data arrives (members, search results), so chromedp.Click's node id can go
+// stale between its lookup and its click ("Could not find node with given id").
+func (tb *tab) clickJS(t *testing.T, sel string) {
+	t.Helper()
+	q, _ := json.Marshal(sel)
+	tb.waitJS(t, "click "+sel, `(() => { const e = document.querySelector(`+string(q)+`); if (!e) return false; e.click(); return true })()`)
+}
+
 func (tb *tab) waitJS(t *testing.T, what, cond string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(tb.ctx, 20*time.Second)

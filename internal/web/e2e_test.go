@@ -157,7 +157,7 @@ func TestBrowserChat(t *testing.T) {
 	a.do(t, chromedp.Click(chromedp.CSS(`.menu-item`)))
 	a.do(t, chromedp.SendKeys(chromedp.CSS(`dialog input[type=search]`), "bo"))
 	a.waitJS(t, "bob in search results", `[...document.querySelectorAll('dialog .pick')].some(e => e.textContent.includes('@bob'))`)
-	a.do(t, chromedp.Click(chromedp.CSS(`dialog .pick`)))
+	a.clickJS(t, `dialog .pick`)
 	a.waitJS(t, "direct chat open", `location.pathname.startsWith('/c/') && document.querySelector('.chat-title')?.textContent === `+js(hostileName))
 
 	// Alice → Bob, in real time.

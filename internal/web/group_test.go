@@ -84,10 +84,10 @@ func TestBrowserGroup(t *testing.T) {
 	for _, u := range []string{"bob", "carol"} {
 		a.do(t, chromedp.SendKeys(chromedp.CSS(`dialog input[type=search]`), u))
 		a.waitJS(t, u+" found", `[...document.querySelectorAll('dialog .pick')].some(e => e.textContent.includes('@`+u+`'))`)
-		a.do(t, chromedp.Click(chromedp.CSS(`dialog .pick`)))
+		a.clickJS(t, `dialog .pick`)
 	}
 	a.waitJS(t, "two chips", `document.querySelectorAll('dialog .chip').length === 2`)
-	a.do(t, chromedp.Click(chromedp.CSS(`dialog button[type=submit]`)))
+	a.clickJS(t, `dialog button[type=submit]`)
 	a.waitJS(t, "group open", `document.querySelector('.chat-title')?.textContent === 'Weekend trip' && document.querySelector('.msg-system')`)
 	groupID := eval[string](t, a, `window.parley.openConv`)
 
@@ -127,7 +127,7 @@ func TestBrowserGroup(t *testing.T) {
 	a.do(t, chromedp.Click(chromedp.CSS(`.new-btn`)))
 	a.do(t, chromedp.Click(chromedp.CSS(`.menu-item:nth-child(4)`)))
 	a.waitJS(t, "design listed", `[...document.querySelectorAll('dialog .channel-row')].some(e => e.textContent.includes('design') && e.textContent.includes('Mockups'))`)
-	a.do(t, chromedp.Click(chromedp.CSS(`dialog .channel-row button`)))
+	a.clickJS(t, `dialog .channel-row button`)
 	a.waitJS(t, "channel open with history", `document.querySelector('.chat-title')?.textContent === 'design' && [...document.querySelectorAll('.msg .body')].some(e => e.textContent === 'Feedback welcome before Friday')`)
 	a.waitJS(t, "join recorded", `[...document.querySelectorAll('.msg-system')].some(e => e.textContent.includes('You joined'))`)
 
@@ -162,7 +162,7 @@ func TestBrowserGroup(t *testing.T) {
 	}
 	a.do(t, chromedp.Click(chromedp.CSS(`.chat-actions button[aria-label="Leave conversation"]`)))
 	a.waitJS(t, "confirm", `document.querySelector('dialog .btn-danger')`)
-	a.do(t, chromedp.Click(chromedp.CSS(`dialog .btn-danger`)))
+	a.clickJS(t, `dialog .btn-danger`)
 	a.waitJS(t, "left", `location.pathname === '/' && ![...document.querySelectorAll('.conv-item')].some(e => e.textContent.includes('design'))`)
 
 	// Back to the group for the screenshot.
@@ -179,17 +179,17 @@ func TestBrowserGroup(t *testing.T) {
 	// Remove a member and invite another from the members dialog.
 	a.do(t, chromedp.Click(chromedp.CSS(`.chat-actions button[aria-label="Members"]`)))
 	a.waitJS(t, "members", `document.querySelectorAll('dialog .member-row').length === 3`)
-	a.do(t, chromedp.Click(chromedp.CSS(`dialog button[aria-label="Remove Carol Diaz"]`)))
+	a.clickJS(t, `dialog button[aria-label="Remove Carol Diaz"]`)
 	a.waitJS(t, "confirm removal", `document.querySelectorAll('dialog').length === 2 && document.querySelector('dialog:last-of-type .btn-danger')`)
-	a.do(t, chromedp.Click(chromedp.CSS(`dialog:last-of-type .btn-danger`)))
+	a.clickJS(t, `dialog:last-of-type .btn-danger`)
 	a.waitJS(t, "carol removed", `document.querySelectorAll('dialog .member-row').length === 2`)
 	a.do(t, chromedp.SendKeys(chromedp.CSS(`dialog input[type=search]`), "dav"))
 	a.waitJS(t, "dave found", `[...document.querySelectorAll('dialog .pick')].some(e => e.textContent.includes('@dave'))`)
-	a.do(t, chromedp.Click(chromedp.CSS(`dialog .pick`)))
+	a.clickJS(t, `dialog .pick`)
 	a.waitJS(t, "dave added", `document.querySelectorAll('dialog .member-row').length === 3 && document.querySelector('dialog').textContent.includes('Dave Okafor')`)
 	// Rename the group from the same dialog.
 	eval[bool](t, a, `(() => { const i = document.querySelector('dialog form.about input'); i.value = 'Weekend trip ⛺'; return true })()`)
-	a.do(t, chromedp.Click(chromedp.CSS(`dialog form.about button[type=submit]`)))
+	a.clickJS(t, `dialog form.about button[type=submit]`)
 	a.waitJS(t, "renamed", `document.querySelector('.chat-title')?.textContent === 'Weekend trip ⛺' && [...document.querySelectorAll('.conv-item')].some(e => e.textContent.includes('Weekend trip ⛺'))`)
 	eval[bool](t, a, `(document.querySelector('dialog').close(), true)`)
 	a.waitJS(t, "rename in history", `[...document.querySelectorAll('.msg-system')].some(e => e.textContent === 'You renamed the conversation to “Weekend trip ⛺”')`)

@@ -91,7 +91,7 @@ func TestBrowserHistory(t *testing.T) {
 	// Delete one of Alice's messages: a tombstone remains, for Bob too.
 	eval[bool](t, a, `(document.querySelector('#m-3 [aria-label=Delete]').click(), true)`)
 	a.waitJS(t, "confirm", `document.querySelector('dialog .btn-danger')`)
-	a.do(t, chromedp.Click(chromedp.CSS(`dialog .btn-danger`)))
+	a.clickJS(t, `dialog .btn-danger`)
 	a.waitJS(t, "tombstone", `document.querySelector('#m-3.deleted .tombstone')?.textContent === 'This message was deleted'`)
 	m, err := bob.Message(ctx, dm.ID, 3)
 	if err != nil || !m.Deleted {
@@ -122,14 +122,14 @@ func TestBrowserHistory(t *testing.T) {
 		t.Error("the revoked session still works")
 	}
 	eval[bool](t, a, `(() => { const i = document.querySelector('dialog input'); i.value = 'Alice Liddell'; return true })()`)
-	a.do(t, chromedp.Click(chromedp.CSS(`dialog button[type=submit]`)))
+	a.clickJS(t, `dialog button[type=submit]`)
 	a.waitJS(t, "new name", `document.querySelector('.me-name')?.textContent === 'Alice Liddell' && !document.querySelector('dialog')`)
 	if u, err := alice.Me(ctx); err != nil || u.DisplayName != "Alice Liddell" {
 		t.Errorf("profile not saved: %+v %v", u, err)
 	}
 	a.do(t, chromedp.Click(chromedp.CSS(`.me`)))
 	a.waitJS(t, "settings again", `document.querySelector('dialog .btn-danger-ghost')`)
-	a.do(t, chromedp.Click(chromedp.CSS(`dialog .btn-danger-ghost`)))
+	a.clickJS(t, `dialog .btn-danger-ghost`)
 	a.waitJS(t, "signed out", `location.pathname === '/login' && !localStorage.getItem('parley.token') && document.querySelector('input[name=username]')`)
 	if _, err := alice.Me(ctx); err == nil {
 		t.Error("the token still works after signing out")
