@@ -27,7 +27,10 @@ import (
 // Seq assignment: the batch caches each touched conversation's last_seq, hands
 // out last_seq+1, +2, … and writes the final value back before COMMIT. Since
 // the committer is the only writer of last_seq and every batch is one
-// transaction, seqs are gap-free in commit order.
+// transaction, seqs are gap-free in commit order. The committed states are
+// kept across batches (committer.heads), so the steady state reads no
+// conversation row at all: one INSERT per message and one UPDATE per touched
+// conversation, all prepared.
 
 const maxBatch = 1024
 
@@ -58,7 +61,14 @@ type committer struct {
 	// goroutine touches it. Membership and roles change only through
 	// committer ops, and each such op calls w.forgetRoles() before writing
 	// (a failed commit clears it too); so a hit always matches the database.
-	roles  map[string]parley.MemberRole
+	roles map[string]parley.MemberRole
+	// heads caches conversations' committed convState across batches, so a
+	// batch reads a conversation's row only on its first append after a
+	// restart. Only the committer goroutine touches it; the committer is the
+	// only writer of last_seq/last_at, and num and broadcast never change.
+	// A batch's states are copied in after its commit succeeded; a failed
+	// commit clears it.
+	heads  map[string]convState
 	nbatch atomic.Int64
 }
 
@@ -78,6 +88,7 @@ const (
 	stmtConv = iota
 	stmtRole
 	stmtInsert
+	stmtBump
 	numStmts
 )
 
@@ -86,6 +97,7 @@ var stmtSQL = [numStmts]string{
 	stmtRole: `SELECT role FROM members WHERE conversation_id = ? AND user_id = ?`,
 	stmtInsert: `INSERT INTO messages (conv, seq, id, sender_id, client_msg_id, kind, body, reply_to,
 		mentions, system, created_at, attachments) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
+	stmtBump: `UPDATE conversations SET last_seq = ?, last_at = max(last_at, ?) WHERE num = ?`,
 }
 
 // wtx is the write transaction of one batch.
@@ -126,6 +138,7 @@ func (s *Store) startCommitter() error {
 		c.stmts[i] = st
 	}
 	c.roles = make(map[string]parley.MemberRole)
+	c.heads = make(map[string]convState)
 	s.commit = c
 	notifyq := make(chan []*op, 64)
 	notified := make(chan struct{})
@@ -213,7 +226,10 @@ func (c *committer) checkpointer() {
 	}
 }
 
-const maxCachedRoles = 1 << 17
+const (
+	maxCachedRoles = 1 << 17
+	maxCachedHeads = 1 << 17
+)
 
 // role returns userID's role in conversationID. CodeNotFound if not a member.
 func (w *wtx) role(conversationID, userID string) (parley.MemberRole, error) {
@@ -282,6 +298,7 @@ func (s *Store) submit(ctx context.Context, savepoint bool, fn func(w *wtx) erro
 func (s *Store) runBatch(batch []*op) {
 	fail := func(err error) {
 		clear(s.commit.roles)
+		clear(s.commit.heads)
 		err = translate(err)
 		for _, o := range batch {
 			if o.err == nil {
@@ -350,8 +367,7 @@ func (s *Store) runBatch(batch []*op) {
 		if !cs.dirty {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET last_seq = ?, last_at = max(last_at, ?) WHERE num = ?`,
-			cs.lastSeq, cs.lastAt, cs.num); err != nil {
+		if _, err := w.stmt(stmtBump).ExecContext(ctx, cs.lastSeq, cs.lastAt, cs.num); err != nil {
 			_ = tx.Rollback()
 			fail(err)
 			return
@@ -359,6 +375,16 @@ func (s *Store) runBatch(batch []*op) {
 	}
 	if err := tx.Commit(); err != nil {
 		fail(err)
+		return
+	}
+	heads := s.commit.heads
+	if len(heads)+len(w.convs) > maxCachedHeads {
+		clear(heads)
+	}
+	for id, cs := range w.convs {
+		st := *cs
+		st.dirty = false
+		heads[id] = st
 	}
 }
 
@@ -374,6 +400,11 @@ func abortBatch(err error) error { return &batchAbort{err} }
 // first use. CodeNotFound if it does not exist.
 func (w *wtx) conv(id string) (*convState, error) {
 	if cs, ok := w.convs[id]; ok {
+		return cs, nil
+	}
+	if st, ok := w.c.heads[id]; ok {
+		cs := &st
+		w.convs[id] = cs
 		return cs, nil
 	}
 	cs := &convState{}
