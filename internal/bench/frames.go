@@ -19,6 +19,7 @@ type inFrame struct {
 	Seq  int64  // the embedded message's seq ("message" events and acks)
 	Conv []byte // the embedded message's conversation_id
 	Body []byte // the embedded message's body
+	Raw  []byte // the whole frame, only for "history" answers
 	// Only for "error" frames:
 	Ref     string
 	ErrCode string
@@ -54,6 +55,9 @@ func parseFrame(b []byte) (inFrame, bool) {
 		return slowParse(b)
 	case "ready":
 		f.Type = "ready"
+		return f, true
+	case "history":
+		f.Type, f.Raw = "history", b
 		return f, true
 	default:
 		f.Type = string(t)

@@ -170,8 +170,9 @@ type conn struct {
 	ws       *WSConn
 	receiver bool // counts message deliveries
 	mu       sync.Mutex
-	seqs     seqMap      // conversation → highest seq seen (guarded by mu)
-	caught   func(*conn) // storm: called by the reader after each new seq
+	seqs     seqMap       // conversation → highest seq seen (guarded by mu)
+	caught   func(*conn)  // storm: called by the reader after each new seq
+	rs       *resyncState // storm: resync over the socket (storm_resync.go)
 	ready    readyFrame
 	closed   atomic.Bool
 	done     chan struct{}
@@ -316,6 +317,10 @@ func (r *runner) serve(c *conn) {
 func (r *runner) onFrame(c *conn, f inFrame, now int64) {
 	switch f.Type {
 	case "message":
+		if c.rs != nil {
+			r.resyncMessage(c, f)
+			return
+		}
 		if !c.receiver {
 			return
 		}
@@ -346,7 +351,14 @@ func (r *runner) onFrame(c *conn, f inFrame, now int64) {
 				step.MarkAck(c.idx, st.N, st.Sched, now)
 			}
 		}
+	case "history":
+		if c.rs != nil {
+			r.resyncHistory(c, f.Raw)
+		}
 	case "error":
+		if r.resyncError(c, f) {
+			return
+		}
 		r.countErr(f.ErrCode)
 		if step := r.stepOfRef(f.Ref); step != nil {
 			step.SendErrs.Add(1)

@@ -3,9 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"os"
-	"strconv"
 	"sync/atomic"
 	"time"
 )
@@ -13,7 +11,8 @@ import (
 // storm: N connections (as in idle) are all dropped at once, messages are
 // posted to every conversation while they are away, then all reconnect at
 // once and resync. Reports the time until every client is back and caught
-// up (has every missed message), failures and handshake latency.
+// up (holds every missed message, once), failures and handshake latency.
+// The resync runs over the socket (storm_resync.go).
 func (r *runner) storm(ctx context.Context) error {
 	p, err := r.populate(ctx)
 	if err != nil {
@@ -70,7 +69,7 @@ func (r *runner) storm(ctx context.Context) error {
 	busy0, _ := sysCPU()
 	hs := NewHist()
 	catch := NewHist()
-	var caught, resyncFail atomic.Int64
+	var caught, resyncFail, dups, gaps atomic.Int64
 	t0 := time.Now()
 	isCaught := func(c *conn) bool {
 		c.mu.Lock()
@@ -97,9 +96,12 @@ func (r *runner) storm(ctx context.Context) error {
 		c.receiver = true
 		c.seqs = known[c.idx]
 		c.caught = check
+		c.rs = newResyncState(c, &dups, &gaps)
 		go func() {
-			if err := r.resync(ctx, c); err != nil {
-				resyncFail.Add(1)
+			if err := r.resyncSocket(ctx, c); err != nil {
+				if resyncFail.Add(1) <= 3 {
+					fmt.Fprintf(r.cfg.Err, "bench: resync %d: %v\n", c.idx, err)
+				}
 				r.countErr(errCode(err))
 			}
 			check(c)
@@ -134,12 +136,15 @@ func (r *runner) storm(ctx context.Context) error {
 	sum["reconnect_failures"] = failed2
 	sum["resync_failures"] = resyncFail.Load()
 	sum["caught_up"] = caught.Load()
+	sum["duplicates"] = dups.Load()
+	sum["history_gaps"] = gaps.Load()
 	sum["all_connected_s"] = round2(back.Seconds())
 	sum["all_caught_up_s"] = round2(all.Seconds())
 	sum["handshake"] = hs.Summary()
 	sum["catch_up"] = catch.Summary()
-	r.printf("storm: %d/%d reconnected in %v, %d caught up after %v (%d reconnect failures, %d resync failures)\n",
-		n-failed2, n, back.Round(time.Millisecond), caught.Load(), all.Round(time.Millisecond), failed2, resyncFail.Load())
+	r.printf("storm: %d/%d reconnected in %v, %d caught up after %v (%d reconnect failures, %d resync failures, %d duplicates, %d history gaps)\n",
+		n-failed2, n, back.Round(time.Millisecond), caught.Load(), all.Round(time.Millisecond), failed2, resyncFail.Load(),
+		dups.Load(), gaps.Load())
 	q := hs.Summary()
 	r.printf("handshake (dial → ready): p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms\n", q.P50, q.P90, q.P99, q.Max)
 	q = catch.Summary()
@@ -197,43 +202,4 @@ func (r *runner) waitCaughtUp(ctx context.Context, conns []*conn, p *population,
 		time.Sleep(20 * time.Millisecond)
 	}
 	return false
-}
-
-// resync is what a reconnecting client does (docs/protocol.md, Resync): the
-// ready frame lists every conversation with its last_seq; for each one past
-// what the client has seen, it pages through the messages after that seq
-// over REST. Live messages meanwhile arrive on the socket.
-func (r *runner) resync(ctx context.Context, c *conn) error {
-	for _, cv := range c.ready.Conversations {
-		for {
-			c.mu.Lock()
-			have := c.seqs.get(cv.ConversationID)
-			c.mu.Unlock()
-			if have >= cv.LastSeq {
-				break
-			}
-			var page struct {
-				Messages []struct {
-					Seq int64 `json:"seq"`
-				} `json:"messages"`
-			}
-			q := url.Values{"after": {strconv.FormatInt(have, 10)}, "limit": {"100"}}
-			if err := retry(ctx, func() error {
-				return r.rest.Do(ctx, "GET", "/api/v1/conversations/"+cv.ConversationID+"/messages?"+q.Encode(), c.u.Token, nil, &page)
-			}); err != nil {
-				return err
-			}
-			if len(page.Messages) == 0 {
-				return fmt.Errorf("no messages after %d in %s, last_seq %d", have, cv.ConversationID, cv.LastSeq)
-			}
-			c.mu.Lock()
-			for _, m := range page.Messages {
-				if m.Seq > c.seqs.get(cv.ConversationID) {
-					c.seqs.set(cv.ConversationID, m.Seq)
-				}
-			}
-			c.mu.Unlock()
-		}
-	}
-	return nil
 }
