@@ -27,6 +27,9 @@ type SessionStore interface {
 	// SessionByTokenHash returns the session whose token hashes to h, expired
 	// or not (the app checks ExpiresAt).
 	SessionByTokenHash(ctx context.Context, h []byte) (Session, error)
+	// SessionUserByTokenHash is SessionByTokenHash and the session's user,
+	// read together: what every authenticated request and socket needs.
+	SessionUserByTokenHash(ctx context.Context, h []byte) (Session, User, error)
 	// Sessions lists a user's sessions, expired ones included, newest first.
 	Sessions(ctx context.Context, userID string) ([]Session, error)
 	// TouchSession sets LastSeenAt and ExpiresAt of session id.

@@ -34,14 +34,10 @@ func NewRealtime(a *App, p parley.Presence) *Realtime {
 // App returns the App behind r.
 func (r *Realtime) App() *App { return r.app }
 
-// Authenticate resolves the token of the auth frame.
-func (r *Realtime) Authenticate(ctx context.Context, token string) (parley.Actor, error) {
-	return r.app.Authenticate(ctx, token)
-}
-
-// User returns the caller's own account for the ready frame.
-func (r *Realtime) User(ctx context.Context, actor parley.Actor) (parley.User, error) {
-	return r.app.Me(ctx, actor)
+// Authenticate resolves the token of the auth frame to the caller and
+// their own account for the ready frame (App.AuthenticateUser: one read).
+func (r *Realtime) Authenticate(ctx context.Context, token string) (parley.Actor, parley.User, error) {
+	return r.app.AuthenticateUser(ctx, token)
 }
 
 // ConversationIDs lists the conversations whose events actor receives.

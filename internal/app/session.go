@@ -75,35 +75,36 @@ func unauthenticated(msg string) error {
 // It records the session's last use at most once a minute, sliding its
 // expiry to SessionTTL after that use.
 func (a *App) Authenticate(ctx context.Context, token string) (parley.Actor, error) {
+	actor, _, err := a.AuthenticateUser(ctx, token)
+	return actor, err
+}
+
+// AuthenticateUser is Authenticate that also returns the caller's account
+// (for the WebSocket ready frame), read with the session in one query.
+func (a *App) AuthenticateUser(ctx context.Context, token string) (parley.Actor, parley.User, error) {
 	if token == "" {
-		return parley.Actor{}, unauthenticated("sign in first: send Authorization: Bearer <token>")
+		return parley.Actor{}, parley.User{}, unauthenticated("sign in first: send Authorization: Bearer <token>")
 	}
 	if !tokenForm(token) {
-		return parley.Actor{}, unauthenticated("the token is malformed")
+		return parley.Actor{}, parley.User{}, unauthenticated("the token is malformed")
 	}
-	ss, err := a.store.SessionByTokenHash(ctx, hashToken(token))
+	// Sessions are deleted with their user, so a session always has one.
+	ss, u, err := a.store.SessionUserByTokenHash(ctx, hashToken(token))
 	if parley.IsCode(err, parley.CodeNotFound) {
-		return parley.Actor{}, unauthenticated("the token is invalid or was revoked")
+		return parley.Actor{}, parley.User{}, unauthenticated("the token is invalid or was revoked")
 	}
 	if err != nil {
-		return parley.Actor{}, err
+		return parley.Actor{}, parley.User{}, err
 	}
 	now := a.now()
 	if !now.Before(ss.ExpiresAt) {
 		if err := a.store.DeleteSession(ctx, ss.UserID, ss.ID); err != nil && !parley.IsCode(err, parley.CodeNotFound) {
 			a.log.Warn("delete expired session", "session_id", ss.ID, "err", err)
 		}
-		return parley.Actor{}, unauthenticated("the session has expired; sign in again")
-	}
-	u, err := a.store.User(ctx, ss.UserID)
-	if parley.IsCode(err, parley.CodeNotFound) {
-		return parley.Actor{}, unauthenticated("the account no longer exists")
-	}
-	if err != nil {
-		return parley.Actor{}, err
+		return parley.Actor{}, parley.User{}, unauthenticated("the session has expired; sign in again")
 	}
 	if u.Disabled {
-		return parley.Actor{}, unauthenticated("the account is disabled")
+		return parley.Actor{}, parley.User{}, unauthenticated("the account is disabled")
 	}
 	if now.Sub(ss.LastSeenAt) >= touchEvery {
 		if err := a.store.TouchSession(ctx, ss.ID, now, now.Add(a.limits.SessionTTL)); err != nil &&
@@ -111,7 +112,7 @@ func (a *App) Authenticate(ctx context.Context, token string) (parley.Actor, err
 			a.log.Warn("touch session", "session_id", ss.ID, "err", err)
 		}
 	}
-	return parley.Actor{UserID: u.ID, SessionID: ss.ID, Role: u.Role}, nil
+	return parley.Actor{UserID: u.ID, SessionID: ss.ID, Role: u.Role}, u, nil
 }
 
 // createSession signs userID in on a new session and returns its token.

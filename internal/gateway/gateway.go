@@ -32,8 +32,9 @@ import (
 // Backend is what the gateway needs from the app (internal/app.Realtime
 // implements it). Every error is a *parley.Error.
 type Backend interface {
-	Authenticate(ctx context.Context, token string) (parley.Actor, error)
-	User(ctx context.Context, actor parley.Actor) (parley.User, error)
+	// Authenticate resolves the auth frame's token to the caller and their
+	// account (for the ready frame).
+	Authenticate(ctx context.Context, token string) (parley.Actor, parley.User, error)
 	// ConversationIDs lists the conversations whose events actor receives.
 	ConversationIDs(ctx context.Context, actor parley.Actor) ([]string, error)
 	// SyncState returns actor's conversations with their last seq and receipts.

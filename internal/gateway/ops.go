@@ -20,18 +20,13 @@ func (c *Conn) authenticate(f ClientFrame) bool {
 		c.fail(f.Ref, parley.Invalid("token", "token is required"), string(parley.CodeUnauthenticated))
 		return false
 	}
-	actor, err := g.be.Authenticate(ctx, f.Token)
+	actor, user, err := g.be.Authenticate(ctx, f.Token)
 	if err != nil {
 		reason := string(parley.ErrorCode(err))
 		if parley.IsCode(err, parley.CodeInvalid) {
 			reason = string(parley.CodeUnauthenticated)
 		}
 		c.fail(f.Ref, err, reason)
-		return false
-	}
-	user, err := g.be.User(ctx, actor)
-	if err != nil {
-		c.fail(f.Ref, err, string(parley.ErrorCode(err)))
 		return false
 	}
 	c.mu.Lock()

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -34,6 +35,33 @@ func (s *Store) CreateSession(ctx context.Context, sess parley.Session) error {
 func (s *Store) SessionByTokenHash(ctx context.Context, h []byte) (parley.Session, error) {
 	sess, err := scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionCols+` FROM sessions WHERE token_hash = $1`, h))
 	return sess, notFound(err, "session not found")
+}
+
+// SessionUserByTokenHash is SessionByTokenHash and the session's user in one
+// query. CodeNotFound.
+func (s *Store) SessionUserByTokenHash(ctx context.Context, h []byte) (parley.Session, parley.User, error) {
+	row := s.pool.QueryRow(ctx, `SELECT `+qualify("s", sessionCols)+`, `+qualify("u", userCols)+`
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1`, h)
+	var u parley.User
+	// scanSession's Scan runs scanUser's, which scans the whole row.
+	sess, err := scanSession(scanFunc(func(sd ...any) error {
+		var uerr error
+		u, uerr = scanUser(scanFunc(func(ud ...any) error { return row.Scan(append(sd, ud...)...) }))
+		return uerr
+	}))
+	if err != nil {
+		return parley.Session{}, parley.User{}, notFound(err, "session not found")
+	}
+	return sess, u, nil
+}
+
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+// qualify prefixes every column of a comma-separated list with table alias t.
+func qualify(t, cols string) string {
+	return t + "." + strings.ReplaceAll(cols, ", ", ", "+t+".")
 }
 
 // Sessions lists userID's sessions, newest first.

@@ -13,6 +13,7 @@ import (
 // The write path (commit.go) keeps its own statements.
 type readStmts struct {
 	session            *sql.Stmt // token_hash
+	sessionUser        *sql.Stmt // token_hash
 	member             *sql.Stmt // conversation_id, user_id
 	receipt            *sql.Stmt // conversation_id, user_id
 	historyBefore      *sql.Stmt // conversation id, before, limit
@@ -49,6 +50,8 @@ func (s *Store) prepareReads(ctx context.Context) error {
 	}
 	r := &s.rd
 	prep(&r.session, `SELECT `+sessionColumns+` FROM sessions WHERE token_hash = ?`)
+	prep(&r.sessionUser, `SELECT `+qualify("s", sessionColumns)+`, `+qualify("u", userColumns)+`
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`)
 	prep(&r.member, `SELECT `+memberCols+` FROM members WHERE conversation_id = ? AND user_id = ?`)
 	prep(&r.receipt, `SELECT delivered_seq, read_seq FROM members WHERE conversation_id = ? AND user_id = ?`)
 	prep(&r.historyBefore, `SELECT `+messageCols+messageFrom+`
@@ -77,7 +80,7 @@ func (s *Store) prepareReads(ctx context.Context) error {
 func (s *Store) closeReads() error {
 	r := &s.rd
 	var errs []error
-	for _, st := range []*sql.Stmt{r.session, r.member, r.receipt, r.historyBefore, r.historyAfter, r.message,
+	for _, st := range []*sql.Stmt{r.session, r.sessionUser, r.member, r.receipt, r.historyBefore, r.historyAfter, r.message,
 		r.reactions, r.conversation, r.conversationIDs, r.conversationStates, r.receipts, r.memberIDs,
 		r.entriesFirst, r.entriesAfter, r.entry} {
 		if st != nil {

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
 
 	"github.com/parley-chat/parley"
@@ -22,6 +23,27 @@ func scanSession(row rowScanner) (parley.Session, error) {
 	return ss, nil
 }
 
+// scanSessionUser scans sessionColumns followed by userColumns: scanSession's
+// Scan runs scanUser's, which scans the whole row, so each keeps its own
+// decoding.
+func scanSessionUser(row rowScanner) (ss parley.Session, u parley.User, err error) {
+	ss, err = scanSession(scanFunc(func(sd ...any) error {
+		var uerr error
+		u, uerr = scanUser(scanFunc(func(ud ...any) error { return row.Scan(append(sd, ud...)...) }))
+		return uerr
+	}))
+	return ss, u, err
+}
+
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+// qualify prefixes every column of a comma-separated list with table alias t.
+func qualify(t, cols string) string {
+	return t + "." + strings.ReplaceAll(cols, ", ", ", "+t+".")
+}
+
 // CreateSession implements parley.SessionStore.
 func (s *Store) CreateSession(ctx context.Context, ss parley.Session) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
@@ -39,6 +61,15 @@ func (s *Store) SessionByTokenHash(ctx context.Context, h []byte) (parley.Sessio
 		return parley.Session{}, notFound(err, "session not found")
 	}
 	return ss, nil
+}
+
+// SessionUserByTokenHash implements parley.SessionStore.
+func (s *Store) SessionUserByTokenHash(ctx context.Context, h []byte) (parley.Session, parley.User, error) {
+	ss, u, err := scanSessionUser(s.rd.sessionUser.QueryRowContext(ctx, h))
+	if err != nil {
+		return parley.Session{}, parley.User{}, notFound(err, "session not found")
+	}
+	return ss, u, nil
 }
 
 // Sessions implements parley.SessionStore.

@@ -79,6 +79,28 @@ func testSessions(t *testing.T, open Opener) {
 		acctCode(t, "nil hash", err, parley.CodeNotFound)
 	})
 
+	t.Run("session and user by token hash", func(t *testing.T) {
+		s := open(t)
+		u := acctCreate(t, s, acctUser("amy"))
+		acctCreate(t, s, acctUser("ann"))
+		want := acctCreateSession(t, s, acctSession(u.ID, acctTime))
+		wantUser, err := s.User(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, gotUser, err := s.SessionUserByTokenHash(ctx, want.TokenHash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		acctSameSession(t, got, want)
+		if !reflect.DeepEqual(gotUser, wantUser) {
+			t.Fatalf("user:\n got  %+v\n want %+v", gotUser, wantUser)
+		}
+		other := sha256.Sum256([]byte("unknown"))
+		_, _, err = s.SessionUserByTokenHash(ctx, other[:])
+		acctCode(t, "unknown hash", err, parley.CodeNotFound)
+	})
+
 	t.Run("refused creates", func(t *testing.T) {
 		s := open(t)
 		u := acctCreate(t, s, acctUser("bob"))
