@@ -42,9 +42,16 @@ type Conn struct {
 	// freely, anyone else through who().
 	actor parley.Actor
 
-	// buffered holds bytes read past the handshake; the reader consumes it
-	// first.
+	// Input (input.go), reader-owned: unconsumed bytes (nil when none), the
+	// pooled buffer they live in while a reader is active, the message
+	// being reassembled from fragments, the bytes the buffer should hold
+	// for the frame being read, and whether the last read drained the
+	// socket.
 	buffered []byte
+	pooled   *[]byte
+	frag     []byte
+	need     int
+	drained  bool
 
 	mu         sync.Mutex
 	queue      []outFrame
@@ -53,6 +60,7 @@ type Conn struct {
 	pending    []byte // the unwritten tail of a partial write
 	scheduled  bool   // in a writer's ready list, being written, or parked on a slow write
 	held       bool   // frames queue up but are not written (until the ready frame)
+	corked     bool   // frames queue up but are not written (until the answer to a send)
 	closed     bool   // no more frames are accepted
 	closeFrame []byte // a close frame to write after the queue
 	closeSent  bool   // the close frame went out (or never will)
@@ -110,7 +118,7 @@ func (c *Conn) enqueue(op ws.OpCode, p []byte) bool {
 	}
 	c.queue = append(c.queue, outFrame{op, p})
 	c.qbytes += len(p)
-	sched := !c.scheduled && !c.held
+	sched := !c.scheduled && !c.held && !c.corked
 	if sched {
 		c.scheduled = true
 	}
@@ -119,6 +127,29 @@ func (c *Conn) enqueue(op ws.OpCode, p []byte) bool {
 		c.w.push(c)
 	}
 	return true
+}
+
+// cork makes frames queue without being written until uncork. The reader
+// corks around a send, so that the message's own event and the ack (and
+// whatever else arrives meanwhile) leave in one write instead of several:
+// frames for this connection wait at most as long as the send takes.
+func (c *Conn) cork() {
+	c.mu.Lock()
+	c.corked = true
+	c.mu.Unlock()
+}
+
+func (c *Conn) uncork() {
+	c.mu.Lock()
+	c.corked = false
+	sched := !c.scheduled && !c.held && (len(c.queue) > 0 || c.closeFrame != nil)
+	if sched {
+		c.scheduled = true
+	}
+	c.mu.Unlock()
+	if sched {
+		c.w.push(c)
+	}
 }
 
 func (c *Conn) who() parley.Actor {

@@ -127,18 +127,27 @@ func (p *poller) close() {
 	_ = syscall.Close(p.wake[1])
 }
 
-// inputReady reports, without blocking, whether a read on c would return
-// at once (data, end of stream or an error).
-func (c *Conn) inputReady() bool {
-	if len(c.buffered) > 0 {
-		return true
-	}
-	ready := true
-	var b [1]byte
-	_ = c.raw.Read(func(fd uintptr) bool {
-		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		ready = n > 0 || !(errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EINTR))
-		return true
+// readNB reads into p with one non-blocking syscall: errWouldBlock if
+// nothing is ready, (0, nil) at end of stream.
+func (c *Conn) readNB(p []byte) (int, error) {
+	var n int
+	var err error
+	rerr := c.raw.Read(func(fd uintptr) bool {
+		for {
+			n, err = syscall.Read(int(fd), p)
+			if !errors.Is(err, syscall.EINTR) {
+				return true
+			}
+		}
 	})
-	return ready
+	if errors.Is(err, syscall.EAGAIN) {
+		return 0, errWouldBlock
+	}
+	if n < 0 {
+		n = 0
+	}
+	if err == nil {
+		err = rerr
+	}
+	return n, err
 }

@@ -3,12 +3,8 @@ package gateway
 import (
 	"context"
 	"errors"
-	"io"
 	"os"
 	"time"
-	"unicode/utf8"
-
-	"github.com/gobwas/ws"
 
 	"github.com/parley-chat/parley"
 )
@@ -40,81 +36,8 @@ func (r *inbound) Read(p []byte) (int, error) {
 	return c.nc.Read(p)
 }
 
-// readMessage reads the next complete data message, reassembling fragments
-// and answering control frames. Client frames must be masked; text only;
-// valid UTF-8; at most MaxFrameBytes after reassembly. A control frame
-// outside a fragmented message returns (nil, nil).
-func (c *Conn) readMessage() ([]byte, error) {
-	max := int64(c.g.cfg.MaxFrameBytes)
-	var msg []byte
-	fragmented := false
-	for {
-		h, err := ws.ReadHeader((*inbound)(c))
-		if err != nil {
-			if errors.Is(err, ws.ErrHeaderLengthMSB) || errors.Is(err, ws.ErrHeaderLengthUnexpected) {
-				return nil, &closeError{ReasonProtocolError, "bad frame header"}
-			}
-			return nil, err
-		}
-		if !h.Masked {
-			return nil, &closeError{ReasonProtocolError, "client frames must be masked"}
-		}
-		if h.Rsv != 0 {
-			return nil, &closeError{ReasonProtocolError, "no extension negotiated"}
-		}
-		if h.OpCode.IsControl() {
-			if !h.Fin || h.Length > 125 {
-				return nil, &closeError{ReasonProtocolError, "bad control frame"}
-			}
-			p := make([]byte, h.Length)
-			if _, err := io.ReadFull((*inbound)(c), p); err != nil {
-				return nil, err
-			}
-			ws.Cipher(p, h.Mask, 0)
-			switch h.OpCode {
-			case ws.OpPing:
-				c.enqueue(opPong, p)
-			case ws.OpClose:
-				c.closeWith(ReasonNormal, "")
-				return nil, errPeerClosed
-			}
-			if !fragmented {
-				return nil, nil // a control frame alone: no message (the reader may park)
-			}
-			continue
-		}
-		switch h.OpCode {
-		case ws.OpText:
-			if fragmented {
-				return nil, &closeError{ReasonProtocolError, "new message inside a fragmented one"}
-			}
-		case ws.OpContinuation:
-			if !fragmented {
-				return nil, &closeError{ReasonProtocolError, "continuation without a message"}
-			}
-		case ws.OpBinary:
-			return nil, &closeError{string(parley.CodeUnsupportedType), "binary frames are not supported; send JSON text frames"}
-		default:
-			return nil, &closeError{ReasonProtocolError, "reserved opcode"}
-		}
-		if int64(len(msg))+h.Length > max {
-			return nil, &closeError{string(parley.CodeTooLarge), "frame larger than max_frame_bytes"}
-		}
-		start := len(msg)
-		msg = append(msg, make([]byte, h.Length)...)
-		if _, err := io.ReadFull((*inbound)(c), msg[start:]); err != nil {
-			return nil, err
-		}
-		ws.Cipher(msg[start:], h.Mask, 0)
-		if h.Fin {
-			if !utf8.Valid(msg) {
-				return nil, &closeError{ReasonInvalidUTF8, "text frames must be valid UTF-8"}
-			}
-			return msg, nil
-		}
-		fragmented = true
-	}
-}
+// readSocket reads from the socket only (blocking, under the read deadline).
+func (r *inbound) readSocket(p []byte) (int, error) { return (*Conn)(r).nc.Read(p) }
 
 // allow takes one token from the connection's bucket.
 func (c *Conn) allow(now time.Time) bool {
@@ -171,58 +94,107 @@ func (c *Conn) serve() {
 		return
 	}
 	c.authed = true
+	c.startReading()
+}
+
+// startReading ends the auth phase's read deadline (a polled reader's raw
+// reads would fail once it passed; blocking reads set their own) and runs
+// the read loop.
+func (c *Conn) startReading() {
+	_ = c.nc.SetReadDeadline(time.Time{})
 	c.lastRead.Store(time.Now().UnixNano())
 	c.readLoop()
 }
 
-// readLoop reads and handles client frames while input is available. When
-// none is, the connection is parked in the gateway's poller and the
-// goroutine ends (the poller starts a new one on input); without a poller
-// it waits in a blocking read. Idle peers are found by the heartbeat loop
-// (parked) or the read deadline (blocking): nothing for two ping intervals.
-// Exactly one readLoop runs per connection at a time; the one that sees
-// the connection end calls finish.
+// readLoop reads and handles client frames while input is available. A
+// polled connection reads with non-blocking syscalls and handles frames on
+// this goroutine; when the socket is drained the connection is parked in
+// the gateway's poller and the goroutine ends (the poller starts a new one
+// on input). Without a poller it waits in a blocking read and handles each
+// frame on a short-lived goroutine (see run). Idle peers are found by the
+// heartbeat loop (parked) or the read deadline (blocking): nothing for two
+// ping intervals. Exactly one readLoop runs per connection at a time; the
+// one that sees the connection end calls finish.
 func (c *Conn) readLoop() {
 	g := c.g
 	idle := 2 * g.cfg.PingInterval
+	polled := g.poll != nil && c.raw != nil
 	for {
-		if g.poll != nil && c.raw != nil && !c.inputReady() {
-			if c.isClosed() {
-				c.drain()
-				c.finish()
-				return
-			}
-			c.parked.Store(true)
-			if err := g.poll.arm(c); err == nil {
-				// A close that raced with parking: take the connection back
-				// (unless the poller already did).
-				if c.isClosed() && c.parked.CompareAndSwap(true, false) {
-					c.drain()
-					c.finish()
-				}
-				return
-			}
-			c.parked.Store(false) // cannot park: block instead
-		}
-		_ = c.nc.SetReadDeadline(time.Now().Add(idle))
-		msg, err := c.readMessage()
+		msg, ok, err := c.nextMessage()
 		if err != nil {
+			c.releaseInput()
 			c.endRead(err, "")
 			c.finish()
 			return
 		}
-		c.lastRead.Store(time.Now().UnixNano())
-		if msg == nil || c.isClosed() {
-			continue // a control frame; or closing: discard until the peer's close or the grace deadline
+		if ok {
+			c.lastRead.Store(time.Now().UnixNano())
+			if msg == nil || c.isClosed() {
+				continue // a control frame; or closing: discard until the peer's close or the grace deadline
+			}
+			if polled {
+				c.call(func() { c.process(msg) })
+			} else {
+				c.run(func() { c.process(msg) })
+			}
+			continue
 		}
-		c.run(func() { c.process(msg) })
+		if polled {
+			if !c.drained {
+				err = c.fill(false)
+				if err == nil {
+					continue
+				}
+				if !errors.Is(err, errWouldBlock) {
+					c.releaseInput()
+					c.endRead(err, "")
+					c.finish()
+					return
+				}
+			}
+			if c.park() {
+				return
+			}
+			polled = false // cannot park: block instead
+		}
+		_ = c.nc.SetReadDeadline(time.Now().Add(idle))
+		if err := c.fill(true); err != nil {
+			c.releaseInput()
+			c.endRead(err, "")
+			c.finish()
+			return
+		}
 	}
+}
+
+// park hands the connection to the poller and reports true, after which
+// the caller must touch nothing of c; false if it cannot be parked.
+func (c *Conn) park() bool {
+	c.releaseInput()
+	if c.isClosed() {
+		c.drain()
+		c.finish()
+		return true
+	}
+	c.parked.Store(true)
+	if err := c.g.poll.arm(c); err == nil {
+		// A close that raced with parking: take the connection back
+		// (unless the poller already did).
+		if c.isClosed() && c.parked.CompareAndSwap(true, false) {
+			c.drain()
+			c.finish()
+		}
+		return true
+	}
+	c.parked.Store(false)
+	return false
 }
 
 // resume starts a reader for a parked connection: on input (from the
 // poller), or to finish a close.
 func (c *Conn) resume() {
 	if c.parked.CompareAndSwap(true, false) {
+		c.drained = false // woken for input: read before parking again
 		go c.readLoop()
 	}
 }
@@ -303,6 +275,18 @@ func (c *Conn) run(fn func()) {
 		fn()
 	}()
 	<-done
+}
+
+// call runs fn on this goroutine, turning a panic into an internal-error
+// close as run does.
+func (c *Conn) call(fn func()) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.g.log.Error("panic in websocket operation", "conn_id", c.ConnID(), "panic", v)
+			c.closeWith(string(parley.CodeInternal), "internal error")
+		}
+	}()
+	fn()
 }
 
 // finish releases everything the connection holds. Runs once, on the last
