@@ -122,3 +122,31 @@ func TestParkedReaderEndsOnPeerClose(t *testing.T) {
 	}
 	waitFor(t, "every connection torn down", func() bool { return g.Connections() == 0 })
 }
+
+// TestCorkHoldsFramesUntilUncork: frames queued while a send is in flight
+// are not handed to a writer until the answer is queued, then leave
+// together, in order.
+func TestCorkHoldsFramesUntilUncork(t *testing.T) {
+	g := New(nil, nil, nil, Config{})
+	defer g.Close()
+	s, cl := tcpPair(t, listen(t))
+	defer cl.Close()
+	c := attach(g, s, "u")
+	r := readAll(cl, true)
+	c.cork()
+	c.enqueue(opText, []byte(`{"type":"message","seq":1}`))
+	c.enqueue(opText, []byte(`{"type":"ack","seq":1}`))
+	c.mu.Lock()
+	scheduled, queued := c.scheduled, len(c.queue)
+	c.mu.Unlock()
+	if scheduled || queued != 2 {
+		t.Fatalf("corked: scheduled=%v queued=%d, want false, 2", scheduled, queued)
+	}
+	c.uncork()
+	waitFor(t, "two frames", func() bool { return r.frames.Load() == 2 })
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !strings.Contains(string(r.got[0]), "message") || !strings.Contains(string(r.got[1]), "ack") {
+		t.Fatalf("frames out of order: %q", r.got)
+	}
+}

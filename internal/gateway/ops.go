@@ -101,6 +101,8 @@ func (c *Conn) handle(f ClientFrame) {
 	case OpPing:
 		out = encode(pongFrame{Type: "pong", Ref: f.Ref, ServerTime: time.Now().UTC()})
 	case OpSend:
+		c.cork()
+		defer c.uncork() // after the answer is queued, below
 		var m parley.Message
 		var created bool
 		m, created, err = g.be.Send(ctx, c.actor, f.ConversationID, f.ClientMsgID, f.Body, f.ReplyTo, f.AttachmentIDs)
