@@ -380,3 +380,24 @@ func TestReactionNoOpsPublishNothing(t *testing.T) {
 	_, err = alice.React(ctx, g.ID, 99, "👍")
 	wantCode(t, err, parley.CodeNotFound)
 }
+
+// TestWSFrameRateFlag: --ws-frame-rate reaches the gateway: the ready frame
+// announces it and the third frame of a burst of 2 (rate 1) is refused.
+func TestWSFrameRateFlag(t *testing.T) {
+	env := apitest.Start(t, func(c *server.Config) { c.WSFrameRate = 1 })
+	c, _ := env.NewUser(t, "alice")
+	w := dialRaw(t, env, nil)
+	w.send(map[string]any{"type": "auth", "token": c.Token()})
+	limits, _ := w.expect("ready")["limits"].(map[string]any)
+	if limits["ops_per_second"] != 1.0 || limits["ops_burst"] != 2.0 {
+		t.Fatalf("ready limits = %v, want ops_per_second 1, ops_burst 2", limits)
+	}
+	for i := range 3 {
+		w.send(map[string]any{"type": "ping", "ref": fmt.Sprint(i)})
+	}
+	w.expect("pong")
+	w.expect("pong")
+	if e := w.expect("error"); errCode(e) != "rate_limited" || e["ref"] != "2" {
+		t.Fatalf("third frame answered %v, want rate_limited", e)
+	}
+}

@@ -28,6 +28,7 @@ type Config struct {
 	ShutdownGrace  time.Duration // time in-flight requests get on shutdown
 	Pprof          string        // if set, serve net/http/pprof on this address
 	SendRate       float64       // messages per second each user may send, sustained (bursts of twice that)
+	WSFrameRate    float64       // frames per second each WebSocket connection may send, sustained (bursts of twice that)
 	MaxReactions   int           // distinct emoji on one message
 	MaxMembers     int           // members of one group or channel
 
@@ -63,6 +64,7 @@ func Default() Config {
 		SessionTTL:     30 * 24 * time.Hour,
 		ShutdownGrace:  15 * time.Second,
 		SendRate:       app.DefaultLimits().MessagesPerUserSecond,
+		WSFrameRate:    100,
 		MaxReactions:   app.DefaultLimits().MaxReactionsPerMsg,
 		MaxMembers:     app.DefaultLimits().MaxMembers,
 		MaxFileBytes:   100 << 20,
@@ -92,6 +94,7 @@ func (c *Config) settings() []setting {
 		{"session-ttl", "idle time after which a session expires (e.g. 720h)", (*durationValue)(&c.SessionTTL)},
 		{"shutdown-grace", "time in-flight requests get to finish on shutdown", (*durationValue)(&c.ShutdownGrace)},
 		{"send-rate", "messages per second each user may send, sustained (bursts of twice that, at least 10); beyond it sends get 429 rate_limited", (*floatValue)(&c.SendRate)},
+		{"ws-frame-rate", "frames per second each WebSocket connection may send, sustained (bursts of twice that); beyond it frames get rate_limited errors, and a flood closes the socket with 1008", (*floatValue)(&c.WSFrameRate)},
 		{"max-reactions", "distinct emoji one message may carry", (*intValue)(&c.MaxReactions)},
 		{"max-members", "members one group or channel may have", (*intValue)(&c.MaxMembers)},
 		{"pprof", "serve Go profiling endpoints (net/http/pprof) on this address, e.g. 127.0.0.1:6060", (*stringValue)(&c.Pprof)},
@@ -164,6 +167,9 @@ func (c *Config) Validate() error {
 	}
 	if !(c.SendRate > 0 && c.SendRate <= 1e6) { // also refuses NaN
 		return fmt.Errorf("send-rate must be above 0 and at most 1000000")
+	}
+	if !(c.WSFrameRate >= 1 && c.WSFrameRate <= 1e6) {
+		return fmt.Errorf("ws-frame-rate must be between 1 and 1000000")
 	}
 	if c.MaxReactions < 1 || c.MaxReactions > 10000 {
 		return fmt.Errorf("max-reactions must be between 1 and 10000")

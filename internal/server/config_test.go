@@ -83,6 +83,9 @@ func TestConfigValidate(t *testing.T) {
 		"negative send rate": func(c *Config) { c.SendRate = -1 },
 		"NaN send rate":      func(c *Config) { c.SendRate = math.NaN() },
 		"huge send rate":     func(c *Config) { c.SendRate = 2e6 },
+		"zero frame rate":    func(c *Config) { c.WSFrameRate = 0 },
+		"NaN frame rate":     func(c *Config) { c.WSFrameRate = math.NaN() },
+		"huge frame rate":    func(c *Config) { c.WSFrameRate = 2e6 },
 		"zero reactions":     func(c *Config) { c.MaxReactions = 0 },
 		"huge reactions":     func(c *Config) { c.MaxReactions = 1 << 20 },
 		"one member":         func(c *Config) { c.MaxMembers = 1 },
@@ -108,7 +111,7 @@ func TestLimitSettings(t *testing.T) {
 	if cfg.SendRate != 50 || cfg.MaxReactions != 50 || cfg.MaxMembers != 10000 {
 		t.Fatalf("defaults %v %d %d", cfg.SendRate, cfg.MaxReactions, cfg.MaxMembers)
 	}
-	env := map[string]string{"PARLEY_SEND_RATE": "2.5", "PARLEY_MAX_MEMBERS": "300"}
+	env := map[string]string{"PARLEY_SEND_RATE": "2.5", "PARLEY_MAX_MEMBERS": "300", "PARLEY_WS_FRAME_RATE": "250"}
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
 	if err := cfg.Bind(fs, func(k string) string { return env[k] }); err != nil {
 		t.Fatal(err)
@@ -116,8 +119,8 @@ func TestLimitSettings(t *testing.T) {
 	if err := fs.Parse([]string{"--max-reactions", "7", "--max-members", "400"}); err != nil {
 		t.Fatal(err)
 	}
-	if cfg.SendRate != 2.5 || cfg.MaxReactions != 7 || cfg.MaxMembers != 400 {
-		t.Fatalf("got %v %d %d", cfg.SendRate, cfg.MaxReactions, cfg.MaxMembers)
+	if cfg.SendRate != 2.5 || cfg.MaxReactions != 7 || cfg.MaxMembers != 400 || cfg.WSFrameRate != 250 {
+		t.Fatalf("got %v %d %d %v", cfg.SendRate, cfg.MaxReactions, cfg.MaxMembers, cfg.WSFrameRate)
 	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)

@@ -124,6 +124,8 @@ func (s *Server) open(ctx context.Context) error {
 	s.Gateway = gateway.New(realtime, s.log, s.Metrics, gateway.Config{
 		MaxMessageChars: limits.MaxMessageChars,
 		TypingTTL:       app.TypingTTL,
+		OpsPerSecond:    s.cfg.WSFrameRate,
+		OpsBurst:        int(2 * s.cfg.WSFrameRate),
 		CloseCode:       httpapi.GatewayCloseCode,
 	})
 	unsubscribe, err := bus.Subscribe(s.Gateway.HandleEvent)
