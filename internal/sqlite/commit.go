@@ -93,11 +93,12 @@ const (
 )
 
 var stmtSQL = [numStmts]string{
-	stmtConv: `SELECT num, last_seq, last_at, broadcast FROM conversations WHERE id = ?`,
+	stmtConv: `SELECT c.num, h.last_seq, h.last_at, c.broadcast FROM conversations c
+		JOIN conversation_heads h ON h.num = c.num WHERE c.id = ?`,
 	stmtRole: `SELECT role FROM members WHERE conversation_id = ? AND user_id = ?`,
 	stmtInsert: `INSERT INTO messages (conv, seq, id, sender_id, client_msg_id, kind, body, reply_to,
 		mentions, system, created_at, attachments) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
-	stmtBump: `UPDATE conversations SET last_seq = ?, last_at = max(last_at, ?) WHERE num = ?`,
+	stmtBump: `UPDATE conversation_heads SET last_seq = ?, last_at = max(last_at, ?) WHERE num = ?`,
 }
 
 // wtx is the write transaction of one batch.

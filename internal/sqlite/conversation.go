@@ -10,7 +10,10 @@ import (
 )
 
 const conversationCols = `c.id, c.kind, c.title, c.topic, c.avatar_url, c.public, c.broadcast, coalesce(c.direct_key, ''),
-	c.created_by, c.created_at, c.updated_at, c.last_seq, c.last_at, c.member_count`
+	c.created_by, c.created_at, c.updated_at, h.last_seq, h.last_at, c.member_count`
+
+// conversationFrom is the FROM clause conversationCols read from.
+const conversationFrom = ` FROM conversations c JOIN conversation_heads h ON h.num = c.num`
 
 func scanConversation(r interface{ Scan(...any) error }, extra ...any) (parley.Conversation, error) {
 	var c parley.Conversation
@@ -34,10 +37,14 @@ func (s *Store) CreateConversation(ctx context.Context, c parley.Conversation, m
 			direct = c.DirectKey
 		}
 		if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO conversations (id, kind, title, title_lower, topic,
-			avatar_url, public, broadcast, direct_key, created_by, created_at, updated_at, last_seq, last_at,
-			member_count) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0,?,0)`,
+			avatar_url, public, broadcast, direct_key, created_by, created_at, updated_at,
+			member_count) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0)`,
 			c.ID, c.Kind, c.Title, strings.ToLower(c.Title), c.Topic, c.AvatarURL, c.Public, c.Broadcast, direct,
-			c.CreatedBy, millis(c.CreatedAt), millis(c.UpdatedAt), millis(c.CreatedAt)); err != nil {
+			c.CreatedBy, millis(c.CreatedAt), millis(c.UpdatedAt)); err != nil {
+			return err
+		}
+		if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO conversation_heads (num, last_seq, last_at)
+			VALUES (`+convNum+`, 0, ?)`, c.ID, millis(c.CreatedAt)); err != nil {
 			return err
 		}
 		added, err := w.insertMembers(c.ID, members)
@@ -94,7 +101,7 @@ func (w *wtx) insertMembers(conversationID string, members []parley.Member) ([]p
 // conversation reads a conversation inside the batch, with the batch's
 // not-yet-written last_seq applied.
 func (w *wtx) conversation(id string) (parley.Conversation, error) {
-	c, err := scanConversation(w.tx.QueryRowContext(w.ctx, `SELECT `+conversationCols+` FROM conversations c WHERE c.id = ?`, id))
+	c, err := scanConversation(w.tx.QueryRowContext(w.ctx, `SELECT `+conversationCols+conversationFrom+` WHERE c.id = ?`, id))
 	if err == sql.ErrNoRows {
 		return c, parley.Errorf(parley.CodeNotFound, "conversation not found")
 	}
@@ -127,8 +134,8 @@ func (s *Store) Conversation(ctx context.Context, id string) (parley.Conversatio
 
 // ConversationByDirectKey implements parley.ConversationStore.
 func (s *Store) ConversationByDirectKey(ctx context.Context, key string) (parley.Conversation, error) {
-	c, err := scanConversation(s.read.QueryRowContext(ctx, `SELECT `+conversationCols+` FROM conversations c
-		WHERE direct_key = ?`, key))
+	c, err := scanConversation(s.read.QueryRowContext(ctx, `SELECT `+conversationCols+conversationFrom+`
+		WHERE c.direct_key = ?`, key))
 	return c, translate(err)
 }
 
@@ -237,7 +244,7 @@ func (s *Store) loadLastMessages(ctx context.Context, es []parley.ConversationEn
 	marks := strings.TrimSuffix(strings.Repeat("?,", len(args)), ",")
 	// #nosec G202 -- only placeholders are concatenated; values are bound
 	rows, err := s.read.QueryContext(ctx, `SELECT `+messageCols+messageFrom+`
-		WHERE c.id IN (`+marks+`) AND m.seq = c.last_seq`, args...)
+		WHERE c.id IN (`+marks+`) AND m.seq = (SELECT last_seq FROM conversation_heads WHERE num = c.num)`, args...)
 	if err != nil {
 		return translate(err)
 	}
@@ -319,7 +326,7 @@ func scanStrings(rows *sql.Rows, err error) ([]string, error) {
 
 // PublicChannels implements parley.ConversationStore.
 func (s *Store) PublicChannels(ctx context.Context, query, afterTitle, afterID string, limit int) ([]parley.Conversation, error) {
-	q := `SELECT ` + conversationCols + ` FROM conversations c WHERE c.public = 1`
+	q := `SELECT ` + conversationCols + conversationFrom + ` WHERE c.public = 1`
 	var args []any
 	if query != "" {
 		q += ` AND instr(c.title_lower, ?) > 0`

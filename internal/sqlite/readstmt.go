@@ -31,8 +31,8 @@ type readStmts struct {
 }
 
 const (
-	entriesPage  = ` ORDER BY c.last_at DESC, c.id DESC LIMIT ?`
-	entriesAfter = ` AND (c.last_at < ? OR (c.last_at = ? AND c.id < ?))` + entriesPage
+	entriesPage  = ` ORDER BY h.last_at DESC, c.id DESC LIMIT ?`
+	entriesAfter = ` AND (h.last_at < ? OR (h.last_at = ? AND c.id < ?))` + entriesPage
 	entryByID    = ` AND c.id = ?`
 )
 
@@ -61,10 +61,11 @@ func (s *Store) prepareReads(ctx context.Context) error {
 	prep(&r.message, `SELECT `+messageCols+messageFrom+` WHERE c.id = ? AND m.seq = ?`)
 	prep(&r.reactions, `SELECT seq, emoji, user_id FROM reactions
 		WHERE conversation_id = ? AND seq BETWEEN ? AND ? ORDER BY seq, created_at, emoji, user_id`)
-	prep(&r.conversation, `SELECT `+conversationCols+` FROM conversations c WHERE c.id = ?`)
+	prep(&r.conversation, `SELECT `+conversationCols+conversationFrom+` WHERE c.id = ?`)
 	prep(&r.conversationIDs, `SELECT conversation_id FROM members WHERE user_id = ? ORDER BY conversation_id`)
-	prep(&r.conversationStates, `SELECT m.conversation_id, c.last_seq, m.delivered_seq, m.read_seq
-		FROM members m JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = ?`)
+	prep(&r.conversationStates, `SELECT m.conversation_id, h.last_seq, m.delivered_seq, m.read_seq
+		FROM members m JOIN conversations c ON c.id = m.conversation_id
+		JOIN conversation_heads h ON h.num = c.num WHERE m.user_id = ?`)
 	prep(&r.receipts, `SELECT user_id, delivered_seq, read_seq FROM members
 		WHERE conversation_id = ? ORDER BY user_id`)
 	prep(&r.memberIDs, `SELECT user_id FROM members WHERE conversation_id = ? ORDER BY user_id`)
@@ -97,5 +98,6 @@ func entriesQuery(tail string) string {
 		(SELECT count(*) FROM messages x WHERE x.conv = c.num AND x.seq > m.read_seq
 			AND x.sender_id != m.user_id AND x.deleted = 0 AND x.kind = 'user')
 		FROM members m JOIN conversations c ON c.id = m.conversation_id
+		JOIN conversation_heads h ON h.num = c.num
 		WHERE m.user_id = ?` + tail
 }
