@@ -209,6 +209,11 @@ func (a *App) History(ctx context.Context, actor parley.Actor, convID string, in
 	if _, _, err := a.member(ctx, actor, convID); err != nil {
 		return nil, err
 	}
+	return a.historyPage(ctx, convID, in)
+}
+
+// historyPage is History after the membership check.
+func (a *App) historyPage(ctx context.Context, convID string, in HistoryInput) ([]parley.Message, error) {
 	limit, err := pageLimit(in.Limit)
 	if err != nil {
 		return nil, err

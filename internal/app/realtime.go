@@ -15,7 +15,16 @@ type Realtime struct {
 	presence  parley.Presence
 	typing    *Limiter
 	typingTTL time.Duration
+	// history bounds the socket history reads in progress: after a mass
+	// reconnect every client asks for what it missed at once, and those
+	// reads would otherwise queue for the store's read connections together
+	// with the connect path's, delaying every client's ready frame behind
+	// the others' catch-up.
+	history chan struct{}
 }
+
+// HistoryReads is how many socket history reads run at once (per node).
+const HistoryReads = 4
 
 // TypingTTL is how long receivers show a typing indicator unless renewed.
 const TypingTTL = 6 * time.Second
@@ -28,6 +37,7 @@ func NewRealtime(a *App, p parley.Presence) *Realtime {
 		// Two indicators per second per user and conversation, bursts of 3.
 		typing:    NewLimiter(2, 3, a.now),
 		typingTTL: TypingTTL,
+		history:   make(chan struct{}, HistoryReads),
 	}
 }
 
@@ -75,6 +85,22 @@ func (r *Realtime) Send(ctx context.Context, actor parley.Actor, conversationID,
 
 // History is App.History: a page of the history after or before a seq,
 // for resync over the socket.
+//
+// A member (every resyncing client) is checked with one read of their
+// membership instead of App.History's conversation and membership reads;
+// anything else takes App.History's full check and gets its errors.
 func (r *Realtime) History(ctx context.Context, actor parley.Actor, conversationID string, after, before int64, limit int) ([]parley.Message, error) {
-	return r.app.History(ctx, actor, conversationID, HistoryInput{After: after, Before: before, Limit: limit})
+	select {
+	case r.history <- struct{}{}:
+		defer func() { <-r.history }()
+	case <-ctx.Done():
+		return nil, parley.Errorf(parley.CodeUnavailable, "the server is busy; retry the history read")
+	}
+	in := HistoryInput{After: after, Before: before, Limit: limit}
+	if !actor.Anonymous() && parley.ValidID(conversationID) {
+		if _, err := r.app.store.Member(ctx, conversationID, actor.UserID); err == nil {
+			return r.app.historyPage(ctx, conversationID, in)
+		}
+	}
+	return r.app.History(ctx, actor, conversationID, in)
 }

@@ -60,6 +60,10 @@ func (r *runner) storm(ctx context.Context) error {
 		<-c.done
 	}
 	r.printf("dropped %d connections\n", n)
+	if w, ok := r.waitDropSeen(ctx, 30*time.Second); ok {
+		r.rep.Summary["server_released_drop_s"] = round2(w.Seconds())
+		r.printf("the server released them after %v\n", w.Round(time.Millisecond))
+	}
 	if targets, err = r.postToAll(ctx, p, r.cfg.Missed, "missed"); err != nil {
 		return err
 	}
