@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -84,6 +85,7 @@ Flags:
 	fs.Float64Var(&cfg.QuietPct, "quiet-pct", cfg.QuietPct, "see --quiet-wait")
 	progress := fs.Bool("progress", isTerminal(os.Stderr), "show a live progress line on stderr")
 	timeout := fs.Duration("timeout", 30*time.Minute, "abort the whole run after this long")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the generator itself to this file")
 
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		if err := fs.Parse(args); err != nil {
@@ -116,6 +118,17 @@ Flags:
 	cfg.Quiet = cfg.JSONOut == "-"
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	_, err = bench.Run(ctx, cfg, "parley bench "+strings.Join(args, " "))
 	return err
 }
