@@ -41,6 +41,7 @@ type histAnswer struct {
 	conv  string
 	added int
 	err   error
+	retry bool // the server was busy (unavailable, rate_limited): ask again
 }
 
 func newResyncState(c *conn, dups, gaps *atomic.Int64) *resyncState {
@@ -142,7 +143,8 @@ func (r *runner) resyncError(c *conn, f inFrame) bool {
 	if c.rs == nil || !strings.HasPrefix(f.Ref, resyncRef) {
 		return false
 	}
-	r.resyncAnswer(c, histAnswer{err: fmt.Errorf("history refused: %s", f.ErrCode)})
+	r.resyncAnswer(c, histAnswer{err: fmt.Errorf("history refused: %s", f.ErrCode),
+		retry: f.ErrCode == "unavailable" || f.ErrCode == "rate_limited"})
 	return true
 }
 
@@ -159,7 +161,7 @@ func (r *runner) resyncAnswer(c *conn, a histAnswer) {
 // have until every conversation has reached its last_seq.
 func (r *runner) resyncSocket(ctx context.Context, c *conn) error {
 	buf := make([]byte, 0, 160)
-	n := 0
+	n, busy := 0, 0
 	for {
 		type behind struct {
 			id   string
@@ -183,15 +185,16 @@ func (r *runner) resyncSocket(ctx context.Context, c *conn) error {
 				return err
 			}
 		}
-		progress := 0
+		progress, retry := 0, false
 		timeout := time.NewTimer(30 * time.Second)
 		for range todo {
 			select {
 			case a := <-c.rs.answers:
-				if a.err != nil {
+				if a.err != nil && (!a.retry || busy >= 10) {
 					timeout.Stop()
 					return a.err
 				}
+				retry = retry || a.retry
 				progress += a.added
 			case <-c.done:
 				timeout.Stop()
@@ -204,6 +207,12 @@ func (r *runner) resyncSocket(ctx context.Context, c *conn) error {
 			}
 		}
 		timeout.Stop()
+		if retry {
+			// As docs/protocol.md says for unavailable: back off, ask again.
+			busy++
+			time.Sleep(time.Duration(busy) * 100 * time.Millisecond)
+			continue
+		}
 		if progress == 0 {
 			return fmt.Errorf("history answers brought nothing new (%d conversations behind)", len(todo))
 		}
