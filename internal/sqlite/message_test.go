@@ -98,47 +98,80 @@ func TestClosedStoreRefusesAppends(t *testing.T) {
 func BenchmarkAppendMessage(b *testing.B) {
 	for _, senders := range []int{1, 16, 256} {
 		b.Run(fmt.Sprintf("senders=%d", senders), func(b *testing.B) {
-			ctx := context.Background()
-			s, err := sqlite.Open(ctx, b.TempDir())
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
+			s := openBench(b)
 			const convs = 16
-			var convIDs []string
-			var users []string
+			var ts []appendTarget
 			for range convs {
-				c, u := seedConversationPrefix(b, s, senders/convs+1, len(users))
-				convIDs = append(convIDs, c)
-				users = append(users, u...)
+				c, u := seedConversationPrefix(b, s, senders/convs+1, len(ts))
+				for _, id := range u {
+					ts = append(ts, appendTarget{c, id})
+				}
 			}
-			var next atomic.Int64
-			var wg sync.WaitGroup
-			body := "a typical chat message of about sixty bytes, give or take."
-			b.ResetTimer()
-			start := time.Now()
-			for w := range senders {
-				wg.Go(func() {
-					conv := convIDs[w%convs]
-					user := users[(w%convs)*(senders/convs+1)+w/convs]
-					for {
-						i := next.Add(1)
-						if i > int64(b.N) {
-							return
-						}
-						m := parley.Message{ID: parley.NewID(), ConversationID: conv, SenderID: user,
-							ClientMsgID: parley.NewID(), Kind: parley.MessageUser, Body: body, CreatedAt: time.Now()}
-						if _, _, err := s.AppendMessage(ctx, m, parley.CheckMember, nil); err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				})
-			}
-			wg.Wait()
-			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+			benchAppend(b, s, senders, func(w int, _ int64) appendTarget {
+				return ts[(w%convs)*(senders/convs+1)+w/convs]
+			})
 		})
 	}
+}
+
+// BenchmarkAppendSpread is the dm shape of `parley bench dm` at the store:
+// 1,000 two-member conversations, and concurrent senders whose consecutive
+// messages go to different conversations, so a batch touches as many
+// conversations as it has messages (BenchmarkAppendMessage's 16 groups hide
+// that per-conversation cost).
+func BenchmarkAppendSpread(b *testing.B) {
+	for _, senders := range []int{16, 64, 256} {
+		b.Run(fmt.Sprintf("senders=%d", senders), func(b *testing.B) {
+			s := openBench(b)
+			ts := make([]appendTarget, 1000)
+			for i := range ts {
+				c, u := seedConversationPrefix(b, s, 2, 2*i)
+				ts[i] = appendTarget{c, u[0]}
+			}
+			benchAppend(b, s, senders, func(_ int, i int64) appendTarget { return ts[i%int64(len(ts))] })
+		})
+	}
+}
+
+type appendTarget struct{ conv, sender string }
+
+func openBench(b *testing.B) *sqlite.Store {
+	s, err := sqlite.Open(context.Background(), b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+// benchAppend appends b.N messages from concurrent senders; message i of
+// sender w goes where pick says. It reports msgs/s.
+func benchAppend(b *testing.B, s *sqlite.Store, senders int, pick func(w int, i int64) appendTarget) {
+	ctx := context.Background()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	body := "a typical chat message of about sixty bytes, give or take."
+	b.ResetTimer()
+	start := time.Now()
+	for w := range senders {
+		wg.Go(func() {
+			for {
+				i := next.Add(1)
+				if i > int64(b.N) {
+					return
+				}
+				t := pick(w, i)
+				m := parley.Message{ID: parley.NewID(), ConversationID: t.conv, SenderID: t.sender,
+					ClientMsgID: parley.NewID(), Kind: parley.MessageUser, Body: body, CreatedAt: time.Now()}
+				if _, _, err := s.AppendMessage(ctx, m, parley.CheckMember, nil); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
 }
 
 func seedConversationPrefix(tb testing.TB, s *sqlite.Store, users, offset int) (string, []string) {
