@@ -92,6 +92,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		Username: req.Username, Password: req.Password, UserAgent: r.UserAgent(), Address: s.clientAddr(r),
 	})
 	if err != nil {
+		if parley.IsCode(err, parley.CodeUnauthenticated) {
+			s.metrics.IncLoginFailures()
+		}
 		s.writeError(w, r, err)
 		return
 	}

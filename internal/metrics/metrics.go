@@ -24,9 +24,7 @@ type Metrics struct {
 	messagesIn    prometheus.Counter       // messages committed by this node
 	deliveries    prometheus.Counter       // frames queued to local connections
 	queueDrops    prometheus.Counter       // connections closed as slow consumers
-	storeLatency  *prometheus.HistogramVec // by op
-	busLatency    prometheus.Histogram     // publish to local receipt, same-node only
-	commitBatch   prometheus.Histogram     // messages per group commit
+	commitBatch   prometheus.Histogram     // operations per group commit
 	loginFailures prometheus.Counter
 }
 
@@ -48,19 +46,13 @@ func New() *Metrics {
 		Name: "parley_deliveries_total", Help: "Event frames queued to local WebSocket connections."})
 	m.queueDrops = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "parley_slow_consumer_disconnects_total", Help: "Connections closed because their outbound queue was full."})
-	m.storeLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "parley_store_duration_seconds", Help: "Store operation latency by operation.",
-		Buckets: prometheus.ExponentialBuckets(0.00005, 4, 10)}, []string{"op"})
-	m.busLatency = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name: "parley_bus_latency_seconds", Help: "Time from publish to receipt by this node's gateway.",
-		Buckets: prometheus.ExponentialBuckets(0.00001, 4, 10)})
 	m.commitBatch = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name: "parley_commit_batch_messages", Help: "Messages per group commit.",
-		Buckets: prometheus.ExponentialBuckets(1, 2, 10)})
+		Name: "parley_commit_batch_ops", Help: "Operations (messages, edits, receipts, membership changes) per group commit.",
+		Buckets: prometheus.ExponentialBuckets(1, 2, 11)})
 	m.loginFailures = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "parley_login_failures_total", Help: "Failed sign-in attempts."})
 	m.reg.MustRegister(m.httpRequests, m.httpDuration, m.connections, m.messagesIn, m.deliveries,
-		m.queueDrops, m.storeLatency, m.busLatency, m.commitBatch, m.loginFailures,
+		m.queueDrops, m.commitBatch, m.loginFailures,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -107,21 +99,8 @@ func (m *Metrics) IncQueueDrops() {
 	}
 }
 
-// ObserveStore records the latency of one store operation.
-func (m *Metrics) ObserveStore(op string, d time.Duration) {
-	if m != nil {
-		m.storeLatency.WithLabelValues(op).Observe(d.Seconds())
-	}
-}
-
-// ObserveBus records publish-to-receipt latency of one event.
-func (m *Metrics) ObserveBus(d time.Duration) {
-	if m != nil {
-		m.busLatency.Observe(d.Seconds())
-	}
-}
-
-// ObserveCommitBatch records the size of one group commit.
+// ObserveCommitBatch records the size of one group commit (operations
+// committed together with one fsync).
 func (m *Metrics) ObserveCommitBatch(n int) {
 	if m != nil {
 		m.commitBatch.Observe(float64(n))

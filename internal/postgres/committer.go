@@ -109,6 +109,9 @@ func newCommitter(s *Store) *committer {
 					break drain
 				}
 			}
+			if fn := c.s.batches.Load(); fn != nil {
+				(*fn)(len(batch))
+			}
 			notifyq <- c.run(batch)
 		}
 	}()

@@ -51,7 +51,14 @@ type Store struct {
 	pool  *pgxpool.Pool
 	trips atomic.Int64 // statements and pipelines sent (see Stats)
 	cm    *committer   // batches message appends; see message.go
+	// batches, if set, is told the size of every batch the committer takes.
+	batches atomic.Pointer[func(ops int)]
 }
+
+// ObserveBatches makes the committer report to fn the number of operations
+// of every batch it takes. fn runs on the committer goroutine and must not
+// block.
+func (s *Store) ObserveBatches(fn func(ops int)) { s.batches.Store(&fn) }
 
 // DefaultMaxConns is the pool size used when the URL does not set
 // pool_max_conns.

@@ -86,6 +86,9 @@ func (s *Server) open(ctx context.Context) error {
 	}
 	s.Store = store
 	s.closers = append(s.closers, store.Close)
+	if o, ok := store.(interface{ ObserveBatches(func(int)) }); ok {
+		o.ObserveBatches(s.Metrics.ObserveCommitBatch)
+	}
 
 	bus, err := openBus(cfg, s.log)
 	if err != nil {

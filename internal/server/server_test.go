@@ -3,13 +3,16 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/parley-chat/parley"
+	"github.com/parley-chat/parley/client"
 	"github.com/parley-chat/parley/internal/apitest"
 	"github.com/parley-chat/parley/internal/server"
 )
@@ -103,4 +106,51 @@ func TestGracefulShutdownFinishesAndReleasesDataDir(t *testing.T) {
 		t.Fatalf("reopen after shutdown: %v", err)
 	}
 	_ = srv2.Close()
+}
+
+// TestMetricsRecordWork: the collectors /metrics exposes move with the work
+// they name (none is registered and left at zero).
+func TestMetricsRecordWork(t *testing.T) {
+	env := apitest.Start(t, nil)
+	ctx := context.Background()
+	alice, _ := env.NewUser(t, "alice")
+	_, bob := env.NewUser(t, "bob")
+	conv, _, err := alice.CreateConversation(ctx, client.CreateConversationRequest{Kind: parley.KindDirect, MemberIDs: []string{bob.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, _, err := alice.Send(ctx, conv.ID, client.SendRequest{ClientMsgID: fmt.Sprint("m", i), Body: "hi"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := env.Client().Login(ctx, "alice", "not the password"); !parley.IsCode(err, parley.CodeUnauthenticated) {
+		t.Fatalf("wrong password: %v", err)
+	}
+	_, body := get(t, env.URL+"/metrics")
+	value := func(name string) float64 {
+		for _, line := range strings.Split(string(body), "\n") {
+			if rest, ok := strings.CutPrefix(line, name+" "); ok {
+				v, err := strconv.ParseFloat(rest, 64)
+				if err != nil {
+					t.Fatalf("%s: %v", line, err)
+				}
+				return v
+			}
+		}
+		t.Fatalf("/metrics has no %s", name)
+		return 0
+	}
+	if v := value("parley_messages_committed_total"); v < 3 {
+		t.Errorf("parley_messages_committed_total = %v, want ≥ 3", v)
+	}
+	if v := value("parley_commit_batch_ops_count"); v < 1 {
+		t.Errorf("parley_commit_batch_ops_count = %v, want ≥ 1", v)
+	}
+	if v := value("parley_commit_batch_ops_sum"); v < 4 { // the conversation and three messages
+		t.Errorf("parley_commit_batch_ops_sum = %v, want ≥ 4", v)
+	}
+	if v := value("parley_login_failures_total"); v != 1 {
+		t.Errorf("parley_login_failures_total = %v, want 1", v)
+	}
 }

@@ -174,6 +174,9 @@ func (s *Store) startCommitter() error {
 					break drain
 				}
 			}
+			if fn := s.batches.Load(); fn != nil {
+				(*fn)(len(batch))
+			}
 			s.runBatch(batch)
 			notifyq <- batch
 			c.batches++

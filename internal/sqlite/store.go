@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -41,7 +42,14 @@ type Store struct {
 	rd readStmts
 	// commit is the group committer of history writes (commit.go).
 	commit *committer
+	// batches, if set, is told the size of every batch the committer takes.
+	batches atomic.Pointer[func(ops int)]
 }
+
+// ObserveBatches makes the committer report to fn the number of operations
+// of every batch it takes (one transaction, one fsync). fn runs on the
+// committer goroutine and must not block.
+func (s *Store) ObserveBatches(fn func(ops int)) { s.batches.Store(&fn) }
 
 // FileName is the database file's name inside the data directory.
 const FileName = "parley.db"
