@@ -20,11 +20,11 @@ type Metrics struct {
 	httpRequests *prometheus.CounterVec
 	httpDuration *prometheus.HistogramVec
 
-	connections   prometheus.Gauge         // open, authenticated WebSocket connections
-	messagesIn    prometheus.Counter       // messages committed by this node
-	deliveries    prometheus.Counter       // frames queued to local connections
-	queueDrops    prometheus.Counter       // connections closed as slow consumers
-	commitBatch   prometheus.Histogram     // operations per group commit
+	connections   prometheus.Gauge     // open, authenticated WebSocket connections
+	messagesIn    prometheus.Counter   // messages committed by this node
+	deliveries    prometheus.Counter   // frames queued to local connections
+	queueDrops    prometheus.Counter   // connections closed as slow consumers
+	commitBatch   prometheus.Histogram // operations per group commit
 	loginFailures prometheus.Counter
 }
 
