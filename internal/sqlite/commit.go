@@ -53,10 +53,21 @@ type committer struct {
 	// Checkpoints run on their own connection, off the commit path: the
 	// write connection has wal_autocheckpoint off, and the committer kicks
 	// the checkpointer every ckptEvery batches (and a ticker every second).
-	ckpt     *sql.DB
-	kick     chan struct{}
-	ckptDone chan struct{}
-	batches  int
+	//
+	// That alone would let the WAL grow without bound under sustained
+	// load: SQLite restarts the WAL from its beginning only when a write
+	// transaction begins with every frame already checkpointed, and a
+	// background checkpoint always lags the batch just committed. So when
+	// the checkpointer reports more than restartFrames frames in the WAL,
+	// the committer itself checkpoints between two batches (cheap: the
+	// background checkpoints have copied all but the last few batches),
+	// and the next batch restarts the WAL at its start instead of
+	// appending. The WAL file then stays near restartFrames pages.
+	ckpt      *sql.DB
+	kick      chan struct{}
+	ckptDone  chan struct{}
+	batches   int
+	walFrames atomic.Int64 // frames in the WAL at the last checkpoint
 	// roles caches members' roles for the append check. Only the committer
 	// goroutine touches it. Membership and roles change only through
 	// committer ops, and each such op calls w.forgetRoles() before writing
@@ -73,6 +84,10 @@ type committer struct {
 }
 
 const ckptEvery = 64
+
+// restartFrames is the WAL size, in frames, past which the committer makes
+// the WAL restart (32 MiB of 4 KiB pages). A variable for tests.
+var restartFrames int64 = 8192
 
 // convState is a conversation's state cached for one batch.
 type convState struct {
@@ -187,6 +202,12 @@ func (s *Store) startCommitter() error {
 				default:
 				}
 			}
+			if c.walFrames.Load() > restartFrames {
+				c.walFrames.Store(0)
+				if _, err := s.write.Exec(`PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
+					c.walFrames.Store(restartFrames + 1) // try again after the next batch
+				}
+			}
 		}
 	}()
 	return nil
@@ -226,7 +247,10 @@ func (c *committer) checkpointer() {
 			}
 		}
 		last = c.batchCount()
-		_, _ = c.ckpt.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+		var busy, frames, done int64
+		if c.ckpt.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &done) == nil {
+			c.walFrames.Store(frames)
+		}
 	}
 }
 
