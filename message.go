@@ -108,7 +108,9 @@ type MessageStore interface {
 	// sender (else CodeInvalid, field attachment_ids); the append binds it
 	// to the message atomically, and DeleteMessage marks it deleted.
 	// Concurrent appends may share one transaction (group commit); the
-	// method returns only after the commit is durable.
+	// method returns only after the commit is durable. Once the append's
+	// place in the commit order is fixed it calls Queued(ctx): an append
+	// called after that commits after this one (pipelining, order.go).
 	//
 	// Idempotency: if m.ClientMsgID is non-empty and a message with the same
 	// (SenderID, ClientMsgID) exists — committed earlier or in the same

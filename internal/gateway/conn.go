@@ -77,6 +77,7 @@ type Conn struct {
 	tokens   float64
 	lastTick int64 // unix nanos of the last token refill
 	strikes  int
+	pipe     *sendPipe // in-flight sends (pipeline.go); set by the reader on its first send
 }
 
 func newConn(g *Gateway, nc net.Conn, buffered []byte) *Conn {
@@ -129,19 +130,25 @@ func (c *Conn) enqueue(op ws.OpCode, p []byte) bool {
 	return true
 }
 
-// cork makes frames queue without being written until uncork. The reader
-// corks around a send, so that the message's own event and the ack (and
-// whatever else arrives meanwhile) leave in one write instead of several:
-// frames for this connection wait at most as long as the send takes.
+// cork makes frames queue without being written until uncork or kick. A
+// connection is corked while it has sends in flight (pipeline.go), so that
+// a message's own event and the ack (and whatever else arrives meanwhile)
+// leave in one write instead of several: frames for this connection wait at
+// most as long as a send takes.
 func (c *Conn) cork() {
 	c.mu.Lock()
 	c.corked = true
 	c.mu.Unlock()
 }
 
-func (c *Conn) uncork() {
+func (c *Conn) uncork() { c.schedule(false) }
+
+// kick lets what is queued be written once, staying corked.
+func (c *Conn) kick() { c.schedule(true) }
+
+func (c *Conn) schedule(corked bool) {
 	c.mu.Lock()
-	c.corked = false
+	c.corked = corked
 	sched := !c.scheduled && !c.held && (len(c.queue) > 0 || c.closeFrame != nil)
 	if sched {
 		c.scheduled = true

@@ -6,6 +6,8 @@
 //   - one reader goroutine per connection, blocked in Read while idle with a
 //     small stack; each client frame is handled on a short-lived goroutine the
 //     reader waits for, so deep calls (the store) never grow the idle stack;
+//     sends are pipelined (pipeline.go): the reader goes on once a send's
+//     place in the commit order is fixed, and answers keep frame order;
 //   - a hub sharded by key hash: conversation → local connections and
 //     user → local connections, each shard behind its own RWMutex;
 //   - per-connection bounded outbound queues of already-encoded frames, and a

@@ -101,14 +101,7 @@ func (c *Conn) handle(f ClientFrame) {
 	case OpPing:
 		out = encode(pongFrame{Type: "pong", Ref: f.Ref, ServerTime: time.Now().UTC()})
 	case OpSend:
-		c.cork()
-		defer c.uncork() // after the answer is queued, below
-		var m parley.Message
-		var created bool
-		m, created, err = g.be.Send(ctx, c.actor, f.ConversationID, f.ClientMsgID, f.Body, f.ReplyTo, f.AttachmentIDs)
-		if err == nil {
-			out = encode(ackFrame{Type: "ack", Ref: f.Ref, Created: created, Message: m})
-		}
+		out = c.send(ctx, f) // process pipelines sends; this path is for callers that do not
 	case OpRead, OpDelivered:
 		var r parley.Receipt
 		if f.Type == OpRead {
@@ -157,14 +150,19 @@ func (c *Conn) handle(f ClientFrame) {
 		out = encode(okFrame{Type: "ok", Ref: f.Ref})
 	}
 	if err != nil {
-		e := parley.AsError(err)
-		if e.Code == parley.CodeInternal || e.Code == parley.CodeUnavailable {
-			g.log.Warn("websocket operation failed", "conn_id", c.ConnID(), "user_id", c.actor.UserID,
-				"op", f.Type, "err", err)
-		}
-		out = errorFrame(f.Ref, err)
+		out = c.errorAnswer(f, err)
 	}
 	c.enqueue(opText, out)
+}
+
+// errorAnswer is the error frame answering f, logging server-side failures.
+func (c *Conn) errorAnswer(f ClientFrame, err error) []byte {
+	e := parley.AsError(err)
+	if e.Code == parley.CodeInternal || e.Code == parley.CodeUnavailable {
+		c.g.log.Warn("websocket operation failed", "conn_id", c.ConnID(), "user_id", c.actor.UserID,
+			"op", f.Type, "err", err)
+	}
+	return errorFrame(f.Ref, err)
 }
 
 func (c *Conn) watchPresence(ctx context.Context, f ClientFrame) ([]byte, error) {

@@ -199,7 +199,9 @@ func (c *Conn) resume() {
 	}
 }
 
-// process rate-limits, decodes and answers one client frame.
+// process rate-limits, decodes and answers one client frame: a send is
+// started in the connection's pipeline (pipeline.go), anything else waits for
+// the sends before it and is answered here.
 func (c *Conn) process(msg []byte) {
 	g := c.g
 	if !c.allow(time.Now()) {
@@ -210,11 +212,17 @@ func (c *Conn) process(msg []byte) {
 		}
 		e := &parley.Error{Code: parley.CodeRateLimited, Message: "too many frames; slow down",
 			RetryAfter: time.Duration(float64(time.Second) / g.cfg.OpsPerSecond)}
+		c.waitSends(0) // answers keep frame order
 		c.enqueue(opText, errorFrame(refOf(msg), e))
 		return
 	}
 	c.strikes = 0
 	f, err := DecodeClientFrame(msg)
+	if err == nil && f.Type == OpSend {
+		c.pipeSend(f)
+		return
+	}
+	c.waitSends(0)
 	if err != nil {
 		c.enqueue(opText, errorFrame(f.Ref, err))
 		return
@@ -292,6 +300,7 @@ func (c *Conn) call(fn func()) {
 // finish releases everything the connection holds. Runs once, on the last
 // reader goroutine, as it exits.
 func (c *Conn) finish() {
+	c.endSends()
 	c.teardown(c.authed)
 	c.g.readers.Done()
 }

@@ -249,6 +249,7 @@ func (s *Store) submitTo(ctx context.Context, ch chan *op, o *op) error {
 	c := s.cm
 	select {
 	case ch <- o:
+		parley.Queued(ctx) // ch is FIFO: o's place among this node's writes is fixed
 	case <-c.quit:
 		return parley.Errorf(parley.CodeUnavailable, "store closed")
 	case <-ctx.Done():

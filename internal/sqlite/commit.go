@@ -302,6 +302,7 @@ func (s *Store) submit(ctx context.Context, savepoint bool, fn func(w *wtx) erro
 	c := s.commit
 	select {
 	case c.ops <- o:
+		parley.Queued(ctx) // the committer runs ops in channel order
 	case <-c.quit:
 		return parley.Errorf(parley.CodeUnavailable, "store closed")
 	case <-ctx.Done():

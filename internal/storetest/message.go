@@ -199,6 +199,76 @@ func testMessages(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("pipelined appends keep their order", func(t *testing.T) {
+		// One sender pipelines: each append starts as soon as the previous
+		// one's place in the commit order is fixed (parley.Queued), not when
+		// it is durable. Interleaved with another sender's writes, and with
+		// some appends refused, the pipelined ones must commit in call order.
+		s := open(t)
+		u := newUsers(t, s, "pl", 3)
+		c := newConversation(t, s, parley.KindGroup, "g", u[0], u[1])
+		const n = 60
+		stop := make(chan struct{})
+		var other sync.WaitGroup
+		other.Go(func() { // a second sender keeps batches mixed
+			for j := 0; ; j++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, _, err := s.AppendMessage(ctx, userMsg(c.ID, u[1], fmt.Sprint("o", j), "other"), parley.CheckMember, nil); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+		type result struct {
+			m       parley.Message
+			err     error
+			queued  bool // the hook ran before AppendMessage returned
+			created bool
+		}
+		results := make([]result, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			queued := make(chan struct{})
+			var once sync.Once
+			mark := func() { once.Do(func() { close(queued) }) }
+			sender := u[0]
+			if i%10 == 7 {
+				sender = u[2] // not a member: refused before it is queued
+			}
+			qctx := parley.WithQueued(ctx, func() { results[i].queued = true; mark() })
+			wg.Go(func() {
+				defer mark()
+				m, created, err := s.AppendMessage(qctx, userMsg(c.ID, sender, fmt.Sprint("p", i), fmt.Sprint(i)), parley.CheckMember, nil)
+				results[i].m, results[i].created, results[i].err = m, created, err
+			})
+			<-queued
+		}
+		wg.Wait()
+		close(stop)
+		other.Wait()
+		last := int64(0)
+		for i, r := range results {
+			if i%10 == 7 {
+				wantCode(t, r.err, parley.CodeNotFound)
+				continue
+			}
+			if r.err != nil || !r.created {
+				t.Fatalf("append %d: %v created=%v", i, r.err, r.created)
+			}
+			if !r.queued {
+				t.Fatalf("append %d returned without calling parley.Queued", i)
+			}
+			if r.m.Seq <= last {
+				t.Fatalf("append %d got seq %d after seq %d: pipelined appends reordered", i, r.m.Seq, last)
+			}
+			last = r.m.Seq
+		}
+	})
+
 	t.Run("history pages", func(t *testing.T) {
 		s := open(t)
 		u := newUsers(t, s, "hp", 1)
