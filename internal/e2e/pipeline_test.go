@@ -134,9 +134,13 @@ func TestRealtimePipelinedSends(t *testing.T) {
 	}
 }
 
-var batchCount = regexp.MustCompile(`(?m)^parley_commit_batch_ops_count (\d+)$`)
+var (
+	batchCount = regexp.MustCompile(`(?m)^parley_commit_batch_ops_count (\d+)$`)
+	timedCount = regexp.MustCompile(`(?m)^parley_commit_seconds_count (\d+)$`)
+)
 
-// commitBatches reads the number of group commits from /metrics.
+// commitBatches reads the number of group commits from /metrics; every one
+// has its duration recorded too.
 func commitBatches(t *testing.T, env *apitest.Env) int {
 	t.Helper()
 	resp, err := http.Get(env.URL + "/metrics")
@@ -150,5 +154,8 @@ func commitBatches(t *testing.T, env *apitest.Env) int {
 		t.Fatalf("no parley_commit_batch_ops_count in /metrics")
 	}
 	n, _ := strconv.Atoi(string(m[1]))
+	if d := timedCount.FindSubmatch(b); d == nil || string(d[1]) != string(m[1]) {
+		t.Fatalf("parley_commit_seconds_count %q, want %d (one per batch)", d, n)
+	}
 	return n
 }

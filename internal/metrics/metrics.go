@@ -25,6 +25,7 @@ type Metrics struct {
 	deliveries    prometheus.Counter   // frames queued to local connections
 	queueDrops    prometheus.Counter   // connections closed as slow consumers
 	commitBatch   prometheus.Histogram // operations per group commit
+	commitTime    prometheus.Histogram // seconds per group commit
 	loginFailures prometheus.Counter
 }
 
@@ -49,10 +50,13 @@ func New() *Metrics {
 	m.commitBatch = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "parley_commit_batch_ops", Help: "Operations (messages, edits, receipts, membership changes) per group commit.",
 		Buckets: prometheus.ExponentialBuckets(1, 2, 11)})
+	m.commitTime = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "parley_commit_seconds", Help: "Duration of one group commit, from BEGIN to the durable COMMIT.",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14)})
 	m.loginFailures = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "parley_login_failures_total", Help: "Failed sign-in attempts."})
 	m.reg.MustRegister(m.httpRequests, m.httpDuration, m.connections, m.messagesIn, m.deliveries,
-		m.queueDrops, m.commitBatch, m.loginFailures,
+		m.queueDrops, m.commitBatch, m.commitTime, m.loginFailures,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -99,11 +103,12 @@ func (m *Metrics) IncQueueDrops() {
 	}
 }
 
-// ObserveCommitBatch records the size of one group commit (operations
-// committed together with one fsync).
-func (m *Metrics) ObserveCommitBatch(n int) {
+// ObserveCommitBatch records one group commit: its size (operations
+// committed together with one fsync) and its duration.
+func (m *Metrics) ObserveCommitBatch(n int, d time.Duration) {
 	if m != nil {
 		m.commitBatch.Observe(float64(n))
+		m.commitTime.Observe(d.Seconds())
 	}
 }
 

@@ -109,10 +109,12 @@ func newCommitter(s *Store) *committer {
 					break drain
 				}
 			}
+			t0 := time.Now()
+			ordered := c.run(batch)
 			if fn := c.s.batches.Load(); fn != nil {
-				(*fn)(len(batch))
+				(*fn)(len(batch), time.Since(t0))
 			}
-			notifyq <- c.run(batch)
+			notifyq <- ordered
 		}
 	}()
 	return c

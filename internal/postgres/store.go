@@ -51,14 +51,14 @@ type Store struct {
 	pool  *pgxpool.Pool
 	trips atomic.Int64 // statements and pipelines sent (see Stats)
 	cm    *committer   // batches message appends; see message.go
-	// batches, if set, is told the size of every batch the committer takes.
-	batches atomic.Pointer[func(ops int)]
+	// batches, if set, is told the size and duration of every batch.
+	batches atomic.Pointer[func(ops int, d time.Duration)]
 }
 
 // ObserveBatches makes the committer report to fn the number of operations
-// of every batch it takes. fn runs on the committer goroutine and must not
-// block.
-func (s *Store) ObserveBatches(fn func(ops int)) { s.batches.Store(&fn) }
+// of every batch it takes and how long its database work took. fn runs on
+// the committer goroutine after the batch and must not block.
+func (s *Store) ObserveBatches(fn func(ops int, d time.Duration)) { s.batches.Store(&fn) }
 
 // DefaultMaxConns is the pool size used when the URL does not set
 // pool_max_conns.

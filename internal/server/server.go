@@ -86,7 +86,9 @@ func (s *Server) open(ctx context.Context) error {
 	}
 	s.Store = store
 	s.closers = append(s.closers, store.Close)
-	if o, ok := store.(interface{ ObserveBatches(func(int)) }); ok {
+	if o, ok := store.(interface {
+		ObserveBatches(func(int, time.Duration))
+	}); ok {
 		o.ObserveBatches(s.Metrics.ObserveCommitBatch)
 	}
 

@@ -189,10 +189,11 @@ func (s *Store) startCommitter() error {
 					break drain
 				}
 			}
-			if fn := s.batches.Load(); fn != nil {
-				(*fn)(len(batch))
-			}
+			t0 := time.Now()
 			s.runBatch(batch)
+			if fn := s.batches.Load(); fn != nil {
+				(*fn)(len(batch), time.Since(t0))
+			}
 			notifyq <- batch
 			c.batches++
 			c.nbatch.Store(int64(c.batches))

@@ -42,14 +42,15 @@ type Store struct {
 	rd readStmts
 	// commit is the group committer of history writes (commit.go).
 	commit *committer
-	// batches, if set, is told the size of every batch the committer takes.
-	batches atomic.Pointer[func(ops int)]
+	// batches, if set, is told the size and duration of every batch.
+	batches atomic.Pointer[func(ops int, d time.Duration)]
 }
 
 // ObserveBatches makes the committer report to fn the number of operations
-// of every batch it takes (one transaction, one fsync). fn runs on the
-// committer goroutine and must not block.
-func (s *Store) ObserveBatches(fn func(ops int)) { s.batches.Store(&fn) }
+// of every batch it takes (one transaction, one fsync) and how long the
+// batch took, from BEGIN to the durable COMMIT. fn runs on the committer
+// goroutine after the batch and must not block.
+func (s *Store) ObserveBatches(fn func(ops int, d time.Duration)) { s.batches.Store(&fn) }
 
 // FileName is the database file's name inside the data directory.
 const FileName = "parley.db"
