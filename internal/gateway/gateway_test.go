@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -284,10 +285,23 @@ func TestDecodeClientFrame(t *testing.T) {
 
 func FuzzDecodeClientFrame(f *testing.F) {
 	for _, s := range []string{`{"type":"auth","token":"t"}`, `{"type":"send","conversation_id":"c","client_msg_id":"k","body":"hi"}`,
-		`{"type":"typing","typing":false}`, `{"type":"presence_subscribe","user_ids":["a"]}`, `{}`, `[`, `{"type":1}`} {
+		`{"type":"typing","typing":false}`, `{"type":"presence_subscribe","user_ids":["a"]}`, `{}`, `[`, `{"type":1}`,
+		` { "type" : "read" , "conversation_id":"c", "seq": 12 } `, `{"type":"send","body":"h\u00e9","ref":"r"}`,
+		`{"type":"send","body":"hÃ© ÿ"}`, `{"type":"read","seq":-0}`, `{"type":"read","seq":012}`,
+		`{"type":"read","seq":9223372036854775807}`, `{"type":"read","seq":1e3}`, `{"Type":"ping"}`,
+		`{"type":"ping","type":"send"}`, `{"type":"history","limit":-5}`, `{"type":"ping"}x`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, p []byte) {
+		// The fast path accepts only what the strict decoder decodes to
+		// the very same frame.
+		var fast ClientFrame
+		if decodeFast(p, &fast) {
+			strict, err := decodeStrict(p)
+			if err != nil || !reflect.DeepEqual(fast, strict) {
+				t.Fatalf("fast path decoded %q to %+v; strict decoder: %+v, %v", p, fast, strict, err)
+			}
+		}
 		fr, err := DecodeClientFrame(p)
 		if len(fr.Ref) > MaxRefLen {
 			t.Fatalf("ref of %d bytes passed", len(fr.Ref))
@@ -423,3 +437,62 @@ func BenchmarkFanOut(b *testing.B) {
 }
 
 func utf8Valid(p []byte) bool { return utf8.Valid(p) }
+
+// TestDecodeFast pins which frames take the fast path; whatever it takes
+// must decode as the strict decoder does (FuzzDecodeClientFrame).
+func TestDecodeFast(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		fast bool
+	}{
+		{`{"type":"send","ref":"s1","conversation_id":"c","client_msg_id":"k","body":"héllo"}`, true},
+		{" {\n\"type\" : \"read\",\t\"conversation_id\":\"c\",\"seq\":42}\r\n", true},
+		{`{"type":"history","conversation_id":"c","limit":-3}`, true},
+		{`{}`, true},
+		{`{"type":"send","body":"a\nb"}`, false},              // raw control character: invalid JSON
+		{`{"type":"send","body":"a\\nb"}`, false},             // escape
+		{"{\"type\":\"send\",\"body\":\"\xff\"}", false},      // invalid UTF-8 (replaced by encoding/json)
+		{`{"type":"ping","type":"send"}`, false},              // duplicate key
+		{`{"TYPE":"ping"}`, false},                            // case-insensitive match
+		{`{"type":"typing","typing":true}`, false},            // not a string or integer field
+		{`{"type":"read","seq":1.5}`, false},                  // not an integer
+		{`{"type":"read","seq":01}`, false},                   // leading zero
+		{`{"type":"read","seq":12345678901234567890}`, false}, // may overflow
+		{`{"type":"ping"} {}`, false},                         // trailing data
+		{`{"type":"ping",}`, false},                           // trailing comma
+	} {
+		var f ClientFrame
+		if got := decodeFast([]byte(tc.in), &f); got != tc.fast {
+			t.Errorf("decodeFast(%q) = %v, want %v", tc.in, got, tc.fast)
+			continue
+		}
+		if tc.fast {
+			strict, err := decodeStrict([]byte(tc.in))
+			if err != nil || !reflect.DeepEqual(f, strict) {
+				t.Errorf("%q: fast %+v, strict %+v %v", tc.in, f, strict, err)
+			}
+		}
+	}
+}
+
+// BenchmarkDecodeClientFrame decodes a typical send frame (fast path) and the
+// same frame through the strict decoder alone.
+func BenchmarkDecodeClientFrame(b *testing.B) {
+	p := []byte(`{"type":"send","ref":"1.2345","conversation_id":"01kaw9yq7a8b9c0d1e2f3g4h5j","client_msg_id":"bench-1.2345","body":"pb1 1 2345 1796420675760788027 1796420675760788027 a typical chat message"}`)
+	b.Run("fast", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := DecodeClientFrame(p); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("strict", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := decodeStrict(p); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -60,15 +60,11 @@ type ClientFrame struct {
 // the error frame can echo it.
 func DecodeClientFrame(p []byte) (ClientFrame, error) {
 	var f ClientFrame
-	dec := json.NewDecoder(bytes.NewReader(p))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
-		f.Ref = refOf(p)
-		return f, jsonError(err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		f.Ref = refOf(p)
-		return f, parley.Invalid("", "a frame must hold exactly one JSON object")
+	if !decodeFast(p, &f) {
+		var err error
+		if f, err = decodeStrict(p); err != nil {
+			return f, err
+		}
 	}
 	if len(f.Ref) > MaxRefLen {
 		f.Ref = ""
@@ -83,6 +79,23 @@ func DecodeClientFrame(p []byte) (ClientFrame, error) {
 	}
 	if len(f.UserIDs) > MaxPresenceUsers {
 		return f, parley.TooLarge("user_ids", "at most %d user ids per frame", MaxPresenceUsers)
+	}
+	return f, nil
+}
+
+// decodeStrict decodes p with encoding/json: exactly one object, no unknown
+// fields. It is the reference decodeFast must agree with.
+func decodeStrict(p []byte) (ClientFrame, error) {
+	var f ClientFrame
+	dec := json.NewDecoder(bytes.NewReader(p))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		f.Ref = refOf(p)
+		return f, jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		f.Ref = refOf(p)
+		return f, parley.Invalid("", "a frame must hold exactly one JSON object")
 	}
 	return f, nil
 }
