@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 
@@ -60,9 +61,21 @@ func frame(v any) []byte {
 // and the write is durable, so the request's cancellation does not apply.
 func (a *App) publishHook(e parley.Event) { a.publish(context.Background(), e) }
 
-func (a *App) publishMessage(kind parley.EventKind, m parley.Message) {
-	a.publishHook(parley.Event{Kind: kind, ConversationID: m.ConversationID,
-		Frame: frame(messageFrame{Type: kind, Message: m})})
+// publishMessage publishes a message event and returns its frame.
+func (a *App) publishMessage(kind parley.EventKind, m parley.Message) []byte {
+	f := frame(messageFrame{Type: kind, Message: m})
+	a.publishHook(parley.Event{Kind: kind, ConversationID: m.ConversationID, Frame: f})
+	return f
+}
+
+// messageJSON returns the message object inside a frame publishMessage
+// made for a new message ({"type":"message","message":{…}}), or nil.
+func messageJSON(frame []byte) []byte {
+	const prefix = `{"type":"message","message":`
+	if !bytes.HasPrefix(frame, []byte(prefix)) || !bytes.HasSuffix(frame, []byte("}")) {
+		return nil
+	}
+	return frame[len(prefix) : len(frame)-1]
 }
 
 func (a *App) publishReaction(convID string, seq int64, userID, emoji string, added bool, rs []parley.Reaction) {

@@ -91,54 +91,67 @@ func checkClientMsgID(id string) error {
 // non-admin in a broadcast channel); conflict (client_msg_id already used
 // in another conversation); rate_limited.
 func (a *App) SendMessage(ctx context.Context, actor parley.Actor, in SendMessageInput) (parley.Message, bool, error) {
+	m, _, created, err := a.SendMessageJSON(ctx, actor, in)
+	return m, created, err
+}
+
+// SendMessageJSON is SendMessage that also returns, when the message was
+// created, its JSON encoding exactly as the `message` event carries it, so a
+// transport can answer with it without encoding it again. It is nil for a
+// resend (created false) and on error.
+func (a *App) SendMessageJSON(ctx context.Context, actor parley.Actor, in SendMessageInput) (parley.Message, []byte, bool, error) {
 	if actor.Anonymous() {
-		return parley.Message{}, false, unauthenticated("sign in first")
+		return parley.Message{}, nil, false, unauthenticated("sign in first")
 	}
 	if err := checkConversationID(in.ConversationID); err != nil {
-		return parley.Message{}, false, err
+		return parley.Message{}, nil, false, err
 	}
 	if err := checkClientMsgID(in.ClientMsgID); err != nil {
-		return parley.Message{}, false, err
+		return parley.Message{}, nil, false, err
 	}
 	if len(in.AttachmentIDs) == 0 || in.Body != "" {
 		if err := a.checkBody(in.Body); err != nil {
-			return parley.Message{}, false, err
+			return parley.Message{}, nil, false, err
 		}
 	}
 	if in.ReplyTo < 0 {
-		return parley.Message{}, false, parley.Invalid("reply_to", "reply_to must be the seq of a message")
+		return parley.Message{}, nil, false, parley.Invalid("reply_to", "reply_to must be the seq of a message")
 	}
 	if ok, wait := a.sends.Allow(actor.UserID); !ok {
-		return parley.Message{}, false, &parley.Error{Code: parley.CodeRateLimited, RetryAfter: wait,
+		return parley.Message{}, nil, false, &parley.Error{Code: parley.CodeRateLimited, RetryAfter: wait,
 			Message: "you are sending messages too fast"}
 	}
 	mentions, err := a.mentions(ctx, in.ConversationID, in.Body)
 	if err != nil {
-		return parley.Message{}, false, err
+		return parley.Message{}, nil, false, err
 	}
 	attachments, err := a.attachmentsFor(ctx, actor, in.AttachmentIDs)
 	if err != nil {
 		if prev, perr := a.store.MessageByClientID(ctx, actor.UserID, in.ClientMsgID); perr == nil &&
 			prev.ConversationID == in.ConversationID {
-			return prev, false, nil // a resend of a message whose files are sent already
+			return prev, nil, false, nil // a resend of a message whose files are sent already
 		}
-		return parley.Message{}, false, err
+		return parley.Message{}, nil, false, err
 	}
 	m := parley.Message{ID: parley.NewID(), ConversationID: in.ConversationID, SenderID: actor.UserID,
 		ClientMsgID: in.ClientMsgID, Kind: parley.MessageUser, Body: in.Body, ReplyTo: in.ReplyTo,
 		Mentions: mentions, Attachments: attachments, CreatedAt: a.now().UTC().Truncate(time.Millisecond)}
+	var enc []byte // set by the commit hook, before AppendMessage returns
 	m, created, err := a.store.AppendMessage(ctx, m, parley.CheckMember, func(m parley.Message) {
-		a.publishMessage(parley.EventMessage, m)
+		enc = a.publishMessage(parley.EventMessage, m)
 	})
 	if parley.IsCode(err, parley.CodeNotFound) {
 		// Not a member (or no such conversation): say "forbidden" only where
 		// the conversation's existence is public.
 		if c, cerr := a.store.Conversation(ctx, in.ConversationID); cerr == nil && c.Public {
-			return parley.Message{}, false, forbidden("join the channel first")
+			return parley.Message{}, nil, false, forbidden("join the channel first")
 		}
-		return parley.Message{}, false, notFoundConversation()
+		return parley.Message{}, nil, false, notFoundConversation()
 	}
-	return m, created, err
+	if err != nil || !created {
+		return m, nil, created, err
+	}
+	return m, messageJSON(enc), true, nil
 }
 
 // mentions resolves the @usernames in body to the ids of users who are

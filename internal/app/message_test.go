@@ -138,6 +138,36 @@ func TestMessageEventsArePublishedInSeqOrder(t *testing.T) {
 	}
 }
 
+// TestSendMessageJSON: the encoding returned with a new message is the
+// message object of its event frame, and decodes to the returned message.
+func TestSendMessageJSON(t *testing.T) {
+	e := newMsgEnv(t, app.Limits{MessagesPerUserSecond: 1e6})
+	ctx := context.Background()
+	a := e.user(t, "alice")
+	c, _, err := e.app.CreateConversation(ctx, a, app.CreateConversationInput{Kind: parley.KindGroup, Title: "g"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := app.SendMessageInput{ConversationID: c.ID, ClientMsgID: "k1", Body: `"quoted" <b> & é`}
+	m, enc, created, err := e.app.SendMessageJSON(ctx, a, in)
+	if err != nil || !created || enc == nil {
+		t.Fatalf("send: %v created=%v enc=%s", err, created, enc)
+	}
+	want, _ := json.Marshal(m)
+	if string(enc) != string(want) {
+		t.Fatalf("encoding %s, want %s", enc, want)
+	}
+	evs := e.events(t, 2)
+	last := evs[len(evs)-1]
+	if last.Kind != parley.EventMessage || string(last.Frame) != `{"type":"message","message":`+string(enc)+`}` {
+		t.Fatalf("event frame %s does not carry %s", last.Frame, enc)
+	}
+	// A resend returns the original without an encoding.
+	if m2, enc2, created2, err := e.app.SendMessageJSON(ctx, a, in); err != nil || created2 || enc2 != nil || m2.Seq != m.Seq {
+		t.Fatalf("resend: %v created=%v enc=%s seq=%d", err, created2, enc2, m2.Seq)
+	}
+}
+
 func TestSendRateLimitPerUser(t *testing.T) {
 	e := newMsgEnv(t, app.Limits{MessagesPerUserSecond: 5})
 	ctx := context.Background()

@@ -73,12 +73,12 @@ func (r *Realtime) MarkDelivered(ctx context.Context, actor parley.Actor, conver
 	return r.app.MarkDelivered(ctx, actor, conversationID, seq)
 }
 
-// Send posts a message (App.SendMessage) with the uploaded attachments
+// Send posts a message (App.SendMessageJSON) with the uploaded attachments
 // attachmentIDs: created is false when clientMsgID was already used by
-// actor and the original is returned.
+// actor and the original is returned; encoded is the new message's JSON.
 func (r *Realtime) Send(ctx context.Context, actor parley.Actor, conversationID, clientMsgID, body string, replyTo int64,
-	attachmentIDs []string) (parley.Message, bool, error) {
-	return r.app.SendMessage(ctx, actor, SendMessageInput{
+	attachmentIDs []string) (m parley.Message, encoded []byte, created bool, err error) {
+	return r.app.SendMessageJSON(ctx, actor, SendMessageInput{
 		ConversationID: conversationID, ClientMsgID: clientMsgID, Body: body, ReplyTo: replyTo, AttachmentIDs: attachmentIDs,
 	})
 }

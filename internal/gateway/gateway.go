@@ -42,9 +42,11 @@ type Backend interface {
 	// SyncState returns actor's conversations with their last seq and receipts.
 	SyncState(ctx context.Context, actor parley.Actor) ([]parley.ConversationState, error)
 	// Send posts a message with the uploaded attachments attachmentIDs
-	// (may be nil), as POST …/messages does.
+	// (may be nil), as POST …/messages does. encoded, if not nil, is the
+	// message's JSON encoding (the ack reuses it); created is false for a
+	// resend of an earlier message.
 	Send(ctx context.Context, actor parley.Actor, conversationID, clientMsgID, body string, replyTo int64,
-		attachmentIDs []string) (parley.Message, bool, error)
+		attachmentIDs []string) (m parley.Message, encoded []byte, created bool, err error)
 	// History reads a page of a conversation's history, as the REST
 	// endpoint: after (oldest first) or before (newest first) a seq.
 	History(ctx context.Context, actor parley.Actor, conversationID string, after, before int64, limit int) ([]parley.Message, error)

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -495,4 +496,20 @@ func BenchmarkDecodeClientFrame(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestAppendAck: the spliced ack is byte for byte the encoded ackFrame.
+func TestAppendAck(t *testing.T) {
+	m := parley.Message{ID: parley.NewID(), ConversationID: parley.NewID(), Seq: 7, SenderID: parley.NewID(),
+		ClientMsgID: "k<1>", Kind: parley.MessageUser, Body: "a \"quoted\" <b>&amp; é \u2028", CreatedAt: time.Now().UTC()}
+	mj, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []string{"", "s1", `q"<&>\` + "\u00e9\x01"} {
+		want := encode(ackFrame{Type: "ack", Ref: ref, Created: true, Message: m})
+		if got := appendAck(nil, ref, mj); !bytes.Equal(got, want) {
+			t.Errorf("ref %q:\n got %s\nwant %s", ref, got, want)
+		}
+	}
 }

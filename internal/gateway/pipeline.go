@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 
 	"github.com/parley-chat/parley"
@@ -86,11 +87,27 @@ func (c *Conn) pipeSend(f ClientFrame) {
 
 // send performs one send frame and returns its answer: ack or error.
 func (c *Conn) send(ctx context.Context, f ClientFrame) []byte {
-	m, created, err := c.g.be.Send(ctx, c.actor, f.ConversationID, f.ClientMsgID, f.Body, f.ReplyTo, f.AttachmentIDs)
+	m, enc, created, err := c.g.be.Send(ctx, c.actor, f.ConversationID, f.ClientMsgID, f.Body, f.ReplyTo, f.AttachmentIDs)
 	if err != nil {
 		return c.errorAnswer(f, err)
 	}
+	if created && enc != nil {
+		return appendAck(nil, f.Ref, enc)
+	}
 	return encode(ackFrame{Type: "ack", Ref: f.Ref, Created: created, Message: m})
+}
+
+// appendAck appends the ack of a new message to b, splicing in msgJSON, the
+// message's encoding: the same bytes encode(ackFrame{…, Created: true}) makes.
+func appendAck(b []byte, ref string, msgJSON []byte) []byte {
+	b = append(b, `{"type":"ack"`...)
+	if ref != "" {
+		r, _ := json.Marshal(ref) // a string always encodes
+		b = append(append(b, `,"ref":`...), r...)
+	}
+	b = append(b, `,"created":true,"message":`...)
+	b = append(b, msgJSON...)
+	return append(b, '}')
 }
 
 // answerSend fills slot and writes every answer at the head of the pipe
