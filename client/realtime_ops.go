@@ -340,6 +340,14 @@ func (rt *Realtime) process(f frameIn) bool {
 			if m.Seq <= rt.have[m.ConversationID] {
 				return true
 			}
+			if rt.have[m.ConversationID] < m.Seq-1 {
+				// The gap could not be fetched (history unavailable, e.g.
+				// the database is restarting). Emitting m would skip it for
+				// good; instead drop the connection: the reconnect's ready
+				// frame resyncs from what was emitted, m included.
+				rt.Drop()
+				return true
+			}
 		}
 		rt.have[m.ConversationID] = m.Seq
 	}
@@ -347,8 +355,9 @@ func (rt *Realtime) process(f frameIn) bool {
 }
 
 // fill fetches and emits the messages of conversationID after what was
-// emitted, up to seq upTo. On failure it leaves the gap: the next message
-// or ready frame retries.
+// emitted, up to seq upTo. On failure it leaves the gap (have stays below
+// upTo): the next ready frame retries, and a live message beyond the gap is
+// not emitted (process drops the connection to get that ready frame).
 func (rt *Realtime) fill(conversationID string, upTo int64, emit func(Event) bool) bool {
 	for rt.have[conversationID] < upTo {
 		after := rt.have[conversationID]
