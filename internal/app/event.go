@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 
@@ -15,12 +14,6 @@ import (
 // hook, which runs in commit order; so within a conversation, events reach
 // the bus in seq order, and a write's events are published before its
 // caller gets the ack.
-
-// messageFrame is {"type":"message"|"message_edited"|"message_deleted","message":{…}}.
-type messageFrame struct {
-	Type    parley.EventKind `json:"type"`
-	Message parley.Message   `json:"message"`
-}
 
 // reactionFrame is {"type":"reaction","conversation_id","seq","user_id","emoji","added","reactions":[…]}.
 type reactionFrame struct {
@@ -61,21 +54,17 @@ func frame(v any) []byte {
 // and the write is durable, so the request's cancellation does not apply.
 func (a *App) publishHook(e parley.Event) { a.publish(context.Background(), e) }
 
-// publishMessage publishes a message event and returns its frame.
+// publishMessage publishes the message event
+// {"type":"message"|"message_edited"|"message_deleted","message":{…}} and
+// returns m's JSON encoding, which the frame embeds unchanged (kinds are
+// plain ASCII constants: nothing in them needs escaping).
 func (a *App) publishMessage(kind parley.EventKind, m parley.Message) []byte {
-	f := frame(messageFrame{Type: kind, Message: m})
+	msg := frame(m)
+	f := make([]byte, 0, len(msg)+len(kind)+24)
+	f = append(append(append(f, `{"type":"`...), kind...), `","message":`...)
+	f = append(append(f, msg...), '}')
 	a.publishHook(parley.Event{Kind: kind, ConversationID: m.ConversationID, Frame: f})
-	return f
-}
-
-// messageJSON returns the message object inside a frame publishMessage
-// made for a new message ({"type":"message","message":{…}}), or nil.
-func messageJSON(frame []byte) []byte {
-	const prefix = `{"type":"message","message":`
-	if !bytes.HasPrefix(frame, []byte(prefix)) || !bytes.HasSuffix(frame, []byte("}")) {
-		return nil
-	}
-	return frame[len(prefix) : len(frame)-1]
+	return msg
 }
 
 func (a *App) publishReaction(convID string, seq int64, userID, emoji string, added bool, rs []parley.Reaction) {

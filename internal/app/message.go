@@ -151,7 +151,7 @@ func (a *App) SendMessageJSON(ctx context.Context, actor parley.Actor, in SendMe
 	if err != nil || !created {
 		return m, nil, created, err
 	}
-	return m, messageJSON(enc), true, nil
+	return m, enc, true, nil
 }
 
 // mentions resolves the @usernames in body to the ids of users who are

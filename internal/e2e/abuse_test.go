@@ -191,9 +191,7 @@ func TestAbuseBadBodies(t *testing.T) {
 
 	// A deeply nested WebSocket frame is refused and the socket stays
 	// usable or is closed with a documented code; either way others are served.
-	ws := dialRaw(t, env, nil)
-	ws.send(map[string]any{"type": "auth", "token": tok})
-	ws.expect("ready")
+	ws := dialAuthed(t, env, tok)
 	_ = ws.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	ws.send([]byte(`{"type":"send","ref":"x","body":` + strings.Repeat("[", 30000) + strings.Repeat("]", 30000) + `}`))
 	if m, code := ws.next(); m != nil && m["type"] != "error" {

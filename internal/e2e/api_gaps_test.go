@@ -195,9 +195,7 @@ func TestRealtimeSendWithAttachments(t *testing.T) {
 		}
 	}
 	// A wrong type in the frame is refused by the decoder, naming the field.
-	w := dialRaw(t, env, nil)
-	w.send(map[string]any{"type": "auth", "token": alice.Token()})
-	w.expect("ready")
+	w := dialAuthed(t, env, alice.Token())
 	w.send([]byte(`{"type":"send","ref":"x","conversation_id":"` + g.ID + `","client_msg_id":"k2","attachment_ids":"` + fb.ID + `"}`))
 	if e := w.expect("error"); errCode(e) != "invalid" || e["error"].(map[string]any)["field"] != "attachment_ids" {
 		t.Errorf("attachment_ids as a string: %v", e)
@@ -243,9 +241,7 @@ func TestHistoryWithoutCursorIsTheNewestPage(t *testing.T) {
 		t.Errorf("REST without cursor: %d %v", status, body)
 	}
 	// The WebSocket history frame follows the same rule.
-	w := dialRaw(t, env, nil)
-	w.send(map[string]any{"type": "auth", "token": alice.Token()})
-	w.expect("ready")
+	w := dialAuthed(t, env, alice.Token())
 	w.send(map[string]any{"type": "history", "conversation_id": g.ID, "limit": 2})
 	h := w.expect("history")
 	if hm, _ := h["messages"].([]any); len(hm) != 2 || hm[0].(map[string]any)["seq"] != float64(6) {

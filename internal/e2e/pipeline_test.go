@@ -27,12 +27,8 @@ func TestRealtimePipelinedSends(t *testing.T) {
 	alice, _ := env.NewUser(t, "alice")
 	bob, bobU := env.NewUser(t, "bob")
 	conv := group(t, alice, bobU)
-	wb := dialRaw(t, env, nil)
-	wb.send(map[string]any{"type": "auth", "token": bob.Token()})
-	wb.expect("ready")
-	wa := dialRaw(t, env, nil)
-	wa.send(map[string]any{"type": "auth", "token": alice.Token()})
-	wa.expect("ready")
+	wb := dialAuthed(t, env, bob.Token())
+	wa := dialAuthed(t, env, alice.Token())
 
 	type want struct {
 		ref, typ string

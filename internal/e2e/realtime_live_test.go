@@ -128,9 +128,7 @@ func TestRealtimeSendErrors(t *testing.T) {
 	eve, _ := env.NewUser(t, "eve")
 	_, bobU := env.NewUser(t, "bob")
 	conv := group(t, alice, bobU)
-	w := dialRaw(t, env, nil)
-	w.send(map[string]any{"type": "auth", "token": eve.Token()})
-	w.expect("ready")
+	w := dialAuthed(t, env, eve.Token())
 	cases := []struct {
 		frame map[string]any
 		code  string
@@ -147,9 +145,7 @@ func TestRealtimeSendErrors(t *testing.T) {
 			t.Errorf("case %d: %v, want %s", i, e, tc.code)
 		}
 	}
-	wa := dialRaw(t, env, nil)
-	wa.send(map[string]any{"type": "auth", "token": alice.Token()})
-	wa.expect("ready")
+	wa := dialAuthed(t, env, alice.Token())
 	for i, body := range []string{"", strings.Repeat("x", 4001)} {
 		wa.send(map[string]any{"type": "send", "ref": "b", "conversation_id": conv.ID, "client_msg_id": fmt.Sprint("b", i), "body": body})
 		if e := wa.expect("error"); errCode(e) != "invalid" && errCode(e) != "too_large" {

@@ -52,6 +52,15 @@ func dialRaw(t *testing.T, env *apitest.Env, header http.Header) *rawWS {
 	return &rawWS{t: t, conn: conn, r: bufio.NewReader(r)}
 }
 
+// dialAuthed is dialRaw, signed in with token, past the ready frame.
+func dialAuthed(t *testing.T, env *apitest.Env, token string) *rawWS {
+	t.Helper()
+	w := dialRaw(t, env, nil)
+	w.send(map[string]any{"type": "auth", "token": token})
+	w.expect("ready")
+	return w
+}
+
 func (w *rawWS) send(v any) {
 	w.t.Helper()
 	b, ok := v.([]byte)
@@ -176,9 +185,7 @@ func TestRealtimeBadFrames(t *testing.T) {
 	env := apitest.Start(t, nil)
 	c, _ := env.NewUser(t, "bob")
 	authed := func(t *testing.T) *rawWS {
-		w := dialRaw(t, env, nil)
-		w.send(map[string]any{"type": "auth", "token": c.Token()})
-		w.expect("ready")
+		w := dialAuthed(t, env, c.Token())
 		return w
 	}
 	t.Run("unknown type", func(t *testing.T) {
@@ -304,9 +311,7 @@ func TestRealtimeOrigin(t *testing.T) {
 func TestRealtimeSessionRevoked(t *testing.T) {
 	env := apitest.Start(t, nil)
 	c, _ := env.NewUser(t, "carol")
-	w := dialRaw(t, env, nil)
-	w.send(map[string]any{"type": "auth", "token": c.Token()})
-	w.expect("ready")
+	w := dialAuthed(t, env, c.Token())
 	if err := c.Logout(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -14,21 +14,6 @@ import "unicode/utf8"
 // give up, and the strict decoder decides. FuzzDecodeClientFrame checks that
 // contract on every input it tries.
 
-// fastField identifies a ClientFrame field decodeFast knows.
-type fastField uint8
-
-const (
-	fType fastField = iota
-	fRef
-	fToken
-	fConversationID
-	fClientMsgID
-	fBody
-	fReplyTo
-	fSeq
-	fLimit
-)
-
 // decodeFast decodes p into f and reports true, or reports false (f is then
 // garbage) when p is not of the plain form described above.
 func decodeFast(p []byte, f *ClientFrame) bool {
@@ -37,63 +22,33 @@ func decodeFast(p []byte, f *ClientFrame) bool {
 		return false
 	}
 	i = skipWS(p, i+1)
-	var seen uint16
 	if i < len(p) && p[i] == '}' {
 		return skipWS(p, i+1) == len(p)
 	}
+	var seen uint16
+	var limit int64 // f.Limit is an int: read into this, checked at the end
 	for {
 		key, j, ok := plainString(p, i)
 		if !ok {
 			return false
 		}
-		field, known := fieldOf(key)
-		if !known || seen&(1<<field) != 0 {
-			return false
+		str, num, bit := fastTarget(f, key, &limit)
+		if bit == 0 || seen&bit != 0 {
+			return false // unknown (or differently cased) or duplicate key
 		}
-		seen |= 1 << field
+		seen |= bit
 		j = skipWS(p, j)
 		if j >= len(p) || p[j] != ':' {
 			return false
 		}
 		j = skipWS(p, j+1)
-		switch field {
-		case fReplyTo, fSeq, fLimit:
-			n, k, ok := plainInt(p, j)
-			if !ok {
-				return false
-			}
-			switch field {
-			case fReplyTo:
-				f.ReplyTo = n
-			case fSeq:
-				f.Seq = n
-			default:
-				if int64(int(n)) != n {
-					return false
-				}
-				f.Limit = int(n)
-			}
-			j = k
-		default:
-			s, k, ok := plainString(p, j)
-			if !ok {
-				return false
-			}
-			switch field {
-			case fType:
-				f.Type = s
-			case fRef:
-				f.Ref = s
-			case fToken:
-				f.Token = s
-			case fConversationID:
-				f.ConversationID = s
-			case fClientMsgID:
-				f.ClientMsgID = s
-			default:
-				f.Body = s
-			}
-			j = k
+		if str != nil {
+			*str, j, ok = plainString(p, j)
+		} else {
+			*num, j, ok = plainInt(p, j)
+		}
+		if !ok {
+			return false
 		}
 		j = skipWS(p, j)
 		if j >= len(p) {
@@ -103,6 +58,12 @@ func decodeFast(p []byte, f *ClientFrame) bool {
 		case ',':
 			i = skipWS(p, j+1)
 		case '}':
+			if seen&bitLimit != 0 {
+				if int64(int(limit)) != limit {
+					return false
+				}
+				f.Limit = int(limit)
+			}
 			return skipWS(p, j+1) == len(p)
 		default:
 			return false
@@ -110,28 +71,33 @@ func decodeFast(p []byte, f *ClientFrame) bool {
 	}
 }
 
-func fieldOf(key string) (fastField, bool) {
+const bitLimit = 1 << 8
+
+// fastTarget returns where key's value goes: a string field of f or an
+// integer (limit, which is an int, goes through *limit), and key's bit in
+// the seen set; bit 0 for a key the fast path does not take.
+func fastTarget(f *ClientFrame, key string, limit *int64) (str *string, num *int64, bit uint16) {
 	switch key {
 	case "type":
-		return fType, true
+		return &f.Type, nil, 1 << 0
 	case "ref":
-		return fRef, true
+		return &f.Ref, nil, 1 << 1
 	case "token":
-		return fToken, true
+		return &f.Token, nil, 1 << 2
 	case "conversation_id":
-		return fConversationID, true
+		return &f.ConversationID, nil, 1 << 3
 	case "client_msg_id":
-		return fClientMsgID, true
+		return &f.ClientMsgID, nil, 1 << 4
 	case "body":
-		return fBody, true
+		return &f.Body, nil, 1 << 5
 	case "reply_to":
-		return fReplyTo, true
+		return nil, &f.ReplyTo, 1 << 6
 	case "seq":
-		return fSeq, true
+		return nil, &f.Seq, 1 << 7
 	case "limit":
-		return fLimit, true
+		return nil, limit, bitLimit
 	}
-	return 0, false
+	return nil, nil, 0
 }
 
 // skipWS skips JSON whitespace from i.

@@ -508,7 +508,7 @@ func TestAppendAck(t *testing.T) {
 	}
 	for _, ref := range []string{"", "s1", `q"<&>\` + "\u00e9\x01"} {
 		want := encode(ackFrame{Type: "ack", Ref: ref, Created: true, Message: m})
-		if got := appendAck(nil, ref, mj); !bytes.Equal(got, want) {
+		if got := ackJSON(ref, mj); !bytes.Equal(got, want) {
 			t.Errorf("ref %q:\n got %s\nwant %s", ref, got, want)
 		}
 	}

@@ -87,7 +87,8 @@ func (c *Conn) authenticate(f ClientFrame) bool {
 	return true
 }
 
-// handle answers one client frame after authentication. Every frame gets
+// handle answers one client frame after authentication, except sends,
+// which process starts in the pipeline (pipeline.go). Every frame gets
 // exactly one answer: its own answer type, or an error frame.
 func (c *Conn) handle(f ClientFrame) {
 	g := c.g
@@ -100,8 +101,6 @@ func (c *Conn) handle(f ClientFrame) {
 		err = parley.Invalid("type", "already authenticated")
 	case OpPing:
 		out = encode(pongFrame{Type: "pong", Ref: f.Ref, ServerTime: time.Now().UTC()})
-	case OpSend:
-		out = c.send(ctx, f) // process pipelines sends; this path is for callers that do not
 	case OpRead, OpDelivered:
 		var r parley.Receipt
 		if f.Type == OpRead {

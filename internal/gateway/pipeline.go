@@ -92,14 +92,15 @@ func (c *Conn) send(ctx context.Context, f ClientFrame) []byte {
 		return c.errorAnswer(f, err)
 	}
 	if created && enc != nil {
-		return appendAck(nil, f.Ref, enc)
+		return ackJSON(f.Ref, enc)
 	}
 	return encode(ackFrame{Type: "ack", Ref: f.Ref, Created: created, Message: m})
 }
 
-// appendAck appends the ack of a new message to b, splicing in msgJSON, the
-// message's encoding: the same bytes encode(ackFrame{…, Created: true}) makes.
-func appendAck(b []byte, ref string, msgJSON []byte) []byte {
+// ackJSON is the ack of a new message with msgJSON, the message's encoding,
+// spliced in: the same bytes encode(ackFrame{…, Created: true}) makes.
+func ackJSON(ref string, msgJSON []byte) []byte {
+	b := make([]byte, 0, len(msgJSON)+len(ref)+48)
 	b = append(b, `{"type":"ack"`...)
 	if ref != "" {
 		r, _ := json.Marshal(ref) // a string always encodes
