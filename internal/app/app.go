@@ -51,6 +51,9 @@ type Options struct {
 	Passwords PasswordOptions
 	// Media configures file storage and its limits (attachment.go).
 	Media MediaOptions
+	// ScramKeys derives each account's SCRAM-SHA-256 verifier whenever the
+	// password is seen (scram.go); the XMPP gateway needs it.
+	ScramKeys bool
 }
 
 // App is the set of use cases. It is safe for concurrent use.
@@ -63,11 +66,12 @@ type App struct {
 	acct   *accounts // sign-in state: password hasher, login limiters (user.go)
 	sends  *Limiter  // per-user message send rate (message.go)
 	media  *media    // files and avatars (attachment.go)
+	scram  bool      // derive SCRAM verifiers (scram.go)
 }
 
 // New returns an App. Zero Limits fields take their defaults.
 func New(o Options) *App {
-	a := &App{store: o.Store, bus: o.Bus, log: o.Logger, limits: o.Limits, now: o.Now}
+	a := &App{store: o.Store, bus: o.Bus, log: o.Logger, limits: o.Limits, now: o.Now, scram: o.ScramKeys}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
