@@ -46,6 +46,12 @@ type Config struct {
 	S3SecretKey    string
 	S3Prefix       string
 
+	// XMPP gateway (docs/xmpp.md); off while XMPP is empty.
+	XMPP        string // c2s listen address
+	XMPPDomain  string // JIDs are username@XMPPDomain; empty: the host name
+	XMPPTLSCert string // PEM certificate for STARTTLS; empty: self-signed in DataDir
+	XMPPTLSKey  string
+
 	// PasswordParams overrides the argon2id cost (zero: the OWASP-grade
 	// defaults). Not a flag: tests whose subject is not hashing use
 	// app.FastPasswordParams to keep a suite of hundreds of sign-ups fast.
@@ -110,6 +116,10 @@ func (c *Config) settings() []setting {
 		{"s3-access-key", "S3 access key id", (*stringValue)(&c.S3AccessKey)},
 		{"s3-secret-key", "S3 secret access key", (*stringValue)(&c.S3SecretKey)},
 		{"s3-prefix", "key prefix inside the S3 bucket", (*stringValue)(&c.S3Prefix)},
+		{"xmpp", "XMPP client listen address, e.g. :5222 (default: off)", (*stringValue)(&c.XMPP)},
+		{"xmpp-domain", "XMPP domain: JIDs are username@domain (default: the host name)", (*stringValue)(&c.XMPPDomain)},
+		{"xmpp-tls-cert", "PEM certificate file for XMPP STARTTLS (default: self-signed, kept in --data-dir)", (*stringValue)(&c.XMPPTLSCert)},
+		{"xmpp-tls-key", "PEM private key file of --xmpp-tls-cert", (*stringValue)(&c.XMPPTLSKey)},
 	}
 }
 
@@ -188,6 +198,9 @@ func (c *Config) Validate() error {
 	}
 	if c.S3Endpoint != "" && (c.S3Bucket == "" || c.BlobKey == "") {
 		return fmt.Errorf("s3-endpoint needs s3-bucket and blob-key (every node must share the key)")
+	}
+	if (c.XMPPTLSCert == "") != (c.XMPPTLSKey == "") {
+		return fmt.Errorf("xmpp-tls-cert and xmpp-tls-key go together")
 	}
 	return nil
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/parley-chat/parley/internal/postgres"
 	"github.com/parley-chat/parley/internal/sqlite"
 	"github.com/parley-chat/parley/internal/web"
+	"github.com/parley-chat/parley/internal/xmpp"
 )
 
 // Version is set at build time with -ldflags "-X …/internal/server.Version=…".
@@ -42,8 +43,10 @@ type Server struct {
 	Metrics *metrics.Metrics
 	HTTP    *httpapi.Server
 	Gateway *gateway.Gateway
+	XMPP    *xmpp.Server // nil unless --xmpp
 
 	ln       net.Listener
+	xmppLn   net.Listener
 	srv      *http.Server
 	pprofSrv *http.Server
 	closers  []func() error // run in reverse order by Close
@@ -110,7 +113,7 @@ func (s *Server) open(ctx context.Context) error {
 		return err
 	}
 	s.App = app.New(app.Options{Store: store, Bus: bus, Logger: s.log, Limits: limits,
-		Passwords: app.PasswordOptions{Params: cfg.PasswordParams}, Media: media})
+		Passwords: app.PasswordOptions{Params: cfg.PasswordParams}, Media: media, ScramKeys: cfg.XMPP != ""})
 	s.startMediaSweep()
 
 	s.HTTP = httpapi.New(s.App, s.log, s.Metrics, httpapi.Options{
@@ -145,6 +148,9 @@ func (s *Server) open(ctx context.Context) error {
 		nb.OnReconnect(s.Gateway.ResyncAll)
 	}
 	s.HTTP.MountGateway(s.Gateway)
+	if err := s.openXMPP(realtime); err != nil {
+		return err
+	}
 
 	s.HTTP.Mount("/", web.Handler()) // the browser client; API routes are more specific
 
@@ -244,8 +250,9 @@ func (s *Server) Run(ctx context.Context) error {
 		}()
 	}
 	s.log.Info("parley serving", "addr", s.Addr(), "version", Version, "store", storeName(s.cfg), "bus", busName(s.cfg))
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- s.srv.Serve(s.ln) }()
+	s.serveXMPP(errc)
 	select {
 	case err := <-errc:
 		_ = s.Close()
