@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"strconv"
@@ -251,12 +250,16 @@ func (c *conn) end() {
 }
 
 // serve runs one connection: negotiation, then the stanza loop.
+//
+// The transport is closed by whoever ends it (readEnded, fail, detach, or a
+// resume that moves the session elsewhere), never by a deferred close here:
+// after a resume this connection's socket carries another session.
 func (c *conn) serve() {
-	defer c.closeTransport()
 	_ = c.nc.SetDeadline(time.Now().Add(c.s.cfg.AuthTimeout))
 	target, err := c.negotiate()
 	if err != nil {
 		c.negotiationFailed(err)
+		c.closeTransport()
 		c.end()
 		return
 	}
@@ -298,16 +301,23 @@ func (c *conn) writeStreamError(se *streamError) {
 	_ = c.writeNow(b.Bytes())
 }
 
-// loop reads and handles stanzas until the transport ends.
+// loop reads and handles stanzas until the transport ends. A resume may
+// move the session to a new transport meanwhile: the loop of the old one
+// then ends without touching the session.
 func (c *conn) loop() {
+	c.wmu.Lock()
+	nc, r := c.nc, c.r
+	c.wmu.Unlock()
 	for {
-		c.wmu.Lock()
-		nc := c.nc
-		c.wmu.Unlock()
 		_ = nc.SetReadDeadline(time.Now().Add(c.s.cfg.IdleTimeout))
-		el, err := c.r.next()
+		el, err := r.next()
 		if err != nil {
-			c.readEnded(err)
+			c.wmu.Lock()
+			replaced := c.nc != nc
+			c.wmu.Unlock()
+			if !replaced {
+				c.readEnded(err)
+			}
 			return
 		}
 		if se := c.flood(); se != nil {
@@ -328,7 +338,7 @@ func (c *conn) readEnded(err error) {
 	switch {
 	case errors.As(err, &se):
 		c.fail(se)
-	case err == io.EOF:
+	case err == errStreamClosed:
 		_ = c.writeNow([]byte("</stream:stream>"))
 		c.closeTransport()
 		c.end()

@@ -89,6 +89,11 @@ func streamErr(cond, format string, args ...any) *streamError {
 	return &streamError{cond: cond, text: fmt.Sprintf(format, args...)}
 }
 
+// errStreamClosed is returned by reader.next when the peer closed its
+// stream (</stream:stream>); a transport that ends without it gives io.EOF
+// (or another I/O error) instead: a broken connection, not a goodbye.
+var errStreamClosed = errors.New("stream closed by the peer")
+
 // errTooLarge is returned by the limited reader when a stanza exceeds the cap.
 var errTooLarge = errors.New("stanza too large")
 
@@ -140,12 +145,15 @@ func classify(err error) error {
 	case errors.Is(err, errTooLarge):
 		return streamErr("policy-violation", "stanza larger than the server's limit")
 	case errors.As(err, &se):
+		if se.Msg == "unexpected EOF" {
+			// The connection ended inside the open stream element: a broken
+			// transport (resumable), not bad XML.
+			return io.ErrUnexpectedEOF
+		}
 		if strings.Contains(se.Msg, "entity") {
 			return streamErr("restricted-xml", "entity references are not allowed: %s", se.Msg)
 		}
 		return streamErr("not-well-formed", "%s", se.Msg)
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return io.EOF
 	}
 	var ue xml.UnmarshalError
 	if errors.As(err, &ue) {
@@ -189,8 +197,9 @@ func (r *reader) header() (xml.StartElement, error) {
 	}
 }
 
-// next returns the next top-level element of the stream; io.EOF when the
-// peer closed the stream (</stream:stream>) or the connection. Whitespace
+// next returns the next top-level element of the stream; errStreamClosed
+// when the peer closed the stream (</stream:stream>), an I/O error (io.EOF
+// among them) when the connection ended without that. Whitespace
 // between elements (keep-alives) is skipped.
 func (r *reader) next() (*element, error) {
 	r.lim.n = 0
@@ -207,7 +216,7 @@ func (r *reader) next() (*element, error) {
 			}
 			return el, nil
 		case xml.EndElement:
-			return nil, io.EOF
+			return nil, errStreamClosed
 		case xml.CharData:
 			if len(bytes.TrimSpace(t)) != 0 {
 				return nil, streamErr("not-well-formed", "text between stanzas")

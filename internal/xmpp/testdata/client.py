@@ -8,6 +8,8 @@ usage: client.py HOST PORT JID PASSWORD [MECHANISM]
 """
 import asyncio
 import json
+import logging
+import os
 import ssl
 import sys
 import threading
@@ -42,9 +44,16 @@ class Client(slixmpp.ClientXMPP):
         self.add_event_handler("presence_unavailable", self.on_presence)
         self.add_event_handler("failed_auth", lambda _: emit(event="failed_auth"))
         self.add_event_handler("stream_error", lambda e: emit(event="stream_error", condition=e["condition"], text=e["text"]))
-        self.add_event_handler("disconnected", lambda _: emit(event="disconnected"))
+        self.quitting = False
+        self.done = asyncio.get_event_loop().create_future()
+        self.add_event_handler("disconnected", self.on_disconnected)
         self.add_event_handler("session_resumed", lambda _: emit(event="session_resumed"))
         self.add_event_handler("chatstate_composing", lambda m: emit(event="composing", frm=m["from"].bare))
+
+    def on_disconnected(self, _):
+        emit(event="disconnected")
+        if self.quitting and not self.done.done():
+            self.done.set_result(None)
 
     async def start(self, _):
         await self.get_roster()
@@ -133,11 +142,19 @@ class Client(slixmpp.ClientXMPP):
                 emit(event="ok", op=op)
             elif op == "drop":
                 # Cut the TCP connection without closing the stream (a lost
-                # network), leaving a stream-management session to resume.
+                # network), leaving a stream-management session to resume;
+                # reconnect after a pause (slixmpp then sends <resume/>).
                 self.transport.abort()
                 emit(event="ok", op=op)
+                await asyncio.sleep(cmd.get("pause", 1.0))
+                self.connect(self.address, force_starttls=True)
             elif op == "quit":
-                self.disconnect()
+                self.quitting = True
+                if self.transport is None:
+                    if not self.done.done():
+                        self.done.set_result(None)
+                else:
+                    self.disconnect()
             else:
                 emit(event="error", text="unknown op " + op)
         except Exception as e:  # reported, not fatal: the test decides
@@ -145,6 +162,8 @@ class Client(slixmpp.ClientXMPP):
 
 
 def main():
+    if os.environ.get("SLIXMPP_DEBUG"):
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
     host, port, jid, password = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
     mech = sys.argv[5] if len(sys.argv) > 5 else ""
     xmpp = Client(jid, password, mech)
@@ -156,11 +175,11 @@ def main():
             if line:
                 cmd = json.loads(line)
                 loop.call_soon_threadsafe(lambda c=cmd: asyncio.ensure_future(xmpp.command(c)))
-        loop.call_soon_threadsafe(xmpp.disconnect)
+        loop.call_soon_threadsafe(lambda: asyncio.ensure_future(xmpp.command({"op": "quit"})))
 
     threading.Thread(target=reader, daemon=True).start()
     xmpp.connect((host, port), force_starttls=True)
-    loop.run_until_complete(xmpp.disconnected)
+    loop.run_until_complete(xmpp.done)
 
 
 if __name__ == "__main__":
