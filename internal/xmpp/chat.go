@@ -252,6 +252,8 @@ func (c *conn) renderEvent(b *xb, ev *event) {
 		}
 	case parley.EventTyping:
 		c.renderTyping(ctx, b, ev.Typing)
+	case parley.EventMemberJoined, parley.EventMemberLeft, parley.EventMemberUpdated:
+		c.renderMembership(ctx, b, ev)
 	case parley.EventSessionRevoked:
 		go c.fail(streamErr("not-authorized", "this session was signed out"))
 	}

@@ -75,6 +75,7 @@ type event struct {
 	Receipt  *parley.Receipt        `json:"-"`
 	Presence *parley.PresenceStatus `json:"-"`
 	Typing   *typingFrame           `json:"-"`
+	Member   *parley.Member         `json:"-"`
 }
 
 type typingFrame struct {
@@ -102,7 +103,13 @@ func decode(e parley.Event) (*event, bool) {
 	case parley.EventTyping:
 		ev.Typing = new(typingFrame)
 		err = json.Unmarshal(e.Frame, ev.Typing)
-	case parley.EventSessionRevoked, parley.EventMemberJoined, parley.EventMemberLeft:
+	case parley.EventMemberJoined, parley.EventMemberLeft, parley.EventMemberUpdated:
+		var f struct {
+			Member parley.Member `json:"member"`
+		}
+		err = json.Unmarshal(e.Frame, &f)
+		ev.Member = &f.Member
+	case parley.EventSessionRevoked:
 	default:
 		return nil, false
 	}

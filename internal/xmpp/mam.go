@@ -136,6 +136,10 @@ func (c *conn) mam(el, q *element, to jid) {
 		return
 	}
 	qid := q.attr("queryid")
+	archive := "" // results come from the archive's JID: the room's, or (none given) the user's own
+	if ci.kind != parley.KindDirect {
+		archive = c.roomJID(conv)
+	}
 	var first, last string
 	for i := range ms {
 		m := &ms[i]
@@ -152,7 +156,7 @@ func (c *conn) mam(el, q *element, to jid) {
 		}
 		last = aid
 		var b xb
-		b.open("message", "to", c.jid, "id", randomID()).
+		b.open("message", "from", archive, "to", c.jid, "id", randomID()).
 			open("result", "xmlns", nsMAM, "queryid", qid, "id", aid).
 			open("forwarded", "xmlns", nsForward).
 			empty("delay", "xmlns", nsDelay, "stamp", m.CreatedAt.UTC().Format(time.RFC3339Nano))

@@ -200,7 +200,7 @@ func (c *conn) discoInfo(el, p *element, to jid) {
 func (c *conn) discoItems(el, p *element, to jid) {
 	c.iqResult(el, func(b *xb) {
 		b.open("query", "xmlns", nsDiscoIt, "node", p.attr("node"))
-		if to.local == "" && to.domain == c.s.cfg.Domain || to.domain == "" {
+		if to.local == "" && (to.domain == c.s.cfg.Domain || to.domain == "") {
 			b.empty("item", "jid", c.s.mucDomain(), "name", "Parley groups and channels")
 		}
 		b.close("query")

@@ -132,7 +132,7 @@ class Client(slixmpp.ClientXMPP):
                 await self["xep_0199"].ping(JID(self.boundjid.domain))
                 emit(event="ok", op=op)
             elif op == "join":
-                await self["xep_0045"].join_muc_wait(JID(cmd["room"]), cmd["nick"], maxhistory="0")
+                await self["xep_0045"].join_muc_wait(JID(cmd["room"]), cmd["nick"], maxstanzas=0, timeout=20)
                 emit(event="joined", room=cmd["room"])
             elif op == "groupsend":
                 self.send_message(mto=cmd["room"], mbody=cmd["body"], mtype="groupchat")
