@@ -2,6 +2,7 @@ package xmpp
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/parley-chat/parley"
@@ -82,8 +83,10 @@ func (c *conn) mam(el, q *element, to jid) {
 		return
 	}
 
+	// Without RSM, or with <after/>, pages run oldest first from the start
+	// (XEP-0313 §4.3); an empty <before/> asks for the last page.
 	limit := mamDefaultMax
-	in := app.HistoryInput{Latest: true}
+	in := app.HistoryInput{}
 	if set := q.child(nsRSM, "set"); set != nil {
 		if m := set.child(nsRSM, "max"); m != nil {
 			n, err := strconv.Atoi(m.Text)
@@ -100,7 +103,9 @@ func (c *conn) mam(el, q *element, to jid) {
 				return
 			}
 			in = app.HistoryInput{After: seq}
-		} else if bf := set.child(nsRSM, "before"); bf != nil && bf.Text != "" {
+		} else if bf := set.child(nsRSM, "before"); bf != nil && strings.TrimSpace(bf.Text) == "" {
+			in = app.HistoryInput{Latest: true}
+		} else if bf != nil {
 			bc, seq, ok := parseArchiveID(bf.Text)
 			if !ok || bc != conv {
 				c.send(iqError(el, "cancel", "item-not-found", "unknown archive id in <before/>", ""), true)
@@ -119,13 +124,9 @@ func (c *conn) mam(el, q *element, to jid) {
 	}
 	complete := len(ms) <= limit
 	if !complete {
-		if in.After > 0 {
-			ms = ms[:limit]
-		} else {
-			ms = ms[:limit] // newest first: the oldest one is dropped
-		}
+		ms = ms[:limit] // the one beyond the page: newest of an After page, oldest of a Before page
 	}
-	if in.After == 0 { // Before/Latest pages come newest first
+	if in.Before > 0 || in.Latest { // these pages come newest first
 		for i, j := 0, len(ms)-1; i < j; i, j = i+1, j-1 {
 			ms[i], ms[j] = ms[j], ms[i]
 		}

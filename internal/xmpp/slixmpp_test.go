@@ -123,16 +123,26 @@ func (p *py) do(cmd map[string]any) {
 // wait returns (and consumes) the first event of kind ev matching match.
 func (p *py) wait(ev string, match func(map[string]any) bool) map[string]any {
 	p.t.Helper()
-	deadline := time.After(30 * time.Second)
+	e, ok := p.waitFor(ev, match, 30*time.Second, true)
+	if !ok {
+		p.t.Fatalf("%s: no %s event", p.name, ev)
+	}
+	return e
+}
+
+// waitFor is wait that, unless fatal, reports a timeout instead of failing.
+func (p *py) waitFor(ev string, match func(map[string]any) bool, timeout time.Duration, fatal bool) (map[string]any, bool) {
+	p.t.Helper()
+	deadline := time.After(timeout)
 	for {
 		p.mu.Lock()
 		for i, e := range p.events {
 			if e["event"] == ev && (match == nil || match(e)) {
 				p.events = append(p.events[:i:i], p.events[i+1:]...)
 				p.mu.Unlock()
-				return e
+				return e, true
 			}
-			if e["event"] == "error" {
+			if e["event"] == "error" && fatal {
 				p.mu.Unlock()
 				p.t.Fatalf("%s: client error %v", p.name, e)
 			}
@@ -144,11 +154,17 @@ func (p *py) wait(ev string, match func(map[string]any) bool) map[string]any {
 			p.mu.Lock()
 			evs := fmt.Sprint(p.events)
 			p.mu.Unlock()
+			if !fatal {
+				return nil, false
+			}
 			p.t.Fatalf("%s: client exited waiting for %s; events %s", p.name, ev, evs)
 		case <-deadline:
 			p.mu.Lock()
 			evs := fmt.Sprint(p.events)
 			p.mu.Unlock()
+			if !fatal {
+				return nil, false
+			}
 			p.t.Fatalf("%s: no %s event; events %s", p.name, ev, evs)
 		}
 	}
