@@ -16,12 +16,13 @@ import (
 
 // raw is a hand-driven XMPP connection for sending what no real client would.
 type raw struct {
-	t   *testing.T
-	c   net.Conn
-	buf bytes.Buffer
+	t    testing.TB
+	c    net.Conn
+	buf  bytes.Buffer
+	wait time.Duration // expect's timeout; default 15 s
 }
 
-func dialRaw(t *testing.T, addr string) *raw {
+func dialRaw(t testing.TB, addr string) *raw {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -29,6 +30,13 @@ func dialRaw(t *testing.T, addr string) *raw {
 	}
 	t.Cleanup(func() { c.Close() })
 	return &raw{t: t, c: c}
+}
+
+func (r *raw) timeout() time.Duration {
+	if r.wait > 0 {
+		return r.wait
+	}
+	return 15 * time.Second
 }
 
 func (r *raw) send(s string) {
@@ -42,7 +50,7 @@ func (r *raw) send(s string) {
 // expect reads until want appears (consuming through it); it fails on timeout or EOF.
 func (r *raw) expect(want string) string {
 	r.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(r.timeout())
 	p := make([]byte, 64<<10)
 	for {
 		if i := strings.Index(r.buf.String(), want); i >= 0 {
@@ -57,7 +65,11 @@ func (r *raw) expect(want string) string {
 			if strings.Contains(r.buf.String(), want) {
 				continue
 			}
-			r.t.Fatalf("waiting for %q: %v; got %q", want, err, r.buf.String())
+			got := r.buf.String()
+			if len(got) > 2000 {
+				got = "…" + got[len(got)-2000:]
+			}
+			r.t.Fatalf("waiting for %q: %v; got %q", want, err, got)
 		}
 	}
 }

@@ -32,7 +32,7 @@ func requireSlixmpp(t *testing.T) {
 }
 
 // startXMPP starts a Parley server with the XMPP gateway on.
-func startXMPP(t *testing.T, configure func(*server.Config)) (*apitest.Env, string) {
+func startXMPP(t testing.TB, configure func(*server.Config)) (*apitest.Env, string) {
 	t.Helper()
 	env := apitest.Start(t, func(c *server.Config) {
 		c.XMPP = "127.0.0.1:0"
