@@ -48,6 +48,8 @@ type Server struct {
 	pprofSrv *http.Server
 	closers  []func() error // run in reverse order by Close
 	closeMu  sync.Once
+	started  time.Time
+	adminLn  net.Listener // <data-dir>/admin.sock (operator.go); nil with PostgreSQL
 }
 
 // NewLogger returns the slog logger the configuration asks for, writing to w.
@@ -70,7 +72,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = NewLogger(cfg, os.Stderr)
 	}
-	s := &Server{cfg: cfg, log: log, Metrics: metrics.New()}
+	s := &Server{cfg: cfg, log: log, Metrics: metrics.New(), started: time.Now()}
 	if err := s.open(ctx); err != nil {
 		_ = s.Close()
 		return nil, err
@@ -99,18 +101,10 @@ func (s *Server) open(ctx context.Context) error {
 	s.Bus = bus
 	s.closers = append(s.closers, bus.Close)
 
-	limits := app.DefaultLimits()
-	limits.MaxMessageChars = cfg.MaxMessage
-	limits.SessionTTL = cfg.SessionTTL
-	limits.MessagesPerUserSecond = cfg.SendRate
-	limits.MaxReactionsPerMsg = cfg.MaxReactions
-	limits.MaxMembers = cfg.MaxMembers
-	media, err := s.openMedia(ctx)
+	s.App, err = NewApp(ctx, cfg, store, bus, s.log, s.runtime)
 	if err != nil {
 		return err
 	}
-	s.App = app.New(app.Options{Store: store, Bus: bus, Logger: s.log, Limits: limits,
-		Passwords: app.PasswordOptions{Params: cfg.PasswordParams}, Media: media})
 	s.startMediaSweep()
 
 	s.HTTP = httpapi.New(s.App, s.log, s.Metrics, httpapi.Options{
@@ -127,7 +121,7 @@ func (s *Server) open(ctx context.Context) error {
 	}
 	realtime = app.NewRealtime(s.App, presence)
 	s.Gateway = gateway.New(realtime, s.log, s.Metrics, gateway.Config{
-		MaxMessageChars: limits.MaxMessageChars,
+		MaxMessageChars: s.App.Limits().MaxMessageChars,
 		TypingTTL:       app.TypingTTL,
 		OpsPerSecond:    s.cfg.WSFrameRate,
 		OpsBurst:        int(2 * s.cfg.WSFrameRate),
@@ -151,6 +145,9 @@ func (s *Server) open(ctx context.Context) error {
 	s.ln, err = net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	if err := s.listenAdmin(); err != nil {
+		return err
 	}
 	s.srv = &http.Server{
 		Handler:           s.HTTP,
@@ -243,7 +240,9 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	s.log.Info("parley serving", "addr", s.Addr(), "version", Version, "store", storeName(s.cfg), "bus", busName(s.cfg))
+	s.log.Info("parley serving at "+s.publicURL(), "addr", s.Addr(), "url", s.publicURL(), "version", Version,
+		"store", storeName(s.cfg), "bus", busName(s.cfg))
+	s.announce(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- s.srv.Serve(s.ln) }()
 	select {
