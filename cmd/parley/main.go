@@ -30,10 +30,7 @@ func commands() []command {
 		{"bench", "load-test a server with the standard workloads (idle, dm, group, storm, history)", runBench},
 		{"check", "the nothing-lost checker: send under injected faults, account for every message", runCheck},
 		{"admin", "operator commands (create an admin, disable an account…)", runAdmin},
-		{"version", "print the version", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-			_, err := fmt.Fprintln(stdout, "parley", server.Version)
-			return err
-		}},
+		{"version", "print the version, commit and Go release", runVersion},
 	}
 }
 

@@ -94,7 +94,7 @@ func (c *Config) settings() []setting {
 		{"log-format", "log format: text or json", (*stringValue)(&c.LogFormat)},
 		{"allowed-origins", "comma-separated Origin values allowed to open WebSockets (default: same host only)", (*listValue)(&c.AllowedOrigins)},
 		{"trust-proxy", "take client addresses from X-Forwarded-For (only behind a trusted proxy)", (*boolValue)(&c.TrustProxy)},
-		{"max-body-bytes", "maximum REST request body size in bytes", (*int64Value)(&c.MaxBodyBytes)},
+		{"max-body-bytes", "maximum REST request body size; " + sizeForms, (*sizeValue)(&c.MaxBodyBytes)},
 		{"max-message-chars", "maximum message body length in characters", (*intValue)(&c.MaxMessage)},
 		{"session-ttl", "idle time after which a session expires (e.g. 720h)", (*durationValue)(&c.SessionTTL)},
 		{"shutdown-grace", "time in-flight requests get to finish on shutdown", (*durationValue)(&c.ShutdownGrace)},
@@ -105,8 +105,8 @@ func (c *Config) settings() []setting {
 		{"registration", "who may create an account: open (anyone who can reach the server), invite (with an invite code from an admin) or closed (admins create accounts)", (*stringValue)(&c.Registration)},
 		{"signups-per-hour", "accounts one client address may register per hour (beyond it 429 rate_limited); 0 for no limit", (*intValue)(&c.SignupsPerHour)},
 		{"pprof", "serve Go profiling endpoints (net/http/pprof) on this address, e.g. 127.0.0.1:6060", (*stringValue)(&c.Pprof)},
-		{"max-file-bytes", "maximum size of one uploaded file in bytes", (*int64Value)(&c.MaxFileBytes)},
-		{"user-quota-bytes", "bytes of files each user may store", (*int64Value)(&c.UserQuotaBytes)},
+		{"max-file-bytes", "maximum size of one uploaded file; " + sizeForms, (*sizeValue)(&c.MaxFileBytes)},
+		{"user-quota-bytes", "bytes of files each user may store; " + sizeForms, (*sizeValue)(&c.UserQuotaBytes)},
 		{"file-types-allow", "comma-separated media types accepted for uploads, e.g. image/*,application/pdf (default: all)", (*listValue)(&c.FileTypesAllow)},
 		{"file-types-deny", "comma-separated media types refused for uploads, e.g. application/x-executable", (*listValue)(&c.FileTypesDeny)},
 		{"blob-key", "32-byte key (64 hex digits or base64) sealing stored files; default: generated in <data-dir>/blob.key; required with --s3-endpoint", (*stringValue)(&c.BlobKey)},
@@ -248,15 +248,6 @@ func (v *floatValue) String() string { return strconv.FormatFloat(float64(*v), '
 func (v *floatValue) Set(s string) error {
 	f, err := strconv.ParseFloat(s, 64)
 	*v = floatValue(f)
-	return err
-}
-
-type int64Value int64
-
-func (v *int64Value) String() string { return strconv.FormatInt(int64(*v), 10) }
-func (v *int64Value) Set(s string) error {
-	n, err := strconv.ParseInt(s, 10, 64)
-	*v = int64Value(n)
 	return err
 }
 

@@ -29,9 +29,6 @@ import (
 	"github.com/parley-chat/parley/internal/web"
 )
 
-// Version is set at build time with -ldflags "-X …/internal/server.Version=…".
-var Version = "dev"
-
 // Server is one running Parley node.
 type Server struct {
 	cfg     Config
