@@ -16,6 +16,7 @@ type Store interface {
 	MessageStore
 	ReceiptStore
 	AttachmentStore
+	SearchStore
 
 	// Ping reports whether the database is reachable (used by /readyz).
 	Ping(ctx context.Context) error

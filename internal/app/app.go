@@ -63,6 +63,7 @@ type App struct {
 	acct   *accounts // sign-in state: password hasher, login limiters (user.go)
 	sends  *Limiter  // per-user message send rate (message.go)
 	media  *media    // files and avatars (attachment.go)
+	social *social   // search and contact rate limits (search.go)
 }
 
 // New returns an App. Zero Limits fields take their defaults.
@@ -86,6 +87,7 @@ func New(o Options) *App {
 	a.acct = newAccounts(o.Passwords, a.limits, a.now)
 	a.sends = newSendLimiter(a.limits, a.now)
 	a.media = newMedia(o.Media)
+	a.social = newSocial(a.now)
 	return a
 }
 
