@@ -219,6 +219,12 @@ type SearchStore interface {
 	SearchMessages(ctx context.Context, q MessageSearch) ([]Message, string, error)
 }
 
+// SearchHit is one message found, with a highlighted snippet of its body.
+type SearchHit struct {
+	Message Message       `json:"message"`
+	Snippet []SnippetPart `json:"snippet"`
+}
+
 // SnippetPart is one piece of a highlighted snippet: clients render Text as
 // plain text, emphasised when Hit. The parts concatenate to the snippet.
 type SnippetPart struct {

@@ -40,19 +40,13 @@ type SearchMessagesInput struct {
 	Limit  int
 }
 
-// SearchHit is one message found, with a highlighted snippet of its body.
-type SearchHit struct {
-	Message parley.Message       `json:"message"`
-	Snippet []parley.SnippetPart `json:"snippet"`
-}
-
 // SearchMessages finds messages in the conversations actor is a current
 // member of (never in conversations they left or were removed from). The
 // next-page cursor is "" on the last page (a page may be empty). Errors:
 // unauthenticated; invalid naming q (see parley.ParseSearch), order, cursor
 // or limit; too_large (q); not_found for an in: conversation actor is not a
 // member of; rate_limited.
-func (a *App) SearchMessages(ctx context.Context, actor parley.Actor, in SearchMessagesInput) ([]SearchHit, string, error) {
+func (a *App) SearchMessages(ctx context.Context, actor parley.Actor, in SearchMessagesInput) ([]parley.SearchHit, string, error) {
 	if actor.Anonymous() {
 		return nil, "", unauthenticated("sign in first")
 	}
@@ -100,7 +94,7 @@ func (a *App) SearchMessages(ctx context.Context, actor parley.Actor, in SearchM
 	if p.From != "" {
 		u, err := a.store.UserByUsername(ctx, p.From)
 		if parley.IsCode(err, parley.CodeNotFound) {
-			return []SearchHit{}, "", nil // nobody by that name: nothing from them
+			return []parley.SearchHit{}, "", nil // nobody by that name: nothing from them
 		}
 		if err != nil {
 			return nil, "", err
@@ -111,9 +105,9 @@ func (a *App) SearchMessages(ctx context.Context, actor parley.Actor, in SearchM
 	if err != nil {
 		return nil, "", err
 	}
-	hits := make([]SearchHit, len(ms))
+	hits := make([]parley.SearchHit, len(ms))
 	for i, m := range ms {
-		hits[i] = SearchHit{Message: m, Snippet: parley.Snippet(m.Body, p.Terms, parley.SearchSnippetChars)}
+		hits[i] = parley.SearchHit{Message: m, Snippet: parley.Snippet(m.Body, p.Terms, parley.SearchSnippetChars)}
 	}
 	if next != "" {
 		next = encodeCursor(string(order), next)
