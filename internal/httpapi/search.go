@@ -10,7 +10,7 @@ import (
 // Response bodies of the search endpoints; documented in openapi/search.json.
 type searchResult struct {
 	Hits       []parley.SearchHit `json:"hits"`
-	NextCursor string          `json:"next_cursor,omitempty"`
+	NextCursor string             `json:"next_cursor,omitempty"`
 }
 
 // searchRoutes registers message search and history around a message.
