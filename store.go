@@ -17,6 +17,7 @@ type Store interface {
 	ReceiptStore
 	AttachmentStore
 	SearchStore
+	ContactStore
 
 	// Ping reports whether the database is reachable (used by /readyz).
 	Ping(ctx context.Context) error
