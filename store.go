@@ -17,6 +17,8 @@ type Store interface {
 	ReceiptStore
 	AttachmentStore
 	OperatorStore
+	SearchStore
+	ContactStore
 
 	// Ping reports whether the database is reachable (used by /readyz).
 	Ping(ctx context.Context) error

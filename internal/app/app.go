@@ -74,6 +74,7 @@ type App struct {
 	media  *media    // files and avatars (attachment.go)
 	reg    *registration
 	rt     func(*Overview)
+	social *social // search and contact rate limits (search.go)
 }
 
 // New returns an App. Zero Limits fields take their defaults.
@@ -103,6 +104,7 @@ func New(o Options) *App {
 	a.media = newMedia(o.Media)
 	a.reg = newRegistration(o.Registration, a.limits, a.now)
 	a.rt = o.Runtime
+	a.social = newSocial(a.now)
 	return a
 }
 

@@ -87,6 +87,7 @@ func (s *Server) routes() {
 	s.realtimeRoutes()
 	s.attachmentRoutes()
 	s.adminRoutes()
+	s.searchRoutes()
 }
 
 type ctxKey int

@@ -22,4 +22,6 @@ func Run(t *testing.T, open Opener) {
 	t.Run("receipts", func(t *testing.T) { testReceipts(t, open) })
 	t.Run("attachments", func(t *testing.T) { testAttachments(t, open) })
 	t.Run("operator", func(t *testing.T) { testOperator(t, open) })
+	t.Run("search", func(t *testing.T) { testSearch(t, open) })
+	t.Run("contacts", func(t *testing.T) { testContacts(t, open) })
 }
