@@ -69,7 +69,7 @@ func (s *Store) CreateConversation(ctx context.Context, c parley.Conversation, m
 		res.Members = added
 		for _, m := range system {
 			m.ConversationID = c.ID
-			if err := w.appendMessage(&m, parley.CheckNone); err != nil {
+			if err := w.AppendSystem(&m); err != nil {
 				return err
 			}
 			res.System = append(res.System, m)
@@ -119,8 +119,8 @@ func (w *wtx) conversation(id string) (parley.Conversation, error) {
 		return c, err
 	}
 	if cs, ok := w.convs[id]; ok && cs.dirty {
-		c.LastSeq = cs.lastSeq
-		if at := fromMillis(cs.lastAt); at.After(c.LastAt) {
+		c.LastSeq = cs.LastSeq
+		if at := fromMillis(cs.LastAt); at.After(c.LastAt) {
 			c.LastAt = at
 		}
 	}
@@ -170,7 +170,7 @@ func (s *Store) UpdateConversation(ctx context.Context, id string, p parley.Conv
 		if system != nil {
 			m := *system
 			m.ConversationID = id
-			if err := w.appendMessage(&m, parley.CheckNone); err != nil {
+			if err := w.AppendSystem(&m); err != nil {
 				return err
 			}
 			res.System = append(res.System, m)
@@ -309,7 +309,7 @@ func (s *Store) loadLastReactions(ctx context.Context, es []parley.ConversationE
 			return translate(err)
 		}
 		if m := idx[conv]; m != nil {
-			m.Reactions = addReaction(m.Reactions, emoji, user)
+			m.Reactions = parley.AddReaction(m.Reactions, emoji, user)
 		}
 	}
 	return translate(rows.Err())

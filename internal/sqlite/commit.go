@@ -91,11 +91,9 @@ var restartFrames int64 = 8192
 
 // convState is a conversation's state cached for one batch.
 type convState struct {
-	num       int64
-	lastSeq   int64
-	lastAt    int64
-	broadcast bool
-	dirty     bool
+	parley.AppendHead
+	num   int64
+	dirty bool
 }
 
 // The hot-path statements, prepared once (parsing costs more than running them).
@@ -260,7 +258,7 @@ const (
 	maxCachedHeads = 1 << 17
 )
 
-// role returns userID's role in conversationID. CodeNotFound if not a member.
+// role returns userID's role in conversationID, "" if not a member.
 func (w *wtx) role(conversationID, userID string) (parley.MemberRole, error) {
 	key := conversationID + "\x00" + userID
 	if r, ok := w.c.roles[key]; ok {
@@ -269,7 +267,7 @@ func (w *wtx) role(conversationID, userID string) (parley.MemberRole, error) {
 	var r parley.MemberRole
 	err := w.stmt(stmtRole).QueryRowContext(w.ctx, conversationID, userID).Scan(&r)
 	if err == sql.ErrNoRows {
-		return "", parley.Errorf(parley.CodeNotFound, "conversation not found")
+		return "", nil
 	}
 	if err != nil {
 		return "", err
@@ -397,7 +395,7 @@ func (s *Store) runBatch(batch []*op) {
 		if !cs.dirty {
 			continue
 		}
-		if _, err := w.stmt(stmtBump).ExecContext(ctx, cs.lastSeq, cs.lastAt, cs.num); err != nil {
+		if _, err := w.stmt(stmtBump).ExecContext(ctx, cs.LastSeq, cs.LastAt, cs.num); err != nil {
 			_ = tx.Rollback()
 			fail(err)
 			return
@@ -438,9 +436,9 @@ func (w *wtx) conv(id string) (*convState, error) {
 		return cs, nil
 	}
 	cs := &convState{}
-	err := w.stmt(stmtConv).QueryRowContext(w.ctx, id).Scan(&cs.num, &cs.lastSeq, &cs.lastAt, &cs.broadcast)
+	err := w.stmt(stmtConv).QueryRowContext(w.ctx, id).Scan(&cs.num, &cs.LastSeq, &cs.LastAt, &cs.Broadcast)
 	if err == sql.ErrNoRows {
-		return nil, parley.Errorf(parley.CodeNotFound, "conversation not found")
+		return nil, parley.ErrConversationNotFound()
 	}
 	if err != nil {
 		return nil, err

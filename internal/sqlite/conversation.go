@@ -109,8 +109,8 @@ func (w *wtx) conversation(id string) (parley.Conversation, error) {
 		return c, err
 	}
 	if cs, ok := w.convs[id]; ok && cs.dirty {
-		c.LastSeq = cs.lastSeq
-		if at := fromMillis(cs.lastAt); at.After(c.LastAt) {
+		c.LastSeq = cs.LastSeq
+		if at := fromMillis(cs.LastAt); at.After(c.LastAt) {
 			c.LastAt = at
 		}
 	}
@@ -286,7 +286,7 @@ func (s *Store) loadLastMessages(ctx context.Context, es []parley.ConversationEn
 		}
 		if i, ok := idx[conv]; ok && es[i].LastMessage != nil {
 			m := es[i].LastMessage
-			m.Reactions = addReaction(m.Reactions, emoji, user)
+			m.Reactions = parley.AddReaction(m.Reactions, emoji, user)
 		}
 	}
 	return translate(rrows.Err())
