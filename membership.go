@@ -1,6 +1,9 @@
 package parley
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // MemberTx is the part of a store's write transaction that the membership
 // rules below drive: each method reads or writes inside the caller's
@@ -32,6 +35,47 @@ type MemberTx interface {
 	AppendSystem(m *Message) error
 	// Conversation reads the conversation with this transaction's writes.
 	Conversation(id string) (Conversation, error)
+}
+
+// MemberWrites implements ConversationStore's membership writes
+// (AddMembers, RemoveMember, UpdateMember) by the rules below. A store
+// embeds it, set to its way of running a rule: in one write transaction
+// that commits only if the rule succeeded, with notify called after the
+// commit as ConversationStore's commit hooks are.
+type MemberWrites func(ctx context.Context, rule func(MemberTx) (MembershipResult, error),
+	notify func(MembershipResult)) (MembershipResult, error)
+
+// AddMembers implements ConversationStore by AddMembersTx.
+func (run MemberWrites) AddMembers(ctx context.Context, conversationID string, members []Member, maxMembers int,
+	system Message, notify func(MembershipResult)) (MembershipResult, error) {
+	return run.do(ctx, func(tx MemberTx) (MembershipResult, error) {
+		return AddMembersTx(tx, conversationID, members, maxMembers, system)
+	}, notify)
+}
+
+// RemoveMember implements ConversationStore by RemoveMemberTx.
+func (run MemberWrites) RemoveMember(ctx context.Context, conversationID, userID string, system Message,
+	notify func(MembershipResult)) (MembershipResult, error) {
+	return run.do(ctx, func(tx MemberTx) (MembershipResult, error) {
+		return RemoveMemberTx(tx, conversationID, userID, system)
+	}, notify)
+}
+
+// UpdateMember implements ConversationStore by UpdateMemberTx.
+func (run MemberWrites) UpdateMember(ctx context.Context, conversationID, userID string, p MemberPatch,
+	system *Message, notify func(MembershipResult)) (MembershipResult, error) {
+	return run.do(ctx, func(tx MemberTx) (MembershipResult, error) {
+		return UpdateMemberTx(tx, conversationID, userID, p, system)
+	}, notify)
+}
+
+func (run MemberWrites) do(ctx context.Context, rule func(MemberTx) (MembershipResult, error),
+	notify func(MembershipResult)) (MembershipResult, error) {
+	res, err := run(ctx, rule, notify)
+	if err != nil {
+		return MembershipResult{}, err
+	}
+	return res, nil
 }
 
 // AddMembersTx is ConversationStore.AddMembers inside tx (see the contract
@@ -69,10 +113,7 @@ func AddMembersTx(tx MemberTx, conversationID string, members []Member, maxMembe
 // successor becomes owner.
 func RemoveMemberTx(tx MemberTx, conversationID, userID string, system Message) (MembershipResult, error) {
 	var res MembershipResult
-	if err := tx.LockConversation(conversationID); err != nil {
-		return res, err
-	}
-	m, err := tx.Member(conversationID, userID)
+	m, err := lockedMember(tx, conversationID, userID)
 	if err != nil {
 		return res, err
 	}
@@ -99,10 +140,7 @@ func RemoveMemberTx(tx MemberTx, conversationID, userID string, system Message) 
 // is appended.
 func UpdateMemberTx(tx MemberTx, conversationID, userID string, p MemberPatch, system *Message) (MembershipResult, error) {
 	var res MembershipResult
-	if err := tx.LockConversation(conversationID); err != nil {
-		return res, err
-	}
-	m, err := tx.Member(conversationID, userID)
+	m, err := lockedMember(tx, conversationID, userID)
 	if err != nil {
 		return res, err
 	}
@@ -129,6 +167,14 @@ func UpdateMemberTx(tx MemberTx, conversationID, userID string, p MemberPatch, s
 	}
 	res.Conversation, err = tx.Conversation(conversationID)
 	return res, err
+}
+
+// lockedMember locks the conversation, then reads userID's membership.
+func lockedMember(tx MemberTx, conversationID, userID string) (Member, error) {
+	if err := tx.LockConversation(conversationID); err != nil {
+		return Member{}, err
+	}
+	return tx.Member(conversationID, userID)
 }
 
 func appendSystem(tx MemberTx, res *MembershipResult, sys *Message) error {

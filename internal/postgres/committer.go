@@ -285,6 +285,9 @@ type convState struct {
 	dirty bool
 }
 
+// The write transaction is the parley.MemberTx of the membership rules.
+var _ parley.MemberTx = (*wtx)(nil)
+
 // wtx is the transaction of one non-append op.
 type wtx struct {
 	ctx   context.Context
@@ -324,4 +327,10 @@ func (w *wtx) flush() error {
 		cs.dirty = false
 	}
 	return nil
+}
+
+// LockConversation implements parley.MemberTx (SELECT … FOR UPDATE).
+func (w *wtx) LockConversation(id string) error {
+	_, err := w.conv(id)
+	return err
 }

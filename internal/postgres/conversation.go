@@ -62,7 +62,7 @@ func (s *Store) CreateConversation(ctx context.Context, c parley.Conversation, m
 			c.CreatedBy, millis(c.CreatedAt), millis(c.UpdatedAt)); err != nil {
 			return err
 		}
-		added, err := w.insertMembers(c.ID, members)
+		added, err := w.InsertMembers(c.ID, members)
 		if err != nil {
 			return err
 		}
@@ -74,7 +74,7 @@ func (s *Store) CreateConversation(ctx context.Context, c parley.Conversation, m
 			}
 			res.System = append(res.System, m)
 		}
-		res.Conversation, err = w.conversation(c.ID)
+		res.Conversation, err = w.Conversation(c.ID)
 		return err
 	}, hook(notify, &res))
 	if err != nil {
@@ -83,8 +83,9 @@ func (s *Store) CreateConversation(ctx context.Context, c parley.Conversation, m
 	return res, nil
 }
 
-// insertMembers inserts the members not yet present and returns them.
-func (w *wtx) insertMembers(conversationID string, members []parley.Member) ([]parley.Member, error) {
+// InsertMembers implements parley.MemberTx: it inserts the members not yet
+// present and returns them.
+func (w *wtx) InsertMembers(conversationID string, members []parley.Member) ([]parley.Member, error) {
 	var added []parley.Member
 	for _, m := range members {
 		m.ConversationID = conversationID
@@ -108,9 +109,9 @@ func (w *wtx) insertMembers(conversationID string, members []parley.Member) ([]p
 	return added, nil
 }
 
-// conversation reads a conversation inside the transaction, with the
+// Conversation implements parley.MemberTx: it reads a conversation inside the transaction, with the
 // not-yet-written last_seq applied.
-func (w *wtx) conversation(id string) (parley.Conversation, error) {
+func (w *wtx) Conversation(id string) (parley.Conversation, error) {
 	c, err := scanConversation(w.tx.QueryRow(w.ctx, `SELECT `+conversationCols+` FROM conversations c WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, parley.Errorf(parley.CodeNotFound, "conversation not found")
@@ -149,7 +150,7 @@ func (s *Store) UpdateConversation(ctx context.Context, id string, p parley.Conv
 		if _, err := w.conv(id); err != nil { // lock first: system messages take seqs
 			return err
 		}
-		c, err := w.conversation(id)
+		c, err := w.Conversation(id)
 		if err != nil {
 			return err
 		}
@@ -175,7 +176,7 @@ func (s *Store) UpdateConversation(ctx context.Context, id string, p parley.Conv
 			}
 			res.System = append(res.System, m)
 		}
-		res.Conversation, err = w.conversation(id)
+		res.Conversation, err = w.Conversation(id)
 		return err
 	}, hook(notify, &res))
 	if err != nil {

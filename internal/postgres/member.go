@@ -68,7 +68,8 @@ func (s *Store) MemberIDs(ctx context.Context, conversationID string) ([]string,
 	return s.strings(ctx, `SELECT user_id FROM members WHERE conversation_id = $1 ORDER BY user_id`, conversationID)
 }
 
-func (w *wtx) member(conversationID, userID string) (parley.Member, error) {
+// Member implements parley.MemberTx.
+func (w *wtx) Member(conversationID, userID string) (parley.Member, error) {
 	m, err := scanMember(w.tx.QueryRow(w.ctx, `SELECT `+memberCols+` FROM members
 		WHERE conversation_id = $1 AND user_id = $2`, conversationID, userID))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -77,60 +78,12 @@ func (w *wtx) member(conversationID, userID string) (parley.Member, error) {
 	return m, err
 }
 
-// AddMembers implements parley.ConversationStore (parley.AddMembersTx).
-// The conversation row is locked first, so the member limit holds under
-// concurrent adds on any node.
-func (s *Store) AddMembers(ctx context.Context, conversationID string, members []parley.Member, maxMembers int,
-	system parley.Message, notify func(parley.MembershipResult)) (parley.MembershipResult, error) {
-	return s.membership(ctx, notify, func(w *wtx) (parley.MembershipResult, error) {
-		return parley.AddMembersTx(w, conversationID, members, maxMembers, system)
-	})
-}
-
-// RemoveMember implements parley.ConversationStore (parley.RemoveMemberTx).
-func (s *Store) RemoveMember(ctx context.Context, conversationID, userID string, system parley.Message,
-	notify func(parley.MembershipResult)) (parley.MembershipResult, error) {
-	return s.membership(ctx, notify, func(w *wtx) (parley.MembershipResult, error) {
-		return parley.RemoveMemberTx(w, conversationID, userID, system)
-	})
-}
-
-// UpdateMember implements parley.ConversationStore (parley.UpdateMemberTx).
-// The conversation row is locked first, so two concurrent demotions cannot
-// both pass the last-owner check.
-func (s *Store) UpdateMember(ctx context.Context, conversationID, userID string, p parley.MemberPatch,
-	system *parley.Message, notify func(parley.MembershipResult)) (parley.MembershipResult, error) {
-	return s.membership(ctx, notify, func(w *wtx) (parley.MembershipResult, error) {
-		return parley.UpdateMemberTx(w, conversationID, userID, p, system)
-	})
-}
-
-// membership runs a membership rule in a transaction of its own.
-func (s *Store) membership(ctx context.Context, notify func(parley.MembershipResult),
-	rule func(w *wtx) (parley.MembershipResult, error)) (res parley.MembershipResult, err error) {
-	if err = s.do(ctx, func(w *wtx) (err error) { res, err = rule(w); return err }, hook(notify, &res)); err != nil {
-		return parley.MembershipResult{}, err
-	}
-	return res, nil
-}
-
-// A transaction is the parley.MemberTx of the membership rules.
-var _ parley.MemberTx = (*wtx)(nil)
-
-// LockConversation implements parley.MemberTx (SELECT … FOR UPDATE).
-func (w *wtx) LockConversation(id string) error {
-	_, err := w.conv(id)
-	return err
-}
-
-// Member implements parley.MemberTx.
-func (w *wtx) Member(conversationID, userID string) (parley.Member, error) {
-	return w.member(conversationID, userID)
-}
-
-// InsertMembers implements parley.MemberTx.
-func (w *wtx) InsertMembers(conversationID string, ms []parley.Member) ([]parley.Member, error) {
-	return w.insertMembers(conversationID, ms)
+// runMembership runs a membership rule in a transaction of its own; it is the
+// Store's parley.MemberWrites (AddMembers, RemoveMember, UpdateMember).
+func (s *Store) runMembership(ctx context.Context, rule func(parley.MemberTx) (parley.MembershipResult, error),
+	notify func(parley.MembershipResult)) (res parley.MembershipResult, err error) {
+	err = s.do(ctx, func(w *wtx) (err error) { res, err = rule(w); return err }, hook(notify, &res))
+	return res, err
 }
 
 // DeleteMember implements parley.MemberTx.
@@ -165,6 +118,3 @@ func (w *wtx) Successor(conversationID string) (parley.Member, bool, error) {
 	}
 	return m, err == nil, err
 }
-
-// Conversation implements parley.MemberTx.
-func (w *wtx) Conversation(id string) (parley.Conversation, error) { return w.conversation(id) }

@@ -114,6 +114,9 @@ var stmtSQL = [numStmts]string{
 	stmtBump: `UPDATE conversation_heads SET last_seq = ?, last_at = max(last_at, ?) WHERE num = ?`,
 }
 
+// The write transaction is the parley.MemberTx of the membership rules.
+var _ parley.MemberTx = (*wtx)(nil)
+
 // wtx is the write transaction of one batch.
 type wtx struct {
 	ctx     context.Context
@@ -445,4 +448,11 @@ func (w *wtx) conv(id string) (*convState, error) {
 	}
 	w.convs[id] = cs
 	return cs, nil
+}
+
+// LockConversation implements parley.MemberTx: the committer is the only
+// writer, so loading the head is enough.
+func (w *wtx) LockConversation(id string) error {
+	_, err := w.conv(id)
+	return err
 }

@@ -65,62 +65,12 @@ func (s *Store) MemberIDs(ctx context.Context, conversationID string) ([]string,
 	return s.stmtStrings(ctx, s.rd.memberIDs, conversationID)
 }
 
-// AddMembers implements parley.ConversationStore (parley.AddMembersTx).
-func (s *Store) AddMembers(ctx context.Context, conversationID string, members []parley.Member, maxMembers int,
-	system parley.Message, notify func(parley.MembershipResult)) (parley.MembershipResult, error) {
-	return s.membership(ctx, notify, func(w *wtx) (parley.MembershipResult, error) {
-		return parley.AddMembersTx(w, conversationID, members, maxMembers, system)
-	})
-}
-
-// RemoveMember implements parley.ConversationStore (parley.RemoveMemberTx).
-func (s *Store) RemoveMember(ctx context.Context, conversationID, userID string, system parley.Message,
-	notify func(parley.MembershipResult)) (parley.MembershipResult, error) {
-	return s.membership(ctx, notify, func(w *wtx) (parley.MembershipResult, error) {
-		return parley.RemoveMemberTx(w, conversationID, userID, system)
-	})
-}
-
-// UpdateMember implements parley.ConversationStore (parley.UpdateMemberTx).
-func (s *Store) UpdateMember(ctx context.Context, conversationID, userID string, p parley.MemberPatch,
-	system *parley.Message, notify func(parley.MembershipResult)) (parley.MembershipResult, error) {
-	return s.membership(ctx, notify, func(w *wtx) (parley.MembershipResult, error) {
-		return parley.UpdateMemberTx(w, conversationID, userID, p, system)
-	})
-}
-
-// membership runs a membership rule as one op of a batch (with a savepoint).
-func (s *Store) membership(ctx context.Context, notify func(parley.MembershipResult),
-	rule func(w *wtx) (parley.MembershipResult, error)) (parley.MembershipResult, error) {
-	var res parley.MembershipResult
-	err := s.submit(ctx, true, func(w *wtx) (err error) {
-		res, err = rule(w)
-		return err
-	}, hook(notify, &res))
-	if err != nil {
-		return parley.MembershipResult{}, err
-	}
-	return res, nil
-}
-
-// The batch transaction is the parley.MemberTx of the membership rules.
-var _ parley.MemberTx = (*wtx)(nil)
-
-// LockConversation implements parley.MemberTx: the committer is the only
-// writer, so loading the head is enough.
-func (w *wtx) LockConversation(id string) error {
-	_, err := w.conv(id)
-	return err
-}
-
-// Member implements parley.MemberTx.
-func (w *wtx) Member(conversationID, userID string) (parley.Member, error) {
-	return w.member(conversationID, userID)
-}
-
-// InsertMembers implements parley.MemberTx.
-func (w *wtx) InsertMembers(conversationID string, ms []parley.Member) ([]parley.Member, error) {
-	return w.insertMembers(conversationID, ms)
+// runMembership runs a membership rule as one op of a batch (with a savepoint); it is the
+// Store's parley.MemberWrites (AddMembers, RemoveMember, UpdateMember).
+func (s *Store) runMembership(ctx context.Context, rule func(parley.MemberTx) (parley.MembershipResult, error),
+	notify func(parley.MembershipResult)) (res parley.MembershipResult, err error) {
+	err = s.submit(ctx, true, func(w *wtx) (err error) { res, err = rule(w); return err }, hook(notify, &res))
+	return res, err
 }
 
 // DeleteMember implements parley.MemberTx.
@@ -166,6 +116,3 @@ func (w *wtx) AppendSystem(m *parley.Message) error {
 	_, err := w.appendMessage(m, parley.CheckNone)
 	return err
 }
-
-// Conversation implements parley.MemberTx.
-func (w *wtx) Conversation(id string) (parley.Conversation, error) { return w.conversation(id) }
