@@ -205,7 +205,7 @@ func (c *Conn) abandon(reason, text string) {
 }
 
 func (c *Conn) startClose(reason, text string, drop bool) {
-	code := ws.StatusCode(c.g.cfg.CloseCode(reason)) // #nosec G115 -- close codes are 1000-4999
+	code := ws.StatusCode(closeCode(reason)) // #nosec G115 -- close codes are 1000-4999
 	if len(text) > 120 {
 		text = text[:120]
 	}

@@ -122,7 +122,6 @@ func (s *Server) open(ctx context.Context) error {
 		TypingTTL:       app.TypingTTL,
 		OpsPerSecond:    s.cfg.WSFrameRate,
 		OpsBurst:        int(2 * s.cfg.WSFrameRate),
-		CloseCode:       httpapi.GatewayCloseCode,
 	})
 	unsubscribe, err := bus.Subscribe(s.Gateway.HandleEvent)
 	if err != nil {
