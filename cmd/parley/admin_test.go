@@ -12,6 +12,7 @@ import (
 	"github.com/parley-chat/parley"
 	"github.com/parley-chat/parley/internal/app"
 	"github.com/parley-chat/parley/internal/bus/memory"
+	"github.com/parley-chat/parley/internal/postgres/pgtest"
 	"github.com/parley-chat/parley/internal/server"
 	"github.com/parley-chat/parley/internal/sqlite"
 )
@@ -237,5 +238,39 @@ func TestAdminSubcommandHelpListsOwnFlags(t *testing.T) {
 		if strings.Contains(e, foreign) {
 			t.Errorf("admin invites create --help lists serve's %s", foreign)
 		}
+	}
+}
+
+// With PostgreSQL the command line opens the database itself, next to a
+// running node, and its changes are the node's at once.
+func TestAdminCommandsNextToAPostgresNode(t *testing.T) {
+	db := pgtest.Schema(t)
+	dir := t.TempDir()
+	cfg := server.Default()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.DataDir = dir
+	cfg.DB = db
+	cfg.PasswordParams = app.FastPasswordParams()
+	srv, err := server.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	if _, err := os.Stat(filepath.Join(dir, server.AdminSocketName)); err == nil {
+		t.Fatal("a PostgreSQL node serves an admin socket")
+	}
+	code, out, e := runAdminCmd(t, "root-password\n", "create-admin", "--db", db, "--data-dir", dir, "--username", "root", "--password-stdin")
+	if code != 0 || !strings.Contains(out, "created admin root") {
+		t.Fatalf("create-admin: %d %q %q", code, out, e)
+	}
+	if _, _, err := srv.App.Login(context.Background(), app.LoginInput{Username: "root", Password: "root-password"}); err != nil {
+		t.Fatalf("the node does not know the admin: %v", err)
+	}
+	code, out, e = runAdminCmd(t, "", "audit", "--db", db, "--data-dir", dir)
+	if code != 0 || !strings.Contains(out, "user.create") {
+		t.Fatalf("audit: %d %q %q", code, out, e)
 	}
 }
