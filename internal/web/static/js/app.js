@@ -10,6 +10,7 @@ import { mentionsUser } from './format.js';
 import { renderAuth } from './views/auth.js';
 import { renderSidebar } from './views/sidebar.js';
 import { renderChat } from './views/chat.js';
+import { renderAdmin } from './views/admin.js';
 import { openNewDirect, openNewGroup, openBrowse, openMembers, openSettings } from './views/dialogs.js';
 import { toast, errorText, confirmDialog, announce } from './views/ui.js';
 
@@ -42,11 +43,14 @@ window.addEventListener('popstate', () => route());
 function route() {
   const p = location.pathname;
   if (!ctx) {
-    if (p !== '/register') { if (p !== '/login') history.replaceState({}, '', '/login'); renderAuth(root, { mode: 'login', api, onAuthed, nav }); }
+    // Invite and first-admin setup links (/?invite=CODE, /?setup=TOKEN) open the registration form.
+    if (p !== '/register' && /[?&](invite|setup)=/.test(location.search)) history.replaceState({}, '', '/register' + location.search);
+    if (location.pathname !== '/register') { if (p !== '/login') history.replaceState({}, '', '/login'); renderAuth(root, { mode: 'login', api, onAuthed, nav }); }
     else renderAuth(root, { mode: 'register', api, onAuthed, nav });
     return;
   }
   if (p === '/login' || p === '/register') { history.replaceState({}, '', '/'); }
+  if (p === '/admin') { openAdmin(); return; }
   const m = /^\/c\/([^/]+)$/.exec(location.pathname);
   openChat(m ? decodeURIComponent(m[1]) : null);
   if (p === '/settings') openSettings(ctx);
@@ -139,7 +143,7 @@ function start(me, token) {
 }
 
 function openChat(id) {
-  if (ctx.openConv === id && ctx.view) return;
+  if (ctx.openConv === id && ctx.view && !ctx.view.admin) return;
   ctx.view?.destroy();
   ctx.view = null;
   ctx.openConv = id;
@@ -159,6 +163,17 @@ function openChat(id) {
   replace(ctx.main, ctx.view.el);
   ctx.store.emit('route');
   ctx.view.el.querySelector('textarea')?.focus({ preventScroll: true });
+}
+
+// openAdmin shows the admin page in the main pane (the server refuses its
+// calls to anyone but admins).
+function openAdmin() {
+  ctx.view?.destroy();
+  ctx.openConv = null;
+  ctx.shell.classList.add('has-chat');
+  ctx.view = { ...renderAdmin(ctx), admin: true };
+  replace(ctx.main, ctx.view.el);
+  ctx.store.emit('route');
 }
 
 // resync runs after every (re)connection: refresh the conversation list, then
