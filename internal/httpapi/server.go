@@ -86,6 +86,8 @@ func (s *Server) routes() {
 	s.messageRoutes()
 	s.realtimeRoutes()
 	s.attachmentRoutes()
+	s.adminRoutes()
+	s.searchRoutes()
 }
 
 type ctxKey int

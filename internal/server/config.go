@@ -3,11 +3,12 @@ package server
 import (
 	"flag"
 	"fmt"
-	"github.com/parley-chat/parley/internal/app"
-
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/parley-chat/parley"
+	"github.com/parley-chat/parley/internal/app"
 )
 
 // Config is every setting of `parley serve`. Values come from Default, then
@@ -31,6 +32,8 @@ type Config struct {
 	WSFrameRate    float64       // frames per second each WebSocket connection may send, sustained (bursts of twice that)
 	MaxReactions   int           // distinct emoji on one message
 	MaxMembers     int           // members of one group or channel
+	Registration   string        // open, invite or closed (docs/accounts.md)
+	SignupsPerHour int           // accounts one client address may register per hour; 0: no limit
 
 	// Files and media (docs/media.md).
 	MaxFileBytes   int64         // one uploaded file
@@ -78,6 +81,8 @@ func Default() Config {
 		MaxFileBytes:   100 << 20,
 		UserQuotaBytes: 1 << 30,
 		MediaGrace:     24 * time.Hour,
+		Registration:   string(parley.RegistrationOpen),
+		SignupsPerHour: 20,
 	}
 }
 
@@ -105,6 +110,8 @@ func (c *Config) settings() []setting {
 		{"ws-frame-rate", "frames per second each WebSocket connection may send, sustained (bursts of twice that); beyond it frames get rate_limited errors, and a flood closes the socket with 1008", (*floatValue)(&c.WSFrameRate)},
 		{"max-reactions", "distinct emoji one message may carry", (*intValue)(&c.MaxReactions)},
 		{"max-members", "members one group or channel may have", (*intValue)(&c.MaxMembers)},
+		{"registration", "who may create an account: open (anyone who can reach the server), invite (with an invite code from an admin) or closed (admins create accounts)", (*stringValue)(&c.Registration)},
+		{"signups-per-hour", "accounts one client address may register per hour (beyond it 429 rate_limited); 0 for no limit", (*intValue)(&c.SignupsPerHour)},
 		{"pprof", "serve Go profiling endpoints (net/http/pprof) on this address, e.g. 127.0.0.1:6060", (*stringValue)(&c.Pprof)},
 		{"max-file-bytes", "maximum size of one uploaded file; " + sizeForms, (*sizeValue)(&c.MaxFileBytes)},
 		{"user-quota-bytes", "bytes of files each user may store; " + sizeForms, (*sizeValue)(&c.UserQuotaBytes)},
@@ -191,6 +198,12 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxMembers < 2 || c.MaxMembers > 10000000 {
 		return fmt.Errorf("max-members must be between 2 and 10000000")
+	}
+	if !parley.RegistrationPolicy(c.Registration).Valid() {
+		return fmt.Errorf("registration must be open, invite or closed, not %q", c.Registration)
+	}
+	if c.SignupsPerHour < 0 || c.SignupsPerHour > 1000000 {
+		return fmt.Errorf("signups-per-hour must be between 0 (no limit) and 1000000")
 	}
 	if c.MaxFileBytes < 1 {
 		return fmt.Errorf("max-file-bytes must be positive")

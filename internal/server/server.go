@@ -44,12 +44,14 @@ type Server struct {
 	ln       net.Listener
 	srv      *http.Server
 	pprofSrv *http.Server
+	closers  []func() error // run in reverse order by Close
+	closeMu  sync.Once
+	started  time.Time
+	adminLn  net.Listener // <data-dir>/admin.sock (operator.go); nil with PostgreSQL
 	// TLS (tls.go)
 	certs      *certFiles
 	acme       *autocert.Manager
 	redirectLn net.Listener
-	closers    []func() error // run in reverse order by Close
-	closeMu    sync.Once
 }
 
 // NewLogger returns the slog logger the configuration asks for, writing to w.
@@ -75,7 +77,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = NewLogger(cfg, os.Stderr)
 	}
-	s := &Server{cfg: cfg, log: log, Metrics: metrics.New()}
+	s := &Server{cfg: cfg, log: log, Metrics: metrics.New(), started: time.Now()}
 	if err := s.open(ctx); err != nil {
 		_ = s.Close()
 		return nil, err
@@ -104,18 +106,10 @@ func (s *Server) open(ctx context.Context) error {
 	s.Bus = bus
 	s.closers = append(s.closers, bus.Close)
 
-	limits := app.DefaultLimits()
-	limits.MaxMessageChars = cfg.MaxMessage
-	limits.SessionTTL = cfg.SessionTTL
-	limits.MessagesPerUserSecond = cfg.SendRate
-	limits.MaxReactionsPerMsg = cfg.MaxReactions
-	limits.MaxMembers = cfg.MaxMembers
-	media, err := s.openMedia(ctx)
+	s.App, err = NewApp(ctx, cfg, store, bus, s.log, s.runtime)
 	if err != nil {
 		return err
 	}
-	s.App = app.New(app.Options{Store: store, Bus: bus, Logger: s.log, Limits: limits,
-		Passwords: app.PasswordOptions{Params: cfg.PasswordParams}, Media: media})
 	s.startMediaSweep()
 
 	s.HTTP = httpapi.New(s.App, s.log, s.Metrics, httpapi.Options{
@@ -132,7 +126,7 @@ func (s *Server) open(ctx context.Context) error {
 	}
 	realtime = app.NewRealtime(s.App, presence)
 	s.Gateway = gateway.New(realtime, s.log, s.Metrics, gateway.Config{
-		MaxMessageChars: limits.MaxMessageChars,
+		MaxMessageChars: s.App.Limits().MaxMessageChars,
 		TypingTTL:       app.TypingTTL,
 		OpsPerSecond:    s.cfg.WSFrameRate,
 		OpsBurst:        int(2 * s.cfg.WSFrameRate),
@@ -159,6 +153,9 @@ func (s *Server) open(ctx context.Context) error {
 	}
 	if err := s.openTLS(); err != nil {
 		_ = s.ln.Close()
+		return err
+	}
+	if err := s.listenAdmin(); err != nil {
 		return err
 	}
 	s.srv = &http.Server{
@@ -257,7 +254,9 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	s.log.Info("parley serving", "addr", s.Addr(), "version", Version, "store", storeName(s.cfg), "bus", busName(s.cfg))
+	s.log.Info("parley serving at "+s.publicURL(), "addr", s.Addr(), "url", s.publicURL(), "version", Version,
+		"store", storeName(s.cfg), "bus", busName(s.cfg))
+	s.announce(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- s.srv.Serve(s.ln) }()
 	select {
