@@ -30,6 +30,8 @@ func commands() []command {
 		{"bench", "load-test a server with the standard workloads (idle, dm, group, storm, history)", runBench},
 		{"check", "the nothing-lost checker: send under injected faults, account for every message", runCheck},
 		{"admin", "operator commands (create an admin, disable an account…)", runAdmin},
+		{"backup", "write a consistent snapshot of a SQLite node (running or not) to a file", runBackup},
+		{"restore", "check a backup and restore it into an empty data directory", runRestore},
 		{"version", "print the version, commit and Go release", runVersion},
 	}
 }

@@ -49,6 +49,14 @@ type Config struct {
 	S3SecretKey    string
 	S3Prefix       string
 
+	// TLS without a proxy (tls.go): certificate files, or ACME.
+	TLSCert, TLSKey  string   // PEM files
+	ACMEDomains      []string // names to get certificates for
+	ACMEEmail        string
+	ACMEDir          string // certificate cache; empty: <data-dir>/acme
+	ACMEDirectory    string // ACME directory URL; empty: Let's Encrypt
+	HTTPRedirectAddr string // plain-HTTP listener redirecting to HTTPS (and answering HTTP-01)
+
 	// PasswordParams overrides the argon2id cost (zero: the OWASP-grade
 	// defaults). Not a flag: tests whose subject is not hashing use
 	// app.FastPasswordParams to keep a suite of hundreds of sign-ups fast.
@@ -117,6 +125,13 @@ func (c *Config) settings() []setting {
 		{"s3-access-key", "S3 access key id", (*stringValue)(&c.S3AccessKey)},
 		{"s3-secret-key", "S3 secret access key", (*stringValue)(&c.S3SecretKey)},
 		{"s3-prefix", "key prefix inside the S3 bucket", (*stringValue)(&c.S3Prefix)},
+		{"tls-cert", "serve HTTPS with this PEM certificate chain (with --tls-key; reloaded on SIGHUP)", (*stringValue)(&c.TLSCert)},
+		{"tls-key", "PEM private key of --tls-cert", (*stringValue)(&c.TLSKey)},
+		{"acme-domain", "comma-separated domain names to serve HTTPS for with certificates from ACME (Let's Encrypt); needs port 443 (or --http-redirect-addr :80) reachable from the internet", (*listValue)(&c.ACMEDomains)},
+		{"acme-email", "contact address given to the ACME CA", (*stringValue)(&c.ACMEEmail)},
+		{"acme-dir", "directory caching ACME account and certificates (default: <data-dir>/acme)", (*stringValue)(&c.ACMEDir)},
+		{"acme-directory", "ACME directory URL (default: Let's Encrypt production)", (*stringValue)(&c.ACMEDirectory)},
+		{"http-redirect-addr", "with HTTPS on, also listen for plain HTTP here (e.g. :80) and redirect to HTTPS (308), answering ACME HTTP-01 challenges", (*stringValue)(&c.HTTPRedirectAddr)},
 	}
 }
 
@@ -201,6 +216,9 @@ func (c *Config) Validate() error {
 	}
 	if c.S3Endpoint != "" && (c.S3Bucket == "" || c.BlobKey == "") {
 		return fmt.Errorf("s3-endpoint needs s3-bucket and blob-key (every node must share the key)")
+	}
+	if err := c.validateTLS(); err != nil {
+		return err
 	}
 	return nil
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/parley-chat/parley/internal/postgres"
 	"github.com/parley-chat/parley/internal/sqlite"
 	"github.com/parley-chat/parley/internal/web"
+	"golang.org/x/crypto/acme/autocert"
 )
 
 // Server is one running Parley node.
@@ -47,6 +48,10 @@ type Server struct {
 	closeMu  sync.Once
 	started  time.Time
 	adminLn  net.Listener // <data-dir>/admin.sock (operator.go); nil with PostgreSQL
+	// TLS (tls.go)
+	certs      *certFiles
+	acme       *autocert.Manager
+	redirectLn net.Listener
 }
 
 // NewLogger returns the slog logger the configuration asks for, writing to w.
@@ -64,6 +69,9 @@ func NewLogger(cfg Config, w io.Writer) *slog.Logger {
 // listener (so Addr is known at once). It does not serve until Run.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkTLSFiles(cfg); err != nil {
 		return nil, err
 	}
 	if log == nil {
@@ -142,6 +150,10 @@ func (s *Server) open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	if err := s.openTLS(); err != nil {
+		_ = s.ln.Close()
+		return err
+	}
 	if err := s.listenAdmin(); err != nil {
 		return err
 	}
@@ -208,14 +220,19 @@ func (s *Server) openPresence(ctx context.Context, store parley.Store, notify fu
 // Addr returns the address the HTTP listener is bound to.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
-// URL returns the base URL of the HTTP listener (http://host:port).
+// URL returns the base URL of the listener (http://host:port, or https://
+// with TLS on).
 func (s *Server) URL() string {
 	addr := s.ln.Addr().(*net.TCPAddr)
 	host := addr.IP.String()
 	if addr.IP.IsUnspecified() {
 		host = "127.0.0.1"
 	}
-	return "http://" + net.JoinHostPort(host, fmt.Sprint(addr.Port))
+	scheme := "http://"
+	if s.cfg.TLS() {
+		scheme = "https://"
+	}
+	return scheme + net.JoinHostPort(host, fmt.Sprint(addr.Port))
 }
 
 // Run serves until ctx is cancelled, then shuts down gracefully: the
