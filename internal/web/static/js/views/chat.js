@@ -69,6 +69,12 @@ export function renderChat(ctx, id) {
     let lastMine = 0;
     for (const s of w.seqs) { const m = w.bySeq.get(s); if (m.sender_id === me && m.kind !== 'system') lastMine = s; }
     const lastSeq = w.seqs[w.seqs.length - 1];
+    // The divider goes before the first unread message from someone else,
+    // after system lines such as "Conversation started".
+    const sepAt = state.unreadAfter == null ? null : w.seqs.find((s) => {
+      const m = s >= state.unreadFirst && w.bySeq.get(s);
+      return m && m.sender_id !== me && m.kind !== 'system';
+    });
     for (const seq of w.seqs) {
       const m = w.bySeq.get(seq);
       const dk = dayKey(m.created_at);
@@ -77,7 +83,7 @@ export function renderChat(ctx, id) {
         lastDay = dk;
         prev = null;
       }
-      if (state.unreadAfter != null && seq === state.unreadFirst) {
+      if (seq === sepAt) {
         out.push({ key: 'unread', sig: 'u', build: () => h('li', { class: 'unread-sep', id: 'unread-sep', role: 'separator' }, h('span', {}, 'New messages')) });
         prev = null;
       }
@@ -258,8 +264,6 @@ export function renderChat(ctx, id) {
         store.loadMembers(id).catch(() => {}),
       ]);
       const seqs = store.win(id).seqs;
-      // The divider goes before the first unread message from someone else,
-      // after system lines such as "Conversation started".
       const firstUnreadMsg = state.unreadFirst && seqs[0] <= state.unreadFirst && seqs.find((s) => {
         const m = s >= state.unreadFirst && store.message(id, s);
         return m && m.sender_id !== store.me.id && m.kind !== 'system';
