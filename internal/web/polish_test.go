@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/css"
+	"github.com/chromedp/cdproto/dom"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
@@ -368,6 +370,15 @@ func TestBrowserEmojiFont(t *testing.T) {
 	}
 	signInAs(t, a, env.URL, alice, "/c/"+g.ID)
 	a.waitJS(t, "reaction", `document.querySelector('.reaction')`)
+	// The emoji of the list preview, the message and the reaction are drawn
+	// with a colour emoji font. (Text laid out before the font arrived kept
+	// its boxes: emojifont.js loads it before the first render; checked by
+	// eye on screenshots, as the protocol reports the font, not the box.)
+	for _, sel := range []string{".conv-item .preview", ".msg .body", ".r-emoji"} {
+		if fams := platformFonts(t, a, sel); !strings.Contains(strings.Join(fams, ","), "Parley Emoji") && !strings.Contains(strings.Join(fams, ","), "Color Emoji") {
+			t.Errorf("%s is drawn with %q, no colour emoji font", sel, fams)
+		}
+	}
 	eval[bool](t, a, `(document.querySelector('[aria-label="Add reaction"]').click(), true)`)
 	a.waitJS(t, "picker", `document.querySelector('.reaction-picker .emoji')`)
 	// Draw each emoji with the font the picker uses: each must come out of a
@@ -401,4 +412,36 @@ func TestBrowserEmojiFont(t *testing.T) {
 	saveScreenshot(t, a, false, "emoji-picker")
 	a.do(t, chromedp.EmulateViewport(390, 780))
 	saveScreenshot(t, a, false, "emoji-phone")
+}
+
+// platformFonts lists the fonts Chromium drew the text of the first element
+// matching sel with (CSS.getPlatformFontsForNode).
+func platformFonts(t *testing.T, tb *tab, sel string) []string {
+	t.Helper()
+	var fams []string
+	tb.do(t, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, tg, dom.Enable, dom.EnableParams{}); err != nil {
+			return err
+		}
+		if _, err := cdp.Call(ctx, tg, css.Enable, cdp.Empty{}); err != nil {
+			return err
+		}
+		doc, err := cdp.Call(ctx, tg, dom.GetDocument, dom.GetDocumentParams{})
+		if err != nil {
+			return err
+		}
+		n, err := cdp.Call(ctx, tg, dom.QuerySelector, dom.QuerySelectorParams{NodeID: doc.Root.NodeID, Selector: sel})
+		if err != nil {
+			return err
+		}
+		r, err := cdp.Call(ctx, tg, css.GetPlatformFontsForNode, css.GetPlatformFontsForNodeParams{NodeID: n.NodeID})
+		if err != nil {
+			return err
+		}
+		for _, f := range r.Fonts {
+			fams = append(fams, f.FamilyName)
+		}
+		return nil
+	}))
+	return fams
 }

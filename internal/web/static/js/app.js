@@ -12,6 +12,7 @@ import { renderSidebar } from './views/sidebar.js';
 import { renderChat } from './views/chat.js';
 import { openNewDirect, openNewGroup, openBrowse, openMembers, openSettings } from './views/dialogs.js';
 import { toast, errorText, confirmDialog, announce } from './views/ui.js';
+import { ensureEmojiFont } from './emojifont.js';
 
 const root = document.getElementById('app');
 const api = new Api('');
@@ -433,4 +434,4 @@ async function signOut(expired) {
   route();
 }
 
-boot();
+ensureEmojiFont().finally(boot);
