@@ -13,6 +13,7 @@ import { renderChat } from './views/chat.js';
 import { renderAdmin } from './views/admin.js';
 import { openNewDirect, openNewGroup, openBrowse, openMembers, openSettings } from './views/dialogs.js';
 import { toast, errorText, confirmDialog, announce } from './views/ui.js';
+import { ensureEmojiFont } from './emojifont.js';
 
 const root = document.getElementById('app');
 const api = new Api('');
@@ -90,6 +91,7 @@ function wsURL() {
 function start(me, token) {
   const store = new Store(api);
   store.setMe(me);
+  store.onWatchPresence = (ids) => ctx?.rt.subscribePresence(ids);
   if (me.settings?.theme) applyTheme(me.settings.theme);
   const rt = new Realtime({
     url: wsURL(), token, storageKey: 'parley.outbox.' + me.id,
@@ -281,6 +283,7 @@ function onMember(f) {
   if (f.type === 'member_left') { c.members?.delete(f.user_id); c.member_count = Math.max(0, (c.member_count || 1) - 1); } else {
     c.members = c.members || new Map();
     if (f.type === 'member_joined' && !c.members.has(f.user_id)) c.member_count = (c.member_count || 0) + 1;
+    if (f.type === 'member_joined') store.forgetUnansweredPresence();
     c.members.set(f.user_id, { ...(c.members.get(f.user_id) || {}), ...(f.member || {}), user_id: f.user_id });
     store.ensureUsers([f.user_id]);
   }
@@ -446,4 +449,4 @@ async function signOut(expired) {
   route();
 }
 
-boot();
+ensureEmojiFont().finally(boot);
