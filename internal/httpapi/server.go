@@ -87,6 +87,7 @@ func (s *Server) routes() {
 	s.realtimeRoutes()
 	s.attachmentRoutes()
 	s.searchRoutes()
+	s.contactRoutes()
 }
 
 type ctxKey int
