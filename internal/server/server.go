@@ -145,7 +145,7 @@ func (s *Server) open(ctx context.Context) error {
 		nb.OnReconnect(s.Gateway.ResyncAll)
 	}
 	s.HTTP.MountGateway(s.Gateway)
-	if err := s.openMQTT(realtime, limits); err != nil {
+	if err := s.openMQTT(realtime); err != nil {
 		return err
 	}
 

@@ -4,7 +4,7 @@
 import { Api } from './api.js';
 import { Realtime } from './realtime.js';
 import { Store } from './store.js';
-import { h, replace, icon } from './dom.js';
+import { h, replace, icon, iconButton } from './dom.js';
 import { picker } from './emoji.js';
 import { mentionsUser } from './format.js';
 import { renderAuth } from './views/auth.js';
@@ -14,6 +14,8 @@ import { renderAdmin } from './views/admin.js';
 import { openNewDirect, openNewGroup, openBrowse, openMembers, openSettings } from './views/dialogs.js';
 import { toast, errorText, confirmDialog, announce } from './views/ui.js';
 import { ensureEmojiFont } from './emojifont.js';
+import { openSearch } from './views/search.js';
+import { openContacts } from './views/contacts.js';
 
 const root = document.getElementById('app');
 const api = new Api('');
@@ -105,6 +107,8 @@ function start(me, token) {
     openNewGroup: (k) => openNewGroup(ctx, k),
     openBrowse: () => openBrowse(ctx),
     openMembers: (id) => openMembers(ctx, id),
+    openSearch: (q) => openSearch(ctx, q),
+    openContacts: () => openContacts(ctx),
     signOut, toggleMute, leave, join, toggleReaction, openReactionPicker, deleteMessage,
     startReply: (m) => ctx.chat?.composer.startReply(m),
     startEdit: (m) => ctx.chat?.composer.startEdit(m),
@@ -135,6 +139,9 @@ function start(me, token) {
   window.addEventListener('focus', () => maybeMarkRead());
 
   const sidebar = renderSidebar(ctx);
+  sidebar.querySelector('.side-actions')?.prepend(
+    iconButton('search', 'Search messages', () => ctx.openSearch(), 'search-btn'),
+    iconButton('users', 'Contacts', () => ctx.openContacts(), 'contacts-btn'));
   const main = h('main', { class: 'main', id: 'main' });
   const shell = h('div', { class: 'shell' }, sidebar, main);
   ctx.main = main;
@@ -229,6 +236,12 @@ function onFrame(f) {
     case 'presence': store.setPresence(f.user_id, f); break;
     case 'presence_state': for (const u of f.users || []) store.setPresence(u.user_id, u); break;
     case 'session_revoked': signOut(true); break;
+    case 'contact_request':
+      if (f.to_id === store.me.id) store.ensureUsers([f.from_id]).then(() => toast(`${store.displayName(f.from_id)} wants to add you as a contact`));
+      store.emit('contacts');
+      break;
+    case 'contact_accepted':
+    case 'contact_removed': store.emit('contacts'); break;
     default: break;
   }
 }
