@@ -259,6 +259,9 @@ func (s *Store) PutUsers(us ...parley.User) error {
 			return dbErr(err)
 		}
 	}
+	if len(us) > 0 {
+		s.notify()
+	}
 	return nil
 }
 

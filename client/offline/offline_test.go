@@ -112,7 +112,7 @@ func TestOfflineComposeRestartReconnect(t *testing.T) {
 			firstSeq = m.Seq
 		}
 	}
-	proxy := newCutProxy(t, strings.TrimPrefix(env.URL, "http://"))
+	proxy := apitest.NewCutProxy(t, strings.TrimPrefix(env.URL, "http://"))
 	path := filepath.Join(t.TempDir(), "alice.db")
 
 	r := start(t, env, proxy.URL(), alice.Token(), path)

@@ -2,6 +2,7 @@
 //
 //	parley serve   run a node (embedded SQLite by default)
 //	parley admin   operator commands on the data directory or database
+//	parley chat    the terminal client; chat send / chat tail for scripts
 //	parley version print the version
 package main
 
@@ -30,6 +31,7 @@ func commands() []command {
 		{"bench", "load-test a server with the standard workloads (idle, dm, group, storm, history)", runBench},
 		{"check", "the nothing-lost checker: send under injected faults, account for every message", runCheck},
 		{"admin", "operator commands (create an admin, disable an account…)", runAdmin},
+		{"chat", "the terminal client (and chat send / chat tail for scripts)", runChat},
 		{"version", "print the version", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			_, err := fmt.Fprintln(stdout, "parley", server.Version)
 			return err
@@ -63,6 +65,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				return 0
 			case errors.Is(err, errUsage):
 				return 2
+			}
+			var ec interface{ ExitCode() int }
+			if errors.As(err, &ec) {
+				fmt.Fprintln(stderr, "parley "+c.name+":", err)
+				return ec.ExitCode()
 			}
 			fmt.Fprintln(stderr, "parley "+c.name+":", err)
 			return 1

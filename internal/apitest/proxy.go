@@ -1,4 +1,4 @@
-package offline_test
+package apitest
 
 import (
 	"io"
@@ -7,10 +7,10 @@ import (
 	"testing"
 )
 
-// cutProxy is a TCP proxy in front of a test server whose link can be cut:
+// CutProxy is a TCP proxy in front of a test server whose link can be cut:
 // Down closes every proxied connection and refuses new ones (as an
 // unplugged network would), Up restores it.
-type cutProxy struct {
+type CutProxy struct {
 	ln     net.Listener
 	target string
 
@@ -19,22 +19,23 @@ type cutProxy struct {
 	conns map[net.Conn]bool
 }
 
-func newCutProxy(t *testing.T, target string) *cutProxy {
+// NewCutProxy starts a proxy to target (host:port), closed when the test ends.
+func NewCutProxy(t testing.TB, target string) *CutProxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &cutProxy{ln: ln, target: target, conns: map[net.Conn]bool{}}
+	p := &CutProxy{ln: ln, target: target, conns: map[net.Conn]bool{}}
 	t.Cleanup(func() { ln.Close(); p.Down() })
 	go p.accept()
 	return p
 }
 
 // URL is the proxy's base URL.
-func (p *cutProxy) URL() string { return "http://" + p.ln.Addr().String() }
+func (p *CutProxy) URL() string { return "http://" + p.ln.Addr().String() }
 
-func (p *cutProxy) accept() {
+func (p *CutProxy) accept() {
 	for {
 		c, err := p.ln.Accept()
 		if err != nil {
@@ -59,7 +60,7 @@ func (p *cutProxy) accept() {
 	}
 }
 
-func (p *cutProxy) pipe(dst, src net.Conn) {
+func (p *CutProxy) pipe(dst, src net.Conn) {
 	_, _ = io.Copy(dst, src)
 	dst.Close()
 	src.Close()
@@ -70,7 +71,7 @@ func (p *cutProxy) pipe(dst, src net.Conn) {
 }
 
 // Down cuts every connection and refuses new ones.
-func (p *cutProxy) Down() {
+func (p *CutProxy) Down() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.down = true
@@ -80,7 +81,7 @@ func (p *cutProxy) Down() {
 }
 
 // Up accepts connections again.
-func (p *cutProxy) Up() {
+func (p *CutProxy) Up() {
 	p.mu.Lock()
 	p.down = false
 	p.mu.Unlock()
