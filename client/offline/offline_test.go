@@ -211,6 +211,32 @@ func TestOfflineComposeRestartReconnect(t *testing.T) {
 		local, _ := r2.st.Messages(conv.ID, 0, 1000)
 		return jsonOf(t, local) == jsonOf(t, serverHistory(t, alice, conv.ID))
 	})
+
+	// Added to a group while the link is down (the session reconnects by
+	// itself): the group arrives with its details, members and history.
+	proxy.Down()
+	waitFor(t, "offline again", func() bool { return r2.sync.Status().State != offline.Online })
+	carol, _ := env.NewUser(t, "carol")
+	me, _ := alice.Me(ctx)
+	group, _, err := carol.CreateConversation(ctx, client.CreateConversationRequest{Kind: parley.KindGroup, Title: "Lunch",
+		MemberIDs: []string{me.ID, bobU.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []string{"noon?", "sure"} {
+		if _, _, err := carol.Send(ctx, group.ID, client.SendRequest{Body: body}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	proxy.Up()
+	waitFor(t, "the group joined while offline", func() bool {
+		c, err := r2.st.Conversation(group.ID)
+		return err == nil && c.Title == "Lunch" && len(c.MemberIDs) == 3 && c.HaveSeq == c.LastSeq && c.Unread == 2
+	})
+	local, _ := r2.st.Messages(group.ID, 0, 100)
+	if jsonOf(t, local) != jsonOf(t, serverHistory(t, alice, group.ID)) {
+		t.Errorf("group history differs:\nlocal %s\nserver %s", jsonOf(t, local), jsonOf(t, serverHistory(t, alice, group.ID)))
+	}
 }
 
 // TestOutboxRefusals: a message the server refuses with a typed error is

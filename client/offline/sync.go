@@ -245,6 +245,9 @@ func (s *Sync) connected(ctx context.Context, rd *client.Ready, have map[string]
 		}
 	}
 	if !first {
+		// The session resynced messages by itself; conversations joined
+		// while it was down need their details and members too.
+		_ = s.pullList(ctx)
 		s.refreshRecent(ctx)
 	}
 }
@@ -322,21 +325,8 @@ func (s *Sync) Refresh(ctx context.Context) error {
 	}
 	s.self = me.ID
 	_ = s.st.PutUsers(me)
-	cursor := ""
-	for {
-		page, err := s.c.Conversations(ctx, cursor, 100)
-		if err != nil {
-			return err
-		}
-		for _, e := range page.Conversations {
-			if err := s.st.PutEntry(e); err != nil {
-				return err
-			}
-		}
-		if page.NextCursor == "" {
-			break
-		}
-		cursor = page.NextCursor
+	if err := s.pullList(ctx); err != nil {
+		return err
 	}
 	convs, err := s.st.Conversations()
 	if err != nil {
@@ -351,6 +341,26 @@ func (s *Sync) Refresh(ctx context.Context) error {
 	}
 	s.refreshRecent(ctx)
 	return nil
+}
+
+// pullList records the server's conversation list, every page.
+func (s *Sync) pullList(ctx context.Context) error {
+	cursor := ""
+	for {
+		page, err := s.c.Conversations(ctx, cursor, 100)
+		if err != nil {
+			return err
+		}
+		for _, e := range page.Conversations {
+			if err := s.st.PutEntry(e); err != nil {
+				return err
+			}
+		}
+		if page.NextCursor == "" {
+			return nil
+		}
+		cursor = page.NextCursor
+	}
 }
 
 // backfill fetches the messages after the stored have_seq up to upTo.
