@@ -68,8 +68,16 @@ func runChat(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	config := fs.String("config", "", "config directory (default: the user's config dir + /parley)")
 	dl := fs.String("download-dir", ".", "where d saves attachments")
 	notify := fs.Bool("notify", true, "ring the bell and send an OSC 9 notification on messages from others")
+	serverURL := fs.String("server", "http://localhost:8080", "the server the sign-in screen suggests (when not signed in)")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "parley chat: unknown subcommand %q (login, logout, send, tail)\n", fs.Arg(0))
+		return errUsage
+	}
+	if err := signInIfNeeded(ctx, *config, *serverURL); err != nil {
+		return chatExit(err)
 	}
 	sess, st, c, err := openAccount(*config)
 	if err != nil {
@@ -77,6 +85,24 @@ func runChat(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer st.Close()
 	return chatExit(tui.Run(ctx, st, c, sess.UserID, tui.Options{DownloadDir: *dl, Notify: *notify}, nil, nil))
+}
+
+// signInIfNeeded shows the sign-in screen when there is no session and
+// stdin is a terminal, and saves the new session.
+func signInIfNeeded(ctx context.Context, config, serverURL string) error {
+	dir, err := tui.ConfigDir(config)
+	if err != nil {
+		return err
+	}
+	_, err = tui.LoadSession(dir)
+	if !parley.IsCode(err, parley.CodeUnauthenticated) || !term.IsTerminal(int(os.Stdin.Fd())) { // #nosec G115 -- a file descriptor fits in int
+		return err
+	}
+	sess, err := tui.SignIn(ctx, serverURL, tui.ClientLogin("parley-chat/"+versionString()), nil, nil)
+	if err != nil {
+		return err
+	}
+	return tui.SaveSession(dir, sess)
 }
 
 func chatFlags(name, usage string, stderr io.Writer) *flag.FlagSet {

@@ -206,17 +206,41 @@ func TestChatTUIUnderTmux(t *testing.T) {
 		t.Skip("tmux not installed")
 	}
 	env := apitest.Start(t, nil)
-	bob, bobU := env.NewUser(t, "bob")
+	bob, _ := env.NewUser(t, "bob")
 	proxy := apitest.NewCutProxy(t, strings.TrimPrefix(env.URL, "http://"))
 	dir := t.TempDir()
-	t.Setenv("PARLEY_PASSWORD", apitest.Password)
-	if code, out, errs := chatCmd("chat", "login", "--config", dir, "--server", proxy.URL(), "--user", "alice", "--register"); code != 0 {
-		t.Fatalf("login: %d %s %s", code, out, errs)
+
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
 	}
+	p := &tmuxPane{t: t, socket: fmt.Sprintf("parley-chat-test-%d", os.Getpid())}
+	command := fmt.Sprintf("env PARLEY_CHAT_TEST_EXEC=1 TERM=xterm-256color %q chat --config %q --server %q --notify=false --download-dir %q 2>%q",
+		exe, dir, proxy.URL(), t.TempDir(), filepath.Join(dir, "stderr.txt"))
+	if out, err := p.tmux("new-session", "-d", "-s", "chat", "-x", "120", "-y", "32", command); err != nil {
+		t.Fatalf("tmux new-session: %v %s", err, out)
+	}
+	t.Cleanup(func() { _, _ = p.tmux("kill-server") })
+
+	// Not signed in: the sign-in screen; create the account there.
+	p.waitScreen("the sign-in screen", func(s string) bool { return strings.Contains(s, "Sign in to Parley") })
+	p.keys("alice", "Tab", "short", "C-r", "Enter")
+	p.waitScreen("a refused registration", func(s string) bool { return strings.Contains(s, "invalid") })
+	for range 5 {
+		p.keys("BSpace")
+	}
+	p.keys(apitest.Password, "Enter")
+	p.waitScreen("the chat screen, online", func(s string) bool {
+		return strings.Contains(s, "Conversations") && strings.Contains(s, "● online")
+	})
 	sess, err := tui.LoadSession(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if fi, err := os.Stat(filepath.Join(dir, "session.json")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("session file: %v %v", err, fi)
+	}
+	// bob starts a chat: it appears live.
 	conv, _, err := bob.CreateConversation(context.Background(), client.CreateConversationRequest{Kind: parley.KindDirect,
 		MemberIDs: []string{sess.UserID}})
 	if err != nil {
@@ -225,19 +249,6 @@ func TestChatTUIUnderTmux(t *testing.T) {
 	if _, _, err := bob.Send(context.Background(), conv.ID, client.SendRequest{Body: "welcome alice"}); err != nil {
 		t.Fatal(err)
 	}
-	_ = bobU
-
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &tmuxPane{t: t, socket: fmt.Sprintf("parley-chat-test-%d", os.Getpid())}
-	command := fmt.Sprintf("env PARLEY_CHAT_TEST_EXEC=1 TERM=xterm-256color %q chat --config %q --notify=false --download-dir %q 2>%q",
-		exe, dir, t.TempDir(), filepath.Join(dir, "stderr.txt"))
-	if out, err := p.tmux("new-session", "-d", "-s", "chat", "-x", "120", "-y", "32", command); err != nil {
-		t.Fatalf("tmux new-session: %v %s", err, out)
-	}
-	t.Cleanup(func() { _, _ = p.tmux("kill-server") })
 
 	p.waitScreen("the conversation list, online", func(s string) bool {
 		return strings.Contains(s, "bob (1)") && strings.Contains(s, "● online")
