@@ -217,6 +217,31 @@ func (s *Store) readSent(conversationID string, seq int64) error {
 	return dbErr(err)
 }
 
+// undelivered returns, per conversation, the stored messages not yet
+// reported delivered: have_seq where it is above delivered_seq.
+func (s *Store) undelivered() (map[string]int64, error) {
+	rows, err := s.db.Query("SELECT id, have_seq FROM conversations WHERE have_seq > delivered_seq AND gone = 0")
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var id string
+		var seq int64
+		if err := rows.Scan(&id, &seq); err != nil {
+			return nil, dbErr(err)
+		}
+		out[id] = seq
+	}
+	return out, dbErr(rows.Err())
+}
+
+func (s *Store) deliveredSent(conversationID string, seq int64) error {
+	_, err := s.db.Exec("UPDATE conversations SET delivered_seq = max(delivered_seq, ?) WHERE id = ?", seq, conversationID)
+	return dbErr(err)
+}
+
 // PutReceipt records a member's receipt (marks only grow).
 func (s *Store) PutReceipt(r parley.Receipt) error {
 	_, err := s.db.Exec(`INSERT INTO receipts (conversation_id, user_id, delivered_seq, read_seq) VALUES (?, ?, ?, ?)
@@ -227,6 +252,7 @@ func (s *Store) PutReceipt(r parley.Receipt) error {
 	}
 	if r.UserID == s.UserID() {
 		_ = s.readSent(r.ConversationID, r.ReadSeq)
+		_ = s.deliveredSent(r.ConversationID, r.DeliveredSeq)
 	}
 	s.notify()
 	return nil

@@ -132,6 +132,19 @@ func TestOfflineComposeRestartReconnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "live message", func() bool { c, _ := r.st.Conversation(conv.ID); return c.HaveSeq == lastSeq() })
+	// The device reports what it holds as delivered; bob sees it.
+	waitFor(t, "alice's delivered receipt", func() bool {
+		rs, err := bob.Receipts(ctx, conv.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rs {
+			if r.UserID != bobU.ID {
+				return r.DeliveredSeq == lastSeq() && r.ReadSeq == 0
+			}
+		}
+		return false
+	})
 
 	// Offline: the link is cut; reading and composing go on.
 	proxy.Down()
@@ -167,6 +180,13 @@ func TestOfflineComposeRestartReconnect(t *testing.T) {
 	if ob, _ := r.st.Outbox(conv.ID); len(ob) != 3 {
 		t.Fatalf("outbox holds %d entries offline, want 3", len(ob))
 	}
+	readMark := before[len(before)-1].Seq
+	if err := r.sync.MarkRead(conv.ID, readMark); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.sync.MarkRead("01m96kty7rw4zekn5ajmk6gdhg", 1); !parley.IsCode(err, parley.CodeNotFound) {
+		t.Errorf("MarkRead of an unknown conversation: %v, want not_found", err)
+	}
 
 	// Restart: new process state on the same file, then the link returns.
 	r.stop()
@@ -179,6 +199,10 @@ func TestOfflineComposeRestartReconnect(t *testing.T) {
 		ob, _ := r2.st.Outbox("")
 		c, _ := r2.st.Conversation(conv.ID)
 		return len(ob) == 0 && c.HaveSeq == lastSeq()
+	})
+	waitFor(t, "the offline read mark on the server", func() bool {
+		e, err := alice.ConversationEntry(ctx, conv.ID)
+		return err == nil && e.Self.ReadSeq == readMark
 	})
 	server := serverHistory(t, alice, conv.ID)
 	count := map[string]int{}

@@ -258,6 +258,9 @@ func (s *Sync) apply(ctx context.Context, e client.Event) {
 	case "message", "message_edited", "message_deleted":
 		if e.Message != nil {
 			_ = s.st.PutMessages(*e.Message)
+			if e.Type == "message" && e.Message.SenderID != s.self {
+				s.Kick() // report it delivered (coalesced with whatever else is pending)
+			}
 		}
 	case "reaction":
 		var r struct {
@@ -463,7 +466,8 @@ func (s *Sync) sender(ctx context.Context) {
 }
 
 // SendOutbox sends every pending outbox entry in composition order, each
-// with its own client_msg_id, then the unsent read marks. An entry the
+// with its own client_msg_id, then the unsent read marks and the delivered
+// marks (up to what the store holds without a gap). An entry the
 // server refuses with a typed error (invalid, too_large, forbidden,
 // not_found, conflict…) is marked Failed and the rest go on; a transient
 // failure (unavailable, rate_limited, or an unauthenticated token) stops
@@ -518,6 +522,23 @@ func (s *Sync) SendOutbox(ctx context.Context) (int, error) {
 			return n, err
 		default:
 			_ = s.st.readSent(conv, seq) // refused (left, say): do not resend forever
+		}
+	}
+	delivered, err := s.st.undelivered()
+	if err != nil {
+		return n, err
+	}
+	for conv, seq := range delivered {
+		r, err := s.c.MarkDelivered(ctx, conv, seq)
+		switch {
+		case err == nil:
+			r.ConversationID = conv
+			_ = s.st.PutReceipt(r)
+			_ = s.st.deliveredSent(conv, seq)
+		case parley.IsCode(err, parley.CodeUnavailable) || parley.IsCode(err, parley.CodeRateLimited):
+			return n, err
+		default:
+			_ = s.st.deliveredSent(conv, seq)
 		}
 	}
 	return n, nil
