@@ -88,6 +88,7 @@ func (s *Server) routes() {
 	s.attachmentRoutes()
 	s.adminRoutes()
 	s.searchRoutes()
+	s.contactRoutes()
 }
 
 type ctxKey int
