@@ -198,8 +198,15 @@ func (h *hook) sweep() {
 }
 
 // OnPacketRead limits each connection's packet rate: a flood is cut off
-// with DISCONNECT 0x96 (message rate too high).
+// with DISCONNECT 0x96 (message rate too high). Acknowledgements of the
+// server's own publishes (PUBACK, PUBREC, PUBCOMP) are not counted: they
+// are bounded by what the server sends, and a busy conversation's QoS 1
+// subscriber must not be cut off for keeping up.
 func (h *hook) OnPacketRead(cl *mochi.Client, pk packets.Packet) (packets.Packet, error) {
+	switch pk.FixedHeader.Type {
+	case packets.Puback, packets.Pubrec, packets.Pubcomp:
+		return pk, nil
+	}
 	if ok, _ := h.packets.Allow(cl.ID); !ok {
 		if cl.Properties.ProtocolVersion == 5 {
 			_ = cl.WritePacket(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Disconnect},

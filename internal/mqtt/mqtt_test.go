@@ -367,3 +367,25 @@ func TestPresence(t *testing.T) {
 		}
 	}
 }
+
+// TestAcksNotRateLimited: a QoS 1 subscriber acknowledging more messages
+// than the packet rate allows is not cut off (PUBACKs are not counted).
+func TestAcksNotRateLimited(t *testing.T) {
+	e := start(t, func(c *server.Config) { c.SendRate = 1e6; c.WSFrameRate = 2 })
+	alice, _ := e.NewUser(t, "alice")
+	bob, bobU := e.NewUser(t, "bob")
+	conv := group(t, alice, bobU)
+	sub := dial(t, mqttAddr(e), connOpts{user: "bob", pass: bob.Token(), clean: true})
+	sub.subscribe(1, msgTopic(conv))
+	for i := 0; i < 40; i++ {
+		if _, _, err := alice.Send(context.Background(), conv, client.SendRequest{ClientMsgID: "b" + itoa(int64(i)), Body: "busy"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 40; i++ {
+		if _, m := sub.message(); m.Body != "busy" {
+			t.Fatalf("got %+v", m)
+		}
+	}
+	sub.quiet()
+}
