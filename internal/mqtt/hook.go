@@ -1,7 +1,6 @@
 package mqtt
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -82,13 +81,20 @@ func (h *hook) stop() {
 
 func (h *hook) ID() string { return "parley" }
 
-func (h *hook) Provides(b byte) bool {
-	return bytes.Contains([]byte{
+// provides is the set of mochi hook events the hook handles (mochi asks per
+// call, so per delivery for OnACLCheck).
+var provides = func() (t [256]bool) {
+	for _, b := range []byte{
 		mochi.OnConnectAuthenticate, mochi.OnACLCheck, mochi.OnSessionEstablished, mochi.OnDisconnect,
 		mochi.OnPacketRead, mochi.OnSubscribe, mochi.OnSubscribed, mochi.OnUnsubscribed, mochi.OnPublish,
 		mochi.OnPublishDropped, mochi.OnClientExpired,
-	}, []byte{b})
-}
+	} {
+		t[b] = true
+	}
+	return t
+}()
+
+func (h *hook) Provides(b byte) bool { return provides[b] }
 
 func (h *hook) session(id string) *session {
 	if v, ok := h.sessions.Load(id); ok {
