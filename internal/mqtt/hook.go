@@ -141,6 +141,7 @@ func (h *hook) OnConnectAuthenticate(cl *mochi.Client, pk packets.Packet) bool {
 	s := h.session(cl.ID)
 	if s == nil || pk.Connect.Clean {
 		s = &session{id: cl.ID, convs: map[string]*convSub{}}
+		s.actor.Store(&actor) // before the session is visible: events read it
 		h.mu.Lock()
 		h.sessions.Store(cl.ID, s)
 		h.mu.Unlock()
