@@ -389,3 +389,51 @@ func TestAcksNotRateLimited(t *testing.T) {
 	}
 	sub.quiet()
 }
+
+// TestQoS2Send: a QoS 2 send is stored once, acknowledged with PUBREC after
+// the commit and completed with PUBCOMP; a refused one gets PUBREC 0x87.
+func TestQoS2Send(t *testing.T) {
+	e := start(t, nil)
+	alice, _ := e.NewUser(t, "alice")
+	bob, bobU := e.NewUser(t, "bob")
+	carol, _ := e.NewUser(t, "carol")
+	conv := group(t, alice, bobU)
+	sub := dial(t, mqttAddr(e), connOpts{user: "bob", pass: bob.Token(), clean: true})
+	sub.subscribe(1, msgTopic(conv))
+	pub := dial(t, mqttAddr(e), connOpts{user: "alice", pass: alice.Token(), clean: true})
+	pub.write(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: 2}, TopicName: sendTopic(conv),
+		Payload: []byte(`{"body":"exactly once","client_msg_id":"q2"}`), PacketID: 7})
+	if rec := pub.next(packets.Pubrec); rec.ReasonCode >= 0x80 || rec.PacketID != 7 {
+		t.Fatalf("PUBREC %+v", rec)
+	}
+	pub.write(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Pubrel, Qos: 1}, PacketID: 7})
+	if comp := pub.next(packets.Pubcomp); comp.ReasonCode != 0 || comp.PacketID != 7 {
+		t.Fatalf("PUBCOMP %+v", comp)
+	}
+	if _, m := sub.message(); m.Body != "exactly once" || m.ClientMsgID != "q2" {
+		t.Fatalf("got %+v", m)
+	}
+	eve := dial(t, mqttAddr(e), connOpts{user: "carol", pass: carol.Token(), clean: true})
+	eve.write(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: 2}, TopicName: sendTopic(conv),
+		Payload: []byte("intrusion"), PacketID: 9})
+	if rec := eve.next(packets.Pubrec); rec.ReasonCode != 0x87 {
+		t.Fatalf("refused PUBREC 0x%02x", rec.ReasonCode)
+	}
+	sub.quiet()
+}
+
+// TestRevokedSession: signing out disconnects the session's MQTT
+// connections with DISCONNECT 0x87; the token no longer signs in.
+func TestRevokedSession(t *testing.T) {
+	e := start(t, nil)
+	bob, _ := e.NewUser(t, "bob")
+	tok := bob.Token()
+	c := dial(t, mqttAddr(e), connOpts{user: "bob", pass: tok, clean: true})
+	if err := bob.Logout(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if d := c.closed(); d == nil || d.ReasonCode != 0x87 {
+		t.Fatalf("DISCONNECT %+v, want 0x87", d)
+	}
+	dial(t, mqttAddr(e), connOpts{user: "bob", pass: tok, clean: true, wantCode: 0x86})
+}
