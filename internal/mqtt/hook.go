@@ -43,6 +43,8 @@ type hook struct {
 	cur      atomic.Pointer[delivery]
 	sessions sync.Map // client id → *session
 	conns    sync.Map // *mochi.Client → parley.Actor, for established connections
+
+	lose atomic.Int32 // tests: message events to ignore, as a lossy bus would
 }
 
 // session is one MQTT session (a user and a client id). It outlives its
