@@ -7,11 +7,11 @@ import (
 
 // openMQTT starts the MQTT gateway when --mqtt is set: it receives the bus's
 // events like the WebSocket gateway and is closed before it.
-func (s *Server) openMQTT(rt *app.Realtime, limits app.Limits) error {
+func (s *Server) openMQTT(rt *app.Realtime) error {
 	if s.cfg.MQTT == "" {
 		return nil
 	}
-	m, err := mqtt.New(rt, s.log, mqtt.Config{Addr: s.cfg.MQTT, MaxMessageChars: limits.MaxMessageChars,
+	m, err := mqtt.New(rt, s.log, mqtt.Config{Addr: s.cfg.MQTT, MaxMessageChars: s.cfg.MaxMessage,
 		PacketsPerSec: s.cfg.WSFrameRate})
 	if err != nil {
 		return err
