@@ -163,6 +163,14 @@ func TestBrowserMessageToolbar(t *testing.T) {
 	eval[bool](t, a, `(document.querySelector('.msg-scroll').focus(), true)`)
 	a.do(t, pressKey("ArrowUp", 38))
 	a.waitJS(t, "toolbar of the focused message", `document.activeElement?.id === 'm-5' && (`+visibleToolsJS+`).seqs.join() === '5'`)
+	a.do(t, pressKey("Tab", 9))
+	a.waitJS(t, "tab into the toolbar", `document.activeElement?.closest('#m-5 .msg-tools') && (`+visibleToolsJS+`).seqs.join() === '5'`)
+	// A mouse click focuses a row, but only the hovered row shows a toolbar.
+	pt := eval[[]float64](t, a, `(() => { const r = document.querySelector('#m-2 .body').getBoundingClientRect(); return [r.left + 20, r.top + 8] })()`)
+	a.do(t, chromedp.MouseClickXY(pt[0], pt[1]))
+	a.waitJS(t, "clicked row focused", `document.activeElement?.id === 'm-2'`)
+	hover("4")
+	a.waitJS(t, "one toolbar, the hovered one", `(`+visibleToolsJS+`).seqs.join() === '4'`)
 	eval[bool](t, a, `(document.activeElement.blur(), true)`)
 
 	// Phone: touch, no hover.
