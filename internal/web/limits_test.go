@@ -20,7 +20,7 @@ func TestLimitsMatchServer(t *testing.T) {
 	for name, want := range map[string]int{
 		"USERNAME_MIN": parley.UsernameMinLen, "USERNAME_MAX": parley.UsernameMaxLen,
 		"DISPLAY_NAME_MAX": parley.DisplayNameMaxChars,
-		"PASSWORD_MIN": parley.PasswordMinLen, "PASSWORD_MAX": parley.PasswordMaxLen,
+		"PASSWORD_MIN":     parley.PasswordMinLen, "PASSWORD_MAX": parley.PasswordMaxLen,
 	} {
 		m := regexp.MustCompile(`export const ` + name + ` = (\d+);`).FindSubmatch(src)
 		if m == nil {

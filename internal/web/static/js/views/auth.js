@@ -29,7 +29,7 @@ export function renderAuth(root, { mode, api, onAuthed, nav }) {
     submit.disabled = true;
     try {
       const r = isReg
-        ? await api.register(username.value.trim(), password.value, display.value.trim())
+        ? await api.register(username.value.trim(), password.value, display.value.trim(), linkParams())
         : await api.login(username.value.trim(), password.value);
       await onAuthed(r.token, r.user, remember.checked);
     } catch (ex) {
@@ -42,13 +42,27 @@ export function renderAuth(root, { mode, api, onAuthed, nav }) {
   const other = isReg
     ? h('p', { class: 'auth-switch' }, 'Already have an account? ', h('a', { href: '/login', onclick: (e) => { e.preventDefault(); nav('/login'); } }, 'Sign in'))
     : h('p', { class: 'auth-switch' }, 'New here? ', h('a', { href: '/register', onclick: (e) => { e.preventDefault(); nav('/register'); } }, 'Create an account'));
+  const q = linkParams();
+  const linkNote = isReg && (q.setup || q.invite)
+    ? h('p', { class: 'auth-link-note', role: 'note' }, q.setup ? 'This account will be the server’s first admin.' : 'You were invited: pick a username and a password.')
+    : null;
   replace(root, h('main', { class: 'auth' },
     h('div', { class: 'auth-card' },
       h('div', { class: 'brand' }, h('img', { src: '/assets/icon.svg', alt: '', width: 48, height: 48 }), h('span', {}, 'Parley')),
       h('h1', {}, isReg ? 'Create your account' : 'Welcome back'),
       h('p', { class: 'muted' }, isReg ? 'Chat with your team on your own server.' : 'Sign in to continue to your conversations.'),
-      form, other)));
+      linkNote, form, other)));
   username.focus();
+}
+
+// linkParams returns the invite code and setup token of an invite or
+// first-admin link (/register?invite=CODE, /register?setup=TOKEN).
+function linkParams() {
+  const q = new URLSearchParams(location.search);
+  const out = {};
+  if (q.get('invite')) out.invite = q.get('invite');
+  if (q.get('setup')) out.setup = q.get('setup');
+  return out;
 }
 
 // fieldError shows msg (or clears it with '') under input, tied to it by
