@@ -289,10 +289,13 @@ func TestBrowserToastPlacement(t *testing.T) {
 		eval[bool](t, a, `(window.parley.openSettings(), true)`)
 		a.waitJS(t, "settings", `document.querySelector('dialog[open] form button[type=submit]')`)
 		a.clickJS(t, `dialog[open] form button[type=submit]`)
-		a.waitJS(t, "toast", `!document.querySelector('dialog[open]') && [...document.querySelectorAll('.toast')].some(e => e.textContent === 'Profile saved')`)
+		// Measured as soon as the toast shows (it lives 4 s).
+		covers := eval[[]string](t, a, `new Promise(done => { `+overlapJS+`
+			const check = () => { const t = [...document.querySelectorAll('.toast')].find(e => e.textContent === 'Profile saved');
+				if (!t || document.querySelector('dialog[open]')) { setTimeout(check, 20); return }
+				done(['.composer', '.chat-head', '.msg-tools'].filter(s => [...document.querySelectorAll(s)].some(e => overlap(t, e)))) };
+			check() })`)
 		saveScreenshot(t, a, false, "toast-"+w.name)
-		covers := eval[[]string](t, a, `(() => { `+overlapJS+` const t = [...document.querySelectorAll('.toast')].find(e => e.textContent === 'Profile saved');
-			return ['.composer', '.chat-head', '.msg-tools'].filter(s => [...document.querySelectorAll(s)].some(e => overlap(t, e))) })()`)
 		if len(covers) > 0 {
 			t.Errorf("%s: the toast covers %v", w.name, covers)
 		}
