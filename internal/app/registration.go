@@ -34,8 +34,8 @@ func newRegistration(p parley.RegistrationPolicy, l Limits, now func() time.Time
 // Registration returns the policy in force.
 func (a *App) Registration() parley.RegistrationPolicy { return a.reg.policy }
 
-// PrepareSetup returns a fresh one-time setup token when no enabled admin
-// exists ("" otherwise): registering with it (RegisterInput.Setup) makes
+// PrepareSetup returns the one-time setup token (made on first call) when
+// no enabled admin exists ("" otherwise): registering with it (RegisterInput.Setup) makes
 // that account an admin, whatever the policy. The token lives in this
 // process only and dies when it is used or when any admin comes to exist.
 // The server prints it in its start-up log.
@@ -44,11 +44,12 @@ func (a *App) PrepareSetup(ctx context.Context) (string, error) {
 	if err != nil || n > 0 {
 		return "", err
 	}
-	tok, _ := newToken()
 	a.reg.mu.Lock()
-	a.reg.setup = tok
-	a.reg.mu.Unlock()
-	return tok, nil
+	defer a.reg.mu.Unlock()
+	if a.reg.setup == "" {
+		a.reg.setup, _ = newToken()
+	}
+	return a.reg.setup, nil
 }
 
 // dropSetup forgets the setup token (an admin exists now).

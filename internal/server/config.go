@@ -19,6 +19,7 @@ type Config struct {
 	DataDir        string        // SQLite database, blobs and keys
 	DB             string        // PostgreSQL URL; empty means embedded SQLite in DataDir
 	NATS           string        // NATS URL; empty means the in-process bus (single node)
+	MQTT           string        // MQTT listen address; empty: no MQTT gateway (docs/mqtt.md)
 	LogLevel       string        // debug, info, warn, error
 	LogFormat      string        // text or json
 	AllowedOrigins []string      // WebSocket Origin allow-list; empty: same host only
@@ -97,6 +98,7 @@ func (c *Config) settings() []setting {
 		{"addr", "HTTP listen address (\":0\" picks a free port)", (*stringValue)(&c.Addr)},
 		{"data-dir", "directory for the embedded database and files (created if missing)", (*stringValue)(&c.DataDir)},
 		{"db", "PostgreSQL URL (postgres://…); empty uses embedded SQLite in --data-dir", (*stringValue)(&c.DB)},
+		{"mqtt", "MQTT 3.1.1/5 listen address, e.g. :1883 (docs/mqtt.md); empty: no MQTT gateway", (*stringValue)(&c.MQTT)},
 		{"nats", "NATS URL (nats://…) for multi-node event delivery; empty uses the in-process bus", (*stringValue)(&c.NATS)},
 		{"log-level", "log level: debug, info, warn or error", (*stringValue)(&c.LogLevel)},
 		{"log-format", "log format: text or json", (*stringValue)(&c.LogFormat)},

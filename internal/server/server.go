@@ -24,6 +24,7 @@ import (
 	"github.com/parley-chat/parley/internal/gateway"
 	"github.com/parley-chat/parley/internal/httpapi"
 	"github.com/parley-chat/parley/internal/metrics"
+	"github.com/parley-chat/parley/internal/mqtt"
 	"github.com/parley-chat/parley/internal/postgres"
 	"github.com/parley-chat/parley/internal/sqlite"
 	"github.com/parley-chat/parley/internal/web"
@@ -40,6 +41,7 @@ type Server struct {
 	Metrics *metrics.Metrics
 	HTTP    *httpapi.Server
 	Gateway *gateway.Gateway
+	MQTT    *mqtt.Server // nil unless --mqtt
 
 	ln       net.Listener
 	srv      *http.Server
@@ -130,7 +132,6 @@ func (s *Server) open(ctx context.Context) error {
 		TypingTTL:       app.TypingTTL,
 		OpsPerSecond:    s.cfg.WSFrameRate,
 		OpsBurst:        int(2 * s.cfg.WSFrameRate),
-		CloseCode:       httpapi.GatewayCloseCode,
 	})
 	unsubscribe, err := bus.Subscribe(s.Gateway.HandleEvent)
 	if err != nil {
@@ -144,6 +145,9 @@ func (s *Server) open(ctx context.Context) error {
 		nb.OnReconnect(s.Gateway.ResyncAll)
 	}
 	s.HTTP.MountGateway(s.Gateway)
+	if err := s.openMQTT(realtime); err != nil {
+		return err
+	}
 
 	s.HTTP.Mount("/", web.Handler()) // the browser client; API routes are more specific
 
@@ -254,6 +258,12 @@ func (s *Server) Run(ctx context.Context) error {
 		"store", storeName(s.cfg), "bus", busName(s.cfg))
 	s.announce(ctx)
 	errc := make(chan error, 1)
+	if s.MQTT != nil {
+		if err := s.MQTT.Serve(); err != nil {
+			_ = s.Close()
+			return err
+		}
+	}
 	go func() { errc <- s.srv.Serve(s.ln) }()
 	select {
 	case err := <-errc:
