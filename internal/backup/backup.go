@@ -399,7 +399,8 @@ func Restore(ctx context.Context, file, dataDir string, force bool) (Manifest, e
 	}
 	lock, err := sqlite.LockDir(dataDir)
 	if err != nil {
-		return m, err
+		return m, &parley.Error{Code: parley.CodeUnavailable, Err: err,
+			Message: fmt.Sprintf("%s is in use by a running Parley node: stop it before restoring into it", dataDir)}
 	}
 	defer lock.Close()
 

@@ -233,11 +233,7 @@ func (s *Server) URL() string {
 	if addr.IP.IsUnspecified() {
 		host = "127.0.0.1"
 	}
-	scheme := "http://"
-	if s.cfg.TLS() {
-		scheme = "https://"
-	}
-	return scheme + net.JoinHostPort(host, fmt.Sprint(addr.Port))
+	return s.scheme() + "://" + net.JoinHostPort(host, fmt.Sprint(addr.Port))
 }
 
 // Run serves until ctx is cancelled, then shuts down gracefully: the
