@@ -23,6 +23,8 @@ type Limits struct {
 	LoginFailuresPerAddr  int           // failed sign-ins per client address per LoginWindow before 429
 	LoginWindow           time.Duration // default 15 minutes
 	MessagesPerUserSecond float64       // sustained send rate per user; default 50
+	SignupsPerAddr        int           // accounts registered per client address per SignupWindow; default 20, negative: no limit
+	SignupWindow          time.Duration // default 1 hour
 }
 
 // DefaultLimits returns the defaults documented in README.md.
@@ -36,6 +38,8 @@ func DefaultLimits() Limits {
 		LoginFailuresPerAddr:  50,
 		LoginWindow:           15 * time.Minute,
 		MessagesPerUserSecond: 50,
+		SignupsPerAddr:        20,
+		SignupWindow:          time.Hour,
 	}
 }
 
@@ -54,6 +58,11 @@ type Options struct {
 	// ScramKeys derives each account's SCRAM-SHA-256 verifier whenever the
 	// password is seen (scram.go); the XMPP gateway needs it.
 	ScramKeys bool
+	// Registration is who may create an account (default open).
+	Registration parley.RegistrationPolicy
+	// Runtime fills in the parts of the admin overview only the server
+	// knows (version, uptime, sockets, disk); may be nil.
+	Runtime func(*Overview)
 }
 
 // App is the set of use cases. It is safe for concurrent use.
@@ -67,6 +76,9 @@ type App struct {
 	sends  *Limiter  // per-user message send rate (message.go)
 	media  *media    // files and avatars (attachment.go)
 	scram  bool      // derive SCRAM verifiers (scram.go)
+	reg    *registration
+	rt     func(*Overview)
+	social *social // search and contact rate limits (search.go)
 }
 
 // New returns an App. Zero Limits fields take their defaults.
@@ -87,9 +99,16 @@ func New(o Options) *App {
 	orDefault(&a.limits.SessionTTL, d.SessionTTL)
 	orDefault(&a.limits.LoginWindow, d.LoginWindow)
 	orDefault(&a.limits.MessagesPerUserSecond, d.MessagesPerUserSecond)
+	if a.limits.SignupsPerAddr >= 0 {
+		orDefault(&a.limits.SignupsPerAddr, d.SignupsPerAddr)
+	}
+	orDefault(&a.limits.SignupWindow, d.SignupWindow)
 	a.acct = newAccounts(o.Passwords, a.limits, a.now)
 	a.sends = newSendLimiter(a.limits, a.now)
 	a.media = newMedia(o.Media)
+	a.reg = newRegistration(o.Registration, a.limits, a.now)
+	a.rt = o.Runtime
+	a.social = newSocial(a.now)
 	return a
 }
 

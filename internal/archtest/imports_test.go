@@ -61,7 +61,8 @@ var forbidden = map[string][]string{
 	"internal/bus/":      {"internal/app", "internal/sqlite", "internal/postgres", "internal/httpapi", "internal/gateway", "internal/web", "internal/server", "internal/xmpp"},
 	"internal/httpapi":   {"internal/sqlite", "internal/postgres", "internal/bus/", "internal/server", "internal/xmpp"},
 	"internal/gateway":   {"internal/sqlite", "internal/postgres", "internal/bus/", "internal/httpapi", "internal/server", "internal/xmpp"},
-	"internal/xmpp":      {"internal/sqlite", "internal/postgres", "internal/bus/", "internal/httpapi", "internal/gateway", "internal/web", "internal/server"},
+	"internal/mqtt":      {"internal/sqlite", "internal/postgres", "internal/bus/", "internal/httpapi", "internal/gateway", "internal/server", "internal/xmpp"},
+	"internal/xmpp":      {"internal/sqlite", "internal/postgres", "internal/bus/", "internal/httpapi", "internal/gateway", "internal/web", "internal/server", "internal/mqtt"},
 	"internal/web":       {"internal/sqlite", "internal/postgres", "internal/bus/", "internal/app", "internal/server"},
 	"internal/storetest": {"internal/app", "internal/sqlite", "internal/postgres", "internal/httpapi", "internal/server"},
 }
