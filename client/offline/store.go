@@ -54,9 +54,12 @@ CREATE TABLE IF NOT EXISTS messages (
 	id              TEXT NOT NULL,
 	sender_id       TEXT NOT NULL,
 	client_msg_id   TEXT NOT NULL DEFAULT '',
+	counts          INTEGER NOT NULL DEFAULT 0, -- a live user message: counts as unread for others
 	data            TEXT NOT NULL, -- parley.Message as JSON
 	PRIMARY KEY (conversation_id, seq)
 ) WITHOUT ROWID;
+-- Unread counts scan this narrow index instead of the messages.
+CREATE INDEX IF NOT EXISTS messages_unread ON messages (conversation_id, seq, sender_id, counts);
 CREATE TABLE IF NOT EXISTS receipts (
 	conversation_id TEXT NOT NULL,
 	user_id         TEXT NOT NULL,
@@ -78,6 +81,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 	error_code      TEXT NOT NULL DEFAULT '',
 	error_message   TEXT NOT NULL DEFAULT ''
 );
+CREATE INDEX IF NOT EXISTS outbox_conversation ON outbox (conversation_id);
 `
 
 // Store is one account's local database. It is safe for concurrent use;
