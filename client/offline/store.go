@@ -29,9 +29,9 @@ import (
 	"github.com/parley-chat/parley"
 )
 
-// schemaVersion is the version of the schema below; a file with a newer
-// version is refused (CodeConflict) rather than misread.
-const schemaVersion = 1
+// schemaVersion is the version of the schema below; an older file is
+// upgraded on Open, a newer one refused (CodeConflict) rather than misread.
+const schemaVersion = 2
 
 const schema = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -127,27 +127,38 @@ func Open(path string) (*Store, error) {
 
 func (s *Store) init() error {
 	ctx := context.Background()
+	unusable := func(err error) error {
+		return parley.Invalid("path", "%s is not a usable Parley client store (%v); move it aside to start afresh", s.path, err)
+	}
 	var ok string
 	if err := s.db.QueryRowContext(ctx, "PRAGMA quick_check").Scan(&ok); err != nil || ok != "ok" {
 		if err == nil {
 			err = errors.New(ok)
 		}
-		return parley.Invalid("path", "%s is not a usable Parley client store (%v); move it aside to start afresh", s.path, err)
+		return unusable(err)
 	}
-	if _, err := s.db.ExecContext(ctx, schema); err != nil {
-		return parley.Invalid("path", "%s is not a usable Parley client store (%v); move it aside to start afresh", s.path, err)
+	if _, err := s.db.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"); err != nil {
+		return unusable(err)
 	}
 	v, err := s.Meta("schema")
 	if err != nil {
 		return err
 	}
-	switch {
-	case v == "":
-		return s.SetMeta("schema", fmt.Sprint(schemaVersion))
-	case v != fmt.Sprint(schemaVersion):
+	switch v {
+	case "", fmt.Sprint(schemaVersion):
+	case "1":
+		// Version 1 lacked messages.counts (and its index, created below).
+		if _, err := s.db.ExecContext(ctx, `ALTER TABLE messages ADD COLUMN counts INTEGER NOT NULL DEFAULT 0;
+			UPDATE messages SET counts = (json_extract(data, '$.kind') = 'user' AND coalesce(json_extract(data, '$.deleted'), 0) = 0)`); err != nil {
+			return unusable(err)
+		}
+	default:
 		return parley.Errorf(parley.CodeConflict, "%s has client store schema %s; this version reads %d", s.path, v, schemaVersion)
 	}
-	return nil
+	if _, err := s.db.ExecContext(ctx, schema); err != nil {
+		return unusable(err)
+	}
+	return s.SetMeta("schema", fmt.Sprint(schemaVersion))
 }
 
 // Path returns the file the store lives in.
