@@ -106,11 +106,12 @@ func Open(path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, parley.Invalid("path", "create store directory: %v", err)
 	}
-	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600); err != nil {
+	// Create the file with mode 0600 before SQLite does (it would honour the umask).
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600) // #nosec G304 -- the caller names its own store file
+	if err != nil {
 		return nil, parley.Invalid("path", "open store: %v", err)
-	} else {
-		_ = f.Close()
 	}
+	_ = f.Close()
 	db, err := sql.Open("sqlite", "file:"+path+"?_txlock=immediate&_pragma=busy_timeout(5000)"+
 		"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)")
 	if err != nil {
