@@ -375,6 +375,21 @@ func TestOutboxRefusals(t *testing.T) {
 	}
 	_ = last
 
+	// A store bound to another account: Run stops with conflict instead of retrying.
+	foreign, err := offline.Open(filepath.Join(t.TempDir(), "foreign.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer foreign.Close()
+	if err := foreign.Bind(alice.BaseURL(), "01m96kty7rw4zekn5ajmk6gdhg"); err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := offline.NewSync(foreign, alice, offline.SyncOptions{}).Run(rctx); !parley.IsCode(err, parley.CodeConflict) {
+		t.Errorf("Run on another account's store: %v, want conflict", err)
+	}
+
 	// Transient: the server unreachable leaves the entry pending.
 	dead := client.New("http://127.0.0.1:1", client.WithToken(alice.Token()))
 	s2 := offline.NewSync(st, dead, offline.SyncOptions{})
