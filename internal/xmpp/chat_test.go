@@ -158,3 +158,23 @@ func TestSlixmppBadPassword(t *testing.T) {
 		p.wait("failed_auth", nil)
 	}
 }
+
+// TestSlixmppRosterContacts: Parley contacts are on the XMPP roster even
+// without a conversation.
+func TestSlixmppRosterContacts(t *testing.T) {
+	requireSlixmpp(t)
+	env, addr := startXMPP(t, nil)
+	carolc, carol := env.NewUser(t, "carol")
+	davec, dave := env.NewUser(t, "dave")
+	if _, err := carolc.RequestContact(ctx, dave.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := davec.AnswerContactRequest(ctx, carol.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	d := startPy(t, addr, "dave", apitest.Password, "")
+	ss := d.wait("session_start", nil)
+	if r := ss["roster"].([]any); len(r) != 1 || r[0] != "carol@"+domain {
+		t.Fatalf("roster %v", ss["roster"])
+	}
+}

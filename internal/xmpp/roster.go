@@ -8,8 +8,8 @@ import (
 	"github.com/parley-chat/parley/internal/app"
 )
 
-// The roster is derived, not stored: every user the caller has a direct
-// conversation with, subscription "both". Presence follows Parley's: a
+// The roster is derived, not stored: the caller's contacts and every user
+// they have a direct conversation with, subscription "both". Presence follows Parley's: a
 // user is online while any of their devices (WebSocket or XMPP) is
 // connected and has sent initial presence.
 
@@ -62,6 +62,25 @@ func (c *conn) roster(el, q *element) {
 	ids := make([]string, 0, len(peers))
 	for id := range peers {
 		ids = append(ids, id)
+	}
+	// Contacts (accepted contact requests) are on the roster too.
+	cursor := ""
+	for page := 0; page < 50; page++ {
+		cs, next, err := c.s.app.Contacts(c.ctx, c.actor, cursor, app.MaxPageLimit)
+		if err != nil {
+			c.iqAppError(el, err)
+			return
+		}
+		for _, ct := range cs {
+			if _, dup := peers[ct.UserID]; !dup {
+				peers[ct.UserID] = ""
+				ids = append(ids, ct.UserID)
+			}
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
 	}
 	users := make([]parley.User, 0, len(ids))
 	for i := 0; i < len(ids); i += app.MaxLookupIDs {
