@@ -15,14 +15,18 @@ import (
 const trigramMin = 3
 
 // SearchMessages implements parley.SearchStore. The index is messages_fts
-// (migration 0020), kept by triggers in the writing transaction.
+// (migrations 0020, 0022): the background indexer (searchindex.go) adds
+// messages up to search_index_state.indexed_rid; edits and deletes of
+// indexed rows update it in their own transaction (triggers).
 //
-// Plans: with a term of three or more characters the FTS5 index drives the
-// query (newest first: its rowid, which is messages.rid, in descending
-// order; relevance: bm25 rank); without one, messages are scanned newest
-// first. The membership condition is applied to every candidate row.
-// Cursors: "r<rid>" for SearchRecent (the rid of the last row), "o<offset>"
-// for SearchRelevance.
+// Plans, all in one read snapshot: the rows after indexed_rid (the newest
+// few, usually none) are scanned with case-folded substring matches; with
+// a term of three or more characters the FTS5 index serves the rest
+// (newest first: its rowid, which is messages.rid, in descending order;
+// relevance: bm25 rank); without one, messages are scanned newest first.
+// The membership condition is applied to every candidate row. Cursors:
+// "r<rid>" for SearchRecent (the rid of the last row), "o<offset>" for
+// SearchRelevance.
 func (s *Store) SearchMessages(ctx context.Context, q parley.MessageSearch) ([]parley.Message, string, error) {
 	var long, short []string
 	for _, t := range q.Terms {
@@ -56,18 +60,67 @@ func (s *Store) SearchMessages(ctx context.Context, q parley.MessageSearch) ([]p
 		}
 	}
 
-	var sb strings.Builder
-	var args []any
-	sb.WriteString(`SELECT m.rid, ` + messageCols)
-	if useFTS {
-		// CROSS JOIN fixes the join order: the index drives, messages are
-		// looked up by rid.
-		sb.WriteString(` FROM messages_fts f CROSS JOIN messages m ON m.rid = f.rowid
-			CROSS JOIN conversations c ON c.num = m.conv WHERE messages_fts MATCH ?`)
-		args = append(args, ftsQuery(long))
-	} else {
-		sb.WriteString(messageFrom + ` WHERE m.kind = 'user' AND m.deleted = 0`)
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true}) // one snapshot for both parts
+	if err != nil {
+		return nil, "", translate(err)
 	}
+	defer tx.Rollback() //nolint:errcheck // read-only
+	var indexed int64
+	if err := tx.QueryRowContext(ctx, `SELECT indexed_rid FROM search_index_state`).Scan(&indexed); err != nil {
+		return nil, "", translate(err)
+	}
+	var ms []parley.Message
+	var lastRid int64
+	switch {
+	case !useFTS:
+		// No term the index can serve: scan newest first.
+		ms, lastRid, err = searchQuery(ctx, tx, q, q.Terms, "", nil, afterRid, q.Limit)
+	case relevance:
+		// The rows the indexer has not reached come first (newest first),
+		// then the indexed ones by rank; the offset runs over both.
+		tail, _, err1 := searchQuery(ctx, tx, q, q.Terms, ` AND m.rid > ?`, []any{indexed}, 0, int(offset)+q.Limit)
+		if err = err1; err != nil {
+			break
+		}
+		if int(offset) < len(tail) {
+			ms = tail[offset:min(len(tail), int(offset)+q.Limit)]
+		}
+		if rest := q.Limit - len(ms); rest > 0 {
+			var more []parley.Message
+			more, _, err = searchFTS(ctx, tx, q, long, short, 0, rest, max(0, offset-int64(len(tail))), true)
+			ms = append(ms, more...)
+		}
+	default:
+		// Newest first: the rows after indexed_rid are the newest.
+		ms, lastRid, err = searchQuery(ctx, tx, q, q.Terms, ` AND m.rid > ?`, []any{indexed}, afterRid, q.Limit)
+		if err == nil && len(ms) < q.Limit {
+			var more []parley.Message
+			var rid int64
+			more, rid, err = searchFTS(ctx, tx, q, long, short, afterRid, q.Limit-len(ms), 0, false)
+			if len(more) > 0 {
+				ms, lastRid = append(ms, more...), rid
+			}
+		}
+	}
+	if err != nil {
+		return nil, "", translate(err)
+	}
+	if err := loadReactionsByConversation(ctx, ms, s.loadReactions); err != nil {
+		return nil, "", translate(err)
+	}
+	next := ""
+	if len(ms) == q.Limit && q.Limit > 0 {
+		if relevance {
+			next = "o" + strconv.FormatInt(offset+int64(len(ms)), 10)
+		} else {
+			next = "r" + strconv.FormatInt(lastRid, 10)
+		}
+	}
+	return ms, next, nil
+}
+
+// filters appends q's conditions other than its terms (membership first).
+func filters(sb *strings.Builder, args []any, q parley.MessageSearch) []any {
 	if q.ConversationID != "" {
 		sb.WriteString(` AND m.conv = (SELECT c2.num FROM conversations c2 JOIN members mb
 			ON mb.conversation_id = c2.id AND mb.user_id = ? WHERE c2.id = ?)`)
@@ -103,32 +156,68 @@ func (s *Store) SearchMessages(ctx context.Context, q parley.MessageSearch) ([]p
 		sb.WriteString(` AND ' ' || m.mentions || ' ' LIKE ?`)
 		args = append(args, "% "+q.MentionsUserID+" %")
 	}
-	for _, t := range short {
-		sb.WriteString(` AND m.body LIKE ? ESCAPE '\'`)
-		args = append(args, "%"+escapeLike(t)+"%")
+	return args
+}
+
+// termsScan appends a case-folded substring condition per term.
+func termsScan(sb *strings.Builder, args []any, terms []string) []any {
+	for _, t := range terms {
+		sb.WriteString(` AND instr(parley_fold(m.body), ?) > 0`)
+		args = append(args, strings.ToLower(t))
 	}
-	switch {
-	case relevance:
+	return args
+}
+
+// searchQuery scans messages newest first (no index), with every term
+// matched by termsScan, plus extra conditions, before afterRid (if > 0).
+func searchQuery(ctx context.Context, tx *sql.Tx, q parley.MessageSearch, terms []string, extra string, extraArgs []any,
+	afterRid int64, limit int) ([]parley.Message, int64, error) {
+	var sb strings.Builder
+	sb.WriteString(`SELECT m.rid, ` + messageCols + messageFrom + ` WHERE m.kind = 'user' AND m.deleted = 0` + extra)
+	args := append([]any(nil), extraArgs...)
+	args = filters(&sb, args, q)
+	args = termsScan(&sb, args, terms)
+	if afterRid > 0 {
+		sb.WriteString(` AND m.rid < ?`)
+		args = append(args, afterRid)
+	}
+	sb.WriteString(` ORDER BY m.rid DESC LIMIT ?`)
+	args = append(args, limit)
+	return scanSearch(ctx, tx, sb.String(), args)
+}
+
+// searchFTS queries the index: newest first (before afterRid, if > 0) or,
+// with rank, by bm25 then newest first from offset.
+func searchFTS(ctx context.Context, tx *sql.Tx, q parley.MessageSearch, long, short []string, afterRid int64, limit int,
+	offset int64, rank bool) ([]parley.Message, int64, error) {
+	var sb strings.Builder
+	// CROSS JOIN fixes the join order: the index drives, messages are
+	// looked up by rid.
+	sb.WriteString(`SELECT m.rid, ` + messageCols + ` FROM messages_fts f CROSS JOIN messages m ON m.rid = f.rowid
+		CROSS JOIN conversations c ON c.num = m.conv WHERE messages_fts MATCH ?`)
+	args := []any{ftsQuery(long)}
+	args = filters(&sb, args, q)
+	args = termsScan(&sb, args, short)
+	if rank {
 		sb.WriteString(` ORDER BY f.rank, m.rid DESC LIMIT ? OFFSET ?`)
-		args = append(args, q.Limit, offset)
-	case useFTS:
+		args = append(args, limit, offset)
+	} else {
 		if afterRid > 0 {
 			sb.WriteString(` AND f.rowid < ?`)
 			args = append(args, afterRid)
 		}
 		sb.WriteString(` ORDER BY f.rowid DESC LIMIT ?`)
-		args = append(args, q.Limit)
-	default:
-		if afterRid > 0 {
-			sb.WriteString(` AND m.rid < ?`)
-			args = append(args, afterRid)
-		}
-		sb.WriteString(` ORDER BY m.rid DESC LIMIT ?`)
-		args = append(args, q.Limit)
+		args = append(args, limit)
 	}
-	rows, err := s.read.QueryContext(ctx, sb.String(), args...)
+	return scanSearch(ctx, tx, sb.String(), args)
+}
+
+// scanSearch runs a search query and returns its messages and the rid of
+// the last row.
+func scanSearch(ctx context.Context, tx *sql.Tx, query string, args []any) ([]parley.Message, int64, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, "", translate(err)
+		return nil, 0, err
 	}
 	defer rows.Close()
 	ms := []parley.Message{}
@@ -136,25 +225,11 @@ func (s *Store) SearchMessages(ctx context.Context, q parley.MessageSearch) ([]p
 	for rows.Next() {
 		m, err := scanMessage(ridScanner{rows, &rid})
 		if err != nil {
-			return nil, "", translate(err)
+			return nil, 0, err
 		}
 		ms = append(ms, m)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, "", translate(err)
-	}
-	if err := loadReactionsByConversation(ctx, ms, s.loadReactions); err != nil {
-		return nil, "", translate(err)
-	}
-	next := ""
-	if len(ms) == q.Limit && q.Limit > 0 {
-		if relevance {
-			next = "o" + strconv.FormatInt(offset+int64(len(ms)), 10)
-		} else {
-			next = "r" + strconv.FormatInt(rid, 10)
-		}
-	}
-	return ms, next, nil
+	return ms, rid, rows.Err()
 }
 
 var errBadCursor = parley.Invalid("cursor", "bad cursor")

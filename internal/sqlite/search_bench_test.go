@@ -18,7 +18,7 @@ import (
 // of 1,000 users (each user in about 40 conversations, so about 4 % of the
 // corpus is theirs). Bodies are 4–16 words drawn from a 20,000-word
 // vocabulary with a Zipf distribution (s = 1.1), one message in 20 in
-// Japanese. The database is built once into $TMPDIR/parley-search-bench-v1
+// Japanese. The database is built once into $TMPDIR/parley-search-bench-v2
 // (a few minutes) and reused by later runs; delete it to rebuild.
 const (
 	benchMessages = 1_000_000
@@ -61,7 +61,7 @@ func benchBody(r *rand.Rand, z *rand.Zipf) string {
 // openSearchCorpus opens (building it first if needed) the benchmark
 // database and returns the store and, per user, its id.
 func openSearchCorpus(b *testing.B) (*Store, []string) {
-	dir := filepath.Join(os.TempDir(), "parley-search-bench-v1")
+	dir := filepath.Join(os.TempDir(), "parley-search-bench-v2")
 	users := make([]string, benchUsers)
 	for i := range users {
 		users[i] = fmt.Sprintf("%026d", i)
@@ -151,7 +151,9 @@ func buildSearchCorpus(s *Store, users []string) error {
 	if err := tx.Commit(); err != nil {
 		return err
 	}
-	_, err = s.write.Exec(`INSERT INTO messages_fts (messages_fts) VALUES ('optimize'); ANALYZE`)
+	_, err = s.write.Exec(`INSERT INTO messages_fts (rowid, body) SELECT rid, body FROM messages WHERE kind = 'user';
+		UPDATE search_index_state SET indexed_rid = (SELECT max(rid) FROM messages);
+		INSERT INTO messages_fts (messages_fts) VALUES ('optimize'); ANALYZE`)
 	return err
 }
 

@@ -42,6 +42,8 @@ type Store struct {
 	rd readStmts
 	// commit is the group committer of history writes (commit.go).
 	commit *committer
+	// index adds new messages to the search index (searchindex.go).
+	index *indexer
 	// batches, if set, is told the size and duration of every batch.
 	batches atomic.Pointer[func(ops int, d time.Duration)]
 }
@@ -100,12 +102,17 @@ func (s *Store) open(ctx context.Context) error {
 	if err := s.prepareReads(ctx); err != nil {
 		return translate(err)
 	}
-	return s.startCommitter()
+	if err := s.startCommitter(); err != nil {
+		return err
+	}
+	s.startIndexer()
+	return nil
 }
 
 // Close closes the database and releases the directory lock.
 func (s *Store) Close() error {
 	var errs []error
+	s.stopIndexer()
 	s.stopCommitter()
 	errs = append(errs, s.closeReads())
 	if s.read != nil {
