@@ -198,3 +198,34 @@ func BenchmarkSearch1M(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSearch1MScan measures the queries the trigram index cannot
+// serve, on the same corpus: only words shorter than three characters, or
+// only filters (from: a user, has:link). They scan the caller's messages
+// newest first until a page is full.
+func BenchmarkSearch1MScan(b *testing.B) {
+	s, users := openSearchCorpus(b)
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(5, 6))
+	var lat []time.Duration
+	for b.Loop() {
+		q := parley.MessageSearch{UserID: users[r.IntN(len(users))], Order: parley.SearchRecent, Limit: 20}
+		switch r.IntN(3) {
+		case 0:
+			q.Terms = []string{benchSyllables[r.IntN(len(benchSyllables))]}
+		case 1:
+			q.SenderID = users[r.IntN(len(users))]
+		case 2:
+			q.Has = []parley.SearchHas{parley.HasLink}
+		}
+		start := time.Now()
+		if _, _, err := s.SearchMessages(ctx, q); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50_ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99_ms")
+	b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max_ms")
+}
