@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/parley-chat/parley"
@@ -14,19 +15,35 @@ import (
 // are matched with LIKE on the rows the other conditions select.
 const trigramMin = 3
 
+// Plan choice (see docs/search.md and BenchmarkSearch1M).
+var (
+	// scanMax is the number of messages in the searched conversations up to
+	// which scanning them beats the index: a scan costs about a microsecond
+	// per message whatever the words, the index costs per match of the
+	// word anywhere, in conversations the caller cannot see too. Tests
+	// lower it to exercise the index.
+	scanMax atomic.Int64
+)
+
+// rankWindow is how many of the newest matches relevance order ranks.
+const rankWindow = 1000
+
+func init() { scanMax.Store(50_000) }
+
 // SearchMessages implements parley.SearchStore. The index is messages_fts
 // (migrations 0020, 0022): the background indexer (searchindex.go) adds
 // messages up to search_index_state.indexed_rid; edits and deletes of
 // indexed rows update it in their own transaction (triggers).
 //
-// Plans, all in one read snapshot: the rows after indexed_rid (the newest
-// few, usually none) are scanned with case-folded substring matches; with
-// a term of three or more characters the FTS5 index serves the rest
-// (newest first: its rowid, which is messages.rid, in descending order;
-// relevance: bm25 rank); without one, messages are scanned newest first.
-// The membership condition is applied to every candidate row. Cursors:
-// "r<rid>" for SearchRecent (the rid of the last row), "o<offset>" for
-// SearchRelevance.
+// Plans, all in one read snapshot. When the searched conversations hold at
+// most scanMax messages (conversation_heads), or no term has three or more
+// characters, their messages are scanned newest first with case-folded
+// substring matches. Otherwise the rows after indexed_rid (the newest few)
+// are scanned the same way and the FTS5 index serves the rest, newest first
+// (its rowid, which is messages.rid, descending). Relevance order takes the
+// rankWindow newest matches and ranks them (searchrank.go). The membership
+// condition is applied to every candidate row. Cursors: "r<rid>" for
+// SearchRecent (the rid of the last row), "o<offset>" for SearchRelevance.
 func (s *Store) SearchMessages(ctx context.Context, q parley.MessageSearch) ([]parley.Message, string, error) {
 	var long, short []string
 	for _, t := range q.Terms {
@@ -36,8 +53,7 @@ func (s *Store) SearchMessages(ctx context.Context, q parley.MessageSearch) ([]p
 			short = append(short, t)
 		}
 	}
-	useFTS := len(long) > 0
-	relevance := q.Order == parley.SearchRelevance && useFTS
+	relevance := q.Order == parley.SearchRelevance && len(q.Terms) > 0
 	var afterRid, offset int64
 	if q.Cursor != "" {
 		var err error
@@ -49,7 +65,7 @@ func (s *Store) SearchMessages(ctx context.Context, q parley.MessageSearch) ([]p
 			}
 		case relevance && strings.HasPrefix(q.Cursor, "o"):
 			offset, err = strconv.ParseInt(q.Cursor[1:], 10, 64)
-			if offset <= 0 {
+			if offset <= 0 || offset >= rankWindow {
 				err = errBadCursor
 			}
 		default:
@@ -60,61 +76,76 @@ func (s *Store) SearchMessages(ctx context.Context, q parley.MessageSearch) ([]p
 		}
 	}
 
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true}) // one snapshot for both parts
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true}) // one snapshot for every part
 	if err != nil {
 		return nil, "", translate(err)
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only
+	useFTS := false
 	var indexed int64
-	if err := tx.QueryRowContext(ctx, `SELECT indexed_rid FROM search_index_state`).Scan(&indexed); err != nil {
-		return nil, "", translate(err)
+	if len(long) > 0 {
+		var visible int64
+		sb := strings.Builder{}
+		sb.WriteString(`SELECT coalesce(sum(h.last_seq), 0) FROM conversation_heads h
+			JOIN conversations c2 ON c2.num = h.num JOIN members mb ON mb.conversation_id = c2.id WHERE mb.user_id = ?`)
+		args := []any{q.UserID}
+		if q.ConversationID != "" {
+			sb.WriteString(` AND c2.id = ?`)
+			args = append(args, q.ConversationID)
+		}
+		if err := tx.QueryRowContext(ctx, sb.String(), args...).Scan(&visible); err != nil {
+			return nil, "", translate(err)
+		}
+		if useFTS = visible > scanMax.Load(); useFTS {
+			if err := tx.QueryRowContext(ctx, `SELECT indexed_rid FROM search_index_state`).Scan(&indexed); err != nil {
+				return nil, "", translate(err)
+			}
+		}
+	}
+	// newest returns up to limit matches newest first, before afterRid.
+	newest := func(afterRid int64, limit int) ([]parley.Message, int64, error) {
+		if !useFTS {
+			return searchQuery(ctx, tx, q, q.Terms, "", nil, afterRid, limit)
+		}
+		// The rows after indexed_rid are the newest: scan them first.
+		ms, last, err := searchQuery(ctx, tx, q, q.Terms, ` AND m.rid > ?`, []any{indexed}, afterRid, limit)
+		if err != nil || len(ms) == limit {
+			return ms, last, err
+		}
+		more, rid, err := searchFTS(ctx, tx, q, long, short, afterRid, limit-len(ms))
+		if len(more) > 0 {
+			ms, last = append(ms, more...), rid
+		}
+		return ms, last, err
 	}
 	var ms []parley.Message
-	var lastRid int64
-	switch {
-	case !useFTS:
-		// No term the index can serve: scan newest first.
-		ms, lastRid, err = searchQuery(ctx, tx, q, q.Terms, "", nil, afterRid, q.Limit)
-	case relevance:
-		// The rows the indexer has not reached come first (newest first),
-		// then the indexed ones by rank; the offset runs over both.
-		tail, _, err1 := searchQuery(ctx, tx, q, q.Terms, ` AND m.rid > ?`, []any{indexed}, 0, int(offset)+q.Limit)
-		if err = err1; err != nil {
-			break
-		}
-		if int(offset) < len(tail) {
-			ms = tail[offset:min(len(tail), int(offset)+q.Limit)]
-		}
-		if rest := q.Limit - len(ms); rest > 0 {
-			var more []parley.Message
-			more, _, err = searchFTS(ctx, tx, q, long, short, 0, rest, max(0, offset-int64(len(tail))), true)
-			ms = append(ms, more...)
-		}
-	default:
-		// Newest first: the rows after indexed_rid are the newest.
-		ms, lastRid, err = searchQuery(ctx, tx, q, q.Terms, ` AND m.rid > ?`, []any{indexed}, afterRid, q.Limit)
-		if err == nil && len(ms) < q.Limit {
-			var more []parley.Message
-			var rid int64
-			more, rid, err = searchFTS(ctx, tx, q, long, short, afterRid, q.Limit-len(ms), 0, false)
-			if len(more) > 0 {
-				ms, lastRid = append(ms, more...), rid
+	next := ""
+	if relevance {
+		var all []parley.Message
+		if all, _, err = newest(0, rankWindow); err == nil {
+			rankMessages(all, q.Terms)
+			end := min(len(all), int(offset)+q.Limit)
+			if int(offset) < end {
+				ms = all[offset:end]
 			}
+			if end < len(all) {
+				next = "o" + strconv.Itoa(end)
+			}
+		}
+	} else {
+		var lastRid int64
+		if ms, lastRid, err = newest(afterRid, q.Limit); err == nil && len(ms) == q.Limit && q.Limit > 0 {
+			next = "r" + strconv.FormatInt(lastRid, 10)
 		}
 	}
 	if err != nil {
 		return nil, "", translate(err)
 	}
+	if ms == nil {
+		ms = []parley.Message{}
+	}
 	if err := loadReactionsByConversation(ctx, ms, s.loadReactions); err != nil {
 		return nil, "", translate(err)
-	}
-	next := ""
-	if len(ms) == q.Limit && q.Limit > 0 {
-		if relevance {
-			next = "o" + strconv.FormatInt(offset+int64(len(ms)), 10)
-		} else {
-			next = "r" + strconv.FormatInt(lastRid, 10)
-		}
 	}
 	return ms, next, nil
 }
@@ -186,10 +217,9 @@ func searchQuery(ctx context.Context, tx *sql.Tx, q parley.MessageSearch, terms 
 	return scanSearch(ctx, tx, sb.String(), args)
 }
 
-// searchFTS queries the index: newest first (before afterRid, if > 0) or,
-// with rank, by bm25 then newest first from offset.
-func searchFTS(ctx context.Context, tx *sql.Tx, q parley.MessageSearch, long, short []string, afterRid int64, limit int,
-	offset int64, rank bool) ([]parley.Message, int64, error) {
+// searchFTS queries the index newest first, before afterRid (if > 0).
+func searchFTS(ctx context.Context, tx *sql.Tx, q parley.MessageSearch, long, short []string, afterRid int64,
+	limit int) ([]parley.Message, int64, error) {
 	var sb strings.Builder
 	// CROSS JOIN fixes the join order: the index drives, messages are
 	// looked up by rid.
@@ -198,17 +228,12 @@ func searchFTS(ctx context.Context, tx *sql.Tx, q parley.MessageSearch, long, sh
 	args := []any{ftsQuery(long)}
 	args = filters(&sb, args, q)
 	args = termsScan(&sb, args, short)
-	if rank {
-		sb.WriteString(` ORDER BY f.rank, m.rid DESC LIMIT ? OFFSET ?`)
-		args = append(args, limit, offset)
-	} else {
-		if afterRid > 0 {
-			sb.WriteString(` AND f.rowid < ?`)
-			args = append(args, afterRid)
-		}
-		sb.WriteString(` ORDER BY f.rowid DESC LIMIT ?`)
-		args = append(args, limit)
+	if afterRid > 0 {
+		sb.WriteString(` AND f.rowid < ?`)
+		args = append(args, afterRid)
 	}
+	sb.WriteString(` ORDER BY f.rowid DESC LIMIT ?`)
+	args = append(args, limit)
 	return scanSearch(ctx, tx, sb.String(), args)
 }
 
