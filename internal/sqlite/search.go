@@ -190,13 +190,35 @@ func filters(sb *strings.Builder, args []any, q parley.MessageSearch) []any {
 	return args
 }
 
-// termsScan appends a case-folded substring condition per term.
+// termsScan appends a case-insensitive substring condition per term, the
+// cheapest that is exact: LIKE for ASCII terms (SQLite's LIKE folds ASCII
+// case), instr for terms without case (Chinese, Japanese, Thai…), and
+// instr over parley_fold(body) (a Go callback, several times slower) for
+// the rest.
 func termsScan(sb *strings.Builder, args []any, terms []string) []any {
 	for _, t := range terms {
-		sb.WriteString(` AND instr(parley_fold(m.body), ?) > 0`)
-		args = append(args, strings.ToLower(t))
+		switch {
+		case isASCII(t):
+			sb.WriteString(` AND m.body LIKE ? ESCAPE '\'`)
+			args = append(args, "%"+escapeLike(t)+"%")
+		case strings.ToLower(t) == t && strings.ToUpper(t) == t:
+			sb.WriteString(` AND instr(m.body, ?) > 0`)
+			args = append(args, t)
+		default:
+			sb.WriteString(` AND instr(parley_fold(m.body), ?) > 0`)
+			args = append(args, strings.ToLower(t))
+		}
 	}
 	return args
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // searchQuery scans messages newest first (no index), with every term
