@@ -16,6 +16,7 @@ type Store interface {
 	MessageStore
 	ReceiptStore
 	AttachmentStore
+	OperatorStore
 	SearchStore
 	ContactStore
 

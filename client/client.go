@@ -73,17 +73,6 @@ func (c *Client) SetToken(token string) {
 	c.mu.Unlock()
 }
 
-// errorBody mirrors the server's error envelope.
-type errorBody struct {
-	Error struct {
-		Code       parley.Code `json:"code"`
-		Message    string      `json:"message"`
-		Field      string      `json:"field"`
-		RequestID  string      `json:"request_id"`
-		RetryAfter int         `json:"retry_after"`
-	} `json:"error"`
-}
-
 // do sends a JSON request and decodes a JSON response into out (if non-nil).
 // A non-2xx response becomes the server's *parley.Error; a transport failure
 // becomes CodeUnavailable. It returns the HTTP status.
@@ -144,42 +133,16 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 
 func decodeError(resp *http.Response) error {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	var eb errorBody
+	var eb parley.ErrorBody
 	if err := json.Unmarshal(b, &eb); err != nil || eb.Error.Code == "" {
-		return &parley.Error{Code: codeForStatus(resp.StatusCode),
+		return &parley.Error{Code: parley.CodeForStatus(resp.StatusCode),
 			Message: fmt.Sprintf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(b)))}
 	}
-	e := &parley.Error{Code: eb.Error.Code, Message: eb.Error.Message, Field: eb.Error.Field}
-	if eb.Error.RetryAfter > 0 {
-		e.RetryAfter = time.Duration(eb.Error.RetryAfter) * time.Second
-	} else if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {
-		e.RetryAfter = time.Duration(ra) * time.Second
+	e := eb.Error.Err()
+	if e.RetryAfter == 0 {
+		if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {
+			e.RetryAfter = time.Duration(ra) * time.Second
+		}
 	}
 	return e
-}
-
-// codeForStatus is the reverse of the server's error table, for responses
-// that carry no error body (a proxy's 502, say).
-func codeForStatus(status int) parley.Code {
-	switch status {
-	case http.StatusBadRequest:
-		return parley.CodeInvalid
-	case http.StatusUnauthorized:
-		return parley.CodeUnauthenticated
-	case http.StatusForbidden:
-		return parley.CodeForbidden
-	case http.StatusNotFound:
-		return parley.CodeNotFound
-	case http.StatusConflict:
-		return parley.CodeConflict
-	case http.StatusTooManyRequests:
-		return parley.CodeRateLimited
-	case http.StatusRequestEntityTooLarge:
-		return parley.CodeTooLarge
-	case http.StatusUnsupportedMediaType:
-		return parley.CodeUnsupportedType
-	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return parley.CodeUnavailable
-	}
-	return parley.CodeInternal
 }

@@ -218,6 +218,9 @@ func (rt *Realtime) dial(ctx context.Context) error {
 		return parley.Invalid("", "bad base URL: %v", err)
 	}
 	d := ws.Dialer{Timeout: 10 * time.Second}
+	if tr, ok := rt.c.http.Transport.(*http.Transport); ok && tr.TLSClientConfig != nil {
+		d.TLSConfig = tr.TLSClientConfig.Clone() // wss trusts what REST trusts
+	}
 	h := http.Header{"User-Agent": {rt.c.ua}}
 	for k, v := range rt.opts.Header {
 		h[k] = v
@@ -228,7 +231,7 @@ func (rt *Realtime) dial(ctx context.Context) error {
 	conn, br, _, err := d.Dial(ctx, u)
 	if err != nil {
 		if status != 0 {
-			return &parley.Error{Code: codeForStatus(status), Message: fmt.Sprintf("websocket handshake: HTTP %d", status), Err: err}
+			return &parley.Error{Code: parley.CodeForStatus(status), Message: fmt.Sprintf("websocket handshake: HTTP %d", status), Err: err}
 		}
 		return &parley.Error{Code: parley.CodeUnavailable, Message: "websocket dial: " + err.Error(), Err: err}
 	}
@@ -321,42 +324,23 @@ type CloseError struct {
 
 func (e *CloseError) Error() string { return fmt.Sprintf("websocket closed: %d %s", e.Code, e.Reason) }
 
-// ParleyError returns the *parley.Error a close code stands for.
+// ParleyError returns the *parley.Error a close code stands for
+// (parley.CodeForClose); a close that is no error (going away, slow
+// consumer, heartbeat timeout…) is CodeUnavailable: reconnect.
 func (e *CloseError) ParleyError() *parley.Error {
-	code := parley.CodeUnavailable
-	switch e.Code {
-	case 4400:
-		code = parley.CodeInvalid
-	case 4401:
-		code = parley.CodeUnauthenticated
-	case 4403:
-		code = parley.CodeForbidden
-	case 1008:
-		code = parley.CodeRateLimited
-	case 1009:
-		code = parley.CodeTooLarge
-	case 1003:
-		code = parley.CodeUnsupportedType
-	case 1011:
-		code = parley.CodeInternal
+	code, ok := parley.CodeForClose(e.Code)
+	if !ok {
+		code = parley.CodeUnavailable
 	}
 	return &parley.Error{Code: code, Message: e.Error(), Err: e}
 }
 
 func decodeFrameError(raw []byte) error {
-	var f struct {
-		Error struct {
-			Code       parley.Code `json:"code"`
-			Message    string      `json:"message"`
-			Field      string      `json:"field"`
-			RetryAfter int         `json:"retry_after"`
-		} `json:"error"`
-	}
+	var f parley.ErrorBody // an error frame's "error" is the REST body's
 	if err := json.Unmarshal(raw, &f); err != nil || f.Error.Code == "" {
 		return parley.Errorf(parley.CodeInternal, "malformed error frame")
 	}
-	return &parley.Error{Code: f.Error.Code, Message: f.Error.Message, Field: f.Error.Field,
-		RetryAfter: time.Duration(f.Error.RetryAfter) * time.Second}
+	return f.Error.Err()
 }
 
 // read is the reader goroutine of one connection: answers go to their

@@ -381,7 +381,7 @@ func TestRealtimeHeartbeatTimeout(t *testing.T) {
 	for _, noPoller := range []bool{false, true} {
 		t.Run(fmt.Sprintf("NoPoller=%v", noPoller), func(t *testing.T) {
 			g := gateway.New(app.NewRealtime(env.Server.App, parley.NewLocalPresence()), nil, nil,
-				gateway.Config{PingInterval: 50 * time.Millisecond, CloseCode: httpapi.GatewayCloseCode, NoPoller: noPoller})
+				gateway.Config{PingInterval: 50 * time.Millisecond, NoPoller: noPoller})
 			defer g.Close()
 			h := httpapi.New(env.Server.App, nil, nil, httpapi.Options{})
 			h.MountGateway(g)

@@ -61,7 +61,7 @@ type Backend interface {
 	Disconnected(ctx context.Context, actor parley.Actor)
 }
 
-// Close reasons that are not error codes. CloseCode maps them (and every
+// Close reasons that are not error codes. closeCode maps them (and every
 // parley.Code) to a WebSocket close code.
 const (
 	ReasonNormal           = "normal"
@@ -92,10 +92,6 @@ type Config struct {
 	// NoPoller keeps a blocked reader goroutine per connection instead of
 	// parking idle connections in epoll (Linux). For comparison and tests.
 	NoPoller bool
-
-	// CloseCode maps a close reason (Reason* or a parley.Code) to the
-	// WebSocket close code; httpapi passes its one table.
-	CloseCode func(reason string) int
 }
 
 func (c *Config) defaults() {
@@ -124,12 +120,12 @@ func (c *Config) defaults() {
 	if c.OpsPerSecond <= 0 {
 		c.OpsPerSecond = 100
 	}
-	if c.CloseCode == nil {
-		c.CloseCode = defaultCloseCode
-	}
 }
 
-func defaultCloseCode(reason string) int {
+// closeCode returns the WebSocket close code of a close reason: one of the
+// Reason* above (docs/protocol.md lists them), or a parley.Code of an error
+// that ends the connection (parley.Code.CloseCode, 1011 if unknown).
+func closeCode(reason string) int {
 	switch reason {
 	case ReasonNormal:
 		return 1000
@@ -139,8 +135,14 @@ func defaultCloseCode(reason string) int {
 		return 1002
 	case ReasonInvalidUTF8:
 		return 1007
+	case ReasonHeartbeatTimeout:
+		return 4000
+	case ReasonSlowConsumer:
+		return 4008
+	case ReasonSessionRevoked:
+		return parley.CodeUnauthenticated.CloseCode()
 	}
-	return 1011
+	return parley.Code(reason).CloseCode()
 }
 
 // Gateway is one node's set of real-time connections.
@@ -212,7 +214,7 @@ func (g *Gateway) Accept(nc net.Conn, buffered []byte) {
 	g.mu.Lock()
 	if g.closed {
 		g.mu.Unlock()
-		_ = writeCloseNow(nc, g.cfg.CloseCode(ReasonGoingAway), "server shutting down")
+		_ = writeCloseNow(nc, closeCode(ReasonGoingAway), "server shutting down")
 		_ = nc.Close()
 		return
 	}

@@ -192,19 +192,12 @@ type historyFrame struct {
 	Messages       []parley.Message `json:"messages"`
 }
 
-// ErrorFrame is {"type":"error","ref":…,"error":{code,message,field,retry_after}}.
+// ErrorFrame is {"type":"error","ref":…,"error":{code,message,field,retry_after}}:
+// its "error" is the REST error body's (parley.ErrorDetail).
 type ErrorFrame struct {
-	Type  string      `json:"type"`
-	Ref   string      `json:"ref,omitempty"`
-	Error ErrorDetail `json:"error"`
-}
-
-// ErrorDetail mirrors the REST error body.
-type ErrorDetail struct {
-	Code       parley.Code `json:"code"`
-	Message    string      `json:"message"`
-	Field      string      `json:"field,omitempty"`
-	RetryAfter int         `json:"retry_after,omitempty"` // seconds, for rate_limited
+	Type  string             `json:"type"`
+	Ref   string             `json:"ref,omitempty"`
+	Error parley.ErrorDetail `json:"error"`
 }
 
 func encode(v any) []byte {
@@ -217,14 +210,5 @@ func encode(v any) []byte {
 }
 
 func errorFrame(ref string, err error) []byte {
-	e := parley.AsError(err)
-	msg := e.Message
-	if e.Code == parley.CodeInternal {
-		msg = "internal error"
-	}
-	d := ErrorDetail{Code: e.Code, Message: msg, Field: e.Field}
-	if e.RetryAfter > 0 {
-		d.RetryAfter = int((e.RetryAfter + time.Second - 1) / time.Second)
-	}
-	return encode(ErrorFrame{Type: "error", Ref: ref, Error: d})
+	return encode(ErrorFrame{Type: "error", Ref: ref, Error: parley.AsError(err).Detail()})
 }

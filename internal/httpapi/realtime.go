@@ -29,10 +29,6 @@ func (s *Server) realtimeRoutes() {
 	s.receiptRoutes()
 }
 
-// GatewayCloseCode is the close-code mapping the gateway must be built with:
-// the one table in error.go.
-func GatewayCloseCode(reason string) int { return WSCloseCode(reason) }
-
 // MountGateway serves the WebSocket endpoint GET /api/v1/ws through g: it
 // checks the Origin against Options.AllowedOrigins, upgrades the connection
 // (authentication happens in the first frame, see docs/protocol.md) and

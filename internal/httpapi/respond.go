@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"mime"
 	"net/http"
 	"strconv"
@@ -28,20 +27,20 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := parley.AsError(err)
 	rid := requestID(r.Context())
-	msg := e.Message
+	body := parley.ErrorBody{Error: e.Detail()}
+	body.Error.RequestID = rid
 	if e.Code == parley.CodeInternal {
 		s.log.Error("internal error", "request_id", rid, "method", r.Method, "path", r.URL.Path, "err", err)
-		msg = "internal error; quote request id " + rid
+		body.Error.Message = "internal error; quote request id " + rid
 	} else if e.Code == parley.CodeUnavailable {
 		s.log.Warn("unavailable", "request_id", rid, "path", r.URL.Path, "err", err)
 	}
-	body := ErrorBody{Error: ErrorDetail{Code: e.Code, Message: msg, Field: e.Field, RequestID: rid}}
-	if e.Code == parley.CodeRateLimited && e.RetryAfter > 0 {
-		secs := int(math.Ceil(e.RetryAfter.Seconds()))
-		body.Error.RetryAfter = secs
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	if e.Code != parley.CodeRateLimited {
+		body.Error.RetryAfter = 0
+	} else if body.Error.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(body.Error.RetryAfter))
 	}
-	writeJSON(w, HTTPStatus(e.Code), body)
+	writeJSON(w, e.Code.HTTPStatus(), body)
 }
 
 // decode reads a JSON request body into v strictly: the body must be

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -263,34 +262,6 @@ func decodeAttachments(s string) ([]parley.Attachment, error) {
 	var as []parley.Attachment
 	err := json.Unmarshal([]byte(s), &as)
 	return as, err
-}
-
-// attachmentIDs returns the sorted ids of the files the ops' messages carry.
-func attachmentIDs(ops []*op) []string {
-	var ids []string
-	for _, o := range ops {
-		for _, a := range o.app.m.Attachments {
-			ids = append(ids, a.ID)
-		}
-	}
-	sort.Strings(ids)
-	return ids
-}
-
-// claimAttachments checks that m's files are unsent files of its sender
-// (free maps each still unsent file id to its owner) and takes them out
-// of free so that a second message of the batch cannot claim them.
-func claimAttachments(m *parley.Message, free map[string]string) error {
-	for i, a := range m.Attachments {
-		if owner, ok := free[a.ID]; !ok || owner != m.SenderID {
-			for _, b := range m.Attachments[:i] {
-				free[b.ID] = m.SenderID // give back
-			}
-			return parley.Invalid("attachment_ids", "attachment %s is not an unsent file of yours", a.ID)
-		}
-		delete(free, a.ID)
-	}
-	return nil
 }
 
 // deleteMessageAttachments marks a deleted message's files deleted.

@@ -281,11 +281,12 @@ func (s *Store) do(ctx context.Context, fn func(*wtx) error, notify func()) erro
 
 // convState is a conversation's row, locked for one transaction.
 type convState struct {
-	lastSeq   int64
-	lastAt    int64
-	broadcast bool
-	dirty     bool
+	parley.AppendHead
+	dirty bool
 }
+
+// The write transaction is the parley.MemberTx of the membership rules.
+var _ parley.MemberTx = (*wtx)(nil)
 
 // wtx is the transaction of one non-append op.
 type wtx struct {
@@ -302,9 +303,9 @@ func (w *wtx) conv(id string) (*convState, error) {
 	}
 	cs := &convState{}
 	err := w.tx.QueryRow(w.ctx, `SELECT last_seq, last_at, broadcast FROM conversations WHERE id = $1 FOR UPDATE`, id).
-		Scan(&cs.lastSeq, &cs.lastAt, &cs.broadcast)
+		Scan(&cs.LastSeq, &cs.LastAt, &cs.Broadcast)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, parley.Errorf(parley.CodeNotFound, "conversation not found")
+		return nil, parley.ErrConversationNotFound()
 	}
 	if err != nil {
 		return nil, err
@@ -320,10 +321,16 @@ func (w *wtx) flush() error {
 			continue
 		}
 		if _, err := w.tx.Exec(w.ctx, `UPDATE conversations SET last_seq = $2, last_at = GREATEST(last_at, $3) WHERE id = $1`,
-			id, cs.lastSeq, cs.lastAt); err != nil {
+			id, cs.LastSeq, cs.LastAt); err != nil {
 			return err
 		}
 		cs.dirty = false
 	}
 	return nil
+}
+
+// LockConversation implements parley.MemberTx (SELECT … FOR UPDATE).
+func (w *wtx) LockConversation(id string) error {
+	_, err := w.conv(id)
+	return err
 }

@@ -62,19 +62,19 @@ func (s *Store) CreateConversation(ctx context.Context, c parley.Conversation, m
 			c.CreatedBy, millis(c.CreatedAt), millis(c.UpdatedAt)); err != nil {
 			return err
 		}
-		added, err := w.insertMembers(c.ID, members)
+		added, err := w.InsertMembers(c.ID, members)
 		if err != nil {
 			return err
 		}
 		res.Members = added
 		for _, m := range system {
 			m.ConversationID = c.ID
-			if err := w.appendMessage(&m, parley.CheckNone); err != nil {
+			if err := w.AppendSystem(&m); err != nil {
 				return err
 			}
 			res.System = append(res.System, m)
 		}
-		res.Conversation, err = w.conversation(c.ID)
+		res.Conversation, err = w.Conversation(c.ID)
 		return err
 	}, hook(notify, &res))
 	if err != nil {
@@ -83,8 +83,9 @@ func (s *Store) CreateConversation(ctx context.Context, c parley.Conversation, m
 	return res, nil
 }
 
-// insertMembers inserts the members not yet present and returns them.
-func (w *wtx) insertMembers(conversationID string, members []parley.Member) ([]parley.Member, error) {
+// InsertMembers implements parley.MemberTx: it inserts the members not yet
+// present and returns them.
+func (w *wtx) InsertMembers(conversationID string, members []parley.Member) ([]parley.Member, error) {
 	var added []parley.Member
 	for _, m := range members {
 		m.ConversationID = conversationID
@@ -108,9 +109,9 @@ func (w *wtx) insertMembers(conversationID string, members []parley.Member) ([]p
 	return added, nil
 }
 
-// conversation reads a conversation inside the transaction, with the
+// Conversation implements parley.MemberTx: it reads a conversation inside the transaction, with the
 // not-yet-written last_seq applied.
-func (w *wtx) conversation(id string) (parley.Conversation, error) {
+func (w *wtx) Conversation(id string) (parley.Conversation, error) {
 	c, err := scanConversation(w.tx.QueryRow(w.ctx, `SELECT `+conversationCols+` FROM conversations c WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, parley.Errorf(parley.CodeNotFound, "conversation not found")
@@ -119,8 +120,8 @@ func (w *wtx) conversation(id string) (parley.Conversation, error) {
 		return c, err
 	}
 	if cs, ok := w.convs[id]; ok && cs.dirty {
-		c.LastSeq = cs.lastSeq
-		if at := fromMillis(cs.lastAt); at.After(c.LastAt) {
+		c.LastSeq = cs.LastSeq
+		if at := fromMillis(cs.LastAt); at.After(c.LastAt) {
 			c.LastAt = at
 		}
 	}
@@ -149,7 +150,7 @@ func (s *Store) UpdateConversation(ctx context.Context, id string, p parley.Conv
 		if _, err := w.conv(id); err != nil { // lock first: system messages take seqs
 			return err
 		}
-		c, err := w.conversation(id)
+		c, err := w.Conversation(id)
 		if err != nil {
 			return err
 		}
@@ -170,12 +171,12 @@ func (s *Store) UpdateConversation(ctx context.Context, id string, p parley.Conv
 		if system != nil {
 			m := *system
 			m.ConversationID = id
-			if err := w.appendMessage(&m, parley.CheckNone); err != nil {
+			if err := w.AppendSystem(&m); err != nil {
 				return err
 			}
 			res.System = append(res.System, m)
 		}
-		res.Conversation, err = w.conversation(id)
+		res.Conversation, err = w.Conversation(id)
 		return err
 	}, hook(notify, &res))
 	if err != nil {
@@ -309,7 +310,7 @@ func (s *Store) loadLastReactions(ctx context.Context, es []parley.ConversationE
 			return translate(err)
 		}
 		if m := idx[conv]; m != nil {
-			m.Reactions = addReaction(m.Reactions, emoji, user)
+			m.Reactions = parley.AddReaction(m.Reactions, emoji, user)
 		}
 	}
 	return translate(rows.Err())

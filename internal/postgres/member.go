@@ -68,7 +68,8 @@ func (s *Store) MemberIDs(ctx context.Context, conversationID string) ([]string,
 	return s.strings(ctx, `SELECT user_id FROM members WHERE conversation_id = $1 ORDER BY user_id`, conversationID)
 }
 
-func (w *wtx) member(conversationID, userID string) (parley.Member, error) {
+// Member implements parley.MemberTx.
+func (w *wtx) Member(conversationID, userID string) (parley.Member, error) {
 	m, err := scanMember(w.tx.QueryRow(w.ctx, `SELECT `+memberCols+` FROM members
 		WHERE conversation_id = $1 AND user_id = $2`, conversationID, userID))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -77,179 +78,43 @@ func (w *wtx) member(conversationID, userID string) (parley.Member, error) {
 	return m, err
 }
 
-// AddMembers implements parley.ConversationStore. The conversation row is
-// locked first, so the member limit holds under concurrent adds on any node.
-func (s *Store) AddMembers(ctx context.Context, conversationID string, members []parley.Member, maxMembers int,
-	system parley.Message, notify func(parley.MembershipResult)) (parley.MembershipResult, error) {
-	var res parley.MembershipResult
-	err := s.do(ctx, func(w *wtx) error {
-		res = parley.MembershipResult{}
-		if _, err := w.conv(conversationID); err != nil {
-			return err
-		}
-		added, err := w.insertMembers(conversationID, members)
-		if err != nil {
-			return err
-		}
-		res.Members = added
-		if len(added) > 0 {
-			sys := system
-			sys.ConversationID = conversationID
-			if sys.System != nil {
-				info := *sys.System
-				info.UserIDs = nil
-				for _, m := range added {
-					info.UserIDs = append(info.UserIDs, m.UserID)
-				}
-				sys.System = &info
-			}
-			if err := w.appendMessage(&sys, parley.CheckNone); err != nil {
-				return err
-			}
-			res.System = append(res.System, sys)
-			// Joining a conversation that its last member left ownerless.
-			if err := w.handOwnership(conversationID, sys, &res); err != nil {
-				return err
-			}
-		}
-		res.Conversation, err = w.conversation(conversationID)
-		if err != nil {
-			return err
-		}
-		if res.Conversation.MemberCount > maxMembers {
-			return parley.TooLarge("user_ids", "a conversation has at most %d members", maxMembers)
-		}
-		return nil
-	}, hook(notify, &res))
-	if err != nil {
-		return parley.MembershipResult{}, err
-	}
-	return res, nil
+// runMembership runs a membership rule in a transaction of its own; it is the
+// Store's parley.MemberWrites (AddMembers, RemoveMember, UpdateMember).
+func (s *Store) runMembership(ctx context.Context, rule func(parley.MemberTx) (parley.MembershipResult, error),
+	notify func(parley.MembershipResult)) (res parley.MembershipResult, err error) {
+	err = s.do(ctx, func(w *wtx) (err error) { res, err = rule(w); return err }, hook(notify, &res))
+	return res, err
 }
 
-// RemoveMember implements parley.ConversationStore.
-func (s *Store) RemoveMember(ctx context.Context, conversationID, userID string, system parley.Message,
-	notify func(parley.MembershipResult)) (parley.MembershipResult, error) {
-	var res parley.MembershipResult
-	err := s.do(ctx, func(w *wtx) error {
-		res = parley.MembershipResult{}
-		if _, err := w.conv(conversationID); err != nil {
-			return err
-		}
-		m, err := w.member(conversationID, userID)
-		if err != nil {
-			return err
-		}
-		if _, err := w.tx.Exec(w.ctx, `DELETE FROM members WHERE conversation_id = $1 AND user_id = $2`,
-			conversationID, userID); err != nil {
-			return err
-		}
-		if _, err := w.tx.Exec(w.ctx, `UPDATE conversations SET member_count = member_count - 1 WHERE id = $1`,
-			conversationID); err != nil {
-			return err
-		}
-		res.Members = []parley.Member{m}
-		sys := system
-		sys.ConversationID = conversationID
-		if err := w.appendMessage(&sys, parley.CheckNone); err != nil {
-			return err
-		}
-		res.System = append(res.System, sys)
-		if m.Role == parley.RoleOwner {
-			if err := w.handOwnership(conversationID, sys, &res); err != nil {
-				return err
-			}
-		}
-		res.Conversation, err = w.conversation(conversationID)
-		return err
-	}, hook(notify, &res))
-	if err != nil {
-		return parley.MembershipResult{}, err
-	}
-	return res, nil
+// DeleteMember implements parley.MemberTx.
+func (w *wtx) DeleteMember(conversationID, userID string) error {
+	_, err := w.tx.Exec(w.ctx, `WITH d AS (DELETE FROM members WHERE conversation_id = $1 AND user_id = $2 RETURNING 1)
+		UPDATE conversations SET member_count = member_count - (SELECT count(*) FROM d) WHERE id = $1`,
+		conversationID, userID)
+	return err
 }
 
-// handOwnership applies the last-owner rule after an owner left: if no owner
-// remains, the admin who joined first, else the member who joined first,
-// becomes owner (ties broken by user id).
-func (w *wtx) handOwnership(conversationID string, after parley.Message, res *parley.MembershipResult) error {
-	var owners int
-	if err := w.tx.QueryRow(w.ctx, `SELECT count(*) FROM members WHERE conversation_id = $1 AND role = 'owner'`,
-		conversationID).Scan(&owners); err != nil {
-		return err
-	}
-	if owners > 0 {
-		return nil
-	}
-	next, err := scanMember(w.tx.QueryRow(w.ctx, `SELECT `+memberCols+` FROM members WHERE conversation_id = $1
+// SetMember implements parley.MemberTx.
+func (w *wtx) SetMember(m parley.Member) error {
+	_, err := w.tx.Exec(w.ctx, `UPDATE members SET role = $3, muted = $4, pinned = $5, archived = $6
+		WHERE conversation_id = $1 AND user_id = $2`, m.ConversationID, m.UserID, string(m.Role), m.Muted, m.Pinned,
+		m.Archived)
+	return err
+}
+
+// Owners implements parley.MemberTx.
+func (w *wtx) Owners(conversationID string) (n int, err error) {
+	err = w.tx.QueryRow(w.ctx, `SELECT count(*) FROM members WHERE conversation_id = $1 AND role = 'owner'`,
+		conversationID).Scan(&n)
+	return n, err
+}
+
+// Successor implements parley.MemberTx.
+func (w *wtx) Successor(conversationID string) (parley.Member, bool, error) {
+	m, err := scanMember(w.tx.QueryRow(w.ctx, `SELECT `+memberCols+` FROM members WHERE conversation_id = $1
 		ORDER BY role = 'admin' DESC, joined_at, user_id LIMIT 1`, conversationID))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil // nobody left
+		return m, false, nil
 	}
-	if err != nil {
-		return err
-	}
-	if _, err := w.tx.Exec(w.ctx, `UPDATE members SET role = 'owner' WHERE conversation_id = $1 AND user_id = $2`,
-		conversationID, next.UserID); err != nil {
-		return err
-	}
-	next.Role = parley.RoleOwner
-	res.NewOwner = &next
-	sys := parley.Message{ID: parley.NewID(), ConversationID: conversationID, SenderID: next.UserID,
-		Kind: parley.MessageSystem, CreatedAt: after.CreatedAt,
-		System: &parley.SystemInfo{Action: parley.SystemOwnerChanged, UserIDs: []string{next.UserID}, Role: parley.RoleOwner}}
-	if err := w.appendMessage(&sys, parley.CheckNone); err != nil {
-		return err
-	}
-	res.System = append(res.System, sys)
-	return nil
-}
-
-// UpdateMember implements parley.ConversationStore. The conversation row is
-// locked first, so two concurrent demotions cannot both pass the
-// last-owner check.
-func (s *Store) UpdateMember(ctx context.Context, conversationID, userID string, p parley.MemberPatch,
-	system *parley.Message, notify func(parley.MembershipResult)) (parley.MembershipResult, error) {
-	var res parley.MembershipResult
-	err := s.do(ctx, func(w *wtx) error {
-		res = parley.MembershipResult{}
-		if _, err := w.conv(conversationID); err != nil {
-			return err
-		}
-		m, err := w.member(conversationID, userID)
-		if err != nil {
-			return err
-		}
-		if p.Demotes(m) {
-			var owners int
-			if err := w.tx.QueryRow(w.ctx, `SELECT count(*) FROM members WHERE conversation_id = $1 AND role = 'owner'`,
-				conversationID).Scan(&owners); err != nil {
-				return err
-			}
-			if owners <= 1 {
-				return parley.ErrLastOwner()
-			}
-		}
-		m = p.Apply(m)
-		if _, err := w.tx.Exec(w.ctx, `UPDATE members SET role = $3, muted = $4, pinned = $5, archived = $6
-			WHERE conversation_id = $1 AND user_id = $2`, conversationID, userID, string(m.Role), m.Muted, m.Pinned,
-			m.Archived); err != nil {
-			return err
-		}
-		res.Members = []parley.Member{m}
-		if system != nil {
-			sys := *system
-			sys.ConversationID = conversationID
-			if err := w.appendMessage(&sys, parley.CheckNone); err != nil {
-				return err
-			}
-			res.System = append(res.System, sys)
-		}
-		res.Conversation, err = w.conversation(conversationID)
-		return err
-	}, hook(notify, &res))
-	if err != nil {
-		return parley.MembershipResult{}, err
-	}
-	return res, nil
+	return m, err == nil, err
 }

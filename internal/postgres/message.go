@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/parley-chat/parley"
 )
 
@@ -92,28 +93,20 @@ type appendReq struct {
 	created bool
 }
 
-// sameConversation replaces *m with the earlier message prev that has the
-// same idempotency key, or refuses if prev lives in another conversation.
-func sameConversation(m *parley.Message, prev parley.Message) error {
-	if prev.ConversationID != m.ConversationID {
-		return &parley.Error{Code: parley.CodeConflict, Field: "client_msg_id",
-			Message: "client_msg_id was already used for a message in another conversation"}
-	}
-	*m = prev
-	return nil
-}
-
 // appendBatch commits the appends of ops in one transaction and two
-// pipelined round trips:
+// pipelined round trips, in three steps:
 //
-//  1. BEGIN; lock the conversations (id order) and read last_seq; read the
-//     senders' memberships (for CheckMember); read earlier messages with
-//     the same (sender, client_msg_id).
-//  2. INSERT every new message (one statement); bind their attachments
-//     (one UPDATE); UPDATE last_seq of every conversation (one statement);
-//     COMMIT.
+//  1. read (readHeads, round trip 1): BEGIN; lock the conversations (id
+//     order) and read their heads; read the senders' roles (for
+//     CheckMember), the earlier messages with the same (sender,
+//     client_msg_id), and the unsent files the messages claim (locked).
+//  2. decide (decideAppends, no I/O): the root's admission rules
+//     (parley.AdmitAppend, parley.ClaimAttachments) settle every op in
+//     submission order; seqs are assigned.
+//  3. write (writeAppends, round trip 2): INSERT every new message (one
+//     statement); bind their files (one UPDATE); UPDATE the heads (one
+//     statement); COMMIT.
 //
-// Between the two, seqs are assigned and every op's outcome decided in Go.
 // Per-op refusals (not a member, bad reply_to, duplicate…) are stored in
 // op.err; the returned error is a failure of the whole batch, after which
 // nothing was written and every op's outcome is undecided. In particular a
@@ -125,26 +118,6 @@ func (s *Store) appendBatch(ctx context.Context, ops []*op) (err error) {
 	for _, o := range ops {
 		o.err, o.app.created = nil, false
 	}
-	convSet := make(map[string]struct{})
-	var memberConvs, memberUsers, clientSenders, clientIDs []string
-	for _, o := range ops {
-		m := &o.app.m
-		convSet[m.ConversationID] = struct{}{}
-		if o.app.check == parley.CheckMember {
-			memberConvs = append(memberConvs, m.ConversationID)
-			memberUsers = append(memberUsers, m.SenderID)
-		}
-		if m.ClientMsgID != "" {
-			clientSenders = append(clientSenders, m.SenderID)
-			clientIDs = append(clientIDs, m.ClientMsgID)
-		}
-	}
-	convIDs := make([]string, 0, len(convSet))
-	for id := range convSet {
-		convIDs = append(convIDs, id)
-	}
-	sort.Strings(convIDs)
-
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return err
@@ -158,11 +131,60 @@ func (s *Store) appendBatch(ctx context.Context, ops []*op) (err error) {
 			}
 		}
 	}()
+	inTx = true // from the first statement sent: BEGIN
+	st, err := readHeads(ctx, conn, ops)
+	if err != nil {
+		return err
+	}
+	rows := st.decide(ops)
+	if len(rows) == 0 {
+		_, err = conn.Exec(ctx, "ROLLBACK")
+		inTx = err != nil
+		return err
+	}
+	if err = st.write(ctx, conn, rows); err == nil {
+		inTx = false
+	}
+	return err
+}
 
-	// Round trip 1.
+// batchState is what round trip 1 read, under the batch's locks.
+type batchState struct {
+	convIDs []string // sorted: the lock order
+	heads   map[string]*convState
+	roles   map[[2]string]parley.MemberRole // (conversation, sender) → role
+	earlier map[clientKey]parley.Message    // committed, then this batch's, by idempotency key
+	free    map[string]string               // unsent file id → owner
+}
+
+// readHeads is round trip 1: it begins the transaction and reads (and
+// locks) what the admission rules need.
+func readHeads(ctx context.Context, conn *pgxpool.Conn, ops []*op) (*batchState, error) {
+	st := &batchState{heads: make(map[string]*convState), roles: make(map[[2]string]parley.MemberRole),
+		earlier: make(map[clientKey]parley.Message), free: make(map[string]string)}
+	var memberConvs, memberUsers, clientSenders, clientIDs, fileIDs []string
+	for _, o := range ops {
+		m := &o.app.m
+		if _, ok := st.heads[m.ConversationID]; !ok {
+			st.heads[m.ConversationID] = nil
+			st.convIDs = append(st.convIDs, m.ConversationID)
+		}
+		if o.app.check == parley.CheckMember {
+			memberConvs, memberUsers = append(memberConvs, m.ConversationID), append(memberUsers, m.SenderID)
+		}
+		if m.ClientMsgID != "" {
+			clientSenders, clientIDs = append(clientSenders, m.SenderID), append(clientIDs, m.ClientMsgID)
+		}
+		for _, a := range m.Attachments {
+			fileIDs = append(fileIDs, a.ID)
+		}
+	}
+	sort.Strings(st.convIDs)
+	sort.Strings(fileIDs) // the lock order
+
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
-	b.Queue(`SELECT id, last_seq, last_at, broadcast FROM conversations WHERE id = ANY($1) ORDER BY id FOR UPDATE`, convIDs)
+	b.Queue(`SELECT id, last_seq, last_at, broadcast FROM conversations WHERE id = ANY($1) ORDER BY id FOR UPDATE`, st.convIDs)
 	if len(memberConvs) > 0 {
 		// LATERAL … LIMIT 1 keeps one index probe per key whatever the
 		// statistics were when the statement was prepared (a generic plan
@@ -177,252 +199,209 @@ func (s *Store) appendBatch(ctx context.Context, ops []*op) (err error) {
 				WHERE x.sender_id = k.s AND x.client_msg_id = k.c LIMIT 1) m`,
 			clientSenders, clientIDs)
 	}
-	attIDs := attachmentIDs(ops)
-	if len(attIDs) > 0 {
+	if len(fileIDs) > 0 {
 		b.Queue(`SELECT id, owner_id FROM attachments WHERE id = ANY($1) AND purpose = 'file'
-			AND conversation_id IS NULL AND deleted_at IS NULL ORDER BY id FOR UPDATE`, attIDs)
+			AND conversation_id IS NULL AND deleted_at IS NULL ORDER BY id FOR UPDATE`, fileIDs)
 	}
 	br := conn.SendBatch(ctx, b)
-	inTx = true
-	free := make(map[string]string) // unsent file id → owner
-	convs := make(map[string]*convState, len(convIDs))
-	roles := make(map[[2]string]parley.MemberRole)
-	earlier := make(map[clientKey]parley.Message)
-	err = func() error {
-		if _, err := br.Exec(); err != nil {
-			return err
-		}
-		rows, err := br.Query()
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var id string
-			cs := &convState{}
-			if err := rows.Scan(&id, &cs.lastSeq, &cs.lastAt, &cs.broadcast); err != nil {
-				rows.Close()
-				return err
-			}
-			convs[id] = cs
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if len(memberConvs) > 0 {
-			rows, err := br.Query()
-			if err != nil {
-				return err
-			}
-			for rows.Next() {
-				var c, u, role string
-				if err := rows.Scan(&c, &u, &role); err != nil {
-					rows.Close()
-					return err
-				}
-				roles[[2]string{c, u}] = parley.MemberRole(role)
-			}
-			if err := rows.Err(); err != nil {
-				return err
-			}
-		}
-		if len(clientIDs) > 0 {
-			rows, err := br.Query()
-			if err != nil {
-				return err
-			}
-			for rows.Next() {
-				var m parley.Message
-				var v messageVals
-				if err := rows.Scan(v.dest(&m)...); err != nil {
-					rows.Close()
-					return err
-				}
-				if err := v.fill(&m); err != nil {
-					rows.Close()
-					return err
-				}
-				earlier[clientKey{m.SenderID, m.ClientMsgID}] = m
-			}
-			if err := rows.Err(); err != nil {
-				return err
-			}
-		}
-		if len(attIDs) > 0 {
-			rows, err := br.Query()
-			if err != nil {
-				return err
-			}
-			for rows.Next() {
-				var id, owner string
-				if err := rows.Scan(&id, &owner); err != nil {
-					rows.Close()
-					return err
-				}
-				free[id] = owner
-			}
-			if err := rows.Err(); err != nil {
-				return err
-			}
-		}
-		return nil
-	}()
+	err := st.scan(br, len(memberConvs) > 0, len(clientIDs) > 0, len(fileIDs) > 0)
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
+	return st, err
+}
+
+// scan reads round trip 1's results, in the order readHeads queued them.
+func (st *batchState) scan(br pgx.BatchResults, roles, earlier, files bool) error {
+	if _, err := br.Exec(); err != nil { // BEGIN
+		return err
+	}
+	err := scanRows(br, true, func(r pgx.Rows) error {
+		var id string
+		cs := &convState{}
+		err := r.Scan(&id, &cs.LastSeq, &cs.LastAt, &cs.Broadcast)
+		st.heads[id] = cs
+		return err
+	})
+	if err == nil {
+		err = scanRows(br, roles, func(r pgx.Rows) error {
+			var c, u, role string
+			err := r.Scan(&c, &u, &role)
+			st.roles[[2]string{c, u}] = parley.MemberRole(role)
+			return err
+		})
+	}
+	if err == nil {
+		err = scanRows(br, earlier, func(r pgx.Rows) error {
+			m, err := scanMessage(r)
+			st.earlier[clientKey{m.SenderID, m.ClientMsgID}] = m
+			return err
+		})
+	}
+	if err == nil {
+		err = scanRows(br, files, func(r pgx.Rows) error {
+			var id, owner string
+			err := r.Scan(&id, &owner)
+			st.free[id] = owner
+			return err
+		})
+	}
+	return err
+}
+
+// scanRows calls fn for each row of the batch's next result, if queued.
+func scanRows(br pgx.BatchResults, queued bool, fn func(pgx.Rows) error) error {
+	if !queued {
+		return nil
+	}
+	rows, err := br.Query()
 	if err != nil {
 		return err
 	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
 
-	// Decide every op's outcome and assign seqs, in submission order.
-	n := len(ops)
-	var (
-		cConv, cID, cSender, cClient, cKind, cBody, cMentions, cSystem = make([]string, 0, n), make([]string, 0, n),
-			make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n),
-			make([]string, 0, n), make([]string, 0, n)
-		cSeq, cReply, cCreated = make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
-		cAttached              = make([]string, 0, n)
-		bID, bConv             []string // files bound to the new messages
-		bSeq                   []int64
-	)
+// newRow is a message decided for insertion, with its stored encodings.
+type newRow struct {
+	m                *parley.Message
+	system, attached string
+}
+
+// decide settles every op in submission order by the root's admission
+// rules and assigns the seqs of the admitted ones, which it returns.
+func (st *batchState) decide(ops []*op) []newRow {
+	rows := make([]newRow, 0, len(ops))
 	for _, o := range ops {
 		m := &o.app.m
-		cs, ok := convs[m.ConversationID]
-		if !ok {
-			o.err = parley.Errorf(parley.CodeNotFound, "conversation not found")
+		cs := st.heads[m.ConversationID]
+		if cs == nil {
+			o.err = parley.ErrConversationNotFound()
 			continue
 		}
-		if o.app.check == parley.CheckMember {
-			role, ok := roles[[2]string{m.ConversationID, m.SenderID}]
-			if !ok {
-				o.err = parley.Errorf(parley.CodeNotFound, "conversation not found")
-				continue
-			}
-			if cs.broadcast && !role.Manager() {
-				o.err = parley.Errorf(parley.CodeForbidden, "only owners and admins post in this broadcast channel")
-				continue
-			}
-		}
+		var prev *parley.Message
 		key := clientKey{m.SenderID, m.ClientMsgID}
-		if m.ClientMsgID != "" {
-			if prev, ok := earlier[key]; ok {
-				o.err = sameConversation(m, prev)
-				continue
-			}
+		if p, ok := st.earlier[key]; ok && m.ClientMsgID != "" {
+			prev = &p
 		}
-		if m.ReplyTo < 0 || m.ReplyTo > cs.lastSeq {
-			o.err = parley.Invalid("reply_to", "reply_to %d is not a message of this conversation", m.ReplyTo)
-			continue
-		}
-		system, err := encodeSystem(m.System)
-		if err != nil {
-			o.err = parley.Internal(err)
-			continue
-		}
-		attached, err := encodeAttachments(m.Attachments)
-		if err != nil {
-			o.err = parley.Internal(err)
-			continue
-		}
-		if err := claimAttachments(m, free); err != nil {
+		fresh, err := parley.AdmitAppend(cs.AppendHead, o.app.check, st.roles[[2]string{m.ConversationID, m.SenderID}], m, prev)
+		if !fresh {
 			o.err = err
 			continue
 		}
-		cs.lastSeq++
-		cs.lastAt = max(cs.lastAt, millis(m.CreatedAt))
+		system, attached, err := encodeMessage(*m)
+		if err != nil {
+			o.err = parley.Internal(err)
+			continue
+		}
+		if err := parley.ClaimAttachments(*m, st.free); err != nil {
+			o.err = err
+			continue
+		}
+		parley.Appended(&cs.AppendHead, m, cs.LastSeq+1)
 		cs.dirty = true
-		m.Seq = cs.lastSeq
-		m.CreatedAt = fromMillis(millis(m.CreatedAt))
-		m.Reactions, m.EditedAt, m.Deleted = nil, nil, false
 		o.app.created = true
 		if m.ClientMsgID != "" {
-			earlier[key] = *m
+			st.earlier[key] = *m
 		}
-		cConv, cSeq, cID, cSender = append(cConv, m.ConversationID), append(cSeq, m.Seq), append(cID, m.ID), append(cSender, m.SenderID)
-		cClient, cKind, cBody = append(cClient, m.ClientMsgID), append(cKind, string(m.Kind)), append(cBody, m.Body)
-		cReply, cMentions, cSystem = append(cReply, m.ReplyTo), append(cMentions, joinIDs(m.Mentions)), append(cSystem, system)
-		cCreated, cAttached = append(cCreated, millis(m.CreatedAt)), append(cAttached, attached)
-		for _, a := range m.Attachments {
-			bID, bConv, bSeq = append(bID, a.ID), append(bConv, m.ConversationID), append(bSeq, m.Seq)
-		}
+		rows = append(rows, newRow{m, system, attached})
 	}
-	if len(cConv) == 0 {
-		_, err = conn.Exec(ctx, "ROLLBACK")
-		inTx = err != nil
-		return err
+	return rows
+}
+
+// write is round trip 2: it inserts rows, binds their files, writes the
+// heads and commits.
+func (st *batchState) write(ctx context.Context, conn *pgxpool.Conn, rows []newRow) error {
+	n := len(rows)
+	var c struct {
+		conv, id, sender, client, kind, body, mentions, system, attached []string
+		seq, reply, created                                              []int64
+	}
+	var bind struct {
+		id, conv []string
+		seq      []int64
+	}
+	for _, col := range []*[]string{&c.conv, &c.id, &c.sender, &c.client, &c.kind, &c.body, &c.mentions, &c.system, &c.attached} {
+		*col = make([]string, 0, n)
+	}
+	for _, col := range []*[]int64{&c.seq, &c.reply, &c.created} {
+		*col = make([]int64, 0, n)
+	}
+	for _, r := range rows {
+		m := r.m
+		c.conv, c.seq, c.id, c.sender = append(c.conv, m.ConversationID), append(c.seq, m.Seq), append(c.id, m.ID), append(c.sender, m.SenderID)
+		c.client, c.kind, c.body = append(c.client, m.ClientMsgID), append(c.kind, string(m.Kind)), append(c.body, m.Body)
+		c.reply, c.mentions, c.system = append(c.reply, m.ReplyTo), append(c.mentions, joinIDs(m.Mentions)), append(c.system, r.system)
+		c.created, c.attached = append(c.created, millis(m.CreatedAt)), append(c.attached, r.attached)
+		for _, a := range m.Attachments {
+			bind.id, bind.conv, bind.seq = append(bind.id, a.ID), append(bind.conv, m.ConversationID), append(bind.seq, m.Seq)
+		}
 	}
 	var uID []string
 	var uSeq, uAt []int64
-	for _, id := range convIDs {
-		if cs := convs[id]; cs != nil && cs.dirty {
-			uID, uSeq, uAt = append(uID, id), append(uSeq, cs.lastSeq), append(uAt, cs.lastAt)
+	for _, id := range st.convIDs {
+		if cs := st.heads[id]; cs != nil && cs.dirty {
+			uID, uSeq, uAt = append(uID, id), append(uSeq, cs.LastSeq), append(uAt, cs.LastAt)
 		}
 	}
-
-	// Round trip 2.
-	b = &pgx.Batch{}
+	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO messages (conversation_id, seq, id, sender_id, client_msg_id, kind, body, reply_to,
 			mentions, system, created_at, attachments)
 		SELECT c, s, i, snd, NULLIF(cl, ''), k, b, r, mn, sy, ca, at FROM unnest($1::text[], $2::bigint[], $3::text[],
 			$4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[], $11::bigint[], $12::text[])
 			AS t(c, s, i, snd, cl, k, b, r, mn, sy, ca, at)`,
-		cConv, cSeq, cID, cSender, cClient, cKind, cBody, cReply, cMentions, cSystem, cCreated, cAttached)
-	if len(bID) > 0 {
+		c.conv, c.seq, c.id, c.sender, c.client, c.kind, c.body, c.reply, c.mentions, c.system, c.created, c.attached)
+	if len(bind.id) > 0 {
 		b.Queue(`UPDATE attachments a SET conversation_id = v.c, seq = v.s
 			FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(id, c, s) WHERE a.id = v.id AND a.id = ANY($1)`,
-			bID, bConv, bSeq)
+			bind.id, bind.conv, bind.seq)
 	}
 	b.Queue(`UPDATE conversations c SET last_seq = v.seq, last_at = GREATEST(c.last_at, v.at)
 		FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS v(id, seq, at) WHERE c.id = v.id AND c.id = ANY($1)`,
 		uID, uSeq, uAt)
 	b.Queue("COMMIT")
-	err = conn.SendBatch(ctx, b).Close()
-	if err == nil {
-		inTx = false
-	}
-	return err
+	return conn.SendBatch(ctx, b).Close()
 }
 
-// appendMessage appends m inside a non-append op's transaction (system
-// messages of membership changes); the conversation row is locked by conv.
-func (w *wtx) appendMessage(m *parley.Message, check parley.AppendCheck) error {
+// encodeMessage returns the stored forms of m's system info and attachments.
+func encodeMessage(m parley.Message) (system, attached string, err error) {
+	if system, err = encodeSystem(m.System); err != nil {
+		return "", "", err
+	}
+	attached, err = encodeAttachments(m.Attachments)
+	return system, attached, err
+}
+
+// AppendSystem appends m unconditionally (parley.CheckNone) inside a
+// non-append op's transaction (the system messages of conversation and
+// membership changes); the conversation row is locked by conv. It
+// implements parley.MemberTx.
+func (w *wtx) AppendSystem(m *parley.Message) error {
 	cs, err := w.conv(m.ConversationID)
 	if err != nil {
 		return err
 	}
-	if check == parley.CheckMember {
-		var role string
-		err := w.tx.QueryRow(w.ctx, `SELECT role FROM members WHERE conversation_id = $1 AND user_id = $2`,
-			m.ConversationID, m.SenderID).Scan(&role)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return parley.Errorf(parley.CodeNotFound, "conversation not found")
-		}
-		if err != nil {
-			return err
-		}
-		if cs.broadcast && !parley.MemberRole(role).Manager() {
-			return parley.Errorf(parley.CodeForbidden, "only owners and admins post in this broadcast channel")
-		}
+	if _, err := parley.AdmitAppend(cs.AppendHead, parley.CheckNone, "", m, nil); err != nil {
+		return err
 	}
-	if m.ReplyTo < 0 || m.ReplyTo > cs.lastSeq {
-		return parley.Invalid("reply_to", "reply_to %d is not a message of this conversation", m.ReplyTo)
-	}
-	system, err := encodeSystem(m.System)
+	system, attached, err := encodeMessage(*m)
 	if err != nil {
 		return parley.Internal(err)
 	}
-	seq := cs.lastSeq + 1
+	seq := cs.LastSeq + 1
 	_, err = w.tx.Exec(w.ctx, `INSERT INTO messages (conversation_id, seq, id, sender_id, client_msg_id, kind, body,
-		reply_to, mentions, system, created_at) VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7, $8, $9, $10, $11)`,
+		reply_to, mentions, system, created_at, attachments) VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7, $8, $9, $10, $11, $12)`,
 		m.ConversationID, seq, m.ID, m.SenderID, m.ClientMsgID, string(m.Kind), m.Body, m.ReplyTo,
-		joinIDs(m.Mentions), system, millis(m.CreatedAt))
+		joinIDs(m.Mentions), system, millis(m.CreatedAt), attached)
 	if err != nil {
 		return err
 	}
-	m.Seq = seq
-	m.CreatedAt = fromMillis(millis(m.CreatedAt))
-	m.Reactions, m.EditedAt, m.Deleted = nil, nil, false
-	cs.lastSeq = seq
-	cs.lastAt = max(cs.lastAt, millis(m.CreatedAt))
+	parley.Appended(&cs.AppendHead, m, seq)
 	cs.dirty = true
 	return nil
 }
@@ -510,7 +489,7 @@ func (w *wtx) message(conversationID string, seq int64) (parley.Message, error) 
 	m, err := scanMessage(w.tx.QueryRow(w.ctx, `SELECT `+messageCols+` FROM messages
 		WHERE conversation_id = $1 AND seq = $2 FOR UPDATE`, conversationID, seq))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return m, parley.Errorf(parley.CodeNotFound, "message not found")
+		return m, parley.ErrMessageNotFound()
 	}
 	return m, err
 }
@@ -525,8 +504,8 @@ func (s *Store) EditMessage(ctx context.Context, conversationID string, seq int6
 		if err != nil {
 			return err
 		}
-		if m.Deleted {
-			return parley.Errorf(parley.CodeNotFound, "message not found")
+		if err := parley.LiveMessage(m); err != nil {
+			return err
 		}
 		if _, err := w.tx.Exec(w.ctx, `INSERT INTO message_versions (conversation_id, seq, version, body,
 			mentions, until_at) VALUES ($1, $2, (SELECT coalesce(max(version), 0) + 1 FROM message_versions

@@ -8,19 +8,6 @@ import (
 	"github.com/parley-chat/parley"
 )
 
-// addReaction adds one (emoji, user) pair to a summary, keeping emoji in
-// first-reacted order.
-func addReaction(rs []parley.Reaction, emoji, user string) []parley.Reaction {
-	for i := range rs {
-		if rs[i].Emoji == emoji {
-			rs[i].Count++
-			rs[i].UserIDs = append(rs[i].UserIDs, user)
-			return rs
-		}
-	}
-	return append(rs, parley.Reaction{Emoji: emoji, Count: 1, UserIDs: []string{user}})
-}
-
 // loadReactions fills in the reactions of ms, which all belong to one
 // conversation, with one query.
 func (s *Store) loadReactions(ctx context.Context, ms []parley.Message) error {
@@ -47,7 +34,7 @@ func (s *Store) loadReactions(ctx context.Context, ms []parley.Message) error {
 			return translate(err)
 		}
 		if i, ok := idx[seq]; ok {
-			ms[i].Reactions = addReaction(ms[i].Reactions, emoji, user)
+			ms[i].Reactions = parley.AddReaction(ms[i].Reactions, emoji, user)
 		}
 	}
 	return translate(rows.Err())
@@ -66,7 +53,7 @@ func (w *wtx) reactions(conversationID string, seq int64) ([]parley.Reaction, er
 		if err := rows.Scan(&emoji, &user); err != nil {
 			return nil, err
 		}
-		rs = addReaction(rs, emoji, user)
+		rs = parley.AddReaction(rs, emoji, user)
 	}
 	return rs, rows.Err()
 }
@@ -84,8 +71,8 @@ func (s *Store) React(ctx context.Context, conversationID string, seq int64, use
 		if err != nil {
 			return err
 		}
-		if m.Deleted {
-			return parley.Errorf(parley.CodeNotFound, "message not found")
+		if err := parley.LiveMessage(m); err != nil {
+			return err
 		}
 		var tag pgconn.CommandTag
 		if add {
@@ -95,8 +82,8 @@ func (s *Store) React(ctx context.Context, conversationID string, seq int64, use
 				Scan(&distinct, &present); err != nil {
 				return err
 			}
-			if present == 0 && distinct >= maxEmoji {
-				return parley.TooLarge("emoji", "a message carries at most %d different reactions", maxEmoji)
+			if err := parley.AdmitReaction(distinct, present > 0, maxEmoji); err != nil {
+				return err
 			}
 			tag, err = w.tx.Exec(w.ctx, `INSERT INTO reactions (conversation_id, seq, emoji, user_id, created_at)
 				VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, conversationID, seq, emoji, userID, millis(at))

@@ -53,6 +53,9 @@ type Store struct {
 	cm    *committer   // batches message appends; see message.go
 	// batches, if set, is told the size and duration of every batch.
 	batches atomic.Pointer[func(ops int, d time.Duration)]
+	// MemberWrites are AddMembers, RemoveMember and UpdateMember, by the
+	// root's rules (member.go); set by Open.
+	parley.MemberWrites
 }
 
 // ObserveBatches makes the committer report to fn the number of operations
@@ -87,6 +90,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "parley"
 	}
 	s := &Store{}
+	s.MemberWrites = s.runMembership
 	cfg.ConnConfig.Tracer = (*tripCounter)(&s.trips)
 	s.pool, err = pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

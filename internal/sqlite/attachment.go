@@ -279,20 +279,24 @@ func decodeAttachments(s string) ([]parley.Attachment, error) {
 	return as, err
 }
 
-// checkAttachments verifies, before the insert, that every attachment of m
-// is an unsent, live file of its sender.
-func (w *wtx) checkAttachments(m *parley.Message) error {
+// claimAttachments reads which of m's files are unsent and live, and
+// claims them by parley.ClaimAttachments.
+func (w *wtx) claimAttachments(m parley.Message) error {
+	if len(m.Attachments) == 0 {
+		return nil
+	}
+	free := make(map[string]string, len(m.Attachments))
 	for _, a := range m.Attachments {
-		var n int
-		if err := w.tx.QueryRowContext(w.ctx, `SELECT count(*) FROM attachments WHERE id = ? AND owner_id = ?
-			AND purpose = 'file' AND conversation_id IS NULL AND deleted_at IS NULL`, a.ID, m.SenderID).Scan(&n); err != nil {
+		var owner string
+		err := w.tx.QueryRowContext(w.ctx, `SELECT owner_id FROM attachments WHERE id = ?
+			AND purpose = 'file' AND conversation_id IS NULL AND deleted_at IS NULL`, a.ID).Scan(&owner)
+		if err == nil {
+			free[a.ID] = owner
+		} else if err != sql.ErrNoRows {
 			return err
 		}
-		if n == 0 {
-			return parley.Invalid("attachment_ids", "attachment %s is not an unsent file of yours", a.ID)
-		}
 	}
-	return nil
+	return parley.ClaimAttachments(m, free)
 }
 
 // bindAttachments records that m (just inserted) carries its attachments.
@@ -311,35 +315,6 @@ func (w *wtx) deleteMessageAttachments(conversationID string, seq int64, at time
 	_, err := w.tx.ExecContext(w.ctx, `UPDATE attachments SET deleted_at = ? WHERE conversation_id = ? AND seq = ?
 		AND purpose = 'file' AND deleted_at IS NULL`, millis(at), conversationID, seq)
 	return err
-}
-
-// prepareAttachments returns the JSON to store for m's attachments after
-// checking them. A nil result with a nil error means m turned out to be a
-// resend of an earlier message (*m replaced by it, as sameConversation does).
-func (w *wtx) prepareAttachments(m *parley.Message, key string) (*string, error) {
-	attached, err := encodeAttachments(m.Attachments)
-	if err != nil {
-		return nil, parley.Internal(err)
-	}
-	if len(m.Attachments) == 0 {
-		return &attached, nil
-	}
-	// A resend of a message with files finds them bound already: answer it
-	// as a duplicate before checking them.
-	if m.ClientMsgID != "" {
-		prev, err := scanMessage(w.tx.QueryRowContext(w.ctx, `SELECT `+messageCols+messageFrom+`
-			WHERE m.sender_id = ? AND m.client_msg_id = ?`, m.SenderID, m.ClientMsgID))
-		if err == nil {
-			w.clients[key] = prev
-			return nil, sameConversation(m, prev)
-		} else if err != sql.ErrNoRows {
-			return nil, err
-		}
-	}
-	if err := w.checkAttachments(m); err != nil {
-		return nil, err
-	}
-	return &attached, nil
 }
 
 // UserAvatars implements parley.AttachmentStore.

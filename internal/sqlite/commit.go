@@ -91,11 +91,9 @@ var restartFrames int64 = 8192
 
 // convState is a conversation's state cached for one batch.
 type convState struct {
-	num       int64
-	lastSeq   int64
-	lastAt    int64
-	broadcast bool
-	dirty     bool
+	parley.AppendHead
+	num   int64
+	dirty bool
 }
 
 // The hot-path statements, prepared once (parsing costs more than running them).
@@ -115,6 +113,9 @@ var stmtSQL = [numStmts]string{
 		mentions, system, created_at, attachments) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
 	stmtBump: `UPDATE conversation_heads SET last_seq = ?, last_at = max(last_at, ?) WHERE num = ?`,
 }
+
+// The write transaction is the parley.MemberTx of the membership rules.
+var _ parley.MemberTx = (*wtx)(nil)
 
 // wtx is the write transaction of one batch.
 type wtx struct {
@@ -260,7 +261,7 @@ const (
 	maxCachedHeads = 1 << 17
 )
 
-// role returns userID's role in conversationID. CodeNotFound if not a member.
+// role returns userID's role in conversationID, "" if not a member.
 func (w *wtx) role(conversationID, userID string) (parley.MemberRole, error) {
 	key := conversationID + "\x00" + userID
 	if r, ok := w.c.roles[key]; ok {
@@ -269,7 +270,7 @@ func (w *wtx) role(conversationID, userID string) (parley.MemberRole, error) {
 	var r parley.MemberRole
 	err := w.stmt(stmtRole).QueryRowContext(w.ctx, conversationID, userID).Scan(&r)
 	if err == sql.ErrNoRows {
-		return "", parley.Errorf(parley.CodeNotFound, "conversation not found")
+		return "", nil
 	}
 	if err != nil {
 		return "", err
@@ -397,7 +398,7 @@ func (s *Store) runBatch(batch []*op) {
 		if !cs.dirty {
 			continue
 		}
-		if _, err := w.stmt(stmtBump).ExecContext(ctx, cs.lastSeq, cs.lastAt, cs.num); err != nil {
+		if _, err := w.stmt(stmtBump).ExecContext(ctx, cs.LastSeq, cs.LastAt, cs.num); err != nil {
 			_ = tx.Rollback()
 			fail(err)
 			return
@@ -438,13 +439,20 @@ func (w *wtx) conv(id string) (*convState, error) {
 		return cs, nil
 	}
 	cs := &convState{}
-	err := w.stmt(stmtConv).QueryRowContext(w.ctx, id).Scan(&cs.num, &cs.lastSeq, &cs.lastAt, &cs.broadcast)
+	err := w.stmt(stmtConv).QueryRowContext(w.ctx, id).Scan(&cs.num, &cs.LastSeq, &cs.LastAt, &cs.Broadcast)
 	if err == sql.ErrNoRows {
-		return nil, parley.Errorf(parley.CodeNotFound, "conversation not found")
+		return nil, parley.ErrConversationNotFound()
 	}
 	if err != nil {
 		return nil, err
 	}
 	w.convs[id] = cs
 	return cs, nil
+}
+
+// LockConversation implements parley.MemberTx: the committer is the only
+// writer, so loading the head is enough.
+func (w *wtx) LockConversation(id string) error {
+	_, err := w.conv(id)
+	return err
 }

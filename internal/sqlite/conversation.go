@@ -47,7 +47,7 @@ func (s *Store) CreateConversation(ctx context.Context, c parley.Conversation, m
 			VALUES (`+convNum+`, 0, ?)`, c.ID, millis(c.CreatedAt)); err != nil {
 			return err
 		}
-		added, err := w.insertMembers(c.ID, members)
+		added, err := w.InsertMembers(c.ID, members)
 		if err != nil {
 			return err
 		}
@@ -59,7 +59,7 @@ func (s *Store) CreateConversation(ctx context.Context, c parley.Conversation, m
 			}
 			res.System = append(res.System, m)
 		}
-		res.Conversation, err = w.conversation(c.ID)
+		res.Conversation, err = w.Conversation(c.ID)
 		return err
 	}, hook(notify, &res))
 	return res, err
@@ -72,8 +72,9 @@ func hook(notify func(parley.MembershipResult), res *parley.MembershipResult) fu
 	return func() { notify(*res) }
 }
 
-// insertMembers inserts the members not yet present and returns them.
-func (w *wtx) insertMembers(conversationID string, members []parley.Member) ([]parley.Member, error) {
+// InsertMembers implements parley.MemberTx: it inserts the members not yet
+// present and returns them.
+func (w *wtx) InsertMembers(conversationID string, members []parley.Member) ([]parley.Member, error) {
 	w.forgetRoles()
 	var added []parley.Member
 	for _, m := range members {
@@ -98,9 +99,9 @@ func (w *wtx) insertMembers(conversationID string, members []parley.Member) ([]p
 	return added, nil
 }
 
-// conversation reads a conversation inside the batch, with the batch's
+// Conversation implements parley.MemberTx: it reads a conversation inside the batch, with the batch's
 // not-yet-written last_seq applied.
-func (w *wtx) conversation(id string) (parley.Conversation, error) {
+func (w *wtx) Conversation(id string) (parley.Conversation, error) {
 	c, err := scanConversation(w.tx.QueryRowContext(w.ctx, `SELECT `+conversationCols+conversationFrom+` WHERE c.id = ?`, id))
 	if err == sql.ErrNoRows {
 		return c, parley.Errorf(parley.CodeNotFound, "conversation not found")
@@ -109,15 +110,16 @@ func (w *wtx) conversation(id string) (parley.Conversation, error) {
 		return c, err
 	}
 	if cs, ok := w.convs[id]; ok && cs.dirty {
-		c.LastSeq = cs.lastSeq
-		if at := fromMillis(cs.lastAt); at.After(c.LastAt) {
+		c.LastSeq = cs.LastSeq
+		if at := fromMillis(cs.LastAt); at.After(c.LastAt) {
 			c.LastAt = at
 		}
 	}
 	return c, nil
 }
 
-func (w *wtx) member(conversationID, userID string) (parley.Member, error) {
+// Member implements parley.MemberTx.
+func (w *wtx) Member(conversationID, userID string) (parley.Member, error) {
 	m, err := scanMember(w.tx.QueryRowContext(w.ctx, `SELECT `+memberCols+` FROM members
 		WHERE conversation_id = ? AND user_id = ?`, conversationID, userID))
 	if err == sql.ErrNoRows {
@@ -144,7 +146,7 @@ func (s *Store) UpdateConversation(ctx context.Context, id string, p parley.Conv
 	system *parley.Message, notify func(parley.MembershipResult)) (parley.MembershipResult, error) {
 	var res parley.MembershipResult
 	err := s.submit(ctx, true, func(w *wtx) error {
-		c, err := w.conversation(id)
+		c, err := w.Conversation(id)
 		if err != nil {
 			return err
 		}
@@ -170,7 +172,7 @@ func (s *Store) UpdateConversation(ctx context.Context, id string, p parley.Conv
 			}
 			res.System = append(res.System, m)
 		}
-		res.Conversation, err = w.conversation(id)
+		res.Conversation, err = w.Conversation(id)
 		return err
 	}, hook(notify, &res))
 	return res, err
@@ -286,7 +288,7 @@ func (s *Store) loadLastMessages(ctx context.Context, es []parley.ConversationEn
 		}
 		if i, ok := idx[conv]; ok && es[i].LastMessage != nil {
 			m := es[i].LastMessage
-			m.Reactions = addReaction(m.Reactions, emoji, user)
+			m.Reactions = parley.AddReaction(m.Reactions, emoji, user)
 		}
 	}
 	return translate(rrows.Err())

@@ -62,79 +62,63 @@ func joinIDs(ids []string) string { return strings.Join(ids, " ") }
 
 func clientKey(sender, client string) string { return sender + "\x00" + client }
 
-// appendMessage is AppendMessage's body inside a batch. It writes at most one
-// row, so it needs no savepoint: on error nothing was written.
+// appendMessage is AppendMessage's body inside a batch: it reads what the
+// admission rules (parley.AdmitAppend, parley.ClaimAttachments) need, and
+// writes what they decided. It writes at most one row before its last
+// failure point, so it needs no savepoint: on error nothing was written.
 func (w *wtx) appendMessage(m *parley.Message, check parley.AppendCheck) (bool, error) {
 	cs, err := w.conv(m.ConversationID)
 	if err != nil {
 		return false, err
 	}
+	var role parley.MemberRole
 	if check == parley.CheckMember {
-		role, err := w.role(m.ConversationID, m.SenderID)
-		if err != nil {
+		if role, err = w.role(m.ConversationID, m.SenderID); err != nil {
 			return false, err
 		}
-		if cs.broadcast && !role.Manager() {
-			return false, parley.Errorf(parley.CodeForbidden, "only owners and admins post in this broadcast channel")
-		}
 	}
-	var key string
-	if m.ClientMsgID != "" {
-		key = clientKey(m.SenderID, m.ClientMsgID)
-		if prev, ok := w.clients[key]; ok {
-			return false, sameConversation(m, prev)
-		}
+	key, prev, err := w.earlier(m)
+	if err != nil {
+		return false, err
 	}
-	if m.ReplyTo < 0 || m.ReplyTo > cs.lastSeq {
-		return false, parley.Invalid("reply_to", "reply_to %d is not a message of this conversation", m.ReplyTo)
+	if fresh, err := parley.AdmitAppend(cs.AppendHead, check, role, m, prev); !fresh {
+		return false, err
 	}
-	var system string
-	if m.System != nil {
-		b, err := json.Marshal(m.System)
-		if err != nil {
-			return false, parley.Internal(err)
-		}
-		system = string(b)
+	if err := w.claimAttachments(*m); err != nil {
+		return false, err
+	}
+	system, attached, err := encodeMessage(*m)
+	if err != nil {
+		return false, parley.Internal(err)
 	}
 	var client any
 	if m.ClientMsgID != "" {
 		client = m.ClientMsgID
 	}
-	attached, err := w.prepareAttachments(m, key)
-	if err != nil || attached == nil {
-		return false, err
-	}
-	seq := cs.lastSeq + 1
+	seq := cs.LastSeq + 1
 	res, err := w.stmt(stmtInsert).ExecContext(w.ctx, cs.num, seq, m.ID, m.SenderID, client, m.Kind, m.Body, m.ReplyTo, joinIDs(m.Mentions), system,
-		millis(m.CreatedAt), *attached)
+		millis(m.CreatedAt), attached)
 	if err != nil {
 		return false, err
 	}
 	if n, err := res.RowsAffected(); err != nil {
 		return false, err
 	} else if n == 0 {
+		// A resend the batch did not know of: answered by the row it hit.
 		if m.ClientMsgID == "" {
 			return false, parley.Internal(errSeqTaken)
 		}
-		prev, err := scanMessage(w.tx.QueryRowContext(w.ctx, `SELECT `+messageCols+messageFrom+`
-			WHERE m.sender_id = ? AND m.client_msg_id = ?`, m.SenderID, m.ClientMsgID))
+		prev, err := w.messageByClientID(m.SenderID, m.ClientMsgID)
 		if err != nil {
 			return false, err
 		}
 		w.clients[key] = prev
-		return false, sameConversation(m, prev)
+		return false, parley.Resend(m, prev)
 	}
 	if err := w.bindAttachments(m, seq); err != nil {
 		return false, abortBatch(err) // the row is written: only a rollback undoes it
 	}
-	m.Seq = seq
-	m.Reactions = nil
-	m.EditedAt = nil
-	m.Deleted = false
-	cs.lastSeq = seq
-	if at := millis(m.CreatedAt); at > cs.lastAt {
-		cs.lastAt = at
-	}
+	parley.Appended(&cs.AppendHead, m, seq)
 	cs.dirty = true
 	if key != "" {
 		w.clients[key] = *m
@@ -144,15 +128,48 @@ func (w *wtx) appendMessage(m *parley.Message, check parley.AppendCheck) (bool, 
 
 var errSeqTaken = &parley.Error{Code: parley.CodeInternal, Message: "seq already taken"}
 
-// sameConversation replaces *m with the earlier message prev that has the
-// same idempotency key, or refuses if prev lives in another conversation.
-func sameConversation(m *parley.Message, prev parley.Message) error {
-	if prev.ConversationID != m.ConversationID {
-		return &parley.Error{Code: parley.CodeConflict, Field: "client_msg_id",
-			Message: "client_msg_id was already used for a message in another conversation"}
+// earlier returns m's idempotency key and the earlier message with it, if
+// the batch appended one, or if m carries files and a committed message has
+// the key (a resend finds its files bound already, so it must be answered
+// before they are claimed). Other resends are found by the insert's conflict.
+func (w *wtx) earlier(m *parley.Message) (string, *parley.Message, error) {
+	if m.ClientMsgID == "" {
+		return "", nil, nil
 	}
-	*m = prev
-	return nil
+	key := clientKey(m.SenderID, m.ClientMsgID)
+	if prev, ok := w.clients[key]; ok {
+		return key, &prev, nil
+	}
+	if len(m.Attachments) == 0 {
+		return key, nil, nil
+	}
+	prev, err := w.messageByClientID(m.SenderID, m.ClientMsgID)
+	if err == sql.ErrNoRows {
+		return key, nil, nil
+	}
+	if err != nil {
+		return key, nil, err
+	}
+	w.clients[key] = prev
+	return key, &prev, nil
+}
+
+func (w *wtx) messageByClientID(senderID, clientMsgID string) (parley.Message, error) {
+	return scanMessage(w.tx.QueryRowContext(w.ctx, `SELECT `+messageCols+messageFrom+`
+		WHERE m.sender_id = ? AND m.client_msg_id = ?`, senderID, clientMsgID))
+}
+
+// encodeMessage returns the stored forms of m's system info and attachments.
+func encodeMessage(m parley.Message) (system, attached string, err error) {
+	if m.System != nil {
+		b, err := json.Marshal(m.System)
+		if err != nil {
+			return "", "", err
+		}
+		system = string(b)
+	}
+	attached, err = encodeAttachments(m.Attachments)
+	return system, attached, err
 }
 
 // AppendMessage implements parley.MessageStore; see the contract there.
@@ -262,29 +279,16 @@ func (s *Store) loadReactions(ctx context.Context, ms []parley.Message) error {
 		if !ok {
 			continue
 		}
-		ms[i].Reactions = addReaction(ms[i].Reactions, emoji, user)
+		ms[i].Reactions = parley.AddReaction(ms[i].Reactions, emoji, user)
 	}
 	return translate(rows.Err())
-}
-
-// addReaction adds one (emoji, user) pair to a summary, keeping emoji in
-// first-reacted order.
-func addReaction(rs []parley.Reaction, emoji, user string) []parley.Reaction {
-	for i := range rs {
-		if rs[i].Emoji == emoji {
-			rs[i].Count++
-			rs[i].UserIDs = append(rs[i].UserIDs, user)
-			return rs
-		}
-	}
-	return append(rs, parley.Reaction{Emoji: emoji, Count: 1, UserIDs: []string{user}})
 }
 
 func (w *wtx) message(conversationID string, seq int64) (parley.Message, error) {
 	m, err := scanMessage(w.tx.QueryRowContext(w.ctx, `SELECT `+messageCols+messageFrom+`
 		WHERE c.id = ? AND m.seq = ?`, conversationID, seq))
 	if err == sql.ErrNoRows {
-		return m, parley.Errorf(parley.CodeNotFound, "message not found")
+		return m, parley.ErrMessageNotFound()
 	}
 	return m, err
 }
@@ -302,7 +306,7 @@ func (w *wtx) reactions(conversationID string, seq int64) ([]parley.Reaction, er
 		if err := rows.Scan(&emoji, &user); err != nil {
 			return nil, err
 		}
-		rs = addReaction(rs, emoji, user)
+		rs = parley.AddReaction(rs, emoji, user)
 	}
 	return rs, rows.Err()
 }
@@ -317,8 +321,8 @@ func (s *Store) EditMessage(ctx context.Context, conversationID string, seq int6
 		if err != nil {
 			return err
 		}
-		if m.Deleted {
-			return parley.Errorf(parley.CodeNotFound, "message not found")
+		if err := parley.LiveMessage(m); err != nil {
+			return err
 		}
 		if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO message_versions (conversation_id, seq, version, body,
 			mentions, until_at) VALUES (?, ?, (SELECT coalesce(max(version), 0) + 1 FROM message_versions
@@ -412,8 +416,8 @@ func (s *Store) React(ctx context.Context, conversationID string, seq int64, use
 		if err != nil {
 			return err
 		}
-		if m.Deleted {
-			return parley.Errorf(parley.CodeNotFound, "message not found")
+		if err := parley.LiveMessage(m); err != nil {
+			return err
 		}
 		var res sql.Result
 		if add {
@@ -423,8 +427,8 @@ func (s *Store) React(ctx context.Context, conversationID string, seq int64, use
 				Scan(&distinct, &present); err != nil {
 				return err
 			}
-			if present == 0 && distinct >= maxEmoji {
-				return parley.TooLarge("emoji", "a message carries at most %d different reactions", maxEmoji)
+			if err := parley.AdmitReaction(distinct, present > 0, maxEmoji); err != nil {
+				return err
 			}
 			res, err = w.tx.ExecContext(w.ctx, `INSERT INTO reactions (conversation_id, seq, emoji, user_id, created_at)
 				VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, conversationID, seq, emoji, userID, millis(at))

@@ -34,7 +34,7 @@ func (s *Store) AdvanceReceipt(ctx context.Context, conversationID, userID strin
 		if err != nil {
 			return err
 		}
-		d, rd := min(delivered, cs.lastSeq), min(read, cs.lastSeq)
+		d, rd := min(delivered, cs.LastSeq), min(read, cs.LastSeq)
 		var oldD, oldR int64
 		err = w.tx.QueryRowContext(w.ctx, `SELECT delivered_seq, read_seq FROM members
 			WHERE conversation_id = ? AND user_id = ?`, conversationID, userID).Scan(&oldD, &oldR)

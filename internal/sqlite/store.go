@@ -46,6 +46,9 @@ type Store struct {
 	index *indexer
 	// batches, if set, is told the size and duration of every batch.
 	batches atomic.Pointer[func(ops int, d time.Duration)]
+	// MemberWrites are AddMembers, RemoveMember and UpdateMember, by the
+	// root's rules (member.go); set by Open.
+	parley.MemberWrites
 }
 
 // ObserveBatches makes the committer report to fn the number of operations
@@ -69,6 +72,7 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{path: filepath.Join(dir, FileName), lock: lock}
+	s.MemberWrites = s.runMembership
 	if err := s.open(ctx); err != nil {
 		_ = s.Close()
 		return nil, err
