@@ -42,6 +42,8 @@ type Store struct {
 	rd readStmts
 	// commit is the group committer of history writes (commit.go).
 	commit *committer
+	// index adds new messages to the search index (searchindex.go).
+	index *indexer
 	// batches, if set, is told the size and duration of every batch.
 	batches atomic.Pointer[func(ops int, d time.Duration)]
 	// MemberWrites are AddMembers, RemoveMember and UpdateMember, by the
@@ -93,7 +95,11 @@ func (s *Store) open(ctx context.Context) error {
 	if err := s.migrate(ctx); err != nil {
 		return err
 	}
-	s.read, err = sql.Open("sqlite", "file:"+s.path+"?mode=ro&"+pragmas)
+	// Reads map the file (up to 2 GiB): pages come straight from the OS page
+	// cache instead of being copied into each connection's cache, which
+	// makes scans of rows spread over the file (search, history of a quiet
+	// conversation) several times faster (docs/search.md).
+	s.read, err = sql.Open("sqlite", "file:"+s.path+"?mode=ro&"+pragmas+"&_pragma=mmap_size(2147483648)")
 	if err != nil {
 		return parley.Unavailable(err)
 	}
@@ -104,12 +110,17 @@ func (s *Store) open(ctx context.Context) error {
 	if err := s.prepareReads(ctx); err != nil {
 		return translate(err)
 	}
-	return s.startCommitter()
+	if err := s.startCommitter(); err != nil {
+		return err
+	}
+	s.startIndexer()
+	return nil
 }
 
 // Close closes the database and releases the directory lock.
 func (s *Store) Close() error {
 	var errs []error
+	s.stopIndexer()
 	s.stopCommitter()
 	errs = append(errs, s.closeReads())
 	if s.read != nil {
