@@ -45,7 +45,10 @@ func TestBrowserSearch(t *testing.T) {
 	a.clickJS(t, `.search-btn`)
 	a.waitJS(t, "search dialog", `document.querySelector('.search-dialog input[type=search]')`)
 	a.do(t, chromedp.SendKeys(chromedp.CSS(`.search-dialog input[type=search]`), "NEEDLE"))
-	a.waitJS(t, "one hit", `document.querySelectorAll('.search-hit').length === 1`)
+	// The dialog searches as one types: wait for the answer to the whole word
+	// (a slow machine may still show the hits for "need").
+	a.waitJS(t, "one hit for the whole word", `document.querySelectorAll('.search-hit').length === 1 &&
+		document.querySelector('.search-hit mark')?.textContent.length === 6`)
 	if got := eval[string](t, a, `document.querySelector('.search-hit mark')?.textContent`); got != "needle" {
 		t.Fatalf("highlight %q", got)
 	}
