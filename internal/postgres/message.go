@@ -116,7 +116,7 @@ type appendReq struct {
 // TestAppendFailingAfterItsRowRollsBackTheBatch).
 func (s *Store) appendBatch(ctx context.Context, ops []*op) (err error) {
 	for _, o := range ops {
-		o.err, o.app.created = nil, false
+		o.Err, o.app.created = nil, false
 	}
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
@@ -281,7 +281,7 @@ func (st *batchState) decide(ops []*op) []newRow {
 		m := &o.app.m
 		cs := st.heads[m.ConversationID]
 		if cs == nil {
-			o.err = parley.ErrConversationNotFound()
+			o.Err = parley.ErrConversationNotFound()
 			continue
 		}
 		var prev *parley.Message
@@ -291,16 +291,16 @@ func (st *batchState) decide(ops []*op) []newRow {
 		}
 		fresh, err := parley.AdmitAppend(cs.AppendHead, o.app.check, st.roles[[2]string{m.ConversationID, m.SenderID}], m, prev)
 		if !fresh {
-			o.err = err
+			o.Err = err
 			continue
 		}
 		system, attached, err := encodeMessage(*m)
 		if err != nil {
-			o.err = parley.Internal(err)
+			o.Err = parley.Internal(err)
 			continue
 		}
 		if err := parley.ClaimAttachments(*m, st.free); err != nil {
-			o.err = err
+			o.Err = err
 			continue
 		}
 		parley.Appended(&cs.AppendHead, m, cs.LastSeq+1)
@@ -413,7 +413,7 @@ func (s *Store) AppendMessage(ctx context.Context, m parley.Message, check parle
 	req := &appendReq{m: m, check: check}
 	o := &op{app: req}
 	if notify != nil {
-		o.notify = func() {
+		o.Notify = func() {
 			if req.created {
 				notify(req.m)
 			}
