@@ -16,6 +16,9 @@ type Store interface {
 	MessageStore
 	ReceiptStore
 	AttachmentStore
+	OperatorStore
+	SearchStore
+	ContactStore
 
 	// Ping reports whether the database is reachable (used by /readyz).
 	Ping(ctx context.Context) error

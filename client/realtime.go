@@ -218,6 +218,9 @@ func (rt *Realtime) dial(ctx context.Context) error {
 		return parley.Invalid("", "bad base URL: %v", err)
 	}
 	d := ws.Dialer{Timeout: 10 * time.Second}
+	if tr, ok := rt.c.http.Transport.(*http.Transport); ok && tr.TLSClientConfig != nil {
+		d.TLSConfig = tr.TLSClientConfig.Clone() // wss trusts what REST trusts
+	}
 	h := http.Header{"User-Agent": {rt.c.ua}}
 	for k, v := range rt.opts.Header {
 		h[k] = v

@@ -16,6 +16,11 @@ type RegisterRequest struct {
 	Password    string `json:"password"`
 	DisplayName string `json:"display_name,omitempty"`
 	Email       string `json:"email,omitempty"`
+	// Invite is an invite code from an admin (needed on an invite-only
+	// server); Setup is the one-time setup token printed at the first start
+	// of a server with no admin (the account becomes admin).
+	Invite string `json:"invite,omitempty"`
+	Setup  string `json:"setup,omitempty"`
 }
 
 // AuthResponse is the answer to Register and Login.

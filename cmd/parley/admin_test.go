@@ -3,12 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/parley-chat/parley"
 	"github.com/parley-chat/parley/internal/app"
 	"github.com/parley-chat/parley/internal/bus/memory"
+	"github.com/parley-chat/parley/internal/postgres/pgtest"
+	"github.com/parley-chat/parley/internal/server"
 	"github.com/parley-chat/parley/internal/sqlite"
 )
 
@@ -130,4 +135,142 @@ func TestAdminReadsDataDirFromEnvironment(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// startNode runs a server on dir in-process (holding the data directory,
+// as `parley serve` does) until the test ends.
+func startNode(t *testing.T, dir string) *server.Server {
+	t.Helper()
+	cfg := server.Default()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.DataDir = dir
+	cfg.PasswordParams = app.FastPasswordParams()
+	srv, err := server.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return srv
+}
+
+func TestAdminCommandsAgainstARunningNode(t *testing.T) {
+	dir, err := os.MkdirTemp("", "padm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	srv := startNode(t, dir)
+	fi, err := os.Stat(filepath.Join(dir, server.AdminSocketName))
+	if err != nil || fi.Mode().Perm() != 0o600 || fi.Mode()&os.ModeSocket == 0 {
+		t.Fatalf("admin socket: %v %v", fi, err)
+	}
+	ok := func(stdin string, want string, args ...string) string {
+		t.Helper()
+		code, out, e := runAdminCmd(t, stdin, append(args, "--data-dir", dir)...)
+		if code != 0 || !strings.Contains(out, want) {
+			t.Fatalf("admin %v: %d %q %q (want %q)", args, code, out, e, want)
+		}
+		return out
+	}
+	fails := func(want string, args ...string) {
+		t.Helper()
+		code, out, e := runAdminCmd(t, "", append(args, "--data-dir", dir)...)
+		if code == 0 || !strings.Contains(e, want) {
+			t.Fatalf("admin %v: %d %q %q, want failure with %q", args, code, out, e, want)
+		}
+	}
+	ok("root-password\n", "created admin root", "create-admin", "--username", "root", "--password-stdin")
+	ok("bob-password\n", "created user bob", "create-user", "--username", "bob", "--password-stdin")
+	ctx := context.Background()
+	if _, _, err := srv.App.Login(ctx, app.LoginInput{Username: "bob", Password: "bob-password"}); err != nil {
+		t.Fatalf("bob signs in on the node: %v", err)
+	}
+	out := ok("", "bob", "users")
+	if !strings.Contains(out, "root") || !strings.Contains(out, "admin") {
+		t.Fatalf("users: %q", out)
+	}
+	if out := ok("", "SESSION", "sessions", "bob"); strings.Count(out, "\n") != 2 {
+		t.Fatalf("sessions of bob: %q", out)
+	}
+	out = ok("", "new password: ", "reset-password", "bob")
+	newPw := strings.TrimSpace(out[strings.Index(out, "new password: ")+len("new password: "):])
+	if _, _, err := srv.App.Login(ctx, app.LoginInput{Username: "bob", Password: newPw}); err != nil {
+		t.Fatalf("bob signs in with the reset password %q: %v", newPw, err)
+	}
+	ok("", "promoted bob", "promote", "bob")
+	ok("", "demoted root", "demote", "root")
+	fails("last enabled admin", "demote", "bob")
+	ok("", "disabled root", "disable", "root")
+	ok("", "enabled root", "enable", "root")
+	fails("--yes", "delete-user", "root")
+	ok("", "deleted root", "delete-user", "root", "--yes")
+	fails("no user", "sessions", "root")
+	out = ok("", "invite ", "invites", "create", "--uses", "3", "--expires", "48h", "--note", "the team")
+	id := strings.Fields(out[strings.Index(out, "(id ")+4:])[0]
+	id = strings.TrimSuffix(id, "),")
+	ok("", "the team", "invites")
+	ok("", "revoked invite", "invites", "revoke", id)
+	fails("not found", "invites", "revoke", parley.NewID())
+	fails("uses", "invites", "create", "--uses", "0")
+	out = ok("", "version", "overview")
+	if !strings.Contains(out, "users          1") && !strings.Contains(out, "users") {
+		t.Fatalf("overview: %q", out)
+	}
+	out = ok("", "user.delete", "audit")
+	for _, want := range []string{"invite.revoke", "invite.create", "user.enable", "user.disable", "user.demote",
+		"user.promote", "user.reset_password", "user.create", "operator"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("audit lacks %s:\n%s", want, out)
+		}
+	}
+	ok("", "user.promote", "audit", "--user", "bob")
+}
+
+func TestAdminSubcommandHelpListsOwnFlags(t *testing.T) {
+	code, _, e := runAdminCmd(t, "", "invites", "create", "--help")
+	if code != 0 || !strings.Contains(e, "-uses") || !strings.Contains(e, "-data-dir") {
+		t.Fatalf("help: %d %q", code, e)
+	}
+	for _, foreign := range []string{"-max-file-bytes", "-s3-bucket", "-pprof", "-registration"} {
+		if strings.Contains(e, foreign) {
+			t.Errorf("admin invites create --help lists serve's %s", foreign)
+		}
+	}
+}
+
+// With PostgreSQL the command line opens the database itself, next to a
+// running node, and its changes are the node's at once.
+func TestAdminCommandsNextToAPostgresNode(t *testing.T) {
+	db := pgtest.Schema(t)
+	dir := t.TempDir()
+	cfg := server.Default()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.DataDir = dir
+	cfg.DB = db
+	cfg.PasswordParams = app.FastPasswordParams()
+	srv, err := server.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	if _, err := os.Stat(filepath.Join(dir, server.AdminSocketName)); err == nil {
+		t.Fatal("a PostgreSQL node serves an admin socket")
+	}
+	code, out, e := runAdminCmd(t, "root-password\n", "create-admin", "--db", db, "--data-dir", dir, "--username", "root", "--password-stdin")
+	if code != 0 || !strings.Contains(out, "created admin root") {
+		t.Fatalf("create-admin: %d %q %q", code, out, e)
+	}
+	if _, _, err := srv.App.Login(context.Background(), app.LoginInput{Username: "root", Password: "root-password"}); err != nil {
+		t.Fatalf("the node does not know the admin: %v", err)
+	}
+	code, out, e = runAdminCmd(t, "", "audit", "--db", db, "--data-dir", dir)
+	if code != 0 || !strings.Contains(out, "user.create") {
+		t.Fatalf("audit: %d %q %q", code, out, e)
+	}
 }

@@ -2,6 +2,7 @@
 //
 //	parley serve   run a node (embedded SQLite by default)
 //	parley admin   operator commands on the data directory or database
+//	parley chat    the terminal client; chat send / chat tail for scripts
 //	parley version print the version
 package main
 
@@ -30,10 +31,10 @@ func commands() []command {
 		{"bench", "load-test a server with the standard workloads (idle, dm, group, storm, history)", runBench},
 		{"check", "the nothing-lost checker: send under injected faults, account for every message", runCheck},
 		{"admin", "operator commands (create an admin, disable an account…)", runAdmin},
-		{"version", "print the version", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-			_, err := fmt.Fprintln(stdout, "parley", server.Version)
-			return err
-		}},
+		{"backup", "write a consistent snapshot of a SQLite node (running or not) to a file", runBackup},
+		{"restore", "check a backup and restore it into an empty data directory", runRestore},
+		{"chat", "the terminal client (and chat send / chat tail for scripts)", runChat},
+		{"version", "print the version, commit and Go release", runVersion},
 	}
 }
 
@@ -63,6 +64,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				return 0
 			case errors.Is(err, errUsage):
 				return 2
+			}
+			var ec interface{ ExitCode() int }
+			if errors.As(err, &ec) {
+				fmt.Fprintln(stderr, "parley "+c.name+":", err)
+				return ec.ExitCode()
 			}
 			fmt.Fprintln(stderr, "parley "+c.name+":", err)
 			return 1

@@ -3,6 +3,8 @@ package main
 import (
 	"flag"
 	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -10,7 +12,10 @@ import (
 )
 
 // TestREADMEListsEveryServeFlag keeps README's configuration table honest:
-// every flag of `parley serve` and its environment twin must appear in it.
+// every flag of `parley serve` has exactly the row `parley serve --help`
+// implies (name, environment twin, default, meaning, spelled the same),
+// the table lists no flag that does not exist, and it is in alphabetical
+// order.
 func TestREADMEListsEveryServeFlag(t *testing.T) {
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
@@ -21,10 +26,31 @@ func TestREADMEListsEveryServeFlag(t *testing.T) {
 	if err := cfg.Bind(fs, func(string) string { return "" }); err != nil {
 		t.Fatal(err)
 	}
+	rows := map[string]string{}
+	var order []string
+	for _, m := range regexp.MustCompile("(?m)^\\| `--([a-z0-9-]+)` \\|.*$").FindAllStringSubmatch(string(readme), -1) {
+		rows[m[1]] = m[0]
+		order = append(order, m[1])
+	}
 	fs.VisitAll(func(f *flag.Flag) {
-		row := "| `--" + f.Name + "` | `" + server.EnvName(f.Name) + "` |"
-		if !strings.Contains(string(readme), row) {
-			t.Errorf("README.md configuration table has no row for --%s / %s", f.Name, server.EnvName(f.Name))
+		def := ""
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+			def = "`" + f.DefValue + "`"
 		}
+		usage, _, _ := strings.Cut(f.Usage, " [env "+server.EnvName(f.Name)+"]")
+		want := "| `--" + f.Name + "` | `" + server.EnvName(f.Name) + "` | " + def + " | " + usage + " |"
+		switch got, ok := rows[f.Name]; {
+		case !ok:
+			t.Errorf("README.md configuration table has no row for --%s; add:\n%s", f.Name, want)
+		case got != want:
+			t.Errorf("README.md row for --%s differs from --help:\n got: %s\nwant: %s", f.Name, got, want)
+		}
+		delete(rows, f.Name)
 	})
+	for name := range rows {
+		t.Errorf("README.md lists --%s, which parley serve does not have", name)
+	}
+	if !slices.IsSorted(order) {
+		t.Errorf("README.md configuration table is not in alphabetical order: %v", order)
+	}
 }

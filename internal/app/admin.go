@@ -28,7 +28,7 @@ func (a *App) CreateAdmin(ctx context.Context, actor parley.Actor, in RegisterIn
 	if err := requireAdmin(actor); err != nil {
 		return parley.User{}, err
 	}
-	return a.createUser(ctx, in, parley.UserRoleAdmin)
+	return a.AdminCreateUser(ctx, actor, in, parley.UserRoleAdmin)
 }
 
 // FindUser resolves an operator's reference to an account: a username (in
@@ -76,6 +76,9 @@ func (a *App) setDisabled(ctx context.Context, actor parley.Actor, id string, di
 	if err != nil {
 		return parley.User{}, err
 	}
+	if u.Deleted() {
+		return parley.User{}, parley.Errorf(parley.CodeNotFound, "user not found (deleted)")
+	}
 	if disabled {
 		if id == actor.UserID {
 			return parley.User{}, parley.Errorf(parley.CodeConflict, "you cannot disable your own account")
@@ -105,9 +108,9 @@ func (a *App) setDisabled(ctx context.Context, actor parley.Actor, id string, di
 			return parley.User{}, err
 		}
 		a.publishRevoked(ctx, []string{id}, ended, "account_disabled")
-		a.log.Info("account disabled", "user_id", id, "by", actor.UserID, "sessions_ended", len(ended))
+		a.audit(ctx, actor, "user.disable", id, u.Username, "sessions ended: "+itoa(int64(len(ended))))
 	} else {
-		a.log.Info("account enabled", "user_id", id, "by", actor.UserID)
+		a.audit(ctx, actor, "user.enable", id, u.Username, "")
 	}
 	return u, nil
 }

@@ -23,6 +23,8 @@ type Limits struct {
 	LoginFailuresPerAddr  int           // failed sign-ins per client address per LoginWindow before 429
 	LoginWindow           time.Duration // default 15 minutes
 	MessagesPerUserSecond float64       // sustained send rate per user; default 50
+	SignupsPerAddr        int           // accounts registered per client address per SignupWindow; default 20, negative: no limit
+	SignupWindow          time.Duration // default 1 hour
 }
 
 // DefaultLimits returns the defaults documented in README.md.
@@ -36,6 +38,8 @@ func DefaultLimits() Limits {
 		LoginFailuresPerAddr:  50,
 		LoginWindow:           15 * time.Minute,
 		MessagesPerUserSecond: 50,
+		SignupsPerAddr:        20,
+		SignupWindow:          time.Hour,
 	}
 }
 
@@ -51,6 +55,11 @@ type Options struct {
 	Passwords PasswordOptions
 	// Media configures file storage and its limits (attachment.go).
 	Media MediaOptions
+	// Registration is who may create an account (default open).
+	Registration parley.RegistrationPolicy
+	// Runtime fills in the parts of the admin overview only the server
+	// knows (version, uptime, sockets, disk); may be nil.
+	Runtime func(*Overview)
 }
 
 // App is the set of use cases. It is safe for concurrent use.
@@ -63,6 +72,9 @@ type App struct {
 	acct   *accounts // sign-in state: password hasher, login limiters (user.go)
 	sends  *Limiter  // per-user message send rate (message.go)
 	media  *files    // files and avatars (attachment.go)
+	reg    *registration
+	rt     func(*Overview)
+	social *social // search and contact rate limits (search.go)
 }
 
 // New returns an App. Zero Limits fields take their defaults.
@@ -83,9 +95,16 @@ func New(o Options) *App {
 	orDefault(&a.limits.SessionTTL, d.SessionTTL)
 	orDefault(&a.limits.LoginWindow, d.LoginWindow)
 	orDefault(&a.limits.MessagesPerUserSecond, d.MessagesPerUserSecond)
+	if a.limits.SignupsPerAddr >= 0 {
+		orDefault(&a.limits.SignupsPerAddr, d.SignupsPerAddr)
+	}
+	orDefault(&a.limits.SignupWindow, d.SignupWindow)
 	a.acct = newAccounts(o.Passwords, a.limits, a.now)
 	a.sends = newSendLimiter(a.limits, a.now)
 	a.media = newMedia(o.Media)
+	a.reg = newRegistration(o.Registration, a.limits, a.now)
+	a.rt = o.Runtime
+	a.social = newSocial(a.now)
 	return a
 }
 

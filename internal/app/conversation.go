@@ -138,6 +138,9 @@ func (a *App) CreateConversation(ctx context.Context, actor parley.Actor, in Cre
 		if existing, err := a.store.ConversationByDirectKey(ctx, c.DirectKey); err == nil {
 			return existing, false, nil
 		}
+		if err := a.mayStartDirect(ctx, actor.UserID, others[0]); err != nil { // contact.go
+			return parley.Conversation{}, false, err
+		}
 		ownerRole = parley.RoleMember // two equals
 	}
 	members := []parley.Member{{UserID: actor.UserID, Role: ownerRole, JoinedAt: now}}

@@ -157,10 +157,12 @@ func TestSendMessageJSON(t *testing.T) {
 	if string(enc) != string(want) {
 		t.Fatalf("encoding %s, want %s", enc, want)
 	}
-	evs := e.events(t, 2)
+	// Creating the group publishes member_joined and the "created" system
+	// message; the sent message's event is the third.
+	evs := e.events(t, 3)
 	last := evs[len(evs)-1]
-	if last.Kind != parley.EventMessage || string(last.Frame) != `{"type":"message","message":`+string(enc)+`}` {
-		t.Fatalf("event frame %s does not carry %s", last.Frame, enc)
+	if len(evs) != 3 || last.Kind != parley.EventMessage || string(last.Frame) != `{"type":"message","message":`+string(enc)+`}` {
+		t.Fatalf("%d events; last frame %s does not carry %s", len(evs), last.Frame, enc)
 	}
 	// A resend returns the original without an encoding.
 	if m2, enc2, created2, err := e.app.SendMessageJSON(ctx, a, in); err != nil || created2 || enc2 != nil || m2.Seq != m.Seq {

@@ -17,6 +17,10 @@ type RegisterInput struct {
 	Email       string
 	UserAgent   string
 	Address     string
+	// Invite is an invite code (needed when the policy is invite); Setup is
+	// the one-time setup token that makes the first admin (registration.go).
+	Invite string
+	Setup  string
 }
 
 // LoginInput is a sign-in attempt.
@@ -62,15 +66,38 @@ func view(actor parley.Actor, u parley.User) parley.User {
 	return u
 }
 
-// Register creates an account with role user and signs it in. Errors:
-// CodeInvalid/CodeTooLarge naming the field (username, password,
-// display_name, email), CodeConflict (field username) if the username is
-// taken in any letter case, CodeRateLimited if the server is too busy hashing.
+// Register creates an account and signs it in, if the registration policy
+// admits it (registration.go): with a valid setup token the account is an
+// admin, otherwise a user. Errors: CodeInvalid/CodeTooLarge naming the field
+// (username, password, display_name, email, invite, setup), CodeForbidden
+// when the policy refuses (field registration: closed; field invite: missing,
+// unknown, expired, revoked or used-up invite; field setup: bad or spent
+// setup token), CodeConflict (field username) if the username is taken in any
+// letter case, CodeRateLimited (with RetryAfter) beyond
+// Limits.SignupsPerAddr per SignupWindow from one address or if the server
+// is too busy hashing.
 func (a *App) Register(ctx context.Context, in RegisterInput) (parley.User, string, error) {
-	u, err := a.createUser(ctx, in, parley.UserRoleUser)
+	if err := checkRegister(in); err != nil {
+		return parley.User{}, "", err
+	}
+	if err := a.reserveSignup(in.Address); err != nil {
+		return parley.User{}, "", err
+	}
+	role, undo, err := a.admit(ctx, in)
 	if err != nil {
 		return parley.User{}, "", err
 	}
+	u, err := a.createUser(ctx, in, role)
+	if err != nil {
+		undo()
+		return parley.User{}, "", err
+	}
+	if role == parley.UserRoleAdmin {
+		a.dropSetup()
+		a.audit(ctx, parley.Actor{UserID: u.ID, Role: role}, "user.create_first_admin", u.ID, u.Username, "with the setup token")
+	}
+	a.log.Info("account registered", "user_id", u.ID, "username", u.Username, "role", u.Role,
+		"address", in.Address, "invite", in.Invite != "")
 	_, tok, err := a.createSession(ctx, u.ID, in.UserAgent, in.Address)
 	if err != nil {
 		return parley.User{}, "", err
@@ -171,6 +198,7 @@ func (a *App) Login(ctx context.Context, in LoginInput) (parley.User, string, er
 			refund(true, true)
 			return parley.User{}, "", err
 		}
+		a.log.Info("sign-in failed", "username", name, "address", in.Address, "reason", "unknown user")
 		return parley.User{}, "", errBadCredentials()
 	}
 	if err != nil {
@@ -188,6 +216,7 @@ func (a *App) Login(ctx context.Context, in LoginInput) (parley.User, string, er
 		return parley.User{}, "", err
 	}
 	if !ok {
+		a.log.Info("sign-in failed", "username", name, "user_id", u.ID, "address", in.Address, "reason", "wrong password")
 		return parley.User{}, "", errBadCredentials()
 	}
 	// The right password: not a failed attempt. It clears the account's
@@ -195,15 +224,17 @@ func (a *App) Login(ctx context.Context, in LoginInput) (parley.User, string, er
 	a.acct.loginUser.Reset(userKey)
 	refund(false, true)
 	if u.Disabled {
+		a.log.Info("sign-in failed", "username", name, "user_id", u.ID, "address", in.Address, "reason", "account disabled")
 		return parley.User{}, "", parley.Errorf(parley.CodeForbidden, "this account is disabled")
 	}
 	if rehash {
 		a.upgradeHash(ctx, u.ID, in.Password)
 	}
-	_, tok, err := a.createSession(ctx, u.ID, in.UserAgent, in.Address)
+	ss, tok, err := a.createSession(ctx, u.ID, in.UserAgent, in.Address)
 	if err != nil {
 		return parley.User{}, "", err
 	}
+	a.log.Info("sign-in", "username", name, "user_id", u.ID, "session_id", ss.ID, "address", in.Address)
 	return u, tok, nil
 }
 
@@ -217,10 +248,14 @@ func (a *App) reserveAttempt(userKey, addrKey string) (refund func(user, addr bo
 			Message: "too many failed sign-ins; wait before trying again"}
 	}
 	if ok, wait := a.acct.loginUser.Allow(userKey); !ok {
+		a.log.Warn("sign-in locked out", "username", userKey, "address", addrKey, "scope", "account",
+			"retry_after_s", int(wait.Seconds()+0.5))
 		return nil, limited(wait)
 	}
 	if ok, wait := a.acct.loginAddr.Allow(addrKey); !ok {
 		a.acct.loginUser.Give(userKey, 1)
+		a.log.Warn("sign-in locked out", "username", userKey, "address", addrKey, "scope", "address",
+			"retry_after_s", int(wait.Seconds()+0.5))
 		return nil, limited(wait)
 	}
 	return func(user, addr bool) {

@@ -61,6 +61,7 @@ var forbidden = map[string][]string{
 	"internal/bus/":      {"internal/app", "internal/sqlite", "internal/postgres", "internal/httpapi", "internal/gateway", "internal/web", "internal/server"},
 	"internal/httpapi":   {"internal/sqlite", "internal/postgres", "internal/bus/", "internal/server"},
 	"internal/gateway":   {"internal/sqlite", "internal/postgres", "internal/bus/", "internal/httpapi", "internal/server"},
+	"internal/mqtt":      {"internal/sqlite", "internal/postgres", "internal/bus/", "internal/httpapi", "internal/gateway", "internal/server"},
 	"internal/web":       {"internal/sqlite", "internal/postgres", "internal/bus/", "internal/app", "internal/server"},
 	"internal/storetest": {"internal/app", "internal/sqlite", "internal/postgres", "internal/httpapi", "internal/server"},
 }

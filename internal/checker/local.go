@@ -52,7 +52,7 @@ func NewNode(name, bin string, out io.Writer, args ...string) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{Name: name, Port: port, Bin: bin, Out: out}
-	n.Args = append([]string{"serve", "--addr", fmt.Sprintf("127.0.0.1:%d", port)}, args...)
+	n.Args = append([]string{"serve", "--addr", fmt.Sprintf("127.0.0.1:%d", port), "--signups-per-hour", "0"}, args...)
 	return n, nil
 }
 

@@ -93,7 +93,7 @@ func startClusterOn(t *testing.T, n int, natsURL string) *cluster {
 	for i := 0; i < n; i++ {
 		nd := &node{name: fmt.Sprintf("node%d", i), port: natstest.FreePort(t), dir: t.TempDir()}
 		nd.args = []string{"serve", "--addr", fmt.Sprintf("127.0.0.1:%d", nd.port), "--db", c.DB, "--nats", c.NATS,
-			"--data-dir", nd.dir, "--trust-proxy", "--log-level", "warn", "--shutdown-grace", "2s"}
+			"--data-dir", nd.dir, "--trust-proxy", "--log-level", "warn", "--shutdown-grace", "2s", "--signups-per-hour", "0"}
 		c.nodes = append(c.nodes, nd)
 	}
 	// All nodes start at the same moment: migrations must cope.

@@ -230,6 +230,18 @@ func (c *Conn) startClose(reason, text string, drop bool) {
 	if sched {
 		c.w.push(c)
 	}
+	logClose(c, int(code), reason, text)
+}
+
+// logClose records, at info level, a close with a code other than normal
+// (1000) or going away (1001): what an operator looks for when people say
+// they were cut off.
+func logClose(c *Conn, code int, reason, text string) {
+	if code == 1000 || code == 1001 {
+		return
+	}
+	c.g.log.Info("websocket closed", "conn_id", c.ConnID(), "user_id", c.who().UserID, "code", code,
+		"reason", reason, "text", text)
 }
 
 func (c *Conn) isClosed() bool {

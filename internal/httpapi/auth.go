@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/parley-chat/parley"
+	"github.com/parley-chat/parley/internal/app"
 )
 
 // bearerToken returns the token of an "Authorization: Bearer <token>"
@@ -26,6 +27,10 @@ func bearerToken(r *http.Request) string {
 // revoked tokens. It sets no deadline, so it also suits the WebSocket upgrade.
 func (s *Server) authed(h func(http.ResponseWriter, *http.Request, parley.Actor)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if isOperator(r) {
+			h(w, r, app.Operator)
+			return
+		}
 		actor, err := s.app.Authenticate(r.Context(), bearerToken(r))
 		if err != nil {
 			if parley.IsCode(err, parley.CodeUnauthenticated) {

@@ -86,6 +86,9 @@ func (s *Server) routes() {
 	s.messageRoutes()
 	s.realtimeRoutes()
 	s.attachmentRoutes()
+	s.adminRoutes()
+	s.searchRoutes()
+	s.contactRoutes()
 }
 
 type ctxKey int
@@ -158,7 +161,6 @@ func (s *Server) withLogging(next http.Handler) http.Handler {
 		if s.metrics != nil {
 			s.metrics.ObserveHTTP(pattern, sw.status, d)
 		}
-		s.log.Debug("http", "request_id", requestID(r.Context()), "method", r.Method,
-			"path", r.URL.Path, "status", sw.status, "duration_ms", d.Milliseconds())
+		logRequest(s.log, r, sw.status, d)
 	})
 }

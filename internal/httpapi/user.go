@@ -18,6 +18,8 @@ type (
 		Password    string `json:"password"`
 		DisplayName string `json:"display_name"`
 		Email       string `json:"email"`
+		Invite      string `json:"invite"` // invite code (registration.go in internal/app)
+		Setup       string `json:"setup"`  // one-time setup token: the account becomes the first admin
 	}
 	loginRequest struct {
 		Username string `json:"username"`
@@ -73,7 +75,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	}
 	u, tok, err := s.app.Register(r.Context(), app.RegisterInput{
 		Username: req.Username, Password: req.Password, DisplayName: req.DisplayName, Email: req.Email,
-		UserAgent: r.UserAgent(), Address: s.clientAddr(r),
+		UserAgent: r.UserAgent(), Address: s.clientAddr(r), Invite: req.Invite, Setup: req.Setup,
 	})
 	if err != nil {
 		s.writeError(w, r, err)

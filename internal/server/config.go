@@ -3,11 +3,12 @@ package server
 import (
 	"flag"
 	"fmt"
-	"github.com/parley-chat/parley/internal/app"
-
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/parley-chat/parley"
+	"github.com/parley-chat/parley/internal/app"
 )
 
 // Config is every setting of `parley serve`. Values come from Default, then
@@ -18,6 +19,7 @@ type Config struct {
 	DataDir        string        // SQLite database, blobs and keys
 	DB             string        // PostgreSQL URL; empty means embedded SQLite in DataDir
 	NATS           string        // NATS URL; empty means the in-process bus (single node)
+	MQTT           string        // MQTT listen address; empty: no MQTT gateway (docs/mqtt.md)
 	LogLevel       string        // debug, info, warn, error
 	LogFormat      string        // text or json
 	AllowedOrigins []string      // WebSocket Origin allow-list; empty: same host only
@@ -31,6 +33,8 @@ type Config struct {
 	WSFrameRate    float64       // frames per second each WebSocket connection may send, sustained (bursts of twice that)
 	MaxReactions   int           // distinct emoji on one message
 	MaxMembers     int           // members of one group or channel
+	Registration   string        // open, invite or closed (docs/accounts.md)
+	SignupsPerHour int           // accounts one client address may register per hour; 0: no limit
 
 	// Files and media (docs/media.md).
 	MaxFileBytes   int64         // one uploaded file
@@ -45,6 +49,14 @@ type Config struct {
 	S3AccessKey    string
 	S3SecretKey    string
 	S3Prefix       string
+
+	// TLS without a proxy (tls.go): certificate files, or ACME.
+	TLSCert, TLSKey  string   // PEM files
+	ACMEDomains      []string // names to get certificates for
+	ACMEEmail        string
+	ACMEDir          string // certificate cache; empty: <data-dir>/acme
+	ACMEDirectory    string // ACME directory URL; empty: Let's Encrypt
+	HTTPRedirectAddr string // plain-HTTP listener redirecting to HTTPS (and answering HTTP-01)
 
 	// PasswordParams overrides the argon2id cost (zero: the OWASP-grade
 	// defaults). Not a flag: tests whose subject is not hashing use
@@ -70,6 +82,8 @@ func Default() Config {
 		MaxFileBytes:   100 << 20,
 		UserQuotaBytes: 1 << 30,
 		MediaGrace:     24 * time.Hour,
+		Registration:   string(parley.RegistrationOpen),
+		SignupsPerHour: 20,
 	}
 }
 
@@ -84,12 +98,13 @@ func (c *Config) settings() []setting {
 		{"addr", "HTTP listen address (\":0\" picks a free port)", (*stringValue)(&c.Addr)},
 		{"data-dir", "directory for the embedded database and files (created if missing)", (*stringValue)(&c.DataDir)},
 		{"db", "PostgreSQL URL (postgres://…); empty uses embedded SQLite in --data-dir", (*stringValue)(&c.DB)},
+		{"mqtt", "MQTT 3.1.1/5 listen address, e.g. :1883 (docs/mqtt.md); empty: no MQTT gateway", (*stringValue)(&c.MQTT)},
 		{"nats", "NATS URL (nats://…) for multi-node event delivery; empty uses the in-process bus", (*stringValue)(&c.NATS)},
 		{"log-level", "log level: debug, info, warn or error", (*stringValue)(&c.LogLevel)},
 		{"log-format", "log format: text or json", (*stringValue)(&c.LogFormat)},
 		{"allowed-origins", "comma-separated Origin values allowed to open WebSockets (default: same host only)", (*listValue)(&c.AllowedOrigins)},
 		{"trust-proxy", "take client addresses from X-Forwarded-For (only behind a trusted proxy)", (*boolValue)(&c.TrustProxy)},
-		{"max-body-bytes", "maximum REST request body size in bytes", (*int64Value)(&c.MaxBodyBytes)},
+		{"max-body-bytes", "maximum REST request body size; " + sizeForms, (*sizeValue)(&c.MaxBodyBytes)},
 		{"max-message-chars", "maximum message body length in characters", (*intValue)(&c.MaxMessage)},
 		{"session-ttl", "idle time after which a session expires (e.g. 720h)", (*durationValue)(&c.SessionTTL)},
 		{"shutdown-grace", "time in-flight requests get to finish on shutdown", (*durationValue)(&c.ShutdownGrace)},
@@ -97,9 +112,11 @@ func (c *Config) settings() []setting {
 		{"ws-frame-rate", "frames per second each WebSocket connection may send, sustained (bursts of twice that); beyond it frames get rate_limited errors, and a flood closes the socket with 1008", (*floatValue)(&c.WSFrameRate)},
 		{"max-reactions", "distinct emoji one message may carry", (*intValue)(&c.MaxReactions)},
 		{"max-members", "members one group or channel may have", (*intValue)(&c.MaxMembers)},
+		{"registration", "who may create an account: open (anyone who can reach the server), invite (with an invite code from an admin) or closed (admins create accounts)", (*stringValue)(&c.Registration)},
+		{"signups-per-hour", "accounts one client address may register per hour (beyond it 429 rate_limited); 0 for no limit", (*intValue)(&c.SignupsPerHour)},
 		{"pprof", "serve Go profiling endpoints (net/http/pprof) on this address, e.g. 127.0.0.1:6060", (*stringValue)(&c.Pprof)},
-		{"max-file-bytes", "maximum size of one uploaded file in bytes", (*int64Value)(&c.MaxFileBytes)},
-		{"user-quota-bytes", "bytes of files each user may store", (*int64Value)(&c.UserQuotaBytes)},
+		{"max-file-bytes", "maximum size of one uploaded file; " + sizeForms, (*sizeValue)(&c.MaxFileBytes)},
+		{"user-quota-bytes", "bytes of files each user may store; " + sizeForms, (*sizeValue)(&c.UserQuotaBytes)},
 		{"file-types-allow", "comma-separated media types accepted for uploads, e.g. image/*,application/pdf (default: all)", (*listValue)(&c.FileTypesAllow)},
 		{"file-types-deny", "comma-separated media types refused for uploads, e.g. application/x-executable", (*listValue)(&c.FileTypesDeny)},
 		{"blob-key", "32-byte key (64 hex digits or base64) sealing stored files; default: generated in <data-dir>/blob.key; required with --s3-endpoint", (*stringValue)(&c.BlobKey)},
@@ -110,6 +127,13 @@ func (c *Config) settings() []setting {
 		{"s3-access-key", "S3 access key id", (*stringValue)(&c.S3AccessKey)},
 		{"s3-secret-key", "S3 secret access key", (*stringValue)(&c.S3SecretKey)},
 		{"s3-prefix", "key prefix inside the S3 bucket", (*stringValue)(&c.S3Prefix)},
+		{"tls-cert", "serve HTTPS with this PEM certificate chain (with --tls-key; reloaded on SIGHUP)", (*stringValue)(&c.TLSCert)},
+		{"tls-key", "PEM private key of --tls-cert", (*stringValue)(&c.TLSKey)},
+		{"acme-domain", "comma-separated domain names to serve HTTPS for with certificates from ACME (Let's Encrypt); needs port 443 (or --http-redirect-addr :80) reachable from the internet", (*listValue)(&c.ACMEDomains)},
+		{"acme-email", "contact address given to the ACME CA", (*stringValue)(&c.ACMEEmail)},
+		{"acme-dir", "directory caching ACME account and certificates (default: <data-dir>/acme)", (*stringValue)(&c.ACMEDir)},
+		{"acme-directory", "ACME directory URL (default: Let's Encrypt production)", (*stringValue)(&c.ACMEDirectory)},
+		{"http-redirect-addr", "with HTTPS on, also listen for plain HTTP here (e.g. :80) and redirect to HTTPS (308), answering ACME HTTP-01 challenges", (*stringValue)(&c.HTTPRedirectAddr)},
 	}
 }
 
@@ -177,6 +201,12 @@ func (c *Config) Validate() error {
 	if c.MaxMembers < 2 || c.MaxMembers > 10000000 {
 		return fmt.Errorf("max-members must be between 2 and 10000000")
 	}
+	if !parley.RegistrationPolicy(c.Registration).Valid() {
+		return fmt.Errorf("registration must be open, invite or closed, not %q", c.Registration)
+	}
+	if c.SignupsPerHour < 0 || c.SignupsPerHour > 1000000 {
+		return fmt.Errorf("signups-per-hour must be between 0 (no limit) and 1000000")
+	}
 	if c.MaxFileBytes < 1 {
 		return fmt.Errorf("max-file-bytes must be positive")
 	}
@@ -188,6 +218,9 @@ func (c *Config) Validate() error {
 	}
 	if c.S3Endpoint != "" && (c.S3Bucket == "" || c.BlobKey == "") {
 		return fmt.Errorf("s3-endpoint needs s3-bucket and blob-key (every node must share the key)")
+	}
+	if err := c.validateTLS(); err != nil {
+		return err
 	}
 	return nil
 }
@@ -235,15 +268,6 @@ func (v *floatValue) String() string { return strconv.FormatFloat(float64(*v), '
 func (v *floatValue) Set(s string) error {
 	f, err := strconv.ParseFloat(s, 64)
 	*v = floatValue(f)
-	return err
-}
-
-type int64Value int64
-
-func (v *int64Value) String() string { return strconv.FormatInt(int64(*v), 10) }
-func (v *int64Value) Set(s string) error {
-	n, err := strconv.ParseInt(s, 10, 64)
-	*v = int64Value(n)
 	return err
 }
 

@@ -16,8 +16,7 @@ import (
 // --s3-endpoint is set, else encrypted files under <data-dir>/blobs) and
 // the media options of the app. The URL-signing key is derived from the
 // blob key, so nodes sharing one also accept each other's signed links.
-func (s *Server) openMedia(ctx context.Context) (app.MediaOptions, error) {
-	cfg := s.cfg
+func openMedia(ctx context.Context, cfg Config) (app.MediaOptions, error) {
 	key, err := local.LoadKey(cfg.DataDir, cfg.BlobKey)
 	if err != nil {
 		return app.MediaOptions{}, err

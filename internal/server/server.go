@@ -24,14 +24,13 @@ import (
 	"github.com/parley-chat/parley/internal/gateway"
 	"github.com/parley-chat/parley/internal/httpapi"
 	"github.com/parley-chat/parley/internal/metrics"
+	"github.com/parley-chat/parley/internal/mqtt"
 	"github.com/parley-chat/parley/internal/postgres"
 	"github.com/parley-chat/parley/internal/presence"
 	"github.com/parley-chat/parley/internal/sqlite"
 	"github.com/parley-chat/parley/internal/web"
+	"golang.org/x/crypto/acme/autocert"
 )
-
-// Version is set at build time with -ldflags "-X …/internal/server.Version=…".
-var Version = "dev"
 
 // Server is one running Parley node.
 type Server struct {
@@ -43,12 +42,19 @@ type Server struct {
 	Metrics *metrics.Metrics
 	HTTP    *httpapi.Server
 	Gateway *gateway.Gateway
+	MQTT    *mqtt.Server // nil unless --mqtt
 
 	ln       net.Listener
 	srv      *http.Server
 	pprofSrv *http.Server
 	closers  []func() error // run in reverse order by Close
 	closeMu  sync.Once
+	started  time.Time
+	adminLn  net.Listener // <data-dir>/admin.sock (operator.go); nil with PostgreSQL
+	// TLS (tls.go)
+	certs      *certFiles
+	acme       *autocert.Manager
+	redirectLn net.Listener
 }
 
 // NewLogger returns the slog logger the configuration asks for, writing to w.
@@ -68,10 +74,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if err := checkTLSFiles(cfg); err != nil {
+		return nil, err
+	}
 	if log == nil {
 		log = NewLogger(cfg, os.Stderr)
 	}
-	s := &Server{cfg: cfg, log: log, Metrics: metrics.New()}
+	s := &Server{cfg: cfg, log: log, Metrics: metrics.New(), started: time.Now()}
 	if err := s.open(ctx); err != nil {
 		_ = s.Close()
 		return nil, err
@@ -100,18 +109,10 @@ func (s *Server) open(ctx context.Context) error {
 	s.Bus = bus
 	s.closers = append(s.closers, bus.Close)
 
-	limits := app.DefaultLimits()
-	limits.MaxMessageChars = cfg.MaxMessage
-	limits.SessionTTL = cfg.SessionTTL
-	limits.MessagesPerUserSecond = cfg.SendRate
-	limits.MaxReactionsPerMsg = cfg.MaxReactions
-	limits.MaxMembers = cfg.MaxMembers
-	media, err := s.openMedia(ctx)
+	s.App, err = NewApp(ctx, cfg, store, bus, s.log, s.runtime)
 	if err != nil {
 		return err
 	}
-	s.App = app.New(app.Options{Store: store, Bus: bus, Logger: s.log, Limits: limits,
-		Passwords: app.PasswordOptions{Params: cfg.PasswordParams}, Media: media})
 	s.startMediaSweep()
 
 	s.HTTP = httpapi.New(s.App, s.log, s.Metrics, httpapi.Options{
@@ -128,7 +129,7 @@ func (s *Server) open(ctx context.Context) error {
 	}
 	realtime = app.NewRealtime(s.App, presence)
 	s.Gateway = gateway.New(realtime, s.log, s.Metrics, gateway.Config{
-		MaxMessageChars: limits.MaxMessageChars,
+		MaxMessageChars: s.App.Limits().MaxMessageChars,
 		TypingTTL:       app.TypingTTL,
 		OpsPerSecond:    s.cfg.WSFrameRate,
 		OpsBurst:        int(2 * s.cfg.WSFrameRate),
@@ -145,12 +146,22 @@ func (s *Server) open(ctx context.Context) error {
 		nb.OnReconnect(s.Gateway.ResyncAll)
 	}
 	s.HTTP.MountGateway(s.Gateway)
+	if err := s.openMQTT(realtime); err != nil {
+		return err
+	}
 
 	s.HTTP.Mount("/", web.Handler()) // the browser client; API routes are more specific
 
 	s.ln, err = net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	if err := s.openTLS(); err != nil {
+		_ = s.ln.Close()
+		return err
+	}
+	if err := s.listenAdmin(); err != nil {
+		return err
 	}
 	s.srv = &http.Server{
 		Handler:           s.HTTP,
@@ -215,14 +226,19 @@ func (s *Server) openPresence(ctx context.Context, store parley.Store, notify fu
 // Addr returns the address the HTTP listener is bound to.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
-// URL returns the base URL of the HTTP listener (http://host:port).
+// URL returns the base URL of the listener (http://host:port, or https://
+// with TLS on).
 func (s *Server) URL() string {
 	addr := s.ln.Addr().(*net.TCPAddr)
 	host := addr.IP.String()
 	if addr.IP.IsUnspecified() {
 		host = "127.0.0.1"
 	}
-	return "http://" + net.JoinHostPort(host, fmt.Sprint(addr.Port))
+	scheme := "http://"
+	if s.cfg.TLS() {
+		scheme = "https://"
+	}
+	return scheme + net.JoinHostPort(host, fmt.Sprint(addr.Port))
 }
 
 // Run serves until ctx is cancelled, then shuts down gracefully: the
@@ -243,8 +259,16 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	s.log.Info("parley serving", "addr", s.Addr(), "version", Version, "store", storeName(s.cfg), "bus", busName(s.cfg))
+	s.log.Info("parley serving at "+s.publicURL(), "addr", s.Addr(), "url", s.publicURL(), "version", Version,
+		"store", storeName(s.cfg), "bus", busName(s.cfg))
+	s.announce(ctx)
 	errc := make(chan error, 1)
+	if s.MQTT != nil {
+		if err := s.MQTT.Serve(); err != nil {
+			_ = s.Close()
+			return err
+		}
+	}
 	go func() { errc <- s.srv.Serve(s.ln) }()
 	select {
 	case err := <-errc:

@@ -21,4 +21,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("messages", func(t *testing.T) { testMessages(t, open) })
 	t.Run("receipts", func(t *testing.T) { testReceipts(t, open) })
 	t.Run("attachments", func(t *testing.T) { testAttachments(t, open) })
+	t.Run("operator", func(t *testing.T) { testOperator(t, open) })
+	t.Run("search", func(t *testing.T) { testSearch(t, open) })
+	t.Run("contacts", func(t *testing.T) { testContacts(t, open) })
 }

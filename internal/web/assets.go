@@ -196,6 +196,10 @@ func contentType(name string) string {
 		return "application/json"
 	case ".png":
 		return "image/png"
+	case ".woff2":
+		return "font/woff2"
+	case ".txt":
+		return "text/plain; charset=utf-8"
 	}
 	if t := mime.TypeByExtension(path.Ext(name)); t != "" {
 		return t

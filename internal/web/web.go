@@ -2,7 +2,7 @@
 // ES modules embedded with go:embed, with no build step.
 //
 // Serving contract:
-//   - App routes ("/", "/login", "/register", "/settings", "/browse", "/c/{id}")
+//   - App routes ("/", "/login", "/register", "/settings", "/browse", "/admin", "/c/{id}")
 //     answer index.html with Cache-Control: no-cache and a strong ETag.
 //   - Every asset is served at /assets/<path-with-content-hash>, immutable for
 //     a year; references between assets (HTML src/href, ES-module imports, CSS
@@ -104,7 +104,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // isAppRoute reports whether p is a client-side route that loads the app.
 func isAppRoute(p string) bool {
 	switch p {
-	case "/", "/login", "/register", "/settings", "/browse":
+	case "/", "/login", "/register", "/settings", "/browse", "/admin":
 		return true
 	}
 	if id, ok := strings.CutPrefix(p, "/c/"); ok {

@@ -178,8 +178,8 @@ export class Api {
   }
 
   // Accounts
-  register(username, password, displayName) {
-    return this.req('POST', '/auth/register', { username, password, ...(displayName ? { display_name: displayName } : {}) });
+  register(username, password, displayName, link) {
+    return this.req('POST', '/auth/register', { username, password, ...(displayName ? { display_name: displayName } : {}), ...(link || {}) });
   }
   login(username, password) { return this.req('POST', '/auth/login', { username, password }); }
   logout() { return this.req('POST', '/auth/logout'); }

@@ -4,14 +4,18 @@
 import { Api } from './api.js';
 import { Realtime } from './realtime.js';
 import { Store } from './store.js';
-import { h, replace, icon } from './dom.js';
+import { h, replace, icon, iconButton } from './dom.js';
 import { picker } from './emoji.js';
 import { mentionsUser } from './format.js';
 import { renderAuth } from './views/auth.js';
 import { renderSidebar } from './views/sidebar.js';
 import { renderChat } from './views/chat.js';
+import { renderAdmin } from './views/admin.js';
 import { openNewDirect, openNewGroup, openBrowse, openMembers, openSettings } from './views/dialogs.js';
 import { toast, errorText, confirmDialog, announce } from './views/ui.js';
+import { ensureEmojiFont } from './emojifont.js';
+import { openSearch } from './views/search.js';
+import { openContacts } from './views/contacts.js';
 
 const root = document.getElementById('app');
 const api = new Api('');
@@ -42,11 +46,14 @@ window.addEventListener('popstate', () => route());
 function route() {
   const p = location.pathname;
   if (!ctx) {
-    if (p !== '/register') { if (p !== '/login') history.replaceState({}, '', '/login'); renderAuth(root, { mode: 'login', api, onAuthed, nav }); }
+    // Invite and first-admin setup links (/?invite=CODE, /?setup=TOKEN) open the registration form.
+    if (p !== '/register' && /[?&](invite|setup)=/.test(location.search)) history.replaceState({}, '', '/register' + location.search);
+    if (location.pathname !== '/register') { if (p !== '/login') history.replaceState({}, '', '/login'); renderAuth(root, { mode: 'login', api, onAuthed, nav }); }
     else renderAuth(root, { mode: 'register', api, onAuthed, nav });
     return;
   }
   if (p === '/login' || p === '/register') { history.replaceState({}, '', '/'); }
+  if (p === '/admin') { openAdmin(); return; }
   const m = /^\/c\/([^/]+)$/.exec(location.pathname);
   openChat(m ? decodeURIComponent(m[1]) : null);
   if (p === '/settings') openSettings(ctx);
@@ -86,6 +93,7 @@ function wsURL() {
 function start(me, token) {
   const store = new Store(api);
   store.setMe(me);
+  store.onWatchPresence = (ids) => ctx?.rt.subscribePresence(ids);
   if (me.settings?.theme) applyTheme(me.settings.theme);
   const rt = new Realtime({
     url: wsURL(), token, storageKey: 'parley.outbox.' + me.id,
@@ -99,6 +107,8 @@ function start(me, token) {
     openNewGroup: (k) => openNewGroup(ctx, k),
     openBrowse: () => openBrowse(ctx),
     openMembers: (id) => openMembers(ctx, id),
+    openSearch: (q) => openSearch(ctx, q),
+    openContacts: () => openContacts(ctx),
     signOut, toggleMute, leave, join, toggleReaction, openReactionPicker, deleteMessage,
     startReply: (m) => ctx.chat?.composer.startReply(m),
     startEdit: (m) => ctx.chat?.composer.startEdit(m),
@@ -129,6 +139,9 @@ function start(me, token) {
   window.addEventListener('focus', () => maybeMarkRead());
 
   const sidebar = renderSidebar(ctx);
+  sidebar.querySelector('.side-actions')?.prepend(
+    iconButton('search', 'Search messages', () => ctx.openSearch(), 'search-btn'),
+    iconButton('users', 'Contacts', () => ctx.openContacts(), 'contacts-btn'));
   const main = h('main', { class: 'main', id: 'main' });
   const shell = h('div', { class: 'shell' }, sidebar, main);
   ctx.main = main;
@@ -139,7 +152,7 @@ function start(me, token) {
 }
 
 function openChat(id) {
-  if (ctx.openConv === id && ctx.view) return;
+  if (ctx.openConv === id && ctx.view && !ctx.view.admin) return;
   ctx.view?.destroy();
   ctx.view = null;
   ctx.openConv = id;
@@ -159,6 +172,17 @@ function openChat(id) {
   replace(ctx.main, ctx.view.el);
   ctx.store.emit('route');
   ctx.view.el.querySelector('textarea')?.focus({ preventScroll: true });
+}
+
+// openAdmin shows the admin page in the main pane (the server refuses its
+// calls to anyone but admins).
+function openAdmin() {
+  ctx.view?.destroy();
+  ctx.openConv = null;
+  ctx.shell.classList.add('has-chat');
+  ctx.view = { ...renderAdmin(ctx), admin: true };
+  replace(ctx.main, ctx.view.el);
+  ctx.store.emit('route');
 }
 
 // resync runs after every (re)connection: refresh the conversation list, then
@@ -212,6 +236,12 @@ function onFrame(f) {
     case 'presence': store.setPresence(f.user_id, f); break;
     case 'presence_state': for (const u of f.users || []) store.setPresence(u.user_id, u); break;
     case 'session_revoked': signOut(true); break;
+    case 'contact_request':
+      if (f.to_id === store.me.id) store.ensureUsers([f.from_id]).then(() => toast(`${store.displayName(f.from_id)} wants to add you as a contact`));
+      store.emit('contacts');
+      break;
+    case 'contact_accepted':
+    case 'contact_removed': store.emit('contacts'); break;
     default: break;
   }
 }
@@ -266,6 +296,7 @@ function onMember(f) {
   if (f.type === 'member_left') { c.members?.delete(f.user_id); c.member_count = Math.max(0, (c.member_count || 1) - 1); } else {
     c.members = c.members || new Map();
     if (f.type === 'member_joined' && !c.members.has(f.user_id)) c.member_count = (c.member_count || 0) + 1;
+    if (f.type === 'member_joined') store.forgetUnansweredPresence();
     c.members.set(f.user_id, { ...(c.members.get(f.user_id) || {}), ...(f.member || {}), user_id: f.user_id });
     store.ensureUsers([f.user_id]);
   }
@@ -431,4 +462,4 @@ async function signOut(expired) {
   route();
 }
 
-boot();
+ensureEmojiFont().finally(boot);

@@ -83,6 +83,29 @@ export class Store {
     if (missing.length) this.emit('users');
   }
 
+  // watchPresence asks (once, batched per task) for the presence of user id
+  // through onWatchPresence(ids). The server answers only for people who
+  // share a conversation; unanswered ids are asked again after a new
+  // conversation or member appears (forgetUnansweredPresence).
+  watchPresence(id) {
+    this.presenceAsked = this.presenceAsked || new Set();
+    if (!id || id === this.me?.id || this.presenceAsked.has(id) || this.presenceAsked.size >= 450) return;
+    this.presenceAsked.add(id);
+    (this.presenceWanted = this.presenceWanted || new Set()).add(id);
+    if (this.presenceFlush) return;
+    this.presenceFlush = true;
+    queueMicrotask(() => {
+      this.presenceFlush = false;
+      const ids = [...this.presenceWanted];
+      this.presenceWanted.clear();
+      if (ids.length) this.onWatchPresence?.(ids);
+    });
+  }
+
+  forgetUnansweredPresence() {
+    for (const id of this.presenceAsked || []) if (!this.presence.has(id)) this.presenceAsked.delete(id);
+  }
+
   setPresence(id, p) {
     const online = p.online ?? (p.status === 'online');
     this.presence.set(id, { online, last_seen_at: p.last_seen_at });
@@ -128,6 +151,7 @@ export class Store {
       n.last_activity_at = old.last_activity_at;
     }
     if (old && n.read_seq !== undefined) n.read_seq = Math.max(n.read_seq, old.read_seq || 0);
+    if (!old) this.forgetUnansweredPresence();
     const c = old ? { ...old, ...n, members: old.members || n.members } : n;
     if (old && n.members) c.members = n.members;
     c.unread = c.unread ?? 0;

@@ -54,7 +54,8 @@ export function renderChat(ctx, id) {
       h('div', { class: 'chat-actions' },
         act(iconButton(c.muted ? 'bellOff' : 'bell', c.muted ? 'Unmute notifications' : 'Mute notifications', () => ctx.toggleMute(conv()), c.muted ? 'on' : ''), 'mute'),
         c.kind !== 'direct' ? act(iconButton('users', 'Members', () => ctx.openMembers(id)), 'members') : null,
-        c.kind !== 'direct' ? act(iconButton('leave', 'Leave conversation', () => ctx.leave(conv()), 'danger'), 'leave') : null));
+        c.kind !== 'direct' ? act(h('button', { type: 'button', class: 'icon-btn danger labelled', 'aria-label': 'Leave conversation', title: 'Leave conversation', onclick: () => ctx.leave(conv()) },
+          icon('exit'), h('span', { class: 'btn-label', 'aria-hidden': 'true' }, 'Leave')), 'leave') : null));
     if (refocus) head.querySelector(`[data-action="${refocus}"]`)?.focus();
   }
 
@@ -68,6 +69,12 @@ export function renderChat(ctx, id) {
     let lastMine = 0;
     for (const s of w.seqs) { const m = w.bySeq.get(s); if (m.sender_id === me && m.kind !== 'system') lastMine = s; }
     const lastSeq = w.seqs[w.seqs.length - 1];
+    // The divider goes before the first unread message from someone else,
+    // after system lines such as "Conversation started".
+    const sepAt = state.unreadAfter == null ? null : w.seqs.find((s) => {
+      const m = s >= state.unreadFirst && w.bySeq.get(s);
+      return m && m.sender_id !== me && m.kind !== 'system';
+    });
     for (const seq of w.seqs) {
       const m = w.bySeq.get(seq);
       const dk = dayKey(m.created_at);
@@ -76,7 +83,7 @@ export function renderChat(ctx, id) {
         lastDay = dk;
         prev = null;
       }
-      if (state.unreadAfter != null && seq === state.unreadFirst) {
+      if (seq === sepAt) {
         out.push({ key: 'unread', sig: 'u', build: () => h('li', { class: 'unread-sep', id: 'unread-sep', role: 'separator' }, h('span', {}, 'New messages')) });
         prev = null;
       }
@@ -113,6 +120,7 @@ export function renderChat(ctx, id) {
     const beforeTop = scroller.scrollTop;
     const firstKey = list.firstElementChild?.dataset.key;
     state.rows = reconcile(list, items(), state.rows);
+    if (state.toolsSeq) document.getElementById('m-' + state.toolsSeq)?.classList.add('tools-open');
     beginning.hidden = !w.complete;
     replace(beginning, w.complete ? beginningText() : '');
     // Keep the view steady: stick to the bottom, or keep the old first row in
@@ -213,7 +221,27 @@ export function renderChat(ctx, id) {
     rows[Math.max(0, Math.min(rows.length - 1, i))]?.focus();
   });
 
-  subs.push(store.on('msgs:' + id, renderList), store.on('outbox', renderList), store.on('users', () => { renderList(); renderHead(); }),
+  // For a finger (the last pointerdown), or at phone width, a tap on a
+  // message opens its toolbar, one at a time; a tap elsewhere, or on a tool
+  // other than the reaction picker, closes it.
+  const tapTools = () => document.documentElement.dataset.pointer === 'touch' || matchMedia('(max-width: 760px)').matches;
+  const onPointer = (e) => { document.documentElement.dataset.pointer = e.pointerType === 'touch' ? 'touch' : 'mouse'; };
+  document.addEventListener('pointerdown', onPointer, { capture: true, passive: true });
+  function openTools(row) {
+    state.toolsSeq = row?.dataset.seq || null;
+    for (const r of list.querySelectorAll('.msg.tools-open')) if (r !== row) r.classList.remove('tools-open');
+    row?.classList.add('tools-open');
+  }
+  const onTap = (e) => {
+    if (!tapTools() || (!state.toolsSeq && !list.contains(e.target))) return;
+    const row = list.contains(e.target) && e.target.closest('.msg');
+    if (e.target.closest('.msg-tools')) { if (!e.target.closest('[aria-label="Add reaction"]')) openTools(null); return; }
+    if (!row || !row.dataset.seq || e.target.closest('a, button, input, textarea')) { openTools(null); return; }
+    openTools(row.classList.contains('tools-open') ? null : row);
+  };
+  document.addEventListener('click', onTap);
+
+  subs.push(() => document.removeEventListener('click', onTap), () => document.removeEventListener('pointerdown', onPointer, { capture: true }), store.on('msgs:' + id, renderList), store.on('outbox', renderList), store.on('users', () => { renderList(); renderHead(); }),
     store.on('conv:' + id, () => { renderHead(); renderList(); }), store.on('presence', renderHead), store.on('typing:' + id, renderTyping),
     store.on('me', renderList));
   const ticker = setInterval(renderTyping, 2000);
@@ -236,7 +264,10 @@ export function renderChat(ctx, id) {
         store.loadMembers(id).catch(() => {}),
       ]);
       const seqs = store.win(id).seqs;
-      const firstUnreadMsg = state.unreadFirst && seqs[0] <= state.unreadFirst && seqs.find((s) => s >= state.unreadFirst && store.message(id, s)?.sender_id !== store.me.id);
+      const firstUnreadMsg = state.unreadFirst && seqs[0] <= state.unreadFirst && seqs.find((s) => {
+        const m = s >= state.unreadFirst && store.message(id, s);
+        return m && m.sender_id !== store.me.id && m.kind !== 'system';
+      });
       if (firstUnreadMsg) state.unreadFirst = firstUnreadMsg;
       ctx.subscribePresence(c);
       renderList();

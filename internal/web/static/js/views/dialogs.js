@@ -5,19 +5,25 @@ import { modal, field, avatar, toast, errorText, confirmDialog } from './ui.js';
 import { ago } from '../format.js';
 import { setUserAvatar } from '../avatars.js';
 
-// picturePicker is a file input for a PNG, JPEG, GIF or WebP picture;
-// upload(file) sends it (the server crops and resizes it).
+// picturePicker is a button that opens the file chooser for a PNG, JPEG,
+// GIF or WebP picture (the file input itself is visually hidden and out of
+// the tab order); upload(file) sends it (the server crops and resizes it).
 function picturePicker(label, upload) {
-  const input = h('input', { type: 'file', accept: 'image/png,image/jpeg,image/gif,image/webp', class: 'avatar-file' });
+  const labelId = 'pl-' + Math.random().toString(36).slice(2);
+  const input = h('input', { type: 'file', accept: 'image/png,image/jpeg,image/gif,image/webp', class: 'avatar-file sr-only', tabindex: '-1', 'aria-hidden': 'true' });
   const status = h('span', { class: 'muted', role: 'status' });
+  const btn = h('button', { type: 'button', class: 'btn picture-btn', 'aria-describedby': labelId, onclick: () => input.click() }, icon('image'), 'Choose a picture…');
   input.addEventListener('change', async () => {
     const f = input.files?.[0];
     if (!f) return;
-    input.disabled = true;
+    btn.disabled = true;
     status.textContent = 'Uploading…';
-    try { await upload(f); status.textContent = 'Picture updated.'; toast('Picture updated'); } catch (e) { status.textContent = errorText(e); } finally { input.disabled = false; input.value = ''; }
+    try { await upload(f); status.textContent = 'Picture updated.'; toast('Picture updated'); } catch (e) { status.textContent = errorText(e); } finally { btn.disabled = false; input.value = ''; btn.focus(); }
   });
-  return field(label, input, status);
+  return h('div', { class: 'field', role: 'group', 'aria-labelledby': labelId },
+    h('span', { class: 'field-label', id: labelId }, label),
+    h('div', { class: 'picture-row' }, btn, status, input),
+    h('div', { class: 'hint' }, 'PNG, JPEG, GIF or WebP; it is cropped to a square.'));
 }
 
 // userSearch is a username search box with a live result list.

@@ -39,6 +39,7 @@ export function renderSidebar(ctx) {
 
   const root = h('aside', { class: 'sidebar', 'aria-label': 'Conversations' },
     h('header', { class: 'side-head' }, meBox, h('div', { class: 'side-actions' }, h('div', { class: 'menu-wrap' }, newBtn, newMenu),
+      store.me?.role === 'admin' ? iconButton('lock', 'Administration', () => ctx.nav('/admin'), 'admin-btn') : null,
       iconButton('settings', 'Settings', () => ctx.openSettings()))),
     conn,
     h('div', { class: 'side-search' }, icon('search'), filter),

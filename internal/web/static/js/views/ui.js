@@ -8,11 +8,29 @@ export function avatar(store, user, { size = 'md', presence = false, label } = {
   const id = user?.id || label || '?';
   const el = h('span', { class: `avatar avatar-${size} hue-${hue(id)}`, 'aria-hidden': 'true' }, initials(name));
   if (presence && user?.id) {
-    const online = user.id === store.me?.id ? store.conn.state === 'online' : store.presence.get(user.id)?.online;
-    el.append(h('span', { class: 'presence ' + (online ? 'online' : 'offline') }));
+    // Every person shown with a dot is watched (the store subscribes once);
+    // until the server answers (or for a stranger, whose presence is never
+    // shared) the dot stays hidden rather than a misleading grey.
+    const self = user.id === store.me?.id;
+    if (!self) { store.watchPresence(user.id); livePresence(store); }
+    const p = self ? { online: store.conn.state === 'online' } : store.presence.get(user.id);
+    el.append(h('span', { class: 'presence ' + presenceClass(p), dataset: self ? {} : { presence: user.id } }));
   }
   if (user?.id) userPicture(store.api, el, user.id);
   return el;
+}
+
+function presenceClass(p) { return p ? (p.online ? 'online' : 'offline') : 'unknown'; }
+
+// livePresence keeps every presence dot on the page current, wherever it is
+// (dialogs render once), by one listener per store.
+const live = new WeakSet();
+function livePresence(store) {
+  if (live.has(store)) return;
+  live.add(store);
+  store.on('presence', () => {
+    for (const d of document.querySelectorAll('.presence[data-presence]')) d.className = 'presence ' + presenceClass(store.presence.get(d.dataset.presence));
+  });
 }
 
 export function convAvatar(store, c, size = 'md') {

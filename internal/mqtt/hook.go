@@ -1,0 +1,440 @@
+package mqtt
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/parley-chat/parley"
+	"github.com/parley-chat/parley/internal/app"
+)
+
+// hook is the broker's single hook: authentication, ACLs, sends and the
+// delivery bookkeeping all go through it.
+//
+// Locking: mu serializes every publish into the broker (live and replay)
+// with the tail of each SUBSCRIBE, and guards every session's conversation
+// state. cur is the publish in progress (set with mu held), so the ACL check
+// mochi makes per delivery knows which message it is deciding on.
+type hook struct {
+	mochi.HookBase
+	rt     *app.Realtime
+	app    *app.App
+	broker *mochi.Server
+	log    *slog.Logger
+	cfg    Config
+
+	ctx    context.Context // cancelled by stop; bounds replays
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	packets *app.Limiter // packets per connection
+
+	mu       sync.Mutex
+	cur      atomic.Pointer[delivery]
+	sessions sync.Map // client id → *session
+	conns    sync.Map // *mochi.Client → parley.Actor, for established connections
+}
+
+// session is one MQTT session (a user and a client id). It outlives its
+// connections while the broker keeps the session.
+type session struct {
+	id       string
+	actor    atomic.Pointer[parley.Actor]
+	seen     atomic.Int64        // unix seconds of the last connect, for the sweep
+	convs    map[string]*convSub // conversation id → delivery state; guarded by hook.mu
+	presence sync.Map            // user id → struct{}: presence topics this session may read
+	pending  map[string]*convSub // set in OnSubscribe, applied under mu; only the client's goroutine touches it
+}
+
+// convSub is the delivery state of one subscribed conversation: last is the
+// highest seq handed to the broker for this session (delivered, or in
+// flight); while replaying, live messages are left to the replay (skipped
+// is the highest one left).
+type convSub struct {
+	last, skipped int64
+	replaying     bool
+}
+
+func newHook(rt *app.Realtime, broker *mochi.Server, log *slog.Logger, cfg Config) *hook {
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &hook{rt: rt, app: rt.App(), broker: broker, log: log, cfg: cfg, ctx: ctx, cancel: cancel,
+		packets: app.NewLimiter(cfg.PacketsPerSec, int(2*cfg.PacketsPerSec), time.Now)}
+	h.wg.Add(1)
+	go h.sweep()
+	return h
+}
+
+func (h *hook) stop() {
+	h.cancel()
+	h.wg.Wait()
+}
+
+func (h *hook) ID() string { return "parley" }
+
+func (h *hook) Provides(b byte) bool {
+	return bytes.Contains([]byte{
+		mochi.OnConnectAuthenticate, mochi.OnACLCheck, mochi.OnSessionEstablished, mochi.OnDisconnect,
+		mochi.OnPacketRead, mochi.OnSubscribe, mochi.OnSubscribed, mochi.OnUnsubscribed, mochi.OnPublish,
+		mochi.OnPublishDropped, mochi.OnClientExpired,
+	}, []byte{b})
+}
+
+func (h *hook) session(id string) *session {
+	if v, ok := h.sessions.Load(id); ok {
+		return v.(*session)
+	}
+	return nil
+}
+
+func (h *hook) actor(cl *mochi.Client) (parley.Actor, bool) {
+	v, ok := h.conns.Load(cl)
+	if !ok {
+		return parley.Actor{}, false
+	}
+	return v.(parley.Actor), true
+}
+
+// OnConnectAuthenticate signs the client in: the password is a session
+// token of the user named by the username (id or username), or that user's
+// password (which opens a new session, like POST /auth/login). The client id
+// is then scoped to the user, so nobody can take over another's session.
+func (h *hook) OnConnectAuthenticate(cl *mochi.Client, pk packets.Packet) bool {
+	name, secret := string(pk.Connect.Username), string(pk.Connect.Password)
+	if name == "" || secret == "" {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(h.ctx, opTimeout)
+	defer cancel()
+	actor, u, err := h.rt.Authenticate(ctx, secret)
+	if err == nil && u.ID != name && !strings.EqualFold(u.Username, name) {
+		return false
+	}
+	if parley.IsCode(err, parley.CodeUnauthenticated) {
+		var tok string
+		host, _, _ := net.SplitHostPort(cl.Net.Remote)
+		if _, tok, err = h.app.Login(ctx, app.LoginInput{Username: name, Password: secret, UserAgent: "mqtt", Address: host}); err == nil {
+			actor, u, err = h.rt.Authenticate(ctx, tok)
+		}
+	}
+	if err != nil {
+		h.log.Debug("mqtt auth refused", "remote", cl.Net.Remote, "err", err)
+		return false
+	}
+	cl.ID = u.ID + "/" + cl.ID
+	s := h.session(cl.ID)
+	if s == nil || pk.Connect.Clean {
+		s = &session{id: cl.ID, convs: map[string]*convSub{}}
+		h.mu.Lock()
+		h.sessions.Store(cl.ID, s)
+		h.mu.Unlock()
+	}
+	s.actor.Store(&actor)
+	s.seen.Store(time.Now().Unix())
+	return true
+}
+
+// OnSessionEstablished records the connection for presence and replays what
+// the session missed in every conversation it is subscribed to.
+func (h *hook) OnSessionEstablished(cl *mochi.Client, _ packets.Packet) {
+	s := h.session(cl.ID)
+	if s == nil {
+		return
+	}
+	actor := *s.actor.Load()
+	h.conns.Store(cl, actor)
+	h.rt.Connected(h.ctx, actor)
+	h.mu.Lock()
+	for conv, cs := range s.convs {
+		h.startReplayLocked(s, conv, cs, 0)
+	}
+	h.mu.Unlock()
+}
+
+// OnDisconnect ends the connection's presence. The session's state stays
+// until the broker drops the session (sweep).
+func (h *hook) OnDisconnect(cl *mochi.Client, err error, _ bool) {
+	if v, ok := h.conns.LoadAndDelete(cl); ok {
+		h.rt.Disconnected(context.WithoutCancel(h.ctx), v.(parley.Actor))
+	}
+	if err != nil && !errors.Is(err, packets.CodeDisconnect) {
+		h.log.Debug("mqtt connection closed", "client", cl.ID, "err", err)
+	}
+}
+
+// OnClientExpired forgets an expired session.
+func (h *hook) OnClientExpired(cl *mochi.Client) { h.sessions.Delete(cl.ID) }
+
+// sweep forgets the sessions the broker no longer has (clean sessions end
+// with their connection) once a minute.
+func (h *hook) sweep() {
+	defer h.wg.Done()
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.ctx.Done():
+			return
+		case <-t.C:
+		}
+		old := time.Now().Add(-time.Minute).Unix()
+		h.sessions.Range(func(k, v any) bool {
+			if _, ok := h.broker.Clients.Get(k.(string)); !ok && v.(*session).seen.Load() < old {
+				h.sessions.Delete(k)
+			}
+			return true
+		})
+	}
+}
+
+// OnPacketRead limits each connection's packet rate: a flood is cut off
+// with DISCONNECT 0x96 (message rate too high).
+func (h *hook) OnPacketRead(cl *mochi.Client, pk packets.Packet) (packets.Packet, error) {
+	if ok, _ := h.packets.Allow(cl.ID); !ok {
+		if cl.Properties.ProtocolVersion == 5 {
+			_ = cl.WritePacket(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Disconnect},
+				ReasonCode: packets.ErrMessageRateTooHigh.Code})
+		}
+		return pk, packets.ErrRejectPacket // mochi ends the connection on it
+	}
+	return pk, nil
+}
+
+// OnACLCheck: clients publish only to parley/c/<id>/send (the app decides
+// the rest) and read only what OnSubscribe admitted. Called by mochi for
+// each filter of a SUBSCRIBE (with mu held by OnSubscribe) and for each
+// delivery (with mu held by the publisher, except retained presence).
+func (h *hook) OnACLCheck(cl *mochi.Client, topic string, write bool) bool {
+	if cl.Net.Inline {
+		return true
+	}
+	kind, id := parseTopic(topic)
+	if write {
+		return kind == topicSend
+	}
+	s := h.session(cl.ID)
+	if s == nil {
+		return false
+	}
+	switch kind {
+	case topicPresence:
+		_, ok := s.presence.Load(id)
+		return ok
+	case topicMessages:
+		if d := h.cur.Load(); d != nil && d.topic == topic {
+			return h.deliverableLocked(cl, s, d)
+		}
+		return s.convs[id] != nil // SUBSCRIBE: mu is held (OnSubscribe … OnSubscribed)
+	}
+	return false
+}
+
+// OnSubscribe authorizes each filter through the app: messages of a
+// conversation the user is a member of, presence of a user they share a
+// conversation with (or their own). Refused filters get 0x87 from the ACL
+// check. An MQTT 5 user property after=<seq> replays the messages after seq.
+// It returns with mu held; OnSubscribed releases it.
+func (h *hook) OnSubscribe(cl *mochi.Client, pk packets.Packet) packets.Packet {
+	if cl.Net.Inline {
+		return pk
+	}
+	s := h.session(cl.ID)
+	actor, ok := h.actor(cl)
+	if s == nil || !ok {
+		h.mu.Lock()
+		return pk
+	}
+	after := int64(-1)
+	for _, p := range pk.Properties.User {
+		if p.Key == "after" {
+			if n, err := strconv.ParseInt(p.Val, 10, 64); err == nil && n >= 0 {
+				after = n
+			}
+		}
+	}
+	ctx, cancel := context.WithTimeout(h.ctx, opTimeout)
+	defer cancel()
+	s.pending = map[string]*convSub{}
+	for _, f := range pk.Filters {
+		kind, id := parseTopic(f.Filter)
+		switch kind {
+		case topicMessages:
+			msgs, err := h.app.History(ctx, actor, id, app.HistoryInput{Latest: true, Limit: 1})
+			if err != nil {
+				s.pending[id] = nil
+				continue
+			}
+			cs := &convSub{}
+			if len(msgs) > 0 {
+				cs.last = msgs[0].Seq
+			}
+			if after >= 0 && after < cs.last {
+				cs.last, cs.skipped = after, cs.last
+			}
+			s.pending[id] = cs
+		case topicPresence:
+			if h.mayWatch(ctx, actor, id) {
+				s.presence.Store(id, struct{}{})
+			} else {
+				s.presence.Delete(id)
+			}
+		}
+	}
+	h.mu.Lock()
+	for id, cs := range s.pending {
+		switch old := s.convs[id]; {
+		case cs == nil:
+			delete(s.convs, id)
+		case old != nil && after < 0: // a re-subscribe keeps the session's place
+			s.pending[id] = old
+		default:
+			s.convs[id] = cs
+		}
+	}
+	return pk
+}
+
+// mayWatch reports whether actor may read userID's presence, and makes
+// sure a retained presence message exists for the topic.
+func (h *hook) mayWatch(ctx context.Context, actor parley.Actor, userID string) bool {
+	st, err := h.rt.WatchPresence(ctx, actor, []string{userID})
+	if err != nil || len(st) == 0 {
+		return false
+	}
+	topic := presenceTopic(userID)
+	if _, ok := h.broker.Topics.Retained.Get(topic); !ok {
+		h.broker.Topics.RetainMessage(packets.Packet{
+			FixedHeader: packets.FixedHeader{Type: packets.Publish, Retain: true},
+			TopicName:   topic, Payload: presenceFrame(st[0]), Created: time.Now().Unix(),
+		})
+	}
+	return true
+}
+
+// OnSubscribed releases mu and starts the replays asked for with after.
+func (h *hook) OnSubscribed(cl *mochi.Client, _ packets.Packet, _ []byte) {
+	if cl.Net.Inline {
+		return
+	}
+	s := h.session(cl.ID)
+	if s != nil {
+		for id, cs := range s.pending {
+			if cs != nil && cs.skipped > cs.last && s.convs[id] == cs {
+				h.startReplayLocked(s, id, cs, cs.skipped)
+			}
+		}
+		s.pending = nil
+	}
+	h.mu.Unlock()
+}
+
+// OnUnsubscribed forgets the filters' delivery state.
+func (h *hook) OnUnsubscribed(cl *mochi.Client, pk packets.Packet) {
+	s := h.session(cl.ID)
+	if s == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, f := range pk.Filters {
+		switch kind, id := parseTopic(f.Filter); kind {
+		case topicMessages:
+			delete(s.convs, id)
+		case topicPresence:
+			s.presence.Delete(id)
+		}
+	}
+}
+
+// OnPublish performs a send: the message is committed (or found, for a
+// resent client_msg_id) before mochi acknowledges, so a PUBACK (PUBREC for
+// QoS 2) means durably stored. The publish itself is never routed: the
+// message reaches subscribers as the app's event. A refusal is a PUBACK
+// with a reason code (MQTT 5) or, for MQTT 3.1.1 which has none, closing
+// the connection; a refused QoS 0 publish is dropped.
+func (h *hook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, error) {
+	if cl.Net.Inline {
+		return pk, nil
+	}
+	kind, conv := parseTopic(pk.TopicName)
+	actor, ok := h.actor(cl)
+	if kind != topicSend || !ok {
+		return pk, packets.ErrRejectPacket
+	}
+	in, err := parseSend(pk.Payload, pk.Properties.CorrelationData)
+	var m parley.Message
+	if err == nil {
+		ctx, cancel := context.WithTimeout(h.ctx, opTimeout)
+		m, _, _, err = h.rt.Send(ctx, actor, conv, in.ClientMsgID, in.Body, in.ReplyTo, nil)
+		cancel()
+	}
+	if err != nil {
+		return h.refuse(cl, pk, err)
+	}
+	props := packets.Properties{User: []packets.UserProperty{
+		{Key: "seq", Val: strconv.FormatInt(m.Seq, 10)},
+		{Key: "message_id", Val: m.ID},
+		{Key: "client_msg_id", Val: m.ClientMsgID}}}
+	if pk.FixedHeader.Qos == 1 {
+		// Acknowledged here rather than by mochi, which would write the
+		// granted QoS (0x01) as the PUBACK's reason code instead of 0x00.
+		_ = cl.WritePacket(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Puback}, PacketID: pk.PacketID,
+			Properties: props})
+		return pk, packets.ErrRejectPacket
+	}
+	pk.Ignore = true // QoS 0: nothing to send; QoS 2: mochi runs PUBREC/PUBREL/PUBCOMP
+	pk.Properties.User = append(pk.Properties.User, props.User...)
+	return pk, nil
+}
+
+func (h *hook) refuse(cl *mochi.Client, pk packets.Packet, err error) (packets.Packet, error) {
+	code := reasonCode(err)
+	if perr := parley.AsError(err); perr.Code == parley.CodeInternal || perr.Code == parley.CodeUnavailable {
+		h.log.Warn("mqtt send failed", "client", cl.ID, "err", err)
+	}
+	switch {
+	case pk.FixedHeader.Qos == 0:
+	case cl.Properties.ProtocolVersion < 5:
+		cl.Stop(code)
+	default:
+		ack := packets.Puback
+		if pk.FixedHeader.Qos == 2 {
+			ack = packets.Pubrec
+		}
+		_ = cl.WritePacket(packets.Packet{FixedHeader: packets.FixedHeader{Type: ack}, PacketID: pk.PacketID,
+			ReasonCode: code.Code, Properties: packets.Properties{ReasonString: code.Reason}})
+	}
+	return pk, packets.ErrRejectPacket
+}
+
+// reasonCode maps a Parley error to the PUBACK reason code (MQTT 5 §3.4.2.1)
+// whose reason string is "<code>: <message>".
+func reasonCode(err error) packets.Code {
+	e := parley.AsError(err)
+	c := packets.ErrUnspecifiedError
+	switch e.Code {
+	case parley.CodeInvalid, parley.CodeTooLarge, parley.CodeUnsupportedType:
+		c = packets.ErrPayloadFormatInvalid
+	case parley.CodeUnauthenticated, parley.CodeForbidden, parley.CodeNotFound:
+		c = packets.ErrNotAuthorized
+	case parley.CodeRateLimited:
+		c = packets.ErrQuotaExceeded
+	case parley.CodeConflict:
+		c = packets.ErrImplementationSpecificError
+	}
+	msg := e.Message
+	if e.Code == parley.CodeInternal {
+		msg = "internal error"
+	}
+	return packets.Code{Code: c.Code, Reason: string(e.Code) + ": " + msg}
+}

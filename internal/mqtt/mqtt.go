@@ -1,0 +1,155 @@
+// Package mqtt is Parley's MQTT 3.1.1/5 gateway (docs/mqtt.md): an embedded
+// mochi-mqtt broker whose hooks hand every decision — who connects, who may
+// read or post where, what a send stores — to internal/app, so MQTT clients
+// get exactly the rules REST and WebSocket clients get. Messages reach MQTT
+// subscribers from the Bus, like the WebSocket gateway's.
+package mqtt
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"sync"
+	"time"
+
+	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/listeners"
+
+	"github.com/parley-chat/parley"
+	"github.com/parley-chat/parley/internal/app"
+)
+
+// Config is the gateway's share of the server configuration.
+type Config struct {
+	Addr            string        // TCP listen address (":0" picks a free port)
+	MaxMessageChars int           // the app's message limit; sizes the packet limit
+	PacketsPerSec   float64       // packets one connection may send per second, sustained (bursts of twice that)
+	SessionExpiry   time.Duration // longest a disconnected persistent session is kept (default 24h)
+}
+
+// Limits of the broker (docs/mqtt.md).
+const (
+	maxPendingWrites = 1024 // queued outbound packets per client; beyond, deliveries are dropped and replayed
+	maxInflight      = 1024 // unacknowledged QoS 1 deliveries kept per session
+	receiveMaximum   = 256  // QoS 1 publishes a client may have unacknowledged
+	replayPage       = 100  // history page of a catch-up replay
+	opTimeout        = 15 * time.Second
+)
+
+// Server is the MQTT listener of one node.
+type Server struct {
+	broker *mochi.Server
+	hook   *hook
+	ln     net.Listener
+	log    *slog.Logger
+	once   sync.Once
+}
+
+// New binds cfg.Addr and prepares the broker; Serve starts accepting.
+func New(rt *app.Realtime, log *slog.Logger, cfg Config) (*Server, error) {
+	if cfg.SessionExpiry <= 0 {
+		cfg.SessionExpiry = 24 * time.Hour
+	}
+	if cfg.PacketsPerSec <= 0 {
+		cfg.PacketsPerSec = 100
+	}
+	caps := mochi.NewDefaultServerCapabilities()
+	caps.MaximumClientWritesPending = maxPendingWrites
+	caps.MaximumInflight = maxInflight
+	caps.ReceiveMaximum = receiveMaximum
+	caps.MaximumSessionExpiryInterval = uint32(min(cfg.SessionExpiry/time.Second, math.MaxUint32)) // #nosec G115 -- bounded
+	caps.MaximumPacketSize = maxPacketSize(cfg.MaxMessageChars)
+	caps.SharedSubAvailable = 0
+	caps.Compatibilities.NoInheritedPropertiesOnAck = false
+	broker := mochi.New(&mochi.Options{
+		Capabilities:           caps,
+		InlineClient:           true, // Publish from the bus
+		Logger:                 slog.New(warnOnly{log.With("component", "mqtt").Handler()}),
+		SysTopicResendInterval: 3600,
+	})
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("mqtt: listen on %s: %w", cfg.Addr, err)
+	}
+	h := newHook(rt, broker, log, cfg)
+	if err := broker.AddHook(h, nil); err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
+	if err := broker.AddListener(&listener{ln: ln}); err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
+	return &Server{broker: broker, hook: h, ln: ln, log: log}, nil
+}
+
+// maxPacketSize bounds one packet: a body of maxChars 4-byte characters,
+// escaped JSON, topic and properties fit; anything larger closes the
+// connection before it is read into memory.
+func maxPacketSize(maxChars int) uint32 {
+	n := 6*maxChars + 4096
+	if n < 64<<10 {
+		n = 64 << 10
+	}
+	return uint32(min(n, math.MaxUint32)) // #nosec G115 -- bounded
+}
+
+// Addr returns the address the listener is bound to.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Serve starts accepting connections; it returns at once.
+func (s *Server) Serve() error {
+	s.log.Info("mqtt serving", "addr", s.Addr())
+	return s.broker.Serve()
+}
+
+// HandleEvent routes one bus event to the MQTT sessions (see hook.event).
+func (s *Server) HandleEvent(e parley.Event) { s.hook.event(e) }
+
+// Close disconnects every client and stops the broker. Safe to call twice.
+func (s *Server) Close() error {
+	var err error
+	s.once.Do(func() {
+		err = s.broker.Close()
+		_ = s.ln.Close()
+		s.hook.stop()
+	})
+	return err
+}
+
+// listener serves mochi on a listener bound by New (so ":0" has an address
+// before Serve).
+type listener struct{ ln net.Listener }
+
+func (l *listener) Init(*slog.Logger) error { return nil }
+func (l *listener) ID() string              { return "parley" }
+func (l *listener) Address() string         { return l.ln.Addr().String() }
+func (l *listener) Protocol() string        { return "tcp" }
+
+func (l *listener) Serve(establish listeners.EstablishFn) {
+	for {
+		conn, err := l.ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() { _ = establish(l.ID(), conn) }() // the hook logs what matters
+	}
+}
+
+func (l *listener) Close(closeClients listeners.CloseFn) {
+	closeClients(l.ID())
+	_ = l.ln.Close()
+}
+
+// warnOnly passes on the broker's errors only: its info lines narrate
+// start-up and every hook, its warnings are each bad packet a client sends
+// (answered with a reason code, and counted by no one).
+type warnOnly struct{ slog.Handler }
+
+func (w warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelError && w.Handler.Enabled(ctx, l)
+}
+func (w warnOnly) WithAttrs(a []slog.Attr) slog.Handler { return warnOnly{w.Handler.WithAttrs(a)} }
+func (w warnOnly) WithGroup(g string) slog.Handler      { return warnOnly{w.Handler.WithGroup(g)} }

@@ -1,0 +1,62 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/parley-chat/parley/client"
+	"github.com/parley-chat/parley/client/offline"
+)
+
+// Run shows the chat screen for the user selfID over the store st, kept in
+// step through c, until the user quits or ctx ends. in and out are the
+// terminal (nil: the process's own).
+func Run(ctx context.Context, st *offline.Store, c *client.Client, selfID string, opts Options, in io.Reader, out io.Writer) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var p *tea.Program
+	ready := make(chan struct{})
+	send := func(msg tea.Msg) {
+		select {
+		case <-ready:
+			p.Send(msg)
+		case <-ctx.Done():
+		}
+	}
+	s := offline.NewSync(st, c, offline.SyncOptions{
+		OnEvent:  func(e client.Event) { go send(EventMsg(e)) },
+		OnStatus: func(s offline.Status) { go send(StatusMsg(s)) },
+	})
+	popts := []tea.ProgramOption{tea.WithContext(ctx)}
+	if in != nil {
+		popts = append(popts, tea.WithInput(in))
+	}
+	if out != nil {
+		popts = append(popts, tea.WithOutput(out))
+	}
+	p = tea.NewProgram(New(NewLive(s, selfID), opts), popts...)
+	close(ready)
+	changed := st.Changed()
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-changed:
+				p.Send(ChangedMsg{})
+			}
+		}
+	}()
+	syncDone := make(chan error, 1)
+	go func() { syncDone <- s.Run(ctx) }()
+	_, err := p.Run()
+	cancel()
+	<-syncDone
+	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		return nil
+	}
+	return err
+}

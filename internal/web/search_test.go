@@ -1,0 +1,107 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/parley-chat/parley"
+	"github.com/parley-chat/parley/client"
+	"github.com/parley-chat/parley/internal/apitest"
+)
+
+// signIn opens the app at path with c's session token.
+func signIn(t *testing.T, tb *tab, base string, c *client.Client, path string) {
+	t.Helper()
+	tb.do(t, chromedp.Navigate(base+"/login"))
+	tb.waitJS(t, "login page", `document.querySelector('input[name=username]')`)
+	eval[bool](t, tb, `(localStorage.setItem('parley.token', `+js(c.Token())+`), true)`)
+	tb.do(t, chromedp.Navigate(base+path))
+}
+
+// TestBrowserSearch: the search dialog finds a message deep in the history
+// with the match highlighted (markup in a message stays text), and choosing
+// the hit opens its conversation scrolled to the message; a bad filter
+// shows the server's error.
+func TestBrowserSearch(t *testing.T) {
+	env := apitest.Start(t, nil)
+	ctx := context.Background()
+	alice, _ := env.NewUser(t, "alice")
+	bob, bobU := env.NewUser(t, "bob")
+	dm, _, err := alice.CreateConversation(ctx, client.CreateConversationRequest{Kind: parley.KindDirect, MemberIDs: []string{bobU.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := sdkSend(t, bob, dm.ID, "needle", `the <img src=x onerror=alert(1)> needle is here`, 0)
+	for i := range 90 { // beyond the first page (50), within the send burst (100)
+		sdkSend(t, bob, dm.ID, fmt.Sprint("h", i), fmt.Sprint("haystack ", i), 0)
+	}
+	a := newTab(t)
+	signIn(t, a, env.URL, alice, "/")
+	a.waitJS(t, "app", `document.querySelector('.search-btn')`)
+	a.clickJS(t, `.search-btn`)
+	a.waitJS(t, "search dialog", `document.querySelector('.search-dialog input[type=search]')`)
+	a.do(t, chromedp.SendKeys(chromedp.CSS(`.search-dialog input[type=search]`), "NEEDLE"))
+	a.waitJS(t, "one hit", `document.querySelectorAll('.search-hit').length === 1`)
+	if got := eval[string](t, a, `document.querySelector('.search-hit mark')?.textContent`); got != "needle" {
+		t.Fatalf("highlight %q", got)
+	}
+	if n := eval[int](t, a, `document.querySelectorAll('.search-dialog img').length`); n != 0 {
+		t.Fatal("markup in a message became an element")
+	}
+	a.clickJS(t, `.search-hit`)
+	a.waitJS(t, "jumped to the message", `(() => { const e = document.getElementById('m-`+fmt.Sprint(target.Seq)+`'); if (!e) return false;
+		const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight })()`)
+	if p := eval[string](t, a, `location.pathname`); p != "/c/"+dm.ID {
+		t.Fatalf("path %s", p)
+	}
+	// A bad filter: the server's message is shown.
+	a.clickJS(t, `.search-btn`)
+	a.do(t, chromedp.SendKeys(chromedp.CSS(`.search-dialog input[type=search]`), "x has:video"))
+	a.waitJS(t, "error shown", `document.querySelector('.search-dialog .form-error')?.textContent.includes('has:')`)
+	for _, e := range a.jsErrors() {
+		if !strings.Contains(e, "status of 400") { // the refused query itself
+			t.Fatalf("js error: %v", e)
+		}
+	}
+}
+
+// TestBrowserContacts: alice finds bob in the contacts panel and sends a
+// request; bob sees it arrive live (contact_request event) and accepts;
+// alice's panel then lists bob as a contact; bob's privacy setting is saved.
+func TestBrowserContacts(t *testing.T) {
+	env := apitest.Start(t, nil)
+	alice, _ := env.NewUser(t, "alice")
+	bob, bobU := env.NewUser(t, "bob")
+	named(t, bob, "Bob Chen", "")
+	a, b := newTab(t), newTab(t)
+	signIn(t, a, env.URL, alice, "/")
+	signIn(t, b, env.URL, bob, "/")
+	for _, tb := range []*tab{a, b} {
+		tb.waitJS(t, "app", `document.querySelector('.contacts-btn') && document.documentElement.dataset.conn === 'online'`)
+		tb.clickJS(t, `.contacts-btn`)
+		tb.waitJS(t, "contacts dialog", `document.querySelector('.contacts-dialog .contact-list li')`)
+	}
+	a.do(t, chromedp.SendKeys(chromedp.CSS(`.contacts-dialog input[type=search]`), "chen"))
+	a.waitJS(t, "bob found", `document.querySelector('.people-results [data-user="`+bobU.ID+`"]')`)
+	a.clickJS(t, `.people-results [data-user="`+bobU.ID+`"] .btn-primary`)
+	a.waitJS(t, "outgoing request", `document.querySelector('.contact-outgoing [data-user="`+bobU.ID+`"]')`)
+	b.waitJS(t, "incoming request, live", `document.querySelector('.contact-incoming [data-user]')`)
+	b.clickJS(t, `.contact-incoming [data-user] .btn-primary`)
+	a.waitJS(t, "bob is a contact, live", `document.querySelector('.contact-list [data-user="`+bobU.ID+`"]')`)
+	eval[bool](t, b, `(document.querySelector('.contacts-dialog select').value = 'nobody', true)`)
+	b.clickJS(t, `.save-privacy`)
+	b.waitJS(t, "saved", `document.body.innerText.includes('Privacy settings saved')`)
+	p, err := bob.Privacy(context.Background())
+	if err != nil || p.FindMe != parley.AudienceNobody {
+		t.Fatalf("privacy %+v %v", p, err)
+	}
+	for _, tb := range []*tab{a, b} {
+		if errs := tb.jsErrors(); len(errs) > 0 {
+			t.Fatalf("js errors: %v", errs)
+		}
+	}
+}
