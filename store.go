@@ -19,6 +19,7 @@ type Store interface {
 	OperatorStore
 	SearchStore
 	ContactStore
+	ScramStore
 
 	// Ping reports whether the database is reachable (used by /readyz).
 	Ping(ctx context.Context) error

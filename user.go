@@ -235,7 +235,8 @@ type UserStore interface {
 	Users(ctx context.Context, ids []string) ([]User, error)
 	// PasswordHash returns the stored hash for the user id; CodeNotFound if none.
 	PasswordHash(ctx context.Context, userID string) (string, error)
-	// SetPasswordHash replaces the hash; CodeNotFound if the user does not exist.
+	// SetPasswordHash replaces the hash and clears the SCRAM verifier (ScramStore);
+	// CodeNotFound if the user does not exist.
 	SetPasswordHash(ctx context.Context, userID, hash string) error
 	// UpdateUser replaces the mutable profile fields (DisplayName, Email,
 	// StatusText, Settings, Role, Disabled, UpdatedAt) of u.ID; CodeNotFound if

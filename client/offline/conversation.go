@@ -101,7 +101,7 @@ func (s *Store) SetMuted(conversationID string, muted bool) error {
 const convColumns = `c.id, c.data, c.last_seq, c.have_seq, c.read_seq, c.delivered_seq, c.muted, c.gone, c.member_ids,
 	(SELECT count(*) FROM messages m WHERE m.conversation_id = c.id AND m.seq > c.read_seq
 		AND m.sender_id != coalesce((SELECT value FROM meta WHERE key = 'user_id'), '')
-		AND json_extract(m.data, '$.kind') = 'user' AND coalesce(json_extract(m.data, '$.deleted'), 0) = 0),
+		AND m.counts = 1),
 	(SELECT data FROM messages m WHERE m.conversation_id = c.id ORDER BY seq DESC LIMIT 1),
 	(SELECT count(*) FROM outbox o WHERE o.conversation_id = c.id)`
 

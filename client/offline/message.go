@@ -48,9 +48,10 @@ func putMessages(tx *sql.Tx, ms []parley.Message) error {
 					continue
 				}
 			}
-			if _, err := tx.Exec(`INSERT INTO messages (conversation_id, seq, id, sender_id, client_msg_id, data) VALUES (?, ?, ?, ?, ?, ?)
-				ON CONFLICT (conversation_id, seq) DO UPDATE SET data = excluded.data`,
-				m.ConversationID, m.Seq, m.ID, m.SenderID, m.ClientMsgID, mustJSON(m)); err != nil {
+			counts := m.Kind == parley.MessageUser && !m.Deleted
+			if _, err := tx.Exec(`INSERT INTO messages (conversation_id, seq, id, sender_id, client_msg_id, counts, data) VALUES (?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (conversation_id, seq) DO UPDATE SET data = excluded.data, counts = excluded.counts`,
+				m.ConversationID, m.Seq, m.ID, m.SenderID, m.ClientMsgID, counts, mustJSON(m)); err != nil {
 				return err
 			}
 			touched[m.ConversationID] = true

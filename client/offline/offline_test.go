@@ -2,7 +2,9 @@ package offline_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -373,6 +375,21 @@ func TestOutboxRefusals(t *testing.T) {
 	}
 	_ = last
 
+	// A store bound to another account: Run stops with conflict instead of retrying.
+	foreign, err := offline.Open(filepath.Join(t.TempDir(), "foreign.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer foreign.Close()
+	if err := foreign.Bind(alice.BaseURL(), "01m96kty7rw4zekn5ajmk6gdhg"); err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := offline.NewSync(foreign, alice, offline.SyncOptions{}).Run(rctx); !parley.IsCode(err, parley.CodeConflict) {
+		t.Errorf("Run on another account's store: %v, want conflict", err)
+	}
+
 	// Transient: the server unreachable leaves the entry pending.
 	dead := client.New("http://127.0.0.1:1", client.WithToken(alice.Token()))
 	s2 := offline.NewSync(st, dead, offline.SyncOptions{})
@@ -436,5 +453,50 @@ func TestStoreFileRefusals(t *testing.T) {
 	_ = os.Remove(good + "-wal")
 	if _, err := offline.Open(good); !parley.IsCode(err, parley.CodeInvalid) {
 		t.Errorf("Open(damaged) = %v, want invalid", err)
+	}
+}
+
+// TestStoreUpgradesSchema1: a store written by schema version 1 (no
+// messages.counts) opens, and its unread counts are right.
+func TestStoreUpgradesSchema1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v1.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := func(seq int, kind parley.MessageKind, deleted bool) string {
+		b, _ := json.Marshal(parley.Message{ID: fmt.Sprint("m", seq), ConversationID: "c1", Seq: int64(seq), SenderID: "bob",
+			Kind: kind, Body: "x", Deleted: deleted})
+		return string(b)
+	}
+	for _, q := range []string{
+		`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+		`INSERT INTO meta VALUES ('schema', '1'), ('user_id', 'me')`,
+		`CREATE TABLE conversations (id TEXT PRIMARY KEY, data TEXT NOT NULL, last_seq INTEGER NOT NULL DEFAULT 0,
+			last_at TEXT NOT NULL DEFAULT '', have_seq INTEGER NOT NULL DEFAULT 0, read_seq INTEGER NOT NULL DEFAULT 0,
+			read_sent INTEGER NOT NULL DEFAULT 0, delivered_seq INTEGER NOT NULL DEFAULT 0, muted INTEGER NOT NULL DEFAULT 0,
+			member_ids TEXT NOT NULL DEFAULT '[]', gone INTEGER NOT NULL DEFAULT 0)`,
+		`INSERT INTO conversations (id, data, last_seq, have_seq) VALUES ('c1', '{"id":"c1"}', 3, 3)`,
+		`CREATE TABLE messages (conversation_id TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL, sender_id TEXT NOT NULL,
+			client_msg_id TEXT NOT NULL DEFAULT '', data TEXT NOT NULL, PRIMARY KEY (conversation_id, seq)) WITHOUT ROWID`,
+		`INSERT INTO messages (conversation_id, seq, id, sender_id, data) VALUES ('c1', 1, 'm1', 'bob', '` + msg(1, parley.MessageSystem, false) + `'),
+			('c1', 2, 'm2', 'bob', '` + msg(2, parley.MessageUser, false) + `'), ('c1', 3, 'm3', 'bob', '` + msg(3, parley.MessageUser, true) + `')`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+	st, err := offline.Open(path)
+	if err != nil {
+		t.Fatalf("open a version 1 store: %v", err)
+	}
+	defer st.Close()
+	c, err := st.Conversation("c1")
+	if err != nil || c.Unread != 1 {
+		t.Fatalf("unread after the upgrade: %d (%v), want 1 (the system message and the tombstone do not count)", c.Unread, err)
+	}
+	if v, _ := st.Meta("schema"); v != "2" {
+		t.Errorf("schema after the upgrade: %q", v)
 	}
 }

@@ -29,9 +29,9 @@ import (
 	"github.com/parley-chat/parley"
 )
 
-// schemaVersion is the version of the schema below; a file with a newer
-// version is refused (CodeConflict) rather than misread.
-const schemaVersion = 1
+// schemaVersion is the version of the schema below; an older file is
+// upgraded on Open, a newer one refused (CodeConflict) rather than misread.
+const schemaVersion = 2
 
 const schema = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -54,9 +54,12 @@ CREATE TABLE IF NOT EXISTS messages (
 	id              TEXT NOT NULL,
 	sender_id       TEXT NOT NULL,
 	client_msg_id   TEXT NOT NULL DEFAULT '',
+	counts          INTEGER NOT NULL DEFAULT 0, -- a live user message: counts as unread for others
 	data            TEXT NOT NULL, -- parley.Message as JSON
 	PRIMARY KEY (conversation_id, seq)
 ) WITHOUT ROWID;
+-- Unread counts scan this narrow index instead of the messages.
+CREATE INDEX IF NOT EXISTS messages_unread ON messages (conversation_id, seq, sender_id, counts);
 CREATE TABLE IF NOT EXISTS receipts (
 	conversation_id TEXT NOT NULL,
 	user_id         TEXT NOT NULL,
@@ -78,6 +81,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 	error_code      TEXT NOT NULL DEFAULT '',
 	error_message   TEXT NOT NULL DEFAULT ''
 );
+CREATE INDEX IF NOT EXISTS outbox_conversation ON outbox (conversation_id);
 `
 
 // Store is one account's local database. It is safe for concurrent use;
@@ -102,11 +106,12 @@ func Open(path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, parley.Invalid("path", "create store directory: %v", err)
 	}
-	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600); err != nil {
+	// Create the file with mode 0600 before SQLite does (it would honour the umask).
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600) // #nosec G304 -- the caller names its own store file
+	if err != nil {
 		return nil, parley.Invalid("path", "open store: %v", err)
-	} else {
-		_ = f.Close()
 	}
+	_ = f.Close()
 	db, err := sql.Open("sqlite", "file:"+path+"?_txlock=immediate&_pragma=busy_timeout(5000)"+
 		"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)")
 	if err != nil {
@@ -123,27 +128,38 @@ func Open(path string) (*Store, error) {
 
 func (s *Store) init() error {
 	ctx := context.Background()
+	unusable := func(err error) error {
+		return parley.Invalid("path", "%s is not a usable Parley client store (%v); move it aside to start afresh", s.path, err)
+	}
 	var ok string
 	if err := s.db.QueryRowContext(ctx, "PRAGMA quick_check").Scan(&ok); err != nil || ok != "ok" {
 		if err == nil {
 			err = errors.New(ok)
 		}
-		return parley.Invalid("path", "%s is not a usable Parley client store (%v); move it aside to start afresh", s.path, err)
+		return unusable(err)
 	}
-	if _, err := s.db.ExecContext(ctx, schema); err != nil {
-		return parley.Invalid("path", "%s is not a usable Parley client store (%v); move it aside to start afresh", s.path, err)
+	if _, err := s.db.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"); err != nil {
+		return unusable(err)
 	}
 	v, err := s.Meta("schema")
 	if err != nil {
 		return err
 	}
-	switch {
-	case v == "":
-		return s.SetMeta("schema", fmt.Sprint(schemaVersion))
-	case v != fmt.Sprint(schemaVersion):
+	switch v {
+	case "", fmt.Sprint(schemaVersion):
+	case "1":
+		// Version 1 lacked messages.counts (and its index, created below).
+		if _, err := s.db.ExecContext(ctx, `ALTER TABLE messages ADD COLUMN counts INTEGER NOT NULL DEFAULT 0;
+			UPDATE messages SET counts = (json_extract(data, '$.kind') = 'user' AND coalesce(json_extract(data, '$.deleted'), 0) = 0)`); err != nil {
+			return unusable(err)
+		}
+	default:
 		return parley.Errorf(parley.CodeConflict, "%s has client store schema %s; this version reads %d", s.path, v, schemaVersion)
 	}
-	return nil
+	if _, err := s.db.ExecContext(ctx, schema); err != nil {
+		return unusable(err)
+	}
+	return s.SetMeta("schema", fmt.Sprint(schemaVersion))
 }
 
 // Path returns the file the store lives in.

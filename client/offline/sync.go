@@ -140,8 +140,9 @@ func (s *Sync) Kick() {
 	}
 }
 
-// Run connects and keeps the store in step until ctx ends (nil) or the
-// server refuses the token (the unauthenticated error; status SignedOut).
+// Run connects and keeps the store in step until ctx ends (nil), the
+// server refuses the token (the unauthenticated error; status SignedOut),
+// or the store belongs to another account (conflict).
 // While the server is unreachable it retries with backoff; the store stays
 // readable and composable meanwhile.
 func (s *Sync) Run(ctx context.Context) error {
@@ -160,6 +161,12 @@ func (s *Sync) Run(ctx context.Context) error {
 		}
 		if parley.IsCode(err, parley.CodeUnauthenticated) {
 			s.setStatus(SignedOut, err)
+			return err
+		}
+		if parley.IsCode(err, parley.CodeConflict) {
+			// The store belongs to another account or a newer version:
+			// retrying cannot help.
+			s.setStatus(Offline, err)
 			return err
 		}
 		s.setStatus(Offline, err)
@@ -366,27 +373,28 @@ func (s *Sync) pullList(ctx context.Context) error {
 	}
 }
 
-// backfill fetches the messages after the stored have_seq up to upTo.
+// backfill fetches the messages after the stored have_seq up to upTo. It
+// pages by the last seq received, so a history that does not start at 1
+// (or has a hole the server cannot fill) still ends.
 func (s *Sync) backfill(ctx context.Context, conversationID string, upTo int64) error {
-	for {
-		c, err := s.st.Conversation(conversationID)
+	c, err := s.st.Conversation(conversationID)
+	if err != nil {
+		return err
+	}
+	for after := c.HaveSeq; after < upTo; {
+		ms, err := s.c.History(ctx, conversationID, client.HistoryQuery{After: after, Limit: 200})
 		if err != nil {
 			return err
 		}
-		if c.HaveSeq >= upTo {
-			return nil
-		}
-		ms, err := s.c.History(ctx, conversationID, client.HistoryQuery{After: c.HaveSeq, Limit: 200})
-		if err != nil {
-			return err
-		}
-		if len(ms) == 0 {
+		if len(ms) == 0 || ms[len(ms)-1].Seq <= after {
 			return nil
 		}
 		if err := s.st.PutMessages(ms...); err != nil {
 			return err
 		}
+		after = ms[len(ms)-1].Seq
 	}
+	return nil
 }
 
 // refreshRecent re-reads the newest page, the members and the receipts of

@@ -49,7 +49,7 @@ func dataDirDefault() string {
 func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("parley backup", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, backupUsage); fs.PrintDefaults() }
+	fs.Usage = func() { fmt.Fprint(stderr, backupUsage); printFlags(stderr, fs) }
 	out := fs.String("out", "", "archive to write (must not exist)")
 	dir := fs.String("data-dir", dataDirDefault(), "the node's data directory [env PARLEY_DATA_DIR]")
 	gz := fs.Bool("gzip", false, "compress with gzip (default when --out ends in .gz or .tgz)")
@@ -109,7 +109,7 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("parley restore", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, restoreUsage); fs.PrintDefaults() }
+	fs.Usage = func() { fmt.Fprint(stderr, restoreUsage); printFlags(stderr, fs) }
 	dir := fs.String("data-dir", "", "the data directory to restore into (required)")
 	force := fs.Bool("force", false, "replace the database, blob.key and files of a non-empty data directory")
 	// The archive may come before or after the flags.

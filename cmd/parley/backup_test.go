@@ -54,4 +54,8 @@ func TestBackupRestoreCommands(t *testing.T) {
 	if code, _ := cmd("restore", out); code != 2 {
 		t.Errorf("restore without --data-dir: exit %d", code)
 	}
+	t.Setenv("PARLEY_DB", "postgres://db.internal/parley")
+	if code, text := cmd("backup", "--out", filepath.Join(t.TempDir(), "pg.tar")); code != 1 || !strings.Contains(text, "pg_dump") {
+		t.Errorf("backup of a PostgreSQL node: exit %d\n%s", code, text)
+	}
 }

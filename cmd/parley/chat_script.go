@@ -62,6 +62,9 @@ func runChatSend(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	id := *conv
 	if *to != "" {
 		if id, err = directWith(ctx, s, sess, *to); err != nil {
+			if parley.IsCode(err, parley.CodeUnavailable) {
+				fmt.Fprintf(stderr, "parley chat send: server unreachable and no direct chat with %s in the local store yet: nothing queued\n", *to)
+			}
 			return err
 		}
 	}

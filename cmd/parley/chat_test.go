@@ -128,6 +128,10 @@ func TestChatScriptable(t *testing.T) {
 	if code, _, _ := chatCmd("chat", "send", "--config", dir, "--to", "bob", "--timeout", "3s", "queued one"); code != exitOffline {
 		t.Fatalf("offline send: exit %d, want %d", code, exitOffline)
 	}
+	if code, _, errs := chatCmd("chat", "send", "--config", dir, "--to", "carol", "--timeout", "3s", "x"); code != exitOffline ||
+		!strings.Contains(errs, "nothing queued") {
+		t.Errorf("offline send to an unknown chat: exit %d, %q", code, errs)
+	}
 	code, out, _ = chatCmd("chat", "tail", "--config", dir, "--conv", conv, "--follow=false", "--after", fmt.Sprint(last.Seq-1))
 	if code != exitOffline || !strings.Contains(out, `hello alice\nline two`) {
 		t.Fatalf("offline tail: exit %d, output %q", code, out)

@@ -96,7 +96,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: parley serve [flags]\n\nRuns a Parley node. Every flag has an environment twin, shown in brackets.\n\nFlags:")
-		fs.PrintDefaults()
+		printFlags(stderr, fs)
 	}
 	if err := cfg.Bind(fs, os.Getenv); err != nil {
 		return err

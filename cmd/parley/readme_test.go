@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"flag"
 	"os"
 	"regexp"
@@ -52,5 +54,32 @@ func TestREADMEListsEveryServeFlag(t *testing.T) {
 	}
 	if !slices.IsSorted(order) {
 		t.Errorf("README.md configuration table is not in alphabetical order: %v", order)
+	}
+}
+
+// TestServeHelpSpellsFlagsLikeREADME checks that `parley serve --help`
+// names every flag as README does (--name), with its environment twin.
+func TestServeHelpSpellsFlagsLikeREADME(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"serve", "--help"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	help := out.String() + errb.String()
+	cfg := server.Default()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	_ = cfg.Bind(fs, func(string) string { return "" })
+	fs.VisitAll(func(f *flag.Flag) {
+		if !regexp.MustCompile(`(?m)^  --` + regexp.QuoteMeta(f.Name) + `( |$)`).MatchString(help) {
+			t.Errorf("--help does not list --%s", f.Name)
+		}
+		if !strings.Contains(help, "[env "+server.EnvName(f.Name)+"]") {
+			t.Errorf("--help does not name %s", server.EnvName(f.Name))
+		}
+	})
+	if m := regexp.MustCompile(`(?m)^  -[a-z]`).FindString(help); m != "" {
+		t.Errorf("--help spells a flag with one dash: %q", m)
+	}
+	if !strings.Contains(help, "(default 1MiB)") {
+		t.Errorf("--help lacks the size default:\n%s", help)
 	}
 }

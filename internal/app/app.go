@@ -55,6 +55,9 @@ type Options struct {
 	Passwords PasswordOptions
 	// Media configures file storage and its limits (attachment.go).
 	Media MediaOptions
+	// ScramKeys derives each account's SCRAM-SHA-256 verifier whenever the
+	// password is seen (scram.go); the XMPP gateway needs it.
+	ScramKeys bool
 	// Registration is who may create an account (default open).
 	Registration parley.RegistrationPolicy
 	// Runtime fills in the parts of the admin overview only the server
@@ -72,6 +75,7 @@ type App struct {
 	acct   *accounts // sign-in state: password hasher, login limiters (user.go)
 	sends  *Limiter  // per-user message send rate (message.go)
 	media  *files    // files and avatars (attachment.go)
+	scram  bool      // derive SCRAM verifiers (scram.go)
 	reg    *registration
 	rt     func(*Overview)
 	social *social // search and contact rate limits (search.go)
@@ -79,7 +83,7 @@ type App struct {
 
 // New returns an App. Zero Limits fields take their defaults.
 func New(o Options) *App {
-	a := &App{store: o.Store, bus: o.Bus, log: o.Logger, limits: o.Limits, now: o.Now}
+	a := &App{store: o.Store, bus: o.Bus, log: o.Logger, limits: o.Limits, now: o.Now, scram: o.ScramKeys}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}

@@ -259,6 +259,8 @@ type accounts struct {
 
 	pruneMu   sync.Mutex
 	lastPrune time.Time
+
+	scramSecret []byte // per process: the fake SCRAM salts of unknown accounts (scram.go)
 }
 
 func newAccounts(o PasswordOptions, l Limits, now func() time.Time) *accounts {
@@ -267,5 +269,16 @@ func newAccounts(o PasswordOptions, l Limits, now func() time.Time) *accounts {
 		pw:        newHasher(o),
 		loginUser: NewLimiter(perSec(l.LoginFailuresPerUser), l.LoginFailuresPerUser, now),
 		loginAddr: NewLimiter(perSec(l.LoginFailuresPerAddr), l.LoginFailuresPerAddr, now),
+
+		scramSecret: randomKey(),
 	}
+}
+
+// randomKey returns 32 random bytes.
+func randomKey() []byte {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic("parley: crypto/rand failed: " + err.Error())
+	}
+	return b
 }

@@ -152,6 +152,7 @@ func (a *App) createUser(ctx context.Context, in RegisterInput, role parley.User
 		}
 		return parley.User{}, err
 	}
+	a.saveScram(ctx, u.ID, hash, in.Password)
 	return u, nil
 }
 
@@ -228,8 +229,9 @@ func (a *App) Login(ctx context.Context, in LoginInput) (parley.User, string, er
 		return parley.User{}, "", parley.Errorf(parley.CodeForbidden, "this account is disabled")
 	}
 	if rehash {
-		a.upgradeHash(ctx, u.ID, in.Password)
+		hash = a.upgradeHash(ctx, u.ID, in.Password, hash)
 	}
+	a.ensureScram(ctx, u.ID, hash, in.Password)
 	ss, tok, err := a.createSession(ctx, u.ID, in.UserAgent, in.Address)
 	if err != nil {
 		return parley.User{}, "", err
@@ -268,16 +270,18 @@ func (a *App) reserveAttempt(userKey, addrKey string) (refund func(user, addr bo
 	}, nil
 }
 
-// upgradeHash rehashes a password made with older parameters. Failure is
-// logged only: the old hash still works.
-func (a *App) upgradeHash(ctx context.Context, userID, password string) {
+// upgradeHash rehashes a password made with older parameters and returns
+// the hash now stored. Failure is logged only: the old hash still works.
+func (a *App) upgradeHash(ctx context.Context, userID, password, old string) string {
 	h, err := a.acct.pw.hash(ctx, password)
 	if err == nil {
 		err = a.store.SetPasswordHash(ctx, userID, h)
 	}
 	if err != nil {
 		a.log.Warn("upgrade password hash", "user_id", userID, "err", err)
+		return old
 	}
+	return h
 }
 
 // Me returns the caller's own account, email included.
@@ -375,6 +379,7 @@ func (a *App) ChangePassword(ctx context.Context, actor parley.Actor, current, n
 	if err := a.store.SetPasswordHash(ctx, u.ID, h); err != nil {
 		return err
 	}
+	a.saveScram(ctx, u.ID, h, next)
 	ended, err := a.store.DeleteUserSessions(ctx, u.ID, actor.SessionID)
 	if err != nil {
 		return err

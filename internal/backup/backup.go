@@ -399,7 +399,8 @@ func Restore(ctx context.Context, file, dataDir string, force bool) (Manifest, e
 	}
 	lock, err := sqlite.LockDir(dataDir)
 	if err != nil {
-		return m, err
+		return m, &parley.Error{Code: parley.CodeUnavailable, Err: err,
+			Message: fmt.Sprintf("%s is in use by a running Parley node: stop it before restoring into it", dataDir)}
 	}
 	defer lock.Close()
 
@@ -458,7 +459,7 @@ func Restore(ctx context.Context, file, dataDir string, force bool) (Manifest, e
 			return m, err
 		}
 	}
-	if d, err := os.Open(dataDir); err == nil {
+	if d, err := os.Open(dataDir); err == nil { // #nosec G304 -- the operator's own --data-dir
 		_ = d.Sync()
 		_ = d.Close()
 	}

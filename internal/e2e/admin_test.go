@@ -1,13 +1,16 @@
 package e2e_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parley-chat/parley"
+	"github.com/parley-chat/parley/client"
 	"github.com/parley-chat/parley/internal/apitest"
 	"github.com/parley-chat/parley/internal/server"
 )
@@ -202,5 +205,60 @@ func TestRegistrationClosedAndSignupLimitREST(t *testing.T) {
 	st, m, res := adminCall(t, e2, "POST", "/api/v1/auth/register", "", `{"username":"cat","password":"long enough pw"}`)
 	if st != 429 || res.Header.Get("Retry-After") == "" {
 		t.Fatalf("3rd sign-up: %d %v Retry-After %q", st, m, res.Header.Get("Retry-After"))
+	}
+}
+
+// The SDK's admin methods against a real server.
+func TestAdminSDK(t *testing.T) {
+	e := apitest.Start(t, nil)
+	ctx := context.Background()
+	adminC, _ := e.NewAdmin(t, "root")
+	userC, bob := e.NewUser(t, "bob")
+	if _, err := userC.Overview(ctx); !parley.IsCode(err, parley.CodeForbidden) {
+		t.Fatalf("Overview as a user: %v", err)
+	}
+	o, err := adminC.Overview(ctx)
+	if err != nil || o.Counts.Users != 2 || o.Registration != parley.RegistrationOpen || o.Version == "" {
+		t.Fatalf("Overview = %+v, %v", o, err)
+	}
+	users, next, err := adminC.AdminUsers(ctx, "", "", 1)
+	if err != nil || len(users) != 1 || users[0].Username != "bob" || next != "bob" {
+		t.Fatalf("AdminUsers page 1 = %v %q %v", users, next, err)
+	}
+	if ss, err := adminC.UserSessions(ctx, bob.ID); err != nil || len(ss) != 1 {
+		t.Fatalf("UserSessions = %v, %v", ss, err)
+	}
+	if _, err := adminC.ResetPassword(ctx, bob.ID, "a brand new one"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := userC.Me(ctx); !parley.IsCode(err, parley.CodeUnauthenticated) {
+		t.Fatalf("bob's token after reset: %v", err)
+	}
+	if u, err := adminC.SetRole(ctx, bob.ID, parley.UserRoleAdmin); err != nil || u.Role != parley.UserRoleAdmin {
+		t.Fatalf("SetRole = %+v, %v", u, err)
+	}
+	inv, err := adminC.CreateInvite(ctx, client.CreateInviteRequest{MaxUses: 1, ExpiresIn: time.Hour, Note: "x"})
+	if err != nil || inv.ExpiresAt == nil {
+		t.Fatalf("CreateInvite = %+v, %v", inv, err)
+	}
+	if _, err := e.Client().Register(ctx, client.RegisterRequest{Username: "carol", Password: "long enough pw", Invite: inv.Code}); err != nil {
+		t.Fatalf("register with invite: %v", err)
+	}
+	if list, err := adminC.Invites(ctx); err != nil || len(list) != 1 || list[0].Uses != 1 {
+		t.Fatalf("Invites = %+v, %v", list, err)
+	}
+	if _, err := adminC.RevokeInvite(ctx, inv.ID); err != nil {
+		t.Fatal(err)
+	}
+	c, err := adminC.AdminCreateUser(ctx, client.AdminCreateUserRequest{Username: "dave", Password: "long enough pw"})
+	if err != nil || c.Role != parley.UserRoleUser {
+		t.Fatalf("AdminCreateUser = %+v, %v", c, err)
+	}
+	if err := adminC.DeleteUser(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	entries, _, err := adminC.Audit(ctx, bob.ID, "", 10)
+	if err != nil || len(entries) != 2 || entries[0].Action != "user.promote" {
+		t.Fatalf("Audit(bob) = %+v, %v", entries, err)
 	}
 }

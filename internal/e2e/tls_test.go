@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -159,6 +160,22 @@ func TestTLSWithCertificateFiles(t *testing.T) {
 	hc.CloseIdleConnections()
 	if got := serial(); got != 200 {
 		t.Errorf("after reload: serial %d, want 200", got)
+	}
+	// SIGHUP does the same (the server listens for it while it runs).
+	ca.issue(t, pemDir, 300)
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ { // the reload runs on the server's signal goroutine
+		hc.CloseIdleConnections()
+		got := serial()
+		if got == 300 {
+			break
+		}
+		if i == 1000 {
+			t.Fatalf("SIGHUP did not reload: still serial %d", got)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -97,6 +97,8 @@ func (c *rawClient) write(pk packets.Packet) {
 		err = pk.PublishEncode(&buf)
 	case packets.Puback:
 		err = pk.PubackEncode(&buf)
+	case packets.Pubrel:
+		err = pk.PubrelEncode(&buf)
 	case packets.Subscribe:
 		err = pk.SubscribeEncode(&buf)
 	case packets.Unsubscribe:
@@ -148,6 +150,8 @@ func (c *rawClient) readLoop() {
 			err = pk.PubackDecode(b)
 		case packets.Pubrec:
 			err = pk.PubrecDecode(b)
+		case packets.Pubcomp:
+			err = pk.PubcompDecode(b)
 		case packets.Suback:
 			err = pk.SubackDecode(b)
 		case packets.Unsuback:

@@ -1,7 +1,6 @@
 package mqtt
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -44,6 +43,8 @@ type hook struct {
 	cur      atomic.Pointer[delivery]
 	sessions sync.Map // client id → *session
 	conns    sync.Map // *mochi.Client → parley.Actor, for established connections
+
+	lose atomic.Int32 // tests: message events to ignore, as a lossy bus would
 }
 
 // session is one MQTT session (a user and a client id). It outlives its
@@ -82,13 +83,20 @@ func (h *hook) stop() {
 
 func (h *hook) ID() string { return "parley" }
 
-func (h *hook) Provides(b byte) bool {
-	return bytes.Contains([]byte{
+// provides is the set of mochi hook events the hook handles (mochi asks per
+// call, so per delivery for OnACLCheck).
+var provides = func() (t [256]bool) {
+	for _, b := range []byte{
 		mochi.OnConnectAuthenticate, mochi.OnACLCheck, mochi.OnSessionEstablished, mochi.OnDisconnect,
 		mochi.OnPacketRead, mochi.OnSubscribe, mochi.OnSubscribed, mochi.OnUnsubscribed, mochi.OnPublish,
 		mochi.OnPublishDropped, mochi.OnClientExpired,
-	}, []byte{b})
-}
+	} {
+		t[b] = true
+	}
+	return t
+}()
+
+func (h *hook) Provides(b byte) bool { return provides[b] }
 
 func (h *hook) session(id string) *session {
 	if v, ok := h.sessions.Load(id); ok {
@@ -135,6 +143,7 @@ func (h *hook) OnConnectAuthenticate(cl *mochi.Client, pk packets.Packet) bool {
 	s := h.session(cl.ID)
 	if s == nil || pk.Connect.Clean {
 		s = &session{id: cl.ID, convs: map[string]*convSub{}}
+		s.actor.Store(&actor) // before the session is visible: events read it
 		h.mu.Lock()
 		h.sessions.Store(cl.ID, s)
 		h.mu.Unlock()
@@ -198,8 +207,15 @@ func (h *hook) sweep() {
 }
 
 // OnPacketRead limits each connection's packet rate: a flood is cut off
-// with DISCONNECT 0x96 (message rate too high).
+// with DISCONNECT 0x96 (message rate too high). Acknowledgements of the
+// server's own publishes (PUBACK, PUBREC, PUBCOMP) are not counted: they
+// are bounded by what the server sends, and a busy conversation's QoS 1
+// subscriber must not be cut off for keeping up.
 func (h *hook) OnPacketRead(cl *mochi.Client, pk packets.Packet) (packets.Packet, error) {
+	switch pk.FixedHeader.Type {
+	case packets.Puback, packets.Pubrec, packets.Pubcomp:
+		return pk, nil
+	}
 	if ok, _ := h.packets.Allow(cl.ID); !ok {
 		if cl.Properties.ProtocolVersion == 5 {
 			_ = cl.WritePacket(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Disconnect},

@@ -10,6 +10,7 @@ import (
 
 	"github.com/parley-chat/parley/client"
 	"github.com/parley-chat/parley/internal/apitest"
+	"github.com/parley-chat/parley/internal/mqtt"
 	"github.com/parley-chat/parley/internal/server"
 )
 
@@ -366,4 +367,104 @@ func TestPresence(t *testing.T) {
 			break
 		}
 	}
+}
+
+// TestAcksNotRateLimited: a QoS 1 subscriber acknowledging more messages
+// than the packet rate allows is not cut off (PUBACKs are not counted).
+func TestAcksNotRateLimited(t *testing.T) {
+	e := start(t, func(c *server.Config) { c.SendRate = 1e6; c.WSFrameRate = 2 })
+	alice, _ := e.NewUser(t, "alice")
+	bob, bobU := e.NewUser(t, "bob")
+	conv := group(t, alice, bobU)
+	sub := dial(t, mqttAddr(e), connOpts{user: "bob", pass: bob.Token(), clean: true})
+	sub.subscribe(1, msgTopic(conv))
+	for i := 0; i < 40; i++ {
+		if _, _, err := alice.Send(context.Background(), conv, client.SendRequest{ClientMsgID: "b" + itoa(int64(i)), Body: "busy"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 40; i++ {
+		if _, m := sub.message(); m.Body != "busy" {
+			t.Fatalf("got %+v", m)
+		}
+	}
+	sub.quiet()
+}
+
+// TestQoS2Send: a QoS 2 send is stored once, acknowledged with PUBREC after
+// the commit and completed with PUBCOMP; a refused one gets PUBREC 0x87.
+func TestQoS2Send(t *testing.T) {
+	e := start(t, nil)
+	alice, _ := e.NewUser(t, "alice")
+	bob, bobU := e.NewUser(t, "bob")
+	carol, _ := e.NewUser(t, "carol")
+	conv := group(t, alice, bobU)
+	sub := dial(t, mqttAddr(e), connOpts{user: "bob", pass: bob.Token(), clean: true})
+	sub.subscribe(1, msgTopic(conv))
+	pub := dial(t, mqttAddr(e), connOpts{user: "alice", pass: alice.Token(), clean: true})
+	pub.write(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: 2}, TopicName: sendTopic(conv),
+		Payload: []byte(`{"body":"exactly once","client_msg_id":"q2"}`), PacketID: 7})
+	if rec := pub.next(packets.Pubrec); rec.ReasonCode >= 0x80 || rec.PacketID != 7 {
+		t.Fatalf("PUBREC %+v", rec)
+	}
+	pub.write(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Pubrel, Qos: 1}, PacketID: 7})
+	if comp := pub.next(packets.Pubcomp); comp.ReasonCode != 0 || comp.PacketID != 7 {
+		t.Fatalf("PUBCOMP %+v", comp)
+	}
+	if _, m := sub.message(); m.Body != "exactly once" || m.ClientMsgID != "q2" {
+		t.Fatalf("got %+v", m)
+	}
+	eve := dial(t, mqttAddr(e), connOpts{user: "carol", pass: carol.Token(), clean: true})
+	eve.write(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: 2}, TopicName: sendTopic(conv),
+		Payload: []byte("intrusion"), PacketID: 9})
+	if rec := eve.next(packets.Pubrec); rec.ReasonCode != 0x87 {
+		t.Fatalf("refused PUBREC 0x%02x", rec.ReasonCode)
+	}
+	sub.quiet()
+}
+
+// TestRevokedSession: signing out disconnects the session's MQTT
+// connections with DISCONNECT 0x87; the token no longer signs in.
+func TestRevokedSession(t *testing.T) {
+	e := start(t, nil)
+	bob, _ := e.NewUser(t, "bob")
+	tok := bob.Token()
+	c := dial(t, mqttAddr(e), connOpts{user: "bob", pass: tok, clean: true})
+	if err := bob.Logout(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if d := c.closed(); d == nil || d.ReasonCode != 0x87 {
+		t.Fatalf("DISCONNECT %+v, want 0x87", d)
+	}
+	dial(t, mqttAddr(e), connOpts{user: "bob", pass: tok, clean: true, wantCode: 0x86})
+}
+
+// TestLostEventReplayed: a message whose bus event never arrived is
+// replayed from the history before the next one — order kept, nothing
+// lost, nothing twice.
+func TestLostEventReplayed(t *testing.T) {
+	e := start(t, nil)
+	ctx := context.Background()
+	alice, _ := e.NewUser(t, "alice")
+	bob, bobU := e.NewUser(t, "bob")
+	conv := group(t, alice, bobU)
+	sub := dial(t, mqttAddr(e), connOpts{user: "bob", pass: bob.Token(), clean: true})
+	sub.subscribe(1, msgTopic(conv))
+	mqtt.LoseEvents(e.Server.MQTT, 2)
+	var seqs []int64
+	for i := 0; i < 4; i++ {
+		m, _, err := alice.Send(ctx, conv, client.SendRequest{ClientMsgID: "l" + itoa(int64(i)), Body: "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seqs = append(seqs, m.Seq)
+	}
+	// The first two events were lost; the third shows the gap, and the
+	// replay delivers 1, 2, 3 before 4 goes live.
+	for _, want := range seqs {
+		if _, m := sub.message(); m.Seq != want {
+			t.Fatalf("seq %d, want %d", m.Seq, want)
+		}
+	}
+	sub.quiet()
 }

@@ -84,7 +84,7 @@ func (s *Store) PasswordHash(ctx context.Context, userID string) (string, error)
 
 // SetPasswordHash replaces the hash. CodeNotFound.
 func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1`, userID, hash)
+	tag, err := s.pool.Exec(ctx, `UPDATE users SET password_hash = $2, scram_keys = '' WHERE id = $1`, userID, hash)
 	if err != nil {
 		return translate(err)
 	}

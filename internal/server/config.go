@@ -58,6 +58,12 @@ type Config struct {
 	ACMEDirectory    string // ACME directory URL; empty: Let's Encrypt
 	HTTPRedirectAddr string // plain-HTTP listener redirecting to HTTPS (and answering HTTP-01)
 
+	// XMPP gateway (docs/xmpp.md); off while XMPP is empty.
+	XMPP        string // c2s listen address
+	XMPPDomain  string // JIDs are username@XMPPDomain; empty: the host name
+	XMPPTLSCert string // PEM certificate for STARTTLS; empty: self-signed in DataDir
+	XMPPTLSKey  string
+
 	// PasswordParams overrides the argon2id cost (zero: the OWASP-grade
 	// defaults). Not a flag: tests whose subject is not hashing use
 	// app.FastPasswordParams to keep a suite of hundreds of sign-ups fast.
@@ -134,6 +140,10 @@ func (c *Config) settings() []setting {
 		{"acme-dir", "directory caching ACME account and certificates (default: <data-dir>/acme)", (*stringValue)(&c.ACMEDir)},
 		{"acme-directory", "ACME directory URL (default: Let's Encrypt production)", (*stringValue)(&c.ACMEDirectory)},
 		{"http-redirect-addr", "with HTTPS on, also listen for plain HTTP here (e.g. :80) and redirect to HTTPS (308), answering ACME HTTP-01 challenges", (*stringValue)(&c.HTTPRedirectAddr)},
+		{"xmpp", "XMPP client listen address, e.g. :5222 (default: off)", (*stringValue)(&c.XMPP)},
+		{"xmpp-domain", "XMPP domain: JIDs are username@domain (default: the host name)", (*stringValue)(&c.XMPPDomain)},
+		{"xmpp-tls-cert", "PEM certificate file for XMPP STARTTLS (default: self-signed, kept in --data-dir)", (*stringValue)(&c.XMPPTLSCert)},
+		{"xmpp-tls-key", "PEM private key file of --xmpp-tls-cert", (*stringValue)(&c.XMPPTLSKey)},
 	}
 }
 
@@ -218,6 +228,9 @@ func (c *Config) Validate() error {
 	}
 	if c.S3Endpoint != "" && (c.S3Bucket == "" || c.BlobKey == "") {
 		return fmt.Errorf("s3-endpoint needs s3-bucket and blob-key (every node must share the key)")
+	}
+	if (c.XMPPTLSCert == "") != (c.XMPPTLSKey == "") {
+		return fmt.Errorf("xmpp-tls-cert and xmpp-tls-key go together")
 	}
 	if err := c.validateTLS(); err != nil {
 		return err

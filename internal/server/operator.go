@@ -98,9 +98,12 @@ func (s *Server) listenAdmin() error {
 // publicURL is the address people open: localhost when the listener is on
 // every interface.
 func (s *Server) publicURL() string {
+	if u := s.acmeURL(); u != "" {
+		return u
+	}
 	addr := s.ln.Addr().(*net.TCPAddr)
 	if addr.IP.IsUnspecified() {
-		return fmt.Sprintf("http://localhost:%d", addr.Port)
+		return fmt.Sprintf("%s://localhost:%d", s.scheme(), addr.Port)
 	}
 	return s.URL()
 }

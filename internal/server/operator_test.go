@@ -53,14 +53,21 @@ func startLogged(t *testing.T, configure func(*server.Config)) (*server.Server, 
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	for i := 0; i < 100 && !strings.Contains(logs.String(), "registration"); i++ {
+	waitLog(logs, "registration")
+	return srv, logs, dir
+}
+
+// waitLog waits (up to 30 s: the machine may be busy) for a log line
+// containing s.
+func waitLog(logs *syncBuf, s string) {
+	for i := 0; i < 1500 && !strings.Contains(logs.String(), s); i++ {
 		time.Sleep(20 * time.Millisecond)
 	}
-	return srv, logs, dir
 }
 
 func TestStartupLogStatesURLPolicyAndSetupLink(t *testing.T) {
 	srv, logs, _ := startLogged(t, nil)
+	waitLog(logs, "no admin account yet")
 	out := logs.String()
 	if !strings.Contains(out, "parley serving at "+srv.URL()) {
 		t.Errorf("no URL in the start-up line:\n%s", out)
@@ -123,9 +130,7 @@ func TestAbnormalWebSocketCloseIsLogged(t *testing.T) {
 			break
 		}
 	}
-	for i := 0; i < 100 && !strings.Contains(logs.String(), "websocket closed"); i++ {
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitLog(logs, "websocket closed")
 	if !regexp.MustCompile(`msg="websocket closed" conn_id=\S+ user_id="" code=4\d\d\d`).MatchString(logs.String()) {
 		t.Fatalf("no close line:\n%s", logs.String())
 	}

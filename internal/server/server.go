@@ -29,6 +29,7 @@ import (
 	"github.com/parley-chat/parley/internal/presence"
 	"github.com/parley-chat/parley/internal/sqlite"
 	"github.com/parley-chat/parley/internal/web"
+	"github.com/parley-chat/parley/internal/xmpp"
 	"golang.org/x/crypto/acme/autocert"
 )
 
@@ -43,8 +44,10 @@ type Server struct {
 	HTTP    *httpapi.Server
 	Gateway *gateway.Gateway
 	MQTT    *mqtt.Server // nil unless --mqtt
+	XMPP    *xmpp.Server // nil unless --xmpp
 
 	ln       net.Listener
+	xmppLn   net.Listener
 	srv      *http.Server
 	pprofSrv *http.Server
 	closers  []func() error // run in reverse order by Close
@@ -146,6 +149,9 @@ func (s *Server) open(ctx context.Context) error {
 		nb.OnReconnect(s.Gateway.ResyncAll)
 	}
 	s.HTTP.MountGateway(s.Gateway)
+	if err := s.openXMPP(realtime); err != nil {
+		return err
+	}
 	if err := s.openMQTT(realtime); err != nil {
 		return err
 	}
@@ -234,11 +240,7 @@ func (s *Server) URL() string {
 	if addr.IP.IsUnspecified() {
 		host = "127.0.0.1"
 	}
-	scheme := "http://"
-	if s.cfg.TLS() {
-		scheme = "https://"
-	}
-	return scheme + net.JoinHostPort(host, fmt.Sprint(addr.Port))
+	return s.scheme() + "://" + net.JoinHostPort(host, fmt.Sprint(addr.Port))
 }
 
 // Run serves until ctx is cancelled, then shuts down gracefully: the
@@ -262,7 +264,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.log.Info("parley serving at "+s.publicURL(), "addr", s.Addr(), "url", s.publicURL(), "version", Version,
 		"store", storeName(s.cfg), "bus", busName(s.cfg))
 	s.announce(ctx)
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	if s.MQTT != nil {
 		if err := s.MQTT.Serve(); err != nil {
 			_ = s.Close()
@@ -270,6 +272,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}
 	go func() { errc <- s.srv.Serve(s.ln) }()
+	s.serveXMPP(errc)
 	select {
 	case err := <-errc:
 		_ = s.Close()

@@ -174,6 +174,26 @@ func (s *Server) openTLS() error {
 	return nil
 }
 
+func (s *Server) scheme() string {
+	if s.cfg.TLS() {
+		return "https"
+	}
+	return "http"
+}
+
+// acmeURL is the address people open with ACME on: the first domain (and
+// the port unless 443); "" without ACME.
+func (s *Server) acmeURL() string {
+	if len(s.cfg.ACMEDomains) == 0 {
+		return ""
+	}
+	u := "https://" + s.cfg.ACMEDomains[0]
+	if port := s.ln.Addr().(*net.TCPAddr).Port; port != 443 {
+		u += ":" + fmt.Sprint(port)
+	}
+	return u
+}
+
 // RedirectAddr returns the address of the HTTP→HTTPS redirect listener
 // ("" without one).
 func (s *Server) RedirectAddr() string {

@@ -144,7 +144,7 @@ func (s *Store) PasswordHash(ctx context.Context, userID string) (string, error)
 // SetPasswordHash implements parley.UserStore.
 func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		return mustAffect(tx.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, hash, userID))
+		return mustAffect(tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, scram_keys = '' WHERE id = ?`, hash, userID))
 	})
 }
 

@@ -24,4 +24,5 @@ func Run(t *testing.T, open Opener) {
 	t.Run("operator", func(t *testing.T) { testOperator(t, open) })
 	t.Run("search", func(t *testing.T) { testSearch(t, open) })
 	t.Run("contacts", func(t *testing.T) { testContacts(t, open) })
+	t.Run("scram", func(t *testing.T) { testScram(t, open) })
 }

@@ -456,3 +456,24 @@ func TestSanitize(t *testing.T) {
 		t.Errorf("sanitize = %q", got)
 	}
 }
+
+func TestLongMessagesWrapIndented(t *testing.T) {
+	f := newFake()
+	f.msgs["c-bob"] = append(f.msgs["c-bob"], parley.Message{ConversationID: "c-bob", Seq: 4, SenderID: "u-bob",
+		Kind: parley.MessageUser, Body: strings.Repeat("wrapword ", 30)})
+	m := newModel(t, f)
+	m, _ = drive(t, m, press("enter"))
+	n := 0
+	for _, line := range strings.Split(m.Render(), "\n") {
+		_, right, ok := strings.Cut(line, "│")
+		if ok && strings.Contains(right, "wrapword") {
+			n++
+			if !strings.HasPrefix(right, "  wrapword") {
+				t.Errorf("body line not indented: %q", right)
+			}
+		}
+	}
+	if n < 3 {
+		t.Errorf("a 270-character body took %d lines at width 100", n)
+	}
+}

@@ -17,18 +17,21 @@ import (
 func Run(ctx context.Context, st *offline.Store, c *client.Client, selfID string, opts Options, in io.Reader, out io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// One forwarder keeps events and states in order without ever
+	// blocking Sync; if the screen falls 4,096 behind, events (typing,
+	// presence, notifications: advisory) are dropped, while the store's own
+	// change signal still refreshes what is shown.
 	var p *tea.Program
-	ready := make(chan struct{})
-	send := func(msg tea.Msg) {
+	queue := make(chan tea.Msg, 4096)
+	enqueue := func(msg tea.Msg) {
 		select {
-		case <-ready:
-			p.Send(msg)
-		case <-ctx.Done():
+		case queue <- msg:
+		default:
 		}
 	}
 	s := offline.NewSync(st, c, offline.SyncOptions{
-		OnEvent:  func(e client.Event) { go send(EventMsg(e)) },
-		OnStatus: func(s offline.Status) { go send(StatusMsg(s)) },
+		OnEvent:  func(e client.Event) { enqueue(EventMsg(e)) },
+		OnStatus: func(s offline.Status) { enqueue(StatusMsg(s)) },
 	})
 	popts := []tea.ProgramOption{tea.WithContext(ctx)}
 	if in != nil {
@@ -38,13 +41,14 @@ func Run(ctx context.Context, st *offline.Store, c *client.Client, selfID string
 		popts = append(popts, tea.WithOutput(out))
 	}
 	p = tea.NewProgram(New(NewLive(s, selfID), opts), popts...)
-	close(ready)
 	changed := st.Changed()
 	go func() {
 		for {
 			select {
 			case <-ctx.Done():
 				return
+			case msg := <-queue:
+				p.Send(msg)
 			case <-changed:
 				p.Send(ChangedMsg{})
 			}

@@ -182,7 +182,7 @@ func (m Model) messageLines(w int) []string {
 		}
 		block := wrap(head.String(), w)
 		for _, l := range strings.Split(body, "\n") {
-			block = append(block, wrap("  "+l, w)...)
+			block = append(block, indent(l, w)...)
 		}
 		for _, a := range msg.Attachments {
 			block = append(block, wrap(fmt.Sprintf("  📎 %s (%s)", a.Name, size(a.Size)), w)...)
@@ -223,7 +223,7 @@ func (m Model) messageLines(w int) []string {
 		}
 		lines = append(lines, wrap(stSelfName.Render(m.name(m.b.Self()))+" "+mark, w)...)
 		for _, l := range strings.Split(o.Body, "\n") {
-			lines = append(lines, wrap("  "+l, w)...)
+			lines = append(lines, indent(l, w)...)
 		}
 		if len(o.AttachmentIDs) > 0 {
 			lines = append(lines, fmt.Sprintf("  📎 %d file(s)", len(o.AttachmentIDs)))
@@ -358,6 +358,15 @@ func wrap(s string, w int) []string {
 		return []string{s}
 	}
 	return strings.Split(lipgloss.NewStyle().Width(w).Render(s), "\n")
+}
+
+// indent wraps s to w-2 columns and indents every line by two.
+func indent(s string, w int) []string {
+	lines := wrap(s, max(1, w-2))
+	for i, l := range lines {
+		lines[i] = "  " + l
+	}
+	return lines
 }
 
 func truncate(s string, w int) string {

@@ -62,6 +62,7 @@ func TestBrowserAdmin(t *testing.T) {
 	g.do(t, chromedp.Navigate(link))
 	g.waitJS(t, "invited note", `document.querySelector('.auth-link-note')?.textContent.includes('invited')`)
 	fillRegister(t, g, "guest")
+	guestID := eval[string](t, g, `window.parley.store.me.id`)
 	if eval[bool](t, g, `!!document.querySelector('.admin-btn')`) {
 		t.Fatal("a plain user sees the admin button")
 	}
@@ -83,7 +84,18 @@ func TestBrowserAdmin(t *testing.T) {
 	if _, _, err := env.Server.App.Login(ctx, app.LoginInput{Username: "guest", Password: pw}); err != nil {
 		t.Fatalf("guest signs in with the password the page showed: %v", err)
 	}
-	a.waitJS(t, "audit shows the actions", `['user.promote', 'user.reset_password', 'invite.create', 'user.create_first_admin'].every(x => [...document.querySelectorAll('.admin-audit td')].some(td => td.textContent === x))`)
+	// Demote, disable and delete the guest from the page.
+	a.clickJS(t, `tr[data-user=guest] [data-action=demote]`)
+	a.waitJS(t, "guest demoted", `document.querySelector('tr[data-user=guest]')?.children[1].textContent === 'user'`)
+	a.clickJS(t, `tr[data-user=guest] [data-action=disable]`)
+	a.waitJS(t, "guest disabled", `document.querySelector('tr[data-user=guest]')?.children[2].textContent === 'disabled'`)
+	a.clickJS(t, `tr[data-user=guest] [data-action=delete]`)
+	a.clickJS(t, `dialog .btn-danger`)
+	a.waitJS(t, "guest gone", `!document.querySelector('tr[data-user=guest]') && document.querySelector('[data-fact=users]')?.textContent === '1'`)
+	if u, err := env.Server.App.User(ctx, app.Operator, guestID); err != nil || !u.Deleted() {
+		t.Fatalf("guest after delete: %+v, %v", u, err)
+	}
+	a.waitJS(t, "audit shows the actions", `['user.delete', 'user.disable', 'user.demote', 'user.promote', 'user.reset_password', 'invite.create', 'user.create_first_admin'].every(x => [...document.querySelectorAll('.admin-audit td')].some(td => td.textContent === x))`)
 	if errs := a.jsErrors(); len(errs) > 0 {
 		t.Fatalf("js errors in the admin's tab: %v", errs)
 	}

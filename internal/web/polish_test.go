@@ -163,6 +163,14 @@ func TestBrowserMessageToolbar(t *testing.T) {
 	eval[bool](t, a, `(document.querySelector('.msg-scroll').focus(), true)`)
 	a.do(t, pressKey("ArrowUp", 38))
 	a.waitJS(t, "toolbar of the focused message", `document.activeElement?.id === 'm-5' && (`+visibleToolsJS+`).seqs.join() === '5'`)
+	a.do(t, pressKey("Tab", 9))
+	a.waitJS(t, "tab into the toolbar", `document.activeElement?.closest('#m-5 .msg-tools') && (`+visibleToolsJS+`).seqs.join() === '5'`)
+	// A mouse click focuses a row, but only the hovered row shows a toolbar.
+	pt := eval[[]float64](t, a, `(() => { const r = document.querySelector('#m-2 .body').getBoundingClientRect(); return [r.left + 20, r.top + 8] })()`)
+	a.do(t, chromedp.MouseClickXY(pt[0], pt[1]))
+	a.waitJS(t, "clicked row focused", `document.activeElement?.id === 'm-2'`)
+	hover("4")
+	a.waitJS(t, "one toolbar, the hovered one", `(`+visibleToolsJS+`).seqs.join() === '4'`)
 	eval[bool](t, a, `(document.activeElement.blur(), true)`)
 
 	// Phone: touch, no hover.
@@ -281,10 +289,13 @@ func TestBrowserToastPlacement(t *testing.T) {
 		eval[bool](t, a, `(window.parley.openSettings(), true)`)
 		a.waitJS(t, "settings", `document.querySelector('dialog[open] form button[type=submit]')`)
 		a.clickJS(t, `dialog[open] form button[type=submit]`)
-		a.waitJS(t, "toast", `!document.querySelector('dialog[open]') && [...document.querySelectorAll('.toast')].some(e => e.textContent === 'Profile saved')`)
+		// Measured as soon as the toast shows (it lives 4 s).
+		covers := eval[[]string](t, a, `new Promise(done => { `+overlapJS+`
+			const check = () => { const t = [...document.querySelectorAll('.toast')].find(e => e.textContent === 'Profile saved');
+				if (!t || document.querySelector('dialog[open]')) { setTimeout(check, 20); return }
+				done(['.composer', '.chat-head', '.msg-tools'].filter(s => [...document.querySelectorAll(s)].some(e => overlap(t, e)))) };
+			check() })`)
 		saveScreenshot(t, a, false, "toast-"+w.name)
-		covers := eval[[]string](t, a, `(() => { `+overlapJS+` const t = [...document.querySelectorAll('.toast')].find(e => e.textContent === 'Profile saved');
-			return ['.composer', '.chat-head', '.msg-tools'].filter(s => [...document.querySelectorAll(s)].some(e => overlap(t, e))) })()`)
 		if len(covers) > 0 {
 			t.Errorf("%s: the toast covers %v", w.name, covers)
 		}

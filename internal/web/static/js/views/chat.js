@@ -221,12 +221,15 @@ export function renderChat(ctx, id) {
     rows[Math.max(0, Math.min(rows.length - 1, i))]?.focus();
   });
 
-  // For a finger (the last pointerdown), or at phone width, a tap on a
+  // For a finger (the last input), or at phone width, a tap on a
   // message opens its toolbar, one at a time; a tap elsewhere, or on a tool
   // other than the reaction picker, closes it.
-  const tapTools = () => document.documentElement.dataset.pointer === 'touch' || matchMedia('(max-width: 760px)').matches;
-  const onPointer = (e) => { document.documentElement.dataset.pointer = e.pointerType === 'touch' ? 'touch' : 'mouse'; };
+  // html[data-input] is the last kind of input: touch, mouse or keyboard.
+  const tapTools = () => document.documentElement.dataset.input === 'touch' || matchMedia('(max-width: 760px)').matches;
+  const onPointer = (e) => { document.documentElement.dataset.input = e.pointerType === 'touch' ? 'touch' : 'mouse'; };
+  const onKey = () => { document.documentElement.dataset.input = 'keyboard'; };
   document.addEventListener('pointerdown', onPointer, { capture: true, passive: true });
+  document.addEventListener('keydown', onKey, { capture: true, passive: true });
   function openTools(row) {
     state.toolsSeq = row?.dataset.seq || null;
     for (const r of list.querySelectorAll('.msg.tools-open')) if (r !== row) r.classList.remove('tools-open');
@@ -241,7 +244,7 @@ export function renderChat(ctx, id) {
   };
   document.addEventListener('click', onTap);
 
-  subs.push(() => document.removeEventListener('click', onTap), () => document.removeEventListener('pointerdown', onPointer, { capture: true }), store.on('msgs:' + id, renderList), store.on('outbox', renderList), store.on('users', () => { renderList(); renderHead(); }),
+  subs.push(() => document.removeEventListener('click', onTap), () => document.removeEventListener('pointerdown', onPointer, { capture: true }), () => document.removeEventListener('keydown', onKey, { capture: true }), store.on('msgs:' + id, renderList), store.on('outbox', renderList), store.on('users', () => { renderList(); renderHead(); }),
     store.on('conv:' + id, () => { renderHead(); renderList(); }), store.on('presence', renderHead), store.on('typing:' + id, renderTyping),
     store.on('me', renderList));
   const ticker = setInterval(renderTyping, 2000);

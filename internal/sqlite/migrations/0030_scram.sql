@@ -1,0 +1,3 @@
+-- The SCRAM-SHA-256 verifier of each account for the XMPP gateway
+-- (docs/xmpp.md); '' until derived. SetPasswordHash clears it.
+ALTER TABLE users ADD COLUMN scram_keys TEXT NOT NULL DEFAULT '';
