@@ -2,7 +2,6 @@ package parley
 
 import (
 	"context"
-	"sync"
 	"time"
 )
 
@@ -18,7 +17,7 @@ type PresenceStatus struct {
 // Presence tracks which users have live connections. Every gateway calls
 // Connect once per authenticated connection and Disconnect once when it ends.
 //
-// The in-process implementation (NewLocalPresence) counts this node's
+// The in-process implementation (internal/presence) counts this node's
 // connections; a multi-node implementation keeps per-node counts in shared
 // storage (NATS KV, PostgreSQL) with a lease per node, so that a crashed node's
 // connections expire. Implementations must be safe for concurrent use.
@@ -37,57 +36,3 @@ type Presence interface {
 // subscribe the connections watching userID to it, and presence events carry
 // it as their ConversationID. It never collides with a conversation id.
 func PresenceTopic(userID string) string { return "presence:" + userID }
-
-var _ Presence = (*LocalPresence)(nil)
-
-// LocalPresence is the in-process Presence of a single node.
-type LocalPresence struct {
-	mu    sync.Mutex
-	count map[string]int
-	last  map[string]time.Time
-}
-
-// NewLocalPresence returns an empty in-process Presence.
-func NewLocalPresence() *LocalPresence {
-	return &LocalPresence{count: map[string]int{}, last: map[string]time.Time{}}
-}
-
-// Connect implements Presence.
-func (p *LocalPresence) Connect(_ context.Context, userID string) (bool, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.count[userID]++
-	return p.count[userID] == 1, nil
-}
-
-// Disconnect implements Presence. A Disconnect without a matching Connect
-// is ignored.
-func (p *LocalPresence) Disconnect(_ context.Context, userID string, at time.Time) (bool, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	n, ok := p.count[userID]
-	if !ok {
-		return false, nil
-	}
-	p.last[userID] = at.UTC()
-	if n <= 1 {
-		delete(p.count, userID)
-		return true, nil
-	}
-	p.count[userID] = n - 1
-	return false, nil
-}
-
-// Status implements Presence.
-func (p *LocalPresence) Status(_ context.Context, userIDs []string) ([]PresenceStatus, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := make([]PresenceStatus, len(userIDs))
-	for i, id := range userIDs {
-		out[i] = PresenceStatus{UserID: id, Online: p.count[id] > 0}
-		if t, ok := p.last[id]; ok && !out[i].Online {
-			out[i].LastSeenAt = &t
-		}
-	}
-	return out, nil
-}

@@ -74,7 +74,7 @@ type App struct {
 	now    func() time.Time
 	acct   *accounts // sign-in state: password hasher, login limiters (user.go)
 	sends  *Limiter  // per-user message send rate (message.go)
-	media  *media    // files and avatars (attachment.go)
+	media  *files    // files and avatars (attachment.go)
 	scram  bool      // derive SCRAM verifiers (scram.go)
 	reg    *registration
 	rt     func(*Overview)

@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/parley-chat/parley"
+	"github.com/parley-chat/parley/internal/media"
 )
 
 // MediaLimits bound uploads. Zero fields take the defaults of
@@ -86,16 +87,17 @@ type MediaOptions struct {
 }
 
 // media is the App's file state.
-type media struct {
+type files struct {
 	blobs   parley.Blobs
 	limits  MediaLimits
 	signKey []byte
-	decode  chan struct{} // bounds concurrent image decoding (memory)
+	images  *media.Decoder // bounds image decoding (pixels, concurrency)
 }
 
-func newMedia(o MediaOptions) *media {
-	m := &media{blobs: o.Blobs, limits: o.Limits, signKey: o.SignKey, decode: make(chan struct{}, 2)}
+func newMedia(o MediaOptions) *files {
+	m := &files{blobs: o.Blobs, limits: o.Limits, signKey: o.SignKey}
 	m.limits.fill()
+	m.images = media.NewDecoder(m.limits.MaxPixels, 2)
 	if len(m.signKey) == 0 {
 		m.signKey = []byte(parley.NewID() + parley.NewID())
 	}
@@ -179,7 +181,7 @@ func typeMatches(pattern, mt string) bool {
 }
 
 // checkType applies the allow and deny lists to a sniffed type.
-func (m *media) checkType(mt string) error {
+func (m *files) checkType(mt string) error {
 	essence, _, _ := strings.Cut(mt, ";")
 	for _, p := range m.limits.Deny {
 		if typeMatches(p, essence) {
@@ -223,7 +225,7 @@ type ingested struct {
 	key, mime     string
 	size          int64
 	width, height int
-	thumb         *thumbResult
+	thumb         *media.StoredThumbnail
 }
 
 // ingest streams src into the blob store: sniffs the type, applies the
@@ -257,15 +259,8 @@ func (a *App) ingest(ctx context.Context, owner string, src io.Reader, declared 
 	}
 	counted := &countingReader{r: br}
 	var body io.Reader = counted
-	orientation, animated := 1, false
-	switch mt {
-	case "image/jpeg":
-		body = stripJPEG(bufio.NewReaderSize(counted, 32<<10), &orientation)
-	case "image/png":
-		body = stripPNG(bufio.NewReaderSize(counted, 32<<10))
-	case "image/webp":
-		body = stripWebP(bufio.NewReaderSize(counted, 32<<10), &animated)
-	}
+	var meta media.Meta
+	body = media.Strip(mt, counted, &meta)
 	tooLarge := func() error {
 		if byQuota {
 			return quotaExceeded(a.media.limits.QuotaBytes)
@@ -294,12 +289,12 @@ func (a *App) ingest(ctx context.Context, owner string, src io.Reader, declared 
 		return ingested{}, parley.Invalid("file", "the upload was cut short: %d of %d bytes arrived", counted.n, declared)
 	}
 	out := ingested{key: info.Key, mime: mt, size: info.Size}
-	if isImage(mt) {
-		img, err := a.imageInfo(ctx, blobs, info.Key, mt, orientation, thumbSize, square, animated)
+	if media.IsImage(mt) {
+		img, err := a.media.images.Inspect(ctx, blobs, info.Key, mt, meta, thumbSize, square)
 		if err != nil {
 			return ingested{}, err
 		}
-		out.width, out.height, out.thumb = img.width, img.height, img.thumb
+		out.width, out.height, out.thumb = img.Width, img.Height, img.Thumb
 	}
 	return out, nil
 }
@@ -320,7 +315,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// imageErrReader turns a stripper's errBadImage into a typed error.
+// imageErrReader turns a stripper's media.ErrBadImage into a typed error.
 type imageErrReader struct {
 	r  io.Reader
 	mt string
@@ -328,15 +323,10 @@ type imageErrReader struct {
 
 func (e *imageErrReader) Read(p []byte) (int, error) {
 	n, err := e.r.Read(p)
-	if errors.Is(err, errBadImage) {
-		err = badImage(e.mt)
+	if errors.Is(err, media.ErrBadImage) {
+		err = media.BadImage(e.mt)
 	}
 	return n, err
-}
-
-func badImage(mt string) error {
-	return parley.Errorf(parley.CodeUnsupportedType,
-		"the file starts like %s but is not a valid, complete image", mt)
 }
 
 func cutShort(err error) error {
@@ -375,7 +365,7 @@ func (a *App) storeFile(ctx context.Context, owner, name string, body io.Reader,
 		CreatedAt: a.now().UTC().Truncate(time.Millisecond),
 	}
 	if ing.thumb != nil {
-		st.ThumbKey = ing.thumb.key
+		st.ThumbKey = ing.thumb.Key
 		st.Thumbnail = &ing.thumb.Thumbnail
 	}
 	if err := a.store.CreateAttachment(ctx, st); err != nil {

@@ -37,7 +37,7 @@ func (a *App) avatarFrom(ctx context.Context, owner, convID string, body io.Read
 	st := parley.StoredAttachment{
 		Attachment: parley.Attachment{ID: parley.NewID(), Name: "avatar" + extFor(th.MIME), MIME: th.MIME,
 			Size: th.Size, Width: th.Width, Height: th.Height},
-		Purpose: parley.PurposeAvatar, OwnerID: owner, ConversationID: convID, BlobKey: th.key,
+		Purpose: parley.PurposeAvatar, OwnerID: owner, ConversationID: convID, BlobKey: th.Key,
 		CreatedAt: a.now().UTC().Truncate(time.Millisecond),
 	}
 	if err := a.store.SetAvatar(ctx, st); err != nil {

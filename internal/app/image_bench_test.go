@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/parley-chat/parley/internal/app"
+	"github.com/parley-chat/parley/internal/media"
 )
 
 func photo12MP(b *testing.B) []byte {
@@ -44,7 +45,7 @@ func BenchmarkThumbnail12MP(b *testing.B) {
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, _, err := app.Thumbnail(img, 320, false, 1); err != nil {
+		if _, _, err := media.Thumbnail(img, 320, false, 1); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -18,7 +18,7 @@ type presenceFrame struct {
 func (r *Realtime) Connected(ctx context.Context, actor parley.Actor) {
 	came, err := r.presence.Connect(ctx, actor.UserID)
 	if err != nil {
-		r.app.log.Warn("presence connect", "user_id", actor.UserID, "err", err)
+		r.App.log.Warn("presence connect", "user_id", actor.UserID, "err", err)
 		return
 	}
 	if came {
@@ -29,10 +29,10 @@ func (r *Realtime) Connected(ctx context.Context, actor parley.Actor) {
 // Disconnected records the end of one connection of actor; the last one
 // publishes an offline presence event carrying last_seen_at.
 func (r *Realtime) Disconnected(ctx context.Context, actor parley.Actor) {
-	now := r.app.now().UTC()
+	now := r.App.now().UTC()
 	went, err := r.presence.Disconnect(ctx, actor.UserID, now)
 	if err != nil {
-		r.app.log.Warn("presence disconnect", "user_id", actor.UserID, "err", err)
+		r.App.log.Warn("presence disconnect", "user_id", actor.UserID, "err", err)
 		return
 	}
 	if went {
@@ -50,7 +50,7 @@ func (r *Realtime) PresenceChanged(st parley.PresenceStatus) {
 
 func (r *Realtime) publishPresence(ctx context.Context, st parley.PresenceStatus) {
 	frame, _ := json.Marshal(presenceFrame{Type: parley.EventPresence, PresenceStatus: st})
-	r.app.publish(context.WithoutCancel(ctx), parley.Event{
+	r.App.publish(context.WithoutCancel(ctx), parley.Event{
 		Kind: parley.EventPresence, ConversationID: parley.PresenceTopic(st.UserID), Frame: frame,
 	})
 }
@@ -63,7 +63,7 @@ func (r *Realtime) WatchPresence(ctx context.Context, actor parley.Actor, userID
 	if actor.Anonymous() {
 		return nil, unauthenticated("sign in first")
 	}
-	shared, err := r.app.store.SharedUsers(ctx, actor.UserID, userIDs)
+	shared, err := r.App.store.SharedUsers(ctx, actor.UserID, userIDs)
 	if err != nil {
 		return nil, err
 	}

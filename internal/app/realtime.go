@@ -8,10 +8,11 @@ import (
 )
 
 // Realtime is the set of use cases behind the WebSocket gateway: the App's
-// plus presence, typing and the connection lifecycle. It implements
+// (embedded: AuthenticateUser, SyncState, MarkRead… are the App's own) plus
+// presence, typing and the connection lifecycle. It implements
 // internal/gateway.Backend. Safe for concurrent use.
 type Realtime struct {
-	app       *App
+	*App
 	presence  parley.Presence
 	typing    *Limiter
 	typingTTL time.Duration
@@ -32,7 +33,7 @@ const TypingTTL = 6 * time.Second
 // NewRealtime returns the real-time use cases of a, tracking presence in p.
 func NewRealtime(a *App, p parley.Presence) *Realtime {
 	return &Realtime{
-		app:      a,
+		App:      a,
 		presence: p,
 		// Two indicators per second per user and conversation, bursts of 3.
 		typing:    NewLimiter(2, 3, a.now),
@@ -41,36 +42,12 @@ func NewRealtime(a *App, p parley.Presence) *Realtime {
 	}
 }
 
-// App returns the App behind r.
-func (r *Realtime) App() *App { return r.app }
-
-// Authenticate resolves the token of the auth frame to the caller and
-// their own account for the ready frame (App.AuthenticateUser: one read).
-func (r *Realtime) Authenticate(ctx context.Context, token string) (parley.Actor, parley.User, error) {
-	return r.app.AuthenticateUser(ctx, token)
-}
-
 // ConversationIDs lists the conversations whose events actor receives.
 func (r *Realtime) ConversationIDs(ctx context.Context, actor parley.Actor) ([]string, error) {
 	if actor.Anonymous() {
 		return nil, unauthenticated("sign in first")
 	}
-	return r.app.store.ConversationIDs(ctx, actor.UserID)
-}
-
-// SyncState is App.SyncState.
-func (r *Realtime) SyncState(ctx context.Context, actor parley.Actor) ([]parley.ConversationState, error) {
-	return r.app.SyncState(ctx, actor)
-}
-
-// MarkRead is App.MarkRead.
-func (r *Realtime) MarkRead(ctx context.Context, actor parley.Actor, conversationID string, seq int64) (parley.Receipt, error) {
-	return r.app.MarkRead(ctx, actor, conversationID, seq)
-}
-
-// MarkDelivered is App.MarkDelivered.
-func (r *Realtime) MarkDelivered(ctx context.Context, actor parley.Actor, conversationID string, seq int64) (parley.Receipt, error) {
-	return r.app.MarkDelivered(ctx, actor, conversationID, seq)
+	return r.App.store.ConversationIDs(ctx, actor.UserID)
 }
 
 // Send posts a message (App.SendMessageJSON) with the uploaded attachments
@@ -78,7 +55,7 @@ func (r *Realtime) MarkDelivered(ctx context.Context, actor parley.Actor, conver
 // actor and the original is returned; encoded is the new message's JSON.
 func (r *Realtime) Send(ctx context.Context, actor parley.Actor, conversationID, clientMsgID, body string, replyTo int64,
 	attachmentIDs []string) (m parley.Message, encoded []byte, created bool, err error) {
-	return r.app.SendMessageJSON(ctx, actor, SendMessageInput{
+	return r.App.SendMessageJSON(ctx, actor, SendMessageInput{
 		ConversationID: conversationID, ClientMsgID: clientMsgID, Body: body, ReplyTo: replyTo, AttachmentIDs: attachmentIDs,
 	})
 }
@@ -98,9 +75,9 @@ func (r *Realtime) History(ctx context.Context, actor parley.Actor, conversation
 	}
 	in := HistoryInput{After: after, Before: before, Limit: limit}
 	if !actor.Anonymous() && parley.ValidID(conversationID) {
-		if _, err := r.app.store.Member(ctx, conversationID, actor.UserID); err == nil {
-			return r.app.historyPage(ctx, conversationID, in)
+		if _, err := r.App.store.Member(ctx, conversationID, actor.UserID); err == nil {
+			return r.App.historyPage(ctx, conversationID, in)
 		}
 	}
-	return r.app.History(ctx, actor, conversationID, in)
+	return r.App.History(ctx, actor, conversationID, in)
 }

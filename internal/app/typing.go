@@ -29,7 +29,7 @@ func (r *Realtime) Typing(ctx context.Context, actor parley.Actor, conversationI
 	if !parley.ValidID(conversationID) {
 		return parley.Invalid("conversation_id", "conversation_id must be a conversation id")
 	}
-	if err := r.app.memberOf(ctx, actor, conversationID); err != nil {
+	if err := r.App.memberOf(ctx, actor, conversationID); err != nil {
 		return err
 	}
 	if typing {
@@ -39,7 +39,7 @@ func (r *Realtime) Typing(ctx context.Context, actor parley.Actor, conversationI
 	}
 	frame, _ := json.Marshal(typingFrame{Type: parley.EventTyping, ConversationID: conversationID,
 		UserID: actor.UserID, Typing: typing, ExpiresInMS: r.typingTTL.Milliseconds()})
-	r.app.publish(context.WithoutCancel(ctx), parley.Event{
+	r.App.publish(context.WithoutCancel(ctx), parley.Event{
 		Kind: parley.EventTyping, ConversationID: conversationID, Frame: frame,
 	})
 	return nil

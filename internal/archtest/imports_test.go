@@ -1,4 +1,4 @@
-// Package archtest checks the import rules of ../shared/DESIGN.md §1 with
+// Package archtest checks the import rules of docs/architecture.md with
 // `go list`, so the layering cannot erode silently.
 package archtest
 

@@ -10,11 +10,11 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 
-	"github.com/parley-chat/parley"
 	"github.com/parley-chat/parley/internal/apitest"
 	"github.com/parley-chat/parley/internal/app"
 	"github.com/parley-chat/parley/internal/gateway"
 	"github.com/parley-chat/parley/internal/httpapi"
+	"github.com/parley-chat/parley/internal/presence"
 )
 
 // TestRealtimeHeartbeatPongKeepsAlive is the other half of
@@ -26,7 +26,7 @@ func TestRealtimeHeartbeatPongKeepsAlive(t *testing.T) {
 	c, _ := env.NewUser(t, "quiet")
 	for _, noPoller := range []bool{false, true} {
 		t.Run(fmt.Sprintf("NoPoller=%v", noPoller), func(t *testing.T) {
-			g := gateway.New(app.NewRealtime(env.Server.App, parley.NewLocalPresence()), nil, nil,
+			g := gateway.New(app.NewRealtime(env.Server.App, presence.NewLocal()), nil, nil,
 				gateway.Config{PingInterval: 30 * time.Millisecond, NoPoller: noPoller})
 			defer g.Close()
 			h := httpapi.New(env.Server.App, nil, nil, httpapi.Options{})

@@ -22,6 +22,7 @@ import (
 	"github.com/parley-chat/parley/internal/app"
 	"github.com/parley-chat/parley/internal/gateway"
 	"github.com/parley-chat/parley/internal/httpapi"
+	"github.com/parley-chat/parley/internal/presence"
 	"github.com/parley-chat/parley/internal/server"
 )
 
@@ -380,7 +381,7 @@ func TestRealtimeHeartbeatTimeout(t *testing.T) {
 	c, _ := env.NewUser(t, "sleepy")
 	for _, noPoller := range []bool{false, true} {
 		t.Run(fmt.Sprintf("NoPoller=%v", noPoller), func(t *testing.T) {
-			g := gateway.New(app.NewRealtime(env.Server.App, parley.NewLocalPresence()), nil, nil,
+			g := gateway.New(app.NewRealtime(env.Server.App, presence.NewLocal()), nil, nil,
 				gateway.Config{PingInterval: 50 * time.Millisecond, NoPoller: noPoller})
 			defer g.Close()
 			h := httpapi.New(env.Server.App, nil, nil, httpapi.Options{})

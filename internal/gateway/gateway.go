@@ -34,9 +34,9 @@ import (
 // Backend is what the gateway needs from the app (internal/app.Realtime
 // implements it). Every error is a *parley.Error.
 type Backend interface {
-	// Authenticate resolves the auth frame's token to the caller and their
-	// account (for the ready frame).
-	Authenticate(ctx context.Context, token string) (parley.Actor, parley.User, error)
+	// AuthenticateUser resolves the auth frame's token to the caller and
+	// their account (for the ready frame).
+	AuthenticateUser(ctx context.Context, token string) (parley.Actor, parley.User, error)
 	// ConversationIDs lists the conversations whose events actor receives.
 	ConversationIDs(ctx context.Context, actor parley.Actor) ([]string, error)
 	// SyncState returns actor's conversations with their last seq and receipts.

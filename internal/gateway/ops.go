@@ -20,7 +20,7 @@ func (c *Conn) authenticate(f ClientFrame) bool {
 		c.fail(f.Ref, parley.Invalid("token", "token is required"), string(parley.CodeUnauthenticated))
 		return false
 	}
-	actor, user, err := g.be.Authenticate(ctx, f.Token)
+	actor, user, err := g.be.AuthenticateUser(ctx, f.Token)
 	if err != nil {
 		reason := string(parley.ErrorCode(err))
 		if parley.IsCode(err, parley.CodeInvalid) {

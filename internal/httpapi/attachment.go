@@ -11,6 +11,7 @@ import (
 
 	"github.com/parley-chat/parley"
 	"github.com/parley-chat/parley/internal/app"
+	"github.com/parley-chat/parley/internal/media"
 )
 
 // Files and media; documented in openapi/attachment.json and docs/media.md.
@@ -203,7 +204,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, f app.File, e
 	h := w.Header()
 	h.Set("Content-Type", f.MIME)
 	disp := "attachment"
-	if app.InlineSafe(f.MIME) {
+	if media.InlineSafe(f.MIME) {
 		disp = "inline"
 	}
 	h.Set("Content-Disposition", mime.FormatMediaType(disp, map[string]string{"filename": f.Name}))

@@ -69,7 +69,7 @@ type convSub struct {
 
 func newHook(rt *app.Realtime, broker *mochi.Server, log *slog.Logger, cfg Config) *hook {
 	ctx, cancel := context.WithCancel(context.Background())
-	h := &hook{rt: rt, app: rt.App(), broker: broker, log: log, cfg: cfg, ctx: ctx, cancel: cancel,
+	h := &hook{rt: rt, app: rt.App, broker: broker, log: log, cfg: cfg, ctx: ctx, cancel: cancel,
 		packets: app.NewLimiter(cfg.PacketsPerSec, int(2*cfg.PacketsPerSec), time.Now)}
 	h.wg.Add(1)
 	go h.sweep()
@@ -124,7 +124,7 @@ func (h *hook) OnConnectAuthenticate(cl *mochi.Client, pk packets.Packet) bool {
 	}
 	ctx, cancel := context.WithTimeout(h.ctx, opTimeout)
 	defer cancel()
-	actor, u, err := h.rt.Authenticate(ctx, secret)
+	actor, u, err := h.rt.AuthenticateUser(ctx, secret)
 	if err == nil && u.ID != name && !strings.EqualFold(u.Username, name) {
 		return false
 	}
@@ -132,7 +132,7 @@ func (h *hook) OnConnectAuthenticate(cl *mochi.Client, pk packets.Packet) bool {
 		var tok string
 		host, _, _ := net.SplitHostPort(cl.Net.Remote)
 		if _, tok, err = h.app.Login(ctx, app.LoginInput{Username: name, Password: secret, UserAgent: "mqtt", Address: host}); err == nil {
-			actor, u, err = h.rt.Authenticate(ctx, tok)
+			actor, u, err = h.rt.AuthenticateUser(ctx, tok)
 		}
 	}
 	if err != nil {

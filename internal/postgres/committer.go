@@ -3,13 +3,13 @@ package postgres
 import (
 	"context"
 	"errors"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/parley-chat/parley"
+	"github.com/parley-chat/parley/internal/groupcommit"
 )
 
 // Group commit and ordering.
@@ -48,75 +48,30 @@ const (
 )
 
 type op struct {
-	ctx    context.Context
-	app    *appendReq       // a message append, or
-	fn     func(*wtx) error // any other write, in a transaction of its own
-	notify func()           // after commit, in commit order; may be nil
-	err    error
-	done   chan struct{}
+	groupcommit.Op
+	app *appendReq       // a message append, or
+	fn  func(*wtx) error // any other write, in a transaction of its own
 }
 
 type committer struct {
 	s       *Store
-	ops     chan *op
+	q       *groupcommit.Queue[*op]
 	lanes   []chan *op // see lane.go
-	quit    chan struct{}
-	stopped chan struct{}
-	running sync.WaitGroup // the loop and the lanes
-	once    sync.Once
 	appends atomic.Int64
 	batches atomic.Int64
 }
 
 func newCommitter(s *Store) *committer {
-	c := &committer{s: s, ops: make(chan *op, maxBatch), quit: make(chan struct{}), stopped: make(chan struct{})}
+	c := &committer{s: s}
+	c.q = groupcommit.Start(maxBatch, func(batch []*op) []*op {
+		t0 := time.Now()
+		ordered := c.run(batch)
+		if fn := c.s.batches.Load(); fn != nil {
+			(*fn)(len(batch), time.Since(t0))
+		}
+		return ordered
+	}, nil)
 	c.startLanes()
-	notifyq := make(chan []*op, 64)
-	notified := make(chan struct{})
-	c.running.Add(1)
-	go func() {
-		c.running.Wait()
-		close(c.stopped)
-	}()
-	go func() {
-		defer close(notified)
-		for batch := range notifyq {
-			for _, o := range batch {
-				if o.err == nil && o.notify != nil {
-					o.notify()
-				}
-				close(o.done)
-			}
-		}
-	}()
-	go func() {
-		defer c.running.Done()
-		defer func() { close(notifyq); <-notified }()
-		for {
-			var first *op
-			select {
-			case first = <-c.ops:
-			case <-c.quit:
-				return
-			}
-			batch := []*op{first}
-		drain:
-			for len(batch) < maxBatch {
-				select {
-				case o := <-c.ops:
-					batch = append(batch, o)
-				default:
-					break drain
-				}
-			}
-			t0 := time.Now()
-			ordered := c.run(batch)
-			if fn := c.s.batches.Load(); fn != nil {
-				(*fn)(len(batch), time.Since(t0))
-			}
-			notifyq <- ordered
-		}
-	}()
 	return c
 }
 
@@ -126,8 +81,8 @@ func (c *committer) run(batch []*op) []*op {
 	var appends []*op
 	for _, o := range batch {
 		if o.app != nil {
-			if err := o.ctx.Err(); err != nil {
-				o.err = translate(err)
+			if err := o.Ctx.Err(); err != nil {
+				o.Err = translate(err)
 			} else {
 				appends = append(appends, o)
 			}
@@ -159,7 +114,7 @@ func (c *committer) runAppends(ops []*op) {
 		if err == nil {
 			c.batches.Add(1)
 			for _, o := range ops {
-				if o.err == nil && o.app.created {
+				if o.Err == nil && o.app.created {
 					c.appends.Add(1)
 				}
 			}
@@ -178,15 +133,15 @@ func (c *committer) runAppends(ops []*op) {
 	}
 	err = translate(err)
 	for _, o := range ops {
-		o.err = err
+		o.Err = err
 		o.app.created = false
 	}
 }
 
 // runFn runs one op in a transaction of its own.
 func (c *committer) runFn(o *op) {
-	if err := o.ctx.Err(); err != nil {
-		o.err = translate(err)
+	if err := o.Ctx.Err(); err != nil {
+		o.Err = translate(err)
 		return
 	}
 	var err error
@@ -205,7 +160,7 @@ func (c *committer) runFn(o *op) {
 		}
 		backoff(attempt)
 	}
-	o.err = translate(err)
+	o.Err = translate(err)
 }
 
 func backoff(attempt int) { time.Sleep(time.Duration(attempt*attempt) * 5 * time.Millisecond) }
@@ -232,51 +187,18 @@ func isUnavailable(err error) bool {
 	return errors.As(err, &pe) && pe.Code == parley.CodeUnavailable
 }
 
-func (c *committer) close() {
-	c.once.Do(func() { close(c.quit) })
-	<-c.stopped
-}
+func (c *committer) close() { c.q.Close() }
 
-// submit queues o and waits until it committed (or failed) and its notify
-// ran.
-func (s *Store) submit(ctx context.Context, o *op) error { return s.submitTo(ctx, s.cm.ops, o) }
-
-// submitTo queues o on ch (the committer's queue or a lane) and waits as
-// submit does.
-func (s *Store) submitTo(ctx context.Context, ch chan *op, o *op) error {
-	if err := ctx.Err(); err != nil {
-		return translate(err)
-	}
-	o.ctx, o.done = ctx, make(chan struct{})
-	c := s.cm
-	select {
-	case ch <- o:
-		parley.Queued(ctx) // ch is FIFO: o's place among this node's writes is fixed
-	case <-c.quit:
-		return parley.Errorf(parley.CodeUnavailable, "store closed")
-	case <-ctx.Done():
-		return translate(ctx.Err())
-	}
-	select {
-	case <-o.done:
-		return o.err
-	case <-c.stopped:
-		select {
-		case <-o.done:
-			return o.err
-		default:
-			return parley.Errorf(parley.CodeUnavailable, "store closed")
-		}
-	case <-ctx.Done():
-		// The op may still commit; an idempotent retry finds it.
-		return translate(ctx.Err())
-	}
-}
+// submit queues o for the committer and waits until it committed (or
+// failed) and its notify ran.
+func (s *Store) submit(ctx context.Context, o *op) error { return s.cm.q.Submit(ctx, o) }
 
 // do runs fn in its own transaction through the committer and calls notify
 // (if not nil) after the commit, in commit order.
 func (s *Store) do(ctx context.Context, fn func(*wtx) error, notify func()) error {
-	return s.submit(ctx, &op{fn: fn, notify: notify})
+	o := &op{fn: fn}
+	o.Notify = notify
+	return s.submit(ctx, o)
 }
 
 // convState is a conversation's row, locked for one transaction.

@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"hash/fnv"
+
+	"github.com/parley-chat/parley/internal/groupcommit"
 )
 
 // Message lanes.
@@ -23,22 +25,17 @@ func (c *committer) startLanes() {
 	for i := range c.lanes {
 		ch := make(chan *op, 256)
 		c.lanes[i] = ch
-		c.running.Add(1)
-		go func() {
-			defer c.running.Done()
+		c.q.Go(func() {
 			for {
 				select {
 				case o := <-ch:
 					c.runFn(o)
-					if o.err == nil && o.notify != nil {
-						o.notify()
-					}
-					close(o.done)
-				case <-c.quit:
+					groupcommit.Finish(&o.Op)
+				case <-c.q.Quit():
 					return
 				}
 			}
-		}()
+		})
 	}
 }
 
@@ -47,5 +44,7 @@ func (c *committer) startLanes() {
 func (s *Store) doMessage(ctx context.Context, conversationID string, fn func(*wtx) error, notify func()) error {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(conversationID))
-	return s.submitTo(ctx, s.cm.lanes[h.Sum32()%laneCount], &op{fn: fn, notify: notify})
+	o := &op{fn: fn}
+	o.Notify = notify
+	return s.cm.q.SubmitTo(ctx, s.cm.lanes[h.Sum32()%laneCount], o)
 }

@@ -116,7 +116,7 @@ type appendReq struct {
 // TestAppendFailingAfterItsRowRollsBackTheBatch).
 func (s *Store) appendBatch(ctx context.Context, ops []*op) (err error) {
 	for _, o := range ops {
-		o.err, o.app.created = nil, false
+		o.Err, o.app.created = nil, false
 	}
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
@@ -136,13 +136,13 @@ func (s *Store) appendBatch(ctx context.Context, ops []*op) (err error) {
 	if err != nil {
 		return err
 	}
-	rows := st.decide(ops)
-	if len(rows) == 0 {
+	cols := st.decide(ops)
+	if len(cols.id) == 0 {
 		_, err = conn.Exec(ctx, "ROLLBACK")
 		inTx = err != nil
 		return err
 	}
-	if err = st.write(ctx, conn, rows); err == nil {
+	if err = st.write(ctx, conn, cols); err == nil {
 		inTx = false
 	}
 	return err
@@ -155,6 +155,9 @@ type batchState struct {
 	roles   map[[2]string]parley.MemberRole // (conversation, sender) → role
 	earlier map[clientKey]parley.Message    // committed, then this batch's, by idempotency key
 	free    map[string]string               // unsent file id → owner
+	// scratch holds one row's strings while it is scanned (Scan's
+	// destinations escape: fields of st cost no allocation per row).
+	scratch struct{ a, b, c string }
 }
 
 // readHeads is round trip 1: it begins the transaction and reads (and
@@ -216,18 +219,17 @@ func (st *batchState) scan(br pgx.BatchResults, roles, earlier, files bool) erro
 	if _, err := br.Exec(); err != nil { // BEGIN
 		return err
 	}
+	sc := &st.scratch
 	err := scanRows(br, true, func(r pgx.Rows) error {
-		var id string
 		cs := &convState{}
-		err := r.Scan(&id, &cs.LastSeq, &cs.LastAt, &cs.Broadcast)
-		st.heads[id] = cs
+		err := r.Scan(&sc.a, &cs.LastSeq, &cs.LastAt, &cs.Broadcast)
+		st.heads[sc.a] = cs
 		return err
 	})
 	if err == nil {
 		err = scanRows(br, roles, func(r pgx.Rows) error {
-			var c, u, role string
-			err := r.Scan(&c, &u, &role)
-			st.roles[[2]string{c, u}] = parley.MemberRole(role)
+			err := r.Scan(&sc.a, &sc.b, &sc.c)
+			st.roles[[2]string{sc.a, sc.b}] = parley.MemberRole(sc.c)
 			return err
 		})
 	}
@@ -240,9 +242,8 @@ func (st *batchState) scan(br pgx.BatchResults, roles, earlier, files bool) erro
 	}
 	if err == nil {
 		err = scanRows(br, files, func(r pgx.Rows) error {
-			var id, owner string
-			err := r.Scan(&id, &owner)
-			st.free[id] = owner
+			err := r.Scan(&sc.a, &sc.b)
+			st.free[sc.a] = sc.b
 			return err
 		})
 	}
@@ -267,21 +268,44 @@ func scanRows(br pgx.BatchResults, queued bool, fn func(pgx.Rows) error) error {
 	return rows.Err()
 }
 
-// newRow is a message decided for insertion, with its stored encodings.
-type newRow struct {
-	m                *parley.Message
-	system, attached string
+// insertColumns are the new messages of a batch as the columns of the
+// set-based INSERT (unnest of one array per column), and the files they
+// bind.
+type insertColumns struct {
+	conv, id, sender, client, kind, body, mentions, system, attached []string
+	seq, reply, created                                              []int64
+	bindID, bindConv                                                 []string
+	bindSeq                                                          []int64
+}
+
+// newInsertColumns returns columns with room for n messages.
+func newInsertColumns(n int) *insertColumns {
+	strs := func() []string { return make([]string, 0, n) }
+	ints := func() []int64 { return make([]int64, 0, n) }
+	return &insertColumns{conv: strs(), id: strs(), sender: strs(), client: strs(), kind: strs(), body: strs(),
+		mentions: strs(), system: strs(), attached: strs(), seq: ints(), reply: ints(), created: ints()}
+}
+
+func (c *insertColumns) add(m *parley.Message, system, attached string) {
+	c.conv, c.seq, c.id, c.sender = append(c.conv, m.ConversationID), append(c.seq, m.Seq), append(c.id, m.ID), append(c.sender, m.SenderID)
+	c.client, c.kind, c.body = append(c.client, m.ClientMsgID), append(c.kind, string(m.Kind)), append(c.body, m.Body)
+	c.reply, c.mentions, c.system = append(c.reply, m.ReplyTo), append(c.mentions, joinIDs(m.Mentions)), append(c.system, system)
+	c.created, c.attached = append(c.created, millis(m.CreatedAt)), append(c.attached, attached)
+	for _, a := range m.Attachments {
+		c.bindID, c.bindConv, c.bindSeq = append(c.bindID, a.ID), append(c.bindConv, m.ConversationID), append(c.bindSeq, m.Seq)
+	}
 }
 
 // decide settles every op in submission order by the root's admission
-// rules and assigns the seqs of the admitted ones, which it returns.
-func (st *batchState) decide(ops []*op) []newRow {
-	rows := make([]newRow, 0, len(ops))
+// rules, assigns the seqs of the admitted ones and returns them as the
+// columns to insert.
+func (st *batchState) decide(ops []*op) *insertColumns {
+	c := newInsertColumns(len(ops))
 	for _, o := range ops {
 		m := &o.app.m
 		cs := st.heads[m.ConversationID]
 		if cs == nil {
-			o.err = parley.ErrConversationNotFound()
+			o.Err = parley.ErrConversationNotFound()
 			continue
 		}
 		var prev *parley.Message
@@ -291,16 +315,16 @@ func (st *batchState) decide(ops []*op) []newRow {
 		}
 		fresh, err := parley.AdmitAppend(cs.AppendHead, o.app.check, st.roles[[2]string{m.ConversationID, m.SenderID}], m, prev)
 		if !fresh {
-			o.err = err
+			o.Err = err
 			continue
 		}
 		system, attached, err := encodeMessage(*m)
 		if err != nil {
-			o.err = parley.Internal(err)
+			o.Err = parley.Internal(err)
 			continue
 		}
 		if err := parley.ClaimAttachments(*m, st.free); err != nil {
-			o.err = err
+			o.Err = err
 			continue
 		}
 		parley.Appended(&cs.AppendHead, m, cs.LastSeq+1)
@@ -309,39 +333,14 @@ func (st *batchState) decide(ops []*op) []newRow {
 		if m.ClientMsgID != "" {
 			st.earlier[key] = *m
 		}
-		rows = append(rows, newRow{m, system, attached})
+		c.add(m, system, attached)
 	}
-	return rows
+	return c
 }
 
-// write is round trip 2: it inserts rows, binds their files, writes the
-// heads and commits.
-func (st *batchState) write(ctx context.Context, conn *pgxpool.Conn, rows []newRow) error {
-	n := len(rows)
-	var c struct {
-		conv, id, sender, client, kind, body, mentions, system, attached []string
-		seq, reply, created                                              []int64
-	}
-	var bind struct {
-		id, conv []string
-		seq      []int64
-	}
-	for _, col := range []*[]string{&c.conv, &c.id, &c.sender, &c.client, &c.kind, &c.body, &c.mentions, &c.system, &c.attached} {
-		*col = make([]string, 0, n)
-	}
-	for _, col := range []*[]int64{&c.seq, &c.reply, &c.created} {
-		*col = make([]int64, 0, n)
-	}
-	for _, r := range rows {
-		m := r.m
-		c.conv, c.seq, c.id, c.sender = append(c.conv, m.ConversationID), append(c.seq, m.Seq), append(c.id, m.ID), append(c.sender, m.SenderID)
-		c.client, c.kind, c.body = append(c.client, m.ClientMsgID), append(c.kind, string(m.Kind)), append(c.body, m.Body)
-		c.reply, c.mentions, c.system = append(c.reply, m.ReplyTo), append(c.mentions, joinIDs(m.Mentions)), append(c.system, r.system)
-		c.created, c.attached = append(c.created, millis(m.CreatedAt)), append(c.attached, r.attached)
-		for _, a := range m.Attachments {
-			bind.id, bind.conv, bind.seq = append(bind.id, a.ID), append(bind.conv, m.ConversationID), append(bind.seq, m.Seq)
-		}
-	}
+// write is round trip 2: it inserts the new messages, binds their files,
+// writes the heads and commits.
+func (st *batchState) write(ctx context.Context, conn *pgxpool.Conn, c *insertColumns) error {
 	var uID []string
 	var uSeq, uAt []int64
 	for _, id := range st.convIDs {
@@ -356,10 +355,10 @@ func (st *batchState) write(ctx context.Context, conn *pgxpool.Conn, rows []newR
 			$4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[], $11::bigint[], $12::text[])
 			AS t(c, s, i, snd, cl, k, b, r, mn, sy, ca, at)`,
 		c.conv, c.seq, c.id, c.sender, c.client, c.kind, c.body, c.reply, c.mentions, c.system, c.created, c.attached)
-	if len(bind.id) > 0 {
+	if len(c.bindID) > 0 {
 		b.Queue(`UPDATE attachments a SET conversation_id = v.c, seq = v.s
 			FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(id, c, s) WHERE a.id = v.id AND a.id = ANY($1)`,
-			bind.id, bind.conv, bind.seq)
+			c.bindID, c.bindConv, c.bindSeq)
 	}
 	b.Queue(`UPDATE conversations c SET last_seq = v.seq, last_at = GREATEST(c.last_at, v.at)
 		FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS v(id, seq, at) WHERE c.id = v.id AND c.id = ANY($1)`,
@@ -413,7 +412,7 @@ func (s *Store) AppendMessage(ctx context.Context, m parley.Message, check parle
 	req := &appendReq{m: m, check: check}
 	o := &op{app: req}
 	if notify != nil {
-		o.notify = func() {
+		o.Notify = func() {
 			if req.created {
 				notify(req.m)
 			}

@@ -26,6 +26,7 @@ import (
 	"github.com/parley-chat/parley/internal/metrics"
 	"github.com/parley-chat/parley/internal/mqtt"
 	"github.com/parley-chat/parley/internal/postgres"
+	"github.com/parley-chat/parley/internal/presence"
 	"github.com/parley-chat/parley/internal/sqlite"
 	"github.com/parley-chat/parley/internal/web"
 	"github.com/parley-chat/parley/internal/xmpp"
@@ -218,7 +219,7 @@ func OpenBus(cfg Config, log *slog.Logger) (parley.Bus, error) {
 func (s *Server) openPresence(ctx context.Context, store parley.Store, notify func(parley.PresenceStatus)) (parley.Presence, error) {
 	pg, ok := store.(*postgres.Store)
 	if !ok {
-		return parley.NewLocalPresence(), nil
+		return presence.NewLocal(), nil
 	}
 	p, err := pg.Presence(ctx, postgres.PresenceOptions{Notify: notify, Logger: s.log})
 	if err != nil {

@@ -4,11 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/parley-chat/parley"
+	"github.com/parley-chat/parley/internal/groupcommit"
 )
 
 // Group commit.
@@ -35,20 +35,14 @@ import (
 const maxBatch = 1024
 
 type op struct {
-	ctx       context.Context
+	groupcommit.Op
 	fn        func(w *wtx) error
-	savepoint bool   // roll fn back on error (ops that write more than one statement)
-	notify    func() // called after commit, in order; may be nil
-	err       error
-	done      chan struct{}
+	savepoint bool // roll fn back on error (ops that write more than one statement)
 }
 
 type committer struct {
-	stmts   [numStmts]*sql.Stmt // prepared on the write connection
-	ops     chan *op
-	quit    chan struct{}
-	stopped chan struct{}
-	once    sync.Once
+	stmts [numStmts]*sql.Stmt // prepared on the write connection
+	q     *groupcommit.Queue[*op]
 
 	// Checkpoints run on their own connection, off the commit path: the
 	// write connection has wal_autocheckpoint off, and the committer kicks
@@ -128,11 +122,7 @@ type wtx struct {
 }
 
 func (s *Store) startCommitter() error {
-	c := &committer{
-		ops:     make(chan *op, maxBatch),
-		quit:    make(chan struct{}),
-		stopped: make(chan struct{}),
-	}
+	c := &committer{}
 	// No checkpoints on the commit path (see checkpointer); once the WAL has
 	// been checkpointed and restarts, its file is cut back to 64 MiB.
 	for _, p := range []string{`PRAGMA wal_autocheckpoint = 0`, `PRAGMA journal_size_limit = 67108864`} {
@@ -146,7 +136,6 @@ func (s *Store) startCommitter() error {
 	}
 	ckpt.SetMaxOpenConns(1)
 	c.ckpt, c.kick, c.ckptDone = ckpt, make(chan struct{}, 1), make(chan struct{})
-	go c.checkpointer()
 	for i, q := range stmtSQL {
 		st, err := s.write.Prepare(q)
 		if err != nil {
@@ -157,70 +146,44 @@ func (s *Store) startCommitter() error {
 	c.roles = make(map[string]parley.MemberRole)
 	c.heads = make(map[string]convState)
 	s.commit = c
-	notifyq := make(chan []*op, 64)
-	notified := make(chan struct{})
-	go func() {
-		defer close(notified)
-		for batch := range notifyq {
-			for _, o := range batch {
-				if o.err == nil && o.notify != nil {
-					o.notify()
-				}
-				close(o.done)
-			}
+	c.q = groupcommit.Start(maxBatch, func(batch []*op) []*op {
+		t0 := time.Now()
+		s.runBatch(batch)
+		if fn := s.batches.Load(); fn != nil {
+			(*fn)(len(batch), time.Since(t0))
 		}
-	}()
-	go func() {
-		defer close(c.stopped)
-		defer func() { close(notifyq); <-notified }()
-		for {
-			var first *op
-			select {
-			case first = <-c.ops:
-			case <-c.quit:
-				return
-			}
-			batch := []*op{first}
-		drain:
-			for len(batch) < maxBatch {
-				select {
-				case o := <-c.ops:
-					batch = append(batch, o)
-				default:
-					break drain
-				}
-			}
-			t0 := time.Now()
-			s.runBatch(batch)
-			if fn := s.batches.Load(); fn != nil {
-				(*fn)(len(batch), time.Since(t0))
-			}
-			notifyq <- batch
-			c.batches++
-			c.nbatch.Store(int64(c.batches))
-			if c.batches%ckptEvery == 0 {
-				select {
-				case c.kick <- struct{}{}:
-				default:
-				}
-			}
-			if c.walFrames.Load() > restartFrames {
-				c.walFrames.Store(0)
-				if _, err := s.write.Exec(`PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
-					c.walFrames.Store(restartFrames + 1) // try again after the next batch
-				}
-			}
-		}
-	}()
+		return batch
+	}, s.afterBatch)
+	go c.checkpointer()
 	return nil
+}
+
+// afterBatch is the checkpoint upkeep between two batches (see committer).
+func (s *Store) afterBatch() {
+	c := s.commit
+	c.batches++
+	c.nbatch.Store(int64(c.batches))
+	if c.batches%ckptEvery == 0 {
+		select {
+		case c.kick <- struct{}{}:
+		default:
+		}
+	}
+	if c.walFrames.Load() > restartFrames {
+		c.walFrames.Store(0)
+		if _, err := s.write.Exec(`PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
+			c.walFrames.Store(restartFrames + 1) // try again after the next batch
+		}
+	}
 }
 
 func (s *Store) stopCommitter() {
 	if s.commit == nil {
 		return
 	}
-	s.commit.once.Do(func() { close(s.commit.quit) })
-	<-s.commit.stopped
+	if s.commit.q != nil {
+		s.commit.q.Close()
+	}
 	<-s.commit.ckptDone
 	_ = s.commit.ckpt.Close()
 	for _, st := range s.commit.stmts {
@@ -239,7 +202,7 @@ func (c *committer) checkpointer() {
 	last := -1
 	for {
 		select {
-		case <-c.quit:
+		case <-c.q.Quit():
 			_, _ = c.ckpt.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
 			return
 		case <-c.kick:
@@ -297,33 +260,9 @@ func (w *wtx) stmt(i int) *sql.Stmt {
 // submit runs fn inside the next batch and waits until the batch committed
 // and notify (if non-nil, and fn succeeded) ran.
 func (s *Store) submit(ctx context.Context, savepoint bool, fn func(w *wtx) error, notify func()) error {
-	if err := ctx.Err(); err != nil {
-		return translate(err)
-	}
-	o := &op{ctx: ctx, fn: fn, savepoint: savepoint, notify: notify, done: make(chan struct{})}
-	c := s.commit
-	select {
-	case c.ops <- o:
-		parley.Queued(ctx) // the committer runs ops in channel order
-	case <-c.quit:
-		return parley.Errorf(parley.CodeUnavailable, "store closed")
-	case <-ctx.Done():
-		return translate(ctx.Err())
-	}
-	select {
-	case <-o.done:
-		return o.err
-	case <-c.stopped:
-		select {
-		case <-o.done:
-			return o.err
-		default:
-			return parley.Errorf(parley.CodeUnavailable, "store closed")
-		}
-	case <-ctx.Done():
-		// The op may still commit; an idempotent retry finds it.
-		return translate(ctx.Err())
-	}
+	o := &op{fn: fn, savepoint: savepoint}
+	o.Notify = notify
+	return s.commit.q.Submit(ctx, o)
 }
 
 func (s *Store) runBatch(batch []*op) {
@@ -332,8 +271,8 @@ func (s *Store) runBatch(batch []*op) {
 		clear(s.commit.heads)
 		err = translate(err)
 		for _, o := range batch {
-			if o.err == nil {
-				o.err = err
+			if o.Err == nil {
+				o.Err = err
 			}
 		}
 	}
@@ -346,8 +285,8 @@ func (s *Store) runBatch(batch []*op) {
 	w := &wtx{ctx: ctx, tx: tx, c: s.commit, convs: make(map[string]*convState), clients: make(map[string]parley.Message)}
 	ok := 0
 	for _, o := range batch {
-		if err := o.ctx.Err(); err != nil {
-			o.err = translate(err)
+		if err := o.Ctx.Err(); err != nil {
+			o.Err = translate(err)
 			continue
 		}
 		if !o.savepoint {
@@ -358,14 +297,14 @@ func (s *Store) runBatch(batch []*op) {
 					fail(abort.err)
 					return
 				}
-				o.err = translate(err)
+				o.Err = translate(err)
 			} else {
 				ok++
 			}
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, "SAVEPOINT op"); err != nil {
-			o.err = translate(err)
+			o.Err = translate(err)
 			continue
 		}
 		saved := make(map[string]convState, len(w.convs))
@@ -374,7 +313,7 @@ func (s *Store) runBatch(batch []*op) {
 		}
 		err := o.fn(w)
 		if err != nil {
-			o.err = translate(err)
+			o.Err = translate(err)
 			_, _ = tx.ExecContext(ctx, "ROLLBACK TO op")
 			w.convs = make(map[string]*convState, len(saved))
 			for k, v := range saved {

@@ -77,11 +77,15 @@ func (w *wtx) appendMessage(m *parley.Message, check parley.AppendCheck) (bool, 
 			return false, err
 		}
 	}
-	key, prev, err := w.earlier(m)
+	key, prev, resend, err := w.earlier(m)
 	if err != nil {
 		return false, err
 	}
-	if fresh, err := parley.AdmitAppend(cs.AppendHead, check, role, m, prev); !fresh {
+	var earlier *parley.Message
+	if resend {
+		earlier = &prev
+	}
+	if fresh, err := parley.AdmitAppend(cs.AppendHead, check, role, m, earlier); !fresh {
 		return false, err
 	}
 	if err := w.claimAttachments(*m); err != nil {
@@ -128,30 +132,31 @@ func (w *wtx) appendMessage(m *parley.Message, check parley.AppendCheck) (bool, 
 
 var errSeqTaken = &parley.Error{Code: parley.CodeInternal, Message: "seq already taken"}
 
-// earlier returns m's idempotency key and the earlier message with it, if
-// the batch appended one, or if m carries files and a committed message has
-// the key (a resend finds its files bound already, so it must be answered
-// before they are claimed). Other resends are found by the insert's conflict.
-func (w *wtx) earlier(m *parley.Message) (string, *parley.Message, error) {
+// earlier returns m's idempotency key and (resend=true) the earlier
+// message with it, if the batch appended one, or if m carries files and a
+// committed message has the key (a resend finds its files bound already, so
+// it must be answered before they are claimed). Other resends are found by
+// the insert's conflict.
+func (w *wtx) earlier(m *parley.Message) (key string, prev parley.Message, resend bool, err error) {
 	if m.ClientMsgID == "" {
-		return "", nil, nil
+		return "", prev, false, nil
 	}
-	key := clientKey(m.SenderID, m.ClientMsgID)
+	key = clientKey(m.SenderID, m.ClientMsgID)
 	if prev, ok := w.clients[key]; ok {
-		return key, &prev, nil
+		return key, prev, true, nil
 	}
 	if len(m.Attachments) == 0 {
-		return key, nil, nil
+		return key, prev, false, nil
 	}
-	prev, err := w.messageByClientID(m.SenderID, m.ClientMsgID)
+	prev, err = w.messageByClientID(m.SenderID, m.ClientMsgID)
 	if err == sql.ErrNoRows {
-		return key, nil, nil
+		return key, parley.Message{}, false, nil
 	}
 	if err != nil {
-		return key, nil, err
+		return key, prev, false, err
 	}
 	w.clients[key] = prev
-	return key, &prev, nil
+	return key, prev, true, nil
 }
 
 func (w *wtx) messageByClientID(senderID, clientMsgID string) (parley.Message, error) {

@@ -152,7 +152,7 @@ func (c *conn) authenticate() error {
 			}
 			return err
 		}
-		actor, u, err := c.s.rt.Authenticate(c.ctx, tok)
+		actor, u, err := c.s.rt.AuthenticateUser(c.ctx, tok)
 		if err != nil {
 			return streamErr("internal-server-error", "the new session did not authenticate")
 		}

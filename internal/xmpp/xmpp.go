@@ -90,7 +90,7 @@ func New(rt *app.Realtime, log *slog.Logger, cfg Config) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, rt: rt, app: rt.App(), log: log.With("transport", "xmpp"),
+	s := &Server{cfg: cfg, rt: rt, app: rt.App, log: log.With("transport", "xmpp"),
 		hub: newHub(), conns: map[*conn]struct{}{}}
 	s.sm = newResumeTable(s)
 	return s

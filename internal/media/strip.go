@@ -1,4 +1,9 @@
-package app
+// Package media handles the content of uploaded images: streaming metadata
+// stripping (EXIF with GPS location, XMP, comments…), dimension checks
+// before decoding, decoding with bounded concurrency, orientation and
+// thumbnails. It knows nothing of users, quotas or records (internal/app
+// does that).
+package media
 
 import (
 	"bufio"
@@ -11,11 +16,35 @@ import (
 // Streaming metadata strippers for the image formats Parley stores. Each
 // returns a reader that yields the image without its metadata (EXIF with
 // GPS location, XMP, comments, text chunks, trailing data after the end of
-// the image) and fails with errBadImage when the structure is malformed. They
+// the image) and fails with ErrBadImage when the structure is malformed. They
 // never buffer more than one metadata segment (at most 64 KiB for JPEG) or
 // one chunk header; image data is copied through.
 
-var errBadImage = errors.New("malformed image")
+// ErrBadImage is the stripped stream's error when the image's structure is
+// malformed.
+var ErrBadImage = errors.New("malformed image")
+
+// Meta is what stripping learned of an image.
+type Meta struct {
+	Orientation int  // EXIF orientation, 1–8 (JPEG; 1 otherwise)
+	Animated    bool // an animated WebP (kept undecoded, without thumbnail)
+}
+
+// Strip returns r's content without its metadata if mt is a type Parley
+// strips (JPEG, PNG, WebP), recording what it learned in meta; r unchanged
+// otherwise.
+func Strip(mt string, r io.Reader, meta *Meta) io.Reader {
+	meta.Orientation = 1
+	switch mt {
+	case "image/jpeg":
+		return stripJPEG(bufio.NewReaderSize(r, 32<<10), &meta.Orientation)
+	case "image/png":
+		return stripPNG(bufio.NewReaderSize(r, 32<<10))
+	case "image/webp":
+		return stripWebP(bufio.NewReaderSize(r, 32<<10), &meta.Animated)
+	}
+	return r
+}
 
 // stripReader produces output piece by piece through next.
 type stripReader struct {
@@ -38,7 +67,7 @@ func (s *stripReader) Read(p []byte) (int, error) {
 
 func unexpected(err error) error {
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
-		return errBadImage
+		return ErrBadImage
 	}
 	return err
 }
@@ -59,7 +88,7 @@ func stripJPEG(r *bufio.Reader, orientation *int) io.Reader {
 		case 0:
 			var soi [2]byte
 			if _, err := io.ReadFull(r, soi[:]); err != nil || soi != [2]byte{0xFF, 0xD8} {
-				return nil, errBadImage
+				return nil, ErrBadImage
 			}
 			state = 1
 			return soi[:], nil
@@ -69,7 +98,7 @@ func stripJPEG(r *bufio.Reader, orientation *int) io.Reader {
 				return nil, unexpected(err)
 			}
 			if b != 0xFF {
-				return nil, errBadImage
+				return nil, ErrBadImage
 			}
 			m, err := r.ReadByte()
 			for err == nil && m == 0xFF { // fill bytes
@@ -91,7 +120,7 @@ func stripJPEG(r *bufio.Reader, orientation *int) io.Reader {
 			}
 			n := int(binary.BigEndian.Uint16(lb[:]))
 			if n < 2 {
-				return nil, errBadImage
+				return nil, ErrBadImage
 			}
 			if m == 0xDA { // SOS: header, then entropy-coded data
 				buf = append(buf[:0], 0xFF, m, lb[0], lb[1])
@@ -218,7 +247,7 @@ func stripPNG(r *bufio.Reader) io.Reader {
 		case state == 0:
 			sig := make([]byte, 8)
 			if _, err := io.ReadFull(r, sig); err != nil || !bytes.Equal(sig, pngSignature) {
-				return nil, errBadImage
+				return nil, ErrBadImage
 			}
 			state = 1
 			return sig, nil
@@ -238,7 +267,7 @@ func stripPNG(r *bufio.Reader) io.Reader {
 		}
 		n := int64(binary.BigEndian.Uint32(hdr[:4]))
 		if n > 1<<31-1 {
-			return nil, errBadImage
+			return nil, ErrBadImage
 		}
 		switch string(hdr[4:]) {
 		case "eXIf", "tEXt", "zTXt", "iTXt", "tIME":
@@ -270,11 +299,11 @@ func stripWebP(r *bufio.Reader, animated *bool) io.Reader {
 		case state == 0:
 			hdr := make([]byte, 12)
 			if _, err := io.ReadFull(r, hdr); err != nil || string(hdr[:4]) != "RIFF" || string(hdr[8:]) != "WEBP" {
-				return nil, errBadImage
+				return nil, ErrBadImage
 			}
 			total = int64(binary.LittleEndian.Uint32(hdr[4:8])) - 4
 			if total < 0 {
-				return nil, errBadImage
+				return nil, ErrBadImage
 			}
 			state = 1
 			return hdr, nil
@@ -298,7 +327,7 @@ func stripWebP(r *bufio.Reader, animated *bool) io.Reader {
 		n := int64(binary.LittleEndian.Uint32(hdr[4:]))
 		n += n & 1 // padding
 		if 8+n > total {
-			return nil, errBadImage
+			return nil, ErrBadImage
 		}
 		total -= 8 + n
 		blank = false
@@ -308,7 +337,7 @@ func stripWebP(r *bufio.Reader, animated *bool) io.Reader {
 			blank = true
 		case "VP8X":
 			if n != 10 {
-				return nil, errBadImage
+				return nil, ErrBadImage
 			}
 			body := make([]byte, 10)
 			if _, err := io.ReadFull(r, body); err != nil {

@@ -1,4 +1,4 @@
-package app
+package media
 
 import (
 	"bufio"
@@ -129,10 +129,10 @@ func TestStripRefusesMalformed(t *testing.T) {
 		"png":  []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00"),
 		"webp": []byte("RIFF\x10\x00\x00\x00WEBPVP8X\xff\xff\x00\x00"),
 	} {
-		if _, _, err := strip(kind, in); err != errBadImage {
+		if _, _, err := strip(kind, in); err != ErrBadImage {
 			t.Errorf("%s: got %v", kind, err)
 		}
-		if _, _, err := strip(kind, []byte("not an image at all")); err != errBadImage {
+		if _, _, err := strip(kind, []byte("not an image at all")); err != ErrBadImage {
 			t.Errorf("%s garbage: got %v", kind, err)
 		}
 	}

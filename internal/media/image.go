@@ -1,4 +1,4 @@
-package app
+package media
 
 import (
 	"bytes"
@@ -17,8 +17,8 @@ import (
 	"github.com/parley-chat/parley"
 )
 
-// isImage reports the types Parley decodes, measures and previews.
-func isImage(mt string) bool {
+// IsImage reports the types Parley decodes, measures and previews.
+func IsImage(mt string) bool {
 	switch mt {
 	case "image/jpeg", "image/png", "image/gif", "image/webp":
 		return true
@@ -28,70 +28,92 @@ func isImage(mt string) bool {
 
 // InlineSafe reports the types a browser may show inline: raster images
 // only (never SVG, HTML or anything else that can carry script).
-func InlineSafe(mt string) bool { return isImage(mt) }
+func InlineSafe(mt string) bool { return IsImage(mt) }
 
-type thumbResult struct {
+// BadImage is the refusal of a file that sniffs as mt but does not parse.
+func BadImage(mt string) error {
+	return parley.Errorf(parley.CodeUnsupportedType,
+		"the file starts like %s but is not a valid, complete image", mt)
+}
+
+// StoredThumbnail is a thumbnail and the blob key it is stored under.
+type StoredThumbnail struct {
 	parley.Thumbnail
-	key string
+	Key string
 }
 
-type imageResult struct {
-	width, height int
-	thumb         *thumbResult
+// Image is what Inspect found of a stored image.
+type Image struct {
+	Width, Height int              // after orientation
+	Thumb         *StoredThumbnail // nil for an animated WebP
 }
 
-// imageInfo reads a stored image's dimensions from its header, refuses
+// Decoder bounds image work: images over MaxPixels are refused from their
+// header, before decoding, and at most a fixed number decode at once
+// (memory).
+type Decoder struct {
+	maxPixels int64
+	sem       chan struct{}
+}
+
+// NewDecoder returns a Decoder refusing images over maxPixels and decoding
+// at most concurrency images at once.
+func NewDecoder(maxPixels int64, concurrency int) *Decoder {
+	return &Decoder{maxPixels: maxPixels, sem: make(chan struct{}, max(1, concurrency))}
+}
+
+// Inspect reads a stored image's dimensions from its header, refuses
 // decompression bombs before decoding, then decodes it (bounded
 // concurrency) and stores a thumbnail fitting size × size (or a centred
-// square crop of exactly size × size).
+// square crop of exactly size × size) in blobs.
 //
 // Animated WebP (which golang.org/x/image/webp cannot decode) is kept
 // with the dimensions of its header and no thumbnail.
-func (a *App) imageInfo(ctx context.Context, blobs parley.Blobs, key, mt string, orientation, size int,
-	square, animatedWebP bool) (imageResult, error) {
+func (d *Decoder) Inspect(ctx context.Context, blobs parley.Blobs, key, mt string, meta Meta, size int,
+	square bool) (Image, error) {
 	r, _, err := blobs.Get(ctx, key)
 	if err != nil {
-		return imageResult{}, err
+		return Image{}, err
 	}
 	defer r.Close()
 	cfg, _, err := image.DecodeConfig(r)
 	if err != nil || cfg.Width <= 0 || cfg.Height <= 0 {
-		return imageResult{}, badImage(mt)
+		return Image{}, BadImage(mt)
 	}
-	if px := int64(cfg.Width) * int64(cfg.Height); px > a.media.limits.MaxPixels {
-		return imageResult{}, parley.TooLarge("file", "the image is %d×%d pixels; at most %d pixels are accepted",
-			cfg.Width, cfg.Height, a.media.limits.MaxPixels)
+	if px := int64(cfg.Width) * int64(cfg.Height); px > d.maxPixels {
+		return Image{}, parley.TooLarge("file", "the image is %d×%d pixels; at most %d pixels are accepted",
+			cfg.Width, cfg.Height, d.maxPixels)
 	}
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
-		return imageResult{}, parley.Internal(err)
+		return Image{}, parley.Internal(err)
 	}
 	select {
-	case a.media.decode <- struct{}{}:
-		defer func() { <-a.media.decode }()
+	case d.sem <- struct{}{}:
+		defer func() { <-d.sem }()
 	case <-ctx.Done():
-		return imageResult{}, parley.Unavailable(ctx.Err())
+		return Image{}, parley.Unavailable(ctx.Err())
 	}
-	res := imageResult{width: cfg.Width, height: cfg.Height}
-	if animatedWebP {
+	res := Image{Width: cfg.Width, Height: cfg.Height}
+	if meta.Animated {
 		return res, nil
 	}
 	img, _, err := image.Decode(r)
 	if err != nil {
-		return imageResult{}, badImage(mt)
+		return Image{}, BadImage(mt)
 	}
-	if orientation >= 5 {
-		res.width, res.height = res.height, res.width
+	if meta.Orientation >= 5 {
+		res.Width, res.Height = res.Height, res.Width
 	}
-	th, data, err := Thumbnail(img, size, square, orientation)
+	th, data, err := Thumbnail(img, size, square, meta.Orientation)
 	if err != nil {
-		return imageResult{}, parley.Internal(err)
+		return Image{}, parley.Internal(err)
 	}
 	info, err := blobs.Put(ctx, bytes.NewReader(data), 0)
 	if err != nil {
-		return imageResult{}, err
+		return Image{}, err
 	}
 	th.Size = info.Size
-	res.thumb = &thumbResult{Thumbnail: th, key: info.Key}
+	res.Thumb = &StoredThumbnail{Thumbnail: th, Key: info.Key}
 	return res, nil
 }
 
