@@ -47,7 +47,10 @@ func (m *smState) sent(b []byte, _ bool) {
 // ack applies the client's count h of stanzas it has handled.
 func (m *smState) ack(h uint32) {
 	m.mu.Lock()
-	n := int(uint32(len(m.unacked)) - (m.out - h)) // how many of unacked are now acknowledged
+	// How many of unacked are now acknowledged. XEP-0198 counters wrap
+	// modulo 2^32, so the arithmetic is uint32 on purpose; len(unacked) is
+	// at most maxUnacked.
+	n := int(uint32(len(m.unacked)) - (m.out - h)) // #nosec G115 -- bounded by maxUnacked; wrap-around intended
 	if n > 0 && n <= len(m.unacked) {
 		m.unacked = append(m.unacked[:0:0], m.unacked[n:]...)
 	}
