@@ -141,3 +141,23 @@ type ContactStore interface {
 	// username, each with their privacy settings.
 	FindPeople(ctx context.Context, query string, limit int) ([]User, []PrivacySettings, error)
 }
+
+// AdmitContactRequest decides a contact request from one user to another,
+// given what the store read inside its transaction: whether they are
+// contacts already, whether the sender asked before, and whether the other
+// user's request to the sender is pending (crossing). A crossing request is
+// accepted instead of stored (accept true). Errors: CodeConflict naming
+// user_id when they are contacts or the request exists.
+func AdmitContactRequest(contacts, asked, crossing bool) (accept bool, err error) {
+	switch {
+	case contacts:
+		return false, &Error{Code: CodeConflict, Field: "user_id", Message: "you are contacts already"}
+	case asked:
+		return false, &Error{Code: CodeConflict, Field: "user_id", Message: "you asked this user already"}
+	}
+	return crossing, nil
+}
+
+// ErrNoContactRequest is the CodeNotFound error for answering or cancelling
+// a request that is not pending.
+func ErrNoContactRequest() *Error { return Errorf(CodeNotFound, "no such contact request") }

@@ -151,3 +151,32 @@ type MessageStore interface {
 	React(ctx context.Context, conversationID string, seq int64, userID, emoji string, add bool, maxEmoji int,
 		at time.Time, notify func([]Reaction)) ([]Reaction, error)
 }
+
+// ForEachConversation calls fn once per conversation of ms, in order of first
+// appearance, with that conversation's messages in their order in ms, and
+// writes the messages fn leaves back into ms. It stops at fn's first error.
+// Stores use it for per-conversation reads over a mixed result (search).
+func ForEachConversation(ms []Message, fn func(sub []Message) error) error {
+	groups := map[string][]int{}
+	var order []string
+	for i, m := range ms {
+		if _, ok := groups[m.ConversationID]; !ok {
+			order = append(order, m.ConversationID)
+		}
+		groups[m.ConversationID] = append(groups[m.ConversationID], i)
+	}
+	for _, id := range order {
+		idx := groups[id]
+		sub := make([]Message, len(idx))
+		for j, i := range idx {
+			sub[j] = ms[i]
+		}
+		if err := fn(sub); err != nil {
+			return err
+		}
+		for j, i := range idx {
+			ms[i] = sub[j]
+		}
+	}
+	return nil
+}

@@ -46,44 +46,33 @@ func (s *Store) RequestContact(ctx context.Context, fromID, toID string, at time
 		} else if n != 2 {
 			return parley.Errorf(parley.CodeNotFound, "user not found")
 		}
-		if n, err := count(ctx, tx, sqlIsContact, fromID, toID); err != nil || n > 0 {
-			return errors.Join(err, conflictContact(n))
-		}
-		if n, err := count(ctx, tx, sqlHasRequest, fromID, toID); err != nil || n > 0 {
-			return errors.Join(err, conflictRequest(n))
-		}
-		if n, err := count(ctx, tx, sqlHasRequest, toID, fromID); err != nil {
+		contacts, err := count(ctx, tx, sqlIsContact, fromID, toID)
+		if err != nil {
 			return err
-		} else if n > 0 {
-			accepted = true
+		}
+		asked, err := count(ctx, tx, sqlHasRequest, fromID, toID)
+		if err != nil {
+			return err
+		}
+		crossing, err := count(ctx, tx, sqlHasRequest, toID, fromID)
+		if err != nil {
+			return err
+		}
+		if accepted, err = parley.AdmitContactRequest(contacts > 0, asked > 0, crossing > 0); err != nil {
+			return err
+		} else if accepted {
 			if _, err := tx.Exec(ctx, sqlDeleteRequest, toID, fromID); err != nil {
 				return err
 			}
 			_, err := tx.Exec(ctx, sqlAddContact, fromID, toID, millis(at))
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO contact_requests (from_id, to_id, created_at) VALUES ($1, $2, $3)`,
+		_, err = tx.Exec(ctx, `INSERT INTO contact_requests (from_id, to_id, created_at) VALUES ($1, $2, $3)`,
 			fromID, toID, millis(at))
 		return err
 	})
 	return accepted, err
 }
-
-func conflictContact(n int) error {
-	if n == 0 {
-		return nil
-	}
-	return &parley.Error{Code: parley.CodeConflict, Field: "user_id", Message: "you are contacts already"}
-}
-
-func conflictRequest(n int) error {
-	if n == 0 {
-		return nil
-	}
-	return &parley.Error{Code: parley.CodeConflict, Field: "user_id", Message: "you asked this user already"}
-}
-
-func errNoRequest() error { return parley.Errorf(parley.CodeNotFound, "no such contact request") }
 
 // AnswerContactRequest implements parley.ContactStore.
 func (s *Store) AnswerContactRequest(ctx context.Context, fromID, toID string, accept bool, at time.Time) error {
@@ -96,7 +85,7 @@ func (s *Store) AnswerContactRequest(ctx context.Context, fromID, toID string, a
 			return err
 		}
 		if tag.RowsAffected() == 0 {
-			return errNoRequest()
+			return parley.ErrNoContactRequest()
 		}
 		if !accept {
 			return nil
@@ -113,7 +102,7 @@ func (s *Store) CancelContactRequest(ctx context.Context, fromID, toID string) e
 		return translate(err)
 	}
 	if tag.RowsAffected() == 0 {
-		return errNoRequest()
+		return parley.ErrNoContactRequest()
 	}
 	return nil
 }

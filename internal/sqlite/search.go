@@ -144,7 +144,7 @@ func (s *Store) SearchMessages(ctx context.Context, q parley.MessageSearch) ([]p
 	if ms == nil {
 		ms = []parley.Message{}
 	}
-	if err := loadReactionsByConversation(ctx, ms, s.loadReactions); err != nil {
+	if err := parley.ForEachConversation(ms, func(sub []parley.Message) error { return s.loadReactions(ctx, sub) }); err != nil {
 		return nil, "", translate(err)
 	}
 	return ms, next, nil
@@ -305,32 +305,4 @@ func ftsQuery(terms []string) string {
 // escapeLike escapes LIKE's wildcards with backslash.
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}
-
-// loadReactionsByConversation runs load (which takes messages of one
-// conversation) once per conversation of ms.
-func loadReactionsByConversation(ctx context.Context, ms []parley.Message,
-	load func(context.Context, []parley.Message) error) error {
-	groups := map[string][]int{}
-	var order []string
-	for i, m := range ms {
-		if _, ok := groups[m.ConversationID]; !ok {
-			order = append(order, m.ConversationID)
-		}
-		groups[m.ConversationID] = append(groups[m.ConversationID], i)
-	}
-	for _, id := range order {
-		idx := groups[id]
-		sub := make([]parley.Message, len(idx))
-		for j, i := range idx {
-			sub[j] = ms[i]
-		}
-		if err := load(ctx, sub); err != nil {
-			return err
-		}
-		for j, i := range idx {
-			ms[i].Reactions = sub[j].Reactions
-		}
-	}
-	return nil
 }
