@@ -13,17 +13,6 @@ import (
 // metadata survives). Only the resized picture is kept; the upload itself
 // goes with the next sweep.
 
-// UserAvatarPath and ConversationAvatarPath are where avatars are served;
-// ?v= changes with every new picture so caches never show a stale one.
-func UserAvatarPath(userID, version string) string {
-	return "/api/v1/users/" + userID + "/avatar?v=" + version
-}
-
-// ConversationAvatarPath: see UserAvatarPath.
-func ConversationAvatarPath(convID, version string) string {
-	return "/api/v1/conversations/" + convID + "/avatar?v=" + version
-}
-
 func (a *App) avatarFrom(ctx context.Context, owner, convID string, body io.Reader, size int64) (parley.StoredAttachment, error) {
 	ing, err := a.ingest(ctx, owner, body, size, a.media.limits.AvatarSize, true)
 	if err != nil {
@@ -47,7 +36,7 @@ func (a *App) avatarFrom(ctx context.Context, owner, convID string, body io.Read
 }
 
 // SetUserAvatar replaces actor's picture and returns it (ID is the
-// version in UserAvatarPath). Errors: unauthenticated; those of
+// version in the transport's avatar path). Errors: unauthenticated; those of
 // UploadAttachment; unsupported_type (not an image).
 func (a *App) SetUserAvatar(ctx context.Context, actor parley.Actor, body io.Reader, size int64) (parley.Attachment, error) {
 	if actor.Anonymous() {
@@ -58,11 +47,12 @@ func (a *App) SetUserAvatar(ctx context.Context, actor parley.Actor, body io.Rea
 }
 
 // SetConversationAvatar replaces a group's or channel's picture (owners and
-// admins) and points its avatar_url at it, which records a system message
-// and publishes conversation_updated. Errors: as UpdateConversation and
-// SetUserAvatar.
+// admins) and points its avatar_url at servedAt(version), the path where
+// the calling transport serves that version of the picture; that records a
+// system message and publishes conversation_updated. Errors: as
+// UpdateConversation and SetUserAvatar.
 func (a *App) SetConversationAvatar(ctx context.Context, actor parley.Actor, convID string, body io.Reader,
-	size int64) (parley.Conversation, error) {
+	size int64, servedAt func(version string) string) (parley.Conversation, error) {
 	c, m, err := a.member(ctx, actor, convID)
 	if err != nil {
 		return c, err
@@ -77,7 +67,7 @@ func (a *App) SetConversationAvatar(ctx context.Context, actor parley.Actor, con
 	if err != nil {
 		return parley.Conversation{}, err
 	}
-	url := ConversationAvatarPath(convID, st.ID)
+	url := servedAt(st.ID)
 	return a.UpdateConversation(ctx, actor, convID, ConversationUpdate{AvatarURL: &url})
 }
 
@@ -111,15 +101,17 @@ func (a *App) OpenConversationAvatar(ctx context.Context, actor parley.Actor, co
 	return a.open(ctx, st, VariantOriginal)
 }
 
-// MaxAvatarLookup bounds the user ids of one UserAvatarURLs call.
+// MaxAvatarLookup bounds the user ids of one UserAvatarVersions call.
 const MaxAvatarLookup = 200
 
-// UserAvatarURLs maps each of the given users who has a picture to the
-// URL path it is served at (UserAvatarPath, versioned); users without one
-// are absent. Lets a client show pictures without probing each user.
+// UserAvatarVersions maps each of the given users who has a picture to its
+// version (the picture's attachment id, which changes with every new
+// picture); users without one are absent. Transports turn versions into
+// the paths they serve pictures at, so a client shows pictures without
+// probing each user.
 // Errors: unauthenticated; invalid (user_ids); too_large (more than
 // MaxAvatarLookup ids).
-func (a *App) UserAvatarURLs(ctx context.Context, actor parley.Actor, userIDs []string) (map[string]string, error) {
+func (a *App) UserAvatarVersions(ctx context.Context, actor parley.Actor, userIDs []string) (map[string]string, error) {
 	if actor.Anonymous() {
 		return nil, unauthenticated("sign in first")
 	}
@@ -131,13 +123,5 @@ func (a *App) UserAvatarURLs(ctx context.Context, actor parley.Actor, userIDs []
 			return nil, parley.Invalid("user_ids", "%q is not a user id", id)
 		}
 	}
-	ids, err := a.store.UserAvatars(ctx, userIDs)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]string, len(ids))
-	for user, id := range ids {
-		out[user] = UserAvatarPath(user, id)
-	}
-	return out, nil
+	return a.store.UserAvatars(ctx, userIDs)
 }

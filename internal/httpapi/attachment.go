@@ -281,7 +281,7 @@ func (s *Server) setMyAvatar(w http.ResponseWriter, r *http.Request, actor parle
 		s.uploadError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, avatarResponse{AvatarURL: app.UserAvatarPath(actor.UserID, av.ID), Avatar: av})
+	writeJSON(w, http.StatusOK, avatarResponse{AvatarURL: userAvatarPath(actor.UserID, av.ID), Avatar: av})
 }
 
 func (s *Server) lookupAvatars(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
@@ -293,12 +293,27 @@ func (s *Server) lookupAvatars(w http.ResponseWriter, r *http.Request, actor par
 			}
 		}
 	}
-	m, err := s.app.UserAvatarURLs(r.Context(), actor, ids)
+	versions, err := s.app.UserAvatarVersions(r.Context(), actor, ids)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"avatars": m})
+	paths := make(map[string]string, len(versions))
+	for user, v := range versions {
+		paths[user] = userAvatarPath(user, v)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"avatars": paths})
+}
+
+// userAvatarPath and conversationAvatarPath are where avatars are served;
+// ?v= (the picture's version) changes with every new picture, so caches
+// never show a stale one.
+func userAvatarPath(userID, version string) string {
+	return "/api/v1/users/" + userID + "/avatar?v=" + version
+}
+
+func conversationAvatarPath(convID, version string) string {
+	return "/api/v1/conversations/" + convID + "/avatar?v=" + version
 }
 
 func (s *Server) getUserAvatar(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
@@ -308,7 +323,9 @@ func (s *Server) getUserAvatar(w http.ResponseWriter, r *http.Request, actor par
 
 func (s *Server) setConversationAvatar(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
 	body, n := uploadBody(w, r)
-	c, err := s.app.SetConversationAvatar(r.Context(), actor, r.PathValue("id"), body, n)
+	id := r.PathValue("id")
+	c, err := s.app.SetConversationAvatar(r.Context(), actor, id, body, n,
+		func(version string) string { return conversationAvatarPath(id, version) })
 	if err != nil {
 		s.uploadError(w, r, err)
 		return
