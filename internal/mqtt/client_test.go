@@ -36,6 +36,10 @@ func start(t testing.TB, configure func(*server.Config)) *apitest.Env {
 	t.Helper()
 	return apitest.Start(t, func(c *server.Config) {
 		c.MQTT = "127.0.0.1:0"
+		// Tests send bursts (151 messages in TestPersistentSession), faster
+		// than the default per-user rate on a quiet machine; the rate-limit
+		// tests set their own.
+		c.SendRate = 1e6
 		if configure != nil {
 			configure(c)
 		}

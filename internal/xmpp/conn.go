@@ -1,9 +1,11 @@
 package xmpp
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/xml"
 	"errors"
 	"log/slog"
 	"net"
@@ -194,8 +196,44 @@ func (c *conn) render(buf *xb, it outItem) {
 		}
 	}
 	if buf.Len() > start {
-		c.sm.sent(buf.Bytes()[start:], it.ev != nil)
+		// One event may render several stanzas (a receipt that is both
+		// delivered and displayed is two <message/>s); the client counts
+		// each, so stream management must too.
+		for _, st := range splitStanzas(buf.Bytes()[start:]) {
+			c.sm.sent(st, it.ev != nil)
+		}
 	}
+}
+
+// splitStanzas splits rendered output into its top-level elements. The
+// renderer writes well-formed XML; anything after the last complete element
+// is returned as a final part, so no byte is dropped.
+func splitStanzas(b []byte) [][]byte {
+	d := xml.NewDecoder(bytes.NewReader(b))
+	var parts [][]byte
+	var depth int
+	var from int64
+	for {
+		tok, err := d.RawToken()
+		if err != nil {
+			break
+		}
+		switch tok.(type) {
+		case xml.StartElement:
+			depth++
+		case xml.EndElement:
+			depth--
+			if depth == 0 {
+				to := d.InputOffset()
+				parts = append(parts, b[from:to])
+				from = to
+			}
+		}
+	}
+	if rest := bytes.TrimSpace(b[from:]); len(rest) > 0 {
+		parts = append(parts, b[from:])
+	}
+	return parts
 }
 
 // closeTransport closes the current transport; the reader loop then ends.

@@ -19,8 +19,13 @@ export function openContacts(ctx) {
   const suggestions = h('ul', { class: 'pick-list contact-suggestions', 'aria-label': 'Suggestions' });
   const findMe = select('Who can find me and send me requests', FIND_ME);
   const directFrom = select('Who can start a direct chat with me', DIRECT_FROM);
+  // A refresh (live contact events trigger one) must not overwrite a choice
+  // the user has made but not saved yet.
+  let privacyEdited = false;
+  for (const s of [findMe, directFrom]) s.addEventListener('change', () => { privacyEdited = true; });
   const savePrivacy = h('button', { type: 'button', class: 'btn btn-primary save-privacy', onclick: () => act(async () => {
     await api.req('PUT', '/me/privacy', { find_me: findMe.value, direct_from: directFrom.value });
+    privacyEdited = false;
     toast('Privacy settings saved');
   }) }, 'Save privacy settings');
 
@@ -73,8 +78,10 @@ export function openContacts(ctx) {
       replace(contacts, list.contacts.length ? list.contacts.map((c) => person(u(c.user_id), message(c.user_id),
         btn('Remove', () => api.req('DELETE', `/contacts/${encodeURIComponent(c.user_id)}`), 'btn-danger'))) : empty('No contacts yet.'));
       replace(suggestions, sugg.suggestions.length ? sugg.suggestions.map((s) => person(u(s.user_id), request(s.user_id))) : empty('No suggestions.'));
-      findMe.value = priv.find_me;
-      directFrom.value = priv.direct_from;
+      if (!privacyEdited) {
+        findMe.value = priv.find_me;
+        directFrom.value = priv.direct_from;
+      }
     } catch (e) { if (my === gen) toast(errorText(e), 'error'); }
   }
 
