@@ -75,31 +75,7 @@ func (a *App) ListUsers(ctx context.Context, actor parley.Actor, in SearchUsersI
 	if err := requireAdmin(actor); err != nil {
 		return nil, "", err
 	}
-	prefix, err := parley.UsernamePrefix(in.Prefix)
-	if err != nil {
-		return nil, "", err
-	}
-	after, err := parley.UsernamePrefix(in.After)
-	if err != nil {
-		return nil, "", parley.Invalid("after", "after must be a username")
-	}
-	limit := in.Limit
-	if limit == 0 {
-		limit = DefaultSearchLimit
-	}
-	if limit < 1 || limit > MaxSearchLimit {
-		return nil, "", parley.Invalid("limit", "limit must be between 1 and %d", MaxSearchLimit)
-	}
-	users, err := a.store.ListUsers(ctx, prefix, after, limit+1)
-	if err != nil {
-		return nil, "", err
-	}
-	next := ""
-	if len(users) > limit {
-		users = users[:limit]
-		next = users[limit-1].Username
-	}
-	return users, next, nil
+	return usernamePage(ctx, in, a.store.ListUsers)
 }
 
 // AdminUser returns one account with everything an admin may see.

@@ -468,6 +468,22 @@ func (a *App) SearchUsers(ctx context.Context, actor parley.Actor, in SearchUser
 	if !signedIn(actor) {
 		return nil, "", unauthenticated("sign in first")
 	}
+	users, next, err := usernamePage(ctx, in, a.store.SearchUsers)
+	if err != nil {
+		return nil, "", err
+	}
+	for i := range users {
+		users[i] = view(actor, users[i])
+	}
+	return users, next, nil
+}
+
+// usernamePage validates a page request by username prefix and fetches it
+// with fetch (asked for one more than the limit, to know whether a next page
+// exists). It returns the page and the cursor of the next one ("" on the
+// last). Errors: CodeInvalid naming prefix, after or limit; fetch's.
+func usernamePage(ctx context.Context, in SearchUsersInput,
+	fetch func(ctx context.Context, prefix, after string, n int) ([]parley.User, error)) ([]parley.User, string, error) {
 	prefix, err := parley.UsernamePrefix(in.Prefix)
 	if err != nil {
 		return nil, "", err
@@ -483,7 +499,7 @@ func (a *App) SearchUsers(ctx context.Context, actor parley.Actor, in SearchUser
 	if limit < 1 || limit > MaxSearchLimit {
 		return nil, "", parley.Invalid("limit", "limit must be between 1 and %d", MaxSearchLimit)
 	}
-	users, err := a.store.SearchUsers(ctx, prefix, after, limit+1)
+	users, err := fetch(ctx, prefix, after, limit+1)
 	if err != nil {
 		return nil, "", err
 	}
@@ -491,9 +507,6 @@ func (a *App) SearchUsers(ctx context.Context, actor parley.Actor, in SearchUser
 	if len(users) > limit {
 		users = users[:limit]
 		next = users[limit-1].Username
-	}
-	for i := range users {
-		users[i] = view(actor, users[i])
 	}
 	return users, next, nil
 }
