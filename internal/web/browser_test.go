@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/parley-chat/parley/internal/apitest"
 )
 
 // One headless Chromium serves every browser test of the package; each test
@@ -23,7 +25,12 @@ var browser struct {
 }
 
 func TestMain(m *testing.M) {
+	// The package takes about a minute alone and a few under CI's load; a
+	// hang ends here with the stuck test's stack rather than at go test's
+	// -timeout with the interesting part cut off.
+	stop := apitest.Watchdog(10 * time.Minute)
 	code := m.Run()
+	stop()
 	if browser.cancel != nil {
 		browser.cancel()
 	}
@@ -79,7 +86,11 @@ func browserCtx(t *testing.T) context.Context {
 		}
 		actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 		bctx, bcancel := chromedp.NewContext(actx)
-		if err := chromedp.Do(bctx); err != nil {
+		// The first action starts the browser; bound it (a fresh machine
+		// builds its font cache on first start).
+		sctx, scancel := context.WithTimeout(bctx, 90*time.Second)
+		defer scancel()
+		if err := chromedp.Do(sctx); err != nil {
 			browser.err = fmt.Errorf("start chromium: %w", err)
 		}
 		browser.ctx = bctx
@@ -175,7 +186,9 @@ func (tb *tab) waitJS(t *testing.T, what, cond string) {
 	ctx, cancel := context.WithTimeout(tb.ctx, 20*time.Second)
 	defer cancel()
 	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](cond, chromedp.WithPollingInterval(25*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second))); err != nil {
-		dbg, _ := chromedp.Run(tb.ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText.slice(0, 1500) : ""`))
+		dctx, dcancel := context.WithTimeout(tb.ctx, 5*time.Second)
+		defer dcancel()
+		dbg, _ := chromedp.Run(dctx, chromedp.Evaluate[string](`document.body ? document.body.innerText.slice(0, 1500) : ""`))
 		t.Fatalf("waiting for %s: %v\npage text:\n%s\njs errors: %v", what, err, dbg, tb.jsErrors())
 	}
 }

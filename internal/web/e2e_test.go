@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
@@ -292,7 +293,9 @@ func pressEnterMod(modifiers int64) chromedp.Action[chromedp.Void] {
 // docs/screenshot.png when PARLEY_UPDATE_SCREENSHOT=1.
 func saveScreenshot(t *testing.T, tb *tab, docs bool, name string) {
 	t.Helper()
-	png, err := chromedp.Run(tb.ctx, chromedp.CaptureScreenshot())
+	ctx, cancel := context.WithTimeout(tb.ctx, 20*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
