@@ -49,6 +49,17 @@ func TestConversationEventsOverWebSocket(t *testing.T) {
 	carol, c := env.NewUser(t, "carol")
 	side := newGroup(t, alice, "side", b.ID) // bob stays here: a sentinel
 	next := evStream(t, bob)
+	// side's creation events are published asynchronously and can reach bob's
+	// new socket after it connected: send a barrier and drain up to it.
+	barrier, _, err := alice.Send(ctx, side.ID, client.SendRequest{Body: "barrier"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ev := next(); ev.Type != "message" || ev.Message == nil || ev.Message.ID != barrier.ID; ev = next() {
+		if ev.ConversationID != side.ID {
+			t.Fatalf("before the barrier: %s", ev.Raw)
+		}
+	}
 
 	g := newGroup(t, alice, "events", c.ID)
 	if _, err := alice.AddMembers(ctx, g.ID, b.ID); err != nil {

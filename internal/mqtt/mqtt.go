@@ -12,6 +12,7 @@ import (
 	"math"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	mochi "github.com/mochi-mqtt/server/v2"
@@ -42,7 +43,7 @@ const (
 type Server struct {
 	broker *mochi.Server
 	hook   *hook
-	ln     net.Listener
+	ln     *listener
 	log    *slog.Logger
 	once   sync.Once
 }
@@ -78,11 +79,12 @@ func New(rt *app.Realtime, log *slog.Logger, cfg Config) (*Server, error) {
 		_ = ln.Close()
 		return nil, err
 	}
-	if err := broker.AddListener(&listener{ln: ln}); err != nil {
+	l := &listener{ln: ln, loop: make(chan struct{})}
+	if err := broker.AddListener(l); err != nil {
 		_ = ln.Close()
 		return nil, err
 	}
-	return &Server{broker: broker, hook: h, ln: ln, log: log}, nil
+	return &Server{broker: broker, hook: h, ln: l, log: log}, nil
 }
 
 // maxPacketSize bounds one packet: a body of maxChars 4-byte characters,
@@ -97,11 +99,12 @@ func maxPacketSize(maxChars int) uint32 {
 }
 
 // Addr returns the address the listener is bound to.
-func (s *Server) Addr() string { return s.ln.Addr().String() }
+func (s *Server) Addr() string { return s.ln.ln.Addr().String() }
 
 // Serve starts accepting connections; it returns at once.
 func (s *Server) Serve() error {
 	s.log.Info("mqtt serving", "addr", s.Addr())
+	s.ln.served.Store(true)
 	return s.broker.Serve()
 }
 
@@ -112,8 +115,8 @@ func (s *Server) HandleEvent(e parley.Event) { s.hook.event(e) }
 func (s *Server) Close() error {
 	var err error
 	s.once.Do(func() {
+		s.ln.quiesce()
 		err = s.broker.Close()
-		_ = s.ln.Close()
 		s.hook.stop()
 	})
 	return err
@@ -121,7 +124,55 @@ func (s *Server) Close() error {
 
 // listener serves mochi on a listener bound by New (so ":0" has an address
 // before Serve).
-type listener struct{ ln net.Listener }
+//
+// mochi's Close must not run while EstablishConnection is still building a
+// client (both touch the broker's fields without a lock), so quiesce stops
+// accepting and waits until every accepted connection has been read by the
+// broker once: its first read comes after the client is built.
+type listener struct {
+	ln      net.Listener
+	served  atomic.Bool   // Serve was called, so the accept loop runs or will
+	loop    chan struct{} // closed when the accept loop returns
+	pending sync.WaitGroup
+}
+
+// quiesce closes the socket and waits (bounded) for the accept loop to end
+// and for the broker to have started reading every accepted connection.
+func (l *listener) quiesce() {
+	_ = l.ln.Close()
+	if !l.served.Load() {
+		return
+	}
+	done := make(chan struct{})
+	go func() { <-l.loop; l.pending.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+	}
+}
+
+// gatedConn reports the first time the broker reads from or sets a deadline
+// on the connection.
+type gatedConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *gatedConn) Read(p []byte) (int, error) {
+	c.once.Do(c.release)
+	return c.Conn.Read(p)
+}
+
+func (c *gatedConn) SetReadDeadline(t time.Time) error {
+	c.once.Do(c.release)
+	return c.Conn.SetReadDeadline(t)
+}
+
+func (c *gatedConn) SetDeadline(t time.Time) error {
+	c.once.Do(c.release)
+	return c.Conn.SetDeadline(t)
+}
 
 func (l *listener) Init(*slog.Logger) error { return nil }
 func (l *listener) ID() string              { return "parley" }
@@ -129,12 +180,18 @@ func (l *listener) Address() string         { return l.ln.Addr().String() }
 func (l *listener) Protocol() string        { return "tcp" }
 
 func (l *listener) Serve(establish listeners.EstablishFn) {
+	defer close(l.loop)
 	for {
 		conn, err := l.ln.Accept()
 		if err != nil {
 			return
 		}
-		go func() { _ = establish(l.ID(), conn) }() // the hook logs what matters
+		l.pending.Add(1)
+		gc := &gatedConn{Conn: conn, release: l.pending.Done}
+		go func() {
+			_ = establish(l.ID(), gc) // the hook logs what matters
+			gc.once.Do(gc.release)
+		}()
 	}
 }
 
