@@ -126,8 +126,8 @@ type ContactStore interface {
 	Contacts(ctx context.Context, userID, after string, limit int) ([]Contact, error)
 	// ContactDistance returns how a and b are connected (see Distance).
 	ContactDistance(ctx context.Context, a, b string) (Distance, error)
-	// ContactSuggestions returns up to limit users sharing conversations
-	// with userID who are not their contacts and have no pending request
+	// ContactSuggestions returns up to limit enabled users sharing
+	// conversations with userID who are not their contacts and have no pending request
 	// with them, most shared conversations first, then by user id.
 	ContactSuggestions(ctx context.Context, userID string, limit int) ([]ContactSuggestion, error)
 	// PrivacySettings returns userID's settings (defaults if never set).
@@ -140,6 +140,10 @@ type ContactStore interface {
 	// query (case-insensitive), username prefix matches first, then by
 	// username, each with their privacy settings.
 	FindPeople(ctx context.Context, query string, limit int) ([]User, []PrivacySettings, error)
+	// PeopleNames returns up to limit enabled users' names with an id
+	// greater than after ("" for the first page), ordered by id: the scan
+	// behind typo-tolerant people search (MatchPerson).
+	PeopleNames(ctx context.Context, after string, limit int) ([]PersonName, error)
 }
 
 // AdmitContactRequest decides a contact request from one user to another,

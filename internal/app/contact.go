@@ -3,7 +3,9 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/parley-chat/parley"
 )
@@ -261,10 +263,12 @@ func (a *App) SetPrivacySettings(ctx context.Context, actor parley.Actor, p parl
 }
 
 // FindPeople finds enabled users by username (prefix first) or display
-// name (substring, case-insensitive), leaving out actor and everyone whose
-// find_me setting does not admit actor. Errors: unauthenticated; invalid (q:
-// empty or control characters; limit); too_large (q over 64 characters);
-// rate_limited.
+// name (substring, case-insensitive), then, when that leaves room and q has
+// at least four characters, by name with typos (parley.MatchPerson: fewest
+// edits first), leaving out actor, users blocked either way and everyone
+// whose find_me setting does not admit actor. The typo pass reads at most
+// MaxTypoScan names. Errors: unauthenticated; invalid (q: empty or control
+// characters; limit); too_large (q over 64 characters); rate_limited.
 func (a *App) FindPeople(ctx context.Context, actor parley.Actor, q string, limit int) ([]parley.User, error) {
 	if actor.Anonymous() {
 		return nil, unauthenticated("sign in first")
@@ -290,28 +294,117 @@ func (a *App) FindPeople(ctx context.Context, actor parley.Actor, q string, limi
 		return nil, err
 	}
 	out := []parley.User{}
+	seen := map[string]bool{}
 	for i, u := range users {
+		if len(out) == limit {
+			return out, nil
+		}
+		seen[u.ID] = true
+		if ok, err := a.findable(ctx, actor, u, privs[i]); err != nil {
+			return nil, err
+		} else if ok {
+			out = append(out, view(actor, u))
+		}
+	}
+	if len(out) == limit || parley.MaxTypos(utf8.RuneCountInString(q)) == 0 {
+		return out, nil
+	}
+	typos, err := a.typoMatches(ctx, q, seen, 3*(limit-len(out)))
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range typos {
 		if len(out) == limit {
 			break
 		}
-		if u.ID == actor.UserID {
-			continue
+		u, err := a.store.User(ctx, id)
+		if parley.IsCode(err, parley.CodeNotFound) {
+			continue // deleted since the scan
 		}
-		if b, err := a.blocked(ctx, actor.UserID, u.ID); err != nil {
+		if err != nil {
 			return nil, err
-		} else if b {
+		}
+		p, err := a.store.PrivacySettings(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if u.Disabled {
 			continue
 		}
-		if privs[i].FindMe != parley.AudienceEveryone {
-			d, err := a.store.ContactDistance(ctx, actor.UserID, u.ID)
-			if err != nil {
-				return nil, err
-			}
-			if !privs[i].FindMe.Admits(d) {
-				continue
-			}
+		if ok, err := a.findable(ctx, actor, u, p); err != nil {
+			return nil, err
+		} else if ok {
+			out = append(out, view(actor, u))
 		}
-		out = append(out, view(actor, u))
 	}
 	return out, nil
+}
+
+// MaxTypoScan bounds the names one typo-tolerant people search reads: on a
+// larger server, names past it are found by their exact spelling only.
+const MaxTypoScan = 200_000
+
+// typoMatches scans enabled users' names (at most MaxTypoScan) and returns
+// up to n ids not in skip that parley.MatchPerson accepts for q, fewest
+// edits first, then by username.
+func (a *App) typoMatches(ctx context.Context, q string, skip map[string]bool, n int) ([]string, error) {
+	type hit struct {
+		id, username string
+		edits        int
+	}
+	var hits []hit
+	const page = 2000
+	m := parley.NewPersonMatcher(q)
+	for after, read := "", 0; read < MaxTypoScan; {
+		names, err := a.store.PeopleNames(ctx, after, page)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range names {
+			if skip[p.ID] {
+				continue
+			}
+			if e, ok := m.Match(p); ok {
+				hits = append(hits, hit{p.ID, p.Username, e})
+			}
+		}
+		read += len(names)
+		if len(names) < page {
+			break
+		}
+		after = names[len(names)-1].ID
+	}
+	sort.Slice(hits, func(i, j int) bool {
+		if hits[i].edits != hits[j].edits {
+			return hits[i].edits < hits[j].edits
+		}
+		return hits[i].username < hits[j].username
+	})
+	ids := make([]string, 0, min(n, len(hits)))
+	for _, h := range hits[:min(n, len(hits))] {
+		ids = append(ids, h.id)
+	}
+	return ids, nil
+}
+
+// findable reports whether people search shows u (with privacy p) to
+// actor: not actor themself, not blocked either way, and admitted by u's
+// find_me audience.
+func (a *App) findable(ctx context.Context, actor parley.Actor, u parley.User, p parley.PrivacySettings) (bool, error) {
+	if u.ID == actor.UserID {
+		return false, nil
+	}
+	if b, err := a.blocked(ctx, actor.UserID, u.ID); err != nil || b {
+		return false, err
+	}
+	if p.FindMe != parley.AudienceEveryone {
+		d, err := a.store.ContactDistance(ctx, actor.UserID, u.ID)
+		if err != nil {
+			return false, err
+		}
+		if !p.FindMe.Admits(d) {
+			return false, nil
+		}
+	}
+	return true, nil
 }

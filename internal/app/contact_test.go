@@ -65,12 +65,19 @@ func TestContactRequestsAndPrivacy(t *testing.T) {
 	if !found(carol, "ALI", alice.UserID) || !found(dave, "alice", alice.UserID) {
 		t.Fatal("alice not found by default")
 	}
+	// Typos: one edit in five letters finds her; three letters tolerate none.
+	if !found(dave, "alcie", alice.UserID) || !found(dave, "@Alicr", alice.UserID) || found(dave, "alx", alice.UserID) {
+		t.Fatal("typo-tolerant search")
+	}
 	if _, err := e.app.SetPrivacySettings(ctx, alice, parley.PrivacySettings{FindMe: parley.AudienceContactsOfContacts,
 		DirectFrom: parley.AudienceContacts}); err != nil {
 		t.Fatal(err)
 	}
 	if !found(carol, "alice", alice.UserID) || found(dave, "alice", alice.UserID) {
 		t.Fatal("contacts_of_contacts not applied")
+	}
+	if !found(carol, "alcie", alice.UserID) || found(dave, "alcie", alice.UserID) {
+		t.Fatal("contacts_of_contacts not applied to typo matches")
 	}
 	_, err = e.app.RequestContact(ctx, dave, alice.UserID)
 	code(err, parley.CodeForbidden)

@@ -174,6 +174,7 @@ func (s *Store) ContactSuggestions(ctx context.Context, userID string, limit int
 	rows, err := s.read.QueryContext(ctx, `SELECT m2.user_id, count(*) AS n FROM members m1
 		JOIN conversations c ON c.id = m1.conversation_id AND c.member_count <= ?
 		JOIN members m2 ON m2.conversation_id = m1.conversation_id AND m2.user_id <> m1.user_id
+		JOIN users u ON u.id = m2.user_id AND u.disabled = 0
 		WHERE m1.user_id = ?
 		AND NOT EXISTS (SELECT 1 FROM contacts WHERE user_id = m1.user_id AND contact_id = m2.user_id)
 		AND NOT EXISTS (SELECT 1 FROM contact_requests WHERE from_id = m1.user_id AND to_id = m2.user_id
@@ -252,4 +253,23 @@ func (s *Store) FindPeople(ctx context.Context, query string, limit int) ([]parl
 		privs = append(privs, p.Normalize())
 	}
 	return users, privs, translate(rows.Err())
+}
+
+// PeopleNames implements parley.ContactStore.
+func (s *Store) PeopleNames(ctx context.Context, after string, limit int) ([]parley.PersonName, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT id, username, display_name FROM users
+		WHERE disabled = 0 AND id > ? ORDER BY id LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	out := []parley.PersonName{}
+	for rows.Next() {
+		var p parley.PersonName
+		if err := rows.Scan(&p.ID, &p.Username, &p.DisplayName); err != nil {
+			return nil, translate(err)
+		}
+		out = append(out, p)
+	}
+	return out, translate(rows.Err())
 }

@@ -132,4 +132,43 @@ func contactSuggestionsPrivacyAndPeople(t *testing.T, open Opener) {
 	if users, _, _ := s.FindPeople(ctx, "S", 3); len(users) != 3 {
 		t.Fatalf("limit: %v", users)
 	}
+	// PeopleNames pages over enabled users by id; a disabled user is left out.
+	if err := s.UpdateUser(ctx, parley.User{ID: u[2], DisplayName: "cs", Role: parley.UserRoleUser, Disabled: true,
+		UpdatedAt: baseTime, Settings: parley.DefaultUserSettings()}); err != nil {
+		t.Fatal(err)
+	}
+	if sg, err := s.ContactSuggestions(ctx, u[0], 10); err != nil || len(sg) != 0 {
+		t.Fatalf("suggestions list a disabled user: %+v %v", sg, err)
+	}
+	var names []parley.PersonName
+	for after := ""; ; {
+		page, err := s.PeopleNames(ctx, after, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) > 2 {
+			t.Fatalf("page of %d over limit 2", len(page))
+		}
+		names = append(names, page...)
+		if len(page) < 2 {
+			break
+		}
+		after = page[len(page)-1].ID
+	}
+	seen := map[string]parley.PersonName{}
+	for i, n := range names {
+		if i > 0 && n.ID <= names[i-1].ID {
+			t.Fatalf("names out of id order: %v", names)
+		}
+		seen[n.ID] = n
+	}
+	if _, ok := seen[u[2]]; ok {
+		t.Fatalf("disabled user listed: %v", names)
+	}
+	if n := seen[u[3]]; n.DisplayName != "Zoë Winter" || n.Username == "" {
+		t.Fatalf("names: %v", names)
+	}
+	if _, ok := seen[u[0]]; !ok {
+		t.Fatalf("names miss %s: %v", u[0], names)
+	}
 }
