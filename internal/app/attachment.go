@@ -354,12 +354,18 @@ func (a *App) UploadAttachment(ctx context.Context, actor parley.Actor, in Uploa
 }
 
 func (a *App) storeFile(ctx context.Context, owner, name string, body io.Reader, size int64) (parley.StoredAttachment, error) {
+	return a.storeFileAs(ctx, owner, parley.NewID(), name, body, size)
+}
+
+// storeFileAs is storeFile with the attachment id chosen by the caller (an
+// upload slot's); the store answers conflict if the id exists.
+func (a *App) storeFileAs(ctx context.Context, owner, id, name string, body io.Reader, size int64) (parley.StoredAttachment, error) {
 	ing, err := a.ingest(ctx, owner, body, size, a.media.limits.ThumbSize, false)
 	if err != nil {
 		return parley.StoredAttachment{}, err
 	}
 	st := parley.StoredAttachment{
-		Attachment: parley.Attachment{ID: parley.NewID(), Name: name, MIME: ing.mime, Size: ing.size,
+		Attachment: parley.Attachment{ID: id, Name: name, MIME: ing.mime, Size: ing.size,
 			Width: ing.width, Height: ing.height},
 		Purpose: parley.PurposeFile, OwnerID: owner, BlobKey: ing.key,
 		CreatedAt: a.now().UTC().Truncate(time.Millisecond),

@@ -86,6 +86,7 @@ func (s *Server) routes() {
 	s.messageRoutes()
 	s.realtimeRoutes()
 	s.attachmentRoutes()
+	s.fileURLRoutes()
 	s.adminRoutes()
 	s.searchRoutes()
 	s.contactRoutes()

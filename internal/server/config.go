@@ -3,6 +3,7 @@ package server
 import (
 	"flag"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -57,6 +58,10 @@ type Config struct {
 	ACMEDir          string // certificate cache; empty: <data-dir>/acme
 	ACMEDirectory    string // ACME directory URL; empty: Let's Encrypt
 	HTTPRedirectAddr string // plain-HTTP listener redirecting to HTTPS (and answering HTTP-01)
+	// PublicURL is where people and clients reach the server when that is
+	// not the listener (behind a reverse proxy): links the server hands out
+	// (the setup link, XMPP file links) start with it. Empty: derived.
+	PublicURL string
 
 	// XMPP gateway (docs/xmpp.md); off while XMPP is empty.
 	XMPP        string // c2s listen address
@@ -140,6 +145,7 @@ func (c *Config) settings() []setting {
 		{"acme-dir", "directory caching ACME account and certificates (default: <data-dir>/acme)", (*stringValue)(&c.ACMEDir)},
 		{"acme-directory", "ACME directory URL (default: Let's Encrypt production)", (*stringValue)(&c.ACMEDirectory)},
 		{"http-redirect-addr", "with HTTPS on, also listen for plain HTTP here (e.g. :80) and redirect to HTTPS (308), answering ACME HTTP-01 challenges", (*stringValue)(&c.HTTPRedirectAddr)},
+		{"public-url", "the URL people reach this server at when it is not the listener's (behind a reverse proxy), e.g. https://chat.example.com; links the server hands out start with it", (*stringValue)(&c.PublicURL)},
 		{"xmpp", "XMPP client listen address, e.g. :5222 (default: off)", (*stringValue)(&c.XMPP)},
 		{"xmpp-domain", "XMPP domain: JIDs are username@domain (default: the host name)", (*stringValue)(&c.XMPPDomain)},
 		{"xmpp-tls-cert", "PEM certificate file for XMPP STARTTLS (default: self-signed, kept in --data-dir)", (*stringValue)(&c.XMPPTLSCert)},
@@ -170,6 +176,13 @@ func (c *Config) Bind(fs *flag.FlagSet, getenv func(string) string) error {
 
 // Validate checks the configuration.
 func (c *Config) Validate() error {
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Errorf("public-url must be an http(s) URL like https://chat.example.com, not %q", c.PublicURL)
+		}
+		c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

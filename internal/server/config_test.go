@@ -90,6 +90,9 @@ func TestConfigValidate(t *testing.T) {
 		"huge reactions":     func(c *Config) { c.MaxReactions = 1 << 20 },
 		"one member":         func(c *Config) { c.MaxMembers = 1 },
 		"huge members":       func(c *Config) { c.MaxMembers = 1 << 30 },
+		"public url scheme":  func(c *Config) { c.PublicURL = "ftp://chat.example.com" },
+		"public url no host": func(c *Config) { c.PublicURL = "https://" },
+		"public url query":   func(c *Config) { c.PublicURL = "https://chat.example.com/?x=1" },
 	}
 	for name, mutate := range cases {
 		cfg := Default()
@@ -100,6 +103,11 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if err := (func() error { c := Default(); return c.Validate() })(); err != nil {
 		t.Errorf("default config invalid: %v", err)
+	}
+	c := Default()
+	c.PublicURL = "https://chat.example.com/"
+	if err := c.Validate(); err != nil || c.PublicURL != "https://chat.example.com" {
+		t.Errorf("public url: %q %v", c.PublicURL, err)
 	}
 }
 

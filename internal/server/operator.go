@@ -95,9 +95,12 @@ func (s *Server) listenAdmin() error {
 	return nil
 }
 
-// publicURL is the address people open: localhost when the listener is on
-// every interface.
+// publicURL is the address people open: --public-url if set, else the ACME
+// domain, else the listener's (localhost when it is on every interface).
 func (s *Server) publicURL() string {
+	if s.cfg.PublicURL != "" {
+		return s.cfg.PublicURL
+	}
 	if u := s.acmeURL(); u != "" {
 		return u
 	}

@@ -2,8 +2,10 @@ package server
 
 import (
 	"fmt"
+	"github.com/parley-chat/parley/internal/httpapi"
 	"net"
 	"os"
+	"strings"
 
 	"github.com/parley-chat/parley/internal/app"
 	"github.com/parley-chat/parley/internal/xmpp"
@@ -27,7 +29,8 @@ func (s *Server) openXMPP(rt *app.Realtime) error {
 	if err != nil {
 		return err
 	}
-	s.XMPP = xmpp.New(rt, s.log, xmpp.Config{Domain: domain, TLS: tlsCfg, StanzaRate: cfg.WSFrameRate})
+	s.XMPP = xmpp.New(rt, s.log, xmpp.Config{Domain: domain, TLS: tlsCfg, StanzaRate: cfg.WSFrameRate,
+		Files: s.xmppFileLinks()})
 	unsubscribe, err := s.Bus.Subscribe(s.XMPP.HandleEvent)
 	if err != nil {
 		return err
@@ -56,4 +59,20 @@ func (s *Server) XMPPAddr() string {
 		return ""
 	}
 	return s.xmppLn.Addr().String()
+}
+
+// xmppFileLinks makes the XMPP gateway's file URLs absolute on the public
+// URL (read when a link is made: the listener is bound after the gateway).
+func (s *Server) xmppFileLinks() *xmpp.FileLinks {
+	return &xmpp.FileLinks{
+		Slot: func(token, name string) string { return s.publicURL() + httpapi.SlotPath(token, name) },
+		File: func(id, sig, name string) string { return s.publicURL() + httpapi.FileCapabilityPath(id, sig, name) },
+		Parse: func(u string) (string, bool) {
+			rest, ok := strings.CutPrefix(u, s.publicURL())
+			if !ok {
+				return "", false
+			}
+			return httpapi.ParseFileCapabilityPath(rest)
+		},
+	}
 }

@@ -109,7 +109,20 @@ func (c *conn) post(el *element, conv, body string) {
 	}
 	cmid := clientMsgID(el)
 	c.markMine(cmid)
-	if _, _, _, err := c.s.rt.Send(c.ctx, c.actor, conv, cmid, body, 0, nil); err != nil {
+	oob := ""
+	if x := el.child(nsOOB, "x"); x != nil {
+		if u := x.child(nsOOB, "url"); u != nil {
+			oob = strings.TrimSpace(u.Text)
+		}
+	}
+	text, files := c.s.fileLinks(body, oob)
+	_, _, _, err := c.s.rt.Send(c.ctx, c.actor, conv, cmid, text, 0, files)
+	if len(files) > 0 && parley.IsCode(err, parley.CodeInvalid) {
+		// Links to files that are not the sender's unsent ones (a link
+		// forwarded from elsewhere) stay links.
+		_, _, _, err = c.s.rt.Send(c.ctx, c.actor, conv, cmid, body, 0, nil)
+	}
+	if err != nil {
 		c.messageError(el, func(b *xb) { appError(b, err) })
 	}
 }
@@ -206,7 +219,8 @@ func (c *conn) chatStanza(b *xb, m *parley.Message, from, to, typ string, edited
 		id = m.ID + "." + strconv.FormatInt(m.EditedAt.UnixMilli(), 10)
 	}
 	b.open("message", "from", from, "to", to, "type", typ, "id", id, "xmlns", nsClient)
-	b.elem("body", messageText(m))
+	b.elem("body", c.s.messageText(m))
+	c.s.oob(b, m)
 	if edited {
 		b.empty("replace", "xmlns", nsCorrect, "id", stanzaID(m))
 	}
@@ -219,19 +233,6 @@ func (c *conn) chatStanza(b *xb, m *parley.Message, from, to, typ string, edited
 		b.empty("request", "xmlns", nsReceipts)
 	}
 	b.close("message")
-}
-
-// messageText is the body shown to XMPP clients: the text, and a line per
-// attachment (clients without Parley's media see at least its name).
-func messageText(m *parley.Message) string {
-	t := m.Body
-	for _, a := range m.Attachments {
-		if t != "" {
-			t += "\n"
-		}
-		t += "[file: " + a.Name + "]"
-	}
-	return t
 }
 
 // renderEvent writes the stanzas one event means for this session (maybe

@@ -301,7 +301,8 @@ func (c *conn) renderGroupMessage(ctx context.Context, b *xb, m *parley.Message,
 		id = m.ID + "." + m.EditedAt.Format("150405.000")
 	}
 	b.open("message", "from", room+"/"+name, "to", c.jid, "type", "groupchat", "id", id, "xmlns", nsClient)
-	b.elem("body", messageText(m))
+	b.elem("body", c.s.messageText(m))
+	c.s.oob(b, m)
 	if edited {
 		b.empty("replace", "xmlns", nsCorrect, "id", stanzaID(m))
 	}

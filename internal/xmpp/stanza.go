@@ -145,6 +145,10 @@ func (c *conn) iq(el *element) {
 		c.mucIQ(el, p, to)
 		return
 	}
+	if to.domain == c.s.uploadDomain() && to.local == "" && c.s.cfg.Files != nil {
+		c.uploadIQ(el, p)
+		return
+	}
 	switch p.XMLName.Space + " " + p.XMLName.Local {
 	case nsSession + " session":
 		c.iqResult(el, nil)
@@ -202,6 +206,9 @@ func (c *conn) discoItems(el, p *element, to jid) {
 		b.open("query", "xmlns", nsDiscoIt, "node", p.attr("node"))
 		if to.local == "" && (to.domain == c.s.cfg.Domain || to.domain == "") {
 			b.empty("item", "jid", c.s.mucDomain(), "name", "Parley groups and channels")
+			if c.s.cfg.Files != nil {
+				b.empty("item", "jid", c.s.uploadDomain(), "name", "Parley file upload")
+			}
 		}
 		b.close("query")
 	})

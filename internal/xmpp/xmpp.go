@@ -34,6 +34,7 @@ type Config struct {
 	AuthTimeout    time.Duration
 	IdleTimeout    time.Duration // a connection silent this long is closed; default 10 min
 	ResumeTimeout  time.Duration // how long a stream-management session waits for a resume; default 5 min
+	Files          *FileLinks    // HTTP File Upload and file links; nil: off
 }
 
 func (c *Config) fill() {

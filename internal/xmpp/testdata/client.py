@@ -6,6 +6,8 @@ prosody (docs/xmpp.md).
 
 usage: client.py HOST PORT JID PASSWORD [MECHANISM]
 """
+import base64
+import io
 import asyncio
 import json
 import logging
@@ -29,7 +31,8 @@ class Client(slixmpp.ClientXMPP):
         self.ssl_context.check_hostname = False
         self.ssl_context.verify_mode = ssl.CERT_NONE
         for p in ("xep_0030", "xep_0199", "xep_0184", "xep_0333", "xep_0280",
-                  "xep_0313", "xep_0359", "xep_0085", "xep_0198", "xep_0045", "xep_0308"):
+                  "xep_0313", "xep_0359", "xep_0085", "xep_0198", "xep_0045", "xep_0308",
+                  "xep_0066", "xep_0363"):
             self.register_plugin(p)
         self["xep_0184"].auto_ack = True
         self["xep_0184"].auto_request = False
@@ -64,7 +67,7 @@ class Client(slixmpp.ClientXMPP):
     def on_message(self, msg):
         if msg["type"] in ("chat", "normal") and msg["body"]:
             emit(event="message", frm=msg["from"].bare, body=msg["body"], id=msg["id"],
-                 stanza_id=msg["stanza_id"]["id"], delayed=bool(msg["delay"]["stamp"]),
+                 stanza_id=msg["stanza_id"]["id"], delayed=bool(msg["delay"]["stamp"]), oob=msg["oob"]["url"],
                  replace=msg["replace"]["id"] if msg.xml.find("{urn:xmpp:message-correct:0}replace") is not None else "")
         elif msg["type"] == "error":
             emit(event="message_error", id=msg["id"], condition=msg["error"]["condition"], text=msg["error"]["text"])
@@ -99,6 +102,8 @@ class Client(slixmpp.ClientXMPP):
                     m["markable"] = True
                 if cmd.get("replace"):
                     m["replace"]["id"] = cmd["replace"]
+                if cmd.get("oob"):
+                    m["oob"]["url"] = cmd["oob"]
                 m.send()
                 emit(event="sent", id=m["id"])
             elif op == "displayed":
@@ -137,6 +142,31 @@ class Client(slixmpp.ClientXMPP):
             elif op == "groupsend":
                 self.send_message(mto=cmd["room"], mbody=cmd["body"], mtype="groupchat")
                 emit(event="sent")
+            elif op == "upload":
+                # slixmpp 1.8.3's own discovery (get_info_from_domain) passes
+                # coroutines to asyncio.wait, which Python 3.11 refuses: walk
+                # disco#items and disco#info here, as it would, then let its
+                # XEP-0363 code request the slot and PUT the file.
+                up = self["xep_0363"]
+                if up.upload_service is None:
+                    items = await self["xep_0030"].get_items(jid=JID(self.boundjid.domain), timeout=20)
+                    for item in items["disco_items"]["items"]:
+                        info = await self["xep_0030"].get_info(jid=JID(item[0]), timeout=20)
+                        if ("store", "file") in [(i[0], i[1]) for i in info["disco_info"]["identities"]] and \
+                                "urn:xmpp:http:upload:0" in info["disco_info"]["features"]:
+                            up.upload_service = info["from"]
+                            for form in info["disco_info"].iterables:
+                                values = form["values"]
+                                if values.get("FORM_TYPE") == ["urn:xmpp:http:upload:0"]:
+                                    up.max_file_size = int(values["max-file-size"])
+                    if up.upload_service is None:
+                        raise RuntimeError("no upload service found")
+                    emit(event="upload_service", jid=str(up.upload_service), max=up.max_file_size)
+                data = base64.b64decode(cmd["data"])
+                url = await self["xep_0363"].upload_file(
+                    cmd["name"], size=len(data), content_type=cmd.get("type"),
+                    input_file=io.BytesIO(data), domain=JID(self.boundjid.domain), timeout=20)
+                emit(event="uploaded", url=url)
             elif op == "raw":
                 self.send_raw(cmd["xml"])
                 emit(event="ok", op=op)
