@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/parley-chat/parley"
@@ -104,6 +105,7 @@ func (c *conn) message(el *element) {
 // post sends body to conversation conv and bounces errors.
 func (c *conn) post(el *element, conv, body string) {
 	if r := el.child(nsCorrect, "replace"); r != nil {
+		c.waitSends()
 		c.correct(el, conv, r.attr("id"), body)
 		return
 	}
@@ -116,16 +118,56 @@ func (c *conn) post(el *element, conv, body string) {
 		}
 	}
 	text, files := c.s.fileLinks(body, oob)
-	_, _, _, err := c.s.rt.Send(c.ctx, c.actor, conv, cmid, text, 0, files)
-	if len(files) > 0 && parley.IsCode(err, parley.CodeInvalid) {
-		// Links to files that are not the sender's unsent ones (a link
-		// forwarded from elsewhere) stay links.
-		_, _, _, err = c.s.rt.Send(c.ctx, c.actor, conv, cmid, body, 0, nil)
-	}
-	if err != nil {
-		c.messageError(el, func(b *xb) { appError(b, err) })
-	}
+	c.pipeSend(func(ctx context.Context) {
+		_, _, _, err := c.s.rt.Send(ctx, c.actor, conv, cmid, text, 0, files)
+		if len(files) > 0 && parley.IsCode(err, parley.CodeInvalid) {
+			// Links to files that are not the sender's unsent ones (a link
+			// forwarded from elsewhere) stay links.
+			_, _, _, err = c.s.rt.Send(ctx, c.actor, conv, cmid, body, 0, nil)
+		}
+		if err != nil {
+			c.messageError(el, func(b *xb) { appError(b, err) })
+		}
+	})
 }
+
+// maxInflightSends bounds the messages one session has in flight.
+const maxInflightSends = 32
+
+// pipeSend runs send on a goroutine of its own and returns once the
+// message's place in the store's commit order is fixed (parley.WithQueued)
+// or send has returned, so a session is not limited to one message per
+// commit and its messages keep the order it sent them in. At most
+// maxInflightSends run at once. Every other stanza, <r/> and a resume wait
+// for the sends before them (waitSends): stream management never counts a
+// message that is not durable yet. Called by the reader goroutine only.
+func (c *conn) pipeSend(send func(ctx context.Context)) {
+	if c.slots == nil {
+		c.slots = make(chan struct{}, maxInflightSends)
+	}
+	c.slots <- struct{}{}
+	queued := make(chan struct{})
+	var once sync.Once
+	mark := func() { once.Do(func() { close(queued) }) }
+	// The send outlives the session if need be: a message whose order is
+	// fixed is committed (or fails) whatever the transport does.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), 30*time.Second)
+	ctx = parley.WithQueued(ctx, mark)
+	c.sends.add()
+	go func() {
+		defer func() {
+			cancel()
+			mark()
+			<-c.slots
+			c.sends.done()
+		}()
+		send(ctx)
+	}()
+	<-queued
+}
+
+// waitSends waits until every pipelined send has returned.
+func (c *conn) waitSends() { c.sends.wait() }
 
 // correct applies a last-message correction (XEP-0308) to a message this
 // session knows by id.

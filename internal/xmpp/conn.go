@@ -64,6 +64,11 @@ type conn struct {
 
 	carbons atomic.Bool
 
+	// Pipelined sends (chat.go pipeSend): slots bounds them, sends counts
+	// them. slots is made and filled by the reader goroutine.
+	slots chan struct{}
+	sends inflight
+
 	// recent maps stanza ids this session was sent to (conversation, seq),
 	// so receipts and markers naming an id can be applied; and records the
 	// client_msg_ids this session sent, so its own messages are not echoed.
@@ -450,4 +455,38 @@ func (c *conn) isMine(id string) bool {
 	defer c.rmu.Unlock()
 	_, ok := c.mine[id]
 	return ok
+}
+
+// inflight counts running sends; wait may be called from any goroutine,
+// concurrently with add (unlike a WaitGroup's Add from zero).
+type inflight struct {
+	mu   sync.Mutex
+	n    int
+	idle *sync.Cond
+}
+
+func (f *inflight) add() {
+	f.mu.Lock()
+	f.n++
+	f.mu.Unlock()
+}
+
+func (f *inflight) done() {
+	f.mu.Lock()
+	if f.n--; f.n == 0 && f.idle != nil {
+		f.idle.Broadcast()
+	}
+	f.mu.Unlock()
+}
+
+// wait returns once no send is running.
+func (f *inflight) wait() {
+	f.mu.Lock()
+	for f.n > 0 {
+		if f.idle == nil {
+			f.idle = sync.NewCond(&f.mu)
+		}
+		f.idle.Wait()
+	}
+	f.mu.Unlock()
 }

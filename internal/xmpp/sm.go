@@ -168,6 +168,7 @@ func (c *conn) resume(el *element) *conn {
 	old.sm.timer = nil
 	old.sm.mu.Unlock()
 	old.sm.ack(uint32(h))
+	old.waitSends() // <resumed h/> counts durable messages only
 
 	old.wmu.Lock()
 	if !old.detached {
@@ -206,6 +207,7 @@ func (c *conn) smNonza(el *element) bool {
 		c.enable(el)
 	case "r":
 		if c.sm.enabled.Load() {
+			c.waitSends() // h counts durable messages only
 			c.sm.mu.Lock()
 			in := c.sm.in
 			c.sm.mu.Unlock()

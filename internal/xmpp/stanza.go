@@ -17,10 +17,17 @@ func (c *conn) handle(el *element) *streamError {
 	}
 	switch el.XMLName.Local {
 	case "message":
+		// A new message goes into the send pipeline (pipeSend); anything
+		// else a message can carry waits for the sends before it.
+		if el.child(nsClient, "body") == nil {
+			c.waitSends()
+		}
 		c.message(el)
 	case "presence":
+		c.waitSends()
 		c.presence(el)
 	case "iq":
+		c.waitSends()
 		c.iq(el)
 	default:
 		return streamErr("unsupported-stanza-type", "<%s/> is not a stanza", el.XMLName.Local)
