@@ -6,6 +6,7 @@ package apitest
 import (
 	"context"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,7 +21,12 @@ type Env struct {
 	Server *server.Server
 	URL    string
 	Config server.Config
+	stop   func()
 }
+
+// Stop shuts the server down now (it is otherwise stopped when the test
+// ends), e.g. to start another on the same data dir. Safe to call twice.
+func (e *Env) Stop() { e.stop() }
 
 // Start starts a server on 127.0.0.1:0 with a fresh data dir, applying
 // configure (if non-nil) to its Config, and stops it when the test ends.
@@ -47,16 +53,20 @@ func Start(t testing.TB, configure func(*server.Config)) *Env {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		if tr, ok := http.DefaultTransport.(*http.Transport); ok {
-			tr.CloseIdleConnections() // every client this package hands out dials through it
-		}
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("server shutdown: %v", err)
-		}
-	})
-	return &Env{T: t, Server: srv, URL: srv.URL(), Config: cfg}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			if tr, ok := http.DefaultTransport.(*http.Transport); ok {
+				tr.CloseIdleConnections() // every client this package hands out dials through it
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("server shutdown: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return &Env{T: t, Server: srv, URL: srv.URL(), Config: cfg, stop: stop}
 }
 
 // HTTPClient returns an *http.Client whose responses are checked against

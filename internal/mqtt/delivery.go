@@ -96,6 +96,7 @@ func (h *hook) deliverableLocked(cl *mochi.Client, s *session, d *delivery) bool
 			return false
 		}
 		cs.last = d.seq
+		h.handedLocked(cl, s, cs, d)
 		return true
 	}
 	switch {
@@ -113,7 +114,44 @@ func (h *hook) deliverableLocked(cl *mochi.Client, s *session, d *delivery) bool
 		return false
 	}
 	cs.last = d.seq
+	h.handedLocked(cl, s, cs, d)
 	return true
+}
+
+// handedLocked notes that message d goes to cl: at QoS 0 (nothing will be
+// acknowledged) it is the session's saved position at once. mu is held.
+func (h *hook) handedLocked(cl *mochi.Client, s *session, cs *convSub, d *delivery) {
+	if s.expiry == 0 {
+		return
+	}
+	if sub, ok := cl.State.Subscriptions.Get(d.topic); ok && sub.Qos == 0 && d.seq > cs.acked {
+		cs.acked, s.dirty = d.seq, true
+	}
+}
+
+// acknowledged notes that the client acknowledged (PUBACK, or PUBREC at QoS
+// 2) the server's publish packetID: if it carried a message, that message
+// is the session's saved position. Called as the acknowledgement is read,
+// while mochi still holds the publish in flight.
+func (h *hook) acknowledged(cl *mochi.Client, packetID uint16) {
+	s := h.session(cl.ID)
+	if s == nil {
+		return
+	}
+	pub, ok := cl.State.Inflight.Get(packetID)
+	if !ok {
+		return
+	}
+	kind, conv := parseTopic(pub.TopicName)
+	seq := frameSeq(pub.Payload)
+	if kind != topicMessages || seq == 0 {
+		return
+	}
+	h.mu.Lock()
+	if cs := s.convs[conv]; cs != nil && s.expiry > 0 && seq > cs.acked {
+		cs.acked, s.dirty = seq, true
+	}
+	h.mu.Unlock()
 }
 
 // OnPublishDropped: the client's outbound queue was full. The message counts

@@ -51,6 +51,10 @@ type hook struct {
 // connections while the broker keeps the session.
 type session struct {
 	id       string
+	expiry   time.Duration    // how long the session outlives a connection; 0: not persistent
+	stored   map[string]int64 // positions read from the store when the session was restored; consumed by OnSubscribe; guarded by hook.mu
+	dirty    bool             // acked positions moved since the last save; guarded by hook.mu
+	afterAck []string         // conversations to replay once the SUBACK is out; guarded by hook.mu
 	actor    atomic.Pointer[parley.Actor]
 	seen     atomic.Int64        // unix seconds of the last connect, for the sweep
 	convs    map[string]*convSub // conversation id → delivery state; guarded by hook.mu
@@ -64,6 +68,7 @@ type session struct {
 // is the highest one left).
 type convSub struct {
 	last, skipped int64
+	acked         int64 // highest seq the client acknowledged (QoS 1/2) or was handed at QoS 0: the saved position
 	replaying     bool
 }
 
@@ -71,8 +76,9 @@ func newHook(rt *app.Realtime, broker *mochi.Server, log *slog.Logger, cfg Confi
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &hook{rt: rt, app: rt.App, broker: broker, log: log, cfg: cfg, ctx: ctx, cancel: cancel,
 		packets: app.NewLimiter(cfg.PacketsPerSec, int(2*cfg.PacketsPerSec), time.Now)}
-	h.wg.Add(1)
+	h.wg.Add(2)
 	go h.sweep()
+	go h.saver()
 	return h
 }
 
@@ -89,7 +95,7 @@ var provides = func() (t [256]bool) {
 	for _, b := range []byte{
 		mochi.OnConnectAuthenticate, mochi.OnACLCheck, mochi.OnSessionEstablished, mochi.OnDisconnect,
 		mochi.OnPacketRead, mochi.OnSubscribe, mochi.OnSubscribed, mochi.OnUnsubscribed, mochi.OnPublish,
-		mochi.OnPublishDropped, mochi.OnClientExpired,
+		mochi.OnPublishDropped, mochi.OnClientExpired, mochi.OnPacketSent,
 	} {
 		t[b] = true
 	}
@@ -140,14 +146,23 @@ func (h *hook) OnConnectAuthenticate(cl *mochi.Client, pk packets.Packet) bool {
 		return false
 	}
 	cl.ID = u.ID + "/" + cl.ID
+	expiry := h.expiry(pk)
 	s := h.session(cl.ID)
 	if s == nil || pk.Connect.Clean {
-		s = &session{id: cl.ID, convs: map[string]*convSub{}}
-		s.actor.Store(&actor) // before the session is visible: events read it
+		fresh := &session{id: cl.ID, convs: map[string]*convSub{}}
+		fresh.actor.Store(&actor) // before the session is visible: events read it
+		if err := h.restore(ctx, actor, fresh, pk.Connect.Clean, expiry); err != nil {
+			h.log.Warn("mqtt session positions", "client", cl.ID, "err", err)
+			return false
+		}
+		s = fresh
 		h.mu.Lock()
 		h.sessions.Store(cl.ID, s)
 		h.mu.Unlock()
 	}
+	h.mu.Lock()
+	s.expiry = expiry
+	h.mu.Unlock()
 	s.actor.Store(&actor)
 	s.seen.Store(time.Now().Unix())
 	return true
@@ -170,11 +185,15 @@ func (h *hook) OnSessionEstablished(cl *mochi.Client, _ packets.Packet) {
 	h.mu.Unlock()
 }
 
-// OnDisconnect ends the connection's presence. The session's state stays
-// until the broker drops the session (sweep).
+// OnDisconnect ends the connection's presence and saves a persistent
+// session's positions. The session's state stays until the broker drops
+// the session (sweep).
 func (h *hook) OnDisconnect(cl *mochi.Client, err error, _ bool) {
 	if v, ok := h.conns.LoadAndDelete(cl); ok {
 		h.rt.Disconnected(context.WithoutCancel(h.ctx), v.(parley.Actor))
+	}
+	if s := h.session(cl.ID); s != nil {
+		h.save(context.WithoutCancel(h.ctx), s)
 	}
 	if err != nil && !errors.Is(err, packets.CodeDisconnect) {
 		h.log.Debug("mqtt connection closed", "client", cl.ID, "err", err)
@@ -196,6 +215,9 @@ func (h *hook) sweep() {
 			return
 		case <-t.C:
 		}
+		if _, err := h.app.SweepPositions(h.ctx); err != nil && h.ctx.Err() == nil {
+			h.log.Warn("mqtt sweep positions", "err", err)
+		}
 		old := time.Now().Add(-time.Minute).Unix()
 		h.sessions.Range(func(k, v any) bool {
 			if _, ok := h.broker.Clients.Get(k.(string)); !ok && v.(*session).seen.Load() < old {
@@ -213,7 +235,10 @@ func (h *hook) sweep() {
 // subscriber must not be cut off for keeping up.
 func (h *hook) OnPacketRead(cl *mochi.Client, pk packets.Packet) (packets.Packet, error) {
 	switch pk.FixedHeader.Type {
-	case packets.Puback, packets.Pubrec, packets.Pubcomp:
+	case packets.Puback, packets.Pubrec:
+		h.acknowledged(cl, pk.PacketID)
+		return pk, nil
+	case packets.Pubcomp:
 		return pk, nil
 	}
 	if ok, _ := h.packets.Allow(cl.ID); !ok {
@@ -294,8 +319,19 @@ func (h *hook) OnSubscribe(cl *mochi.Client, pk packets.Packet) packets.Packet {
 			if len(msgs) > 0 {
 				cs.last = msgs[0].Seq
 			}
-			if after >= 0 && after < cs.last {
-				cs.last, cs.skipped = after, cs.last
+			from := after
+			h.mu.Lock()
+			if p, ok := s.stored[id]; ok && from < 0 {
+				from = p // a restored session picks up where it was
+				delete(s.stored, id)
+			}
+			h.mu.Unlock()
+			if from >= 0 && from < cs.last {
+				cs.last, cs.skipped = from, cs.last
+			}
+			cs.acked = min(cs.last, max(from, 0))
+			if from < 0 {
+				cs.acked = cs.last
 			}
 			s.pending[id] = cs
 		case topicPresence:
@@ -315,6 +351,7 @@ func (h *hook) OnSubscribe(cl *mochi.Client, pk packets.Packet) packets.Packet {
 			s.pending[id] = old
 		default:
 			s.convs[id] = cs
+			s.dirty = true
 		}
 	}
 	return pk
@@ -337,7 +374,9 @@ func (h *hook) mayWatch(ctx context.Context, actor parley.Actor, userID string) 
 	return true
 }
 
-// OnSubscribed releases mu and starts the replays asked for with after.
+// OnSubscribed releases mu; the replays asked for (with after, or from a
+// restored position) start once the SUBACK is written (OnPacketSent), so
+// the client never sees a replayed message before its SUBACK.
 func (h *hook) OnSubscribed(cl *mochi.Client, _ packets.Packet, _ []byte) {
 	if cl.Net.Inline {
 		return
@@ -346,11 +385,30 @@ func (h *hook) OnSubscribed(cl *mochi.Client, _ packets.Packet, _ []byte) {
 	if s != nil {
 		for id, cs := range s.pending {
 			if cs != nil && cs.skipped > cs.last && s.convs[id] == cs {
-				h.startReplayLocked(s, id, cs, cs.skipped)
+				s.afterAck = append(s.afterAck, id)
 			}
 		}
 		s.pending = nil
 	}
+	h.mu.Unlock()
+}
+
+// OnPacketSent starts the replays a SUBSCRIBE asked for, after its SUBACK.
+func (h *hook) OnPacketSent(cl *mochi.Client, pk packets.Packet, _ []byte) {
+	if pk.FixedHeader.Type != packets.Suback {
+		return
+	}
+	s := h.session(cl.ID)
+	if s == nil {
+		return
+	}
+	h.mu.Lock()
+	for _, id := range s.afterAck {
+		if cs := s.convs[id]; cs != nil && cs.skipped > cs.last {
+			h.startReplayLocked(s, id, cs, cs.skipped)
+		}
+	}
+	s.afterAck = nil
 	h.mu.Unlock()
 }
 
