@@ -11,6 +11,7 @@ import (
 	"github.com/parley-chat/parley"
 	"github.com/parley-chat/parley/client"
 	"github.com/parley-chat/parley/internal/apitest"
+	"github.com/parley-chat/parley/internal/server"
 )
 
 // signIn opens the app at path with c's session token.
@@ -108,5 +109,55 @@ func TestBrowserContacts(t *testing.T) {
 		if errs := tb.jsErrors(); len(errs) > 0 {
 			t.Fatalf("js errors: %v", errs)
 		}
+	}
+}
+
+// TestBrowserJumpFarBack: a search hit far back in a long conversation is
+// opened through the context endpoint (the messages around it, not every
+// page in between); scrolling down pages forward; "Latest" goes back to the
+// newest messages, and a message arriving meanwhile is there.
+func TestBrowserJumpFarBack(t *testing.T) {
+	env := apitest.Start(t, func(c *server.Config) { c.SendRate = 1e6 })
+	ctx := context.Background()
+	alice, _ := env.NewUser(t, "alice")
+	bob, bobU := env.NewUser(t, "bob")
+	dm, _, err := alice.CreateConversation(ctx, client.CreateConversationRequest{Kind: parley.KindDirect, MemberIDs: []string{bobU.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := sdkSend(t, bob, dm.ID, "needle", "the deep needle", 0)
+	var last parley.Message
+	for i := range 700 {
+		last = sdkSend(t, bob, dm.ID, fmt.Sprint("h", i), fmt.Sprint("haystack ", i), 0)
+	}
+	a := newTab(t)
+	signIn(t, a, env.URL, alice, "/")
+	a.waitJS(t, "app", `document.querySelector('.search-btn')`)
+	a.clickJS(t, `.search-btn`)
+	a.waitJS(t, "search dialog", `document.querySelector('.search-dialog input[type=search]')`)
+	a.do(t, chromedp.SendKeys(chromedp.CSS(`.search-dialog input[type=search]`), "needle"))
+	a.waitJS(t, "the hit", `document.querySelectorAll('.search-hit').length === 1`)
+	a.clickJS(t, `.search-hit`)
+	a.waitJS(t, "jumped to the message", `(() => { const e = document.getElementById('m-`+fmt.Sprint(target.Seq)+`'); if (!e) return false;
+		const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight })()`)
+	rows := `document.querySelectorAll('.msg-list li[id^="m-"]').length`
+	if n := eval[int](t, a, rows); n > 200 {
+		t.Fatalf("%d messages rendered: the jump paged through the history", n)
+	}
+	if n := eval[int](t, a, `document.querySelectorAll('#m-`+fmt.Sprint(last.Seq)+`').length`); n != 0 {
+		t.Fatal("the newest message is rendered next to a message 700 back")
+	}
+	a.waitJS(t, "Latest offered", `!document.querySelector('.jump-bottom').hidden`)
+	// Scrolling to the end of the block loads the next page.
+	before := eval[int](t, a, rows)
+	a.waitJS(t, "paged forward", `(() => { const s = document.querySelector('.msg-scroll'); s.scrollTop = s.scrollHeight;
+		return document.querySelectorAll('.msg-list li[id^="m-"]').length > `+fmt.Sprint(before)+` })()`)
+	// A message arriving meanwhile, then Latest: the newest messages, that one included.
+	fresh := sdkSend(t, bob, dm.ID, "fresh", "a fresh one", 0)
+	a.clickJS(t, `.jump-bottom`)
+	a.waitJS(t, "at the latest", `(() => { const e = document.getElementById('m-`+fmt.Sprint(fresh.Seq)+`'); if (!e) return false;
+		const r = e.getBoundingClientRect(); return r.bottom <= innerHeight + 2 })()`)
+	if errs := a.jsErrors(); len(errs) > 0 {
+		t.Fatalf("js errors: %v", errs)
 	}
 }

@@ -218,6 +218,10 @@ export class Api {
   async messages(id, { before, after, limit = 50 } = {}) {
     return list(await this.req('GET', `/conversations/${enc(id)}/messages`, undefined, { before, after, limit }), 'messages');
   }
+  // messagesAround is the context of seq: up to limit messages around it, oldest first.
+  async messagesAround(id, seq, limit = 100) {
+    return list(await this.req('GET', `/conversations/${enc(id)}/messages/${seq}/context`, undefined, { limit }), 'messages');
+  }
   async message(id, seq) { const r = await this.req('GET', `/conversations/${enc(id)}/messages/${seq}`); return r?.message ?? r; }
   async send(id, clientMsgId, body, replyTo, attachmentIds) {
     const r = await this.req('POST', `/conversations/${enc(id)}/messages`, {

@@ -310,7 +310,7 @@ function maybeMarkRead() {
   const { store, rt } = ctx;
   const c = store.convs.get(ctx.openConv);
   const w = store.msgs.get(ctx.openConv);
-  if (!c || !w?.seqs.length) return;
+  if (!c || !w?.seqs.length || w.detached) return;
   const last = w.seqs[w.seqs.length - 1];
   if (last <= (c.read_seq || 0) && !c.unread) return;
   rt.markRead(c.id, last);

@@ -273,11 +273,16 @@ export class Store {
       const w = this.win(m.conversation_id);
       const old = w.bySeq.get(m.seq);
       if (old && !isNewer(m, old)) continue;
-      if (!old) {
-        fresh.push(m);
-        insertSorted(w.seqs, m.seq);
+      // A detached window (loadAround) keeps its block gap-free: messages
+      // past its end wait for loadNewer or a reattach.
+      const past = w.detached && w.seqs.length && m.seq > w.seqs[w.seqs.length - 1];
+      if (!past) {
+        if (!old) {
+          fresh.push(m);
+          insertSorted(w.seqs, m.seq);
+        }
+        w.bySeq.set(m.seq, m);
       }
-      w.bySeq.set(m.seq, m);
       touched.add(m.conversation_id);
       const c = this.convs.get(m.conversation_id);
       if (c && (!c.last_message || m.seq >= c.last_message.seq)) {
@@ -319,6 +324,46 @@ export class Store {
     } finally { w.loadingOlder = false; }
   }
 
+  // loadAround replaces the window with the messages around seq (the
+  // context endpoint) — for a message too far back to page to. The window
+  // is detached while newer messages exist past its block: live messages
+  // then wait, loadNewer pages forward, reattach goes back to the latest.
+  async loadAround(id, seq, limit = 100) {
+    const ms = await this.api.messagesAround(id, seq, limit);
+    const w = { bySeq: new Map(), seqs: [], complete: false, loaded: true };
+    this.msgs.set(id, w);
+    this.addMessages(ms);
+    w.complete = !ms.length || w.seqs[0] === 1;
+    const c = this.convs.get(id);
+    w.detached = !!(c && w.seqs.length && w.seqs[w.seqs.length - 1] < (c.last_seq || 0));
+    this.emit('msgs:' + id);
+    return ms;
+  }
+
+  // loadNewer fetches the page after the newest message of a detached
+  // window; the window is attached again once nothing newer is left.
+  async loadNewer(id, limit = 100) {
+    const w = this.win(id);
+    if (!w.detached || w.loadingNewer) return [];
+    w.loadingNewer = true;
+    try {
+      const after = w.seqs[w.seqs.length - 1] || 0;
+      const ms = await this.api.messages(id, { after, limit });
+      w.detached = false;
+      this.addMessages(ms);
+      const c = this.convs.get(id);
+      w.detached = ms.length === limit && (w.seqs[w.seqs.length - 1] || 0) < (c?.last_seq || 0);
+      this.emit('msgs:' + id);
+      return ms;
+    } finally { w.loadingNewer = false; }
+  }
+
+  // reattach drops a detached window and loads the latest page.
+  async reattach(id) {
+    this.msgs.delete(id);
+    return this.loadLatest(id);
+  }
+
   // contiguousEnd is the newest seq reachable from the oldest loaded one
   // without a hole (seqs are gap-free on the server, tombstones included).
   contiguousEnd(id) {
@@ -333,6 +378,7 @@ export class Store {
   async catchUp(id) {
     const w = this.win(id);
     if (!w.loaded) return this.loadLatest(id);
+    if (w.detached) return []; // it pages forward itself (loadNewer)
     if (w.catching) { w.catchAgain = true; return []; }
     w.catching = true;
     const got = [];

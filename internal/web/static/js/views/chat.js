@@ -7,6 +7,9 @@ import { messageRow, signature } from './message.js';
 import { composer } from './composer.js';
 
 const GROUP_MS = 5 * 60 * 1000;
+// FAR: a message more than this many seqs before the loaded ones is reached
+// through the context endpoint (store.loadAround), not by paging back.
+const FAR = 300;
 
 export function renderChat(ctx, id) {
   const { store } = ctx;
@@ -19,10 +22,12 @@ export function renderChat(ctx, id) {
   const sentinel = h('div', { class: 'sentinel', 'aria-hidden': 'true' });
   const loadingOlder = h('div', { class: 'loading-older', hidden: true }, 'Loading earlier messages…');
   const beginning = h('div', { class: 'beginning', hidden: true });
+  const loadingNewer = h('div', { class: 'loading-older', hidden: true }, 'Loading later messages…');
+  const bottomSentinel = h('div', { class: 'sentinel', 'aria-hidden': 'true' });
   const scroller = h('div', { class: 'msg-scroll', role: 'log', 'aria-label': 'Messages', tabindex: '0', 'aria-live': 'polite', 'aria-relevant': 'additions' },
-    sentinel, beginning, loadingOlder, list);
+    sentinel, beginning, loadingOlder, list, loadingNewer, bottomSentinel);
   const jumpUnread = h('button', { type: 'button', class: 'pill jump-unread', hidden: true, onclick: () => jumpToUnread() }, icon('down', 'up'), 'Jump to first unread');
-  const jumpBottom = h('button', { type: 'button', class: 'pill jump-bottom', hidden: true, 'aria-label': 'Jump to latest messages', onclick: () => scrollBottom(true) }, icon('down'), h('span', {}, 'Latest'));
+  const jumpBottom = h('button', { type: 'button', class: 'pill jump-bottom', hidden: true, 'aria-label': 'Jump to latest messages', onclick: () => toLatest() }, icon('down'), h('span', {}, 'Latest'));
   const typing = h('div', { class: 'typing-line', 'aria-live': 'polite' });
   const comp = composer(ctx, id, { onSent: () => scrollBottom(true) });
   const root = h('section', { class: 'chat', 'aria-label': 'Conversation' }, head,
@@ -129,7 +134,7 @@ export function renderChat(ctx, id) {
       state.firstRender = false;
       const sep = document.getElementById('unread-sep');
       if (sep) sep.scrollIntoView({ block: 'center' }); else scrollBottom();
-    } else if (wasBottom) scrollBottom();
+    } else if (wasBottom && !w.detached) scrollBottom();
     else if (firstKey && list.firstElementChild?.dataset.key !== firstKey) scroller.scrollTop = beforeTop + (scroller.scrollHeight - beforeH);
     updateJumps();
     ctx.maybeMarkRead();
@@ -142,6 +147,16 @@ export function renderChat(ctx, id) {
   }
 
   function isAtBottom() { return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80; }
+  // toLatest scrolls to the newest message; a detached window (a jump far
+  // back) is dropped for the latest page first.
+  async function toLatest() {
+    if (store.win(id).detached) {
+      try { await store.reattach(id); } catch (e) { toast(errorText(e), 'error'); return; }
+      await new Promise((r) => requestAnimationFrame(r));
+    }
+    scrollBottom(true);
+    updateJumps();
+  }
   function scrollBottom(smooth) {
     scroller.scrollTo({ top: scroller.scrollHeight, behavior: smooth ? 'smooth' : 'instant' });
     state.atBottom = true;
@@ -149,7 +164,7 @@ export function renderChat(ctx, id) {
   function updateJumps() {
     const c = conv();
     state.atBottom = isAtBottom();
-    jumpBottom.hidden = state.atBottom;
+    jumpBottom.hidden = state.atBottom && !store.win(id).detached;
     const w = store.win(id);
     jumpUnread.hidden = !(state.unreadAfter != null && w.seqs.length && (state.unreadFirst < w.seqs[0] || !isVisible(document.getElementById('unread-sep'))) && c && state.unreadFirst <= (c.last_seq || 0) && !state.unreadSeen);
   }
@@ -172,10 +187,14 @@ export function renderChat(ctx, id) {
     jumpUnread.hidden = true;
   }
 
+  // jumpTo scrolls to message seq: pages back to it when it is near the
+  // loaded messages, else loads the messages around it (a detached window).
   state.jumpTo = async (seq) => {
     const w = store.win(id);
     try {
-      while (seq < (w.seqs[0] ?? 0) && !w.complete) await store.loadOlder(id, 100);
+      if (!w.bySeq.has(seq) && (!w.loaded || (w.seqs[0] ?? 0) - seq > FAR)) await store.loadAround(id, seq);
+      const w2 = store.win(id);
+      while (seq < (w2.seqs[0] ?? 0) && !w2.complete) await store.loadOlder(id, 100);
     } catch { /* shown below if missing */ }
     await new Promise((r) => requestAnimationFrame(r));
     const el = document.getElementById('m-' + seq);
@@ -208,6 +227,17 @@ export function renderChat(ctx, id) {
     loadingOlder.hidden = true;
   }, { root: scroller, rootMargin: '400px 0px 0px 0px' });
   io.observe(sentinel);
+  // A detached window pages forward when its end shows.
+  const ioNewer = new IntersectionObserver(async (entries) => {
+    if (!entries.some((e) => e.isIntersecting)) return;
+    const w = store.win(id);
+    if (!w.detached || w.loadingNewer) return;
+    loadingNewer.hidden = false;
+    try { await store.loadNewer(id); } catch (e) { toast(errorText(e), 'error'); }
+    loadingNewer.hidden = true;
+    updateJumps();
+  }, { root: scroller, rootMargin: '0px 0px 400px 0px' });
+  ioNewer.observe(bottomSentinel);
 
   scroller.addEventListener('scroll', () => { updateJumps(); ctx.maybeMarkRead(); }, { passive: true });
   // Arrow keys move between messages inside the log.
@@ -290,6 +320,7 @@ export function renderChat(ctx, id) {
     destroy() {
       state.destroyed = true;
       io.disconnect();
+      ioNewer.disconnect();
       clearInterval(ticker);
       for (const u of subs) u();
       comp.destroy();
