@@ -35,16 +35,17 @@ import (
 
 // Server is one running Parley node.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	Store   parley.Store
-	Bus     parley.Bus
-	App     *app.App
-	Metrics *metrics.Metrics
-	HTTP    *httpapi.Server
-	Gateway *gateway.Gateway
-	MQTT    *mqtt.Server // nil unless --mqtt
-	XMPP    *xmpp.Server // nil unless --xmpp
+	cfg      Config
+	log      *slog.Logger
+	Store    parley.Store
+	Bus      parley.Bus
+	App      *app.App
+	Metrics  *metrics.Metrics
+	HTTP     *httpapi.Server
+	Gateway  *gateway.Gateway
+	Realtime *app.Realtime // the gateway's use cases (calls, presence, typing)
+	MQTT     *mqtt.Server  // nil unless --mqtt
+	XMPP     *xmpp.Server  // nil unless --xmpp
 
 	ln       net.Listener
 	xmppLn   net.Listener
@@ -131,6 +132,8 @@ func (s *Server) open(ctx context.Context) error {
 		return err
 	}
 	realtime = app.NewRealtime(s.App, presence)
+	s.Realtime = realtime
+	s.closers = append(s.closers, func() error { realtime.Close(); return nil })
 	s.Gateway = gateway.New(realtime, s.log, s.Metrics, gateway.Config{
 		MaxMessageChars: s.App.Limits().MaxMessageChars,
 		TypingTTL:       app.TypingTTL,
