@@ -10,6 +10,9 @@ import (
 	"github.com/parley-chat/parley"
 	"github.com/parley-chat/parley/client"
 	"github.com/parley-chat/parley/internal/apitest"
+	"github.com/parley-chat/parley/internal/bus/nats/natstest"
+	"github.com/parley-chat/parley/internal/postgres/pgtest"
+	"github.com/parley-chat/parley/internal/server"
 )
 
 // Calls over the WebSocket API (docs/calls.md): the signalling of a 1:1
@@ -341,5 +344,43 @@ func TestCallTimeoutAndDrop(t *testing.T) {
 			}
 			break
 		}
+	}
+}
+
+// Signalling between two nodes sharing PostgreSQL and NATS: the ring, the
+// answer, the relayed offer and candidates and the hang-up cross the bus,
+// and the busy check holds across nodes.
+func TestCallAcrossNodes(t *testing.T) {
+	db := pgtest.Schema(t)
+	nats := natstest.URL(t) + "?subject=" + natstest.Subject()
+	cfg := func(c *server.Config) { c.DB, c.NATS = db, nats }
+	n1 := apitest.Start(t, cfg)
+	n2 := apitest.Start(t, cfg)
+	ac, au := n1.NewUser(t, "alice")
+	bc, bu := n2.NewUser(t, "bob")
+	cc, _ := n2.NewUser(t, "carol")
+	ab := directConv(t, ac, bu.ID)
+	cb := directConv(t, cc, bu.ID)
+	alice := newCallPeer(t, n1, ac, au)
+	bob := newCallPeer(t, n2, bc, bu)
+	carol := newCallPeer(t, n2, cc, parley.User{})
+
+	id, _ := callOf(alice.ok(map[string]any{"type": "call_ring", "conversation_id": ab.ID, "video": true}))["id"].(string)
+	bob.callEvent(id, "ringing", "")
+	carol.refused(map[string]any{"type": "call_ring", "conversation_id": cb.ID}, "conflict", "callee_id")
+	bob.ok(map[string]any{"type": "call_accept", "call_id": id})
+	alice.callEvent(id, "active", "")
+	alice.ok(map[string]any{"type": "call_sdp", "call_id": id, "sdp_type": "offer", "sdp": offerSDP})
+	if m := bob.event("call_sdp", nil); m["sdp_type"] != "offer" {
+		t.Fatalf("bob on node 2 got %v", m)
+	}
+	bob.ok(map[string]any{"type": "call_ice", "call_id": id, "candidate": map[string]any{"candidate": "candidate:1 1 udp 1 10.0.0.2 9 typ host"}})
+	if m := alice.event("call_ice", nil); m["from"] != bu.ID {
+		t.Fatalf("alice on node 1 got %v", m)
+	}
+	alice.ok(map[string]any{"type": "call_hangup", "call_id": id})
+	bob.callEvent(id, "ended", "completed")
+	if rec := bob.callRecord(id); rec["outcome"] != "completed" {
+		t.Fatalf("record %v", rec)
 	}
 }
