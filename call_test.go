@@ -153,3 +153,30 @@ func TestValidateSDPAndCandidate(t *testing.T) {
 		}
 	}
 }
+
+func TestTURNCredentials(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	user, pass := TURNCredentials("s3cret", "u1", now.Add(time.Hour))
+	if user != "1700003600:u1" {
+		t.Fatalf("username %q", user)
+	}
+	// base64(HMAC-SHA1(secret, username)), as computed by
+	// `printf 1700003600:u1 | openssl dgst -sha1 -hmac s3cret -binary | base64`.
+	if pass != "6/k8dYjix+9wwBQ/ygIdjI/WTrU=" {
+		t.Fatalf("password %q", pass)
+	}
+	if got, u, ok := CheckTURNUsername("s3cret", user, now); !ok || got != pass || u != "u1" {
+		t.Fatalf("check: %q %q %v", got, u, ok)
+	}
+	if got, _, ok := CheckTURNUsername("other", user, now); !ok || got == pass {
+		t.Fatal("another secret gives the same password")
+	}
+	for _, bad := range []string{"", "u1", "abc:u1", "1699999999:u1", ":u1"} {
+		if _, _, ok := CheckTURNUsername("s3cret", bad, now); ok {
+			t.Errorf("username %q accepted", bad)
+		}
+	}
+	if _, _, ok := CheckTURNUsername("s3cret", "1700003600", now); !ok {
+		t.Error("a bare expiry is a valid username")
+	}
+}

@@ -28,6 +28,7 @@ import (
 	"github.com/parley-chat/parley/internal/postgres"
 	"github.com/parley-chat/parley/internal/presence"
 	"github.com/parley-chat/parley/internal/sqlite"
+	"github.com/parley-chat/parley/internal/turn"
 	"github.com/parley-chat/parley/internal/web"
 	"github.com/parley-chat/parley/internal/xmpp"
 	"golang.org/x/crypto/acme/autocert"
@@ -46,6 +47,7 @@ type Server struct {
 	Realtime *app.Realtime // the gateway's use cases (calls, presence, typing)
 	MQTT     *mqtt.Server  // nil unless --mqtt
 	XMPP     *xmpp.Server  // nil unless --xmpp
+	TURN     *turn.Server  // nil unless --turn
 
 	ln       net.Listener
 	xmppLn   net.Listener
@@ -113,6 +115,10 @@ func (s *Server) open(ctx context.Context) error {
 	s.Bus = bus
 	s.closers = append(s.closers, bus.Close)
 
+	if cfg, err = s.openTURN(cfg); err != nil {
+		return err
+	}
+	s.cfg = cfg
 	s.App, err = NewApp(ctx, cfg, store, bus, s.log, s.runtime)
 	if err != nil {
 		return err
