@@ -293,7 +293,7 @@ func TestCallICEServersEndpoint(t *testing.T) {
 	for _, bad := range []func(*server.Config){
 		func(c *server.Config) { c.ICEURLs = []string{"http://x"} },
 		func(c *server.Config) { c.ICEURLs = []string{"turn:x:3478"} }, // no secret
-		func(c *server.Config) { c.TURN = ":0" },                      // no public IP
+		func(c *server.Config) { c.TURN = ":0" },                       // no public IP
 		func(c *server.Config) { c.TURN = "127.0.0.1:0"; c.TURNPublicIP = "nope" },
 		func(c *server.Config) { c.TURNTTL = time.Second },
 	} {
