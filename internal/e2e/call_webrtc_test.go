@@ -2,112 +2,36 @@ package e2e_test
 
 import (
 	"context"
-	"encoding/json"
-	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/parley-chat/parley"
+	"github.com/parley-chat/parley/client"
 	"github.com/parley-chat/parley/internal/apitest"
 	"github.com/parley-chat/parley/internal/server"
 )
 
-// sigConn is a goroutine-safe signalling connection for a WebRTC peer:
-// frames arrive on in (until the socket ends), writes take a lock.
-type sigConn struct {
-	mu   sync.Mutex
-	conn net.Conn
-	in   chan map[string]any
-}
-
-func dialSig(t *testing.T, env *apitest.Env, token string) *sigConn {
+// iceServers fetches the user's ICE servers through the SDK.
+func iceServers(t *testing.T, c *client.Client) parley.ICEConfig {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, br, _, err := ws.Dialer{}.Dial(ctx, strings.Replace(env.URL, "http://", "ws://", 1)+"/api/v1/ws")
+	cfg, err := c.ICEServers(context.Background())
 	if err != nil {
 		t.Fatal(err)
-	}
-	if br != nil {
-		ws.PutReader(br)
-	}
-	s := &sigConn{conn: conn, in: make(chan map[string]any, 256)}
-	t.Cleanup(func() { _ = conn.Close() })
-	go func() {
-		defer close(s.in)
-		for {
-			p, err := wsutil.ReadServerText(conn)
-			if err != nil {
-				return
-			}
-			var m map[string]any
-			if json.Unmarshal(p, &m) == nil {
-				s.in <- m
-			}
-		}
-	}()
-	s.send(map[string]any{"type": "auth", "token": token})
-	s.wait(t, func(m map[string]any) bool { return m["type"] == "ready" })
-	return s
-}
-
-func (s *sigConn) send(v any) {
-	b, _ := json.Marshal(v)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_ = wsutil.WriteClientText(s.conn, b)
-}
-
-// wait returns the first frame matching want, failing on an error frame,
-// the socket's end or a 20 s timeout; it drops the frames before it.
-func (s *sigConn) wait(t *testing.T, want func(map[string]any) bool) map[string]any {
-	t.Helper()
-	timeout := time.After(20 * time.Second)
-	for {
-		select {
-		case m, ok := <-s.in:
-			if !ok {
-				t.Fatal("signalling socket closed")
-			}
-			if m["type"] == "error" {
-				t.Fatalf("error frame %v", m)
-			}
-			if want(m) {
-				return m
-			}
-		case <-timeout:
-			t.Fatal("timed out waiting for a signalling frame")
-		}
-	}
-}
-
-// iceServers fetches the caller's ICE servers from the API.
-func iceServers(t *testing.T, env *apitest.Env, token string) parley.ICEConfig {
-	t.Helper()
-	req, _ := http.NewRequest("GET", env.URL+"/api/v1/calls/ice-servers", nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	res, err := env.HTTPClient().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var cfg parley.ICEConfig
-	if err := json.NewDecoder(res.Body).Decode(&cfg); err != nil || res.StatusCode != 200 {
-		t.Fatalf("ice-servers: %d %v", res.StatusCode, err)
 	}
 	return cfg
 }
 
+func callState(id string, state parley.CallState) func(client.Event) bool {
+	return func(e client.Event) bool { return e.Call != nil && e.Call.ID == id && e.Call.State == state }
+}
+
 // relayPeer is a pion peer connection restricted to TURN relays, trickling
 // its candidates over sig for call id.
-func relayPeer(t *testing.T, cfg parley.ICEConfig, sig *sigConn, id *string, ready <-chan struct{}) *webrtc.PeerConnection {
+func relayPeer(t *testing.T, cfg parley.ICEConfig, rt *client.Realtime, id *string, ready <-chan struct{}) *webrtc.PeerConnection {
 	t.Helper()
 	var servers []webrtc.ICEServer
 	for _, s := range cfg.ICEServers {
@@ -124,19 +48,22 @@ func relayPeer(t *testing.T, cfg parley.ICEConfig, sig *sigConn, id *string, rea
 		}
 		<-ready // the call id is known
 		init := c.ToJSON()
-		sig.send(map[string]any{"type": "call_ice", "call_id": *id, "candidate": init})
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err := rt.SendICE(ctx, *id, parley.ICECandidate{Candidate: init.Candidate, SDPMid: init.SDPMid,
+			SDPMLineIndex: init.SDPMLineIndex, UsernameFragment: init.UsernameFragment})
+		if err != nil {
+			t.Errorf("send candidate: %v", err)
+		}
 	})
 	return pc
 }
 
-func addCandidate(t *testing.T, pc *webrtc.PeerConnection, m map[string]any) {
+func addCandidate(t *testing.T, pc *webrtc.PeerConnection, c *parley.ICECandidate) {
 	t.Helper()
-	b, _ := json.Marshal(m["candidate"])
-	var c webrtc.ICECandidateInit
-	if err := json.Unmarshal(b, &c); err != nil {
-		t.Fatal(err)
-	}
-	if err := pc.AddICECandidate(c); err != nil {
+	err := pc.AddICECandidate(webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid,
+		SDPMLineIndex: c.SDPMLineIndex, UsernameFragment: c.UsernameFragment})
+	if err != nil {
 		t.Fatalf("add candidate: %v", err)
 	}
 }
@@ -149,25 +76,31 @@ func TestCallWebRTCThroughTURN(t *testing.T) {
 	ac, au := env.NewUser(t, "alice")
 	bc, bu := env.NewUser(t, "bob")
 	conv := directConv(t, ac, bu.ID)
-	acfg, bcfg := iceServers(t, env, ac.Token()), iceServers(t, env, bc.Token())
+	acfg, bcfg := iceServers(t, ac), iceServers(t, bc)
 	if len(acfg.ICEServers) != 2 || acfg.ExpiresAt == nil || acfg.ICEServers[1].Username == bcfg.ICEServers[1].Username ||
 		!strings.HasSuffix(acfg.ICEServers[1].Username, ":"+au.ID) {
 		t.Fatalf("ice servers: %+v / %+v", acfg, bcfg)
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 
-	alice, bob := dialSig(t, env, ac.Token()), dialSig(t, env, bc.Token())
+	alice, bob := connect(t, ac), connect(t, bc)
 	var id string
 	known := make(chan struct{})
 	apc := relayPeer(t, acfg, alice, &id, known)
 	bpc := relayPeer(t, bcfg, bob, &id, known)
 
-	alice.send(map[string]any{"type": "call_ring", "conversation_id": conv.ID, "ref": "ring"})
-	ring := alice.wait(t, func(m map[string]any) bool { return m["ref"] == "ring" })
-	id, _ = callOf(ring)["id"].(string)
+	call, err := alice.RingCall(ctx, conv.ID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id = call.ID
 	close(known)
-	bob.wait(t, func(m map[string]any) bool { return m["type"] == "call" && callOf(m)["state"] == "ringing" })
-	bob.send(map[string]any{"type": "call_accept", "call_id": id})
-	alice.wait(t, func(m map[string]any) bool { return m["type"] == "call" && callOf(m)["state"] == "active" })
+	waitEvent(t, bob, "ringing", callState(id, parley.CallRinging))
+	if _, err := bob.CallAction(ctx, id, parley.CallAccept); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, alice, "answered", callState(id, parley.CallActive))
 
 	got := make(chan string, 1)
 	bpc.OnDataChannel(func(dc *webrtc.DataChannel) {
@@ -191,20 +124,19 @@ func TestCallWebRTCThroughTURN(t *testing.T) {
 	if err := apc.SetLocalDescription(offer); err != nil {
 		t.Fatal(err)
 	}
-	alice.send(map[string]any{"type": "call_sdp", "call_id": id, "sdp_type": "offer", "sdp": offer.SDP})
+	if err := alice.SendSDP(ctx, id, parley.SDPOffer, offer.SDP); err != nil {
+		t.Fatal(err)
+	}
 
 	// Both sides now trickle candidates; bob answers the offer.
 	deadline := time.After(30 * time.Second)
 	answered := false
 	for {
 		select {
-		case m, ok := <-bob.in:
-			if !ok {
-				t.Fatal("bob's socket closed")
-			}
-			switch m["type"] {
-			case "call_sdp":
-				if err := bpc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m["sdp"].(string)}); err != nil {
+		case e := <-bob.Events():
+			switch {
+			case e.Signal != nil && e.Signal.SDPType == parley.SDPOffer:
+				if err := bpc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: e.Signal.SDP}); err != nil {
 					t.Fatal(err)
 				}
 				ans, err := bpc.CreateAnswer(nil)
@@ -214,26 +146,24 @@ func TestCallWebRTCThroughTURN(t *testing.T) {
 				if err := bpc.SetLocalDescription(ans); err != nil {
 					t.Fatal(err)
 				}
-				bob.send(map[string]any{"type": "call_sdp", "call_id": id, "sdp_type": "answer", "sdp": ans.SDP})
-			case "call_ice":
-				addCandidate(t, bpc, m)
-			case "error":
-				t.Fatalf("bob: %v", m)
+				if err := bob.SendSDP(ctx, id, parley.SDPAnswer, ans.SDP); err != nil {
+					t.Fatal(err)
+				}
+			case e.Signal != nil && e.Signal.Candidate != nil:
+				addCandidate(t, bpc, e.Signal.Candidate)
 			}
-		case m, ok := <-alice.in:
-			if !ok {
-				t.Fatal("alice's socket closed")
-			}
-			switch m["type"] {
-			case "call_sdp":
-				if err := apc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m["sdp"].(string)}); err != nil {
+		case e := <-alice.Events():
+			switch {
+			case e.Signal != nil && e.Signal.SDPType == parley.SDPAnswer:
+				if e.Signal.From != bu.ID || e.Signal.CallID != id {
+					t.Fatalf("answer from %q for %q", e.Signal.From, e.Signal.CallID)
+				}
+				if err := apc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: e.Signal.SDP}); err != nil {
 					t.Fatal(err)
 				}
 				answered = true
-			case "call_ice":
-				addCandidate(t, apc, m)
-			case "error":
-				t.Fatalf("alice: %v", m)
+			case e.Signal != nil && e.Signal.Candidate != nil:
+				addCandidate(t, apc, e.Signal.Candidate)
 			}
 		case <-opened:
 			opened = nil
@@ -251,8 +181,11 @@ func TestCallWebRTCThroughTURN(t *testing.T) {
 			if n := env.Server.TURN.Allocations(); n < 2 {
 				t.Fatalf("TURN holds %d allocations", n)
 			}
-			alice.send(map[string]any{"type": "call_hangup", "call_id": id})
-			bob.wait(t, func(m map[string]any) bool { return m["type"] == "call" && callOf(m)["end"] == "completed" })
+			ended, err := alice.CallAction(ctx, id, parley.CallHangup)
+			if err != nil || ended.End != parley.CallCompleted {
+				t.Fatalf("hangup: %+v %v", ended, err)
+			}
+			waitEvent(t, bob, "ended", callState(id, parley.CallEnded))
 			return
 		case <-deadline:
 			t.Fatalf("no data through TURN: alice %s, bob %s", apc.ICEConnectionState(), bpc.ICEConnectionState())
@@ -268,7 +201,7 @@ func TestCallICEServersEndpoint(t *testing.T) {
 		c.TURNSecret = "shared with coturn"
 	})
 	c, u := env.NewUser(t, "alice")
-	cfg := iceServers(t, env, c.Token())
+	cfg := iceServers(t, c)
 	if len(cfg.ICEServers) != 2 || cfg.ICEServers[1].URLs[0] != "turns:turn.example.org:5349" {
 		t.Fatalf("%+v", cfg)
 	}
@@ -286,7 +219,7 @@ func TestCallICEServersEndpoint(t *testing.T) {
 	}
 	bare := apitest.Start(t, nil)
 	bc, _ := bare.NewUser(t, "bob")
-	if cfg := iceServers(t, bare, bc.Token()); len(cfg.ICEServers) != 0 || cfg.ExpiresAt != nil {
+	if cfg := iceServers(t, bc); len(cfg.ICEServers) != 0 || cfg.ExpiresAt != nil {
 		t.Fatalf("nothing configured: %+v", cfg)
 	}
 	// Bad settings are refused at start.
