@@ -180,3 +180,24 @@ func TestTURNCredentials(t *testing.T) {
 		t.Error("a bare expiry is a valid username")
 	}
 }
+
+// FuzzCallInput: the TURN username check (fed by anyone who can reach the
+// TURN port) and the signalling validators never panic, and whatever they
+// accept is within the documented bounds.
+func FuzzCallInput(f *testing.F) {
+	f.Add("1700003600:u1", "offer", "v=0\r\n", "candidate:1 1 udp 1 10.0.0.1 9 typ host")
+	f.Add(":", "answer", "v=", "")
+	f.Add("99999999999999999999:x", "", "\xff", "candidate:\x00")
+	now := time.Unix(1700000000, 0)
+	f.Fuzz(func(t *testing.T, username, sdpType, sdp, cand string) {
+		if pass, _, ok := CheckTURNUsername("s", username, now); ok && (pass == "" || len(username) > 256) {
+			t.Fatalf("accepted %q", username)
+		}
+		if ValidateSDP(sdpType, sdp) == nil && (len(sdp) > MaxSDPBytes || (sdpType != SDPOffer && sdpType != SDPAnswer)) {
+			t.Fatalf("accepted sdp %q %q", sdpType, sdp)
+		}
+		if (ICECandidate{Candidate: cand}).Validate() == nil && len(cand) > MaxCandidateBytes {
+			t.Fatalf("accepted candidate %q", cand)
+		}
+	})
+}
