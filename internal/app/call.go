@@ -150,7 +150,7 @@ func (r *Realtime) RingCall(ctx context.Context, actor parley.Actor, conversatio
 		r.calls.timers[id] = time.AfterFunc(ring, func() { r.expire(id) })
 	}
 	r.calls.mu.Unlock()
-	r.publishCall(ctx, c)
+	r.publishCall(context.WithoutCancel(ctx), c)
 	return c, nil
 }
 
