@@ -98,7 +98,8 @@ func waitBytes(t *testing.T, tb *tab, kind string) {
 // devices complete a video call through the web client: alice calls from
 // the direct conversation's header, bob's window rings and he accepts,
 // audio and video flow both ways, mute and camera off work, the call
-// window fits a phone, and hanging up leaves a record in both histories.
+// window fits a phone, and hanging up leaves a record in both histories;
+// a declined call and one that rings out are told and recorded too.
 // The page's strict CSP must hold throughout (no errors in the console).
 func TestBrowserCall(t *testing.T) {
 	env := apitest.Start(t, func(c *server.Config) { c.TURN = "127.0.0.1:0" })
@@ -161,6 +162,16 @@ func TestBrowserCall(t *testing.T) {
 	b.clickJS(t, `.call-window button[aria-label=Decline]`)
 	a.waitJS(t, "alice told", `!document.querySelector('.call-window') && [...document.querySelectorAll('.toast')].some((e) => /declined/i.test(e.textContent))`)
 	a.waitJS(t, "declined record", `[...document.querySelectorAll('.msg-system')].some((e) => /Bob declined your call/.test(e.textContent))`)
+
+	// A call nobody answers rings out: both windows close and the records
+	// say missed.
+	env.Server.Realtime.SetCallTimes(time.Second, 0)
+	a.clickJS(t, `.chat-head button.call-audio`)
+	b.waitJS(t, "bob ringing a third time", `document.querySelector('.call-window[data-state=incoming]')`)
+	b.waitJS(t, "ringing stopped", `!document.querySelector('.call-window') && !window.parley.calls.current`)
+	a.waitJS(t, "alice's window closed", `!document.querySelector('.call-window')`)
+	b.waitJS(t, "missed record", `[...document.querySelectorAll('.msg-system')].some((e) => /Missed call from Alice/.test(e.textContent))`)
+	a.waitJS(t, "no-answer record", `[...document.querySelectorAll('.msg-system')].some((e) => /Bob did not answer your call/.test(e.textContent))`)
 
 	for _, tb := range []*tab{a, b} {
 		if errs := tb.jsErrors(); len(errs) > 0 {

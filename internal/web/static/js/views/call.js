@@ -11,6 +11,12 @@ const ENDED = {
   completed: 'Call ended', dropped: 'Call dropped',
 };
 
+// LOSS_MS is how long a call's media may stay disconnected before this
+// device hangs up; RING_SLACK_MS is how long past its ring time a ringing
+// window waits for the server's verdict before closing by itself.
+const LOSS_MS = 15000;
+const RING_SLACK_MS = 5000;
+
 export function durationText(ms) {
   const s = Math.max(0, Math.round(ms / 1000));
   const hh = Math.floor(s / 3600);
@@ -74,6 +80,11 @@ export function createCalls(ctx) {
     pc.onconnectionstatechange = () => {
       if (cur?.pc !== pc) return;
       if (pc.connectionState === 'connected' && !cur.connectedAt) cur.connectedAt = Date.now();
+      // A connection that failed, or stays disconnected, ends the call
+      // (the hang-up also covers a lost "ended" event).
+      clearTimeout(cur.lossTimer);
+      if (pc.connectionState === 'failed') lost();
+      else if (pc.connectionState === 'disconnected') cur.lossTimer = setTimeout(lost, LOSS_MS);
       render();
     };
     return pc;
@@ -99,6 +110,7 @@ export function createCalls(ctx) {
       const r = await rt.request({ type: 'call_ring', conversation_id: c.id, video });
       if (cur !== me) { send({ type: 'call_cancel', call_id: r.call.id }); return; }
       cur.call = r.call;
+      ringGuard(r.call);
       render();
     } catch (e) {
       const msg = e.code === 'conflict' ? (e.frame?.error?.field === 'callee_id' ? `${store.displayName(peerId)} is busy` : 'You are in another call') : errorText(e);
@@ -142,6 +154,23 @@ export function createCalls(ctx) {
     const o = await pc.createOffer();
     await pc.setLocalDescription(o);
     send({ type: 'call_sdp', call_id: cur.call.id, sdp_type: 'offer', sdp: pc.localDescription.sdp });
+  }
+
+  function lost() {
+    if (!cur) return;
+    if (cur.call.id) send({ type: 'call_hangup', call_id: cur.call.id });
+    finish('Call lost: the connection failed');
+  }
+
+  // ringGuard closes a ringing window once the call cannot be ringing any
+  // more, should its end not reach this device (a reconnect in between).
+  function ringGuard(c) {
+    const ms = Date.parse(c.ring_until) - Date.parse(c.created_at);
+    if (!(ms > 0) || cur?.ringTimer) return;
+    const me = cur;
+    cur.ringTimer = setTimeout(() => {
+      if (cur === me && cur.call.state === 'ringing') finish(cur.role === 'callee' ? 'Missed call' : 'No answer');
+    }, ms + RING_SLACK_MS);
   }
 
   function decline() {
@@ -204,6 +233,8 @@ export function createCalls(ctx) {
     const c = cur;
     cur = null;
     if (c) {
+      clearTimeout(c.ringTimer);
+      clearTimeout(c.lossTimer);
       stopLocal(c);
       try { c.pc?.close(); } catch { /* closed */ }
     }
@@ -245,6 +276,7 @@ export function createCalls(ctx) {
         cur = { call: c, role: 'callee', here: false };
         await store.ensureUsers([c.caller_id]).catch(() => {});
         render();
+        ringGuard(c);
         notifyIncoming(c);
       }
       return;
