@@ -97,7 +97,8 @@ func waitBytes(t *testing.T, tb *tab, kind string) {
 // TestBrowserCall: two browser contexts (alice and bob) with fake media
 // devices complete a video call through the web client: alice calls from
 // the direct conversation's header, bob's window rings and he accepts,
-// audio and video flow both ways, mute and camera off work, the call
+// audio and video flow both ways, screen sharing swaps the outgoing video
+// track and back, mute and camera off work, the call
 // window fits a phone, and hanging up leaves a record in both histories;
 // a declined call and one that rings out are told and recorded too.
 // The page's strict CSP must hold throughout (no errors in the console).
@@ -131,6 +132,12 @@ func TestBrowserCall(t *testing.T) {
 		waitBytes(t, tb, "audio")
 		tb.waitJS(t, "remote video shown", `(() => { const v = document.querySelector('video.call-remote'); return v && v.videoWidth > 0 && !v.classList.contains('no-video') })()`)
 	}
+
+	// Screen sharing replaces the outgoing video track, and stopping it puts the camera back.
+	a.clickJS(t, `.call-window button[aria-label="Share screen"]`)
+	a.waitJS(t, "sharing", `(() => { const c = window.parley.calls.current; return c.screen && c.videoSender.track === c.screen && document.querySelector('.call-window button[aria-label="Stop sharing"][aria-pressed=true]') })()`)
+	a.clickJS(t, `.call-window button[aria-label="Stop sharing"]`)
+	a.waitJS(t, "camera back", `(() => { const c = window.parley.calls.current; return !c.screen && c.videoSender.track === c.local.getVideoTracks()[0] })()`)
 
 	// Mute and camera off act on the local tracks and show as pressed.
 	b.clickJS(t, `.call-window button[aria-label=Mute]`)
