@@ -19,13 +19,19 @@ const (
 	EventTyping              EventKind = "typing"               // never stored
 	EventPresence            EventKind = "presence"             // a user went online/offline
 	EventSessionRevoked      EventKind = "session_revoked"      // close connections of SessionIDs/UserIDs
+	EventCall                EventKind = "call"                 // a call rang or changed state (to both participants)
+	EventCallSDP             EventKind = "call_sdp"             // a relayed session description (to the peer's device)
+	EventCallICE             EventKind = "call_ice"             // a relayed ICE candidate (to the peer's device)
 )
 
 // Event is what the app publishes on the Bus after a commit and what every
 // node's gateway routes to its local connections.
 //
 // Routing: the event goes to every local connection subscribed to
-// ConversationID (if set) and to every connection of each user in UserIDs.
+// ConversationID (if set) and to every connection of each user in UserIDs;
+// if SessionIDs is set, only to those of the UserIDs' connections that
+// belong to one of those sessions (EventSessionRevoked instead closes the
+// connections of UserIDs and of SessionIDs).
 // Before delivery, the users in Join are subscribed to ConversationID; after
 // delivery, the users in Leave are unsubscribed from it.
 //

@@ -48,6 +48,7 @@ const (
 	SystemRoleChanged    SystemAction = "role_changed"         // ActorID gave UserIDs[0] Role
 	SystemOwnerChanged   SystemAction = "owner_changed"        // UserIDs[0] became owner when the last owner left
 	SystemConversationUp SystemAction = "conversation_updated" // ActorID changed Title/Topic/AvatarURL
+	SystemCall           SystemAction = "call"                 // ActorID called UserIDs[0]; Call is the record
 )
 
 // SystemInfo is the machine-readable content of a system message; clients
@@ -59,6 +60,7 @@ type SystemInfo struct {
 	Role    MemberRole   `json:"role,omitempty"`
 	Title   *string      `json:"title,omitempty"`
 	Topic   *string      `json:"topic,omitempty"`
+	Call    *CallSummary `json:"call,omitempty"` // SystemCall only
 }
 
 // Reaction summarises one emoji on one message.

@@ -29,7 +29,8 @@ import (
 //
 // Raw is the complete frame. For the message kinds (message,
 // message_edited, message_deleted) Message is decoded; for receipt,
-// Receipt; for presence, Presence; for typing, UserID and Typing.
+// Receipt; for presence, Presence; for typing, UserID and Typing; for
+// call, Call; for call_sdp and call_ice, Signal (client/call.go).
 type Event struct {
 	Type           string
 	ConversationID string
@@ -39,6 +40,8 @@ type Event struct {
 	Presence       *parley.PresenceStatus
 	Typing         bool
 	Ready          *Ready
+	Call           *parley.Call
+	Signal         *CallSignal
 	Err            error
 	Raw            json.RawMessage
 }
@@ -361,7 +364,7 @@ func (rt *Realtime) read(conn net.Conn, r io.Reader, gen int) {
 			Ref string `json:"ref"`
 		}
 		switch typ {
-		case "ack", "ok", "error", "pong", "presence_state", "sync", "history":
+		case "ack", "ok", "error", "pong", "presence_state", "sync", "history", "call":
 			_ = json.Unmarshal(raw, &ref)
 		}
 		if ref.Ref != "" {

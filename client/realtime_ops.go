@@ -311,6 +311,17 @@ func (rt *Realtime) process(f frameIn) bool {
 		e.ConversationID = body.Conversation.ID
 	}
 	switch f.typ {
+	case "call":
+		var c struct {
+			Call *parley.Call `json:"call"`
+		}
+		_ = json.Unmarshal(f.raw, &c)
+		e.Call = c.Call
+	case "call_sdp", "call_ice":
+		var sig CallSignal
+		if json.Unmarshal(f.raw, &sig) == nil {
+			e.Signal = &sig
+		}
 	case "receipt":
 		e.Receipt = &parley.Receipt{ConversationID: body.ConversationID, UserID: body.UserID,
 			DeliveredSeq: body.DeliveredSeq, ReadSeq: body.ReadSeq}

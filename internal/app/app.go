@@ -60,6 +60,8 @@ type Options struct {
 	ScramKeys bool
 	// Registration is who may create an account (default open).
 	Registration parley.RegistrationPolicy
+	// ICE are the STUN/TURN servers for calls (ice.go).
+	ICE ICEOptions
 	// Runtime fills in the parts of the admin overview only the server
 	// knows (version, uptime, sockets, disk); may be nil.
 	Runtime func(*Overview)
@@ -79,6 +81,7 @@ type App struct {
 	reg    *registration
 	rt     func(*Overview)
 	social *social // search and contact rate limits (search.go)
+	ice    ICEOptions
 }
 
 // New returns an App. Zero Limits fields take their defaults.
@@ -108,6 +111,7 @@ func New(o Options) *App {
 	a.media = newMedia(o.Media)
 	a.reg = newRegistration(o.Registration, a.limits, a.now)
 	a.rt = o.Runtime
+	a.ice = o.ICE
 	a.social = newSocial(a.now)
 	return a
 }

@@ -16,6 +16,7 @@ type presenceFrame struct {
 // Connected records one more live connection of actor; the first one
 // publishes an online presence event to the watchers of actor.
 func (r *Realtime) Connected(ctx context.Context, actor parley.Actor) {
+	r.callConnected(actor)
 	came, err := r.presence.Connect(ctx, actor.UserID)
 	if err != nil {
 		r.App.log.Warn("presence connect", "user_id", actor.UserID, "err", err)
@@ -29,6 +30,7 @@ func (r *Realtime) Connected(ctx context.Context, actor parley.Actor) {
 // Disconnected records the end of one connection of actor; the last one
 // publishes an offline presence event carrying last_seen_at.
 func (r *Realtime) Disconnected(ctx context.Context, actor parley.Actor) {
+	r.callDisconnected(actor)
 	now := r.App.now().UTC()
 	went, err := r.presence.Disconnect(ctx, actor.UserID, now)
 	if err != nil {

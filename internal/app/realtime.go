@@ -22,6 +22,7 @@ type Realtime struct {
 	// with the connect path's, delaying every client's ready frame behind
 	// the others' catch-up.
 	history chan struct{}
+	calls   *calls // call.go
 }
 
 // HistoryReads is how many socket history reads run at once (per node).
@@ -39,6 +40,7 @@ func NewRealtime(a *App, p parley.Presence) *Realtime {
 		typing:    NewLimiter(2, 3, a.now),
 		typingTTL: TypingTTL,
 		history:   make(chan struct{}, HistoryReads),
+		calls:     newCalls(RingTimeout, DropGrace, a.now),
 	}
 }
 

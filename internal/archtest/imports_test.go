@@ -64,6 +64,7 @@ var forbidden = map[string][]string{
 	"internal/mqtt":      {"internal/sqlite", "internal/postgres", "internal/bus/", "internal/httpapi", "internal/gateway", "internal/server", "internal/xmpp"},
 	"internal/xmpp":      {"internal/sqlite", "internal/postgres", "internal/bus/", "internal/httpapi", "internal/gateway", "internal/web", "internal/server", "internal/mqtt"},
 	"internal/web":       {"internal/sqlite", "internal/postgres", "internal/bus/", "internal/app", "internal/server"},
+	"internal/turn":      {"internal/app", "internal/sqlite", "internal/postgres", "internal/bus/", "internal/httpapi", "internal/gateway", "internal/web", "internal/server", "internal/xmpp", "internal/mqtt"},
 	"internal/storetest": {"internal/app", "internal/sqlite", "internal/postgres", "internal/httpapi", "internal/server"},
 }
 

@@ -152,6 +152,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"unreact", "DELETE", msg("/reactions/" + url.PathEscape("👍")), nil, [numRoles]int{ok, ok, ok, notFound, notFound, unauth}},
 		{"list conversations", "GET", static("/api/v1/conversations"), nil, [numRoles]int{ok, ok, ok, ok, ok, unauth}},
 		{"browse channels", "GET", static("/api/v1/channels?q=world"), nil, [numRoles]int{ok, ok, ok, ok, ok, unauth}},
+		{"ice servers for calls", "GET", static("/api/v1/calls/ice-servers"), nil, [numRoles]int{ok, ok, ok, ok, ok, unauth}},
 		{"create group", "POST", static("/api/v1/conversations"), static(`{"kind":"group","title":"mine"}`),
 			[numRoles]int{created, created, created, created, created, unauth}},
 		{"unknown conversation", "GET", static("/api/v1/conversations/" + parley.NewID() + "/messages"), nil,

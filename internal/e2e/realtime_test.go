@@ -366,7 +366,8 @@ func TestAsyncAPIDocument(t *testing.T) {
 		t.Fatalf("document: %+v", doc)
 	}
 	// Every client frame type the gateway accepts is documented.
-	for _, typ := range []string{"auth", "send", "read", "delivered", "typing", "presence_subscribe", "presence_unsubscribe", "sync", "ping", "history"} {
+	for _, typ := range []string{"auth", "send", "read", "delivered", "typing", "presence_subscribe", "presence_unsubscribe", "sync", "ping", "history",
+		"call_ring", "call_accept", "call_decline", "call_busy", "call_cancel", "call_hangup", "call_sdp", "call_ice"} {
 		if doc.Components.Messages["client_"+typ] == nil {
 			t.Errorf("client frame %q not documented", typ)
 		}

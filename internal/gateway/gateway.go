@@ -56,6 +56,13 @@ type Backend interface {
 	// WatchPresence returns the presence of those of userIDs actor may see
 	// (users sharing a conversation with them), in the order given.
 	WatchPresence(ctx context.Context, actor parley.Actor, userIDs []string) ([]parley.PresenceStatus, error)
+	// RingCall, CallAction and CallSignal are the call use cases
+	// (docs/calls.md): start a call in a direct conversation, change its
+	// state (accept, decline, busy, cancel, hangup), relay a session
+	// description or (candidate != nil) an ICE candidate to the peer.
+	RingCall(ctx context.Context, actor parley.Actor, conversationID string, video bool) (parley.Call, error)
+	CallAction(ctx context.Context, actor parley.Actor, callID string, a parley.CallAction) (parley.Call, error)
+	CallSignal(ctx context.Context, actor parley.Actor, callID, sdpType, sdp string, candidate *parley.ICECandidate) error
 	// Connected and Disconnected bracket every authenticated connection.
 	Connected(ctx context.Context, actor parley.Actor)
 	Disconnected(ctx context.Context, actor parley.Actor)
@@ -253,6 +260,9 @@ func (g *Gateway) HandleEvent(e parley.Event) {
 		for _, uid := range e.UserIDs {
 			if e.ConversationID == "" {
 				g.hub.eachOfUser(uid, func(c *Conn) {
+					if len(e.SessionIDs) > 0 && !inSessions(c.actor.SessionID, e.SessionIDs) {
+						return
+					}
 					if c.enqueue(opText, e.Frame) {
 						n++
 					}
@@ -279,6 +289,16 @@ func (g *Gateway) HandleEvent(e parley.Event) {
 		}
 	}
 	g.metrics.AddDeliveries(n)
+}
+
+// inSessions reports whether id is one of ids (a handful at most).
+func inSessions(id string, ids []string) bool {
+	for _, s := range ids {
+		if s == id {
+			return true
+		}
+	}
+	return false
 }
 
 // connsOfUser returns the local connections of userID, so callers can act

@@ -290,7 +290,10 @@ func FuzzDecodeClientFrame(f *testing.F) {
 		` { "type" : "read" , "conversation_id":"c", "seq": 12 } `, `{"type":"send","body":"h\u00e9","ref":"r"}`,
 		`{"type":"send","body":"hÃ© ÿ"}`, `{"type":"read","seq":-0}`, `{"type":"read","seq":012}`,
 		`{"type":"read","seq":9223372036854775807}`, `{"type":"read","seq":1e3}`, `{"Type":"ping"}`,
-		`{"type":"ping","type":"send"}`, `{"type":"history","limit":-5}`, `{"type":"ping"}x`} {
+		`{"type":"ping","type":"send"}`, `{"type":"history","limit":-5}`, `{"type":"ping"}x`,
+		`{"type":"call_ring","conversation_id":"c","video":true}`, `{"type":"call_sdp","call_id":"k","sdp_type":"offer","sdp":"v=0"}`,
+		`{"type":"call_ice","call_id":"k","candidate":{"candidate":"candidate:1","sdpMid":"0","sdpMLineIndex":0}}`,
+		`{"type":"call_ice","candidate":{"bogus":1}}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, p []byte) {
@@ -314,7 +317,8 @@ func FuzzDecodeClientFrame(f *testing.F) {
 			return
 		}
 		switch fr.Type {
-		case OpAuth, OpSend, OpTyping, OpRead, OpDelivered, OpPresenceSubscribe, OpPresenceUnsubscribe, OpSync, OpPing, OpHistory:
+		case OpAuth, OpSend, OpTyping, OpRead, OpDelivered, OpPresenceSubscribe, OpPresenceUnsubscribe, OpSync, OpPing, OpHistory,
+			OpCallRing, OpCallAccept, OpCallDecline, OpCallBusy, OpCallCancel, OpCallHangup, OpCallSDP, OpCallICE:
 		default:
 			t.Fatalf("accepted type %q", fr.Type)
 		}

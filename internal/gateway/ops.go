@@ -140,6 +140,28 @@ func (c *Conn) handle(f ClientFrame) {
 			}
 			out = encode(historyFrame{Type: "history", Ref: f.Ref, ConversationID: f.ConversationID, Messages: ms})
 		}
+	case OpCallRing, OpCallAccept, OpCallDecline, OpCallBusy, OpCallCancel, OpCallHangup:
+		var call parley.Call
+		if f.Type == OpCallRing {
+			call, err = g.be.RingCall(ctx, c.actor, f.ConversationID, f.Video)
+		} else {
+			call, err = g.be.CallAction(ctx, c.actor, f.CallID, callActions[f.Type])
+		}
+		if err == nil {
+			out = encode(callAnswer{Type: "call", Ref: f.Ref, Call: call})
+		}
+	case OpCallSDP, OpCallICE:
+		if f.Type == OpCallICE && f.Candidate == nil {
+			err = parley.Invalid("candidate", "candidate is required")
+		} else if f.Type == OpCallSDP {
+			f.Candidate = nil
+		}
+		if err == nil {
+			err = g.be.CallSignal(ctx, c.actor, f.CallID, f.SDPType, f.SDP, f.Candidate)
+		}
+		if err == nil {
+			out = encode(okFrame{Type: "ok", Ref: f.Ref})
+		}
 	case OpPresenceSubscribe:
 		out, err = c.watchPresence(ctx, f)
 	case OpPresenceUnsubscribe:

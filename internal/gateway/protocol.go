@@ -24,7 +24,21 @@ const (
 	OpSync                = "sync"                 // {} → sync (conversation states)
 	OpPing                = "ping"                 // {} → pong
 	OpHistory             = "history"              // {"conversation_id","after"|"before","limit"} → history
+	OpCallRing            = "call_ring"            // {"conversation_id","video"} → call
+	OpCallAccept          = "call_accept"          // {"call_id"} → call
+	OpCallDecline         = "call_decline"         // {"call_id"} → call
+	OpCallBusy            = "call_busy"            // {"call_id"} → call
+	OpCallCancel          = "call_cancel"          // {"call_id"} → call
+	OpCallHangup          = "call_hangup"          // {"call_id"} → call
+	OpCallSDP             = "call_sdp"             // {"call_id","sdp_type","sdp"} → ok
+	OpCallICE             = "call_ice"             // {"call_id","candidate"} → ok
 )
+
+// callActions maps the call frames that change a call's state to their action.
+var callActions = map[string]parley.CallAction{
+	OpCallAccept: parley.CallAccept, OpCallDecline: parley.CallDecline, OpCallBusy: parley.CallRefuse,
+	OpCallCancel: parley.CallCancel, OpCallHangup: parley.CallHangup,
+}
 
 // MaxRefLen bounds the "ref" a client may attach to a frame.
 const MaxRefLen = 64
@@ -51,6 +65,12 @@ type ClientFrame struct {
 	After          *int64   `json:"after,omitempty"`  // history; nil: not given
 	Before         *int64   `json:"before,omitempty"` // history; nil: not given
 	Limit          int      `json:"limit,omitempty"`
+	// Calls (docs/calls.md).
+	CallID    string               `json:"call_id,omitempty"`
+	Video     bool                 `json:"video,omitempty"`
+	SDPType   string               `json:"sdp_type,omitempty"`
+	SDP       string               `json:"sdp,omitempty"`
+	Candidate *parley.ICECandidate `json:"candidate,omitempty"`
 }
 
 // DecodeClientFrame strictly decodes one client text frame: exactly one JSON
@@ -71,7 +91,8 @@ func DecodeClientFrame(p []byte) (ClientFrame, error) {
 		return f, parley.TooLarge("ref", "ref must be at most %d bytes", MaxRefLen)
 	}
 	switch f.Type {
-	case OpAuth, OpSend, OpTyping, OpRead, OpDelivered, OpPresenceSubscribe, OpPresenceUnsubscribe, OpSync, OpPing, OpHistory:
+	case OpAuth, OpSend, OpTyping, OpRead, OpDelivered, OpPresenceSubscribe, OpPresenceUnsubscribe, OpSync, OpPing, OpHistory,
+		OpCallRing, OpCallAccept, OpCallDecline, OpCallBusy, OpCallCancel, OpCallHangup, OpCallSDP, OpCallICE:
 	case "":
 		return f, parley.Invalid("type", "frame has no type")
 	default:
@@ -165,6 +186,14 @@ type okFrame struct {
 	Type    string          `json:"type"`
 	Ref     string          `json:"ref,omitempty"`
 	Receipt *parley.Receipt `json:"receipt,omitempty"`
+}
+
+// callAnswer answers the call frames that change a call: the call after
+// the change (the same shape as the call event, plus ref).
+type callAnswer struct {
+	Type string      `json:"type"`
+	Ref  string      `json:"ref,omitempty"`
+	Call parley.Call `json:"call"`
 }
 
 type pongFrame struct {

@@ -90,6 +90,7 @@ func (s *Server) routes() {
 	s.adminRoutes()
 	s.searchRoutes()
 	s.contactRoutes()
+	s.callRoutes()
 }
 
 type ctxKey int

@@ -69,6 +69,15 @@ type Config struct {
 	XMPPTLSCert string // PEM certificate for STARTTLS; empty: self-signed in DataDir
 	XMPPTLSKey  string
 
+	// Calls (docs/calls.md): the embedded TURN/STUN server (off while TURN
+	// is empty) and external STUN/TURN servers.
+	TURN         string        // embedded TURN/STUN UDP+TCP listen address, e.g. :3478
+	TURNPublicIP string        // the IP relays are announced at; default: TURN's host if it names one
+	TURNRealm    string        // default "parley"
+	TURNSecret   string        // HMAC secret of TURN credentials; default: random per process (embedded TURN only)
+	TURNTTL      time.Duration // lifetime of the credentials handed out
+	ICEURLs      []string      // external stun:/turn:/turns: URLs handed to clients
+
 	// PasswordParams overrides the argon2id cost (zero: the OWASP-grade
 	// defaults). Not a flag: tests whose subject is not hashing use
 	// app.FastPasswordParams to keep a suite of hundreds of sign-ups fast.
@@ -95,6 +104,8 @@ func Default() Config {
 		MediaGrace:     24 * time.Hour,
 		Registration:   string(parley.RegistrationOpen),
 		SignupsPerHour: 20,
+		TURNRealm:      "parley",
+		TURNTTL:        app.DefaultTURNTTL,
 	}
 }
 
@@ -150,6 +161,12 @@ func (c *Config) settings() []setting {
 		{"xmpp-domain", "XMPP domain: JIDs are username@domain (default: the host name)", (*stringValue)(&c.XMPPDomain)},
 		{"xmpp-tls-cert", "PEM certificate file for XMPP STARTTLS (default: self-signed, kept in --data-dir)", (*stringValue)(&c.XMPPTLSCert)},
 		{"xmpp-tls-key", "PEM private key file of --xmpp-tls-cert", (*stringValue)(&c.XMPPTLSKey)},
+		{"turn", "embedded TURN/STUN server for calls: UDP and TCP listen address, e.g. :3478 (default: off; docs/calls.md)", (*stringValue)(&c.TURN)},
+		{"turn-public-ip", "public IP address of the embedded TURN server (relay address); default: the host of --turn if it names one", (*stringValue)(&c.TURNPublicIP)},
+		{"turn-realm", "TURN realm", (*stringValue)(&c.TURNRealm)},
+		{"turn-secret", "secret shared with the TURN servers for short-lived credentials (coturn: static-auth-secret); default with --turn: random per process — set it on every node of a cluster", (*stringValue)(&c.TURNSecret)},
+		{"turn-ttl", "lifetime of the TURN credentials handed to clients; TURN servers recheck them on every relay refresh, so make it longer than calls last", (*durationValue)(&c.TURNTTL)},
+		{"ice-urls", "comma-separated external STUN/TURN URLs for calls (stun:host:3478, turn:host:3478?transport=udp, turns:host:5349); turn URLs need --turn-secret", (*listValue)(&c.ICEURLs)},
 	}
 }
 
@@ -244,6 +261,9 @@ func (c *Config) Validate() error {
 	}
 	if (c.XMPPTLSCert == "") != (c.XMPPTLSKey == "") {
 		return fmt.Errorf("xmpp-tls-cert and xmpp-tls-key go together")
+	}
+	if err := c.validateCalls(); err != nil {
+		return err
 	}
 	if err := c.validateTLS(); err != nil {
 		return err

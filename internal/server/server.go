@@ -28,6 +28,7 @@ import (
 	"github.com/parley-chat/parley/internal/postgres"
 	"github.com/parley-chat/parley/internal/presence"
 	"github.com/parley-chat/parley/internal/sqlite"
+	"github.com/parley-chat/parley/internal/turn"
 	"github.com/parley-chat/parley/internal/web"
 	"github.com/parley-chat/parley/internal/xmpp"
 	"golang.org/x/crypto/acme/autocert"
@@ -35,16 +36,18 @@ import (
 
 // Server is one running Parley node.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	Store   parley.Store
-	Bus     parley.Bus
-	App     *app.App
-	Metrics *metrics.Metrics
-	HTTP    *httpapi.Server
-	Gateway *gateway.Gateway
-	MQTT    *mqtt.Server // nil unless --mqtt
-	XMPP    *xmpp.Server // nil unless --xmpp
+	cfg      Config
+	log      *slog.Logger
+	Store    parley.Store
+	Bus      parley.Bus
+	App      *app.App
+	Metrics  *metrics.Metrics
+	HTTP     *httpapi.Server
+	Gateway  *gateway.Gateway
+	Realtime *app.Realtime // the gateway's use cases (calls, presence, typing)
+	MQTT     *mqtt.Server  // nil unless --mqtt
+	XMPP     *xmpp.Server  // nil unless --xmpp
+	TURN     *turn.Server  // nil unless --turn
 
 	ln       net.Listener
 	xmppLn   net.Listener
@@ -112,6 +115,10 @@ func (s *Server) open(ctx context.Context) error {
 	s.Bus = bus
 	s.closers = append(s.closers, bus.Close)
 
+	if cfg, err = s.openTURN(cfg); err != nil {
+		return err
+	}
+	s.cfg = cfg
 	s.App, err = NewApp(ctx, cfg, store, bus, s.log, s.runtime)
 	if err != nil {
 		return err
@@ -131,6 +138,8 @@ func (s *Server) open(ctx context.Context) error {
 		return err
 	}
 	realtime = app.NewRealtime(s.App, presence)
+	s.Realtime = realtime
+	s.closers = append(s.closers, func() error { realtime.Close(); return nil })
 	s.Gateway = gateway.New(realtime, s.log, s.Metrics, gateway.Config{
 		MaxMessageChars: s.App.Limits().MaxMessageChars,
 		TypingTTL:       app.TypingTTL,

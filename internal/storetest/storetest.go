@@ -26,4 +26,5 @@ func Run(t *testing.T, open Opener) {
 	t.Run("contacts", func(t *testing.T) { testContacts(t, open) })
 	t.Run("scram", func(t *testing.T) { testScram(t, open) })
 	t.Run("positions", func(t *testing.T) { testPositions(t, open) })
+	t.Run("calls", func(t *testing.T) { testCalls(t, open) })
 }

@@ -119,7 +119,14 @@ type tab struct {
 
 func newTab(t *testing.T) *tab {
 	t.Helper()
-	ctx, cancel := chromedp.NewContext(browserCtx(t), chromedp.WithNewBrowserContext())
+	return newTabIn(t, browserCtx(t))
+}
+
+// newTabIn is newTab in the browser of parent (a test that needs browser
+// flags of its own starts its own browser: call_test.go).
+func newTabIn(t *testing.T, parent context.Context) *tab {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(parent, chromedp.WithNewBrowserContext())
 	tb := &tab{ctx: ctx}
 	msgs := chromedp.Console(ctx)
 	go func() {

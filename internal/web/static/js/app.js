@@ -16,6 +16,7 @@ import { toast, errorText, confirmDialog, announce } from './views/ui.js';
 import { ensureEmojiFont } from './emojifont.js';
 import { openSearch } from './views/search.js';
 import { openContacts } from './views/contacts.js';
+import { createCalls } from './views/call.js';
 
 const root = document.getElementById('app');
 const api = new Api('');
@@ -116,6 +117,7 @@ function start(me, token) {
     fetchMessage, dropFailed, maybeMarkRead, subscribePresence, attachmentURL, download,
     blobs: new Map(),
   };
+  ctx.calls = createCalls(ctx);
   window.parley = ctx; // for debugging and the end-to-end tests
   api.onUnauthenticated = () => signOut(true);
 
@@ -236,6 +238,9 @@ function onFrame(f) {
     case 'presence': store.setPresence(f.user_id, f); break;
     case 'presence_state': for (const u of f.users || []) store.setPresence(u.user_id, u); break;
     case 'session_revoked': signOut(true); break;
+    case 'call':
+    case 'call_sdp':
+    case 'call_ice': ctx.calls.onFrame(f); break;
     case 'contact_request':
       if (f.to_id === store.me.id) store.ensureUsers([f.from_id]).then(() => toast(`${store.displayName(f.from_id)} wants to add you as a contact`));
       store.emit('contacts');
@@ -449,6 +454,7 @@ async function signOut(expired) {
   if (!ctx) return;
   const c = ctx;
   ctx = null;
+  c.calls.stop();
   c.rt.stop();
   c.view?.destroy();
   for (const id of c.timers) clearInterval(id);

@@ -217,6 +217,7 @@ export class Realtime extends EventTarget {
       }
       case FRAME.pong:
       case FRAME.ok:
+      case 'call': // the answer to a call frame, or (no ref of ours) a call event
         if (f.ref && this.waiting.has(f.ref)) { this.#settle(f, true); return; }
         if (f.type === FRAME.pong) return;
         break;

@@ -422,6 +422,21 @@ export class Store {
         if (s.title != null) return `${actor} renamed the conversation to “${s.title}”`;
         if (s.topic != null) return s.topic ? `${actor} set the topic: ${s.topic}` : `${actor} cleared the topic`;
         return `${actor} updated the conversation`;
+      case 'call': {
+        const k = s.call || {};
+        const out = s.actor_id === this.me?.id;
+        const kind = k.video ? 'video call' : 'call';
+        const d = Math.round((k.duration_ms || 0) / 1000);
+        const dur = `${Math.floor(d / 60)}:${String(d % 60).padStart(2, '0')}`;
+        switch (k.outcome) {
+          case 'completed':
+          case 'dropped': return `${out ? 'Outgoing' : 'Incoming'} ${kind} · ${dur}`;
+          case 'declined': return out ? `${who(s.user_ids?.[0])} declined your ${kind}` : `You declined a ${kind}`;
+          case 'busy': return out ? `${who(s.user_ids?.[0])} was busy` : `Missed ${kind} (busy)`;
+          case 'cancelled': return out ? `Cancelled ${kind}` : `Missed ${kind} from ${actor}`;
+          default: return out ? `${who(s.user_ids?.[0])} did not answer your ${kind}` : `Missed ${kind} from ${actor}`;
+        }
+      }
       default: return m.body || 'Conversation updated';
     }
   }

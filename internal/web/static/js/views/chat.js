@@ -57,6 +57,8 @@ export function renderChat(ctx, id) {
       convAvatar(store, c),
       h('div', { class: 'chat-head-text' }, h('h1', { class: 'chat-title' }, store.title(c)), h('div', { class: 'chat-sub' }, sub)),
       h('div', { class: 'chat-actions' },
+        c.kind === 'direct' && store.peerOf(c) ? act(iconButton('phone', 'Audio call', () => ctx.calls.start(conv(), false), 'call-audio'), 'call-audio') : null,
+        c.kind === 'direct' && store.peerOf(c) ? act(iconButton('video', 'Video call', () => ctx.calls.start(conv(), true), 'call-video'), 'call-video') : null,
         act(iconButton(c.muted ? 'bellOff' : 'bell', c.muted ? 'Unmute notifications' : 'Mute notifications', () => ctx.toggleMute(conv()), c.muted ? 'on' : ''), 'mute'),
         c.kind !== 'direct' ? act(iconButton('users', 'Members', () => ctx.openMembers(id)), 'members') : null,
         c.kind !== 'direct' ? act(h('button', { type: 'button', class: 'icon-btn danger labelled', 'aria-label': 'Leave conversation', title: 'Leave conversation', onclick: () => ctx.leave(conv()) },
