@@ -20,6 +20,8 @@ type Store interface {
 	SearchStore
 	ContactStore
 	ScramStore
+	BlockStore
+	ModerationStore
 
 	// Ping reports whether the database is reachable (used by /readyz).
 	Ping(ctx context.Context) error
