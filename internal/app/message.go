@@ -121,6 +121,15 @@ func (a *App) SendMessageJSON(ctx context.Context, actor parley.Actor, in SendMe
 		return parley.Message{}, nil, false, &parley.Error{Code: parley.CodeRateLimited, RetryAfter: wait,
 			Message: "you are sending messages too fast"}
 	}
+	body, slow, err := a.admitPost(ctx, actor, in.ConversationID, in.Body, len(in.AttachmentIDs)) // moderation.go
+	if err != nil {
+		if prev, perr := a.store.MessageByClientID(ctx, actor.UserID, in.ClientMsgID); perr == nil &&
+			prev.ConversationID == in.ConversationID {
+			return prev, nil, false, nil // a resend of a message sent before the refusing rule applied
+		}
+		return parley.Message{}, nil, false, err
+	}
+	in.Body = body
 	mentions, err := a.mentions(ctx, in.ConversationID, in.Body)
 	if err != nil {
 		return parley.Message{}, nil, false, err
@@ -150,6 +159,11 @@ func (a *App) SendMessageJSON(ctx context.Context, actor parley.Actor, in SendMe
 	}
 	if err != nil || !created {
 		return m, nil, created, err
+	}
+	if slow {
+		if err := a.store.TouchPost(ctx, m.ConversationID, actor.UserID, m.CreatedAt); err != nil {
+			a.log.Warn("slow mode clock not advanced", "conversation_id", m.ConversationID, "user_id", actor.UserID, "err", err)
+		}
 	}
 	return m, enc, true, nil
 }
@@ -296,6 +310,9 @@ func (a *App) EditMessage(ctx context.Context, actor parley.Actor, convID string
 	}
 	if m.Kind != parley.MessageUser || m.SenderID != actor.UserID {
 		return parley.Message{}, forbidden("only the author edits a message")
+	}
+	if body, err = a.admitEdit(ctx, actor, convID, body); err != nil {
+		return parley.Message{}, err
 	}
 	mentions, err := a.mentions(ctx, convID, body)
 	if err != nil {

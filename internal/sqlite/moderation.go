@@ -132,12 +132,13 @@ func (s *Store) PostingState(ctx context.Context, conversationID, userID string)
 	var direct sql.NullString
 	var raw string
 	var muted, last int64
-	err := s.read.QueryRowContext(ctx, `SELECT c.kind, c.direct_key, coalesce(r.rules, ''),
+	err := s.read.QueryRowContext(ctx, `SELECT c.kind, coalesce(m.role, ''), c.direct_key, coalesce(r.rules, ''),
 			coalesce(mm.muted_until, 0), coalesce(mm.last_post_at, 0)
 		FROM conversations c
+		LEFT JOIN members m ON m.conversation_id = c.id AND m.user_id = ?
 		LEFT JOIN conversation_rules r ON r.conversation_id = c.id
 		LEFT JOIN member_moderation mm ON mm.conversation_id = c.id AND mm.user_id = ?
-		WHERE c.id = ?`, userID, conversationID).Scan(&st.Kind, &direct, &raw, &muted, &last)
+		WHERE c.id = ?`, userID, userID, conversationID).Scan(&st.Kind, &st.Role, &direct, &raw, &muted, &last)
 	if errors.Is(err, sql.ErrNoRows) {
 		return st, parley.ErrConversationNotFound()
 	}

@@ -51,7 +51,7 @@ func moderationBlocks(t *testing.T, open Opener) {
 	d := newConversation(t, s, parley.KindDirect, "", u[1], u[0])
 	for _, who := range []string{u[0], u[1]} {
 		st, err := s.PostingState(ctx, d.ID, who)
-		if err != nil || !st.Blocked || st.Kind != parley.KindDirect {
+		if err != nil || !st.Blocked || st.Kind != parley.KindDirect || st.Role != parley.RoleMember {
 			t.Fatalf("posting state of %s: %+v %v", who, st, err)
 		}
 	}
@@ -114,7 +114,7 @@ func moderationRulesAndPostingState(t *testing.T, open Opener) {
 		!reflect.DeepEqual(st.Rules, set) || st.Kind != parley.KindGroup {
 		t.Fatalf("posting state %+v %v", st, err)
 	}
-	if st, _ := s.PostingState(ctx, c.ID, u[0]); !st.MutedUntil.IsZero() || !st.LastPostAt.IsZero() {
+	if st, _ := s.PostingState(ctx, c.ID, u[0]); !st.MutedUntil.IsZero() || !st.LastPostAt.IsZero() || st.Role != parley.RoleOwner {
 		t.Fatalf("other member's state %+v", st)
 	}
 	if err := s.SetMutedUntil(ctx, c.ID, u[1], time.Time{}); err != nil {
@@ -122,6 +122,9 @@ func moderationRulesAndPostingState(t *testing.T, open Opener) {
 	}
 	if st, _ := s.PostingState(ctx, c.ID, u[1]); !st.MutedUntil.IsZero() || st.LastPostAt.IsZero() {
 		t.Fatalf("after unmute %+v", st)
+	}
+	if st, err := s.PostingState(ctx, c.ID, parley.NewID()); err != nil || st.Role != "" {
+		t.Fatalf("a non-member's role %q %v", st.Role, err)
 	}
 	_, err = s.PostingState(ctx, parley.NewID(), u[0])
 	wantCode(t, err, parley.CodeNotFound)
