@@ -175,7 +175,7 @@ func ContainsLink(body string) bool { return linkRE.MatchString(body) }
 type PostingState struct {
 	Kind       ConversationKind
 	Role       MemberRole // the user's role; "" when not a member
-	Blocked    bool // a direct conversation whose two users block each other (either way)
+	Blocked    bool       // a direct conversation whose two users block each other (either way)
 	Rules      ConversationRules
 	MutedUntil time.Time // zero: not muted
 	LastPostAt time.Time // the member's last post while slow mode was on (zero: none)
