@@ -106,8 +106,12 @@ func (r ConversationRules) Validate(maxChars int) error {
 		if p == "" {
 			return Invalid("deny_patterns", "deny patterns must not be empty")
 		}
-		if _, err := regexp.Compile("(?i)" + p); err != nil {
+		re, err := regexp.Compile("(?i)" + p)
+		if err != nil {
 			return Invalid("deny_patterns", "deny pattern %q is not a valid RE2 expression: %v", p, err)
+		}
+		if re.MatchString("") {
+			return Invalid("deny_patterns", "deny pattern %q matches the empty text (so every message)", p)
 		}
 	}
 	return nil
