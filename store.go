@@ -22,6 +22,7 @@ type Store interface {
 	ScramStore
 	BlockStore
 	ModerationStore
+	ReportStore
 
 	// Ping reports whether the database is reachable (used by /readyz).
 	Ping(ctx context.Context) error

@@ -350,7 +350,15 @@ func (a *App) DeleteMessage(ctx context.Context, actor parley.Actor, convID stri
 	if m.Deleted {
 		return m, nil
 	}
-	return a.store.DeleteMessage(ctx, convID, seq, a.now().UTC(), func(m parley.Message) {
+	d, err := a.store.DeleteMessage(ctx, convID, seq, a.now().UTC(), func(m parley.Message) {
 		a.publishMessage(parley.EventMessageDeleted, m)
 	})
+	if err == nil && m.SenderID != actor.UserID { // a moderator's deletion
+		name := ""
+		if u, err := a.store.User(ctx, m.SenderID); err == nil {
+			name = u.Username
+		}
+		a.audit(ctx, actor, "conversation.delete_message", m.SenderID, name, "conversation "+convID+"; seq "+itoa(seq))
+	}
+	return d, err
 }

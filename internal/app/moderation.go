@@ -138,8 +138,19 @@ type moderated struct {
 // parley.CanModerate lets actor act on. needMember: userID must be a member
 // (not_found, field user_id, otherwise).
 func (a *App) moderate(ctx context.Context, actor parley.Actor, convID, userID, reason string, needMember bool) (moderated, error) {
+	return a.moderateAs(ctx, actor, convID, userID, reason, needMember, false)
+}
+
+// moderateAs is moderate; serverAdmin lets a server admin who is no
+// manager of the conversation act as its owner would (resolving reports).
+func (a *App) moderateAs(ctx context.Context, actor parley.Actor, convID, userID, reason string, needMember, serverAdmin bool) (moderated, error) {
 	var md moderated
 	c, me, err := a.member(ctx, actor, convID)
+	if serverAdmin && actor.Admin() && (err != nil || !me.Role.Manager()) && checkConversationID(convID) == nil {
+		if c, err = a.store.Conversation(ctx, convID); err == nil {
+			me = parley.Member{Role: parley.RoleOwner}
+		}
+	}
 	if err != nil {
 		return md, err
 	}
@@ -212,6 +223,11 @@ func (a *App) MuteMember(ctx context.Context, actor parley.Actor, convID, userID
 	if err != nil {
 		return time.Time{}, err
 	}
+	return a.mute(ctx, actor, md, d, reason)
+}
+
+func (a *App) mute(ctx context.Context, actor parley.Actor, md moderated, d time.Duration, reason string) (time.Time, error) {
+	convID, userID := md.conv.ID, md.user.ID
 	if d < time.Second || d > parley.MaxMuteDuration {
 		return time.Time{}, parley.Invalid("duration_seconds", "duration_seconds must be between 1 and %d",
 			int64(parley.MaxMuteDuration/time.Second))
@@ -262,6 +278,12 @@ func (a *App) BanMember(ctx context.Context, actor parley.Actor, convID, userID,
 	if err != nil {
 		return parley.Ban{}, err
 	}
+	return a.ban(ctx, actor, md, reason)
+}
+
+func (a *App) ban(ctx context.Context, actor parley.Actor, md moderated, reason string) (parley.Ban, error) {
+	convID, userID := md.conv.ID, md.user.ID
+	var err error
 	b := parley.Ban{ConversationID: convID, UserID: userID, ActorID: actor.UserID, Reason: reason,
 		CreatedAt: a.now().UTC().Truncate(time.Millisecond)}
 	// Ban first: from here on nobody re-adds them, even concurrently.

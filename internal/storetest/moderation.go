@@ -14,6 +14,7 @@ func testModeration(t *testing.T, open Opener) {
 	t.Run("blocks", func(t *testing.T) { moderationBlocks(t, open) })
 	t.Run("rules and posting state", func(t *testing.T) { moderationRulesAndPostingState(t, open) })
 	t.Run("bans", func(t *testing.T) { moderationBans(t, open) })
+	t.Run("reports", func(t *testing.T) { reportQueue(t, open) })
 }
 
 // moderationBlocks: blocking is idempotent and keeps the first time;
