@@ -86,10 +86,9 @@ func browserCtx(t *testing.T) context.Context {
 		}
 		actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 		bctx, bcancel := chromedp.NewContext(actx)
-		// The first action starts the browser; bound it (a fresh machine
-		// builds its font cache on first start). Not with a timeout context:
-		// the browser lives as long as the context of its first action, so
-		// cancelling that context would kill it.
+		// The first action starts the browser and ties it to the context it
+		// runs on, so it runs on bctx itself and is bounded by a timer (a
+		// fresh machine builds its font cache on first start).
 		started := make(chan error, 1)
 		go func() { started <- chromedp.Do(bctx) }()
 		select {
@@ -98,8 +97,7 @@ func browserCtx(t *testing.T) context.Context {
 				browser.err = fmt.Errorf("start chromium: %w", err)
 			}
 		case <-time.After(90 * time.Second):
-			bcancel()
-			browser.err = fmt.Errorf("start chromium: no answer in 90 s")
+			browser.err = fmt.Errorf("start chromium: no answer in 90s")
 		}
 		browser.ctx = bctx
 		browser.cancel = func() { bcancel(); acancel(); _ = os.RemoveAll(dir) }
