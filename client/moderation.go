@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/parley-chat/parley"
@@ -115,5 +116,68 @@ func (c *Client) ServerContentRules(ctx context.Context) (parley.ConversationRul
 func (c *Client) SetServerContentRules(ctx context.Context, r parley.ConversationRules) (parley.ConversationRules, error) {
 	var out parley.ConversationRules
 	_, err := c.do(ctx, http.MethodPut, "/api/v1/admin/content-rules", nil, r, &out)
+	return out, err
+}
+
+// ReportMessage reports a message of convID to its moderators.
+func (c *Client) ReportMessage(ctx context.Context, convID string, seq int64, reason string) (parley.Report, error) {
+	var out parley.Report
+	_, err := c.do(ctx, http.MethodPost, "/api/v1/reports", nil,
+		map[string]any{"conversation_id": convID, "seq": seq, "reason": reason}, &out)
+	return out, err
+}
+
+// ReportUser reports a user to the server admins.
+func (c *Client) ReportUser(ctx context.Context, userID, reason string) (parley.Report, error) {
+	var out parley.Report
+	_, err := c.do(ctx, http.MethodPost, "/api/v1/reports", nil, map[string]any{"user_id": userID, "reason": reason}, &out)
+	return out, err
+}
+
+// ReportsQuery selects a page of the reports queue.
+type ReportsQuery struct {
+	Status         parley.ReportStatus
+	ConversationID string
+	Before         string
+	Limit          int
+}
+
+// Reports returns a page of the reports queue and the Before of the next
+// page ("" at the end).
+func (c *Client) Reports(ctx context.Context, q ReportsQuery) ([]parley.Report, string, error) {
+	v := url.Values{}
+	for k, s := range map[string]string{"status": string(q.Status), "conversation_id": q.ConversationID, "before": q.Before} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	var out struct {
+		Reports    []parley.Report `json:"reports"`
+		NextBefore string          `json:"next_before"`
+	}
+	_, err := c.do(ctx, http.MethodGet, "/api/v1/reports", v, nil, &out)
+	return out.Reports, out.NextBefore, err
+}
+
+// MyReports lists the caller's reports with their outcome.
+func (c *Client) MyReports(ctx context.Context) ([]parley.Report, error) {
+	var out struct {
+		Reports []parley.Report `json:"reports"`
+	}
+	_, err := c.do(ctx, http.MethodGet, "/api/v1/reports/mine", nil, nil, &out)
+	return out.Reports, err
+}
+
+// ResolveReport acts on a report: dismiss, delete_message, mute (for d) or ban.
+func (c *Client) ResolveReport(ctx context.Context, id string, action parley.ReportAction, d time.Duration, note string) (parley.Report, error) {
+	var out parley.Report
+	body := map[string]any{"action": action, "note": note}
+	if d > 0 {
+		body["duration_seconds"] = int64(d / time.Second)
+	}
+	_, err := c.do(ctx, http.MethodPost, "/api/v1/reports/"+url.PathEscape(id)+"/resolve", nil, body, &out)
 	return out, err
 }

@@ -175,6 +175,15 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"set rules", "PUT", conv("/rules"), static(`{"slow_mode_seconds":5}`), [numRoles]int{ok, ok, forbidden, notFound, notFound, unauth}},
 		{"server content rules", "GET", static("/api/v1/admin/content-rules"), nil,
 			[numRoles]int{forbidden, forbidden, forbidden, forbidden, forbidden, unauth}},
+		{"report message", "POST", static("/api/v1/reports"), func(w authzWorld, _ int) string {
+			return fmt.Sprintf(`{"conversation_id":"%s","seq":%d,"reason":"spam"}`, w.conv.ID, w.msgSeq)
+		}, [numRoles]int{created, created, forbidden, notFound, notFound, unauth}},
+		{"conversation's reports", "GET", func(w authzWorld, _ int) string { return "/api/v1/reports?conversation_id=" + w.conv.ID }, nil,
+			[numRoles]int{ok, ok, forbidden, notFound, notFound, unauth}},
+		{"every report", "GET", static("/api/v1/reports"), nil, [numRoles]int{forbidden, forbidden, forbidden, forbidden, forbidden, unauth}},
+		{"my reports", "GET", static("/api/v1/reports/mine"), nil, [numRoles]int{ok, ok, ok, ok, ok, unauth}},
+		{"resolve unknown report", "POST", static("/api/v1/reports/" + parley.NewID() + "/resolve"), static(`{"action":"dismiss"}`),
+			[numRoles]int{notFound, notFound, notFound, notFound, notFound, unauth}},
 		{"list blocks", "GET", static("/api/v1/blocks"), nil, [numRoles]int{ok, ok, ok, ok, ok, unauth}},
 		{"unblock (nobody blocked)", "DELETE", func(w authzWorld, _ int) string { return "/api/v1/blocks/" + w.target }, nil,
 			[numRoles]int{notFound, notFound, notFound, notFound, notFound, unauth}},

@@ -171,3 +171,73 @@ func wantAPIError(t *testing.T, err error, code parley.Code, field, msg string) 
 		t.Fatalf("got %v (field %q), want %s field %q containing %q", err, e.Field, code, field, msg)
 	}
 }
+
+// TestReportsOverREST: a member reports a message; the owner sees it in the
+// conversation's queue and deletes the message through it; the reporter
+// sees the outcome; the bad forms are refused.
+func TestReportsOverREST(t *testing.T) {
+	env := apitest.Start(t, nil)
+	ctx := context.Background()
+	root, _ := env.NewAdmin(t, "root")
+	owner, _ := env.NewUser(t, "owner")
+	mem, m := env.NewUser(t, "member")
+	rep, r := env.NewUser(t, "reporter")
+	g := group(t, owner, m, r)
+	msg, _, err := mem.Send(ctx, g.ID, client.SendRequest{ClientMsgID: parley.NewID(), Body: "cheap pills"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	filed := must[parley.Report](t)(rep.ReportMessage(ctx, g.ID, msg.Seq, "spam"))
+	must[parley.Report](t)(rep.ReportUser(ctx, m.ID, "spams everywhere"))
+	q, _, err := owner.Reports(ctx, client.ReportsQuery{ConversationID: g.ID, Status: parley.ReportOpen})
+	if err != nil || len(q) != 1 || q[0].ID != filed.ID || q[0].Excerpt != "cheap pills" {
+		t.Fatalf("queue %+v %v", q, err)
+	}
+	all, _, err := root.Reports(ctx, client.ReportsQuery{Limit: 1})
+	if err != nil || len(all) != 1 {
+		t.Fatalf("admin queue %+v %v", all, err)
+	}
+	_, _, err = owner.Reports(ctx, client.ReportsQuery{})
+	wantAPIError(t, err, parley.CodeForbidden, "", "")
+	// Bad forms.
+	_, err = rep.ReportMessage(ctx, g.ID, msg.Seq, "")
+	wantAPIError(t, err, parley.CodeInvalid, "reason", "")
+	_, err = rep.ReportMessage(ctx, g.ID, msg.Seq, strings.Repeat("x", parley.MaxReportReasonChars+1))
+	wantAPIError(t, err, parley.CodeTooLarge, "reason", "")
+	_, err = rep.ReportMessage(ctx, parley.NewID(), 1, "x")
+	wantAPIError(t, err, parley.CodeNotFound, "", "")
+	_, err = rep.ReportUser(ctx, parley.NewID(), "x")
+	wantAPIError(t, err, parley.CodeNotFound, "user_id", "")
+	_, err = owner.ResolveReport(ctx, filed.ID, "explode", 0, "")
+	wantAPIError(t, err, parley.CodeInvalid, "action", "")
+	_, err = mem.ResolveReport(ctx, filed.ID, parley.ReportDismiss, 0, "")
+	wantAPIError(t, err, parley.CodeNotFound, "", "")
+	_, err = owner.ResolveReport(ctx, filed.ID, parley.ReportMute, 0, "")
+	wantAPIError(t, err, parley.CodeInvalid, "duration_seconds", "")
+	st, body, _ := adminCall(t, env, "POST", "/api/v1/reports/"+filed.ID+"/resolve", owner.Token(), `{"action":"dismiss","note":5}`)
+	if st != 400 || adminErrCode(body) != "invalid" {
+		t.Fatalf("wrong type: %d %v", st, body)
+	}
+	// Resolve: the message goes, the reporter sees the outcome.
+	done := must[parley.Report](t)(owner.ResolveReport(ctx, filed.ID, parley.ReportDeleteMessage, 0, "thanks"))
+	if done.Status != parley.ReportResolved || done.Action != parley.ReportDeleteMessage {
+		t.Fatalf("resolved %+v", done)
+	}
+	if got := must[parley.Message](t)(owner.Message(ctx, g.ID, msg.Seq)); !got.Deleted {
+		t.Fatal("message not deleted")
+	}
+	_, err = owner.ResolveReport(ctx, filed.ID, parley.ReportDismiss, 0, "")
+	wantAPIError(t, err, parley.CodeConflict, "id", "")
+	mine := must[[]parley.Report](t)(rep.MyReports(ctx))
+	if len(mine) != 2 || mine[1].Status != parley.ReportResolved || mine[1].Note != "thanks" || mine[1].ResolvedBy != "" {
+		t.Fatalf("my reports %+v", mine)
+	}
+	// Flood: at most 20 open reports each.
+	var ferr error
+	for i := 0; i < parley.MaxOpenReports && ferr == nil; i++ {
+		_, ferr = rep.ReportUser(ctx, m.ID, "again")
+	}
+	if e := parley.AsError(ferr); e == nil || e.Code != parley.CodeRateLimited {
+		t.Fatalf("report flood: %v", ferr)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley"
+	"github.com/parley-chat/parley/internal/app"
 )
 
 // Request and response bodies of the block and moderation endpoints;
@@ -194,4 +195,93 @@ func (s *Server) putServerRules(w http.ResponseWriter, r *http.Request, actor pa
 		return
 	}
 	writeJSON(w, http.StatusOK, rules)
+}
+
+type (
+	reportRequest struct {
+		ConversationID string `json:"conversation_id"`
+		Seq            int64  `json:"seq"`
+		UserID         string `json:"user_id"`
+		Reason         string `json:"reason"`
+	}
+	reportList struct {
+		Reports    []parley.Report `json:"reports"`
+		NextBefore string          `json:"next_before,omitempty"`
+	}
+	resolveRequest struct {
+		Action          parley.ReportAction `json:"action"`
+		DurationSeconds int64               `json:"duration_seconds"`
+		Note            string              `json:"note"`
+	}
+)
+
+// reportRoutes registers the reports queue.
+func (s *Server) reportRoutes() {
+	h := func(pattern string, fn func(http.ResponseWriter, *http.Request, parley.Actor)) {
+		s.mux.HandleFunc(pattern, s.withTimeout(s.authed(fn)))
+	}
+	h("POST /api/v1/reports", s.createReport)
+	h("GET /api/v1/reports", s.listReports)
+	h("GET /api/v1/reports/mine", s.myReports)
+	h("POST /api/v1/reports/{id}/resolve", s.resolveReport)
+}
+
+func (s *Server) createReport(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
+	var req reportRequest
+	if err := s.decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rep, err := s.app.Report(r.Context(), actor, app.ReportInput{ConversationID: req.ConversationID, Seq: req.Seq,
+		UserID: req.UserID, Reason: req.Reason})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, rep)
+}
+
+func (s *Server) listReports(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
+	limit, err := queryLimit(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	rs, next, err := s.app.Reports(r.Context(), actor, app.ReportsInput{Status: parley.ReportStatus(q.Get("status")),
+		ConversationID: q.Get("conversation_id"), Before: q.Get("before"), Limit: limit})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, reportList{Reports: rs, NextBefore: next})
+}
+
+func (s *Server) myReports(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
+	rs, err := s.app.MyReports(r.Context(), actor)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, reportList{Reports: rs})
+}
+
+func (s *Server) resolveReport(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
+	var req resolveRequest
+	if err := s.decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.DurationSeconds < 0 || req.DurationSeconds > int64(parley.MaxMuteDuration/time.Second) {
+		s.writeError(w, r, parley.Invalid("duration_seconds", "duration_seconds must be between 1 and %d",
+			int64(parley.MaxMuteDuration/time.Second)))
+		return
+	}
+	rep, err := s.app.ResolveReport(r.Context(), actor, r.PathValue("id"), app.ResolveInput{Action: req.Action,
+		Duration: time.Duration(req.DurationSeconds) * time.Second, Note: req.Note})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
 }

@@ -90,6 +90,7 @@ func (s *Server) routes() {
 	s.searchRoutes()
 	s.contactRoutes()
 	s.moderationRoutes()
+	s.reportRoutes()
 }
 
 type ctxKey int
