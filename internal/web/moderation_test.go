@@ -101,3 +101,45 @@ func TestBrowserBan(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestBrowserReport: a member reports a message from its menu with a
+// reason; a server admin sees it in the admin page's reports panel and
+// deletes the message from there; the reporter is told at once.
+func TestBrowserReport(t *testing.T) {
+	env := apitest.Start(t, nil)
+	ctx := context.Background()
+	root, _ := env.NewAdmin(t, "root")
+	alice, _ := env.NewUser(t, "alice")
+	bob, bobU := env.NewUser(t, "bob")
+	carol, carolU := env.NewUser(t, "carol")
+	named(t, bob, "Bob Chen", "")
+	g, _, err := alice.CreateConversation(ctx, client.CreateConversationRequest{Kind: parley.KindGroup, Title: "Market",
+		MemberIDs: []string{bobU.ID, carolU.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := sdkSend(t, bob, g.ID, parley.NewID(), "cheap pills here", 0)
+	c := newTab(t)
+	signIn(t, c, env.URL, carol, "/c/"+g.ID)
+	c.waitJS(t, "message", `document.querySelector('#m-`+itoa(m.Seq)+` .report-btn')`)
+	c.clickJS(t, `#m-`+itoa(m.Seq)+` .report-btn`)
+	c.waitJS(t, "reason dialog", `document.querySelector('dialog .mod-reason')`)
+	c.do(t, chromedp.SendKeys(chromedp.CSS(`dialog .mod-reason`), "spam"))
+	c.clickJS(t, `dialog .mod-ok`)
+	c.waitJS(t, "thanks", `document.body.innerText.includes('The moderators will look at it')`)
+	a := newTab(t)
+	signIn(t, a, env.URL, root, "/admin")
+	a.waitJS(t, "report listed", `[...document.querySelectorAll('.reports-queue tr[data-report]')].some((r) => r.textContent.includes('cheap pills here') && r.textContent.includes('spam'))`)
+	a.clickJS(t, `.reports-queue tr[data-report] [data-action=delete_message]`)
+	a.waitJS(t, "queue empty", `document.querySelector('.reports-queue') && !document.querySelector('.reports-queue tr[data-report]')`)
+	c.waitJS(t, "reporter told", `document.body.innerText.includes('Your report was resolved: the message was deleted')`)
+	c.waitJS(t, "message gone", `!document.getElementById('m-`+itoa(m.Seq)+`').textContent.includes('cheap pills')`)
+	if got, err := alice.Message(ctx, g.ID, m.Seq); err != nil || !got.Deleted {
+		t.Fatalf("message after the report: %+v %v", got, err)
+	}
+	for _, tb := range []*tab{a, c} {
+		if errs := tb.jsErrors(); len(errs) > 0 {
+			t.Fatalf("js errors: %v", errs)
+		}
+	}
+}

@@ -16,6 +16,7 @@ import { toast, errorText, confirmDialog, announce } from './views/ui.js';
 import { ensureEmojiFont } from './emojifont.js';
 import { openSearch } from './views/search.js';
 import { openContacts } from './views/contacts.js';
+import { reportMessage, OUTCOME } from './views/reports.js';
 
 const root = document.getElementById('app');
 const api = new Api('');
@@ -110,6 +111,7 @@ function start(me, token) {
     openSearch: (q) => openSearch(ctx, q),
     openContacts: () => openContacts(ctx),
     signOut, toggleMute, leave, join, toggleReaction, openReactionPicker, deleteMessage, block,
+    report: (convId, m) => reportMessage(ctx, convId, m),
     startReply: (m) => ctx.chat?.composer.startReply(m),
     startEdit: (m) => ctx.chat?.composer.startEdit(m),
     jumpTo: (seq) => ctx.chat?.jumpTo(seq),
@@ -258,6 +260,9 @@ function onFrame(f) {
     case 'contact_accepted':
     case 'contact_removed': store.emit('contacts'); break;
     case 'blocks_changed': store.loadBlocks().catch(() => {}); break;
+    case 'report_resolved':
+      if (f.report) toast(`Your report was resolved: ${OUTCOME[f.report.action] || f.report.action}${f.report.note ? ' — ' + f.report.note : ''}`);
+      break;
     default: break;
   }
 }

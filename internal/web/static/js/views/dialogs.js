@@ -5,6 +5,7 @@ import { modal, field, avatar, toast, errorText, confirmDialog } from './ui.js';
 import { ago } from '../format.js';
 import { setUserAvatar } from '../avatars.js';
 import { memberActions, bansSection, rulesForm } from './moderation.js';
+import { reportsPanel } from './reports.js';
 
 // picturePicker is a button that opens the file chooser for a PNG, JPEG,
 // GIF or WebP picture (the file input itself is visually hidden and out of
@@ -175,7 +176,7 @@ export function openMembers(ctx, id) {
     }));
   };
   const body = [listEl];
-  if (bans) body.push(bans.el, rulesForm(ctx, c));
+  if (bans) body.push(reportsPanel(ctx, c.id).el, bans.el, rulesForm(ctx, c));
   if (canManage || c.kind === 'group') {
     const s = userSearch(ctx, {
       label: 'Invite people',

@@ -97,6 +97,7 @@ function tools(ctx, c, m, mine) {
     iconButton('smile', 'Add reaction', (ev) => ctx.openReactionPicker(c.id, m, ev.currentTarget)),
     iconButton('reply', 'Reply', () => ctx.startReply(m)),
     mine ? iconButton('edit', 'Edit', () => ctx.startEdit(m)) : null,
+    mine ? null : iconButton('alert', 'Report', () => ctx.report(c.id, m), 'report-btn'),
     canDelete ? iconButton('trash', 'Delete', () => ctx.deleteMessage(c.id, m), 'danger') : null);
 }
 

@@ -17,10 +17,10 @@ export function canModerate(myRole, theirRole) {
 
 // reasonDialog asks for a reason (and, with durations, how long); it
 // resolves to {reason, seconds} or null when cancelled.
-function reasonDialog(title, okLabel, durations) {
+export function reasonDialog(title, okLabel, durations, placeholder = 'Optional') {
   return new Promise((resolve) => {
     let result = null;
-    const reason = h('input', { maxlength: 500, class: 'mod-reason', placeholder: 'Optional' });
+    const reason = h('input', { maxlength: 500, class: 'mod-reason', placeholder });
     const dur = durations ? h('select', { class: 'mod-duration' }, durations.map(([s, t]) => h('option', { value: s }, t))) : null;
     const ok = h('button', { type: 'submit', class: 'btn btn-danger mod-ok' }, okLabel);
     const form = h('form', { class: 'stack' }, dur ? field('For', dur) : null, field('Reason', reason),
