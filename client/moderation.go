@@ -181,3 +181,30 @@ func (c *Client) ResolveReport(ctx context.Context, id string, action parley.Rep
 	_, err := c.do(ctx, http.MethodPost, "/api/v1/reports/"+url.PathEscape(id)+"/resolve", nil, body, &out)
 	return out, err
 }
+
+// AuditQuery returns audit entries matching q, newest first, and the
+// Before of the next page (admins). Zero fields of q match all.
+func (c *Client) AuditQuery(ctx context.Context, q parley.AuditQuery) ([]parley.AuditEntry, string, error) {
+	v := url.Values{}
+	for k, s := range map[string]string{"target_id": q.TargetID, "actor_id": q.ActorID, "conversation_id": q.ConversationID,
+		"action": q.Action, "before": q.Before} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	if !q.Since.IsZero() {
+		v.Set("since", q.Since.UTC().Format(time.RFC3339))
+	}
+	if !q.Until.IsZero() {
+		v.Set("until", q.Until.UTC().Format(time.RFC3339))
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	var out struct {
+		Entries    []parley.AuditEntry `json:"entries"`
+		NextBefore string              `json:"next_before"`
+	}
+	_, err := c.do(ctx, http.MethodGet, "/api/v1/admin/audit", v, nil, &out)
+	return out.Entries, out.NextBefore, err
+}

@@ -358,7 +358,7 @@ func (a *App) DeleteMessage(ctx context.Context, actor parley.Actor, convID stri
 		if u, err := a.store.User(ctx, m.SenderID); err == nil {
 			name = u.Username
 		}
-		a.audit(ctx, actor, "conversation.delete_message", m.SenderID, name, "conversation "+convID+"; seq "+itoa(seq))
+		a.auditIn(ctx, actor, convID, "conversation.delete_message", m.SenderID, name, "conversation "+convID+"; seq "+itoa(seq))
 	}
 	return d, err
 }

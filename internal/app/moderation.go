@@ -209,7 +209,7 @@ func (a *App) auditModeration(ctx context.Context, actor parley.Actor, action st
 	if reason != "" {
 		d += "; reason: " + reason
 	}
-	a.audit(ctx, actor, action, md.user.ID, md.user.Username, d)
+	a.auditIn(ctx, actor, md.conv.ID, action, md.user.ID, md.user.Username, d)
 }
 
 // MuteMember stops a member posting in a group or channel for d (at most
@@ -363,7 +363,7 @@ func (a *App) SetConversationRules(ctx context.Context, actor parley.Actor, conv
 	if err := a.store.SetConversationRules(ctx, convID, r); err != nil {
 		return parley.ConversationRules{}, err
 	}
-	a.audit(ctx, actor, "conversation.rules", "", "", "conversation "+convID+"; "+rulesSummary(r))
+	a.auditIn(ctx, actor, convID, "conversation.rules", "", "", "conversation "+convID+"; "+rulesSummary(r))
 	return r, a.systemMessage(ctx, actor, convID, parley.SystemInfo{Action: parley.SystemRulesChanged})
 }
 

@@ -232,7 +232,7 @@ func (a *App) ResolveReport(ctx context.Context, actor parley.Actor, id string, 
 	if u, err := a.store.User(ctx, r.TargetUserID); err == nil {
 		target = u.Username
 	}
-	a.audit(ctx, actor, "report."+string(in.Action), r.TargetUserID, target, "report "+r.ID+conversationDetail(r.ConversationID)+noteDetail(in.Note))
+	a.auditIn(ctx, actor, r.ConversationID, "report."+string(in.Action), r.TargetUserID, target, "report "+r.ID+conversationDetail(r.ConversationID)+noteDetail(in.Note))
 	told := r
 	told.ResolvedBy = ""
 	a.publish(context.WithoutCancel(ctx), parley.Event{Kind: EventReportResolved, UserIDs: []string{r.ReporterID},

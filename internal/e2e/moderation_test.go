@@ -62,7 +62,7 @@ func TestModerationOverREST(t *testing.T) {
 	env := apitest.Start(t, nil)
 	ctx := context.Background()
 	root, _ := env.NewAdmin(t, "root")
-	owner, _ := env.NewUser(t, "owner")
+	owner, ou := env.NewUser(t, "owner")
 	mem, m := env.NewUser(t, "member")
 	out, o := env.NewUser(t, "outsider")
 	g := group(t, owner, m)
@@ -159,6 +159,27 @@ func TestModerationOverREST(t *testing.T) {
 	if strings.Join(actions, " ") != "conversation.kick conversation.unban conversation.ban conversation.unmute conversation.mute" {
 		t.Fatalf("audit %v", actions)
 	}
+	// Filters: conversation, action prefix, actor, time; bad forms.
+	bans, _, err := root.AuditQuery(ctx, parley.AuditQuery{ConversationID: g.ID, Action: "conversation.ban"})
+	if err != nil || len(bans) != 1 || bans[0].TargetID != m.ID || bans[0].ConversationID != g.ID || !strings.Contains(bans[0].Detail, "spam") {
+		t.Fatalf("bans in the audit %+v %v", bans, err)
+	}
+	inConv, _, err := root.AuditQuery(ctx, parley.AuditQuery{ConversationID: g.ID, Action: "conversation.", ActorID: ou.ID})
+	if err != nil || len(inConv) != 6 { // mute, unmute, rules, ban, unban, kick
+		t.Fatalf("conversation's audit %d %v", len(inConv), err)
+	}
+	if later, _, err := root.AuditQuery(ctx, parley.AuditQuery{ConversationID: g.ID, Since: time.Now().Add(time.Hour)}); err != nil || len(later) != 0 {
+		t.Fatalf("since: %v %v", later, err)
+	}
+	for _, bad := range []struct{ query, field string }{{"since=yesterday", "since"}, {"actor_id=x", "actor_id"},
+		{"conversation_id=nope", "conversation_id"}, {"action=" + strings.Repeat("a", 65), "action"}} {
+		st, body, _ := adminCall(t, env, "GET", "/api/v1/admin/audit?"+bad.query, root.Token(), "")
+		if st/100 != 4 || body["error"].(map[string]any)["field"] != bad.field {
+			t.Errorf("audit?%s: %d %v", bad.query, st, body)
+		}
+	}
+	_, _, err = owner.AuditQuery(ctx, parley.AuditQuery{ConversationID: g.ID})
+	wantAPIError(t, err, parley.CodeForbidden, "", "")
 }
 
 func wantAPIError(t *testing.T, err error, code parley.Code, field, msg string) {

@@ -15,6 +15,7 @@ func testModeration(t *testing.T, open Opener) {
 	t.Run("rules and posting state", func(t *testing.T) { moderationRulesAndPostingState(t, open) })
 	t.Run("bans", func(t *testing.T) { moderationBans(t, open) })
 	t.Run("reports", func(t *testing.T) { reportQueue(t, open) })
+	t.Run("audit filters", func(t *testing.T) { auditFilters(t, open) })
 }
 
 // moderationBlocks: blocking is idempotent and keeps the first time;
@@ -166,5 +167,64 @@ func moderationBans(t *testing.T, open Opener) {
 	wantCode(t, s.UnbanUser(ctx, c.ID, u[1]), parley.CodeNotFound)
 	if got, _ := s.Banned(ctx, c.ID, []string{u[1], u[2]}); !reflect.DeepEqual(got, []string{u[2]}) {
 		t.Fatalf("banned after unban %v", got)
+	}
+}
+
+// auditFilters: the audit log filters by target, actor, conversation,
+// action (exact or a prefix ending in '.'), time range and cursor; every
+// field including conversation_id round-trips.
+func auditFilters(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t)
+	actor, target, conv := parley.NewID(), parley.NewID(), parley.NewID()
+	var ids []string
+	add := func(i int, action, actorID, convID string) {
+		e := parley.AuditEntry{ID: parley.NewID(), At: baseTime.Add(time.Duration(i) * time.Minute), ActorID: actorID, Actor: "a",
+			Action: action, TargetID: target, Target: "t", Detail: "d", ConversationID: convID}
+		if err := s.AppendAudit(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, e.ID)
+		time.Sleep(2 * time.Millisecond)
+	}
+	add(0, "user.disable", actor, "")
+	add(1, "conversation.mute", actor, conv)
+	add(2, "conversation.ban", "", conv)
+	add(3, "conversationx.other", actor, "")
+	add(4, "report.ban", actor, conv)
+	get := func(q parley.AuditQuery) []string {
+		t.Helper()
+		q.Limit = 10
+		es, err := s.Audit(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range es {
+			out = append(out, e.ID)
+		}
+		return out
+	}
+	want := func(name string, got []string, idx ...int) {
+		t.Helper()
+		var w []string
+		for _, i := range idx {
+			w = append(w, ids[i])
+		}
+		if !reflect.DeepEqual(got, w) {
+			t.Errorf("%s: got %v, want %v", name, got, w)
+		}
+	}
+	want("all", get(parley.AuditQuery{}), 4, 3, 2, 1, 0)
+	want("prefix", get(parley.AuditQuery{Action: "conversation."}), 2, 1)
+	want("exact", get(parley.AuditQuery{Action: "conversation.ban"}), 2)
+	want("actor", get(parley.AuditQuery{ActorID: actor, Action: "conversation."}), 1)
+	want("conversation", get(parley.AuditQuery{ConversationID: conv}), 4, 2, 1)
+	want("since/until", get(parley.AuditQuery{Since: baseTime.Add(time.Minute), Until: baseTime.Add(3 * time.Minute)}), 2, 1)
+	want("before", get(parley.AuditQuery{ConversationID: conv, Before: ids[2]}), 1)
+	want("target", get(parley.AuditQuery{TargetID: parley.NewID()}))
+	es, _ := s.Audit(ctx, parley.AuditQuery{Action: "report.ban", Limit: 1})
+	if len(es) != 1 || es[0].ConversationID != conv || es[0].ActorID != actor || !es[0].At.Equal(baseTime.Add(4*time.Minute)) {
+		t.Fatalf("entry %+v", es)
 	}
 }
