@@ -1,8 +1,8 @@
 package postgres
 
 import (
-	"strconv"
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
