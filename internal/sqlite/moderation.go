@@ -221,6 +221,7 @@ func (s *Store) Banned(ctx context.Context, conversationID string, userIDs []str
 	for _, id := range userIDs {
 		args = append(args, id)
 	}
+	// #nosec G202 -- only placeholders are concatenated; values are bound
 	rows, err := s.read.QueryContext(ctx, `SELECT user_id FROM bans WHERE conversation_id = ? AND user_id IN (?`+
 		strings.Repeat(", ?", len(userIDs)-1)+`) ORDER BY user_id`, args...)
 	return scanStrings(rows, err)

@@ -123,6 +123,7 @@ func (s *Store) AppendAudit(ctx context.Context, e parley.AuditEntry) error {
 func (s *Store) Audit(ctx context.Context, q parley.AuditQuery) ([]parley.AuditEntry, error) {
 	var args []any
 	where := parley.AuditFilter(q, func(v any) string { args = append(args, v); return "?" })
+	// #nosec G202 -- AuditFilter concatenates only column names and placeholders; values are bound
 	sqlText := `SELECT id, at, actor_id, actor, action, target_id, target, detail, conversation_id FROM audit_log WHERE ` + where +
 		` ORDER BY id DESC LIMIT ?`
 	args = append(args, q.Limit)
