@@ -208,3 +208,15 @@ func (c *Client) AuditQuery(ctx context.Context, q parley.AuditQuery) ([]parley.
 	_, err := c.do(ctx, http.MethodGet, "/api/v1/admin/audit", v, nil, &out)
 	return out.Entries, out.NextBefore, err
 }
+
+// ConversationStats returns convID's analytics over the last days days (0:
+// the server's default, 30). Owners, admins and server admins.
+func (c *Client) ConversationStats(ctx context.Context, convID string, days int) (parley.ConversationStats, error) {
+	var q url.Values
+	if days > 0 {
+		q = url.Values{"days": {strconv.Itoa(days)}}
+	}
+	var out parley.ConversationStats
+	_, err := c.do(ctx, http.MethodGet, modPath(convID, "/stats"), q, nil, &out)
+	return out, err
+}

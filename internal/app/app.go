@@ -78,8 +78,9 @@ type App struct {
 	scram   bool      // derive SCRAM verifiers (scram.go)
 	reg     *registration
 	rt      func(*Overview)
-	social  *social // search and contact rate limits (search.go)
-	filters filters // compiled deny lists (moderation.go)
+	social  *social     // search and contact rate limits (search.go)
+	filters filters     // compiled deny lists (moderation.go)
+	stats   statsBuffer // analytics counters not yet written (analytics.go)
 }
 
 // New returns an App. Zero Limits fields take their defaults.

@@ -148,6 +148,7 @@ func (a *App) SendMessageJSON(ctx context.Context, actor parley.Actor, in SendMe
 	var enc []byte // set by the commit hook, before AppendMessage returns
 	m, created, err := a.store.AppendMessage(ctx, m, parley.CheckMember, func(m parley.Message) {
 		enc = a.publishMessage(parley.EventMessage, m)
+		a.countMessage(m)
 	})
 	if parley.IsCode(err, parley.CodeNotFound) {
 		// Not a member (or no such conversation): say "forbidden" only where

@@ -184,6 +184,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"my reports", "GET", static("/api/v1/reports/mine"), nil, [numRoles]int{ok, ok, ok, ok, ok, unauth}},
 		{"resolve unknown report", "POST", static("/api/v1/reports/" + parley.NewID() + "/resolve"), static(`{"action":"dismiss"}`),
 			[numRoles]int{notFound, notFound, notFound, notFound, notFound, unauth}},
+		{"analytics", "GET", conv("/stats?days=7"), nil, [numRoles]int{ok, ok, forbidden, notFound, notFound, unauth}},
 		{"list blocks", "GET", static("/api/v1/blocks"), nil, [numRoles]int{ok, ok, ok, ok, ok, unauth}},
 		{"unblock (nobody blocked)", "DELETE", func(w authzWorld, _ int) string { return "/api/v1/blocks/" + w.target }, nil,
 			[numRoles]int{notFound, notFound, notFound, notFound, notFound, unauth}},

@@ -262,3 +262,43 @@ func TestReportsOverREST(t *testing.T) {
 		t.Fatalf("report flood: %v", ferr)
 	}
 }
+
+// TestAnalyticsOverREST: the owner reads the counts of what was just sent;
+// members may not; bad ranges are refused.
+func TestAnalyticsOverREST(t *testing.T) {
+	env := apitest.Start(t, nil)
+	ctx := context.Background()
+	root, _ := env.NewAdmin(t, "root")
+	owner, _ := env.NewUser(t, "owner")
+	mem, m := env.NewUser(t, "member")
+	g := group(t, owner, m)
+	for i := range 3 {
+		msg, _, err := mem.Send(ctx, g.ID, client.SendRequest{ClientMsgID: parley.NewID(), Body: "hi"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			if _, err := owner.React(ctx, g.ID, msg.Seq, "🎉"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	st := must[parley.ConversationStats](t)(owner.ConversationStats(ctx, g.ID, 1))
+	if st.Messages != 3 || st.Reactions != 1 || st.ActiveMembers != 2 || len(st.Hourly) != 24 || len(st.Daily) != 1 ||
+		len(st.TopPosters) != 1 || st.TopPosters[0].UserID != m.ID {
+		t.Fatalf("stats %+v", st)
+	}
+	if st := must[parley.ConversationStats](t)(root.ConversationStats(ctx, g.ID, 0)); st.Messages != 3 || len(st.Daily) != 30 {
+		t.Fatalf("admin's stats %+v", st)
+	}
+	_, err := mem.ConversationStats(ctx, g.ID, 1)
+	wantAPIError(t, err, parley.CodeForbidden, "", "")
+	_, err = owner.ConversationStats(ctx, parley.NewID(), 1)
+	wantAPIError(t, err, parley.CodeNotFound, "", "")
+	for _, q := range []string{"days=-1", "days=367", "days=x"} {
+		st, body, _ := adminCall(t, env, "GET", "/api/v1/conversations/"+g.ID+"/stats?"+q, owner.Token(), "")
+		if st != 400 || body["error"].(map[string]any)["field"] != "days" {
+			t.Errorf("stats?%s: %d %v", q, st, body)
+		}
+	}
+}

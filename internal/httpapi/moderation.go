@@ -285,3 +285,26 @@ func (s *Server) resolveReport(w http.ResponseWriter, r *http.Request, actor par
 	}
 	writeJSON(w, http.StatusOK, rep)
 }
+
+// statsRoutes registers conversation analytics.
+func (s *Server) statsRoutes() {
+	s.mux.HandleFunc("GET /api/v1/conversations/{id}/stats", s.withTimeout(s.authed(s.conversationStats)))
+}
+
+func (s *Server) conversationStats(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
+	days, err := queryInt(r, "days")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if days < 0 || days > parley.MaxStatsDays {
+		s.writeError(w, r, parley.Invalid("days", "days must be between 1 and %d", parley.MaxStatsDays))
+		return
+	}
+	st, err := s.app.ConversationStats(r.Context(), actor, r.PathValue("id"), int(days))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}

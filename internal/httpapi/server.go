@@ -91,6 +91,7 @@ func (s *Server) routes() {
 	s.contactRoutes()
 	s.moderationRoutes()
 	s.reportRoutes()
+	s.statsRoutes()
 }
 
 type ctxKey int

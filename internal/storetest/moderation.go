@@ -16,6 +16,7 @@ func testModeration(t *testing.T, open Opener) {
 	t.Run("bans", func(t *testing.T) { moderationBans(t, open) })
 	t.Run("reports", func(t *testing.T) { reportQueue(t, open) })
 	t.Run("audit filters", func(t *testing.T) { auditFilters(t, open) })
+	t.Run("stats counters", func(t *testing.T) { statsCounters(t, open) })
 }
 
 // moderationBlocks: blocking is idempotent and keeps the first time;
@@ -226,5 +227,37 @@ func auditFilters(t *testing.T, open Opener) {
 	es, _ := s.Audit(ctx, parley.AuditQuery{Action: "report.ban", Limit: 1})
 	if len(es) != 1 || es[0].ConversationID != conv || es[0].ActorID != actor || !es[0].At.Equal(baseTime.Add(4*time.Minute)) {
 		t.Fatalf("entry %+v", es)
+	}
+}
+
+// statsCounters: AddStats adds to existing counters (as many nodes do) and
+// StatsRows returns the rows of the hour range only.
+func statsCounters(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t)
+	c, u, v := parley.NewID(), parley.NewID(), parley.NewID()
+	d := []parley.StatsDelta{{ConversationID: c, Hour: 100, UserID: u, Messages: 2}, {ConversationID: c, Hour: 100, UserID: v, Reactions: 1},
+		{ConversationID: c, Hour: 101, UserID: u, Messages: 1}, {ConversationID: parley.NewID(), Hour: 100, UserID: u, Messages: 9}}
+	for range 2 {
+		if err := s.AddStats(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.AddStats(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.StatsRows(ctx, c, 100, 101)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]parley.StatsRow{}
+	for _, r := range rows {
+		got[r.UserID] = r
+	}
+	if len(rows) != 2 || got[u] != (parley.StatsRow{Hour: 100, UserID: u, Messages: 4}) || got[v] != (parley.StatsRow{Hour: 100, UserID: v, Reactions: 2}) {
+		t.Fatalf("rows %+v", rows)
+	}
+	if rows, _ := s.StatsRows(ctx, c, 0, 1000); len(rows) != 3 {
+		t.Fatalf("all rows %+v", rows)
 	}
 }
