@@ -143,3 +143,38 @@ func TestBrowserReport(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserAnalytics: the owner opens the analytics page from the members
+// dialog and sees the totals and SVG charts of what was sent.
+func TestBrowserAnalytics(t *testing.T) {
+	env := apitest.Start(t, nil)
+	ctx := context.Background()
+	alice, _ := env.NewUser(t, "alice")
+	bob, bobU := env.NewUser(t, "bob")
+	named(t, bob, "Bob Chen", "")
+	g, _, err := alice.CreateConversation(ctx, client.CreateConversationRequest{Kind: parley.KindGroup, Title: "Stats club",
+		MemberIDs: []string{bobU.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		sdkSend(t, bob, g.ID, parley.NewID(), "message "+itoa(int64(i)), 0)
+	}
+	sdkSend(t, alice, g.ID, parley.NewID(), "from the owner", 0)
+	a := newTab(t)
+	signIn(t, a, env.URL, alice, "/c/"+g.ID)
+	a.clickJS(t, `button[aria-label=Members]`)
+	a.clickJS(t, `dialog .stats-link`)
+	a.waitJS(t, "totals", `document.querySelector('.stats-totals [data-fact=messages]')?.textContent === '6' && document.querySelector('.stats-totals [data-fact=active]')?.textContent === '2'`)
+	a.waitJS(t, "charts", `document.querySelectorAll('.chart svg rect.bar').length >= 30 && document.querySelector('.top-posters li')?.textContent.includes('Bob Chen')`)
+	if p := eval[string](t, a, `location.pathname`); p != "/c/"+g.ID+"/stats" {
+		t.Fatalf("path %q", p)
+	}
+	// The page loads directly too, and a plain member is refused.
+	b := newTab(t)
+	signIn(t, b, env.URL, bob, "/c/"+g.ID+"/stats")
+	b.waitJS(t, "refused", `document.querySelector('.stats-body .form-error')?.textContent.includes('only owners and admins')`)
+	if errs := a.jsErrors(); len(errs) > 0 { // b's console shows the refused request
+		t.Fatalf("js errors: %v", errs)
+	}
+}

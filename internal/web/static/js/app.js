@@ -11,6 +11,7 @@ import { renderAuth } from './views/auth.js';
 import { renderSidebar } from './views/sidebar.js';
 import { renderChat } from './views/chat.js';
 import { renderAdmin } from './views/admin.js';
+import { renderStats } from './views/analytics.js';
 import { openNewDirect, openNewGroup, openBrowse, openMembers, openSettings } from './views/dialogs.js';
 import { toast, errorText, confirmDialog, announce } from './views/ui.js';
 import { ensureEmojiFont } from './emojifont.js';
@@ -55,6 +56,8 @@ function route() {
   }
   if (p === '/login' || p === '/register') { history.replaceState({}, '', '/'); }
   if (p === '/admin') { openAdmin(); return; }
+  const st = /^\/c\/([^/]+)\/stats$/.exec(p);
+  if (st) { openPage(renderStats(ctx, decodeURIComponent(st[1]))); return; }
   const m = /^\/c\/([^/]+)$/.exec(location.pathname);
   openChat(m ? decodeURIComponent(m[1]) : null);
   if (p === '/settings') openSettings(ctx);
@@ -179,11 +182,14 @@ function openChat(id) {
 
 // openAdmin shows the admin page in the main pane (the server refuses its
 // calls to anyone but admins).
-function openAdmin() {
+function openAdmin() { openPage(renderAdmin(ctx)); }
+
+// openPage shows a full page (admin, analytics) in the main pane.
+function openPage(view) {
   ctx.view?.destroy();
   ctx.openConv = null;
   ctx.shell.classList.add('has-chat');
-  ctx.view = { ...renderAdmin(ctx), admin: true };
+  ctx.view = { ...view, admin: true };
   replace(ctx.main, ctx.view.el);
   ctx.store.emit('route');
 }

@@ -176,7 +176,10 @@ export function openMembers(ctx, id) {
     }));
   };
   const body = [listEl];
-  if (bans) body.push(reportsPanel(ctx, c.id).el, bans.el, rulesForm(ctx, c));
+  if (bans) {
+    body.push(h('p', {}, h('a', { href: `/c/${encodeURIComponent(c.id)}/stats`, class: 'btn stats-link', onclick: (e) => { e.preventDefault(); m.close(); ctx.nav(`/c/${encodeURIComponent(c.id)}/stats`); } }, 'Analytics')),
+      reportsPanel(ctx, c.id).el, bans.el, rulesForm(ctx, c));
+  }
   if (canManage || c.kind === 'group') {
     const s = userSearch(ctx, {
       label: 'Invite people',
@@ -215,7 +218,7 @@ export function openMembers(ctx, id) {
     body.unshift(form);
   }
   const unsub = [store.on('conv:' + id, render), store.on('blocks', render)];
-  modal(c.kind === 'direct' ? 'Members' : `${store.title(c)} — settings and members`, body, { onclose: () => unsub.forEach((f) => f()) });
+  const m = modal(c.kind === 'direct' ? 'Members' : `${store.title(c)} — settings and members`, body, { onclose: () => unsub.forEach((f) => f()) });
   store.loadMembers(id).then(render).catch(() => {});
   render();
 }
