@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/parley-chat/parley"
 )
@@ -44,7 +45,7 @@ func (a *App) BlockUser(ctx context.Context, actor parley.Actor, userID string) 
 	if u, err := a.store.User(ctx, userID); err != nil || u.Deleted() {
 		return parley.Block{}, &parley.Error{Code: parley.CodeNotFound, Field: "user_id", Message: "user not found"}
 	}
-	b := parley.Block{UserID: userID, CreatedAt: a.now().UTC().Truncate(1e6)}
+	b := parley.Block{UserID: userID, CreatedAt: a.now().UTC().Truncate(time.Millisecond)}
 	if err := a.store.BlockUser(ctx, actor.UserID, userID, b.CreatedAt); err != nil {
 		if parley.IsCode(err, parley.CodeNotFound) {
 			return parley.Block{}, &parley.Error{Code: parley.CodeNotFound, Field: "user_id", Message: "user not found"}
