@@ -26,7 +26,14 @@ type DenyAction string
 const (
 	DenyRefuse DenyAction = "refuse" // the message is refused (CodeForbidden, field body)
 	DenyMask   DenyAction = "mask"   // the matches are replaced by '*', one per character
+	DenyHold   DenyAction = "hold"   // the message waits for a moderator (ErrHeld): approved, it is posted
 )
+
+// ErrHeld is the answer to a message a DenyHold list matched: it is not
+// posted but held for review (a report the moderators approve or dismiss).
+// Compare with errors.Is.
+var ErrHeld = &Error{Code: CodeForbidden, Field: "body",
+	Message: "held for review: a moderator will decide whether this message is posted"}
 
 // Bounds of ConversationRules (deny lists are matched on every message, so
 // they are small; Go's RE2 regexps run in time linear in the body).
@@ -84,8 +91,8 @@ func (r ConversationRules) Validate(maxChars int) error {
 		return Invalid("slow_mode_seconds", "slow_mode_seconds must be between 0 and %d", MaxSlowModeSeconds)
 	case r.MaxMessageChars < 0 || r.MaxMessageChars > maxChars:
 		return Invalid("max_message_chars", "max_message_chars must be between 0 and %d", maxChars)
-	case r.DenyAction != DenyRefuse && r.DenyAction != DenyMask:
-		return Invalid("deny_action", "deny_action must be refuse or mask")
+	case r.DenyAction != DenyRefuse && r.DenyAction != DenyMask && r.DenyAction != DenyHold:
+		return Invalid("deny_action", "deny_action must be refuse, mask or hold")
 	case len(r.DenyWords) > MaxDenyWords:
 		return TooLarge("deny_words", "at most %d deny words", MaxDenyWords)
 	case len(r.DenyPatterns) > MaxDenyPatterns:
@@ -152,7 +159,8 @@ func (r ConversationRules) Compile() (*ContentFilter, error) {
 
 // Apply runs the deny lists over body: with DenyRefuse a match refuses the
 // message (CodeForbidden, field body), with DenyMask each match is replaced
-// by as many '*' as it has characters. A nil filter changes nothing.
+// by as many '*' as it has characters, with DenyHold a match is ErrHeld.
+// A nil filter changes nothing.
 func (f *ContentFilter) Apply(body string) (string, error) {
 	if f == nil {
 		return body, nil
@@ -160,6 +168,9 @@ func (f *ContentFilter) Apply(body string) (string, error) {
 	for _, re := range f.deny {
 		if !re.MatchString(body) {
 			continue
+		}
+		if f.action == DenyHold {
+			return "", ErrHeld
 		}
 		if f.action != DenyMask {
 			return "", &Error{Code: CodeForbidden, Field: "body", Message: "the message contains words or text this conversation does not allow"}

@@ -22,16 +22,21 @@ const (
 	ReportDeleteMessage ReportAction = "delete_message" // the reported message was deleted
 	ReportMute          ReportAction = "mute"           // the author was muted in the conversation
 	ReportBan           ReportAction = "ban"            // the author was banned from the conversation
+	ReportApprove       ReportAction = "approve"        // a held message was posted
 )
 
 // Valid reports whether a is a defined action.
 func (a ReportAction) Valid() bool {
-	return a == ReportDismiss || a == ReportDeleteMessage || a == ReportMute || a == ReportBan
+	return a == ReportDismiss || a == ReportDeleteMessage || a == ReportMute || a == ReportBan || a == ReportApprove
 }
 
 // Report is one user's report of a message (ConversationID and Seq set)
 // or of a user (ConversationID empty). Excerpt keeps the message body as it
 // was when reported, so an edit or deletion does not hide what was reported.
+//
+// A held message (Held) is a report too: a message a DenyHold list stopped,
+// filed in its sender's name (ReporterID = TargetUserID), with Seq 0, the
+// whole body in Excerpt and its ClientMsgID; ReportApprove posts it.
 type Report struct {
 	ID             string       `json:"id"` // time-ordered (NewID)
 	ReporterID     string       `json:"reporter_id"`
@@ -46,6 +51,8 @@ type Report struct {
 	ResolvedAt     *time.Time   `json:"resolved_at,omitempty"`
 	Note           string       `json:"note,omitempty"` // the moderator's note to the reporter
 	CreatedAt      time.Time    `json:"created_at"`
+	Held           bool         `json:"held,omitempty"`
+	ClientMsgID    string       `json:"client_msg_id,omitempty"` // a held message's
 }
 
 // Report bounds.
@@ -75,7 +82,7 @@ func AdmitReport(reporterID, targetID, reason string, open int) error {
 	if err := checkText("reason", reason, MaxReportReasonChars, true); err != nil {
 		return err
 	}
-	if reporterID == targetID {
+	if reporterID == targetID && reason != HeldReason {
 		return Invalid("user_id", "you cannot report yourself")
 	}
 	if open >= MaxOpenReports {
@@ -84,6 +91,9 @@ func AdmitReport(reporterID, targetID, reason string, open int) error {
 	}
 	return nil
 }
+
+// HeldReason is the reason of a held message's report.
+const HeldReason = "held for review by a deny list"
 
 // ErrReportResolved refuses resolving a report twice.
 func ErrReportResolved() *Error {

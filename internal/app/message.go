@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"math"
 	"strings"
 	"time"
@@ -126,6 +127,9 @@ func (a *App) SendMessageJSON(ctx context.Context, actor parley.Actor, in SendMe
 		if prev, perr := a.store.MessageByClientID(ctx, actor.UserID, in.ClientMsgID); perr == nil &&
 			prev.ConversationID == in.ConversationID {
 			return prev, nil, false, nil // a resend of a message sent before the refusing rule applied
+		}
+		if errors.Is(err, parley.ErrHeld) {
+			err = a.hold(ctx, actor, in) // report.go
 		}
 		return parley.Message{}, nil, false, err
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"time"
@@ -119,7 +120,12 @@ func (a *App) admitEdit(ctx context.Context, actor parley.Actor, convID, body st
 	if err != nil {
 		return "", err
 	}
-	return parley.AdmitPost(st, st.Role, parley.Post{Body: body}, a.now(), server, conv)
+	body, err = parley.AdmitPost(st, st.Role, parley.Post{Body: body}, a.now(), server, conv)
+	if errors.Is(err, parley.ErrHeld) {
+		return "", &parley.Error{Code: parley.CodeForbidden, Field: "body",
+			Message: "this edit has text that needs a moderator's review, so it was not applied"}
+	}
+	return body, err
 }
 
 func checkReason(reason string) error {

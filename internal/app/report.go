@@ -181,7 +181,7 @@ func (a *App) ResolveReport(ctx context.Context, actor parley.Actor, id string, 
 		return parley.Report{}, parley.Errorf(parley.CodeNotFound, "report not found")
 	}
 	if !in.Action.Valid() {
-		return parley.Report{}, parley.Invalid("action", "action must be dismiss, delete_message, mute or ban")
+		return parley.Report{}, parley.Invalid("action", "action must be dismiss, delete_message, mute, ban or approve")
 	}
 	if err := checkText("note", in.Note, parley.MaxModReasonChars); err != nil {
 		return parley.Report{}, err
@@ -204,10 +204,18 @@ func (a *App) ResolveReport(ctx context.Context, actor parley.Actor, id string, 
 	if r.Status != parley.ReportOpen {
 		return parley.Report{}, parley.ErrReportResolved()
 	}
+	switch {
+	case in.Action == parley.ReportApprove && !r.Held:
+		return parley.Report{}, parley.Invalid("action", "only a held message is approved")
+	case in.Action == parley.ReportDeleteMessage && r.Held:
+		return parley.Report{}, parley.Invalid("action", "a held message was never posted; dismiss it")
+	}
 	if in.Action != parley.ReportDismiss && r.ConversationID == "" {
 		return parley.Report{}, parley.Invalid("action", "a report of a user can only be dismissed here; use the admin tools (disable the account)")
 	}
 	switch in.Action {
+	case parley.ReportApprove:
+		err = a.postHeld(ctx, r)
 	case parley.ReportDeleteMessage:
 		err = a.deleteAsModerator(ctx, actor, r.ConversationID, r.Seq)
 	case parley.ReportMute:
@@ -252,6 +260,55 @@ func noteDetail(note string) string {
 		return ""
 	}
 	return "; note: " + note
+}
+
+// hold files a message a DenyHold list stopped as a held report in its
+// sender's name and returns parley.ErrHeld (or why it could not be held:
+// too many open reports). A resend of a message held already is not held
+// twice.
+func (a *App) hold(ctx context.Context, actor parley.Actor, in SendMessageInput) error {
+	if len(in.AttachmentIDs) > 0 {
+		return &parley.Error{Code: parley.CodeForbidden, Field: "body",
+			Message: "this message has text that needs a moderator's review; send it without attachments to have it held"}
+	}
+	open, err := a.store.Reports(ctx, parley.ReportQuery{ReporterID: actor.UserID, Status: parley.ReportOpen, Limit: parley.MaxOpenReports + 1})
+	if err != nil {
+		return err
+	}
+	for _, r := range open {
+		if r.Held && r.ClientMsgID == in.ClientMsgID && r.ConversationID == in.ConversationID {
+			return parley.ErrHeld
+		}
+	}
+	if err := parley.AdmitReport(actor.UserID, actor.UserID, parley.HeldReason, len(open)); err != nil {
+		return err
+	}
+	r := parley.Report{ID: parley.NewID(), ReporterID: actor.UserID, TargetUserID: actor.UserID, ConversationID: in.ConversationID,
+		Excerpt: in.Body, Reason: parley.HeldReason, Status: parley.ReportOpen, CreatedAt: a.now().UTC().Truncate(time.Millisecond),
+		Held: true, ClientMsgID: in.ClientMsgID}
+	if err := a.store.CreateReport(ctx, r); err != nil {
+		return err
+	}
+	return parley.ErrHeld
+}
+
+// postHeld posts an approved held message in its sender's name (the
+// membership check of the append still applies).
+func (a *App) postHeld(ctx context.Context, r parley.Report) error {
+	mentions, err := a.mentions(ctx, r.ConversationID, r.Excerpt)
+	if err != nil {
+		return err
+	}
+	m := parley.Message{ID: parley.NewID(), ConversationID: r.ConversationID, SenderID: r.TargetUserID, ClientMsgID: r.ClientMsgID,
+		Kind: parley.MessageUser, Body: r.Excerpt, Mentions: mentions, CreatedAt: a.now().UTC().Truncate(time.Millisecond)}
+	_, _, err = a.store.AppendMessage(ctx, m, parley.CheckMember, func(m parley.Message) {
+		a.publishMessage(parley.EventMessage, m)
+		a.countMessage(m)
+	})
+	if parley.IsCode(err, parley.CodeNotFound) {
+		return &parley.Error{Code: parley.CodeConflict, Field: "action", Message: "the sender is no longer a member; dismiss it instead"}
+	}
+	return err
 }
 
 // deleteAsModerator deletes a message for a report's resolution: as

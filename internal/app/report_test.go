@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -142,3 +143,42 @@ func TestReportFlood(t *testing.T) {
 }
 
 func itoaT(i int) string { return string(rune('a'+i%26)) + string(rune('0'+i/26)) }
+
+func TestHeldMessagesWaitForApproval(t *testing.T) {
+	ctx := context.Background()
+	e := newMsgEnv(t, app.Limits{})
+	o, m := e.user(t, "owner"), e.user(t, "member")
+	g, _, _ := e.app.CreateConversation(ctx, o, app.CreateConversationInput{Kind: parley.KindGroup, Title: "g", MemberIDs: []string{m.UserID}})
+	if _, err := e.app.SetConversationRules(ctx, o, g.ID, parley.ConversationRules{DenyWords: []string{"crypto"}, DenyAction: parley.DenyHold}); err != nil {
+		t.Fatal(err)
+	}
+	in := app.SendMessageInput{ConversationID: g.ID, ClientMsgID: "held-1", Body: "try crypto today"}
+	for range 2 { // a resend is not held twice
+		_, _, err := e.app.SendMessage(ctx, m, in)
+		if !errors.Is(err, parley.ErrHeld) {
+			t.Fatalf("held: %v", err)
+		}
+	}
+	q, _, err := e.app.Reports(ctx, o, app.ReportsInput{ConversationID: g.ID, Status: parley.ReportOpen})
+	if err != nil || len(q) != 1 || !q[0].Held || q[0].Excerpt != "try crypto today" || q[0].ReporterID != m.UserID {
+		t.Fatalf("queue %+v %v", q, err)
+	}
+	h, _ := e.app.History(ctx, o, g.ID, app.HistoryInput{Latest: true})
+	n := len(h)
+	_, err = e.app.ResolveReport(ctx, o, q[0].ID, app.ResolveInput{Action: parley.ReportDeleteMessage})
+	wantModErr(t, err, parley.CodeInvalid, "action")
+	if _, err := e.app.ResolveReport(ctx, o, q[0].ID, app.ResolveInput{Action: parley.ReportApprove}); err != nil {
+		t.Fatal(err)
+	}
+	h, _ = e.app.History(ctx, o, g.ID, app.HistoryInput{Latest: true})
+	if len(h) != n+1 || h[0].Body != "try crypto today" || h[0].SenderID != m.UserID || h[0].ClientMsgID != "held-1" {
+		t.Fatalf("after approval %+v", h[0])
+	}
+	// Approving is for held messages only; edits with held words are refused.
+	rep, _ := e.app.Report(ctx, o, app.ReportInput{ConversationID: g.ID, Seq: h[0].Seq, Reason: "hm"})
+	_, err = e.app.ResolveReport(ctx, o, rep.ID, app.ResolveInput{Action: parley.ReportApprove})
+	wantModErr(t, err, parley.CodeInvalid, "action")
+	ok, _ := send(e, m, g.ID, "harmless")
+	_, err = e.app.EditMessage(ctx, m, g.ID, ok.Seq, "now crypto")
+	wantModErr(t, err, parley.CodeForbidden, "body")
+}

@@ -342,3 +342,31 @@ func TestModerationOverWebSocket(t *testing.T) {
 	_, err = rt.SendMessage(ctx, dm.ID, parley.NewID(), "hi")
 	wantAPIError(t, err, parley.CodeForbidden, "conversation_id", "blocked")
 }
+
+// TestHeldMessageOverREST: a deny list with action hold stops a message
+// (403 naming body, "held for review"); the owner approves it from the
+// queue and it is posted in the sender's name.
+func TestHeldMessageOverREST(t *testing.T) {
+	env := apitest.Start(t, nil)
+	ctx := context.Background()
+	owner, _ := env.NewUser(t, "owner")
+	mem, m := env.NewUser(t, "member")
+	g := group(t, owner, m)
+	if _, err := owner.SetRules(ctx, g.ID, parley.ConversationRules{DenyPatterns: []string{`\bcrypto\b`}, DenyAction: parley.DenyHold}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := mem.Send(ctx, g.ID, client.SendRequest{ClientMsgID: "h1", Body: "crypto tips"})
+	wantAPIError(t, err, parley.CodeForbidden, "body", "held for review")
+	q, _, err := owner.Reports(ctx, client.ReportsQuery{ConversationID: g.ID, Status: parley.ReportOpen})
+	if err != nil || len(q) != 1 || !q[0].Held || q[0].ClientMsgID != "h1" {
+		t.Fatalf("queue %+v %v", q, err)
+	}
+	if _, err := owner.ResolveReport(ctx, q[0].ID, parley.ReportApprove, 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	// The sender's resend now finds the posted message.
+	msg, created, err := mem.Send(ctx, g.ID, client.SendRequest{ClientMsgID: "h1", Body: "crypto tips"})
+	if err != nil || created || msg.Body != "crypto tips" || msg.SenderID != m.ID {
+		t.Fatalf("after approval %+v %v %v", msg, created, err)
+	}
+}

@@ -14,7 +14,7 @@ import (
 // Reports; the same SQL as internal/sqlite/report.go.
 
 const reportCols = `id, reporter_id, target_user_id, conversation_id, seq, excerpt, reason, status, action,
-	resolved_by, resolved_at, note, created_at`
+	resolved_by, resolved_at, note, created_at, held, client_msg_id`
 
 func scanReport(sc interface{ Scan(...any) error }) (parley.Report, error) {
 	var r parley.Report
@@ -22,7 +22,7 @@ func scanReport(sc interface{ Scan(...any) error }) (parley.Report, error) {
 	var created int64
 	var status, action string
 	err := sc.Scan(&r.ID, &r.ReporterID, &r.TargetUserID, &r.ConversationID, &r.Seq, &r.Excerpt, &r.Reason, &status,
-		&action, &r.ResolvedBy, &resolved, &r.Note, &created)
+		&action, &r.ResolvedBy, &resolved, &r.Note, &created, &r.Held, &r.ClientMsgID)
 	r.Status, r.Action = parley.ReportStatus(status), parley.ReportAction(action)
 	if resolved != nil {
 		t := fromMillis(*resolved)
@@ -34,9 +34,9 @@ func scanReport(sc interface{ Scan(...any) error }) (parley.Report, error) {
 
 // CreateReport implements parley.ReportStore.
 func (s *Store) CreateReport(ctx context.Context, r parley.Report) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO reports (`+reportCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11, $12)`,
+	_, err := s.pool.Exec(ctx, `INSERT INTO reports (`+reportCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11, $12, $13, $14)`,
 		r.ID, r.ReporterID, r.TargetUserID, r.ConversationID, r.Seq, r.Excerpt, r.Reason, string(r.Status), string(r.Action),
-		r.ResolvedBy, r.Note, millis(r.CreatedAt))
+		r.ResolvedBy, r.Note, millis(r.CreatedAt), r.Held, r.ClientMsgID)
 	return translate(err)
 }
 

@@ -13,14 +13,14 @@ import (
 // Reports; the same SQL as internal/postgres/report.go (other placeholders).
 
 const reportCols = `id, reporter_id, target_user_id, conversation_id, seq, excerpt, reason, status, action,
-	resolved_by, resolved_at, note, created_at`
+	resolved_by, resolved_at, note, created_at, held, client_msg_id`
 
 func scanReport(sc interface{ Scan(...any) error }) (parley.Report, error) {
 	var r parley.Report
 	var resolved sql.NullInt64
 	var created int64
 	err := sc.Scan(&r.ID, &r.ReporterID, &r.TargetUserID, &r.ConversationID, &r.Seq, &r.Excerpt, &r.Reason, &r.Status,
-		&r.Action, &r.ResolvedBy, &resolved, &r.Note, &created)
+		&r.Action, &r.ResolvedBy, &resolved, &r.Note, &created, &r.Held, &r.ClientMsgID)
 	if resolved.Valid {
 		t := fromMillis(resolved.Int64)
 		r.ResolvedAt = &t
@@ -32,9 +32,9 @@ func scanReport(sc interface{ Scan(...any) error }) (parley.Report, error) {
 // CreateReport implements parley.ReportStore.
 func (s *Store) CreateReport(ctx context.Context, r parley.Report) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO reports (`+reportCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO reports (`+reportCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)`,
 			r.ID, r.ReporterID, r.TargetUserID, r.ConversationID, r.Seq, r.Excerpt, r.Reason, string(r.Status), string(r.Action),
-			r.ResolvedBy, r.Note, millis(r.CreatedAt))
+			r.ResolvedBy, r.Note, millis(r.CreatedAt), r.Held, r.ClientMsgID)
 		return err
 	})
 }

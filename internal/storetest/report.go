@@ -83,4 +83,13 @@ func reportQueue(t *testing.T, open Opener) {
 	if n, _ := s.OpenReports(ctx, u[1]); n != 3 {
 		t.Fatalf("open after resolve %d", n)
 	}
+	// A held message keeps its flag and client_msg_id.
+	h := parley.Report{ID: parley.NewID(), ReporterID: u[2], TargetUserID: u[2], ConversationID: c.ID, Excerpt: "whole body",
+		Reason: parley.HeldReason, Status: parley.ReportOpen, CreatedAt: baseTime, Held: true, ClientMsgID: "c-1"}
+	if err := s.CreateReport(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Report(ctx, h.ID); err != nil || !reflect.DeepEqual(got, h) {
+		t.Fatalf("held %+v, want %+v (%v)", got, h, err)
+	}
 }

@@ -267,7 +267,8 @@ function onFrame(f) {
     case 'contact_removed': store.emit('contacts'); break;
     case 'blocks_changed': store.loadBlocks().catch(() => {}); break;
     case 'report_resolved':
-      if (f.report) toast(`Your report was resolved: ${OUTCOME[f.report.action] || f.report.action}${f.report.note ? ' — ' + f.report.note : ''}`);
+      if (f.report?.held) toast(`Your held message was ${f.report.action === 'approve' ? 'posted' : 'not posted'}${f.report.note ? ' — ' + f.report.note : ''}`);
+      else if (f.report) toast(`Your report was resolved: ${OUTCOME[f.report.action] || f.report.action}${f.report.note ? ' — ' + f.report.note : ''}`);
       break;
     default: break;
   }

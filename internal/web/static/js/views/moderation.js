@@ -101,7 +101,8 @@ export function rulesForm(ctx, c) {
   const noLinks = box('rule-nolinks');
   const noFiles = box('rule-nofiles');
   const words = h('textarea', { rows: 2, class: 'rule-words', placeholder: 'one word per line' });
-  const action = h('select', { class: 'rule-action' }, h('option', { value: 'refuse' }, 'Refuse the message'), h('option', { value: 'mask' }, 'Mask the words'));
+  const action = h('select', { class: 'rule-action' }, h('option', { value: 'refuse' }, 'Refuse the message'), h('option', { value: 'mask' }, 'Mask the words'),
+    h('option', { value: 'hold' }, 'Hold it for a moderator'));
   let patterns = [];
   const check = (label, input) => h('label', { class: 'check' }, input, ' ', label);
   const save = h('button', { type: 'submit', class: 'btn' }, 'Save rules');

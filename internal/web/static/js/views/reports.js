@@ -7,8 +7,17 @@ import { toast, errorText } from './ui.js';
 import { reasonDialog } from './moderation.js';
 
 const enc = encodeURIComponent;
-const ACTIONS = [['dismiss', 'Dismiss', ''], ['delete_message', 'Delete message', ''], ['mute', 'Mute 1 h', ''], ['ban', 'Ban', 'btn-danger']];
-export const OUTCOME = { dismiss: 'dismissed', delete_message: 'the message was deleted', mute: 'the author was muted', ban: 'the author was banned' };
+const ACTIONS = [['approve', 'Post it', 'btn-primary'], ['dismiss', 'Dismiss', ''], ['delete_message', 'Delete message', ''], ['mute', 'Mute 1 h', ''], ['ban', 'Ban', 'btn-danger']];
+export const OUTCOME = { dismiss: 'dismissed', delete_message: 'the message was deleted', mute: 'the author was muted', ban: 'the author was banned', approve: 'posted' };
+
+// actionsFor lists the actions a report admits: a held message is posted
+// or dismissed (or its sender muted or banned), a message report has no
+// "post", a user report only "dismiss".
+function actionsFor(x) {
+  if (!x.conversation_id) return ACTIONS.filter(([a]) => a === 'dismiss');
+  if (x.held) return ACTIONS.filter(([a]) => a !== 'delete_message');
+  return ACTIONS.filter(([a]) => a !== 'approve');
+}
 
 // reportMessage asks for a reason and reports m.
 export async function reportMessage(ctx, convId, m) {
@@ -33,9 +42,10 @@ export function reportsPanel(ctx, conversationId) {
       replace(body, r.reports.length ? r.reports.map((x) => h('tr', { dataset: { report: x.id } },
         h('td', {}, new Date(x.created_at).toLocaleString()),
         h('td', {}, store.displayName(x.reporter_id)),
-        h('td', {}, store.displayName(x.target_user_id), x.conversation_id ? h('div', { class: 'muted' }, '“' + (x.excerpt || '') + '”') : h('div', { class: 'muted' }, '(the user)')),
+        h('td', {}, x.held ? h('strong', {}, 'Held message by ') : null, store.displayName(x.target_user_id),
+          x.conversation_id ? h('div', { class: 'muted' }, '“' + (x.excerpt || '') + '”') : h('div', { class: 'muted' }, '(the user)')),
         h('td', {}, x.reason),
-        h('td', { class: 'admin-actions' }, ACTIONS.filter(([a]) => a === 'dismiss' || x.conversation_id).map(([a, label, cls]) =>
+        h('td', { class: 'admin-actions' }, actionsFor(x).map(([a, label, cls]) =>
           h('button', { type: 'button', class: 'btn btn-small ' + cls, dataset: { action: a }, onclick: async () => {
             try {
               await api.req('POST', `/reports/${enc(x.id)}/resolve`, { action: a, ...(a === 'mute' ? { duration_seconds: 3600 } : {}) });
