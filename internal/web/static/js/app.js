@@ -352,6 +352,7 @@ function notify(c, m) {
   if (!c || typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
   if (!document.hidden && ctx.openConv === c.id) return;
   if (!document.hidden) return;
+  if (ctx.store.blocked.has(m.sender_id)) return; // blocked: no notification
   const mentioned = mentionsUser(m, ctx.store.me);
   if (c.muted && !mentioned) return;
   const title = c.kind === 'direct' ? ctx.store.displayName(m.sender_id) : `${ctx.store.displayName(m.sender_id)} in ${ctx.store.title(c)}`;
