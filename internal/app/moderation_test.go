@@ -9,6 +9,7 @@ import (
 
 	"github.com/parley-chat/parley"
 	"github.com/parley-chat/parley/internal/app"
+	"github.com/parley-chat/parley/internal/presence"
 )
 
 func wantModErr(t *testing.T, err error, code parley.Code, field string) {
@@ -278,5 +279,50 @@ func TestModerationKickAndBan(t *testing.T) {
 	audit, _ := e.app.Audit(ctx, app.Operator, parley.AuditQuery{TargetID: m.UserID})
 	if len(audit) != 3 {
 		t.Fatalf("audit %+v", audit)
+	}
+}
+
+// TestBlockHidesPresenceAndReceipts: after a block neither user is told the
+// other's presence, and a receipt in a shared group goes to everyone but
+// the other.
+func TestBlockHidesPresenceAndReceipts(t *testing.T) {
+	ctx := context.Background()
+	e := newMsgEnv(t, app.Limits{})
+	a, b, c := e.user(t, "alice"), e.user(t, "bob"), e.user(t, "carol")
+	g, _, _ := e.app.CreateConversation(ctx, c, app.CreateConversationInput{Kind: parley.KindGroup, Title: "g",
+		MemberIDs: []string{a.UserID, b.UserID}})
+	m, _ := send(e, c, g.ID, "hello")
+	rt := app.NewRealtime(e.app, presence.NewLocal())
+	rt.Connected(ctx, b)
+	if st, err := rt.WatchPresence(ctx, a, []string{b.UserID, c.UserID}); err != nil || len(st) != 2 {
+		t.Fatalf("before the block: %+v %v", st, err)
+	}
+	if _, err := e.app.BlockUser(ctx, a, b.UserID); err != nil {
+		t.Fatal(err)
+	}
+	for _, pair := range [][2]parley.Actor{{a, b}, {b, a}} {
+		st, err := rt.WatchPresence(ctx, pair[0], []string{pair[1].UserID, c.UserID})
+		if err != nil || len(st) != 1 || st[0].UserID != c.UserID {
+			t.Fatalf("presence seen by %s: %+v %v", pair[0].UserID, st, err)
+		}
+	}
+	n := len(e.events(t, 0))
+	if _, err := e.app.MarkRead(ctx, b, g.ID, m.Seq); err != nil {
+		t.Fatal(err)
+	}
+	evs := e.events(t, n+1)
+	ev := evs[len(evs)-1]
+	if ev.Kind != parley.EventReceipt || ev.ConversationID != "" || slices.Contains(ev.UserIDs, a.UserID) ||
+		!slices.Contains(ev.UserIDs, c.UserID) || !slices.Contains(ev.UserIDs, b.UserID) {
+		t.Fatalf("receipt event %+v", ev)
+	}
+	// Carol, who blocks nobody, still reaches the whole conversation.
+	n = len(e.events(t, 0))
+	if _, err := e.app.MarkRead(ctx, c, g.ID, m.Seq); err != nil {
+		t.Fatal(err)
+	}
+	evs = e.events(t, n+1)
+	if ev := evs[len(evs)-1]; ev.ConversationID != g.ID || len(ev.UserIDs) != 0 {
+		t.Fatalf("carol's receipt %+v", ev)
 	}
 }
