@@ -132,6 +132,10 @@ func TestBrowserReport(t *testing.T) {
 	a.waitJS(t, "report listed", `[...document.querySelectorAll('.reports-queue tr[data-report]')].some((r) => r.textContent.includes('cheap pills here') && r.textContent.includes('spam'))`)
 	a.clickJS(t, `.reports-queue tr[data-report] [data-action=delete_message]`)
 	a.waitJS(t, "queue empty", `document.querySelector('.reports-queue') && !document.querySelector('.reports-queue tr[data-report]')`)
+	// The audit log, filtered to reports, shows the resolution.
+	eval[bool](t, a, `(s => { s.value = 'report.'; s.dispatchEvent(new Event('change')); return true })(document.querySelector('.audit-kind'))`)
+	a.waitJS(t, "audit filtered", `(() => { const tds = [...document.querySelectorAll('.admin-audit td')].map((td) => td.textContent);
+		return tds.includes('report.delete_message') && !tds.includes('user.create') })()`)
 	c.waitJS(t, "reporter told", `document.body.innerText.includes('Your report was resolved: the message was deleted')`)
 	c.waitJS(t, "message gone", `!document.getElementById('m-`+itoa(m.Seq)+`').textContent.includes('cheap pills')`)
 	if got, err := alice.Message(ctx, g.ID, m.Seq); err != nil || !got.Deleted {
