@@ -22,6 +22,10 @@ type Store interface {
 	ScramStore
 	PositionStore
 	CallStore
+	BlockStore
+	ModerationStore
+	ReportStore
+	StatsStore
 
 	// Ping reports whether the database is reachable (used by /readyz).
 	Ping(ctx context.Context) error

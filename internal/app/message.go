@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"math"
 	"strings"
 	"time"
@@ -121,6 +122,18 @@ func (a *App) SendMessageJSON(ctx context.Context, actor parley.Actor, in SendMe
 		return parley.Message{}, nil, false, &parley.Error{Code: parley.CodeRateLimited, RetryAfter: wait,
 			Message: "you are sending messages too fast"}
 	}
+	body, slow, err := a.admitPost(ctx, actor, in.ConversationID, in.Body, len(in.AttachmentIDs)) // moderation.go
+	if err != nil {
+		if prev, perr := a.store.MessageByClientID(ctx, actor.UserID, in.ClientMsgID); perr == nil &&
+			prev.ConversationID == in.ConversationID {
+			return prev, nil, false, nil // a resend of a message sent before the refusing rule applied
+		}
+		if errors.Is(err, parley.ErrHeld) {
+			err = a.hold(ctx, actor, in) // report.go
+		}
+		return parley.Message{}, nil, false, err
+	}
+	in.Body = body
 	mentions, err := a.mentions(ctx, in.ConversationID, in.Body)
 	if err != nil {
 		return parley.Message{}, nil, false, err
@@ -139,6 +152,7 @@ func (a *App) SendMessageJSON(ctx context.Context, actor parley.Actor, in SendMe
 	var enc []byte // set by the commit hook, before AppendMessage returns
 	m, created, err := a.store.AppendMessage(ctx, m, parley.CheckMember, func(m parley.Message) {
 		enc = a.publishMessage(parley.EventMessage, m)
+		a.countMessage(m)
 	})
 	if parley.IsCode(err, parley.CodeNotFound) {
 		// Not a member (or no such conversation): say "forbidden" only where
@@ -150,6 +164,11 @@ func (a *App) SendMessageJSON(ctx context.Context, actor parley.Actor, in SendMe
 	}
 	if err != nil || !created {
 		return m, nil, created, err
+	}
+	if slow {
+		if err := a.store.TouchPost(ctx, m.ConversationID, actor.UserID, m.CreatedAt); err != nil {
+			a.log.Warn("slow mode clock not advanced", "conversation_id", m.ConversationID, "user_id", actor.UserID, "err", err)
+		}
 	}
 	return m, enc, true, nil
 }
@@ -297,6 +316,9 @@ func (a *App) EditMessage(ctx context.Context, actor parley.Actor, convID string
 	if m.Kind != parley.MessageUser || m.SenderID != actor.UserID {
 		return parley.Message{}, forbidden("only the author edits a message")
 	}
+	if body, err = a.admitEdit(ctx, actor, convID, body); err != nil {
+		return parley.Message{}, err
+	}
 	mentions, err := a.mentions(ctx, convID, body)
 	if err != nil {
 		return parley.Message{}, err
@@ -333,7 +355,15 @@ func (a *App) DeleteMessage(ctx context.Context, actor parley.Actor, convID stri
 	if m.Deleted {
 		return m, nil
 	}
-	return a.store.DeleteMessage(ctx, convID, seq, a.now().UTC(), func(m parley.Message) {
+	d, err := a.store.DeleteMessage(ctx, convID, seq, a.now().UTC(), func(m parley.Message) {
 		a.publishMessage(parley.EventMessageDeleted, m)
 	})
+	if err == nil && m.SenderID != actor.UserID { // a moderator's deletion
+		name := ""
+		if u, err := a.store.User(ctx, m.SenderID); err == nil {
+			name = u.Username
+		}
+		a.auditIn(ctx, actor, convID, "conversation.delete_message", m.SenderID, name, "conversation "+convID+"; seq "+itoa(seq))
+	}
+	return d, err
 }

@@ -19,6 +19,7 @@ import (
 // every published event in order.
 type msgEnv struct {
 	app     *app.App
+	store   parley.Store
 	clock   *acctClock
 	mu      sync.Mutex
 	evs     []parley.Event
@@ -44,6 +45,7 @@ func newMsgEnv(t testing.TB, limits app.Limits) *msgEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { unsub(); _ = bus.Close(); _ = store.Close() })
+	e.store = store
 	e.app = app.New(app.Options{Store: store, Bus: bus, Now: e.clock.Now, Limits: limits,
 		Passwords: app.PasswordOptions{Params: app.FastPasswordParams()}})
 	return e

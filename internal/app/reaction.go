@@ -68,7 +68,12 @@ func (a *App) React(ctx context.Context, actor parley.Actor, convID string, seq 
 		return m.Reactions, nil
 	}
 	rs, err := a.store.React(ctx, convID, seq, actor.UserID, emoji, add, a.limits.MaxReactionsPerMsg, a.now().UTC(),
-		func(rs []parley.Reaction) { a.publishReaction(convID, seq, actor.UserID, emoji, add, rs) })
+		func(rs []parley.Reaction) {
+			a.publishReaction(convID, seq, actor.UserID, emoji, add, rs)
+			if add {
+				a.stats.add(convID, actor.UserID, a.now(), 0, 1)
+			}
+		})
 	if parley.IsCode(err, parley.CodeNotFound) {
 		return nil, parley.Errorf(parley.CodeNotFound, "message not found")
 	}

@@ -91,6 +91,9 @@ func (s *Server) routes() {
 	s.searchRoutes()
 	s.contactRoutes()
 	s.callRoutes()
+	s.moderationRoutes()
+	s.reportRoutes()
+	s.statsRoutes()
 }
 
 type ctxKey int

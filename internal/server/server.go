@@ -124,6 +124,7 @@ func (s *Server) open(ctx context.Context) error {
 		return err
 	}
 	s.startMediaSweep()
+	s.startStats()
 
 	s.HTTP = httpapi.New(s.App, s.log, s.Metrics, httpapi.Options{
 		MaxBodyBytes:   cfg.MaxBodyBytes,

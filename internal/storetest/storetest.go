@@ -27,4 +27,5 @@ func Run(t *testing.T, open Opener) {
 	t.Run("scram", func(t *testing.T) { testScram(t, open) })
 	t.Run("positions", func(t *testing.T) { testPositions(t, open) })
 	t.Run("calls", func(t *testing.T) { testCalls(t, open) })
+	t.Run("moderation", func(t *testing.T) { testModeration(t, open) })
 }

@@ -2,7 +2,8 @@
 // ES modules embedded with go:embed, with no build step.
 //
 // Serving contract:
-//   - App routes ("/", "/login", "/register", "/settings", "/browse", "/admin", "/c/{id}")
+//   - App routes ("/", "/login", "/register", "/settings", "/browse", "/admin", "/c/{id}",
+//     "/c/{id}/stats")
 //     answer index.html with Cache-Control: no-cache and a strong ETag.
 //   - Every asset is served at /assets/<path-with-content-hash>, immutable for
 //     a year; references between assets (HTML src/href, ES-module imports, CSS
@@ -108,6 +109,7 @@ func isAppRoute(p string) bool {
 		return true
 	}
 	if id, ok := strings.CutPrefix(p, "/c/"); ok {
+		id = strings.TrimSuffix(id, "/stats") // the analytics page
 		return id != "" && !strings.ContainsAny(id, "/.")
 	}
 	return false

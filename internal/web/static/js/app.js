@@ -11,12 +11,14 @@ import { renderAuth } from './views/auth.js';
 import { renderSidebar } from './views/sidebar.js';
 import { renderChat } from './views/chat.js';
 import { renderAdmin } from './views/admin.js';
+import { renderStats } from './views/analytics.js';
 import { openNewDirect, openNewGroup, openBrowse, openMembers, openSettings } from './views/dialogs.js';
 import { toast, errorText, confirmDialog, announce } from './views/ui.js';
 import { ensureEmojiFont } from './emojifont.js';
 import { openSearch } from './views/search.js';
 import { openContacts } from './views/contacts.js';
 import { createCalls } from './views/call.js';
+import { reportMessage, OUTCOME } from './views/reports.js';
 
 const root = document.getElementById('app');
 const api = new Api('');
@@ -55,6 +57,8 @@ function route() {
   }
   if (p === '/login' || p === '/register') { history.replaceState({}, '', '/'); }
   if (p === '/admin') { openAdmin(); return; }
+  const st = /^\/c\/([^/]+)\/stats$/.exec(p);
+  if (st) { openPage(renderStats(ctx, decodeURIComponent(st[1]))); return; }
   const m = /^\/c\/([^/]+)$/.exec(location.pathname);
   openChat(m ? decodeURIComponent(m[1]) : null);
   if (p === '/settings') openSettings(ctx);
@@ -110,7 +114,8 @@ function start(me, token) {
     openMembers: (id) => openMembers(ctx, id),
     openSearch: (q) => openSearch(ctx, q),
     openContacts: () => openContacts(ctx),
-    signOut, toggleMute, leave, join, toggleReaction, openReactionPicker, deleteMessage,
+    signOut, toggleMute, leave, join, toggleReaction, openReactionPicker, deleteMessage, block,
+    report: (convId, m) => reportMessage(ctx, convId, m),
     startReply: (m) => ctx.chat?.composer.startReply(m),
     startEdit: (m) => ctx.chat?.composer.startEdit(m),
     jumpTo: (seq) => ctx.chat?.jumpTo(seq),
@@ -150,6 +155,7 @@ function start(me, token) {
   ctx.shell = shell;
   replace(root, shell);
   ctx.listReady = store.loadConversations().catch((e) => toast(errorText(e), 'error'));
+  store.loadBlocks().catch(() => {});
   rt.start();
 }
 
@@ -178,11 +184,14 @@ function openChat(id) {
 
 // openAdmin shows the admin page in the main pane (the server refuses its
 // calls to anyone but admins).
-function openAdmin() {
+function openAdmin() { openPage(renderAdmin(ctx)); }
+
+// openPage shows a full page (admin, analytics) in the main pane.
+function openPage(view) {
   ctx.view?.destroy();
   ctx.openConv = null;
   ctx.shell.classList.add('has-chat');
-  ctx.view = { ...renderAdmin(ctx), admin: true };
+  ctx.view = { ...view, admin: true };
   replace(ctx.main, ctx.view.el);
   ctx.store.emit('route');
 }
@@ -216,6 +225,20 @@ function subscribePresence(c) {
   ctx.rt.subscribePresence([...c.members.keys()].filter((id) => id !== ctx.store.me.id).slice(0, 200));
 }
 
+// block blocks (on=true) or unblocks a user, asking first, and reloads the
+// block list; it resolves to whether anything changed.
+async function block(userId, on) {
+  const { store, api } = ctx;
+  const name = store.displayName(userId);
+  if (on && !await confirmDialog('Block ' + name, `${name} will not be able to message you directly, add you to conversations or see when you are online. Their messages in shared groups are hidden for you.`, 'Block', true)) return false;
+  try {
+    await api.req(on ? 'PUT' : 'DELETE', `/blocks/${encodeURIComponent(userId)}`);
+    toast(on ? `${name} is blocked` : `${name} is unblocked`);
+    await store.loadBlocks();
+    return true;
+  } catch (e) { toast(errorText(e), 'error'); return false; }
+}
+
 function onFrame(f) {
   const { store } = ctx;
   switch (f.type) {
@@ -247,6 +270,11 @@ function onFrame(f) {
       break;
     case 'contact_accepted':
     case 'contact_removed': store.emit('contacts'); break;
+    case 'blocks_changed': store.loadBlocks().catch(() => {}); break;
+    case 'report_resolved':
+      if (f.report?.held) toast(`Your held message was ${f.report.action === 'approve' ? 'posted' : 'not posted'}${f.report.note ? ' — ' + f.report.note : ''}`);
+      else if (f.report) toast(`Your report was resolved: ${OUTCOME[f.report.action] || f.report.action}${f.report.note ? ' — ' + f.report.note : ''}`);
+      break;
     default: break;
   }
 }
@@ -329,6 +357,7 @@ function notify(c, m) {
   if (!c || typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
   if (!document.hidden && ctx.openConv === c.id) return;
   if (!document.hidden) return;
+  if (ctx.store.blocked.has(m.sender_id)) return; // blocked: no notification
   const mentioned = mentionsUser(m, ctx.store.me);
   if (c.muted && !mentioned) return;
   const title = c.kind === 'direct' ? ctx.store.displayName(m.sender_id) : `${ctx.store.displayName(m.sender_id)} in ${ctx.store.title(c)}`;

@@ -4,6 +4,7 @@
 // is a REST call under /api/v1/admin; the page only shows what it answers.
 import { h, replace, iconButton } from '../dom.js';
 import { toast, errorText, confirmDialog } from './ui.js';
+import { reportsPanel } from './reports.js';
 
 const admin = (api) => ({
   overview: () => api.req('GET', '/admin/overview'),
@@ -16,7 +17,7 @@ const admin = (api) => ({
   invites: () => api.req('GET', '/admin/invites'),
   invite: (body) => api.req('POST', '/admin/invites', body),
   revoke: (id) => api.req('POST', `/admin/invites/${encodeURIComponent(id)}/revoke`),
-  audit: () => api.req('GET', '/admin/audit', undefined, { limit: 100 }),
+  audit: (action) => api.req('GET', '/admin/audit', undefined, { limit: 100, action }),
 });
 
 function mib(n) { return n < 0 ? 'n/a' : (n / 1048576).toFixed(1) + ' MiB'; }
@@ -37,6 +38,9 @@ export function renderAdmin(ctx) {
   const detail = h('div', { class: 'admin-detail' });
   const invites = h('tbody', { class: 'admin-invites' });
   const audit = h('tbody', { class: 'admin-audit' });
+  const auditKind = h('select', { class: 'audit-kind', 'aria-label': 'Show actions' },
+    [['', 'All actions'], ['conversation.', 'Moderation'], ['report.', 'Reports'], ['user.', 'Accounts'], ['invite.', 'Invites'], ['server.', 'Server rules']]
+      .map(([v, t]) => h('option', { value: v }, t)));
   const uses = h('input', { type: 'number', name: 'invite-uses', min: 1, max: 10000, value: 1, 'aria-label': 'Uses' });
   const days = h('input', { type: 'number', name: 'invite-days', min: 0, max: 366, value: 7, 'aria-label': 'Expires after days (0: never)' });
   const note = h('input', { name: 'invite-note', maxlength: 200, placeholder: 'Who it is for', 'aria-label': 'Note' });
@@ -110,7 +114,7 @@ export function renderAdmin(ctx) {
   }
 
   async function loadAudit() {
-    const r = await a.audit();
+    const r = await a.audit(auditKind.value);
     replace(audit, r.entries.map((e) => h('tr', {},
       h('td', {}, when(e.at)), h('td', {}, e.actor), h('td', {}, e.action), h('td', {}, e.target), h('td', {}, e.detail))));
   }
@@ -120,6 +124,7 @@ export function renderAdmin(ctx) {
     try { await Promise.all([loadOverview(), loadUsers(), loadInvites(), loadAudit()]); } catch (e) { fail(e); }
   }
 
+  auditKind.addEventListener('change', () => loadAudit().catch(fail));
   let t = 0;
   search.addEventListener('input', () => { clearTimeout(t); t = setTimeout(() => loadUsers().catch(fail), 200); });
   const inviteForm = h('form', { class: 'admin-invite-form' },
@@ -131,11 +136,12 @@ export function renderAdmin(ctx) {
     if (inv) { note.value = ''; replace(detail, h('h3', {}, 'New invite link'), h('code', { class: 'admin-secret' }, inviteLink(inv.code))); }
   });
 
+  const reports = reportsPanel(ctx, '');
   const el = h('div', { class: 'admin-page' },
     h('header', { class: 'chat-head' },
       iconButton('back', 'Back to conversations', () => ctx.nav('/')),
       h('h1', { class: 'chat-title' }, 'Administration')),
-    h('div', { class: 'admin-body' }, err, overview,
+    h('div', { class: 'admin-body' }, err, overview, reports.el,
       h('section', { class: 'admin-section', 'aria-label': 'Accounts' }, h('h2', {}, 'Accounts'), search,
         h('table', { class: 'admin-table' }, h('thead', {}, h('tr', {}, h('th', {}, 'User'), h('th', {}, 'Role'), h('th', {}, 'State'), h('th', {}, 'Actions'))), users),
         detail),
@@ -143,7 +149,7 @@ export function renderAdmin(ctx) {
         h('p', { class: 'muted' }, `Registration on this server: see the overview. Invite links let people register when it is "invite".`),
         inviteForm,
         h('table', { class: 'admin-table' }, h('thead', {}, h('tr', {}, h('th', {}, 'Note'), h('th', {}, 'Link'), h('th', {}, 'Used'), h('th', {}, 'State'), h('th', {}, ''))), invites)),
-      h('section', { class: 'admin-section', 'aria-label': 'Audit log' }, h('h2', {}, 'Audit log'),
+      h('section', { class: 'admin-section', 'aria-label': 'Audit log' }, h('h2', {}, 'Audit log'), auditKind,
         h('table', { class: 'admin-table' }, h('thead', {}, h('tr', {}, h('th', {}, 'Time'), h('th', {}, 'Admin'), h('th', {}, 'Action'), h('th', {}, 'Target'), h('th', {}, 'Detail'))), audit))));
   refresh();
   return { el, destroy() { alive = false; clearTimeout(t); } };

@@ -85,7 +85,7 @@ export function renderSidebar(ctx) {
   filter.addEventListener('input', renderList);
   store.on('me', renderMe);
   store.on('conn', renderConn);
-  for (const t of ['convs', 'presence', 'users', 'route']) store.on(t, renderList);
+  for (const t of ['convs', 'presence', 'users', 'route', 'blocks']) store.on(t, renderList);
   renderMe();
   renderConn();
   renderList();
@@ -97,7 +97,7 @@ function itemSig(ctx, c) {
   const p = c.kind === 'direct' ? store.peerOf(c) : null;
   const lm = c.last_message;
   return JSON.stringify([store.title(c), c.unread, c.muted, c.kind, c.public, c.topic, lm?.seq, lm?.body, lm?.deleted, lm?.edited_at,
-    lm && store.displayName(lm.sender_id), store.typers(c.id), ctx.openId() === c.id, p?.id, p && store.presence.get(p.id)?.online, shortTime(lm?.created_at || c.last_activity_at)]);
+    lm && store.displayName(lm.sender_id), lm && store.blocked.has(lm.sender_id), store.typers(c.id), ctx.openId() === c.id, p?.id, p && store.presence.get(p.id)?.online, shortTime(lm?.created_at || c.last_activity_at)]);
 }
 
 function convItem(ctx, c) {
@@ -109,7 +109,8 @@ function convItem(ctx, c) {
   if (typers.length) preview = h('span', { class: 'preview typing-text' }, typers.length > 1 ? 'several people are typing…' : (c.kind === 'direct' ? 'typing…' : `${store.displayName(typers[0])} is typing…`));
   else if (lm) {
     const who = lm.sender_id === store.me.id ? 'You: ' : (c.kind !== 'direct' && lm.kind !== 'system' ? store.displayName(lm.sender_id) + ': ' : '');
-    const text = lm.deleted ? 'Message deleted' : lm.kind === 'system' ? store.systemText(lm) : (lm.body || '').replace(/\s+/g, ' ').slice(0, 120);
+    const text = lm.deleted ? 'Message deleted' : lm.kind === 'system' ? store.systemText(lm)
+      : store.blocked.has(lm.sender_id) ? 'Message from a blocked user' : (lm.body || '').replace(/\s+/g, ' ').slice(0, 120);
     preview = h('span', { class: 'preview' }, who, text);
   } else preview = h('span', { class: 'preview' }, c.kind === 'channel' ? (c.topic || 'Channel') : 'No messages yet');
   const unread = c.unread || 0;

@@ -1,0 +1,42 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/parley-chat/parley"
+)
+
+// AddStats implements parley.StatsStore.
+func (s *Store) AddStats(ctx context.Context, deltas []parley.StatsDelta) error {
+	if len(deltas) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	for _, d := range deltas {
+		b.Queue(`INSERT INTO stats (conversation_id, hour, user_id, messages, reactions) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (conversation_id, hour, user_id) DO UPDATE
+			SET messages = stats.messages + excluded.messages, reactions = stats.reactions + excluded.reactions`,
+			d.ConversationID, d.Hour, d.UserID, d.Messages, d.Reactions)
+	}
+	return s.inTx(ctx, func(tx pgx.Tx) error { return tx.SendBatch(ctx, b).Close() })
+}
+
+// StatsRows implements parley.StatsStore.
+func (s *Store) StatsRows(ctx context.Context, conversationID string, fromHour, toHour int64) ([]parley.StatsRow, error) {
+	rows, err := s.pool.Query(ctx, `SELECT hour, user_id, messages, reactions FROM stats
+		WHERE conversation_id = $1 AND hour >= $2 AND hour < $3`, conversationID, fromHour, toHour)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	out := []parley.StatsRow{}
+	for rows.Next() {
+		var r parley.StatsRow
+		if err := rows.Scan(&r.Hour, &r.UserID, &r.Messages, &r.Reactions); err != nil {
+			return nil, translate(err)
+		}
+		out = append(out, r)
+	}
+	return out, translate(rows.Err())
+}
