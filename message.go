@@ -59,6 +59,8 @@ type SystemInfo struct {
 	Role    MemberRole   `json:"role,omitempty"`
 	Title   *string      `json:"title,omitempty"`
 	Topic   *string      `json:"topic,omitempty"`
+	Reason  string       `json:"reason,omitempty"` // moderation actions: the moderator's reason
+	Until   *time.Time   `json:"until,omitempty"`  // member_muted: when the mute ends
 }
 
 // Reaction summarises one emoji on one message.

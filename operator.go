@@ -2,6 +2,7 @@ package parley
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -75,13 +76,60 @@ type AuditEntry struct {
 	TargetID string    `json:"target_id"` // user or invite id; may be ""
 	Target   string    `json:"target"`    // username or invite note at the time
 	Detail   string    `json:"detail"`    // free text
+	// ConversationID is the conversation a moderation action was taken in
+	// ("" for server-wide actions).
+	ConversationID string `json:"conversation_id,omitempty"`
 }
 
-// AuditQuery selects audit entries, newest first.
+// AuditQuery selects audit entries, newest first. Empty fields match all.
 type AuditQuery struct {
-	TargetID string // "" for all
-	Before   string // only entries with ID < Before ("" for the newest)
-	Limit    int
+	TargetID       string
+	ActorID        string
+	ConversationID string
+	// Action is an action ("conversation.ban") or, ending in '.', a prefix
+	// of actions ("conversation.").
+	Action string
+	Since  time.Time // only entries at or after Since (zero: no bound)
+	Until  time.Time // only entries before Until (zero: no bound)
+	Before string    // only entries with ID < Before ("" for the newest)
+	Limit  int
+}
+
+// AuditFilter returns q's conditions as SQL over audit_log's columns, with
+// arg(v) adding a bind value and returning its placeholder. Both stores
+// build their query with it.
+func AuditFilter(q AuditQuery, arg func(v any) string) string {
+	var where []string
+	eq := func(col, v string) {
+		if v != "" {
+			where = append(where, col+" = "+arg(v))
+		}
+	}
+	eq("target_id", q.TargetID)
+	eq("actor_id", q.ActorID)
+	eq("conversation_id", q.ConversationID)
+	if q.Action != "" {
+		if strings.HasSuffix(q.Action, ".") {
+			// Prefix match on a range: action >= prefix and < prefix with its last byte + 1.
+			hi := q.Action[:len(q.Action)-1] + "/"
+			where = append(where, "action >= "+arg(q.Action)+" AND action < "+arg(hi))
+		} else {
+			eq("action", q.Action)
+		}
+	}
+	if !q.Since.IsZero() {
+		where = append(where, "at >= "+arg(q.Since.UnixMilli()))
+	}
+	if !q.Until.IsZero() {
+		where = append(where, "at < "+arg(q.Until.UnixMilli()))
+	}
+	if q.Before != "" {
+		where = append(where, "id < "+arg(q.Before))
+	}
+	if len(where) == 0 {
+		return "TRUE"
+	}
+	return strings.Join(where, " AND ")
 }
 
 // ServerCounts are the row counts shown on the admin overview.

@@ -20,6 +20,9 @@ type Store interface {
 	SearchStore
 	ContactStore
 	ScramStore
+	BlockStore
+	ModerationStore
+	ReportStore
 
 	// Ping reports whether the database is reachable (used by /readyz).
 	Ping(ctx context.Context) error

@@ -51,7 +51,11 @@ Commands:
                                       "deleted user"; docs/accounts.md)
   sessions USER                       list an account's sessions
   overview                            version, uptime, counts, sockets, disk
-  audit [--user USER] [--limit N]     the admin audit log, newest first
+  audit [--user USER] [--action A] [--conversation ID] [--limit N]
+                                      the admin and moderation audit log, newest first
+  deny-list [--words a,b] [--patterns RE,RE] [--action refuse|mask]
+                                      show, or (with flags) replace, the server-wide
+                                      deny list (docs/moderation.md)
   invites [list]                      list invite codes
   invites create [--uses N] [--expires 72h] [--note TEXT]
   invites revoke ID
@@ -280,6 +284,7 @@ func init() {
 		"sessions":       adminSessions,
 		"overview":       adminOverview,
 		"audit":          adminAudit,
+		"deny-list":      adminDenyList,
 		"invites list":   adminInvites,
 		"invites create": adminInviteCreate,
 		"invites revoke": adminInviteRevoke,
@@ -548,11 +553,19 @@ func adminOverview(ctx context.Context, c *adminCmd, args []string) error {
 func adminAudit(ctx context.Context, c *adminCmd, args []string) error {
 	user := c.fs.String("user", "", "only actions on this user (username or id)")
 	limit := c.fs.Int("limit", 50, "at most this many entries (1-500)")
-	if _, err := c.parse(args, "[--user USER] [--limit N]", 0); err != nil {
+	action := c.fs.String("action", "", "only this action, or a prefix ending in '.' (conversation., report.)")
+	conv := c.fs.String("conversation", "", "only moderation actions in this conversation (id)")
+	if _, err := c.parse(args, "[--user USER] [--action ACTION] [--conversation ID] [--limit N]", 0); err != nil {
 		return err
 	}
 	return c.withAPI(ctx, func() error {
 		q := url.Values{"limit": {fmt.Sprint(*limit)}}
+		if *action != "" {
+			q.Set("action", *action)
+		}
+		if *conv != "" {
+			q.Set("conversation_id", *conv)
+		}
 		if *user != "" {
 			u, err := c.user(ctx, *user)
 			if err != nil {
@@ -570,6 +583,41 @@ func adminAudit(ctx context.Context, c *adminCmd, args []string) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.At.Format(time.RFC3339), e.Actor, e.Action, e.Target, e.Detail)
 		}
 		return tw.Flush()
+	})
+}
+
+// adminDenyList shows or replaces the server-wide deny list.
+func adminDenyList(ctx context.Context, c *adminCmd, args []string) error {
+	words := c.fs.String("words", "", "comma-separated words to deny (replaces the list)")
+	patterns := c.fs.String("patterns", "", "comma-separated RE2 patterns to deny (replaces the list)")
+	action := c.fs.String("action", "", "refuse or mask (default refuse)")
+	if _, err := c.parse(args, "[--words a,b] [--patterns RE,RE] [--action refuse|mask]", 0); err != nil {
+		return err
+	}
+	split := func(s string) []string {
+		out := []string{}
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	return c.withAPI(ctx, func() error {
+		var r parley.ConversationRules
+		set := false
+		c.fs.Visit(func(f *flag.Flag) { set = set || f.Name == "words" || f.Name == "patterns" || f.Name == "action" })
+		if set {
+			in := parley.ConversationRules{DenyWords: split(*words), DenyPatterns: split(*patterns), DenyAction: parley.DenyAction(*action)}
+			if err := c.call(ctx, "PUT", "/api/v1/admin/content-rules", in, &r); err != nil {
+				return err
+			}
+		} else if err := c.call(ctx, "GET", "/api/v1/admin/content-rules", nil, &r); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "action\t%s\nwords\t%s\npatterns\t%s\n", r.DenyAction, strings.Join(r.DenyWords, ", "),
+			strings.Join(r.DenyPatterns, ", "))
+		return nil
 	})
 }
 

@@ -227,6 +227,13 @@ func TestAdminCommandsAgainstARunningNode(t *testing.T) {
 		}
 	}
 	ok("", "user.promote", "audit", "--user", "bob")
+	// The server-wide deny list, and the audit filters.
+	ok("", "words\tspam, scam", "deny-list", "--words", "spam, scam", "--action", "mask")
+	ok("", "action\tmask", "deny-list")
+	fails("deny_patterns", "deny-list", "--patterns", "(oops")
+	if out := ok("", "server.rules", "audit", "--action", "server."); strings.Contains(out, "user.") {
+		t.Fatalf("audit --action server.: %q", out)
+	}
 }
 
 func TestAdminSubcommandHelpListsOwnFlags(t *testing.T) {

@@ -67,18 +67,19 @@ type Options struct {
 
 // App is the set of use cases. It is safe for concurrent use.
 type App struct {
-	store  parley.Store
-	bus    parley.Bus
-	log    *slog.Logger
-	limits Limits
-	now    func() time.Time
-	acct   *accounts // sign-in state: password hasher, login limiters (user.go)
-	sends  *Limiter  // per-user message send rate (message.go)
-	media  *files    // files and avatars (attachment.go)
-	scram  bool      // derive SCRAM verifiers (scram.go)
-	reg    *registration
-	rt     func(*Overview)
-	social *social // search and contact rate limits (search.go)
+	store   parley.Store
+	bus     parley.Bus
+	log     *slog.Logger
+	limits  Limits
+	now     func() time.Time
+	acct    *accounts // sign-in state: password hasher, login limiters (user.go)
+	sends   *Limiter  // per-user message send rate (message.go)
+	media   *files    // files and avatars (attachment.go)
+	scram   bool      // derive SCRAM verifiers (scram.go)
+	reg     *registration
+	rt      func(*Overview)
+	social  *social // search and contact rate limits (search.go)
+	filters filters // compiled deny lists (moderation.go)
 }
 
 // New returns an App. Zero Limits fields take their defaults.

@@ -99,6 +99,9 @@ func (a *App) RequestContact(ctx context.Context, actor parley.Actor, userID str
 	if userID == actor.UserID {
 		return false, parley.Invalid("user_id", "you cannot add yourself as a contact")
 	}
+	if err := a.refuseBlocked(ctx, actor.UserID, []string{userID}, "user_id"); err != nil {
+		return false, err
+	}
 	incoming, err := a.store.ContactRequests(ctx, actor.UserID, true)
 	if err != nil {
 		return false, err

@@ -120,6 +120,9 @@ func (a *App) CreateConversation(ctx context.Context, actor parley.Actor, in Cre
 		}
 	}
 	if len(others) > 0 {
+		if err := a.refuseBlocked(ctx, actor.UserID, others, "member_ids"); err != nil {
+			return parley.Conversation{}, false, err
+		}
 		users, err := a.store.Users(ctx, others)
 		if err != nil {
 			return parley.Conversation{}, false, err

@@ -84,6 +84,21 @@ func (a *App) AddMembers(ctx context.Context, actor parley.Actor, convID string,
 	case me != nil && !me.Role.Manager() && !selfJoin:
 		return nil, forbidden("only owners and admins add members")
 	}
+	if !selfJoin {
+		if err := a.refuseBlocked(ctx, actor.UserID, ids, "user_ids"); err != nil {
+			return nil, err
+		}
+	}
+	banned, err := a.store.Banned(ctx, convID, ids)
+	if err != nil {
+		return nil, err
+	}
+	if len(banned) > 0 {
+		if selfJoin {
+			return nil, parley.ErrBanned("conversation_id")
+		}
+		return nil, parley.ErrBanned("user_ids")
+	}
 	users, err := a.store.Users(ctx, ids)
 	if err != nil {
 		return nil, err
@@ -153,10 +168,16 @@ func (a *App) RemoveMember(ctx context.Context, actor parley.Actor, convID, user
 			return forbidden("only owners remove admins and owners; only owners and admins remove members")
 		}
 	}
+	return a.removeMember(ctx, actor, convID, userID, action, "")
+}
+
+// removeMember removes userID, recording action (with reason) as the
+// system message, and publishes the change.
+func (a *App) removeMember(ctx context.Context, actor parley.Actor, convID, userID string, action parley.SystemAction, reason string) error {
 	now := a.now().UTC()
 	sys := parley.Message{ID: parley.NewID(), SenderID: actor.UserID, Kind: parley.MessageSystem, CreatedAt: now,
-		System: &parley.SystemInfo{Action: action, ActorID: actor.UserID, UserIDs: []string{userID}}}
-	_, err = a.store.RemoveMember(ctx, convID, userID, sys, func(r parley.MembershipResult) {
+		System: &parley.SystemInfo{Action: action, ActorID: actor.UserID, UserIDs: []string{userID}, Reason: reason}}
+	_, err := a.store.RemoveMember(ctx, convID, userID, sys, func(r parley.MembershipResult) {
 		if len(r.System) > 0 {
 			a.publishMessage(parley.EventMessage, r.System[0])
 		}

@@ -121,6 +121,15 @@ func (a *App) SendMessageJSON(ctx context.Context, actor parley.Actor, in SendMe
 		return parley.Message{}, nil, false, &parley.Error{Code: parley.CodeRateLimited, RetryAfter: wait,
 			Message: "you are sending messages too fast"}
 	}
+	body, slow, err := a.admitPost(ctx, actor, in.ConversationID, in.Body, len(in.AttachmentIDs)) // moderation.go
+	if err != nil {
+		if prev, perr := a.store.MessageByClientID(ctx, actor.UserID, in.ClientMsgID); perr == nil &&
+			prev.ConversationID == in.ConversationID {
+			return prev, nil, false, nil // a resend of a message sent before the refusing rule applied
+		}
+		return parley.Message{}, nil, false, err
+	}
+	in.Body = body
 	mentions, err := a.mentions(ctx, in.ConversationID, in.Body)
 	if err != nil {
 		return parley.Message{}, nil, false, err
@@ -150,6 +159,11 @@ func (a *App) SendMessageJSON(ctx context.Context, actor parley.Actor, in SendMe
 	}
 	if err != nil || !created {
 		return m, nil, created, err
+	}
+	if slow {
+		if err := a.store.TouchPost(ctx, m.ConversationID, actor.UserID, m.CreatedAt); err != nil {
+			a.log.Warn("slow mode clock not advanced", "conversation_id", m.ConversationID, "user_id", actor.UserID, "err", err)
+		}
 	}
 	return m, enc, true, nil
 }
@@ -297,6 +311,9 @@ func (a *App) EditMessage(ctx context.Context, actor parley.Actor, convID string
 	if m.Kind != parley.MessageUser || m.SenderID != actor.UserID {
 		return parley.Message{}, forbidden("only the author edits a message")
 	}
+	if body, err = a.admitEdit(ctx, actor, convID, body); err != nil {
+		return parley.Message{}, err
+	}
 	mentions, err := a.mentions(ctx, convID, body)
 	if err != nil {
 		return parley.Message{}, err
@@ -333,7 +350,15 @@ func (a *App) DeleteMessage(ctx context.Context, actor parley.Actor, convID stri
 	if m.Deleted {
 		return m, nil
 	}
-	return a.store.DeleteMessage(ctx, convID, seq, a.now().UTC(), func(m parley.Message) {
+	d, err := a.store.DeleteMessage(ctx, convID, seq, a.now().UTC(), func(m parley.Message) {
 		a.publishMessage(parley.EventMessageDeleted, m)
 	})
+	if err == nil && m.SenderID != actor.UserID { // a moderator's deletion
+		name := ""
+		if u, err := a.store.User(ctx, m.SenderID); err == nil {
+			name = u.Username
+		}
+		a.auditIn(ctx, actor, convID, "conversation.delete_message", m.SenderID, name, "conversation "+convID+"; seq "+itoa(seq))
+	}
+	return d, err
 }

@@ -33,8 +33,14 @@ const (
 // audit records an admin action in the audit table and the log. A failure
 // to record is logged: the action itself is already done.
 func (a *App) audit(ctx context.Context, actor parley.Actor, action, targetID, target, detail string) {
+	a.auditIn(ctx, actor, "", action, targetID, target, detail)
+}
+
+// auditIn is audit for an action taken in a conversation.
+func (a *App) auditIn(ctx context.Context, actor parley.Actor, convID, action, targetID, target, detail string) {
 	e := parley.AuditEntry{ID: parley.NewID(), At: a.now().UTC().Truncate(time.Millisecond),
-		ActorID: actor.UserID, Actor: "operator", Action: action, TargetID: targetID, Target: target, Detail: detail}
+		ActorID: actor.UserID, Actor: "operator", Action: action, TargetID: targetID, Target: target, Detail: detail,
+		ConversationID: convID}
 	if actor.UserID != "" {
 		if u, err := a.store.User(ctx, actor.UserID); err == nil {
 			e.Actor = u.Username
@@ -346,6 +352,18 @@ func (a *App) Audit(ctx context.Context, actor parley.Actor, q parley.AuditQuery
 	}
 	if q.TargetID != "" && !parley.ValidID(q.TargetID) {
 		return nil, parley.Invalid("target_id", "target_id must be an id")
+	}
+	if q.ActorID != "" && !parley.ValidID(q.ActorID) {
+		return nil, parley.Invalid("actor_id", "actor_id must be a user id")
+	}
+	if q.ConversationID != "" && !parley.ValidID(q.ConversationID) {
+		return nil, parley.Invalid("conversation_id", "conversation_id must be a conversation id")
+	}
+	if len(q.Action) > 64 {
+		return nil, parley.TooLarge("action", "action is at most 64 bytes")
+	}
+	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until) {
+		return nil, parley.Invalid("until", "until must be after since")
 	}
 	return a.store.Audit(ctx, q)
 }

@@ -71,6 +71,13 @@ func (r *Realtime) WatchPresence(ctx context.Context, actor parley.Actor, userID
 	for _, id := range shared {
 		ok[id] = true
 	}
+	peers, err := r.App.store.BlockPeers(ctx, actor.UserID)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range peers {
+		delete(ok, id) // blocked either way: no presence
+	}
 	var visible []string
 	for _, id := range userIDs {
 		if ok[id] {

@@ -61,6 +61,10 @@ func (a *App) publishReceipt(ctx context.Context, r parley.Receipt) {
 	c, err := a.store.Conversation(ctx, r.ConversationID)
 	if err == nil && c.Kind != parley.KindChannel {
 		e.ConversationID = r.ConversationID
+		var drop bool
+		if e, drop = a.withoutBlocked(ctx, r.UserID, e); drop {
+			return
+		}
 	} else {
 		e.UserIDs = []string{r.UserID}
 	}

@@ -39,8 +39,11 @@ func (r *Realtime) Typing(ctx context.Context, actor parley.Actor, conversationI
 	}
 	frame, _ := json.Marshal(typingFrame{Type: parley.EventTyping, ConversationID: conversationID,
 		UserID: actor.UserID, Typing: typing, ExpiresInMS: r.typingTTL.Milliseconds()})
-	r.App.publish(context.WithoutCancel(ctx), parley.Event{
+	e, drop := r.App.withoutBlocked(ctx, actor.UserID, parley.Event{
 		Kind: parley.EventTyping, ConversationID: conversationID, Frame: frame,
 	})
+	if !drop {
+		r.App.publish(context.WithoutCancel(ctx), e)
+	}
 	return nil
 }

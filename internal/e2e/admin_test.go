@@ -72,6 +72,8 @@ func TestAdminEndpointsAuthorization(t *testing.T) {
 		{"POST", "/api/v1/admin/invites", `{}`},
 		{"POST", "/api/v1/admin/invites/" + parley.NewID() + "/revoke", ""},
 		{"GET", "/api/v1/admin/audit", ""},
+		{"GET", "/api/v1/admin/content-rules", ""},
+		{"PUT", "/api/v1/admin/content-rules", `{"deny_words":["x"]}`},
 	}
 	for _, ep := range endpoints {
 		if st, m, _ := adminCall(t, e, ep.method, ep.path, userC.Token(), ep.body); st != 403 || adminErrCode(m) != "forbidden" {

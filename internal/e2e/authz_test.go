@@ -119,6 +119,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 	sendBody := func(w authzWorld, r int) string { return `{"client_msg_id":"authz-` + w.conv.ID + `","body":"hi"}` }
 	static := func(s string) func(authzWorld, int) string { return func(authzWorld, int) string { return s } }
+	targetBody := func(extra string) func(authzWorld, int) string {
+		return func(w authzWorld, _ int) string { return `{"user_id":"` + w.target + `"` + extra + `}` }
+	}
 	const (
 		ok, created, noContent = 200, 201, 204
 		forbidden, notFound    = 403, 404
@@ -156,6 +159,34 @@ func TestAuthorizationMatrix(t *testing.T) {
 			[numRoles]int{created, created, created, created, created, unauth}},
 		{"unknown conversation", "GET", static("/api/v1/conversations/" + parley.NewID() + "/messages"), nil,
 			[numRoles]int{notFound, notFound, notFound, notFound, notFound, unauth}},
+		// Moderation (docs/moderation.md).
+		{"mute member", "POST", conv("/moderation/mute"), targetBody(`,"duration_seconds":60,"reason":"calm"`),
+			[numRoles]int{ok, ok, forbidden, notFound, notFound, unauth}},
+		{"unmute member", "POST", conv("/moderation/unmute"), targetBody(""),
+			[numRoles]int{noContent, noContent, forbidden, notFound, notFound, unauth}},
+		{"kick member", "POST", conv("/moderation/kick"), targetBody(`,"reason":"out"`),
+			[numRoles]int{noContent, noContent, forbidden, notFound, notFound, unauth}},
+		{"ban member", "POST", conv("/bans"), targetBody(`,"reason":"spam"`),
+			[numRoles]int{created, created, forbidden, notFound, notFound, unauth}},
+		{"list bans", "GET", conv("/bans"), nil, [numRoles]int{ok, ok, forbidden, notFound, notFound, unauth}},
+		{"unban (nobody banned)", "DELETE", func(w authzWorld, _ int) string { return "/api/v1/conversations/" + w.conv.ID + "/bans/" + w.target },
+			nil, [numRoles]int{notFound, notFound, forbidden, notFound, notFound, unauth}},
+		{"get rules", "GET", conv("/rules"), nil, [numRoles]int{ok, ok, ok, notFound, notFound, unauth}},
+		{"set rules", "PUT", conv("/rules"), static(`{"slow_mode_seconds":5}`), [numRoles]int{ok, ok, forbidden, notFound, notFound, unauth}},
+		{"server content rules", "GET", static("/api/v1/admin/content-rules"), nil,
+			[numRoles]int{forbidden, forbidden, forbidden, forbidden, forbidden, unauth}},
+		{"report message", "POST", static("/api/v1/reports"), func(w authzWorld, _ int) string {
+			return fmt.Sprintf(`{"conversation_id":"%s","seq":%d,"reason":"spam"}`, w.conv.ID, w.msgSeq)
+		}, [numRoles]int{created, created, forbidden, notFound, notFound, unauth}},
+		{"conversation's reports", "GET", func(w authzWorld, _ int) string { return "/api/v1/reports?conversation_id=" + w.conv.ID }, nil,
+			[numRoles]int{ok, ok, forbidden, notFound, notFound, unauth}},
+		{"every report", "GET", static("/api/v1/reports"), nil, [numRoles]int{forbidden, forbidden, forbidden, forbidden, forbidden, unauth}},
+		{"my reports", "GET", static("/api/v1/reports/mine"), nil, [numRoles]int{ok, ok, ok, ok, ok, unauth}},
+		{"resolve unknown report", "POST", static("/api/v1/reports/" + parley.NewID() + "/resolve"), static(`{"action":"dismiss"}`),
+			[numRoles]int{notFound, notFound, notFound, notFound, notFound, unauth}},
+		{"list blocks", "GET", static("/api/v1/blocks"), nil, [numRoles]int{ok, ok, ok, ok, ok, unauth}},
+		{"unblock (nobody blocked)", "DELETE", func(w authzWorld, _ int) string { return "/api/v1/blocks/" + w.target }, nil,
+			[numRoles]int{notFound, notFound, notFound, notFound, notFound, unauth}},
 	}
 	// In a public channel, existence is public: non-members see the
 	// conversation, get 403 (join first) for members-only operations, and
@@ -172,6 +203,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"add someone else", "POST", conv("/members"), func(w authzWorld, _ int) string { return `{"user_ids":["` + w.fresh + `"]}` },
 			[numRoles]int{ok, ok, forbidden, forbidden, forbidden, unauth}},
 		{"update conversation", "PATCH", conv(""), static(`{"title":"renamed"}`), [numRoles]int{ok, ok, forbidden, forbidden, forbidden, unauth}},
+		{"get rules", "GET", conv("/rules"), nil, [numRoles]int{ok, ok, ok, forbidden, forbidden, unauth}},
+		{"ban member", "POST", conv("/bans"), targetBody(""), [numRoles]int{created, created, forbidden, forbidden, forbidden, unauth}},
+		{"mute member", "POST", conv("/moderation/mute"), targetBody(`,"duration_seconds":60`),
+			[numRoles]int{ok, ok, forbidden, forbidden, forbidden, unauth}},
 	}
 	broadcast := []authzCase{
 		{"send", "POST", conv("/messages"), sendBody,
@@ -202,6 +237,25 @@ func TestAuthorizationMatrix(t *testing.T) {
 	run("private group:", parley.KindGroup, false, false, private)
 	run("public channel:", parley.KindChannel, true, false, public)
 	run("broadcast channel:", parley.KindChannel, true, true, broadcast)
+	// Blocking is every signed-in user's own business; each block is lifted
+	// again so the shared users stay able to build worlds.
+	for r := range numRoles {
+		token := ""
+		if r != anonymous {
+			token = users.clients[r].Token()
+		}
+		want := [2]int{ok, noContent}
+		if r == anonymous {
+			want = [2]int{unauth, unauth}
+		}
+		path := "/api/v1/blocks/" + users.fresh.ID
+		if got := authzCall(t, env, "PUT", path, token, ""); got != want[0] {
+			t.Errorf("block as %s: status %d, want %d", roleNames[r], got, want[0])
+		}
+		if got := authzCall(t, env, "DELETE", path, token, ""); got != want[1] {
+			t.Errorf("unblock as %s: status %d, want %d", roleNames[r], got, want[1])
+		}
+	}
 }
 
 // sendPatiently sends; the matrix's server has a send rate high enough

@@ -234,7 +234,22 @@ func (s *Server) adminAudit(w http.ResponseWriter, r *http.Request, actor parley
 		limit = app.DefaultAuditLimit
 	}
 	q := r.URL.Query()
-	entries, err := s.app.Audit(r.Context(), actor, parley.AuditQuery{TargetID: q.Get("target_id"), Before: q.Get("before"), Limit: limit})
+	aq := parley.AuditQuery{TargetID: q.Get("target_id"), ActorID: q.Get("actor_id"), ConversationID: q.Get("conversation_id"),
+		Action: q.Get("action"), Before: q.Get("before"), Limit: limit}
+	for _, t := range []struct {
+		name string
+		to   *time.Time
+	}{{"since", &aq.Since}, {"until", &aq.Until}} {
+		if v := q.Get(t.name); v != "" {
+			at, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				s.writeError(w, r, parley.Invalid(t.name, "%s must be an RFC 3339 time (2026-01-31T12:00:00Z)", t.name))
+				return
+			}
+			*t.to = at
+		}
+	}
+	entries, err := s.app.Audit(r.Context(), actor, aq)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -90,6 +90,8 @@ func (s *Server) routes() {
 	s.adminRoutes()
 	s.searchRoutes()
 	s.contactRoutes()
+	s.moderationRoutes()
+	s.reportRoutes()
 }
 
 type ctxKey int

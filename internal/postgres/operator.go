@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -103,23 +104,25 @@ func (s *Store) ReleaseInvite(ctx context.Context, id string) error {
 
 // AppendAudit implements parley.OperatorStore.
 func (s *Store) AppendAudit(ctx context.Context, e parley.AuditEntry) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO audit_log (id, at, actor_id, actor, action, target_id, target, detail)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, e.ID, millis(e.At), e.ActorID, e.Actor, e.Action, e.TargetID, e.Target, e.Detail)
+	_, err := s.pool.Exec(ctx, `INSERT INTO audit_log (id, at, actor_id, actor, action, target_id, target, detail, conversation_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, e.ID, millis(e.At), e.ActorID, e.Actor, e.Action, e.TargetID, e.Target, e.Detail, e.ConversationID)
 	return translate(err)
 }
 
 // Audit implements parley.OperatorStore.
 func (s *Store) Audit(ctx context.Context, q parley.AuditQuery) ([]parley.AuditEntry, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, at, actor_id, actor, action, target_id, target, detail FROM audit_log
-		WHERE ($1 = '' OR target_id = $1) AND ($2 = '' OR id < $2) ORDER BY id DESC LIMIT $3`,
-		q.TargetID, q.Before, q.Limit)
+	var args []any
+	where := parley.AuditFilter(q, func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) })
+	args = append(args, q.Limit)
+	rows, err := s.pool.Query(ctx, `SELECT id, at, actor_id, actor, action, target_id, target, detail, conversation_id FROM audit_log
+		WHERE `+where+` ORDER BY id DESC LIMIT $`+strconv.Itoa(len(args)), args...)
 	if err != nil {
 		return nil, translate(err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (parley.AuditEntry, error) {
 		var e parley.AuditEntry
 		var at int64
-		err := r.Scan(&e.ID, &at, &e.ActorID, &e.Actor, &e.Action, &e.TargetID, &e.Target, &e.Detail)
+		err := r.Scan(&e.ID, &at, &e.ActorID, &e.Actor, &e.Action, &e.TargetID, &e.Target, &e.Detail, &e.ConversationID)
 		e.At = fromMillis(at)
 		return e, err
 	})

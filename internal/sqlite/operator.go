@@ -113,25 +113,19 @@ func (s *Store) ReleaseInvite(ctx context.Context, id string) error {
 // AppendAudit implements parley.OperatorStore.
 func (s *Store) AppendAudit(ctx context.Context, e parley.AuditEntry) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (id, at, actor_id, actor, action, target_id, target, detail)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, e.ID, millis(e.At), e.ActorID, e.Actor, e.Action, e.TargetID, e.Target, e.Detail)
+		_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (id, at, actor_id, actor, action, target_id, target, detail, conversation_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.ID, millis(e.At), e.ActorID, e.Actor, e.Action, e.TargetID, e.Target, e.Detail, e.ConversationID)
 		return err
 	})
 }
 
 // Audit implements parley.OperatorStore.
 func (s *Store) Audit(ctx context.Context, q parley.AuditQuery) ([]parley.AuditEntry, error) {
-	sqlText := `SELECT id, at, actor_id, actor, action, target_id, target, detail FROM audit_log WHERE 1 = 1`
 	var args []any
-	if q.TargetID != "" {
-		sqlText += ` AND target_id = ?`
-		args = append(args, q.TargetID)
-	}
-	if q.Before != "" {
-		sqlText += ` AND id < ?`
-		args = append(args, q.Before)
-	}
-	sqlText += ` ORDER BY id DESC LIMIT ?`
+	where := parley.AuditFilter(q, func(v any) string { args = append(args, v); return "?" })
+	// #nosec G202 -- AuditFilter concatenates only column names and placeholders; values are bound
+	sqlText := `SELECT id, at, actor_id, actor, action, target_id, target, detail, conversation_id FROM audit_log WHERE ` + where +
+		` ORDER BY id DESC LIMIT ?`
 	args = append(args, q.Limit)
 	rows, err := s.read.QueryContext(ctx, sqlText, args...)
 	if err != nil {
@@ -142,7 +136,7 @@ func (s *Store) Audit(ctx context.Context, q parley.AuditQuery) ([]parley.AuditE
 	for rows.Next() {
 		var e parley.AuditEntry
 		var at int64
-		if err := rows.Scan(&e.ID, &at, &e.ActorID, &e.Actor, &e.Action, &e.TargetID, &e.Target, &e.Detail); err != nil {
+		if err := rows.Scan(&e.ID, &at, &e.ActorID, &e.Actor, &e.Action, &e.TargetID, &e.Target, &e.Detail, &e.ConversationID); err != nil {
 			return nil, translate(err)
 		}
 		e.At = fromMillis(at)

@@ -16,6 +16,7 @@ import { toast, errorText, confirmDialog, announce } from './views/ui.js';
 import { ensureEmojiFont } from './emojifont.js';
 import { openSearch } from './views/search.js';
 import { openContacts } from './views/contacts.js';
+import { reportMessage, OUTCOME } from './views/reports.js';
 
 const root = document.getElementById('app');
 const api = new Api('');
@@ -109,7 +110,8 @@ function start(me, token) {
     openMembers: (id) => openMembers(ctx, id),
     openSearch: (q) => openSearch(ctx, q),
     openContacts: () => openContacts(ctx),
-    signOut, toggleMute, leave, join, toggleReaction, openReactionPicker, deleteMessage,
+    signOut, toggleMute, leave, join, toggleReaction, openReactionPicker, deleteMessage, block,
+    report: (convId, m) => reportMessage(ctx, convId, m),
     startReply: (m) => ctx.chat?.composer.startReply(m),
     startEdit: (m) => ctx.chat?.composer.startEdit(m),
     jumpTo: (seq) => ctx.chat?.jumpTo(seq),
@@ -148,6 +150,7 @@ function start(me, token) {
   ctx.shell = shell;
   replace(root, shell);
   ctx.listReady = store.loadConversations().catch((e) => toast(errorText(e), 'error'));
+  store.loadBlocks().catch(() => {});
   rt.start();
 }
 
@@ -214,6 +217,20 @@ function subscribePresence(c) {
   ctx.rt.subscribePresence([...c.members.keys()].filter((id) => id !== ctx.store.me.id).slice(0, 200));
 }
 
+// block blocks (on=true) or unblocks a user, asking first, and reloads the
+// block list; it resolves to whether anything changed.
+async function block(userId, on) {
+  const { store, api } = ctx;
+  const name = store.displayName(userId);
+  if (on && !await confirmDialog('Block ' + name, `${name} will not be able to message you directly, add you to conversations or see when you are online. Their messages in shared groups are hidden for you.`, 'Block', true)) return false;
+  try {
+    await api.req(on ? 'PUT' : 'DELETE', `/blocks/${encodeURIComponent(userId)}`);
+    toast(on ? `${name} is blocked` : `${name} is unblocked`);
+    await store.loadBlocks();
+    return true;
+  } catch (e) { toast(errorText(e), 'error'); return false; }
+}
+
 function onFrame(f) {
   const { store } = ctx;
   switch (f.type) {
@@ -242,6 +259,10 @@ function onFrame(f) {
       break;
     case 'contact_accepted':
     case 'contact_removed': store.emit('contacts'); break;
+    case 'blocks_changed': store.loadBlocks().catch(() => {}); break;
+    case 'report_resolved':
+      if (f.report) toast(`Your report was resolved: ${OUTCOME[f.report.action] || f.report.action}${f.report.note ? ' — ' + f.report.note : ''}`);
+      break;
     default: break;
   }
 }

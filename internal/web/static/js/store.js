@@ -22,6 +22,15 @@ export class Store {
     this.subs = new Map();
     this.pendingTopics = new Set();
     this.mutedLocal = new Set(JSON.parse(localStorage.getItem('parley.muted') || '[]'));
+    this.blocked = new Set(); // user ids the signed-in user blocks (their messages collapse)
+    this.revealed = new Set(); // "conversation:seq" of collapsed messages shown anyway
+  }
+
+  // loadBlocks reads the block list (GET /blocks) and re-renders messages.
+  async loadBlocks() {
+    const r = await this.api.req('GET', '/blocks');
+    this.blocked = new Set(list(r, 'blocks').map((b) => b.user_id));
+    this.emit('blocks', 'contacts');
   }
 
   // on subscribes fn to topic; returns the unsubscribe function.
@@ -361,6 +370,7 @@ export class Store {
     const who = (id) => (id === this.me?.id ? 'You' : this.displayName(id));
     const names = (ids) => (ids || []).map(who).join(', ');
     const actor = s.actor_id ? who(s.actor_id) : 'Someone';
+    const reason = (x) => (x.reason ? ` (${x.reason})` : '');
     const c = this.convs.get(m.conversation_id);
     switch (s.action) {
       case 'created':
@@ -372,6 +382,12 @@ export class Store {
       case 'member_removed': return `${actor} removed ${names(s.user_ids)}`;
       case 'role_changed': return `${actor} made ${names(s.user_ids)} ${s.role === 'member' ? 'a member' : 'an ' + s.role}`;
       case 'owner_changed': return `${names(s.user_ids)} is now the owner`;
+      case 'member_muted': return `${actor} muted ${names(s.user_ids)}${s.until ? ' until ' + new Date(s.until).toLocaleString() : ''}${reason(s)}`;
+      case 'member_unmuted': return `${actor} unmuted ${names(s.user_ids)}${reason(s)}`;
+      case 'member_kicked': return `${actor} removed ${names(s.user_ids)}${reason(s)}`;
+      case 'member_banned': return `${actor} banned ${names(s.user_ids)}${reason(s)}`;
+      case 'member_unbanned': return `${actor} lifted the ban of ${names(s.user_ids)}${reason(s)}`;
+      case 'rules_changed': return `${actor} changed the conversation rules`;
       case 'conversation_updated':
         if (s.title != null) return `${actor} renamed the conversation to “${s.title}”`;
         if (s.topic != null) return s.topic ? `${actor} set the topic: ${s.topic}` : `${actor} cleared the topic`;

@@ -4,6 +4,7 @@
 // is a REST call under /api/v1/admin; the page only shows what it answers.
 import { h, replace, iconButton } from '../dom.js';
 import { toast, errorText, confirmDialog } from './ui.js';
+import { reportsPanel } from './reports.js';
 
 const admin = (api) => ({
   overview: () => api.req('GET', '/admin/overview'),
@@ -131,11 +132,12 @@ export function renderAdmin(ctx) {
     if (inv) { note.value = ''; replace(detail, h('h3', {}, 'New invite link'), h('code', { class: 'admin-secret' }, inviteLink(inv.code))); }
   });
 
+  const reports = reportsPanel(ctx, '');
   const el = h('div', { class: 'admin-page' },
     h('header', { class: 'chat-head' },
       iconButton('back', 'Back to conversations', () => ctx.nav('/')),
       h('h1', { class: 'chat-title' }, 'Administration')),
-    h('div', { class: 'admin-body' }, err, overview,
+    h('div', { class: 'admin-body' }, err, overview, reports.el,
       h('section', { class: 'admin-section', 'aria-label': 'Accounts' }, h('h2', {}, 'Accounts'), search,
         h('table', { class: 'admin-table' }, h('thead', {}, h('tr', {}, h('th', {}, 'User'), h('th', {}, 'Role'), h('th', {}, 'State'), h('th', {}, 'Actions'))), users),
         detail),

@@ -246,7 +246,7 @@ export function renderChat(ctx, id) {
 
   subs.push(() => document.removeEventListener('click', onTap), () => document.removeEventListener('pointerdown', onPointer, { capture: true }), () => document.removeEventListener('keydown', onKey, { capture: true }), store.on('msgs:' + id, renderList), store.on('outbox', renderList), store.on('users', () => { renderList(); renderHead(); }),
     store.on('conv:' + id, () => { renderHead(); renderList(); }), store.on('presence', renderHead), store.on('typing:' + id, renderTyping),
-    store.on('me', renderList));
+    store.on('me', renderList), store.on('blocks', renderList));
   const ticker = setInterval(renderTyping, 2000);
 
   // Load: conversation, members (for receipts, mentions, names), messages.

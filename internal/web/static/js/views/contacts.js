@@ -57,6 +57,10 @@ export function openContacts(ctx) {
     toast(r?.accepted ? `You and ${name(id)} are contacts now` : `Request sent to ${name(id)}`);
   }, 'btn-primary');
   const empty = (text) => h('li', { class: 'muted pick-empty' }, text);
+  const blockBtn = (id) => (store.blocked.has(id)
+    ? h('button', { type: 'button', class: 'btn unblock-btn', onclick: () => ctx.block(id, false).then(refresh) }, 'Unblock')
+    : h('button', { type: 'button', class: 'btn btn-danger-ghost block-btn', 'aria-label': 'Block ' + name(id), onclick: () => ctx.block(id, true).then(refresh) }, 'Block'));
+  const blockedList = h('ul', { class: 'pick-list blocked-list', 'aria-label': 'Blocked people' });
 
   let gen = 0;
   async function refresh() {
@@ -76,7 +80,10 @@ export function openContacts(ctx) {
       replace(outgoing, reqs.outgoing.length ? reqs.outgoing.map((r) => person(u(r.to_id),
         btn('Cancel', () => api.req('DELETE', `/contacts/requests/${encodeURIComponent(r.to_id)}`)))) : empty('None pending.'));
       replace(contacts, list.contacts.length ? list.contacts.map((c) => person(u(c.user_id), message(c.user_id),
-        btn('Remove', () => api.req('DELETE', `/contacts/${encodeURIComponent(c.user_id)}`), 'btn-danger'))) : empty('No contacts yet.'));
+        btn('Remove', () => api.req('DELETE', `/contacts/${encodeURIComponent(c.user_id)}`), 'btn-danger'), blockBtn(c.user_id))) : empty('No contacts yet.'));
+      await store.ensureUsers([...store.blocked]);
+      if (my !== gen) return;
+      replace(blockedList, store.blocked.size ? [...store.blocked].map((id) => person(u(id), blockBtn(id))) : empty('Nobody.'));
       replace(suggestions, sugg.suggestions.length ? sugg.suggestions.map((s) => person(u(s.user_id), request(s.user_id))) : empty('No suggestions.'));
       if (!privacyEdited) {
         findMe.value = priv.find_me;
@@ -95,7 +102,7 @@ export function openContacts(ctx) {
       const r = await api.req('GET', '/people', undefined, { q: text, limit: 20 });
       if (my !== findGen) return;
       const users = (r.users || []).map((x) => store.addUser(x));
-      replace(found, users.length ? users.map((x) => person(x, request(x.id), message(x.id))) : empty('Nobody found.'));
+      replace(found, users.length ? users.map((x) => person(x, request(x.id), message(x.id), blockBtn(x.id))) : empty('Nobody found.'));
     } catch (e) { if (my === findGen) replace(found, h('li', { class: 'form-error' }, errorText(e))); }
   }
   q.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(find, 250); });
@@ -110,6 +117,7 @@ export function openContacts(ctx) {
     h('h3', {}, 'Your requests'), outgoing,
     h('h3', {}, 'Contacts'), contacts,
     h('h3', {}, 'People you may know'), suggestions,
+    h('h3', {}, 'Blocked'), blockedList,
     h('h3', {}, 'Privacy'), field(findMe.dataset.label, findMe), field(directFrom.dataset.label, directFrom), savePrivacy,
   ], { wide: true, cls: 'contacts-dialog', onclose: () => off.forEach((f) => f()) });
   q.focus();

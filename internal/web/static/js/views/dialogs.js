@@ -4,6 +4,8 @@ import { h, icon, replace } from '../dom.js';
 import { modal, field, avatar, toast, errorText, confirmDialog } from './ui.js';
 import { ago } from '../format.js';
 import { setUserAvatar } from '../avatars.js';
+import { memberActions, bansSection, rulesForm } from './moderation.js';
+import { reportsPanel } from './reports.js';
 
 // picturePicker is a button that opens the file chooser for a PNG, JPEG,
 // GIF or WebP picture (the file input itself is visually hidden and out of
@@ -149,6 +151,7 @@ export function openMembers(ctx, id) {
   const c = store.convs.get(id);
   const listEl = h('ul', { class: 'member-list', 'aria-label': 'Members' });
   const canManage = c.role === 'owner' || c.role === 'admin';
+  const bans = canManage && c.kind !== 'direct' ? bansSection(ctx, c) : null;
   const render = () => {
     const cc = store.convs.get(id);
     if (!cc?.members) { replace(listEl, h('li', { class: 'muted' }, 'Loading…')); return; }
@@ -156,7 +159,7 @@ export function openMembers(ctx, id) {
     replace(listEl, rows.map((mm) => {
       const u = store.user(mm.user_id) || { id: mm.user_id };
       const p = store.presence.get(mm.user_id);
-      return h('li', { class: 'member-row' },
+      return h('li', { class: 'member-row', dataset: { user: mm.user_id } },
         avatar(store, u, { size: 'sm', presence: true }),
         h('span', { class: 'pick-text' },
           h('span', { class: 'pick-name' }, store.displayName(mm.user_id), mm.user_id === store.me.id ? ' (you)' : ''),
@@ -168,10 +171,12 @@ export function openMembers(ctx, id) {
             if (!await confirmDialog('Remove member', `Remove ${store.displayName(mm.user_id)} from ${store.title(cc)}?`, 'Remove', true)) return;
             try { await ctx.api.removeMember(id, mm.user_id); cc.members.delete(mm.user_id); cc.member_count = cc.members.size; render(); store.emit('conv:' + id); } catch (e) { toast(errorText(e), 'error'); }
           },
-        }, 'Remove') : null);
+        }, 'Remove') : null,
+        ...memberActions(ctx, cc, mm, () => { store.loadMembers(id).then(render).catch(() => {}); bans?.refresh(); }));
     }));
   };
   const body = [listEl];
+  if (bans) body.push(reportsPanel(ctx, c.id).el, bans.el, rulesForm(ctx, c));
   if (canManage || c.kind === 'group') {
     const s = userSearch(ctx, {
       label: 'Invite people',
@@ -209,8 +214,8 @@ export function openMembers(ctx, id) {
     }));
     body.unshift(form);
   }
-  const unsub = store.on('conv:' + id, render);
-  modal(c.kind === 'direct' ? 'Members' : `${store.title(c)} — settings and members`, body, { onclose: unsub });
+  const unsub = [store.on('conv:' + id, render), store.on('blocks', render)];
+  modal(c.kind === 'direct' ? 'Members' : `${store.title(c)} — settings and members`, body, { onclose: () => unsub.forEach((f) => f()) });
   store.loadMembers(id).then(render).catch(() => {});
   render();
 }

@@ -9,7 +9,14 @@ import { avatar, modal, errorText } from './ui.js';
 export function signature(ctx, c, m, o) {
   const reply = m.reply_to ? ctx.store.message(c.id, m.reply_to) : null;
   return JSON.stringify([m.body, m.edited_at, m.deleted, m.reactions, (m.attachments || []).map((a) => a.id), o.cont, o.tick, o.seen, reply?.body, reply?.deleted,
-    ctx.store.displayName(m.sender_id), ctx.store.users.size, o.status, o.last]);
+    ctx.store.displayName(m.sender_id), ctx.store.users.size, o.status, o.last, hidden(ctx.store, c, m)]);
+}
+
+// hidden reports whether m is from a user the signed-in user blocks and
+// not revealed: such rows collapse to a note with a "Show" button.
+function hidden(store, c, m) {
+  return m.kind !== 'system' && m.sender_id !== store.me?.id && store.blocked.has(m.sender_id) &&
+    !store.revealed.has(c.id + ':' + m.seq);
 }
 
 export function messageRow(ctx, c, m, o) {
@@ -20,6 +27,14 @@ export function messageRow(ctx, c, m, o) {
     return h('li', { class: 'msg-system', id: 'm-' + m.seq, dataset: { seq: m.seq } }, h('span', {}, store.systemText(m)));
   }
   const name = store.displayName(m.sender_id);
+  if (m.seq && hidden(store, c, m)) {
+    return h('li', { class: 'msg msg-blocked', id: 'm-' + m.seq, dataset: { seq: m.seq } },
+      h('span', { class: 'muted' }, 'Message from a blocked user'),
+      h('button', { type: 'button', class: 'link-btn show-blocked', 'aria-label': 'Show the message from ' + name, onclick: () => {
+        store.revealed.add(c.id + ':' + m.seq);
+        store.emit('blocks');
+      } }, 'Show'));
+  }
   const li = h('li', {
     class: ['msg', mine && 'mine', o.cont && 'cont', m.deleted && 'deleted', !mine && !m.deleted && mentionsUser(m, me) && 'mention-me', o.status && 'status-' + o.status],
     id: m.seq ? 'm-' + m.seq : undefined, tabindex: '-1', dataset: { seq: m.seq || '', cid: m.client_msg_id || '' },
@@ -82,6 +97,7 @@ function tools(ctx, c, m, mine) {
     iconButton('smile', 'Add reaction', (ev) => ctx.openReactionPicker(c.id, m, ev.currentTarget)),
     iconButton('reply', 'Reply', () => ctx.startReply(m)),
     mine ? iconButton('edit', 'Edit', () => ctx.startEdit(m)) : null,
+    mine ? null : iconButton('alert', 'Report', () => ctx.report(c.id, m), 'report-btn'),
     canDelete ? iconButton('trash', 'Delete', () => ctx.deleteMessage(c.id, m), 'danger') : null);
 }
 
