@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -33,7 +34,13 @@ func (a *App) publishContact(ctx context.Context, kind parley.EventKind, from, t
 // issue) plugs in here; it wins over every contact and privacy rule: a
 // blocked pair cannot find each other, send requests or start a direct
 // conversation, and the refusal looks like an unknown user (not_found).
-func (a *App) blocked(context.Context, string, string) (bool, error) { return false, nil }
+func (a *App) blocked(ctx context.Context, actorID, otherID string) (bool, error) {
+	peers, err := a.store.BlockPeers(ctx, actorID)
+	if err != nil {
+		return false, err
+	}
+	return slices.Contains(peers, otherID), nil
+}
 
 // reachable checks that actor may act on target under target's setting aud
 // (see parley.Audience): not_found if target does not exist, is disabled or
@@ -296,11 +303,21 @@ func (a *App) FindPeople(ctx context.Context, actor parley.Actor, q string, limi
 	if err != nil {
 		return nil, err
 	}
+	peers, err := a.store.BlockPeers(ctx, actor.UserID)
+	if err != nil {
+		return nil, err
+	}
 	out := []parley.User{}
 	seen := map[string]bool{}
+	for _, p := range peers {
+		seen[p] = true // blocked either way: never found, not even by a typo
+	}
 	for i, u := range users {
 		if len(out) == limit {
 			return out, nil
+		}
+		if seen[u.ID] {
+			continue
 		}
 		seen[u.ID] = true
 		if ok, err := a.findable(ctx, actor, u, privs[i]); err != nil {
@@ -391,14 +408,11 @@ func (a *App) typoMatches(ctx context.Context, q string, skip map[string]bool, n
 }
 
 // findable reports whether people search shows u (with privacy p) to
-// actor: not actor themself, not blocked either way, and admitted by u's
-// find_me audience.
+// actor: not actor themself and admitted by u's find_me audience (the
+// caller leaves out users blocked either way).
 func (a *App) findable(ctx context.Context, actor parley.Actor, u parley.User, p parley.PrivacySettings) (bool, error) {
 	if u.ID == actor.UserID {
 		return false, nil
-	}
-	if b, err := a.blocked(ctx, actor.UserID, u.ID); err != nil || b {
-		return false, err
 	}
 	if p.FindMe != parley.AudienceEveryone {
 		d, err := a.store.ContactDistance(ctx, actor.UserID, u.ID)

@@ -299,6 +299,8 @@ func (c *conn) renderEvent(b *xb, ev *event) {
 		c.renderMembership(ctx, b, ev)
 	case parley.EventSessionRevoked:
 		go c.fail(streamErr("not-authorized", "this session was signed out"))
+	case app.EventBlocks:
+		c.renderBlocks(b, ev.Blocks)
 	}
 }
 

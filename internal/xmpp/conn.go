@@ -64,6 +64,10 @@ type conn struct {
 
 	carbons atomic.Bool
 
+	blocklistSeen atomic.Bool     // the client asked for its block list: push changes (XEP-0191)
+	pushSeq       atomic.Uint64   // ids of server-initiated iqs
+	blocked       map[string]bool // users this user blocks (blocking.go blocks); writer goroutine
+
 	// Pipelined sends (chat.go pipeSend): slots bounds them, sends counts
 	// them. slots is made and filled by the reader goroutine.
 	slots chan struct{}

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/parley-chat/parley"
+	"github.com/parley-chat/parley/internal/app"
 )
 
 // hub routes events to this node's XMPP sessions: by topic (conversation id
@@ -76,6 +77,7 @@ type event struct {
 	Presence *parley.PresenceStatus `json:"-"`
 	Typing   *typingFrame           `json:"-"`
 	Member   *parley.Member         `json:"-"`
+	Blocks   *blocksFrame           `json:"-"`
 }
 
 type typingFrame struct {
@@ -109,6 +111,8 @@ func decode(e parley.Event) (*event, bool) {
 		}
 		err = json.Unmarshal(e.Frame, &f)
 		ev.Member = &f.Member
+	case app.EventBlocks:
+		ev.Blocks, err = decodeBlocks(e)
 	case parley.EventSessionRevoked:
 	default:
 		return nil, false

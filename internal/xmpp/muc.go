@@ -286,6 +286,9 @@ func (c *conn) renderGroupMessage(ctx context.Context, b *xb, m *parley.Message,
 	if _, ok := c.joined(m.ConversationID); !ok {
 		return
 	}
+	if c.blocks(ctx)[m.SenderID] {
+		return // XEP-0191: nothing from a blocked user reaches the blocker
+	}
 	name := c.s.username(ctx, c.actor, m.SenderID)
 	if name == "" {
 		return

@@ -1,6 +1,7 @@
 package xmpp
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/parley-chat/parley"
@@ -74,6 +75,15 @@ func errorBody(b *xb, typ, cond, text, code, field string) {
 
 // appError renders err's error element.
 func appError(b *xb, err error) {
+	var pe *parley.Error
+	if isBlocked(err) && errors.As(err, &pe) { // XEP-0191 §3.5
+		b.open("error", "type", "cancel").empty("not-acceptable", "xmlns", nsStanzas).
+			elem("text", pe.Message, "xmlns", nsStanzas, "xml:lang", "en").
+			empty("blocked", "xmlns", nsBlockingErr).
+			empty("parley-error", "xmlns", nsParley, "code", string(parley.ErrorCode(err)), "field", pe.Field).
+			close("error")
+		return
+	}
 	typ, cond := stanzaError(err)
 	msg, field := "internal error", ""
 	if pe, ok := err.(*parley.Error); ok {
@@ -179,6 +189,8 @@ func (c *conn) iq(el *element) {
 		c.iqResult(el, nil)
 	case nsMAM + " query":
 		c.mam(el, p, to)
+	case nsBlocking + " blocklist", nsBlocking + " block", nsBlocking + " unblock":
+		c.blocking(el, p)
 	case nsBind + " bind":
 		c.send(iqError(el, "cancel", "not-allowed", "this stream has already bound a resource", ""), true)
 	default:
@@ -189,7 +201,7 @@ func (c *conn) iq(el *element) {
 // features lists what the server supports (disco#info of the domain and of
 // account JIDs).
 var serverFeatures = []string{
-	nsDiscoI, nsDiscoIt, nsPing, nsVersion, nsCarbons, nsReceipts, nsMarkers, nsMAM, nsSID, nsChatSt,
+	nsDiscoI, nsDiscoIt, nsPing, nsVersion, nsCarbons, nsReceipts, nsMarkers, nsMAM, nsSID, nsChatSt, nsBlocking,
 	"msgoffline",
 }
 

@@ -32,7 +32,7 @@ class Client(slixmpp.ClientXMPP):
         self.ssl_context.verify_mode = ssl.CERT_NONE
         for p in ("xep_0030", "xep_0199", "xep_0184", "xep_0333", "xep_0280",
                   "xep_0313", "xep_0359", "xep_0085", "xep_0198", "xep_0045", "xep_0308",
-                  "xep_0066", "xep_0363"):
+                  "xep_0066", "xep_0363", "xep_0191"):
             self.register_plugin(p)
         self["xep_0184"].auto_ack = True
         self["xep_0184"].auto_request = False
@@ -40,6 +40,7 @@ class Client(slixmpp.ClientXMPP):
         self.add_event_handler("session_start", self.start)
         self.add_event_handler("message", self.on_message)
         self.add_event_handler("groupchat_message", self.on_groupchat)
+        self.add_event_handler("message_error", self.on_message)
         self.add_event_handler("receipt_received", self.on_receipt)
         self.add_event_handler("marker_displayed", self.on_displayed)
         self.add_event_handler("carbon_sent", self.on_carbon_sent)
@@ -51,6 +52,8 @@ class Client(slixmpp.ClientXMPP):
         self.done = asyncio.get_event_loop().create_future()
         self.add_event_handler("disconnected", self.on_disconnected)
         self.add_event_handler("session_resumed", lambda _: emit(event="session_resumed"))
+        self.add_event_handler("blocked", lambda iq: self.on_block_push(iq, "block"))
+        self.add_event_handler("unblocked", lambda iq: self.on_block_push(iq, "unblock"))
         self.add_event_handler("chatstate_composing", lambda m: emit(event="composing", frm=m["from"].bare))
 
     def on_disconnected(self, _):
@@ -70,7 +73,12 @@ class Client(slixmpp.ClientXMPP):
                  stanza_id=msg["stanza_id"]["id"], delayed=bool(msg["delay"]["stamp"]), oob=msg["oob"]["url"],
                  replace=msg["replace"]["id"] if msg.xml.find("{urn:xmpp:message-correct:0}replace") is not None else "")
         elif msg["type"] == "error":
-            emit(event="message_error", id=msg["id"], condition=msg["error"]["condition"], text=msg["error"]["text"])
+            emit(event="message_error", id=msg["id"], condition=msg["error"]["condition"], text=msg["error"]["text"],
+                 blocked=msg.xml.find(".//{urn:xmpp:blocking:errors}blocked") is not None)
+
+    def on_block_push(self, iq, op):
+        iq.reply().send()
+        emit(event="block_push", op=op, items=sorted(str(j) for j in iq[op]["items"]))
 
     def on_groupchat(self, msg):
         emit(event="groupchat", room=msg["from"].bare, nick=msg["from"].resource, body=msg["body"], id=msg["id"])
@@ -167,6 +175,15 @@ class Client(slixmpp.ClientXMPP):
                     cmd["name"], size=len(data), content_type=cmd.get("type"),
                     input_file=io.BytesIO(data), domain=JID(self.boundjid.domain), timeout=20)
                 emit(event="uploaded", url=url)
+            elif op == "blocklist":
+                iq = await self["xep_0191"].get_blocked(timeout=20)
+                emit(event="blocklist", items=sorted(str(j) for j in iq["blocklist"]["items"]))
+            elif op == "block":
+                await self["xep_0191"].block([JID(j) for j in cmd["jids"]], timeout=20)
+                emit(event="ok", op=op)
+            elif op == "unblock":
+                await self["xep_0191"].unblock([JID(j) for j in cmd.get("jids", [])], timeout=20)
+                emit(event="ok", op=op)
             elif op == "raw":
                 self.send_raw(cmd["xml"])
                 emit(event="ok", op=op)
