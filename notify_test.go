@@ -1,0 +1,174 @@
+package parley
+
+import (
+	"testing"
+	"time"
+)
+
+func TestNotifyPrefsValidate(t *testing.T) {
+	good := []NotifyPrefs{
+		{},
+		{Level: NotifyMentions, TimeZone: "America/New_York", QuietHours: &QuietHours{Start: "22:00", End: "07:00"}},
+		{Level: NotifyNone, QuietHours: &QuietHours{Start: "00:00", End: "23:59"}},
+	}
+	for _, p := range good {
+		if err := p.Normalize().Validate(); err != nil {
+			t.Errorf("%+v: %v", p, err)
+		}
+	}
+	bad := []struct {
+		p     NotifyPrefs
+		field string
+		code  Code
+	}{
+		{NotifyPrefs{Level: "loud"}, "level", CodeInvalid},
+		{NotifyPrefs{TimeZone: "Mars/Olympus"}, "time_zone", CodeInvalid},
+		{NotifyPrefs{TimeZone: "../../etc/passwd"}, "time_zone", CodeInvalid},
+		{NotifyPrefs{TimeZone: "/etc/localtime"}, "time_zone", CodeInvalid},
+		{NotifyPrefs{TimeZone: string(make([]byte, 65))}, "time_zone", CodeTooLarge},
+		{NotifyPrefs{QuietHours: &QuietHours{Start: "24:00", End: "07:00"}}, "quiet_hours.start", CodeInvalid},
+		{NotifyPrefs{QuietHours: &QuietHours{Start: "22:00", End: "7:00"}}, "quiet_hours.end", CodeInvalid},
+		{NotifyPrefs{QuietHours: &QuietHours{Start: "22:60", End: "07:00"}}, "quiet_hours.start", CodeInvalid},
+		{NotifyPrefs{QuietHours: &QuietHours{Start: "", End: ""}}, "quiet_hours.start", CodeInvalid},
+	}
+	for _, b := range bad {
+		err := b.p.Normalize().Validate()
+		e := AsError(err)
+		if err == nil || e.Code != b.code || e.Field != b.field {
+			t.Errorf("%+v: got %v, want %s on %s", b.p, err, b.code, b.field)
+		}
+	}
+}
+
+func TestQuietHours(t *testing.T) {
+	p := NotifyPrefs{TimeZone: "Europe/Paris", QuietHours: &QuietHours{Start: "22:00", End: "07:00"}}
+	at := func(h, m int) time.Time { // UTC; Paris is UTC+1 in January
+		return time.Date(2026, 1, 10, h, m, 0, 0, time.UTC)
+	}
+	cases := []struct {
+		t     time.Time
+		quiet bool
+	}{
+		{at(20, 59), false}, // 21:59 Paris
+		{at(21, 0), true},   // 22:00
+		{at(23, 30), true},  // 00:30
+		{at(5, 59), true},   // 06:59
+		{at(6, 0), false},   // 07:00
+		{at(12, 0), false},
+	}
+	for _, c := range cases {
+		if got := p.InQuietHours(c.t); got != c.quiet {
+			t.Errorf("%v: quiet %v, want %v", c.t, got, c.quiet)
+		}
+	}
+	day := NotifyPrefs{QuietHours: &QuietHours{Start: "09:00", End: "17:00"}} // UTC, not wrapping
+	if !day.InQuietHours(at(9, 0)) || day.InQuietHours(at(17, 0)) || day.InQuietHours(at(8, 59)) {
+		t.Error("daytime span")
+	}
+	all := NotifyPrefs{QuietHours: &QuietHours{Start: "08:00", End: "08:00"}}
+	if !all.InQuietHours(at(3, 0)) || !all.InQuietHours(at(8, 0)) {
+		t.Error("start == end is the whole day")
+	}
+	if (NotifyPrefs{}).InQuietHours(at(3, 0)) {
+		t.Error("no quiet hours")
+	}
+}
+
+func TestBroadcastMention(t *testing.T) {
+	cases := map[string]MentionScope{
+		"@all hands":          MentionAll,
+		"hey @here.":          MentionHere,
+		"@here and @all":      MentionAll,
+		"(@ALL)":              MentionAll,
+		"mail me@all.example": MentionNobody,
+		"@allison":            MentionNobody,
+		"@@all":               MentionNobody,
+		"all here":            MentionNobody,
+		"":                    MentionNobody,
+	}
+	for body, want := range cases {
+		if got := BroadcastMention(body); got != want {
+			t.Errorf("%q: %v, want %v", body, got, want)
+		}
+	}
+}
+
+func TestNotifyFor(t *testing.T) {
+	at := time.Date(2026, 1, 10, 12, 0, 0, 0, time.UTC)
+	later := at.Add(time.Hour)
+	earlier := at.Add(-time.Hour)
+	group := NotifyMessage{Kind: KindGroup, SenderID: "s", SenderRole: RoleMember, At: at}
+	with := func(m NotifyMessage, f func(*NotifyMessage)) NotifyMessage { f(&m); return m }
+	r := NotifyRecipient{UserID: "r"}
+	rWith := func(f func(*NotifyRecipient)) NotifyRecipient { x := r; f(&x); return x }
+	cases := []struct {
+		name   string
+		m      NotifyMessage
+		r      NotifyRecipient
+		reason NotifyReason
+		ok     bool
+	}{
+		{"plain group message", group, r, ReasonMessage, true},
+		{"direct", with(group, func(m *NotifyMessage) { m.Kind = KindDirect }), r, ReasonDirect, true},
+		{"own message", with(group, func(m *NotifyMessage) { m.SenderID = "r" }), r, "", false},
+		{"system message", with(group, func(m *NotifyMessage) { m.System = true }), r, "", false},
+		{"deleted", with(group, func(m *NotifyMessage) { m.Deleted = true }), r, "", false},
+		{"mention", with(group, func(m *NotifyMessage) { m.Mentions = []string{"x", "r"} }), r, ReasonMention, true},
+		{"@all by a member is no mention", with(group, func(m *NotifyMessage) { m.Broadcast = MentionAll }), r, ReasonMessage, true},
+		{"@all by an admin", with(group, func(m *NotifyMessage) { m.Broadcast = MentionAll; m.SenderRole = RoleAdmin }), r, ReasonMention, true},
+		{"@here by the owner, offline", with(group, func(m *NotifyMessage) { m.Broadcast = MentionHere; m.SenderRole = RoleOwner }),
+			r, ReasonMessage, true},
+		{"@here by the owner, online", with(group, func(m *NotifyMessage) { m.Broadcast = MentionHere; m.SenderRole = RoleOwner }),
+			rWith(func(x *NotifyRecipient) { x.Online = true }), ReasonMention, true},
+		{"muted until later", with(group, func(m *NotifyMessage) { m.Mentions = []string{"r"} }),
+			rWith(func(x *NotifyRecipient) { x.Conv.MutedUntil = &later }), "", false},
+		{"mute expired", group, rWith(func(x *NotifyRecipient) { x.Conv.MutedUntil = &earlier }), ReasonMessage, true},
+		{"mentions-only conversation, plain", group, rWith(func(x *NotifyRecipient) { x.Conv.MentionsOnly = true }), "", false},
+		{"mentions-only conversation, mention", with(group, func(m *NotifyMessage) { m.Mentions = []string{"r"} }),
+			rWith(func(x *NotifyRecipient) { x.Conv.MentionsOnly = true }), ReasonMention, true},
+		{"level none", with(group, func(m *NotifyMessage) { m.Kind = KindDirect }),
+			rWith(func(x *NotifyRecipient) { x.Prefs.Level = NotifyNone }), "", false},
+		{"level mentions, plain", group, rWith(func(x *NotifyRecipient) { x.Prefs.Level = NotifyMentions }), "", false},
+		{"level mentions, direct", with(group, func(m *NotifyMessage) { m.Kind = KindDirect }),
+			rWith(func(x *NotifyRecipient) { x.Prefs.Level = NotifyMentions }), ReasonDirect, true},
+		{"quiet hours", with(group, func(m *NotifyMessage) { m.Kind = KindDirect }),
+			rWith(func(x *NotifyRecipient) { x.Prefs.QuietHours = &QuietHours{Start: "11:00", End: "13:00"} }), "", false},
+		{"quiet hours elsewhere", with(group, func(m *NotifyMessage) { m.Kind = KindDirect }),
+			rWith(func(x *NotifyRecipient) {
+				x.Prefs.QuietHours = &QuietHours{Start: "11:00", End: "13:00"}
+				x.Prefs.TimeZone = "Asia/Tokyo"
+			}), ReasonDirect, true},
+	}
+	for _, c := range cases {
+		reason, ok := NotifyFor(c.m, c.r)
+		if reason != c.reason || ok != c.ok {
+			t.Errorf("%s: got %q %v, want %q %v", c.name, reason, ok, c.reason, c.ok)
+		}
+	}
+}
+
+func TestMayMentionAll(t *testing.T) {
+	if MayMentionAll(KindGroup, RoleMember) || !MayMentionAll(KindGroup, RoleAdmin) || !MayMentionAll(KindChannel, RoleOwner) ||
+		MayMentionAll(KindDirect, RoleOwner) || MayMentionAll(KindGroup, "") {
+		t.Fatal("MayMentionAll")
+	}
+}
+
+func TestNotifyReasonStronger(t *testing.T) {
+	if ReasonMessage.Stronger(ReasonMention) != ReasonMention || ReasonDirect.Stronger(ReasonMention) != ReasonDirect ||
+		NotifyReason("").Stronger(ReasonMessage) != ReasonMessage {
+		t.Fatal("Stronger")
+	}
+}
+
+func TestNotifyBackoff(t *testing.T) {
+	want := []time.Duration{5 * time.Second, 5 * time.Second, 10 * time.Second, 20 * time.Second, 40 * time.Second}
+	for i, w := range want {
+		if got := NotifyBackoff(i); got != w {
+			t.Errorf("attempt %d: %v, want %v", i, got, w)
+		}
+	}
+	if NotifyBackoff(100) != time.Hour || NotifyBackoff(11) != time.Hour || NotifyBackoff(10) >= time.Hour {
+		t.Errorf("cap: %v %v", NotifyBackoff(10), NotifyBackoff(11))
+	}
+}
