@@ -19,6 +19,7 @@ const (
 	EventTyping              EventKind = "typing"               // never stored
 	EventPresence            EventKind = "presence"             // a user went online/offline
 	EventSessionRevoked      EventKind = "session_revoked"      // close connections of SessionIDs/UserIDs
+	EventFocus               EventKind = "focus"                // a device's focus changed (for notifiers; never sent to clients)
 )
 
 // Event is what the app publishes on the Bus after a commit and what every

@@ -234,13 +234,16 @@ type NotifyRecipient struct {
 	UserID string
 	Prefs  NotifyPrefs
 	Conv   ConversationNotify
-	Online bool // has a connection somewhere (for @here)
+	// MemberMuted is the member's own muted flag (MemberPatch.Muted): the
+	// conversation is silenced for good, as by a MutedUntil never reached.
+	MemberMuted bool
+	Online      bool // has a connection somewhere (for @here)
 }
 
 // NotifyFor decides whether recipient r is notified of m, and why. The rules
 // (docs/notifications.md), in order: nobody is notified of system messages,
-// deleted messages or their own messages; a muted conversation (mute until)
-// notifies of nothing; the reason is direct in a direct conversation,
+// deleted messages or their own messages; a muted conversation (the
+// member's muted flag, or mute until) notifies of nothing; the reason is direct in a direct conversation,
 // mention when r is mentioned by name (or by @all, or by @here while
 // online, from a manager), message otherwise; a conversation set to
 // mentions-only drops plain messages; the user's level (none: nothing;
@@ -251,7 +254,7 @@ func NotifyFor(m NotifyMessage, r NotifyRecipient) (NotifyReason, bool) {
 	if m.System || m.Deleted || m.SenderID == r.UserID {
 		return "", false
 	}
-	if r.Conv.Muted(m.At) {
+	if r.MemberMuted || r.Conv.Muted(m.At) {
 		return "", false
 	}
 	reason := ReasonMessage
@@ -307,3 +310,7 @@ func NotifyBackoff(attempt int) time.Duration {
 	}
 	return min(d, time.Hour)
 }
+
+// FocusTopic is the routing key of focus events about userID (EventFocus).
+// No connection subscribes to it: only notifiers read these events.
+func FocusTopic(userID string) string { return "focus:" + userID }

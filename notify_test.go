@@ -122,6 +122,8 @@ func TestNotifyFor(t *testing.T) {
 			rWith(func(x *NotifyRecipient) { x.Online = true }), ReasonMention, true},
 		{"muted until later", with(group, func(m *NotifyMessage) { m.Mentions = []string{"r"} }),
 			rWith(func(x *NotifyRecipient) { x.Conv.MutedUntil = &later }), "", false},
+		{"member muted flag", with(group, func(m *NotifyMessage) { m.Kind = KindDirect }),
+			rWith(func(x *NotifyRecipient) { x.MemberMuted = true }), "", false},
 		{"mute expired", group, rWith(func(x *NotifyRecipient) { x.Conv.MutedUntil = &earlier }), ReasonMessage, true},
 		{"mentions-only conversation, plain", group, rWith(func(x *NotifyRecipient) { x.Conv.MentionsOnly = true }), "", false},
 		{"mentions-only conversation, mention", with(group, func(m *NotifyMessage) { m.Mentions = []string{"r"} }),

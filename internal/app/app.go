@@ -79,6 +79,7 @@ type App struct {
 	reg    *registration
 	rt     func(*Overview)
 	social *social // search and contact rate limits (search.go)
+	node   string  // this App's random id: names its devices in focus reports (notify.go)
 }
 
 // New returns an App. Zero Limits fields take their defaults.
@@ -109,6 +110,7 @@ func New(o Options) *App {
 	a.reg = newRegistration(o.Registration, a.limits, a.now)
 	a.rt = o.Runtime
 	a.social = newSocial(a.now)
+	a.node = parley.NewID()
 	return a
 }
 
