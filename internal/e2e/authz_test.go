@@ -150,6 +150,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"message versions", "GET", msg("/versions"), nil, [numRoles]int{ok, ok, ok, notFound, notFound, unauth}},
 		{"react", "PUT", msg("/reactions/" + url.PathEscape("🎉")), nil, [numRoles]int{ok, ok, ok, notFound, notFound, unauth}},
 		{"unreact", "DELETE", msg("/reactions/" + url.PathEscape("👍")), nil, [numRoles]int{ok, ok, ok, notFound, notFound, unauth}},
+		{"notification setting", "GET", conv("/notifications"), nil, [numRoles]int{ok, ok, ok, notFound, notFound, unauth}},
+		{"set notification setting", "PUT", conv("/notifications"), static(`{"mentions_only":true}`),
+			[numRoles]int{ok, ok, ok, notFound, notFound, unauth}},
+		{"own notification settings", "GET", static("/api/v1/me/notifications"), nil, [numRoles]int{ok, ok, ok, ok, ok, unauth}},
+		{"set own notification settings", "PUT", static("/api/v1/me/notifications"), static(`{"level":"mentions"}`),
+			[numRoles]int{ok, ok, ok, ok, ok, unauth}},
 		{"list conversations", "GET", static("/api/v1/conversations"), nil, [numRoles]int{ok, ok, ok, ok, ok, unauth}},
 		{"browse channels", "GET", static("/api/v1/channels?q=world"), nil, [numRoles]int{ok, ok, ok, ok, ok, unauth}},
 		{"create group", "POST", static("/api/v1/conversations"), static(`{"kind":"group","title":"mine"}`),
@@ -172,6 +178,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"add someone else", "POST", conv("/members"), func(w authzWorld, _ int) string { return `{"user_ids":["` + w.fresh + `"]}` },
 			[numRoles]int{ok, ok, forbidden, forbidden, forbidden, unauth}},
 		{"update conversation", "PATCH", conv(""), static(`{"title":"renamed"}`), [numRoles]int{ok, ok, forbidden, forbidden, forbidden, unauth}},
+		{"set notification setting", "PUT", conv("/notifications"), static(`{"mentions_only":true}`),
+			[numRoles]int{ok, ok, ok, forbidden, forbidden, unauth}},
 	}
 	broadcast := []authzCase{
 		{"send", "POST", conv("/messages"), sendBody,

@@ -24,6 +24,7 @@ const (
 	OpSync                = "sync"                 // {} → sync (conversation states)
 	OpPing                = "ping"                 // {} → pong
 	OpHistory             = "history"              // {"conversation_id","after"|"before","limit"} → history
+	OpFocus               = "focus"                // {"focused"} → ok: this device is (not) in front of its user
 )
 
 // MaxRefLen bounds the "ref" a client may attach to a frame.
@@ -48,6 +49,7 @@ type ClientFrame struct {
 	Seq            int64    `json:"seq,omitempty"`
 	UserIDs        []string `json:"user_ids,omitempty"`
 	Typing         *bool    `json:"typing,omitempty"`
+	Focused        *bool    `json:"focused,omitempty"`
 	After          *int64   `json:"after,omitempty"`  // history; nil: not given
 	Before         *int64   `json:"before,omitempty"` // history; nil: not given
 	Limit          int      `json:"limit,omitempty"`
@@ -71,7 +73,8 @@ func DecodeClientFrame(p []byte) (ClientFrame, error) {
 		return f, parley.TooLarge("ref", "ref must be at most %d bytes", MaxRefLen)
 	}
 	switch f.Type {
-	case OpAuth, OpSend, OpTyping, OpRead, OpDelivered, OpPresenceSubscribe, OpPresenceUnsubscribe, OpSync, OpPing, OpHistory:
+	case OpAuth, OpSend, OpTyping, OpRead, OpDelivered, OpPresenceSubscribe, OpPresenceUnsubscribe, OpSync, OpPing, OpHistory,
+		OpFocus:
 	case "":
 		return f, parley.Invalid("type", "frame has no type")
 	default:

@@ -64,6 +64,9 @@ type Config struct {
 	XMPPTLSCert string // PEM certificate for STARTTLS; empty: self-signed in DataDir
 	XMPPTLSKey  string
 
+	// Notifications (docs/notifications.md).
+	NotifyPoll time.Duration // how often the notification queue is read when nothing woke the notifier
+
 	// PasswordParams overrides the argon2id cost (zero: the OWASP-grade
 	// defaults). Not a flag: tests whose subject is not hashing use
 	// app.FastPasswordParams to keep a suite of hundreds of sign-ups fast.
@@ -90,6 +93,7 @@ func Default() Config {
 		MediaGrace:     24 * time.Hour,
 		Registration:   string(parley.RegistrationOpen),
 		SignupsPerHour: 20,
+		NotifyPoll:     2 * time.Second,
 	}
 }
 
@@ -144,6 +148,7 @@ func (c *Config) settings() []setting {
 		{"xmpp-domain", "XMPP domain: JIDs are username@domain (default: the host name)", (*stringValue)(&c.XMPPDomain)},
 		{"xmpp-tls-cert", "PEM certificate file for XMPP STARTTLS (default: self-signed, kept in --data-dir)", (*stringValue)(&c.XMPPTLSCert)},
 		{"xmpp-tls-key", "PEM private key file of --xmpp-tls-cert", (*stringValue)(&c.XMPPTLSKey)},
+		{"notify-poll", "how often the notification queue is read when nothing woke the notifier (new messages wake it at once)", (*durationValue)(&c.NotifyPoll)},
 	}
 }
 
@@ -222,6 +227,9 @@ func (c *Config) Validate() error {
 	}
 	if c.UserQuotaBytes < 1 {
 		return fmt.Errorf("user-quota-bytes must be positive")
+	}
+	if c.NotifyPoll < 10*time.Millisecond || c.NotifyPoll > time.Minute {
+		return fmt.Errorf("notify-poll must be between 10ms and 1m")
 	}
 	if c.MediaGrace < time.Minute {
 		return fmt.Errorf("media-grace must be at least 1m")

@@ -45,6 +45,8 @@ type Server struct {
 	Gateway *gateway.Gateway
 	MQTT    *mqtt.Server // nil unless --mqtt
 	XMPP    *xmpp.Server // nil unless --xmpp
+	// Notifier derives and delivers notifications (notify.go).
+	Notifier *app.Notifier
 
 	ln       net.Listener
 	xmppLn   net.Listener
@@ -149,6 +151,9 @@ func (s *Server) open(ctx context.Context) error {
 		nb.OnReconnect(s.Gateway.ResyncAll)
 	}
 	s.HTTP.MountGateway(s.Gateway)
+	if err := s.openNotifier(presence, nil); err != nil {
+		return err
+	}
 	if err := s.openXMPP(realtime); err != nil {
 		return err
 	}

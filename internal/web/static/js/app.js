@@ -137,6 +137,17 @@ function start(me, token) {
   window.addEventListener('online', () => rt.reconnectNow());
   document.addEventListener('visibilitychange', () => { if (!document.hidden) { maybeMarkRead(); rt.reconnectNow(); } });
   window.addEventListener('focus', () => maybeMarkRead());
+  // Focus reports (docs/notifications.md): on every change, and once a
+  // minute while focused so the server's report (held 2 minutes) stays fresh.
+  const reportFocus = () => {
+    const focused = document.visibilityState === 'visible' && document.hasFocus();
+    if (focused !== rt.focused || focused) rt.focus(focused);
+  };
+  for (const [target, ev] of [[document, 'visibilitychange'], [window, 'focus'], [window, 'blur']]) {
+    target.addEventListener(ev, reportFocus);
+  }
+  rt.addEventListener('ready', () => { if (rt.focused === undefined) reportFocus(); });
+  setInterval(() => { if (rt.focused) reportFocus(); }, 60000);
 
   const sidebar = renderSidebar(ctx);
   sidebar.querySelector('.side-actions')?.prepend(
