@@ -174,3 +174,50 @@ func TestNotifyBackoff(t *testing.T) {
 		t.Errorf("cap: %v %v", NotifyBackoff(10), NotifyBackoff(11))
 	}
 }
+
+func TestCheckPushEndpoint(t *testing.T) {
+	good := []string{"https://fcm.googleapis.com/fcm/send/abc", "https://updates.push.services.mozilla.com/wpush/v2/x",
+		"https://web.push.apple.com/QGz", "https://93.184.215.14/push", "https://push.example:8443/x"}
+	for _, u := range good {
+		if err := CheckPushEndpoint(u, false); err != nil {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
+	long := "https://push.example/" + string(make([]byte, MaxPushEndpointLen))
+	bad := map[string]Code{
+		"":                               CodeInvalid,
+		"http://push.example/x":          CodeInvalid,
+		"ftp://push.example/x":           CodeInvalid,
+		"https://127.0.0.1/x":            CodeInvalid,
+		"https://127.1.2.3:8443/x":       CodeInvalid,
+		"https://[::1]/x":                CodeInvalid,
+		"https://[::ffff:10.0.0.1]/x":    CodeInvalid,
+		"https://10.0.0.8/x":             CodeInvalid,
+		"https://172.16.5.4/x":           CodeInvalid,
+		"https://192.168.1.1/x":          CodeInvalid,
+		"https://169.254.169.254/latest": CodeInvalid,
+		"https://100.64.1.1/x":           CodeInvalid,
+		"https://[fd12::1]/x":            CodeInvalid,
+		"https://[fe80::1]/x":            CodeInvalid,
+		"https://0.0.0.0/x":              CodeInvalid,
+		"https://224.0.0.1/x":            CodeInvalid,
+		"https://localhost/x":            CodeInvalid,
+		"https://LOCALHOST./x":           CodeInvalid,
+		"https://printer.local/x":        CodeInvalid,
+		"https://db.internal/x":          CodeInvalid,
+		"https://intranet/x":             CodeInvalid,
+		"https://user:pw@push.example/x": CodeInvalid,
+		"https://push.example/x#frag":    CodeInvalid,
+		"/relative/path":                 CodeInvalid,
+		"https:opaque":                   CodeInvalid,
+		long:                             CodeTooLarge,
+	}
+	for u, code := range bad {
+		if e := AsError(CheckPushEndpoint(u, false)); e == nil || e.Code != code || e.Field != "endpoint" {
+			t.Errorf("%.60q: %v, want %s", u, e, code)
+		}
+	}
+	if err := CheckPushEndpoint("http://127.0.0.1:9/x", true); err != nil {
+		t.Errorf("allowInsecure: %v", err)
+	}
+}

@@ -60,6 +60,8 @@ type Options struct {
 	ScramKeys bool
 	// Registration is who may create an account (default open).
 	Registration parley.RegistrationPolicy
+	// Push configures Web Push subscriptions (push.go).
+	Push PushOptions
 	// Runtime fills in the parts of the admin overview only the server
 	// knows (version, uptime, sockets, disk); may be nil.
 	Runtime func(*Overview)
@@ -80,6 +82,7 @@ type App struct {
 	rt     func(*Overview)
 	social *social // search and contact rate limits (search.go)
 	node   string  // this App's random id: names its devices in focus reports (notify.go)
+	push   PushOptions
 }
 
 // New returns an App. Zero Limits fields take their defaults.
@@ -111,6 +114,8 @@ func New(o Options) *App {
 	a.rt = o.Runtime
 	a.social = newSocial(a.now)
 	a.node = parley.NewID()
+	a.push = o.Push
+	orDefault(&a.push.MaxSubscriptions, parley.DefaultPushSubscriptions)
 	return a
 }
 

@@ -29,7 +29,11 @@ func NewApp(ctx context.Context, cfg Config, store parley.Store, bus parley.Bus,
 	if err != nil {
 		return nil, err
 	}
-	return app.New(app.Options{Store: store, Bus: bus, Logger: log, Limits: limits,
+	push, err := pushOptions(ctx, cfg, store)
+	if err != nil {
+		return nil, err
+	}
+	return app.New(app.Options{Store: store, Bus: bus, Logger: log, Limits: limits, Push: push,
 		Passwords: app.PasswordOptions{Params: cfg.PasswordParams}, Media: media,
 		Registration: parley.RegistrationPolicy(cfg.Registration), Runtime: runtime, ScramKeys: cfg.XMPP != ""}), nil
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"flag"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -65,7 +66,14 @@ type Config struct {
 	XMPPTLSKey  string
 
 	// Notifications (docs/notifications.md).
-	NotifyPoll time.Duration // how often the notification queue is read when nothing woke the notifier
+	NotifyPoll        time.Duration // how often the notification queue is read when nothing woke the notifier
+	WebPush           bool          // send Web Push (VAPID keys kept in the store)
+	VAPIDSubject      string        // mailto: or https: contact given to push services
+	PushSubsPerUser   int           // Web Push subscriptions per user (the oldest go beyond it)
+	PushAllowInsecure bool          // admit http and private/loopback push endpoints (tests only)
+	// PushTransport overrides the HTTP transport of the Web Push sender.
+	// Not a flag: tests point it at an in-process push service's TLS.
+	PushTransport http.RoundTripper
 
 	// PasswordParams overrides the argon2id cost (zero: the OWASP-grade
 	// defaults). Not a flag: tests whose subject is not hashing use
@@ -76,24 +84,27 @@ type Config struct {
 // Default returns the configuration `parley serve` uses with no settings.
 func Default() Config {
 	return Config{
-		Addr:           ":8080",
-		DataDir:        "./parley-data",
-		LogLevel:       "info",
-		LogFormat:      "text",
-		MaxBodyBytes:   1 << 20,
-		MaxMessage:     4000,
-		SessionTTL:     30 * 24 * time.Hour,
-		ShutdownGrace:  15 * time.Second,
-		SendRate:       app.DefaultLimits().MessagesPerUserSecond,
-		WSFrameRate:    100,
-		MaxReactions:   app.DefaultLimits().MaxReactionsPerMsg,
-		MaxMembers:     app.DefaultLimits().MaxMembers,
-		MaxFileBytes:   100 << 20,
-		UserQuotaBytes: 1 << 30,
-		MediaGrace:     24 * time.Hour,
-		Registration:   string(parley.RegistrationOpen),
-		SignupsPerHour: 20,
-		NotifyPoll:     2 * time.Second,
+		Addr:            ":8080",
+		DataDir:         "./parley-data",
+		LogLevel:        "info",
+		LogFormat:       "text",
+		MaxBodyBytes:    1 << 20,
+		MaxMessage:      4000,
+		SessionTTL:      30 * 24 * time.Hour,
+		ShutdownGrace:   15 * time.Second,
+		SendRate:        app.DefaultLimits().MessagesPerUserSecond,
+		WSFrameRate:     100,
+		MaxReactions:    app.DefaultLimits().MaxReactionsPerMsg,
+		MaxMembers:      app.DefaultLimits().MaxMembers,
+		MaxFileBytes:    100 << 20,
+		UserQuotaBytes:  1 << 30,
+		MediaGrace:      24 * time.Hour,
+		Registration:    string(parley.RegistrationOpen),
+		SignupsPerHour:  20,
+		NotifyPoll:      2 * time.Second,
+		WebPush:         true,
+		VAPIDSubject:    "mailto:postmaster@localhost",
+		PushSubsPerUser: parley.DefaultPushSubscriptions,
 	}
 }
 
@@ -148,6 +159,10 @@ func (c *Config) settings() []setting {
 		{"xmpp-domain", "XMPP domain: JIDs are username@domain (default: the host name)", (*stringValue)(&c.XMPPDomain)},
 		{"xmpp-tls-cert", "PEM certificate file for XMPP STARTTLS (default: self-signed, kept in --data-dir)", (*stringValue)(&c.XMPPTLSCert)},
 		{"xmpp-tls-key", "PEM private key file of --xmpp-tls-cert", (*stringValue)(&c.XMPPTLSKey)},
+		{"web-push", "send Web Push notifications to subscribed browsers (the VAPID key pair is generated at first start and kept in the database)", (*boolValue)(&c.WebPush)},
+		{"vapid-subject", "contact push services may use about this server: mailto:you@example.org or https://your.site (some push services refuse placeholders)", (*stringValue)(&c.VAPIDSubject)},
+		{"push-subscriptions-per-user", "Web Push subscriptions one user may hold; beyond it the oldest is dropped", (*intValue)(&c.PushSubsPerUser)},
+		{"push-allow-insecure", "accept http and private or loopback push endpoints (for tests against a local push service only)", (*boolValue)(&c.PushAllowInsecure)},
 		{"notify-poll", "how often the notification queue is read when nothing woke the notifier (new messages wake it at once)", (*durationValue)(&c.NotifyPoll)},
 	}
 }
@@ -227,6 +242,12 @@ func (c *Config) Validate() error {
 	}
 	if c.UserQuotaBytes < 1 {
 		return fmt.Errorf("user-quota-bytes must be positive")
+	}
+	if !strings.HasPrefix(c.VAPIDSubject, "mailto:") && !strings.HasPrefix(c.VAPIDSubject, "https://") {
+		return fmt.Errorf("vapid-subject must be a mailto: or https:// URL")
+	}
+	if c.PushSubsPerUser < 1 || c.PushSubsPerUser > 100 {
+		return fmt.Errorf("push-subscriptions-per-user must be between 1 and 100")
 	}
 	if c.NotifyPoll < 10*time.Millisecond || c.NotifyPoll > time.Minute {
 		return fmt.Errorf("notify-poll must be between 10ms and 1m")

@@ -151,7 +151,7 @@ func (s *Server) open(ctx context.Context) error {
 		nb.OnReconnect(s.Gateway.ResyncAll)
 	}
 	s.HTTP.MountGateway(s.Gateway)
-	if err := s.openNotifier(presence, nil); err != nil {
+	if err := s.openNotifier(ctx, presence); err != nil {
 		return err
 	}
 	if err := s.openXMPP(realtime); err != nil {

@@ -26,4 +26,5 @@ func Run(t *testing.T, open Opener) {
 	t.Run("contacts", func(t *testing.T) { testContacts(t, open) })
 	t.Run("scram", func(t *testing.T) { testScram(t, open) })
 	t.Run("notify", func(t *testing.T) { testNotify(t, open) })
+	t.Run("push", func(t *testing.T) { testPush(t, open) })
 }

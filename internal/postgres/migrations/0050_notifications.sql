@@ -39,3 +39,21 @@ CREATE TABLE notifications (
 );
 CREATE UNIQUE INDEX notifications_key ON notifications (user_id, conversation_id, channel);
 CREATE INDEX notifications_due ON notifications (next_at);
+
+-- Web Push subscriptions (RFC 8030): at most a configured number per user
+-- (the oldest go first); an endpoint belongs to one user.
+CREATE TABLE push_subscriptions (
+    id         TEXT COLLATE "C" PRIMARY KEY,
+    user_id    TEXT COLLATE "C" NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    endpoint   TEXT COLLATE "C" NOT NULL UNIQUE,
+    p256dh     TEXT NOT NULL,
+    auth       TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX push_subscriptions_user ON push_subscriptions (user_id, created_at);
+
+-- Server-wide secrets shared by every node (the VAPID key pair).
+CREATE TABLE server_secrets (
+    name  TEXT COLLATE "C" PRIMARY KEY,
+    value TEXT NOT NULL
+);

@@ -48,3 +48,21 @@ CREATE TABLE notifications (
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX notifications_key ON notifications (user_id, conversation_id, channel);
 CREATE INDEX notifications_due ON notifications (next_at);
+
+-- Web Push subscriptions (RFC 8030): at most a configured number per user
+-- (the oldest go first); an endpoint belongs to one user.
+CREATE TABLE push_subscriptions (
+    id         TEXT PRIMARY KEY,
+    user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    endpoint   TEXT NOT NULL UNIQUE,
+    p256dh     TEXT NOT NULL,
+    auth       TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX push_subscriptions_user ON push_subscriptions (user_id, created_at);
+
+-- Server-wide secrets shared by every node (the VAPID key pair).
+CREATE TABLE server_secrets (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
