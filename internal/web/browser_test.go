@@ -86,12 +86,18 @@ func browserCtx(t *testing.T) context.Context {
 		}
 		actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 		bctx, bcancel := chromedp.NewContext(actx)
-		// The first action starts the browser; bound it (a fresh machine
-		// builds its font cache on first start).
-		sctx, scancel := context.WithTimeout(bctx, 90*time.Second)
-		defer scancel()
-		if err := chromedp.Do(sctx); err != nil {
-			browser.err = fmt.Errorf("start chromium: %w", err)
+		// The first action starts the browser and ties it to the context it
+		// runs on, so it runs on bctx itself and is bounded by a timer (a
+		// fresh machine builds its font cache on first start).
+		started := make(chan error, 1)
+		go func() { started <- chromedp.Do(bctx) }()
+		select {
+		case err := <-started:
+			if err != nil {
+				browser.err = fmt.Errorf("start chromium: %w", err)
+			}
+		case <-time.After(90 * time.Second):
+			browser.err = fmt.Errorf("start chromium: no answer in 90s")
 		}
 		browser.ctx = bctx
 		browser.cancel = func() { bcancel(); acancel(); _ = os.RemoveAll(dir) }
