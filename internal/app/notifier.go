@@ -406,8 +406,12 @@ func (n *Notifier) send(ctx context.Context, e parley.Notification) (int, error)
 	if err != nil {
 		return 0, err
 	}
+	unread, err := n.unread(ctx, e.ConversationID, e.UserID, member.ReadSeq)
+	if err != nil {
+		return 0, err
+	}
 	pm := PushMessage{UserID: e.UserID, ConversationID: e.ConversationID, Seq: e.Seq, Reason: e.Reason,
-		Count: e.Count, Unread: max(conv.LastSeq-member.ReadSeq, 1), Title: conv.Title}
+		Count: e.Count, Unread: max(unread, 1), Title: conv.Title}
 	if sender, err := n.a.store.User(ctx, m.SenderID); err == nil {
 		pm.SenderName = sender.DisplayName
 		if pm.SenderName == "" {
@@ -425,6 +429,26 @@ func (n *Notifier) send(ctx context.Context, e parley.Notification) (int, error)
 		return 0, fmt.Errorf("push: %w", err)
 	}
 	return sent, nil
+}
+
+// MaxUnreadCounted bounds the unread count a notification carries (badges
+// show "99+" long before).
+const MaxUnreadCounted = 100
+
+// unread counts the messages after readSeq that others sent and that are
+// not deleted, as the conversation list does, up to MaxUnreadCounted.
+func (n *Notifier) unread(ctx context.Context, convID, userID string, readSeq int64) (int64, error) {
+	ms, err := n.a.store.History(ctx, convID, parley.HistoryQuery{After: readSeq, Limit: MaxUnreadCounted})
+	if err != nil {
+		return 0, err
+	}
+	var c int64
+	for _, m := range ms {
+		if m.Kind == parley.MessageUser && m.SenderID != userID && !m.Deleted {
+			c++
+		}
+	}
+	return c, nil
 }
 
 // MaxPreviewChars bounds the message text a notification carries.

@@ -237,7 +237,7 @@ func TestNotifierCollapsesPerConversation(t *testing.T) {
 	}
 	e.n.Dispatch(e.ctx)
 	got := e.push.take()
-	if len(got) != 1 || got[0].Count != 5 || got[0].Seq != 6 || got[0].Unread != 6 {
+	if len(got) != 1 || got[0].Count != 5 || got[0].Seq != 6 || got[0].Unread != 5 {
 		t.Fatalf("five messages gave %+v; want one push of 5", got)
 	}
 }
