@@ -155,7 +155,7 @@ func Encrypt(p256dh, auth, plaintext []byte, r io.Reader) ([]byte, error) {
 	var out bytes.Buffer
 	out.Write(salt)
 	_ = binary.Write(&out, binary.BigEndian, uint32(recordSize))
-	out.WriteByte(byte(len(asPub)))
+	out.WriteByte(65) // idlen: an uncompressed P-256 point
 	out.Write(asPub)
 	out.Write(gcm.Seal(nil, nonce, padded, nil))
 	return out.Bytes(), nil

@@ -247,7 +247,7 @@ func (d *Device) Decrypt(body []byte) ([]byte, error) {
 		return nil, fmt.Errorf("keyid of %d bytes", idlen)
 	}
 	asPub, ct := body[21:21+idlen], body[21+idlen:]
-	if uint32(len(ct)) > rs {
+	if int64(len(ct)) > int64(rs) {
 		return nil, fmt.Errorf("more than one record (%d bytes, rs %d)", len(ct), rs)
 	}
 	as, err := ecdh.P256().NewPublicKey(asPub)
