@@ -27,4 +27,5 @@ func Run(t *testing.T, open Opener) {
 	t.Run("scram", func(t *testing.T) { testScram(t, open) })
 	t.Run("notify", func(t *testing.T) { testNotify(t, open) })
 	t.Run("push", func(t *testing.T) { testPush(t, open) })
+	t.Run("email", func(t *testing.T) { testEmail(t, open) })
 }
