@@ -62,6 +62,8 @@ type Options struct {
 	Registration parley.RegistrationPolicy
 	// Push configures Web Push subscriptions (push.go).
 	Push PushOptions
+	// Email configures verification, password reset and digests (email.go).
+	Email EmailOptions
 	// Runtime fills in the parts of the admin overview only the server
 	// knows (version, uptime, sockets, disk); may be nil.
 	Runtime func(*Overview)
@@ -83,6 +85,7 @@ type App struct {
 	social *social // search and contact rate limits (search.go)
 	node   string  // this App's random id: names its devices in focus reports (notify.go)
 	push   PushOptions
+	mail   *mailer
 }
 
 // New returns an App. Zero Limits fields take their defaults.
@@ -115,6 +118,7 @@ func New(o Options) *App {
 	a.social = newSocial(a.now)
 	a.node = parley.NewID()
 	a.push = o.Push
+	a.mail = newMailer(o.Email, a.now)
 	orDefault(&a.push.MaxSubscriptions, parley.DefaultPushSubscriptions)
 	return a
 }

@@ -91,6 +91,7 @@ func (s *Server) routes() {
 	s.contactRoutes()
 	s.notifyRoutes()
 	s.pushRoutes()
+	s.emailRoutes()
 }
 
 type ctxKey int

@@ -33,7 +33,11 @@ func NewApp(ctx context.Context, cfg Config, store parley.Store, bus parley.Bus,
 	if err != nil {
 		return nil, err
 	}
-	return app.New(app.Options{Store: store, Bus: bus, Logger: log, Limits: limits, Push: push,
+	email, err := emailOptions(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	return app.New(app.Options{Store: store, Bus: bus, Logger: log, Limits: limits, Push: push, Email: email,
 		Passwords: app.PasswordOptions{Params: cfg.PasswordParams}, Media: media,
 		Registration: parley.RegistrationPolicy(cfg.Registration), Runtime: runtime, ScramKeys: cfg.XMPP != ""}), nil
 }

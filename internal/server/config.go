@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"net/http"
@@ -71,6 +72,18 @@ type Config struct {
 	VAPIDSubject      string        // mailto: or https: contact given to push services
 	PushSubsPerUser   int           // Web Push subscriptions per user (the oldest go beyond it)
 	PushAllowInsecure bool          // admit http and private/loopback push endpoints (tests only)
+	EmailVerification string        // off, optional or required
+	PublicURL         string        // base URL of links in emails; empty: this node's own address
+	SMTPHost          string        // empty: emails are written to the log
+	SMTPPort          int           // 587
+	SMTPUsername      string        //
+	SMTPPassword      string        //
+	SMTPFrom          string        // From of every email
+	SMTPTLS           string        // starttls, tls or none
+	EmailDigestAfter  time.Duration // email missed mentions after this long; 0: never
+	// SMTPTLSConfig overrides the SMTP client's TLS settings. Not a flag:
+	// tests trust an in-process SMTP server's certificate with it.
+	SMTPTLSConfig *tls.Config
 	// PushTransport overrides the HTTP transport of the Web Push sender.
 	// Not a flag: tests point it at an in-process push service's TLS.
 	PushTransport http.RoundTripper
@@ -84,27 +97,32 @@ type Config struct {
 // Default returns the configuration `parley serve` uses with no settings.
 func Default() Config {
 	return Config{
-		Addr:            ":8080",
-		DataDir:         "./parley-data",
-		LogLevel:        "info",
-		LogFormat:       "text",
-		MaxBodyBytes:    1 << 20,
-		MaxMessage:      4000,
-		SessionTTL:      30 * 24 * time.Hour,
-		ShutdownGrace:   15 * time.Second,
-		SendRate:        app.DefaultLimits().MessagesPerUserSecond,
-		WSFrameRate:     100,
-		MaxReactions:    app.DefaultLimits().MaxReactionsPerMsg,
-		MaxMembers:      app.DefaultLimits().MaxMembers,
-		MaxFileBytes:    100 << 20,
-		UserQuotaBytes:  1 << 30,
-		MediaGrace:      24 * time.Hour,
-		Registration:    string(parley.RegistrationOpen),
-		SignupsPerHour:  20,
-		NotifyPoll:      2 * time.Second,
-		WebPush:         true,
-		VAPIDSubject:    "mailto:postmaster@localhost",
-		PushSubsPerUser: parley.DefaultPushSubscriptions,
+		Addr:              ":8080",
+		DataDir:           "./parley-data",
+		LogLevel:          "info",
+		LogFormat:         "text",
+		MaxBodyBytes:      1 << 20,
+		MaxMessage:        4000,
+		SessionTTL:        30 * 24 * time.Hour,
+		ShutdownGrace:     15 * time.Second,
+		SendRate:          app.DefaultLimits().MessagesPerUserSecond,
+		WSFrameRate:       100,
+		MaxReactions:      app.DefaultLimits().MaxReactionsPerMsg,
+		MaxMembers:        app.DefaultLimits().MaxMembers,
+		MaxFileBytes:      100 << 20,
+		UserQuotaBytes:    1 << 30,
+		MediaGrace:        24 * time.Hour,
+		Registration:      string(parley.RegistrationOpen),
+		SignupsPerHour:    20,
+		NotifyPoll:        2 * time.Second,
+		WebPush:           true,
+		VAPIDSubject:      "mailto:postmaster@localhost",
+		PushSubsPerUser:   parley.DefaultPushSubscriptions,
+		EmailVerification: string(parley.EmailVerificationOff),
+		SMTPPort:          587,
+		SMTPTLS:           "starttls",
+		SMTPFrom:          "Parley <parley@localhost>",
+		EmailDigestAfter:  15 * time.Minute,
 	}
 }
 
@@ -163,6 +181,15 @@ func (c *Config) settings() []setting {
 		{"vapid-subject", "contact push services may use about this server: mailto:you@example.org or https://your.site (some push services refuse placeholders)", (*stringValue)(&c.VAPIDSubject)},
 		{"push-subscriptions-per-user", "Web Push subscriptions one user may hold; beyond it the oldest is dropped", (*intValue)(&c.PushSubsPerUser)},
 		{"push-allow-insecure", "accept http and private or loopback push endpoints (for tests against a local push service only)", (*boolValue)(&c.PushAllowInsecure)},
+		{"email-verification", "whether accounts prove their email address: off, optional (a link is mailed; password reset and digests need it) or required (sign-up needs an address, and no sign-in before its link is followed)", (*stringValue)(&c.EmailVerification)},
+		{"public-url", "base URL of the links in emails, e.g. https://chat.example.org (default: this node's own address)", (*stringValue)(&c.PublicURL)},
+		{"smtp-host", "SMTP server for outgoing email; empty: emails (and their links) are written to the log", (*stringValue)(&c.SMTPHost)},
+		{"smtp-port", "SMTP server port", (*intValue)(&c.SMTPPort)},
+		{"smtp-username", "SMTP user name (with --smtp-password: AUTH PLAIN or LOGIN)", (*stringValue)(&c.SMTPUsername)},
+		{"smtp-password", "SMTP password", (*stringValue)(&c.SMTPPassword)},
+		{"smtp-from", "From address of every email", (*stringValue)(&c.SMTPFrom)},
+		{"smtp-tls", "SMTP encryption: starttls (required), tls (from the first byte, port 465) or none", (*stringValue)(&c.SMTPTLS)},
+		{"email-digest-after", "email a digest of mentions and direct messages still unread this long after they arrived (to verified addresses); 0 turns digests off", (*durationValue)(&c.EmailDigestAfter)},
 		{"notify-poll", "how often the notification queue is read when nothing woke the notifier (new messages wake it at once)", (*durationValue)(&c.NotifyPoll)},
 	}
 }
@@ -245,6 +272,23 @@ func (c *Config) Validate() error {
 	}
 	if !strings.HasPrefix(c.VAPIDSubject, "mailto:") && !strings.HasPrefix(c.VAPIDSubject, "https://") {
 		return fmt.Errorf("vapid-subject must be a mailto: or https:// URL")
+	}
+	if !parley.EmailVerification(c.EmailVerification).Valid() {
+		return fmt.Errorf("email-verification must be off, optional or required")
+	}
+	switch c.SMTPTLS {
+	case "starttls", "tls", "none":
+	default:
+		return fmt.Errorf("smtp-tls must be starttls, tls or none")
+	}
+	if c.SMTPPort < 1 || c.SMTPPort > 65535 {
+		return fmt.Errorf("smtp-port must be between 1 and 65535")
+	}
+	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "https://") && !strings.HasPrefix(c.PublicURL, "http://") {
+		return fmt.Errorf("public-url must be an http(s) URL")
+	}
+	if c.EmailDigestAfter < 0 {
+		return fmt.Errorf("email-digest-after must not be negative")
 	}
 	if c.PushSubsPerUser < 1 || c.PushSubsPerUser > 100 {
 		return fmt.Errorf("push-subscriptions-per-user must be between 1 and 100")

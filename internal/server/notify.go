@@ -3,9 +3,11 @@ package server
 import (
 	"context"
 	"errors"
+	"log/slog"
 
 	"github.com/parley-chat/parley"
 	"github.com/parley-chat/parley/internal/app"
+	"github.com/parley-chat/parley/internal/mail"
 	"github.com/parley-chat/parley/internal/webpush"
 )
 
@@ -97,4 +99,22 @@ func (s *Server) openNotifier(ctx context.Context, presence parley.Presence) err
 		return nil
 	})
 	return nil
+}
+
+// emailOptions are the app's email settings from cfg: SMTP when a host is
+// set, else the log.
+func emailOptions(cfg Config, log *slog.Logger) (app.EmailOptions, error) {
+	o := app.EmailOptions{Verification: parley.EmailVerification(cfg.EmailVerification), PublicURL: cfg.PublicURL,
+		DigestAfter: cfg.EmailDigestAfter}
+	if cfg.SMTPHost == "" {
+		o.Mailer = mail.Log{L: log}
+		return o, nil
+	}
+	m, err := mail.NewSMTP(mail.Options{Host: cfg.SMTPHost, Port: cfg.SMTPPort, Username: cfg.SMTPUsername,
+		Password: cfg.SMTPPassword, From: cfg.SMTPFrom, TLS: cfg.SMTPTLS, TLSConfig: cfg.SMTPTLSConfig})
+	if err != nil {
+		return o, err
+	}
+	o.Mailer = m
+	return o, nil
 }

@@ -171,6 +171,9 @@ func (s *Server) open(ctx context.Context) error {
 		_ = s.ln.Close()
 		return err
 	}
+	if cfg.PublicURL == "" {
+		s.App.SetPublicURL(s.URL()) // links in emails point at this node
+	}
 	if err := s.listenAdmin(); err != nil {
 		return err
 	}
