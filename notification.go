@@ -9,7 +9,8 @@ import (
 type NotifyChannel string
 
 const (
-	ChannelPush NotifyChannel = "push" // every push device of the user (Web Push, FCM, APNs)
+	ChannelPush  NotifyChannel = "push"  // every push device of the user (Web Push, FCM, APNs)
+	ChannelEmail NotifyChannel = "email" // a digest to the user's verified address, some time later
 )
 
 // Notification is one entry of the durable notification queue: what a user

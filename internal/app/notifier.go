@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -269,8 +270,15 @@ func (n *Notifier) derive(ctx context.Context, conv parley.Conversation, msgs []
 		}
 	}
 	out := make([]parley.Notification, 0, len(by))
+	digest := n.a.mail.o.DigestAfter
 	for _, e := range by {
 		out = append(out, *e)
+		if digest > 0 && n.a.mail.o.Mailer != nil && e.Reason != parley.ReasonMessage {
+			// The same news by email later, unless read by then (email.go).
+			d := *e
+			d.Channel, d.NextAt = parley.ChannelEmail, now.Add(digest)
+			out = append(out, d)
+		}
 	}
 	slices.SortFunc(out, func(a, b parley.Notification) int {
 		switch {
@@ -279,7 +287,7 @@ func (n *Notifier) derive(ctx context.Context, conv parley.Conversation, msgs []
 		case a.UserID > b.UserID:
 			return 1
 		}
-		return 0
+		return strings.Compare(string(a.Channel), string(b.Channel))
 	})
 	return out
 }
@@ -320,13 +328,24 @@ func (n *Notifier) Dispatch(ctx context.Context) {
 		}
 		sem := make(chan struct{}, n.o.Workers)
 		var wg sync.WaitGroup
-		for _, e := range due {
+		run := func(fn func()) {
 			sem <- struct{}{}
 			wg.Add(1)
 			go func() {
 				defer func() { <-sem; wg.Done() }()
-				n.deliver(ctx, e)
+				fn()
 			}()
+		}
+		digests := map[string][]parley.Notification{} // user → email entries
+		for _, e := range due {
+			if e.Channel == parley.ChannelEmail {
+				digests[e.UserID] = append(digests[e.UserID], e)
+				continue
+			}
+			run(func() { n.deliver(ctx, e) })
+		}
+		for _, es := range digests {
+			run(func() { n.deliverDigest(ctx, es) })
 		}
 		wg.Wait()
 	}
@@ -336,13 +355,25 @@ func (n *Notifier) Dispatch(ctx context.Context) {
 func (n *Notifier) deliver(ctx context.Context, e parley.Notification) {
 	ch := string(e.Channel)
 	sent, err := n.send(ctx, e)
+	if err != nil {
+		n.settleFailure(ctx, e, err)
+		return
+	}
+	if sent > 0 && n.o.Metrics != nil {
+		n.o.Metrics.NotifySent(ch, sent)
+	}
+	if err := n.a.store.FinishNotification(ctx, e.ID, e.Rev); err != nil {
+		// The lease ends and the entry is claimed again: at least once.
+		n.a.log.Warn("settling a notification", "user_id", e.UserID, "err", err)
+	}
+}
+
+// settleFailure gives a failed entry up (permanent, or out of attempts) or
+// reschedules it with backoff.
+func (n *Notifier) settleFailure(ctx context.Context, e parley.Notification, err error) {
+	ch := string(e.Channel)
 	var settle error
 	switch {
-	case err == nil:
-		if sent > 0 && n.o.Metrics != nil {
-			n.o.Metrics.NotifySent(ch, sent)
-		}
-		settle = n.a.store.FinishNotification(ctx, e.ID, e.Rev)
 	case IsPermanent(err) || e.Attempts >= parley.NotifyMaxAttempts:
 		n.a.log.Warn("notification given up", "user_id", e.UserID, "conversation_id", e.ConversationID,
 			"attempts", e.Attempts, "err", err)

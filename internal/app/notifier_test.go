@@ -91,6 +91,11 @@ type notifyEnv struct {
 
 func newNotifyEnv(t *testing.T, dir string, clock *acctClock) *notifyEnv {
 	t.Helper()
+	return newNotifyEnvMail(t, dir, clock, app.EmailOptions{})
+}
+
+func newNotifyEnvMail(t *testing.T, dir string, clock *acctClock, email app.EmailOptions) *notifyEnv {
+	t.Helper()
 	store, err := sqlite.Open(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +103,7 @@ func newNotifyEnv(t *testing.T, dir string, clock *acctClock) *notifyEnv {
 	bus := memory.New()
 	e := &notifyEnv{store: store, push: &pushRecorder{}, m: &countingMetrics{}, clock: clock, ctx: context.Background()}
 	e.app = app.New(app.Options{Store: store, Bus: bus, Now: clock.Now, Limits: app.Limits{SignupsPerAddr: -1},
-		Passwords: app.PasswordOptions{Params: app.FastPasswordParams()}})
+		Passwords: app.PasswordOptions{Params: app.FastPasswordParams()}, Email: email})
 	e.n = app.NewNotifier(e.app, app.NotifierOptions{Push: e.push, Metrics: e.m, Lease: time.Minute})
 	unsub, err := bus.Subscribe(e.n.HandleEvent)
 	if err != nil {
