@@ -8,6 +8,7 @@ import { h, replace, icon, iconButton } from './dom.js';
 import { picker } from './emoji.js';
 import { mentionsUser } from './format.js';
 import { renderAuth } from './views/auth.js';
+import { renderEmailPage } from './views/email.js';
 import { renderSidebar } from './views/sidebar.js';
 import { renderChat } from './views/chat.js';
 import { renderAdmin } from './views/admin.js';
@@ -45,6 +46,7 @@ window.addEventListener('popstate', () => route());
 
 function route() {
   const p = location.pathname;
+  if (!ctx && (p === '/verify-email' || p === '/reset-password')) { renderEmailPage(root, { api, nav }); return; }
   if (!ctx) {
     // Invite and first-admin setup links (/?invite=CODE, /?setup=TOKEN) open the registration form.
     if (p !== '/register' && /[?&](invite|setup)=/.test(location.search)) history.replaceState({}, '', '/register' + location.search);
