@@ -22,6 +22,48 @@ type PushSubscription struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
+// PushPlatform is a mobile push service.
+type PushPlatform string
+
+const (
+	PlatformFCM  PushPlatform = "fcm"  // Firebase Cloud Messaging (HTTP v1): Android, and iOS through Firebase
+	PlatformAPNs PushPlatform = "apns" // Apple Push Notification service
+)
+
+// PushDevice is a mobile app's registration with its platform's push
+// service: the device token the app got from FCM or APNs.
+type PushDevice struct {
+	ID        string       `json:"id"`
+	UserID    string       `json:"-"`
+	Platform  PushPlatform `json:"platform"`
+	Token     string       `json:"token"`
+	CreatedAt time.Time    `json:"created_at"`
+}
+
+// MaxDeviceTokenLen bounds a device token (FCM tokens are ~160 bytes, APNs
+// tokens 64 hex digits).
+const MaxDeviceTokenLen = 4096
+
+// CheckPushDevice validates a device a client registers.
+func CheckPushDevice(d PushDevice) error {
+	if len(d.Token) > MaxDeviceTokenLen {
+		return TooLarge("token", "token must be at most %d bytes", MaxDeviceTokenLen)
+	}
+	switch d.Platform {
+	case PlatformAPNs:
+		if len(d.Token) < 64 || len(d.Token)%2 != 0 || strings.Trim(strings.ToLower(d.Token), "0123456789abcdef") != "" {
+			return Invalid("token", "an APNs device token is hexadecimal (64 digits or more)")
+		}
+	case PlatformFCM:
+		if len(d.Token) < 32 || strings.Trim(d.Token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_:") != "" {
+			return Invalid("token", "an FCM registration token is letters, digits, '-', '_' and ':' (32 or more)")
+		}
+	default:
+		return Invalid("platform", "platform must be fcm or apns")
+	}
+	return nil
+}
+
 // Push subscription limits.
 const (
 	MaxPushEndpointLen       = 2048
@@ -43,6 +85,18 @@ type PushStore interface {
 	// DeletePushEndpoint deletes the subscription with that endpoint, if
 	// any (the push service said it is gone).
 	DeletePushEndpoint(ctx context.Context, endpoint string) error
+	// AddPushDevice stores d (ID and CreatedAt set by the caller), like
+	// AddPushSubscription: the same (platform, token) is replaced whoever
+	// had it, and beyond max devices per user the oldest go.
+	AddPushDevice(ctx context.Context, d PushDevice, max int) (PushDevice, error)
+	// PushDevices lists the user's devices, oldest first.
+	PushDevices(ctx context.Context, userID string) ([]PushDevice, error)
+	// DeletePushDevice deletes one of the user's devices. CodeNotFound if
+	// the user has none with that id.
+	DeletePushDevice(ctx context.Context, userID, id string) error
+	// DeletePushToken deletes the device with that token, if any (its push
+	// service said the token is no longer valid).
+	DeletePushToken(ctx context.Context, platform PushPlatform, token string) error
 	// ServerSecret returns the secret stored under name, storing value
 	// first if there is none: concurrent first callers (several nodes
 	// starting at once) all get the one value that was stored.

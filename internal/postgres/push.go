@@ -81,3 +81,63 @@ func (s *Store) ServerSecret(ctx context.Context, name, value string) (string, e
 	err := s.pool.QueryRow(ctx, `SELECT value FROM server_secrets WHERE name = $1`, name).Scan(&v)
 	return v, translate(err)
 }
+
+// AddPushDevice implements parley.PushStore.
+func (s *Store) AddPushDevice(ctx context.Context, d parley.PushDevice, max int) (parley.PushDevice, error) {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM (SELECT id FROM users WHERE id = $1 FOR UPDATE) u`, d.UserID).Scan(&n); err != nil {
+			return err
+		} else if n == 0 {
+			return parley.Errorf(parley.CodeNotFound, "user not found")
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO push_devices (id, user_id, platform, token, created_at)
+			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (platform, token) DO UPDATE SET id = excluded.id, user_id = excluded.user_id,
+			created_at = excluded.created_at`, d.ID, d.UserID, string(d.Platform), d.Token, millis(d.CreatedAt)); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM push_devices WHERE user_id = $1 AND id NOT IN
+			(SELECT id FROM push_devices WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2)`, d.UserID, max)
+		return err
+	})
+	return d, err
+}
+
+// PushDevices implements parley.PushStore.
+func (s *Store) PushDevices(ctx context.Context, userID string) ([]parley.PushDevice, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, user_id, platform, token, created_at FROM push_devices
+		WHERE user_id = $1 ORDER BY created_at, id`, userID)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var out []parley.PushDevice
+	for rows.Next() {
+		var d parley.PushDevice
+		var at int64
+		if err := rows.Scan(&d.ID, &d.UserID, &d.Platform, &d.Token, &at); err != nil {
+			return nil, translate(err)
+		}
+		d.CreatedAt = fromMillis(at)
+		out = append(out, d)
+	}
+	return out, translate(rows.Err())
+}
+
+// DeletePushDevice implements parley.PushStore.
+func (s *Store) DeletePushDevice(ctx context.Context, userID, id string) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM push_devices WHERE id = $1 AND user_id = $2`, id, userID)
+	if err != nil {
+		return translate(err)
+	}
+	if tag.RowsAffected() == 0 {
+		return parley.Errorf(parley.CodeNotFound, "not found")
+	}
+	return nil
+}
+
+// DeletePushToken implements parley.PushStore.
+func (s *Store) DeletePushToken(ctx context.Context, platform parley.PushPlatform, token string) error {
+	_, err := s.pool.Exec(ctx, `DELETE FROM push_devices WHERE platform = $1 AND token = $2`, string(platform), token)
+	return translate(err)
+}

@@ -76,3 +76,57 @@ func (s *Store) ServerSecret(ctx context.Context, name, value string) (string, e
 	})
 	return v, err
 }
+
+// AddPushDevice implements parley.PushStore.
+func (s *Store) AddPushDevice(ctx context.Context, d parley.PushDevice, max int) (parley.PushDevice, error) {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if n, err := count(ctx, tx, `SELECT count(*) FROM users WHERE id = ?`, d.UserID); err != nil || n == 0 {
+			return errors.Join(err, parley.Errorf(parley.CodeNotFound, "user not found"))
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO push_devices (id, user_id, platform, token, created_at)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT (platform, token) DO UPDATE SET id = excluded.id, user_id = excluded.user_id,
+			created_at = excluded.created_at`, d.ID, d.UserID, string(d.Platform), d.Token, millis(d.CreatedAt)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM push_devices WHERE user_id = ? AND id NOT IN
+			(SELECT id FROM push_devices WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?)`, d.UserID, d.UserID, max)
+		return err
+	})
+	return d, err
+}
+
+// PushDevices implements parley.PushStore.
+func (s *Store) PushDevices(ctx context.Context, userID string) ([]parley.PushDevice, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT id, user_id, platform, token, created_at FROM push_devices
+		WHERE user_id = ? ORDER BY created_at, id`, userID)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var out []parley.PushDevice
+	for rows.Next() {
+		var d parley.PushDevice
+		var at int64
+		if err := rows.Scan(&d.ID, &d.UserID, &d.Platform, &d.Token, &at); err != nil {
+			return nil, translate(err)
+		}
+		d.CreatedAt = fromMillis(at)
+		out = append(out, d)
+	}
+	return out, translate(rows.Err())
+}
+
+// DeletePushDevice implements parley.PushStore.
+func (s *Store) DeletePushDevice(ctx context.Context, userID, id string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		return mustAffect(tx.ExecContext(ctx, `DELETE FROM push_devices WHERE id = ? AND user_id = ?`, id, userID))
+	})
+}
+
+// DeletePushToken implements parley.PushStore.
+func (s *Store) DeletePushToken(ctx context.Context, platform parley.PushPlatform, token string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM push_devices WHERE platform = ? AND token = ?`, string(platform), token)
+		return err
+	})
+}

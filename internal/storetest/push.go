@@ -14,6 +14,7 @@ func testPush(t *testing.T, open Opener) {
 	t.Run("subscriptions", func(t *testing.T) { pushSubscriptions(t, open) })
 	t.Run("subscriptions are capped per user", func(t *testing.T) { pushSubscriptionCap(t, open) })
 	t.Run("server secret is stored once", func(t *testing.T) { pushServerSecret(t, open) })
+	t.Run("mobile devices", func(t *testing.T) { pushDevices(t, open) })
 }
 
 func pushSub(user, endpoint string, at time.Time) parley.PushSubscription {
@@ -130,5 +131,58 @@ func pushServerSecret(t *testing.T, open Opener) {
 	}
 	if v, _ := s.ServerSecret(ctx, "other", "x"); v != "x" {
 		t.Fatalf("other secret %q", v)
+	}
+}
+
+// pushDevices: add, list, move between users, cap, delete, prune by token.
+func pushDevices(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t)
+	u := newUsers(t, s, "pd", 2)
+	dev := func(user string, p parley.PushPlatform, token string, i int) parley.PushDevice {
+		return parley.PushDevice{ID: parley.NewID(), UserID: user, Platform: p, Token: token,
+			CreatedAt: baseTime.Add(time.Duration(i) * time.Second)}
+	}
+	_, err := s.AddPushDevice(ctx, dev(parley.NewID(), parley.PlatformFCM, "t", 0), 3)
+	wantCode(t, err, parley.CodeNotFound)
+	a := dev(u[0], parley.PlatformFCM, "tok-a", 0)
+	if _, err := s.AddPushDevice(ctx, a, 3); err != nil {
+		t.Fatal(err)
+	}
+	// The same token on the other platform is another device.
+	if _, err := s.AddPushDevice(ctx, dev(u[0], parley.PlatformAPNs, "tok-a", 1), 3); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.PushDevices(ctx, u[0]); len(got) != 2 || got[0].ID != a.ID || got[0].Platform != parley.PlatformFCM {
+		t.Fatalf("devices %+v", got)
+	}
+	moved := dev(u[1], parley.PlatformFCM, "tok-a", 2)
+	if _, err := s.AddPushDevice(ctx, moved, 3); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.PushDevices(ctx, u[0]); len(got) != 1 || got[0].Platform != parley.PlatformAPNs {
+		t.Fatalf("after the move %+v", got)
+	}
+	for i := range 6 {
+		if _, err := s.AddPushDevice(ctx, dev(u[1], parley.PlatformAPNs, fmt.Sprintf("flood-%d", i), 10+i), 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _ := s.PushDevices(ctx, u[1])
+	if len(got) != 3 || got[2].Token != "flood-5" {
+		t.Fatalf("after a flood %+v", got)
+	}
+	wantCode(t, s.DeletePushDevice(ctx, u[0], got[0].ID), parley.CodeNotFound)
+	if err := s.DeletePushDevice(ctx, u[1], got[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeletePushToken(ctx, parley.PlatformAPNs, "flood-5"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeletePushToken(ctx, parley.PlatformFCM, "flood-5"); err != nil { // none: no error
+		t.Fatal(err)
+	}
+	if got, _ := s.PushDevices(ctx, u[1]); len(got) != 1 || got[0].Token != "flood-4" {
+		t.Fatalf("after deletes %+v", got)
 	}
 }
