@@ -18,6 +18,9 @@ type PushOptions struct {
 	MaxSubscriptions int
 	// AllowInsecure admits http and private/loopback endpoints (tests only).
 	AllowInsecure bool
+	// MobilePlatforms are the mobile push services this server has
+	// credentials for (mobile.go).
+	MobilePlatforms []parley.PushPlatform
 }
 
 // WebPushTransport sends one Web Push message to one subscription
