@@ -77,3 +77,31 @@ func (c *Client) DeletePushSubscription(ctx context.Context, id string) error {
 	_, err := c.do(ctx, http.MethodDelete, "/api/v1/push/subscriptions/"+url.PathEscape(id), nil, nil, nil)
 	return err
 }
+
+// PushDeviceRequest registers a mobile app's push token.
+type PushDeviceRequest struct {
+	Platform parley.PushPlatform `json:"platform"`
+	Token    string              `json:"token"`
+}
+
+// AddPushDevice registers a mobile device of the caller.
+func (c *Client) AddPushDevice(ctx context.Context, req PushDeviceRequest) (parley.PushDevice, error) {
+	var out parley.PushDevice
+	_, err := c.do(ctx, http.MethodPost, "/api/v1/push/devices", nil, req, &out)
+	return out, err
+}
+
+// PushDevices lists the caller's mobile devices.
+func (c *Client) PushDevices(ctx context.Context) ([]parley.PushDevice, error) {
+	var out struct {
+		Devices []parley.PushDevice `json:"devices"`
+	}
+	_, err := c.do(ctx, http.MethodGet, "/api/v1/push/devices", nil, nil, &out)
+	return out.Devices, err
+}
+
+// DeletePushDevice unregisters one of the caller's devices.
+func (c *Client) DeletePushDevice(ctx context.Context, id string) error {
+	_, err := c.do(ctx, http.MethodDelete, "/api/v1/push/devices/"+url.PathEscape(id), nil, nil, nil)
+	return err
+}

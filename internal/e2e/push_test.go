@@ -284,6 +284,11 @@ func TestPushSubscriptionBadInput(t *testing.T) {
 	if st := pushCall(t, env, "GET", "/api/v1/push/subscriptions", "", nil, nil); st != 401 {
 		t.Fatalf("anonymous: %d", st)
 	}
+	// No FCM credentials on this server: an FCM token is refused.
+	if st := pushCall(t, env, "POST", "/api/v1/push/devices", bob.Token(), map[string]string{"platform": "fcm",
+		"token": strings.Repeat("a", 40)}, nil); st != 503 {
+		t.Fatalf("fcm device without credentials: %d", st)
+	}
 	// Web Push off: subscribing is unavailable.
 	off := apitest.Start(t, func(c *server.Config) { c.WebPush = false })
 	carol, _ := off.NewUser(t, "carol")

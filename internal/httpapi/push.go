@@ -15,6 +15,13 @@ type (
 	pushSubscriptionList struct {
 		Subscriptions []parley.PushSubscription `json:"subscriptions"`
 	}
+	pushDeviceBody struct {
+		Platform parley.PushPlatform `json:"platform"`
+		Token    string              `json:"token"`
+	}
+	pushDeviceList struct {
+		Devices []parley.PushDevice `json:"devices"`
+	}
 )
 
 // pushRoutes registers the Web Push subscription endpoints.
@@ -26,6 +33,43 @@ func (s *Server) pushRoutes() {
 	h("GET /api/v1/push/subscriptions", s.listPushSubscriptions)
 	h("POST /api/v1/push/subscriptions", s.addPushSubscription)
 	h("DELETE /api/v1/push/subscriptions/{id}", s.deletePushSubscription)
+	h("GET /api/v1/push/devices", s.listPushDevices)
+	h("POST /api/v1/push/devices", s.addPushDevice)
+	h("DELETE /api/v1/push/devices/{id}", s.deletePushDevice)
+}
+
+func (s *Server) listPushDevices(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
+	ds, err := s.app.PushDevices(r.Context(), actor)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if ds == nil {
+		ds = []parley.PushDevice{}
+	}
+	writeJSON(w, http.StatusOK, pushDeviceList{Devices: ds})
+}
+
+func (s *Server) addPushDevice(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
+	var b pushDeviceBody
+	if err := s.decode(w, r, &b); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	d, err := s.app.RegisterPushDevice(r.Context(), actor, b.Platform, b.Token)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, d)
+}
+
+func (s *Server) deletePushDevice(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
+	if err := s.app.DeletePushDevice(r.Context(), actor, r.PathValue("id")); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) getVAPIDKey(w http.ResponseWriter, r *http.Request, actor parley.Actor) {

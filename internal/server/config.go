@@ -83,7 +83,16 @@ type Config struct {
 	EmailDigestAfter  time.Duration // email missed mentions after this long; 0: never
 	// SMTPTLSConfig overrides the SMTP client's TLS settings. Not a flag:
 	// tests trust an in-process SMTP server's certificate with it.
-	SMTPTLSConfig *tls.Config
+	SMTPTLSConfig  *tls.Config
+	FCMCredentials string // Firebase service account key file (JSON); empty: no FCM
+	APNsKey        string // APNs .p8 key file; empty: no APNs
+	APNsKeyID      string
+	APNsTeamID     string
+	APNsTopic      string // the iOS app's bundle id
+	APNsSandbox    bool
+	// MobilePush overrides the FCM/APNs endpoints and HTTP client. Not
+	// flags: tests point them at in-process fakes.
+	MobilePush MobilePushOverrides
 	// PushTransport overrides the HTTP transport of the Web Push sender.
 	// Not a flag: tests point it at an in-process push service's TLS.
 	PushTransport http.RoundTripper
@@ -92,6 +101,12 @@ type Config struct {
 	// defaults). Not a flag: tests whose subject is not hashing use
 	// app.FastPasswordParams to keep a suite of hundreds of sign-ups fast.
 	PasswordParams app.PasswordParams
+}
+
+// MobilePushOverrides redirect the mobile push senders (tests).
+type MobilePushOverrides struct {
+	FCMEndpoint, FCMTokenURL, APNsEndpoint string
+	Client                                 *http.Client
 }
 
 // Default returns the configuration `parley serve` uses with no settings.
@@ -190,6 +205,12 @@ func (c *Config) settings() []setting {
 		{"smtp-from", "From address of every email", (*stringValue)(&c.SMTPFrom)},
 		{"smtp-tls", "SMTP encryption: starttls (required), tls (from the first byte, port 465) or none", (*stringValue)(&c.SMTPTLS)},
 		{"email-digest-after", "email a digest of mentions and direct messages still unread this long after they arrived (to verified addresses); 0 turns digests off", (*durationValue)(&c.EmailDigestAfter)},
+		{"fcm-credentials", "Firebase service account key (JSON file) for pushing to Android and Firebase apps through FCM HTTP v1; empty: no FCM", (*stringValue)(&c.FCMCredentials)},
+		{"apns-key", "APNs authentication key (.p8 file) for pushing to iOS apps; empty: no APNs", (*stringValue)(&c.APNsKey)},
+		{"apns-key-id", "key id of --apns-key", (*stringValue)(&c.APNsKeyID)},
+		{"apns-team-id", "Apple developer team id of --apns-key", (*stringValue)(&c.APNsTeamID)},
+		{"apns-topic", "bundle id of the iOS app (the APNs topic)", (*stringValue)(&c.APNsTopic)},
+		{"apns-sandbox", "send to the APNs development environment (apps built for development)", (*boolValue)(&c.APNsSandbox)},
 		{"notify-poll", "how often the notification queue is read when nothing woke the notifier (new messages wake it at once)", (*durationValue)(&c.NotifyPoll)},
 	}
 }
@@ -289,6 +310,9 @@ func (c *Config) Validate() error {
 	}
 	if c.EmailDigestAfter < 0 {
 		return fmt.Errorf("email-digest-after must not be negative")
+	}
+	if c.APNsKey != "" && (c.APNsKeyID == "" || c.APNsTeamID == "" || c.APNsTopic == "") {
+		return fmt.Errorf("apns-key needs apns-key-id, apns-team-id and apns-topic")
 	}
 	if c.PushSubsPerUser < 1 || c.PushSubsPerUser > 100 {
 		return fmt.Errorf("push-subscriptions-per-user must be between 1 and 100")

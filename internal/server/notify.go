@@ -31,7 +31,8 @@ func vapidKeys(ctx context.Context, store parley.Store) (*webpush.Keys, error) {
 
 // pushOptions are the app's Web Push settings from cfg.
 func pushOptions(ctx context.Context, cfg Config, store parley.Store) (app.PushOptions, error) {
-	o := app.PushOptions{MaxSubscriptions: cfg.PushSubsPerUser, AllowInsecure: cfg.PushAllowInsecure}
+	o := app.PushOptions{MaxSubscriptions: cfg.PushSubsPerUser, AllowInsecure: cfg.PushAllowInsecure,
+		MobilePlatforms: mobilePlatforms(cfg)}
 	if !cfg.WebPush {
 		return o, nil
 	}
@@ -76,10 +77,15 @@ func (s *Server) pushSender(ctx context.Context) (app.PushSender, error) {
 // derives notifications from committed messages and delivers them with the
 // push senders configured, until Close.
 func (s *Server) openNotifier(ctx context.Context, presence parley.Presence) error {
-	push, err := s.pushSender(ctx)
+	web, err := s.pushSender(ctx)
 	if err != nil {
 		return err
 	}
+	mobile, err := s.mobileSender()
+	if err != nil {
+		return err
+	}
+	push := app.CombinePushSenders(web, mobile)
 	s.Notifier = app.NewNotifier(s.App, app.NotifierOptions{Push: push, Presence: presence, Metrics: s.Metrics,
 		Poll: s.cfg.NotifyPoll})
 	unsubscribe, err := s.Bus.Subscribe(s.Notifier.HandleEvent)
