@@ -221,3 +221,16 @@ func TestCheckPushEndpoint(t *testing.T) {
 		t.Errorf("allowInsecure: %v", err)
 	}
 }
+
+func TestCleanPhone(t *testing.T) {
+	for in, want := range map[string]string{"+33 6 12 34 56 78": "+33612345678", "+1 (415) 555-0100": "+14155550100", " +4915112345678 ": "+4915112345678"} {
+		if got, err := CleanPhone(in); err != nil || got != want {
+			t.Errorf("%q: %q %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"", "0612345678", "+0612345678", "+123", "+1234567890123456", "+33 6 12 34 56 78 ext 9", "+33+612345678", "+٣٣٦١٢٣٤٥٦٧٨"} {
+		if _, err := CleanPhone(in); err == nil || AsError(err).Field != "phone" {
+			t.Errorf("%q accepted: %v", in, err)
+		}
+	}
+}

@@ -23,6 +23,7 @@ type Store interface {
 	NotifyStore
 	PushStore
 	EmailStore
+	PhoneStore
 
 	// Ping reports whether the database is reachable (used by /readyz).
 	Ping(ctx context.Context) error

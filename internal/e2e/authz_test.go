@@ -156,6 +156,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"own notification settings", "GET", static("/api/v1/me/notifications"), nil, [numRoles]int{ok, ok, ok, ok, ok, unauth}},
 		{"set own notification settings", "PUT", static("/api/v1/me/notifications"), static(`{"level":"mentions"}`),
 			[numRoles]int{ok, ok, ok, ok, ok, unauth}},
+		{"phone status", "GET", static("/api/v1/me/phone"), nil, [numRoles]int{ok, ok, ok, ok, ok, unauth}},
 		{"email status", "GET", static("/api/v1/me/email"), nil, [numRoles]int{ok, ok, ok, ok, ok, unauth}},
 		{"push devices", "GET", static("/api/v1/push/devices"), nil, [numRoles]int{ok, ok, ok, ok, ok, unauth}},
 		{"unknown push device", "DELETE", static("/api/v1/push/devices/" + parley.NewID()), nil,

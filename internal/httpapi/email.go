@@ -20,6 +20,12 @@ type (
 	loginBody struct {
 		Login string `json:"login"`
 	}
+	phoneBody struct {
+		Phone string `json:"phone"`
+	}
+	codeBody struct {
+		Code string `json:"code"`
+	}
 	resetBody struct {
 		Token    string `json:"token"`
 		Password string `json:"password"`
@@ -35,6 +41,45 @@ func (s *Server) emailRoutes() {
 	h("POST /api/v1/auth/password-reset/confirm", s.confirmReset)
 	h("GET /api/v1/me/email", s.authed(s.getEmailStatus))
 	h("POST /api/v1/me/email/verify", s.authed(s.resendVerification))
+	h("GET /api/v1/me/phone", s.authed(s.getPhone))
+	h("POST /api/v1/me/phone", s.authed(s.sendPhoneCode))
+	h("POST /api/v1/me/phone/verify", s.authed(s.verifyPhone))
+}
+
+func (s *Server) getPhone(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
+	st, err := s.app.PhoneStatus(r.Context(), actor)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (s *Server) sendPhoneCode(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
+	var b phoneBody
+	if err := s.decode(w, r, &b); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.app.SendPhoneCode(r.Context(), actor, b.Phone); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+func (s *Server) verifyPhone(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
+	var b codeBody
+	if err := s.decode(w, r, &b); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	st, err := s.app.VerifyPhone(r.Context(), actor, b.Code)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
 }
 
 func (s *Server) verifyEmail(w http.ResponseWriter, r *http.Request) {

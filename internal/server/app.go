@@ -6,6 +6,7 @@ import (
 
 	"github.com/parley-chat/parley"
 	"github.com/parley-chat/parley/internal/app"
+	"github.com/parley-chat/parley/internal/sms"
 )
 
 // NewApp builds the App a node runs on store and bus from cfg: limits,
@@ -37,7 +38,7 @@ func NewApp(ctx context.Context, cfg Config, store parley.Store, bus parley.Bus,
 	if err != nil {
 		return nil, err
 	}
-	return app.New(app.Options{Store: store, Bus: bus, Logger: log, Limits: limits, Push: push, Email: email,
+	return app.New(app.Options{Store: store, Bus: bus, Logger: log, Limits: limits, Push: push, Email: email, SMS: sms.Log{L: log},
 		Passwords: app.PasswordOptions{Params: cfg.PasswordParams}, Media: media,
 		Registration: parley.RegistrationPolicy(cfg.Registration), Runtime: runtime, ScramKeys: cfg.XMPP != ""}), nil
 }

@@ -28,4 +28,5 @@ func Run(t *testing.T, open Opener) {
 	t.Run("notify", func(t *testing.T) { testNotify(t, open) })
 	t.Run("push", func(t *testing.T) { testPush(t, open) })
 	t.Run("email", func(t *testing.T) { testEmail(t, open) })
+	t.Run("phone", func(t *testing.T) { testPhone(t, open) })
 }
