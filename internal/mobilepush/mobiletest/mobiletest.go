@@ -21,6 +21,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -83,14 +84,14 @@ func (f *FCM) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f.Tokens++
-		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": "access-" + string(rune('0'+f.Tokens)), "expires_in": 3600})
+		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": "access-" + strconv.Itoa(f.Tokens), "expires_in": 3600})
 	case "/v1/projects/parley-test/messages:send":
 		if f.Expired {
 			f.Expired = false
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
-		if r.Header.Get("Authorization") != "Bearer access-"+string(rune('0'+f.Tokens)) {
+		if r.Header.Get("Authorization") != "Bearer access-"+strconv.Itoa(f.Tokens) {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
