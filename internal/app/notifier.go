@@ -70,6 +70,7 @@ type NotifierOptions struct {
 	Sweep    time.Duration   // how often every conversation's cursor is checked; 30s
 	Lease    time.Duration   // how long a claimed entry is held before another worker may retry it; 1m
 	Workers  int             // deliveries in flight; 8
+	Gather   time.Duration   // how long news is gathered before a round of derivation; 200ms
 }
 
 // Notifier turns committed messages into notifications and delivers them.
@@ -96,6 +97,7 @@ func NewNotifier(a *App, o NotifierOptions) *Notifier {
 	orDefault(&o.Sweep, 30*time.Second)
 	orDefault(&o.Lease, time.Minute)
 	orDefault(&o.Workers, 8)
+	orDefault(&o.Gather, 200*time.Millisecond)
 	return &Notifier{a: a, o: o, dirty: map[string]bool{}, wake: make(chan struct{}, 1)}
 }
 
@@ -137,6 +139,14 @@ func (n *Notifier) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-n.wake:
+			// Gather what else arrives meanwhile: one round per Gather
+			// at most, so a burst of messages costs one derivation per
+			// conversation and the notifier stays out of the senders' way.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(n.o.Gather):
+			}
 		case <-poll.C:
 		case <-sweep.C:
 			n.sweep(ctx)
@@ -149,13 +159,15 @@ func (n *Notifier) sweep(ctx context.Context) {
 	for ctx.Err() == nil {
 		backlog, err := n.a.store.NotifyBacklog(ctx, 100)
 		if err != nil {
-			n.a.log.Warn("notification backlog", "err", err)
+			if ctx.Err() == nil {
+				n.a.log.Warn("notification backlog", "err", err)
+			}
 			return
 		}
 		progress := false
 		for _, c := range backlog {
 			before := c.NotifiedSeq
-			if err := n.Derive(ctx, c.ConversationID); err != nil {
+			if err := n.Derive(ctx, c.ConversationID); err != nil && ctx.Err() == nil {
 				n.a.log.Warn("deriving notifications", "conversation_id", c.ConversationID, "err", err)
 				continue
 			}
@@ -179,7 +191,7 @@ func (n *Notifier) deriveDirty(ctx context.Context) {
 	n.mu.Unlock()
 	slices.Sort(ids)
 	for _, id := range ids {
-		if err := n.Derive(ctx, id); err != nil && !parley.IsCode(err, parley.CodeNotFound) {
+		if err := n.Derive(ctx, id); err != nil && !parley.IsCode(err, parley.CodeNotFound) && ctx.Err() == nil {
 			n.a.log.Warn("deriving notifications", "conversation_id", id, "err", err)
 		}
 	}
@@ -320,7 +332,9 @@ func (n *Notifier) Dispatch(ctx context.Context) {
 	for ctx.Err() == nil {
 		due, err := n.a.store.ClaimNotifications(ctx, n.a.now(), n.o.Lease, claimBatch)
 		if err != nil {
-			n.a.log.Warn("claiming notifications", "err", err)
+			if ctx.Err() == nil {
+				n.a.log.Warn("claiming notifications", "err", err)
+			}
 			return
 		}
 		if len(due) == 0 {
@@ -362,7 +376,7 @@ func (n *Notifier) deliver(ctx context.Context, e parley.Notification) {
 	if sent > 0 && n.o.Metrics != nil {
 		n.o.Metrics.NotifySent(ch, sent)
 	}
-	if err := n.a.store.FinishNotification(ctx, e.ID, e.Rev); err != nil {
+	if err := n.a.store.FinishNotification(ctx, e.ID, e.Rev); err != nil && ctx.Err() == nil {
 		// The lease ends and the entry is claimed again: at least once.
 		n.a.log.Warn("settling a notification", "user_id", e.UserID, "err", err)
 	}
@@ -391,7 +405,7 @@ func (n *Notifier) settleFailure(ctx context.Context, e parley.Notification, err
 		}
 		settle = n.a.store.RetryNotification(ctx, e.ID, e.Rev, n.a.now().Add(parley.NotifyBackoff(e.Attempts)), msg)
 	}
-	if settle != nil {
+	if settle != nil && ctx.Err() == nil {
 		// The lease ends and the entry is claimed again: at least once.
 		n.a.log.Warn("settling a notification", "user_id", e.UserID, "err", settle)
 	}
