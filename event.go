@@ -22,6 +22,7 @@ const (
 	EventCall                EventKind = "call"                 // a call rang or changed state (to both participants)
 	EventCallSDP             EventKind = "call_sdp"             // a relayed session description (to the peer's device)
 	EventCallICE             EventKind = "call_ice"             // a relayed ICE candidate (to the peer's device)
+	EventFocus               EventKind = "focus"                // a device's focus changed (for notifiers; never sent to clients)
 )
 
 // Event is what the app publishes on the Bus after a commit and what every

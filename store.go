@@ -26,6 +26,10 @@ type Store interface {
 	ModerationStore
 	ReportStore
 	StatsStore
+	NotifyStore
+	PushStore
+	EmailStore
+	PhoneStore
 
 	// Ping reports whether the database is reachable (used by /readyz).
 	Ping(ctx context.Context) error

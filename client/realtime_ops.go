@@ -169,6 +169,14 @@ func (rt *Realtime) Typing(ctx context.Context, conversationID string, typing bo
 	return err
 }
 
+// Focus tells the server whether this device is visible and focused in
+// front of its user: a user with a focused device is not pushed. A report
+// holds for two minutes; renew it while focused (docs/notifications.md).
+func (rt *Realtime) Focus(ctx context.Context, focused bool) error {
+	_, err := rt.request(ctx, map[string]any{"type": "focus", "focused": focused})
+	return err
+}
+
 // WatchPresence subscribes to the presence of userIDs and returns the
 // current presence of those the user may see (people sharing a
 // conversation); later changes arrive as "presence" events. Watches end with

@@ -51,7 +51,9 @@ type UserPage struct {
 	NextAfter string        `json:"next_after,omitempty"` // "" on the last page
 }
 
-// Register creates an account, signs in and keeps the new token.
+// Register creates an account, signs in and keeps the new token. On a
+// server that requires a verified email address (202) the account exists but
+// the answer has no token: follow the mailed link, then Login.
 func (c *Client) Register(ctx context.Context, req RegisterRequest) (AuthResponse, error) {
 	var out AuthResponse
 	if _, err := c.do(ctx, http.MethodPost, "/api/v1/auth/register", nil, req, &out); err != nil {

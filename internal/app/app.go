@@ -62,6 +62,12 @@ type Options struct {
 	Registration parley.RegistrationPolicy
 	// ICE are the STUN/TURN servers for calls (ice.go).
 	ICE ICEOptions
+	// Push configures Web Push subscriptions (push.go).
+	Push PushOptions
+	// Email configures verification, password reset and digests (email.go).
+	Email EmailOptions
+	// SMS sends phone verification codes (phone.go); nil: none.
+	SMS SMSSender
 	// Runtime fills in the parts of the admin overview only the server
 	// knows (version, uptime, sockets, disk); may be nil.
 	Runtime func(*Overview)
@@ -69,21 +75,26 @@ type Options struct {
 
 // App is the set of use cases. It is safe for concurrent use.
 type App struct {
-	store   parley.Store
-	bus     parley.Bus
-	log     *slog.Logger
-	limits  Limits
-	now     func() time.Time
-	acct    *accounts // sign-in state: password hasher, login limiters (user.go)
-	sends   *Limiter  // per-user message send rate (message.go)
-	media   *files    // files and avatars (attachment.go)
-	scram   bool      // derive SCRAM verifiers (scram.go)
-	reg     *registration
-	rt      func(*Overview)
-	social  *social     // search and contact rate limits (search.go)
-	filters filters     // compiled deny lists (moderation.go)
-	stats   statsBuffer // analytics counters not yet written (analytics.go)
-	ice     ICEOptions
+	store    parley.Store
+	bus      parley.Bus
+	log      *slog.Logger
+	limits   Limits
+	now      func() time.Time
+	acct     *accounts // sign-in state: password hasher, login limiters (user.go)
+	sends    *Limiter  // per-user message send rate (message.go)
+	media    *files    // files and avatars (attachment.go)
+	scram    bool      // derive SCRAM verifiers (scram.go)
+	reg      *registration
+	rt       func(*Overview)
+	social   *social     // search and contact rate limits (search.go)
+	filters  filters     // compiled deny lists (moderation.go)
+	stats    statsBuffer // analytics counters not yet written (analytics.go)
+	ice      ICEOptions
+	node     string // this App's random id: names its devices in focus reports (notify.go)
+	push     PushOptions
+	mail     *mailer
+	sms      SMSSender
+	smsLimit *Limiter
 }
 
 // New returns an App. Zero Limits fields take their defaults.
@@ -115,6 +126,11 @@ func New(o Options) *App {
 	a.rt = o.Runtime
 	a.ice = o.ICE
 	a.social = newSocial(a.now)
+	a.node = parley.NewID()
+	a.push = o.Push
+	a.mail = newMailer(o.Email, a.now)
+	a.sms, a.smsLimit = o.SMS, NewLimiter(phoneCodesPerHour/3600.0, phoneCodesPerHour, a.now)
+	orDefault(&a.push.MaxSubscriptions, parley.DefaultPushSubscriptions)
 	return a
 }
 

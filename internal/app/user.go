@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/parley-chat/parley"
@@ -80,6 +81,9 @@ func (a *App) Register(ctx context.Context, in RegisterInput) (parley.User, stri
 	if err := checkRegister(in); err != nil {
 		return parley.User{}, "", err
 	}
+	if a.mail.o.Verification == parley.EmailVerificationRequired && strings.TrimSpace(in.Email) == "" && in.Setup == "" {
+		return parley.User{}, "", parley.Invalid("email", "an email address is required to sign up here")
+	}
 	if err := a.reserveSignup(in.Address); err != nil {
 		return parley.User{}, "", err
 	}
@@ -98,6 +102,10 @@ func (a *App) Register(ctx context.Context, in RegisterInput) (parley.User, stri
 	}
 	a.log.Info("account registered", "user_id", u.ID, "username", u.Username, "role", u.Role,
 		"address", in.Address, "invite", in.Invite != "")
+	a.afterEmailSet(ctx, u)
+	if must, err := a.mustVerifyFirst(ctx, u); err != nil || must {
+		return u, "", err // no session before the address is proved (email.go)
+	}
 	_, tok, err := a.createSession(ctx, u.ID, in.UserAgent, in.Address)
 	if err != nil {
 		return parley.User{}, "", err
@@ -228,6 +236,11 @@ func (a *App) Login(ctx context.Context, in LoginInput) (parley.User, string, er
 		a.log.Info("sign-in failed", "username", name, "user_id", u.ID, "address", in.Address, "reason", "account disabled")
 		return parley.User{}, "", parley.Errorf(parley.CodeForbidden, "this account is disabled")
 	}
+	if must, err := a.mustVerifyFirst(ctx, u); err != nil {
+		return parley.User{}, "", err
+	} else if must {
+		return parley.User{}, "", errVerifyFirst()
+	}
 	if rehash {
 		hash = a.upgradeHash(ctx, u.ID, in.Password, hash)
 	}
@@ -313,6 +326,7 @@ func (a *App) UpdateMe(ctx context.Context, actor parley.Actor, in ProfileUpdate
 			return parley.User{}, err
 		}
 	}
+	oldEmail := u.Email
 	if in.Email != nil {
 		if u.Email, err = parley.CleanEmail(*in.Email); err != nil {
 			return parley.User{}, err
@@ -327,6 +341,9 @@ func (a *App) UpdateMe(ctx context.Context, actor parley.Actor, in ProfileUpdate
 	u.UpdatedAt = a.now().UTC().Truncate(time.Millisecond)
 	if err := a.store.UpdateUser(ctx, u); err != nil {
 		return parley.User{}, err
+	}
+	if u.Email != oldEmail {
+		a.afterEmailSet(ctx, u)
 	}
 	return u, nil
 }

@@ -42,6 +42,8 @@ type Conn struct {
 	// freely, anyone else through who().
 	actor parley.Actor
 
+	focused atomic.Bool // the client last reported focus (OpFocus)
+
 	// Input (input.go), reader-owned: unconsumed bytes (nil when none), the
 	// pooled buffer they live in while a reader is active, the message
 	// being reassembled from fragments, the bytes the buffer should hold

@@ -53,6 +53,10 @@ type Backend interface {
 	MarkRead(ctx context.Context, actor parley.Actor, conversationID string, seq int64) (parley.Receipt, error)
 	MarkDelivered(ctx context.Context, actor parley.Actor, conversationID string, seq int64) (parley.Receipt, error)
 	Typing(ctx context.Context, actor parley.Actor, conversationID string, typing bool) error
+	// ReportFocus records whether connection connID (unique on this node)
+	// is focused and visible in front of its user; the gateway reports
+	// false when a connection that reported true ends.
+	ReportFocus(ctx context.Context, actor parley.Actor, connID string, focused bool) error
 	// WatchPresence returns the presence of those of userIDs actor may see
 	// (users sharing a conversation with them), in the order given.
 	WatchPresence(ctx context.Context, actor parley.Actor, userIDs []string) ([]parley.PresenceStatus, error)

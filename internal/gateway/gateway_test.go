@@ -318,7 +318,8 @@ func FuzzDecodeClientFrame(f *testing.F) {
 		}
 		switch fr.Type {
 		case OpAuth, OpSend, OpTyping, OpRead, OpDelivered, OpPresenceSubscribe, OpPresenceUnsubscribe, OpSync, OpPing, OpHistory,
-			OpCallRing, OpCallAccept, OpCallDecline, OpCallBusy, OpCallCancel, OpCallHangup, OpCallSDP, OpCallICE:
+			OpCallRing, OpCallAccept, OpCallDecline, OpCallBusy, OpCallCancel, OpCallHangup, OpCallSDP, OpCallICE,
+			OpFocus:
 		default:
 			t.Fatalf("accepted type %q", fr.Type)
 		}
@@ -514,6 +515,22 @@ func TestAppendAck(t *testing.T) {
 		want := encode(ackFrame{Type: "ack", Ref: ref, Created: true, Message: m})
 		if got := ackJSON(ref, mj); !bytes.Equal(got, want) {
 			t.Errorf("ref %q:\n got %s\nwant %s", ref, got, want)
+		}
+	}
+}
+
+func TestDecodeFocusFrame(t *testing.T) {
+	f, err := DecodeClientFrame([]byte(`{"type":"focus","focused":true,"ref":"f1"}`))
+	if err != nil || f.Type != OpFocus || f.Focused == nil || !*f.Focused || f.Ref != "f1" {
+		t.Fatalf("%+v %v", f, err)
+	}
+	for in, field := range map[string]string{
+		`{"type":"focus","focused":"yes"}`: "focused",
+		`{"type":"focus","focused":1}`:     "focused",
+		`{"type":"focus","focus":true}`:    "focus",
+	} {
+		if _, err := DecodeClientFrame([]byte(in)); parley.AsError(err).Code != parley.CodeInvalid || parley.AsError(err).Field != field {
+			t.Errorf("%s: %v, want invalid on %s", in, err, field)
 		}
 	}
 }

@@ -116,6 +116,13 @@ func (c *Conn) handle(f ClientFrame) {
 		if err = g.be.Typing(ctx, c.actor, f.ConversationID, typing); err == nil {
 			out = encode(okFrame{Type: "ok", Ref: f.Ref})
 		}
+	case OpFocus:
+		if f.Focused == nil {
+			err = parley.Invalid("focused", "focused (true or false) is required")
+		} else if err = g.be.ReportFocus(ctx, c.actor, c.ConnID(), *f.Focused); err == nil {
+			c.focused.Store(*f.Focused)
+			out = encode(okFrame{Type: "ok", Ref: f.Ref})
+		}
 	case OpSync:
 		var states []parley.ConversationState
 		if states, err = g.be.SyncState(ctx, c.actor); err == nil {

@@ -32,6 +32,7 @@ const (
 	OpCallHangup          = "call_hangup"          // {"call_id"} → call
 	OpCallSDP             = "call_sdp"             // {"call_id","sdp_type","sdp"} → ok
 	OpCallICE             = "call_ice"             // {"call_id","candidate"} → ok
+	OpFocus               = "focus"                // {"focused"} → ok: this device is (not) in front of its user
 )
 
 // callActions maps the call frames that change a call's state to their action.
@@ -62,6 +63,7 @@ type ClientFrame struct {
 	Seq            int64    `json:"seq,omitempty"`
 	UserIDs        []string `json:"user_ids,omitempty"`
 	Typing         *bool    `json:"typing,omitempty"`
+	Focused        *bool    `json:"focused,omitempty"`
 	After          *int64   `json:"after,omitempty"`  // history; nil: not given
 	Before         *int64   `json:"before,omitempty"` // history; nil: not given
 	Limit          int      `json:"limit,omitempty"`
@@ -92,7 +94,8 @@ func DecodeClientFrame(p []byte) (ClientFrame, error) {
 	}
 	switch f.Type {
 	case OpAuth, OpSend, OpTyping, OpRead, OpDelivered, OpPresenceSubscribe, OpPresenceUnsubscribe, OpSync, OpPing, OpHistory,
-		OpCallRing, OpCallAccept, OpCallDecline, OpCallBusy, OpCallCancel, OpCallHangup, OpCallSDP, OpCallICE:
+		OpCallRing, OpCallAccept, OpCallDecline, OpCallBusy, OpCallCancel, OpCallHangup, OpCallSDP, OpCallICE,
+		OpFocus:
 	case "":
 		return f, parley.Invalid("type", "frame has no type")
 	default:

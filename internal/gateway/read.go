@@ -325,6 +325,9 @@ func (c *Conn) teardown(authed bool) {
 		c.run(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), g.cfg.OpTimeout)
 			defer cancel()
+			if c.focused.Load() {
+				_ = g.be.ReportFocus(ctx, c.actor, c.ConnID(), false)
+			}
 			g.be.Disconnected(ctx, c.actor)
 		})
 	}

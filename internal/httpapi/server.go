@@ -94,6 +94,9 @@ func (s *Server) routes() {
 	s.moderationRoutes()
 	s.reportRoutes()
 	s.statsRoutes()
+	s.notifyRoutes()
+	s.pushRoutes()
+	s.emailRoutes()
 }
 
 type ctxKey int

@@ -81,6 +81,10 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if tok == "" { // the address must be verified before the first sign-in
+		writeJSON(w, http.StatusAccepted, pendingSignup{User: u, VerificationRequired: true})
+		return
+	}
 	writeJSON(w, http.StatusCreated, authResponse{User: u, Token: tok})
 }
 

@@ -27,6 +27,12 @@ type Metrics struct {
 	commitBatch   prometheus.Histogram // operations per group commit
 	commitTime    prometheus.Histogram // seconds per group commit
 	loginFailures prometheus.Counter
+
+	notifyEnqueued prometheus.Counter
+	notifySent     *prometheus.CounterVec // by channel
+	notifyFailed   *prometheus.CounterVec // by channel
+	notifyRetried  *prometheus.CounterVec // by channel
+	notifySkipped  *prometheus.CounterVec // by channel and reason
 }
 
 // New returns collectors registered on a fresh registry, with the Go runtime
@@ -55,8 +61,23 @@ func New() *Metrics {
 		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14)})
 	m.loginFailures = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "parley_login_failures_total", Help: "Failed sign-in attempts."})
+	m.notifyEnqueued = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "parley_notifications_enqueued_total", Help: "Notification queue entries enqueued or collapsed into pending ones."})
+	m.notifySent = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_notifications_sent_total", Help: "Notifications delivered, counted per device, by channel."},
+		[]string{"channel"})
+	m.notifyFailed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_notifications_failed_total", Help: "Notifications given up (permanent failure or out of attempts), by channel."},
+		[]string{"channel"})
+	m.notifyRetried = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_notifications_retried_total", Help: "Notification deliveries that failed and were rescheduled with backoff, by channel."},
+		[]string{"channel"})
+	m.notifySkipped = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_notifications_skipped_total", Help: "Notifications settled without sending (read meanwhile, a focused device, …), by channel and reason."},
+		[]string{"channel", "reason"})
 	m.reg.MustRegister(m.httpRequests, m.httpDuration, m.connections, m.messagesIn, m.deliveries,
 		m.queueDrops, m.commitBatch, m.commitTime, m.loginFailures,
+		m.notifyEnqueued, m.notifySent, m.notifyFailed, m.notifyRetried, m.notifySkipped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -116,5 +137,40 @@ func (m *Metrics) ObserveCommitBatch(n int, d time.Duration) {
 func (m *Metrics) IncLoginFailures() {
 	if m != nil {
 		m.loginFailures.Inc()
+	}
+}
+
+// NotifyEnqueued counts n notification queue entries written.
+func (m *Metrics) NotifyEnqueued(n int) {
+	if m != nil {
+		m.notifyEnqueued.Add(float64(n))
+	}
+}
+
+// NotifySent counts n devices a notification reached on channel.
+func (m *Metrics) NotifySent(channel string, n int) {
+	if m != nil {
+		m.notifySent.WithLabelValues(channel).Add(float64(n))
+	}
+}
+
+// NotifyFailed counts one notification given up.
+func (m *Metrics) NotifyFailed(channel string) {
+	if m != nil {
+		m.notifyFailed.WithLabelValues(channel).Inc()
+	}
+}
+
+// NotifyRetried counts one failed delivery rescheduled.
+func (m *Metrics) NotifyRetried(channel string) {
+	if m != nil {
+		m.notifyRetried.WithLabelValues(channel).Inc()
+	}
+}
+
+// NotifySkipped counts one notification settled without sending, and why.
+func (m *Metrics) NotifySkipped(channel, why string) {
+	if m != nil {
+		m.notifySkipped.WithLabelValues(channel, why).Inc()
 	}
 }

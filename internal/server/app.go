@@ -6,6 +6,7 @@ import (
 
 	"github.com/parley-chat/parley"
 	"github.com/parley-chat/parley/internal/app"
+	"github.com/parley-chat/parley/internal/sms"
 )
 
 // NewApp builds the App a node runs on store and bus from cfg: limits,
@@ -29,7 +30,15 @@ func NewApp(ctx context.Context, cfg Config, store parley.Store, bus parley.Bus,
 	if err != nil {
 		return nil, err
 	}
-	return app.New(app.Options{Store: store, Bus: bus, Logger: log, Limits: limits,
+	push, err := pushOptions(ctx, cfg, store)
+	if err != nil {
+		return nil, err
+	}
+	email, err := emailOptions(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	return app.New(app.Options{Store: store, Bus: bus, Logger: log, Limits: limits, Push: push, Email: email, SMS: sms.Log{L: log},
 		Passwords: app.PasswordOptions{Params: cfg.PasswordParams}, Media: media,
 		Registration: parley.RegistrationPolicy(cfg.Registration), Runtime: runtime, ScramKeys: cfg.XMPP != "",
 		ICE: app.ICEOptions{URLs: cfg.ICEURLs, Secret: cfg.TURNSecret, TTL: cfg.TURNTTL}}), nil

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"crypto/tls"
 	"flag"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -77,6 +79,35 @@ type Config struct {
 	TURNSecret   string        // HMAC secret of TURN credentials; default: random per process (embedded TURN only)
 	TURNTTL      time.Duration // lifetime of the credentials handed out
 	ICEURLs      []string      // external stun:/turn:/turns: URLs handed to clients
+	// Notifications (docs/notifications.md).
+	NotifyPoll        time.Duration // how often the notification queue is read when nothing woke the notifier
+	WebPush           bool          // send Web Push (VAPID keys kept in the store)
+	VAPIDSubject      string        // mailto: or https: contact given to push services
+	PushSubsPerUser   int           // Web Push subscriptions per user (the oldest go beyond it)
+	PushAllowInsecure bool          // admit http and private/loopback push endpoints (tests only)
+	EmailVerification string        // off, optional or required
+	SMTPHost          string        // empty: emails are written to the log
+	SMTPPort          int           // 587
+	SMTPUsername      string        //
+	SMTPPassword      string        //
+	SMTPFrom          string        // From of every email
+	SMTPTLS           string        // starttls, tls or none
+	EmailDigestAfter  time.Duration // email missed mentions after this long; 0: never
+	// SMTPTLSConfig overrides the SMTP client's TLS settings. Not a flag:
+	// tests trust an in-process SMTP server's certificate with it.
+	SMTPTLSConfig  *tls.Config
+	FCMCredentials string // Firebase service account key file (JSON); empty: no FCM
+	APNsKey        string // APNs .p8 key file; empty: no APNs
+	APNsKeyID      string
+	APNsTeamID     string
+	APNsTopic      string // the iOS app's bundle id
+	APNsSandbox    bool
+	// MobilePush overrides the FCM/APNs endpoints and HTTP client. Not
+	// flags: tests point them at in-process fakes.
+	MobilePush MobilePushOverrides
+	// PushTransport overrides the HTTP transport of the Web Push sender.
+	// Not a flag: tests point it at an in-process push service's TLS.
+	PushTransport http.RoundTripper
 
 	// PasswordParams overrides the argon2id cost (zero: the OWASP-grade
 	// defaults). Not a flag: tests whose subject is not hashing use
@@ -84,28 +115,43 @@ type Config struct {
 	PasswordParams app.PasswordParams
 }
 
+// MobilePushOverrides redirect the mobile push senders (tests).
+type MobilePushOverrides struct {
+	FCMEndpoint, FCMTokenURL, APNsEndpoint string
+	Client                                 *http.Client
+}
+
 // Default returns the configuration `parley serve` uses with no settings.
 func Default() Config {
 	return Config{
-		Addr:           ":8080",
-		DataDir:        "./parley-data",
-		LogLevel:       "info",
-		LogFormat:      "text",
-		MaxBodyBytes:   1 << 20,
-		MaxMessage:     4000,
-		SessionTTL:     30 * 24 * time.Hour,
-		ShutdownGrace:  15 * time.Second,
-		SendRate:       app.DefaultLimits().MessagesPerUserSecond,
-		WSFrameRate:    100,
-		MaxReactions:   app.DefaultLimits().MaxReactionsPerMsg,
-		MaxMembers:     app.DefaultLimits().MaxMembers,
-		MaxFileBytes:   100 << 20,
-		UserQuotaBytes: 1 << 30,
-		MediaGrace:     24 * time.Hour,
-		Registration:   string(parley.RegistrationOpen),
-		SignupsPerHour: 20,
-		TURNRealm:      "parley",
-		TURNTTL:        app.DefaultTURNTTL,
+		Addr:              ":8080",
+		DataDir:           "./parley-data",
+		LogLevel:          "info",
+		LogFormat:         "text",
+		MaxBodyBytes:      1 << 20,
+		MaxMessage:        4000,
+		SessionTTL:        30 * 24 * time.Hour,
+		ShutdownGrace:     15 * time.Second,
+		SendRate:          app.DefaultLimits().MessagesPerUserSecond,
+		WSFrameRate:       100,
+		MaxReactions:      app.DefaultLimits().MaxReactionsPerMsg,
+		MaxMembers:        app.DefaultLimits().MaxMembers,
+		MaxFileBytes:      100 << 20,
+		UserQuotaBytes:    1 << 30,
+		MediaGrace:        24 * time.Hour,
+		Registration:      string(parley.RegistrationOpen),
+		SignupsPerHour:    20,
+		NotifyPoll:        2 * time.Second,
+		WebPush:           true,
+		VAPIDSubject:      "mailto:postmaster@localhost",
+		PushSubsPerUser:   parley.DefaultPushSubscriptions,
+		EmailVerification: string(parley.EmailVerificationOff),
+		SMTPPort:          587,
+		SMTPTLS:           "starttls",
+		SMTPFrom:          "Parley <parley@localhost>",
+		EmailDigestAfter:  15 * time.Minute,
+		TURNRealm:         "parley",
+		TURNTTL:           app.DefaultTURNTTL,
 	}
 }
 
@@ -167,6 +213,25 @@ func (c *Config) settings() []setting {
 		{"turn-secret", "secret shared with the TURN servers for short-lived credentials (coturn: static-auth-secret); default with --turn: random per process — set it on every node of a cluster", (*stringValue)(&c.TURNSecret)},
 		{"turn-ttl", "lifetime of the TURN credentials handed to clients; TURN servers recheck them on every relay refresh, so make it longer than calls last", (*durationValue)(&c.TURNTTL)},
 		{"ice-urls", "comma-separated external STUN/TURN URLs for calls (stun:host:3478, turn:host:3478?transport=udp, turns:host:5349); turn URLs need --turn-secret", (*listValue)(&c.ICEURLs)},
+		{"web-push", "send Web Push notifications to subscribed browsers (the VAPID key pair is generated at first start and kept in the database)", (*boolValue)(&c.WebPush)},
+		{"vapid-subject", "contact push services may use about this server: mailto:you@example.org or https://your.site (some push services refuse placeholders)", (*stringValue)(&c.VAPIDSubject)},
+		{"push-subscriptions-per-user", "Web Push subscriptions one user may hold; beyond it the oldest is dropped", (*intValue)(&c.PushSubsPerUser)},
+		{"push-allow-insecure", "accept http and private or loopback push endpoints (for tests against a local push service only)", (*boolValue)(&c.PushAllowInsecure)},
+		{"email-verification", "whether accounts prove their email address: off, optional (a link is mailed; password reset and digests need it) or required (sign-up needs an address, and no sign-in before its link is followed)", (*stringValue)(&c.EmailVerification)},
+		{"smtp-host", "SMTP server for outgoing email; empty: emails (and their links) are written to the log", (*stringValue)(&c.SMTPHost)},
+		{"smtp-port", "SMTP server port", (*intValue)(&c.SMTPPort)},
+		{"smtp-username", "SMTP user name (with --smtp-password: AUTH PLAIN or LOGIN)", (*stringValue)(&c.SMTPUsername)},
+		{"smtp-password", "SMTP password", (*stringValue)(&c.SMTPPassword)},
+		{"smtp-from", "From address of every email", (*stringValue)(&c.SMTPFrom)},
+		{"smtp-tls", "SMTP encryption: starttls (required), tls (from the first byte, port 465) or none", (*stringValue)(&c.SMTPTLS)},
+		{"email-digest-after", "email a digest of mentions and direct messages still unread this long after they arrived (to verified addresses); 0 turns digests off", (*durationValue)(&c.EmailDigestAfter)},
+		{"fcm-credentials", "Firebase service account key (JSON file) for pushing to Android and Firebase apps through FCM HTTP v1; empty: no FCM", (*stringValue)(&c.FCMCredentials)},
+		{"apns-key", "APNs authentication key (.p8 file) for pushing to iOS apps; empty: no APNs", (*stringValue)(&c.APNsKey)},
+		{"apns-key-id", "key id of --apns-key", (*stringValue)(&c.APNsKeyID)},
+		{"apns-team-id", "Apple developer team id of --apns-key", (*stringValue)(&c.APNsTeamID)},
+		{"apns-topic", "bundle id of the iOS app (the APNs topic)", (*stringValue)(&c.APNsTopic)},
+		{"apns-sandbox", "send to the APNs development environment (apps built for development)", (*boolValue)(&c.APNsSandbox)},
+		{"notify-poll", "how often the notification queue is read when nothing woke the notifier (new messages wake it at once)", (*durationValue)(&c.NotifyPoll)},
 	}
 }
 
@@ -252,6 +317,32 @@ func (c *Config) Validate() error {
 	}
 	if c.UserQuotaBytes < 1 {
 		return fmt.Errorf("user-quota-bytes must be positive")
+	}
+	if !strings.HasPrefix(c.VAPIDSubject, "mailto:") && !strings.HasPrefix(c.VAPIDSubject, "https://") {
+		return fmt.Errorf("vapid-subject must be a mailto: or https:// URL")
+	}
+	if !parley.EmailVerification(c.EmailVerification).Valid() {
+		return fmt.Errorf("email-verification must be off, optional or required")
+	}
+	switch c.SMTPTLS {
+	case "starttls", "tls", "none":
+	default:
+		return fmt.Errorf("smtp-tls must be starttls, tls or none")
+	}
+	if c.SMTPPort < 1 || c.SMTPPort > 65535 {
+		return fmt.Errorf("smtp-port must be between 1 and 65535")
+	}
+	if c.EmailDigestAfter < 0 {
+		return fmt.Errorf("email-digest-after must not be negative")
+	}
+	if c.APNsKey != "" && (c.APNsKeyID == "" || c.APNsTeamID == "" || c.APNsTopic == "") {
+		return fmt.Errorf("apns-key needs apns-key-id, apns-team-id and apns-topic")
+	}
+	if c.PushSubsPerUser < 1 || c.PushSubsPerUser > 100 {
+		return fmt.Errorf("push-subscriptions-per-user must be between 1 and 100")
+	}
+	if c.NotifyPoll < 10*time.Millisecond || c.NotifyPoll > time.Minute {
+		return fmt.Errorf("notify-poll must be between 10ms and 1m")
 	}
 	if c.MediaGrace < time.Minute {
 		return fmt.Errorf("media-grace must be at least 1m")

@@ -48,6 +48,8 @@ type Server struct {
 	MQTT     *mqtt.Server  // nil unless --mqtt
 	XMPP     *xmpp.Server  // nil unless --xmpp
 	TURN     *turn.Server  // nil unless --turn
+	// Notifier derives and delivers notifications (notify.go).
+	Notifier *app.Notifier
 
 	ln       net.Listener
 	xmppLn   net.Listener
@@ -159,6 +161,9 @@ func (s *Server) open(ctx context.Context) error {
 		nb.OnReconnect(s.Gateway.ResyncAll)
 	}
 	s.HTTP.MountGateway(s.Gateway)
+	if err := s.openNotifier(ctx, presence); err != nil {
+		return err
+	}
 	if err := s.openXMPP(realtime); err != nil {
 		return err
 	}
@@ -175,6 +180,9 @@ func (s *Server) open(ctx context.Context) error {
 	if err := s.openTLS(); err != nil {
 		_ = s.ln.Close()
 		return err
+	}
+	if cfg.PublicURL == "" {
+		s.App.SetPublicURL(s.publicURL()) // links in emails point at this node
 	}
 	if err := s.listenAdmin(); err != nil {
 		return err

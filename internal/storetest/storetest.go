@@ -28,4 +28,8 @@ func Run(t *testing.T, open Opener) {
 	t.Run("positions", func(t *testing.T) { testPositions(t, open) })
 	t.Run("calls", func(t *testing.T) { testCalls(t, open) })
 	t.Run("moderation", func(t *testing.T) { testModeration(t, open) })
+	t.Run("notify", func(t *testing.T) { testNotify(t, open) })
+	t.Run("push", func(t *testing.T) { testPush(t, open) })
+	t.Run("email", func(t *testing.T) { testEmail(t, open) })
+	t.Run("phone", func(t *testing.T) { testPhone(t, open) })
 }

@@ -3,8 +3,9 @@
 //
 // Serving contract:
 //   - App routes ("/", "/login", "/register", "/settings", "/browse", "/admin", "/c/{id}",
-//     "/c/{id}/stats")
+//     "/c/{id}/stats", "/verify-email", "/reset-password")
 //     answer index.html with Cache-Control: no-cache and a strong ETag.
+//   - The service worker is served at /sw.js (no-cache, scope "/").
 //   - Every asset is served at /assets/<path-with-content-hash>, immutable for
 //     a year; references between assets (HTML src/href, ES-module imports, CSS
 //     url()) are rewritten at start-up to these hashed URLs, hashing bottom-up
@@ -31,11 +32,13 @@ var staticFS embed.FS
 
 // CSP is the Content-Security-Policy sent with every response of the handler.
 // connect-src 'self' covers same-origin ws:/wss: in CSP Level 3 browsers;
+// the one Trusted Types policy, parley-sw, only passes the service worker's
+// URL (js/push.js);
 // img-src blob: admits the object URLs the client makes for attachment
 // thumbnails it fetched with its token.
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
 	"font-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; " +
-	"frame-ancestors 'none'; object-src 'none'; require-trusted-types-for 'script'; trusted-types 'none'"
+	"frame-ancestors 'none'; object-src 'none'; worker-src 'self'; require-trusted-types-for 'script'; trusted-types parley-sw"
 
 // Handler returns the web client's handler. It panics if the embedded assets
 // are inconsistent (a missing or cyclic reference), which the package tests
@@ -89,6 +92,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	if p == "/sw.js" {
+		// The service worker lives at the root so that its scope is the
+		// whole app; never cached, so an update is seen at once.
+		if a := h.set.byName["sw.js"]; a != nil {
+			serve(w, r, a, "no-cache")
+			return
+		}
+	}
 	if isAppRoute(p) {
 		serve(w, r, h.set.index, "no-cache")
 		return
@@ -105,7 +116,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // isAppRoute reports whether p is a client-side route that loads the app.
 func isAppRoute(p string) bool {
 	switch p {
-	case "/", "/login", "/register", "/settings", "/browse", "/admin":
+	case "/", "/login", "/register", "/settings", "/browse", "/admin", "/verify-email", "/reset-password":
 		return true
 	}
 	if id, ok := strings.CutPrefix(p, "/c/"); ok {

@@ -192,6 +192,20 @@ export class Api {
   // users looks up to 100 users by id in one call; unknown ids are absent.
   async users(ids) { return list(await this.req('GET', '/users', undefined, { ids: ids.join(',') }), 'users'); }
 
+  // Email links (docs/notifications.md, "Email").
+  verifyEmail(token) { return this.req('POST', '/auth/verify-email', { token }); }
+  resendVerification(login) { return this.req('POST', '/auth/verify-email/resend', { login }); }
+  requestReset(login) { return this.req('POST', '/auth/password-reset', { login }); }
+  confirmReset(token, password) { return this.req('POST', '/auth/password-reset/confirm', { token, password }); }
+  emailStatus() { return this.req('GET', '/me/email'); }
+
+  // Notifications (docs/notifications.md) and Web Push (push.js).
+  notifyPrefs() { return this.req('GET', '/me/notifications'); }
+  setNotifyPrefs(p) { return this.req('PUT', '/me/notifications', p); }
+  vapidKey() { return this.req('GET', '/push/vapid-key'); }
+  addPushSubscription(sub) { return this.req('POST', '/push/subscriptions', sub); }
+  deletePushSubscription(id) { return this.req('DELETE', `/push/subscriptions/${enc(id)}`); }
+
   // Pictures (see avatars.js): which users have one, and setting one.
   avatars(ids) { return this.req('GET', '/avatars', undefined, { user_ids: ids.join(',') }); }
   setMyAvatar(file) { return this.raw('PUT', '/me/avatar', file, file.type); }

@@ -8,6 +8,7 @@ import { h, replace, icon, iconButton } from './dom.js';
 import { picker } from './emoji.js';
 import { mentionsUser } from './format.js';
 import { renderAuth } from './views/auth.js';
+import { renderEmailPage } from './views/email.js';
 import { renderSidebar } from './views/sidebar.js';
 import { renderChat } from './views/chat.js';
 import { renderAdmin } from './views/admin.js';
@@ -48,6 +49,7 @@ window.addEventListener('popstate', () => route());
 
 function route() {
   const p = location.pathname;
+  if (!ctx && (p === '/verify-email' || p === '/reset-password')) { renderEmailPage(root, { api, nav }); return; }
   if (!ctx) {
     // Invite and first-admin setup links (/?invite=CODE, /?setup=TOKEN) open the registration form.
     if (p !== '/register' && /[?&](invite|setup)=/.test(location.search)) history.replaceState({}, '', '/register' + location.search);
@@ -144,6 +146,17 @@ function start(me, token) {
   window.addEventListener('online', () => rt.reconnectNow());
   document.addEventListener('visibilitychange', () => { if (!document.hidden) { maybeMarkRead(); rt.reconnectNow(); } });
   window.addEventListener('focus', () => maybeMarkRead());
+  // Focus reports (docs/notifications.md): on every change, and once a
+  // minute while focused so the server's report (held 2 minutes) stays fresh.
+  const reportFocus = () => {
+    const focused = document.visibilityState === 'visible' && document.hasFocus();
+    if (focused !== rt.focused || focused) rt.focus(focused);
+  };
+  for (const [target, ev] of [[document, 'visibilitychange'], [window, 'focus'], [window, 'blur']]) {
+    target.addEventListener(ev, reportFocus);
+  }
+  rt.addEventListener('ready', () => { if (rt.focused === undefined) reportFocus(); });
+  setInterval(() => { if (rt.focused) reportFocus(); }, 60000);
 
   const sidebar = renderSidebar(ctx);
   sidebar.querySelector('.side-actions')?.prepend(

@@ -19,7 +19,7 @@
 export const FRAME = {
   auth: 'auth', ready: 'ready', send: 'send', ack: 'ack', error: 'error',
   typing: 'typing', read: 'read', delivered: 'delivered',
-  presence: 'presence_subscribe', ping: 'ping', pong: 'pong', ok: 'ok',
+  presence: 'presence_subscribe', ping: 'ping', pong: 'pong', ok: 'ok', focus: 'focus',
 };
 
 const PERMANENT = new Set(['invalid', 'forbidden', 'not_found', 'too_large', 'unsupported_type', 'conflict']);
@@ -117,6 +117,13 @@ export class Realtime extends EventTarget {
   typing(conversationId) { this.#fire({ type: FRAME.typing, conversation_id: conversationId }); }
   markRead(conversationId, seq) { this.#fire({ type: FRAME.read, conversation_id: conversationId, seq }); }
   markDelivered(conversationId, seq) { this.#fire({ type: FRAME.delivered, conversation_id: conversationId, seq }); }
+  // focus tells the server whether this device is in front of its user
+  // (visible and focused): a user with such a device is not pushed
+  // (docs/notifications.md). The state is sent again after every reconnect.
+  focus(focused) {
+    this.focused = !!focused;
+    this.#fire({ type: FRAME.focus, focused: this.focused });
+  }
   subscribePresence(userIds) {
     this.presenceIds = [...new Set([...(this.presenceIds || []), ...userIds])];
     if (userIds.length) this.#fire({ type: FRAME.presence, user_ids: userIds });
@@ -199,6 +206,7 @@ export class Realtime extends EventTarget {
         this.#setState('online');
         this.#schedulePing();
         if (this.presenceIds?.length) this.#fire({ type: FRAME.presence, user_ids: this.presenceIds });
+        if (this.focused) this.#fire({ type: FRAME.focus, focused: true });
         this.#emit('ready', { frame: f });
         this.#pump();
         return;

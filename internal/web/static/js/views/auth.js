@@ -8,12 +8,14 @@ export function renderAuth(root, { mode, api, onAuthed, nav }) {
   const err = h('div', { class: 'form-error', role: 'alert' });
   const username = h('input', { name: 'username', autocomplete: 'username', required: true, autocapitalize: 'none', spellcheck: 'false', maxlength: 64 });
   const display = h('input', { name: 'display_name', autocomplete: 'name', maxlength: DISPLAY_NAME_MAX });
+  const email = h('input', { name: 'email', type: 'email', autocomplete: 'email', maxlength: 254 });
   const password = h('input', { name: 'password', type: 'password', required: true, autocomplete: isReg ? 'new-password' : 'current-password', minlength: isReg ? PASSWORD_MIN : undefined, maxlength: PASSWORD_MAX });
   const remember = h('input', { type: 'checkbox', name: 'remember', checked: true });
   const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-block' }, isReg ? 'Create account' : 'Sign in');
   const form = h('form', { class: 'auth-form', novalidate: true },
     field('Username', username),
     isReg ? field('Display name (optional)', display) : null,
+    isReg ? field('Email address', email, 'For password resets. Some servers require it and send a link to confirm it.') : null,
     field('Password', password, isReg ? `At least ${PASSWORD_MIN} characters.` : null),
     h('label', { class: 'check' }, remember, ' Keep me signed in on this device'),
     err, submit);
@@ -28,20 +30,32 @@ export function renderAuth(root, { mode, api, onAuthed, nav }) {
     if (bad) { fieldError(bad[0], bad[1]); bad[0].focus(); return; }
     submit.disabled = true;
     try {
+      const link = { ...linkParams(), ...(isReg && email.value.trim() ? { email: email.value.trim() } : {}) };
       const r = isReg
-        ? await api.register(username.value.trim(), password.value, display.value.trim(), linkParams())
+        ? await api.register(username.value.trim(), password.value, display.value.trim(), link)
         : await api.login(username.value.trim(), password.value);
+      if (r && r.verification_required) {
+        replace(form, h('p', { class: 'auth-link-note', role: 'status', id: 'verify-note' },
+          `Almost there: we sent a link to ${email.value.trim()}. Open it to confirm your address, then sign in.`));
+        return;
+      }
       await onAuthed(r.token, r.user, remember.checked);
     } catch (ex) {
       // The server's typed refusal goes next to the field it names.
-      const f = { username, password, display_name: display }[ex.field];
+      const f = { username, password, display_name: display, email }[ex.field];
       if (f) fieldError(f, errorText(ex)); else err.textContent = errorText(ex);
+      if (!isReg && ex.code === 'forbidden' && /confirm your email/.test(ex.message)) {
+        err.append(' ', h('button', { type: 'button', class: 'btn btn-small', id: 'resend-verification', onclick: async () => {
+          try { await api.resendVerification(username.value.trim()); err.textContent = 'A new link is on its way.'; } catch (e2) { err.textContent = errorText(e2); }
+        } }, 'Send the link again'));
+      }
       (f || username).focus();
     } finally { submit.disabled = false; }
   });
   const other = isReg
     ? h('p', { class: 'auth-switch' }, 'Already have an account? ', h('a', { href: '/login', onclick: (e) => { e.preventDefault(); nav('/login'); } }, 'Sign in'))
-    : h('p', { class: 'auth-switch' }, 'New here? ', h('a', { href: '/register', onclick: (e) => { e.preventDefault(); nav('/register'); } }, 'Create an account'));
+    : h('p', { class: 'auth-switch' }, 'New here? ', h('a', { href: '/register', onclick: (e) => { e.preventDefault(); nav('/register'); } }, 'Create an account'),
+      ' · ', h('a', { href: '/reset-password', id: 'forgot-password', onclick: (e) => { e.preventDefault(); nav('/reset-password'); } }, 'Forgot your password?'));
   const q = linkParams();
   const linkNote = isReg && (q.setup || q.invite)
     ? h('p', { class: 'auth-link-note', role: 'note' }, q.setup ? 'This account will be the server’s first admin.' : 'You were invited: pick a username and a password.')

@@ -6,6 +6,7 @@ import { ago } from '../format.js';
 import { setUserAvatar } from '../avatars.js';
 import { memberActions, bansSection, rulesForm } from './moderation.js';
 import { reportsPanel } from './reports.js';
+import { pushSupported, pushEnabled, enablePush, disablePush } from '../push.js';
 
 // picturePicker is a button that opens the file chooser for a PNG, JPEG,
 // GIF or WebP picture (the file input itself is visually hidden and out of
@@ -241,6 +242,7 @@ export function openSettings(ctx) {
   };
   notifBtn.addEventListener('click', async () => { await Notification.requestPermission(); renderNotif(); });
   renderNotif();
+  const notifyBox = notificationSettings(api, renderNotif);
   const sessionsEl = h('ul', { class: 'session-list', 'aria-label': 'Signed-in devices' }, h('li', { class: 'muted' }, 'Loading…'));
   const loadSessions = async () => {
     try {
@@ -272,7 +274,8 @@ export function openSettings(ctx) {
     field('Display name', display), field('Status', status), picture,
     h('fieldset', { class: 'field' }, h('legend', {}, 'Theme'), h('div', { class: 'segmented' }, radios)),
     h('fieldset', { class: 'field' }, h('legend', {}, 'Desktop notifications'), notifState, notifBtn,
-      h('div', { class: 'hint' }, 'Shown for new messages while Parley is in the background. Mute a conversation from its header; mentions still notify.')),
+      h('div', { class: 'hint' }, 'Shown for new messages while Parley is in the background. Mute a conversation from its header; mentions still notify.'),
+      notifyBox),
     h('fieldset', { class: 'field' }, h('legend', {}, 'Signed-in devices'), sessionsEl),
     err,
     h('div', { class: 'modal-actions spread' },
@@ -293,6 +296,47 @@ export function openSettings(ctx) {
   });
   const m = modal('Profile & settings', form, { onclose: () => { if (location.pathname === '/settings') ctx.nav('/', true); } });
   display.focus();
+}
+
+// notificationSettings is the push toggle of this browser and the account's
+// notification rules (docs/notifications.md), each saved on change.
+function notificationSettings(api, onPermission) {
+  const push = h('input', { type: 'checkbox', id: 'push-toggle', disabled: !pushSupported() });
+  const level = h('select', { id: 'notify-level' },
+    h('option', { value: 'all' }, 'All messages'),
+    h('option', { value: 'mentions' }, 'Mentions and direct messages'),
+    h('option', { value: 'none' }, 'Nothing'));
+  const previews = h('input', { type: 'checkbox', id: 'notify-previews' });
+  const quietFrom = h('input', { type: 'time', id: 'quiet-from', 'aria-label': 'Quiet hours from' });
+  const quietTo = h('input', { type: 'time', id: 'quiet-to', 'aria-label': 'Quiet hours until' });
+  const tz = Intl.DateTimeFormat().resolvedOptions().timeZone || '';
+  const save = async () => {
+    const p = { level: level.value, previews: previews.checked, time_zone: tz };
+    if (quietFrom.value && quietTo.value) p.quiet_hours = { start: quietFrom.value, end: quietTo.value };
+    try { await api.setNotifyPrefs(p); toast('Notification settings saved'); } catch (e) { toast(errorText(e), 'error'); }
+  };
+  for (const el of [level, previews, quietFrom, quietTo]) el.addEventListener('change', save);
+  push.addEventListener('change', async () => {
+    push.disabled = true;
+    try {
+      if (push.checked) { await enablePush(api); toast('Push notifications on for this browser'); } else { await disablePush(api); }
+    } catch (e) { push.checked = false; toast(e.message || errorText(e), 'error'); } finally { push.disabled = !pushSupported(); onPermission(); }
+  });
+  (async () => {
+    try {
+      push.checked = await pushEnabled();
+      const p = await api.notifyPrefs();
+      level.value = p.level || 'all';
+      previews.checked = !!p.previews;
+      if (p.quiet_hours) { quietFrom.value = p.quiet_hours.start; quietTo.value = p.quiet_hours.end; }
+      push.dataset.ready = '1';
+    } catch { /* offline: the controls keep their defaults */ }
+  })();
+  return h('div', { class: 'stack notify-settings' },
+    h('label', { class: 'check' }, push, h('span', {}, 'Push notifications on this device, even when Parley is closed')),
+    field('Notify me of', level),
+    h('label', { class: 'check' }, previews, h('span', {}, 'Show message text in notifications')),
+    h('div', { class: 'field' }, h('span', {}, `Quiet hours (${tz || 'UTC'})`), h('div', { class: 'row' }, quietFrom, h('span', {}, 'to'), quietTo)));
 }
 
 // device names a session from its User-Agent, roughly.
