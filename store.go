@@ -20,6 +20,7 @@ type Store interface {
 	SearchStore
 	ContactStore
 	ScramStore
+	TwoFactorStore
 
 	// Ping reports whether the database is reachable (used by /readyz).
 	Ping(ctx context.Context) error

@@ -32,6 +32,10 @@ type User struct {
 	Settings    UserSettings `json:"settings"`
 	CreatedAt   time.Time    `json:"created_at"`
 	UpdatedAt   time.Time    `json:"updated_at"`
+	// TwoFactor: two-factor sign-in is on. Not in the JSON form (it would
+	// tell everyone which accounts lack it): GET /api/v1/me/2fa shows it to
+	// the user, the admin API to admins.
+	TwoFactor bool `json:"-"`
 }
 
 // UserSettings are a user's client preferences, stored server-side so every

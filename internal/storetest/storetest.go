@@ -25,4 +25,5 @@ func Run(t *testing.T, open Opener) {
 	t.Run("search", func(t *testing.T) { testSearch(t, open) })
 	t.Run("contacts", func(t *testing.T) { testContacts(t, open) })
 	t.Run("scram", func(t *testing.T) { testScram(t, open) })
+	t.Run("two_factor", func(t *testing.T) { testTwoFactor(t, open) })
 }
