@@ -60,6 +60,8 @@ type Options struct {
 	ScramKeys bool
 	// Registration is who may create an account (default open).
 	Registration parley.RegistrationPolicy
+	// TwoFactor configures two-factor sign-in (twofactor.go).
+	TwoFactor TwoFactorOptions
 	// Runtime fills in the parts of the admin overview only the server
 	// knows (version, uptime, sockets, disk); may be nil.
 	Runtime func(*Overview)
@@ -79,6 +81,7 @@ type App struct {
 	reg    *registration
 	rt     func(*Overview)
 	social *social // search and contact rate limits (search.go)
+	tf     *twoFactor
 }
 
 // New returns an App. Zero Limits fields take their defaults.
@@ -109,6 +112,7 @@ func New(o Options) *App {
 	a.reg = newRegistration(o.Registration, a.limits, a.now)
 	a.rt = o.Runtime
 	a.social = newSocial(a.now)
+	a.tf = newTwoFactor(o.TwoFactor)
 	return a
 }
 

@@ -106,6 +106,9 @@ func (a *App) AuthenticateUser(ctx context.Context, token string) (parley.Actor,
 	if u.Disabled {
 		return parley.Actor{}, parley.User{}, unauthenticated("the account is disabled")
 	}
+	if a.tf.required && !u.TwoFactor {
+		return parley.Actor{}, parley.User{}, unauthenticated("this server requires two-factor sign-in; sign in again to set it up")
+	}
 	if now.Sub(ss.LastSeenAt) >= touchEvery {
 		if err := a.store.TouchSession(ctx, ss.ID, now, now.Add(a.limits.SessionTTL)); err != nil &&
 			!parley.IsCode(err, parley.CodeNotFound) {
@@ -154,6 +157,11 @@ func (a *App) pruneSessions(ctx context.Context) {
 		a.log.Warn("prune expired sessions", "err", err)
 	} else if n > 0 {
 		a.log.Info("pruned expired sessions", "count", n)
+	}
+	if n, err := a.store.DeleteExpiredLoginChallenges(ctx, now); err != nil {
+		a.log.Warn("prune expired sign-in challenges", "err", err)
+	} else if n > 0 {
+		a.log.Info("pruned expired sign-in challenges", "count", n)
 	}
 }
 
