@@ -89,6 +89,7 @@ func (s *Server) routes() {
 	s.adminRoutes()
 	s.searchRoutes()
 	s.contactRoutes()
+	s.twoFactorRoutes()
 }
 
 type ctxKey int

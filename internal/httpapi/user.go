@@ -73,7 +73,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	u, tok, err := s.app.Register(r.Context(), app.RegisterInput{
+	res, err := s.app.RegisterSignIn(r.Context(), app.RegisterInput{
 		Username: req.Username, Password: req.Password, DisplayName: req.DisplayName, Email: req.Email,
 		UserAgent: r.UserAgent(), Address: s.clientAddr(r), Invite: req.Invite, Setup: req.Setup,
 	})
@@ -81,7 +81,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, authResponse{User: u, Token: tok})
+	writeSignIn(w, http.StatusCreated, res)
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
@@ -90,7 +90,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	u, tok, err := s.app.Login(r.Context(), app.LoginInput{
+	res, err := s.app.SignIn(r.Context(), app.LoginInput{
 		Username: req.Username, Password: req.Password, UserAgent: r.UserAgent(), Address: s.clientAddr(r),
 	})
 	if err != nil {
@@ -100,7 +100,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, authResponse{User: u, Token: tok})
+	writeSignIn(w, http.StatusOK, res)
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, actor parley.Actor) {

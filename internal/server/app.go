@@ -31,5 +31,6 @@ func NewApp(ctx context.Context, cfg Config, store parley.Store, bus parley.Bus,
 	}
 	return app.New(app.Options{Store: store, Bus: bus, Logger: log, Limits: limits,
 		Passwords: app.PasswordOptions{Params: cfg.PasswordParams}, Media: media,
-		Registration: parley.RegistrationPolicy(cfg.Registration), Runtime: runtime, ScramKeys: cfg.XMPP != ""}), nil
+		Registration: parley.RegistrationPolicy(cfg.Registration), Runtime: runtime, ScramKeys: cfg.XMPP != "",
+		TwoFactor: app.TwoFactorOptions{Required: cfg.Require2FA}}), nil
 }
