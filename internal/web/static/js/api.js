@@ -183,6 +183,15 @@ export class Api {
   }
   login(username, password) { return this.req('POST', '/auth/login', { username, password }); }
   logout() { return this.req('POST', '/auth/logout'); }
+  // Two-factor sign-in (docs/twofactor.md): login/register may answer
+  // {two_factor, challenge} instead of {user, token}.
+  finishSignIn(challenge, code) { return this.req('POST', '/auth/login/2fa', { challenge, code }); }
+  setupSignIn(challenge) { return this.req('POST', '/auth/login/2fa/setup', { challenge }); }
+  twoFactorStatus() { return this.req('GET', '/me/2fa'); }
+  beginTwoFactor(password) { return this.req('POST', '/me/2fa/setup', { password }); }
+  confirmTwoFactor(code) { return this.req('POST', '/me/2fa/confirm', { code }); }
+  disableTwoFactor(password, code) { return this.req('POST', '/me/2fa/disable', { password, code }); }
+  regenerateRecoveryCodes(password, code) { return this.req('POST', '/me/2fa/recovery-codes', { password, code }); }
   async me() { const r = await this.req('GET', '/me'); return r?.user ?? r; }
   async updateMe(patch) { const r = await this.req('PATCH', '/me', patch); return r?.user ?? r; }
   async sessions() { return list(await this.req('GET', '/me/sessions'), 'sessions'); }
