@@ -86,11 +86,9 @@ func browserCtx(t *testing.T) context.Context {
 		}
 		actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 		bctx, bcancel := chromedp.NewContext(actx)
-		// The first action starts the browser; bound it (a fresh machine
-		// builds its font cache on first start). The browser lives as long
-		// as the context of that first action, so it runs on bctx itself
-		// (a timeout context there would end the browser with it) and the
-		// bound cancels bctx instead.
+		// The first action starts the browser and ties it to the context it
+		// runs on, so it runs on bctx itself and is bounded by a timer (a
+		// fresh machine builds its font cache on first start).
 		started := make(chan error, 1)
 		go func() { started <- chromedp.Do(bctx) }()
 		select {
@@ -99,8 +97,7 @@ func browserCtx(t *testing.T) context.Context {
 				browser.err = fmt.Errorf("start chromium: %w", err)
 			}
 		case <-time.After(90 * time.Second):
-			bcancel()
-			browser.err = fmt.Errorf("start chromium: no answer in 90 s")
+			browser.err = fmt.Errorf("start chromium: no answer in 90s")
 		}
 		browser.ctx = bctx
 		browser.cancel = func() { bcancel(); acancel(); _ = os.RemoveAll(dir) }
