@@ -21,6 +21,7 @@ type Store interface {
 	ContactStore
 	ScramStore
 	TwoFactorStore
+	AppPasswordStore
 
 	// Ping reports whether the database is reachable (used by /readyz).
 	Ping(ctx context.Context) error

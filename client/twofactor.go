@@ -140,3 +140,30 @@ func (c *Client) ResetTwoFactor(ctx context.Context, userID string) (parley.User
 	_, err := c.do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/admin/users/%s/2fa/reset", url.PathEscape(userID)), nil, nil, &u)
 	return u, err
 }
+
+// AppPasswords lists the signed-in user's app passwords, newest first.
+func (c *Client) AppPasswords(ctx context.Context) ([]parley.AppPassword, error) {
+	var out struct {
+		AppPasswords []parley.AppPassword `json:"app_passwords"`
+	}
+	_, err := c.do(ctx, http.MethodGet, "/api/v1/me/app-passwords", nil, nil, &out)
+	return out.AppPasswords, err
+}
+
+// CreateAppPassword makes an app password named name (needs the account
+// password) and returns it with the password, shown this once.
+func (c *Client) CreateAppPassword(ctx context.Context, name, password string) (parley.AppPassword, string, error) {
+	var out struct {
+		AppPassword parley.AppPassword `json:"app_password"`
+		Password    string             `json:"password"`
+	}
+	_, err := c.do(ctx, http.MethodPost, "/api/v1/me/app-passwords", nil,
+		map[string]string{"name": name, "password": password}, &out)
+	return out.AppPassword, out.Password, err
+}
+
+// RevokeAppPassword deletes one of the signed-in user's app passwords.
+func (c *Client) RevokeAppPassword(ctx context.Context, id string) error {
+	_, err := c.do(ctx, http.MethodDelete, "/api/v1/me/app-passwords/"+url.PathEscape(id), nil, nil, nil)
+	return err
+}

@@ -137,6 +137,7 @@ func (a *App) ResetPassword(ctx context.Context, actor parley.Actor, id, passwor
 		return "", err
 	}
 	a.publishRevoked(ctx, []string{u.ID}, ended, "password_reset")
+	a.dropAppPasswords(ctx, u.ID)
 	a.acct.loginUser.Reset(u.Username)
 	detail := "password set by admin"
 	if generated {

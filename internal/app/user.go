@@ -185,7 +185,12 @@ func errBadCredentials() error {
 // requires it) cannot sign in with a password alone: Login answers
 // CodeUnauthenticated for it after a correct password. Gateways that only
 // have a password (XMPP PLAIN, MQTT) use Login; the REST API uses SignIn.
+// Login also takes an app password (apppassword.go) in place of the
+// account password.
 func (a *App) Login(ctx context.Context, in LoginInput) (parley.User, string, error) {
+	if u, tok, ok, err := a.appPasswordSignIn(ctx, in); ok {
+		return u, tok, err
+	}
 	res, err := a.SignIn(ctx, in)
 	if err == nil && res.Challenge != nil {
 		// Nobody can answer this challenge here; drop it.
@@ -367,7 +372,8 @@ func (a *App) UpdateMe(ctx context.Context, actor parley.Actor, in ProfileUpdate
 
 // ChangePassword replaces the caller's password after checking the current
 // one, then ends every other session of the caller (publishing
-// EventSessionRevoked for them); the current session stays signed in.
+// EventSessionRevoked for them) and revokes its app passwords; the current
+// session stays signed in.
 // A wrong current password is CodeInvalid (field current_password) and counts
 // as a failed sign-in for rate limiting (CodeRateLimited beyond the limit).
 func (a *App) ChangePassword(ctx context.Context, actor parley.Actor, current, next string) error {
@@ -419,6 +425,7 @@ func (a *App) ChangePassword(ctx context.Context, actor parley.Actor, current, n
 		return err
 	}
 	a.publishRevoked(ctx, nil, ended, "password_changed")
+	a.dropAppPasswords(ctx, u.ID)
 	return nil
 }
 

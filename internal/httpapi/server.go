@@ -90,6 +90,7 @@ func (s *Server) routes() {
 	s.searchRoutes()
 	s.contactRoutes()
 	s.twoFactorRoutes()
+	s.appPasswordRoutes()
 }
 
 type ctxKey int

@@ -165,3 +165,56 @@ func (s *Server) resetTwoFactor(w http.ResponseWriter, r *http.Request, actor pa
 	}
 	writeJSON(w, http.StatusOK, u)
 }
+
+type (
+	createAppPasswordRequest struct {
+		Name     string `json:"name"`
+		Password string `json:"password"`
+	}
+	createAppPasswordResponse struct {
+		AppPassword parley.AppPassword `json:"app_password"`
+		Password    string             `json:"password"`
+	}
+	appPasswordList struct {
+		AppPasswords []parley.AppPassword `json:"app_passwords"`
+	}
+)
+
+// appPasswordRoutes registers the app password endpoints.
+func (s *Server) appPasswordRoutes() {
+	h := func(pattern string, fn http.HandlerFunc) { s.mux.HandleFunc(pattern, s.withTimeout(fn)) }
+	h("GET /api/v1/me/app-passwords", s.authed(s.listAppPasswords))
+	h("POST /api/v1/me/app-passwords", s.authed(s.createAppPassword))
+	h("DELETE /api/v1/me/app-passwords/{id}", s.authed(s.revokeAppPassword))
+}
+
+func (s *Server) listAppPasswords(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
+	list, err := s.app.AppPasswords(r.Context(), actor)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, appPasswordList{AppPasswords: list})
+}
+
+func (s *Server) createAppPassword(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
+	var req createAppPasswordRequest
+	if err := s.decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p, secret, err := s.app.CreateAppPassword(r.Context(), actor, req.Name, req.Password)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, createAppPasswordResponse{AppPassword: p, Password: secret})
+}
+
+func (s *Server) revokeAppPassword(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
+	if err := s.app.RevokeAppPassword(r.Context(), actor, r.PathValue("id")); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -173,6 +173,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string, at time.Time) ([]stri
 		if err := clearTwoFactor(ctx, tx, id); err != nil {
 			return err
 		}
+		if _, err := tx.Exec(ctx, `DELETE FROM app_passwords WHERE user_id = $1`, id); err != nil {
+			return err
+		}
 		// The avatar and files never sent: the media sweep removes their blobs.
 		_, err = tx.Exec(ctx, `UPDATE attachments SET deleted_at = $2 WHERE owner_id = $1 AND deleted_at IS NULL
 			AND conversation_id IS NULL`, id, millis(at))
