@@ -29,6 +29,7 @@ func TestAuthorizationMatrixTwoFactor(t *testing.T) {
 	otherC, _ := env.NewUser(t, "someoneelse")
 	adminC, _ := env.NewAdmin(t, "matrixadmin")
 	n := 0
+	appPw := map[string]string{} // target user id → an app password of theirs
 	// target makes a fresh account with two-factor sign-in on and returns
 	// its id, token and secret.
 	target := func() (string, string, string) {
@@ -41,6 +42,11 @@ func TestAuthorizationMatrixTwoFactor(t *testing.T) {
 		if _, err := c.ConfirmTwoFactor(ctx, totpAt(t, en.Secret, time.Now())); err != nil {
 			t.Fatal(err)
 		}
+		p, _, err := c.CreateAppPassword(ctx, "target's", apitest.Password)
+		if err != nil {
+			t.Fatal(err)
+		}
+		appPw[u.ID] = p.ID
 		return u.ID, c.Token(), en.Secret
 	}
 	type row struct {
@@ -65,6 +71,10 @@ func TestAuthorizationMatrixTwoFactor(t *testing.T) {
 			[roles]int{204, 409, 409, 401}},
 		{"recovery codes", "POST", static("/api/v1/me/2fa/recovery-codes"), func(s string) string { return `{` + pw + `,"code":"` + nextCode(s) + `"}` },
 			[roles]int{200, 409, 409, 401}},
+		{"list app passwords", "GET", static("/api/v1/me/app-passwords"), nil, [roles]int{200, 200, 200, 401}},
+		{"create app password", "POST", static("/api/v1/me/app-passwords"), static(`{"name":"matrix",` + pw + `}`), [roles]int{201, 201, 201, 401}},
+		{"revoke the target's app password", "DELETE", func(id string) string { return "/api/v1/me/app-passwords/" + appPw[id] }, nil,
+			[roles]int{204, 404, 404, 401}},
 		{"admin reset", "POST", func(id string) string { return "/api/v1/admin/users/" + id + "/2fa/reset" }, nil,
 			[roles]int{403, 403, 200, 401}},
 		{"admin reset, unknown user", "POST", func(string) string { return "/api/v1/admin/users/" + parley.NewID() + "/2fa/reset" }, nil,

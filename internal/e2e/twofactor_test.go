@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -234,6 +235,14 @@ func TestTwoFactorBadInput(t *testing.T) {
 		{"disable: missing code", "POST", "/api/v1/me/2fa/disable", tok, `{"password":"x"}`, 400, parley.CodeInvalid, "code"},
 		{"recovery codes: not on", "POST", "/api/v1/me/2fa/recovery-codes", tok, `{"password":"` + apitest.Password + `","code":"123456"}`, 409, parley.CodeConflict, ""},
 		{"recovery codes: wrong type", "POST", "/api/v1/me/2fa/recovery-codes", tok, `{"password":"x","code":1}`, 400, parley.CodeInvalid, "code"},
+		{"app password: missing name", "POST", "/api/v1/me/app-passwords", tok, `{"password":"` + apitest.Password + `"}`, 400, parley.CodeInvalid, "name"},
+		{"app password: name too long", "POST", "/api/v1/me/app-passwords", tok, `{"name":"` + strings.Repeat("n", 65) + `","password":"` + apitest.Password + `"}`, 413, parley.CodeTooLarge, "name"},
+		{"app password: name with a newline", "POST", "/api/v1/me/app-passwords", tok, `{"name":"a\nb","password":"` + apitest.Password + `"}`, 400, parley.CodeInvalid, "name"},
+		{"app password: wrong password", "POST", "/api/v1/me/app-passwords", tok, `{"name":"x","password":"wrong-password"}`, 400, parley.CodeInvalid, "password"},
+		{"app password: wrong type", "POST", "/api/v1/me/app-passwords", tok, `{"name":5,"password":"x"}`, 400, parley.CodeInvalid, "name"},
+		{"app password: revoke unknown", "DELETE", "/api/v1/me/app-passwords/" + parley.NewID(), tok, ``, 404, parley.CodeNotFound, ""},
+		{"app password: revoke malformed id", "DELETE", "/api/v1/me/app-passwords/x", tok, ``, 404, parley.CodeNotFound, ""},
+		{"app password: anonymous", "GET", "/api/v1/me/app-passwords", "", ``, 401, parley.CodeUnauthenticated, ""},
 		{"reset: not an admin", "POST", "/api/v1/admin/users/" + parley.NewID() + "/2fa/reset", tok, ``, 403, parley.CodeForbidden, ""},
 	}
 	hc := env.HTTPClient()
@@ -258,9 +267,21 @@ func TestTwoFactorBadInput(t *testing.T) {
 			t.Errorf("%s: %d %+v, want %d %s field %q", tc.name, resp.StatusCode, body.Error, tc.status, tc.code, tc.field)
 		}
 	}
-	// Nothing was turned on by any of it.
+	// Nothing was turned on or made by any of it.
 	if st, err := alice.TwoFactorStatus(ctx); err != nil || st.Enabled || st.Pending {
 		t.Fatalf("status after bad input = %+v, %v", st, err)
+	}
+	if list, err := alice.AppPasswords(ctx); err != nil || len(list) != 0 {
+		t.Fatalf("app passwords after bad input = %+v, %v", list, err)
+	}
+	// A flood: the 21st app password is refused.
+	for i := range parley.AppPasswordsPerUser {
+		if _, _, err := alice.CreateAppPassword(ctx, fmt.Sprint("app ", i), apitest.Password); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := alice.CreateAppPassword(ctx, "one too many", apitest.Password); !parley.IsCode(err, parley.CodeConflict) {
+		t.Fatalf("app password beyond the cap: %v", err)
 	}
 	admin, _ := env.NewAdmin(t, "root")
 	if _, err := admin.ResetTwoFactor(ctx, parley.NewID()); !parley.IsCode(err, parley.CodeNotFound) {

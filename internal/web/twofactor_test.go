@@ -75,6 +75,16 @@ func TestBrowserTwoFactor(t *testing.T) {
 	c.waitJS(t, "signed in with a recovery code", `document.querySelector('.shell') && window.parley?.store.me?.username === 'tina'`)
 	c.clickJS(t, `.me`)
 	c.waitJS(t, "nine codes left", `document.querySelector('.tfa-section .tfa-state')?.textContent.includes('9 recovery codes left')`)
+
+	// An app password for an XMPP app: made, shown once, listed, revoked.
+	c.waitJS(t, "no app passwords", `document.querySelector('.app-password-list li')?.textContent === 'None.'`)
+	c.do(t, chromedp.SendKeys(chromedp.CSS(`input[name=app-password-name]`), "Conversations"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=app-password-password]`), "correct horse battery"))
+	c.clickJS(t, `.app-password-create`)
+	c.waitJS(t, "app password shown", `/^[a-z2-7]{4}(-[a-z2-7]{4}){5}$/.test(document.querySelector('.app-password-secret')?.textContent)`)
+	c.waitJS(t, "app password listed", `document.querySelector('.app-password-list [data-app-password]')?.textContent.includes('Conversations')`)
+	c.clickJS(t, `.app-password-list [data-app-password] button`)
+	c.waitJS(t, "app password revoked", `document.querySelector('.app-password-list li')?.textContent === 'None.'`)
 	for _, tb := range []*tab{a, b, c} {
 		noScriptErrors(t, tb)
 	}

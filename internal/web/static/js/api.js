@@ -192,6 +192,9 @@ export class Api {
   confirmTwoFactor(code) { return this.req('POST', '/me/2fa/confirm', { code }); }
   disableTwoFactor(password, code) { return this.req('POST', '/me/2fa/disable', { password, code }); }
   regenerateRecoveryCodes(password, code) { return this.req('POST', '/me/2fa/recovery-codes', { password, code }); }
+  async appPasswords() { return list(await this.req('GET', '/me/app-passwords'), 'app_passwords'); }
+  createAppPassword(name, password) { return this.req('POST', '/me/app-passwords', { name, password }); }
+  revokeAppPassword(id) { return this.req('DELETE', `/me/app-passwords/${enc(id)}`); }
   async me() { const r = await this.req('GET', '/me'); return r?.user ?? r; }
   async updateMe(patch) { const r = await this.req('PATCH', '/me', patch); return r?.user ?? r; }
   async sessions() { return list(await this.req('GET', '/me/sessions'), 'sessions'); }

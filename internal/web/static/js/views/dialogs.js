@@ -4,7 +4,7 @@ import { h, icon, replace } from '../dom.js';
 import { modal, field, avatar, toast, errorText, confirmDialog } from './ui.js';
 import { ago } from '../format.js';
 import { setUserAvatar } from '../avatars.js';
-import { twoFactorSection } from './twofactor.js';
+import { twoFactorSection, appPasswordsSection } from './twofactor.js';
 
 // picturePicker is a button that opens the file chooser for a PNG, JPEG,
 // GIF or WebP picture (the file input itself is visually hidden and out of
@@ -268,6 +268,7 @@ export function openSettings(ctx) {
       h('div', { class: 'hint' }, 'Shown for new messages while Parley is in the background. Mute a conversation from its header; mentions still notify.')),
     h('fieldset', { class: 'field' }, h('legend', {}, 'Signed-in devices'), sessionsEl),
     twoFactorSection(ctx),
+    appPasswordsSection(ctx),
     err,
     h('div', { class: 'modal-actions spread' },
       h('button', { type: 'button', class: 'btn btn-danger-ghost', onclick: () => { m.close(); ctx.signOut(); } }, icon('logout'), 'Sign out'),

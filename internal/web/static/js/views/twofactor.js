@@ -3,6 +3,7 @@
 // turns it on and off. The server does all checking; see docs/twofactor.md.
 import { h, replace } from '../dom.js';
 import { field, errorText, toast } from './ui.js';
+import { ago } from '../format.js';
 
 function codeInput(label = 'Code') {
   return h('input', { name: 'code', class: 'tfa-code', autocomplete: 'one-time-code', inputmode: 'text', required: true,
@@ -133,4 +134,45 @@ export function twoFactorSection(ctx) {
   };
   render();
   return box;
+}
+
+// appPasswordsSection lists app passwords (for XMPP and MQTT apps, which
+// cannot ask for a code), makes new ones (shown once) and revokes them.
+export function appPasswordsSection(ctx) {
+  const { api } = ctx;
+  const listEl = h('ul', { class: 'session-list app-password-list', 'aria-label': 'App passwords' });
+  const shown = h('div', { class: 'app-password-new', role: 'status' });
+  const name = h('input', { name: 'app-password-name', maxlength: 64, placeholder: 'e.g. Conversations on my phone', autocomplete: 'off' });
+  const pw = h('input', { type: 'password', name: 'app-password-password', autocomplete: 'current-password', maxlength: 256 });
+  const err = h('div', { class: 'form-error', role: 'alert' });
+  const btn = h('button', { type: 'button', class: 'btn app-password-create' }, 'Make app password');
+  const load = async () => {
+    try {
+      const ps = await api.appPasswords();
+      replace(listEl, ps.length ? ps.map((p) => h('li', { class: 'session-row', dataset: { appPassword: p.id } },
+        h('span', { class: 'pick-text' }, h('span', { class: 'pick-name' }, p.name),
+          h('span', { class: 'muted' }, p.last_used_at ? `last used ${ago(p.last_used_at)}` : 'never used')),
+        h('button', { type: 'button', class: 'btn btn-small btn-danger-ghost', 'aria-label': 'Revoke ' + p.name,
+          onclick: async () => { try { await api.revokeAppPassword(p.id); load(); } catch (e) { toast(errorText(e), 'error'); } } }, 'Revoke')))
+        : h('li', { class: 'muted' }, 'None.'));
+    } catch (e) { replace(listEl, h('li', { class: 'form-error' }, errorText(e))); }
+  };
+  const create = async () => {
+    err.textContent = '';
+    btn.disabled = true;
+    try {
+      const r = await api.createAppPassword(name.value.trim(), pw.value);
+      replace(shown, h('p', {}, `App password for “${r.app_password.name}” — enter it in the app instead of your password. It is not shown again:`),
+        h('code', { class: 'app-password-secret' }, r.password));
+      name.value = '';
+      pw.value = '';
+      load();
+    } catch (e) { err.textContent = errorText(e); } finally { btn.disabled = false; }
+  };
+  btn.addEventListener('click', create);
+  for (const i of [name, pw]) i.addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); create(); } });
+  load();
+  return h('fieldset', { class: 'field app-passwords' }, h('legend', {}, 'App passwords'),
+    h('div', { class: 'hint' }, 'For XMPP and MQTT apps, which cannot ask for a two-factor code. A password change revokes them all.'),
+    listEl, shown, field('Name', name), field('Your password', pw), err, h('div', { class: 'modal-actions' }, btn));
 }
