@@ -8,7 +8,7 @@ import (
 	"github.com/parley-chat/parley"
 )
 
-const appPasswordCols = `id, user_id, name, hash, created_at, last_used_at`
+const appPasswordCols = `id, user_id, name, hash, created_at, last_used_at` // #nosec G101 -- column names, no credential
 
 func scanAppPassword(row pgx.Row) (parley.AppPassword, error) {
 	var (

@@ -8,7 +8,7 @@ import (
 	"github.com/parley-chat/parley"
 )
 
-const appPasswordColumns = `id, user_id, name, hash, created_at, last_used_at`
+const appPasswordColumns = `id, user_id, name, hash, created_at, last_used_at` // #nosec G101 -- column names, no credential
 
 func scanAppPassword(row rowScanner) (parley.AppPassword, error) {
 	var (

@@ -42,7 +42,6 @@ func plainAuth(t *testing.T, addr, user, password string) string {
 	return got
 }
 
-
 // An account with two-factor sign-in cannot sign in over XMPP with its
 // password, and can with an app password.
 func TestTwoFactorAccountUsesAppPassword(t *testing.T) {
