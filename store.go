@@ -22,6 +22,7 @@ type Store interface {
 	ScramStore
 	TwoFactorStore
 	AppPasswordStore
+	BotStore
 
 	// Ping reports whether the database is reachable (used by /readyz).
 	Ping(ctx context.Context) error

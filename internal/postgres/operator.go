@@ -173,8 +173,10 @@ func (s *Store) DeleteUser(ctx context.Context, id string, at time.Time) ([]stri
 		if err := clearTwoFactor(ctx, tx, id); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM app_passwords WHERE user_id = $1`, id); err != nil {
-			return err
+		for _, q := range []string{`DELETE FROM app_passwords WHERE user_id = $1`, `DELETE FROM api_tokens WHERE user_id = $1`} {
+			if _, err := tx.Exec(ctx, q, id); err != nil {
+				return err
+			}
 		}
 		// The avatar and files never sent: the media sweep removes their blobs.
 		_, err = tx.Exec(ctx, `UPDATE attachments SET deleted_at = $2 WHERE owner_id = $1 AND deleted_at IS NULL

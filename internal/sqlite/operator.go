@@ -217,8 +217,10 @@ func (s *Store) DeleteUser(ctx context.Context, id string, at time.Time) ([]stri
 		if err := clearTwoFactor(ctx, tx, id); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM app_passwords WHERE user_id = ?`, id); err != nil {
-			return err
+		for _, q := range []string{`DELETE FROM app_passwords WHERE user_id = ?`, `DELETE FROM api_tokens WHERE user_id = ?`} {
+			if _, err := tx.ExecContext(ctx, q, id); err != nil {
+				return err
+			}
 		}
 		// The avatar and files never sent: the media sweep removes their blobs.
 		_, err = tx.ExecContext(ctx, `UPDATE attachments SET deleted_at = ? WHERE owner_id = ? AND deleted_at IS NULL
