@@ -235,6 +235,15 @@ func (a *App) SignIn(ctx context.Context, in LoginInput) (SignInResult, error) {
 		refund(true, true)
 		return SignInResult{}, err
 	}
+	if u.Bot() {
+		// Bots have no password: answer as for a wrong one, after the same work.
+		if err := a.acct.pw.verifyDummy(ctx, in.Password); err != nil {
+			refund(true, true)
+			return SignInResult{}, err
+		}
+		a.log.Info("sign-in failed", "username", name, "user_id", u.ID, "address", in.Address, "reason", "bot account")
+		return SignInResult{}, errBadCredentials()
+	}
 	hash, err := a.store.PasswordHash(ctx, u.ID)
 	if err != nil {
 		refund(true, true)

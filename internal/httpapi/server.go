@@ -91,6 +91,7 @@ func (s *Server) routes() {
 	s.contactRoutes()
 	s.twoFactorRoutes()
 	s.appPasswordRoutes()
+	s.botRoutes()
 }
 
 type ctxKey int

@@ -1,0 +1,66 @@
+package client
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+
+	"github.com/parley-chat/parley"
+)
+
+// Bots (docs/bots.md). A bot program uses a Client with a token from
+// CreateAPIToken: client.New(url, client.WithToken(token)) — or SetToken —
+// and the endpoints its scopes allow (Conversations, Messages, Send, …).
+
+// CreateBot makes a bot owned by the signed-in person.
+func (c *Client) CreateBot(ctx context.Context, username, displayName string) (parley.User, error) {
+	var u parley.User
+	in := map[string]string{"username": username}
+	if displayName != "" {
+		in["display_name"] = displayName
+	}
+	_, err := c.do(ctx, http.MethodPost, "/api/v1/bots", nil, in, &u)
+	return u, err
+}
+
+// Bots lists the signed-in person's bots.
+func (c *Client) Bots(ctx context.Context) ([]parley.User, error) {
+	var out struct {
+		Bots []parley.User `json:"bots"`
+	}
+	_, err := c.do(ctx, http.MethodGet, "/api/v1/bots", nil, nil, &out)
+	return out.Bots, err
+}
+
+// DeleteBot deletes one of the signed-in person's bots.
+func (c *Client) DeleteBot(ctx context.Context, id string) error {
+	_, err := c.do(ctx, http.MethodDelete, "/api/v1/bots/"+url.PathEscape(id), nil, nil, nil)
+	return err
+}
+
+// CreateAPIToken makes a token for a bot with the given scopes and returns
+// it with its secret (the bearer token), shown this once.
+func (c *Client) CreateAPIToken(ctx context.Context, botID, name string, scopes ...parley.Scope) (parley.APIToken, string, error) {
+	var out struct {
+		Token  parley.APIToken `json:"token"`
+		Secret string          `json:"secret"`
+	}
+	in := map[string]any{"name": name, "scopes": scopes}
+	_, err := c.do(ctx, http.MethodPost, "/api/v1/bots/"+url.PathEscape(botID)+"/tokens", nil, in, &out)
+	return out.Token, out.Secret, err
+}
+
+// APITokens lists a bot's tokens.
+func (c *Client) APITokens(ctx context.Context, botID string) ([]parley.APIToken, error) {
+	var out struct {
+		Tokens []parley.APIToken `json:"tokens"`
+	}
+	_, err := c.do(ctx, http.MethodGet, "/api/v1/bots/"+url.PathEscape(botID)+"/tokens", nil, nil, &out)
+	return out.Tokens, err
+}
+
+// RevokeAPIToken deletes a bot's token.
+func (c *Client) RevokeAPIToken(ctx context.Context, botID, tokenID string) error {
+	_, err := c.do(ctx, http.MethodDelete, "/api/v1/bots/"+url.PathEscape(botID)+"/tokens/"+url.PathEscape(tokenID), nil, nil, nil)
+	return err
+}

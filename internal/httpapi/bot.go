@@ -1,0 +1,105 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/parley-chat/parley"
+	"github.com/parley-chat/parley/internal/app"
+)
+
+// Request and response bodies of the bot endpoints (openapi/bot.json).
+type (
+	createBotRequest struct {
+		Username    string `json:"username"`
+		DisplayName string `json:"display_name"`
+	}
+	botList struct {
+		Bots []parley.User `json:"bots"`
+	}
+	createAPITokenRequest struct {
+		Name   string         `json:"name"`
+		Scopes []parley.Scope `json:"scopes"`
+	}
+	createAPITokenResponse struct {
+		Token  parley.APIToken `json:"token"`
+		Secret string          `json:"secret"`
+	}
+	apiTokenList struct {
+		Tokens []parley.APIToken `json:"tokens"`
+	}
+)
+
+// botRoutes registers the bot endpoints.
+func (s *Server) botRoutes() {
+	h := func(pattern string, fn func(http.ResponseWriter, *http.Request, parley.Actor)) {
+		s.mux.HandleFunc(pattern, s.withTimeout(s.authed(fn)))
+	}
+	h("GET /api/v1/bots", s.listBots)
+	h("POST /api/v1/bots", s.createBot)
+	h("DELETE /api/v1/bots/{id}", s.deleteBot)
+	h("GET /api/v1/bots/{id}/tokens", s.listAPITokens)
+	h("POST /api/v1/bots/{id}/tokens", s.createAPIToken)
+	h("DELETE /api/v1/bots/{id}/tokens/{token_id}", s.revokeAPIToken)
+}
+
+func (s *Server) listBots(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
+	bots, err := s.app.Bots(r.Context(), actor)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, botList{Bots: bots})
+}
+
+func (s *Server) createBot(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
+	var req createBotRequest
+	if err := s.decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	b, err := s.app.CreateBot(r.Context(), actor, app.BotInput{Username: req.Username, DisplayName: req.DisplayName})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, b)
+}
+
+func (s *Server) deleteBot(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
+	if err := s.app.DeleteBot(r.Context(), actor, r.PathValue("id")); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) listAPITokens(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
+	list, err := s.app.APITokens(r.Context(), actor, r.PathValue("id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, apiTokenList{Tokens: list})
+}
+
+func (s *Server) createAPIToken(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
+	var req createAPITokenRequest
+	if err := s.decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	t, secret, err := s.app.CreateAPIToken(r.Context(), actor, r.PathValue("id"), req.Name, req.Scopes)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, createAPITokenResponse{Token: t, Secret: secret})
+}
+
+func (s *Server) revokeAPIToken(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
+	if err := s.app.RevokeAPIToken(r.Context(), actor, r.PathValue("id"), r.PathValue("token_id")); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
