@@ -3,10 +3,12 @@ package e2e_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/parley-chat/parley"
+	"github.com/parley-chat/parley/client"
 	"github.com/parley-chat/parley/internal/apitest"
 	"github.com/parley-chat/parley/internal/app"
 )
@@ -90,6 +92,92 @@ func TestAuthorizationMatrixTwoFactor(t *testing.T) {
 			}
 			if got := authzCall(t, env, rw.method, rw.path(id), token, body); got != rw.want[r] {
 				t.Errorf("%s as %s: status %d, want %d", rw.name, names[r], got, rw.want[r])
+			}
+		}
+	}
+}
+
+// The authorization matrix of the bot endpoints and of what a bot's token
+// reaches: the bot's owner, another person, an admin, nobody, and the bot
+// itself with a token holding every scope. Each row gets a fresh bot.
+func TestAuthorizationMatrixBots(t *testing.T) {
+	env := apitest.Start(t, nil)
+	ctx := context.Background()
+	const (
+		ownerRole = iota
+		otherRole
+		adminRole
+		anonRole
+		botRole
+		roles
+	)
+	names := [roles]string{"owner", "other person", "admin", "anonymous", "bot token"}
+	owner, _ := env.NewUser(t, "botmatrixowner")
+	otherC, _ := env.NewUser(t, "botmatrixother")
+	adminC, _ := env.NewAdmin(t, "botmatrixadmin")
+	conv, _, err := owner.CreateConversation(ctx, client.CreateConversationRequest{Kind: parley.KindGroup, Title: "matrix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	type world struct{ bot, token, tokenID, secret string }
+	fresh := func() world {
+		n++
+		b, err := owner.CreateBot(ctx, fmt.Sprint("mbot", n), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := owner.AddMembers(ctx, conv.ID, b.ID); err != nil {
+			t.Fatal(err)
+		}
+		tk, secret, err := owner.CreateAPIToken(ctx, b.ID, "all", parley.Scopes...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return world{bot: b.ID, tokenID: tk.ID, secret: secret}
+	}
+	type row struct {
+		name, method string
+		path         func(w world) string
+		body         string
+		want         [roles]int
+	}
+	p := func(s string) func(world) string { return func(world) string { return s } }
+	rows := []row{
+		{"list bots", "GET", p("/api/v1/bots"), "", [roles]int{200, 200, 200, 401, 403}},
+		{"create bot", "POST", p("/api/v1/bots"), `{"username":"__NAME__"}`, [roles]int{201, 201, 201, 401, 403}},
+		{"list tokens", "GET", func(w world) string { return "/api/v1/bots/" + w.bot + "/tokens" }, "", [roles]int{200, 404, 404, 401, 403}},
+		{"create token", "POST", func(w world) string { return "/api/v1/bots/" + w.bot + "/tokens" }, `{"name":"x","scopes":["messages:read"]}`,
+			[roles]int{201, 404, 404, 401, 403}},
+		{"revoke token", "DELETE", func(w world) string { return "/api/v1/bots/" + w.bot + "/tokens/" + w.tokenID }, "", [roles]int{204, 404, 404, 401, 403}},
+		{"delete bot", "DELETE", func(w world) string { return "/api/v1/bots/" + w.bot }, "", [roles]int{204, 404, 404, 401, 403}},
+		// What the bot's token reaches, next to what people get.
+		{"me", "GET", p("/api/v1/me"), "", [roles]int{200, 200, 200, 401, 200}},
+		{"send in the bot's group", "POST", p("/api/v1/conversations/" + conv.ID + "/messages"), `{"client_msg_id":"__NAME__","body":"hi"}`,
+			[roles]int{201, 404, 404, 401, 201}},
+		{"history of the bot's group", "GET", p("/api/v1/conversations/" + conv.ID + "/messages"), "", [roles]int{200, 404, 404, 401, 200}},
+		{"edit conversation", "PATCH", p("/api/v1/conversations/" + conv.ID), `{"topic":"t"}`, [roles]int{200, 404, 404, 401, 403}},
+		{"add member", "POST", p("/api/v1/conversations/" + conv.ID + "/members"), `{"user_ids":[]}`, [roles]int{400, 404, 404, 401, 403}},
+		{"sessions", "GET", p("/api/v1/me/sessions"), "", [roles]int{200, 200, 200, 401, 403}},
+		{"change password", "POST", p("/api/v1/me/password"), `{"current_password":"x","new_password":"yyyyyyyyyy"}`, [roles]int{400, 400, 400, 401, 403}},
+		{"admin overview", "GET", p("/api/v1/admin/overview"), "", [roles]int{403, 403, 200, 401, 403}},
+		{"two-factor status", "GET", p("/api/v1/me/2fa"), "", [roles]int{200, 200, 200, 401, 403}},
+		{"search", "GET", p("/api/v1/search/messages?q=hi"), "", [roles]int{200, 200, 200, 401, 403}},
+	}
+	for _, rw := range rows {
+		for r := range roles {
+			w := fresh()
+			token := map[int]string{ownerRole: owner.Token(), otherRole: otherC.Token(), adminRole: adminC.Token(), botRole: w.secret}[r]
+			body := strings.ReplaceAll(rw.body, "__NAME__", fmt.Sprint("m", n, "x", r))
+			if got := authzCall(t, env, rw.method, rw.path(w), token, body); got != rw.want[r] {
+				t.Errorf("%s as %s: status %d, want %d", rw.name, names[r], got, rw.want[r])
+			}
+			// Stay under the bots-per-person cap.
+			for _, c := range []*client.Client{owner, otherC, adminC} {
+				bots, _ := c.Bots(ctx)
+				for _, b := range bots {
+					_ = c.DeleteBot(ctx, b.ID)
+				}
 			}
 		}
 	}
