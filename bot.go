@@ -112,3 +112,32 @@ type BotStore interface {
 	// DeleteAPIToken removes one of botID's tokens; CodeNotFound otherwise.
 	DeleteAPIToken(ctx context.Context, botID, id string) error
 }
+
+// IncomingWebhook is a secret URL that posts into one conversation as a
+// bot: POST /api/v1/hooks/{id}/{secret}. Only the SHA-256 of the secret is
+// stored.
+type IncomingWebhook struct {
+	ID             string     `json:"id"`
+	BotID          string     `json:"bot_id"`
+	ConversationID string     `json:"conversation_id"`
+	Hash           []byte     `json:"-"`
+	CreatedAt      time.Time  `json:"created_at"`
+	LastUsedAt     *time.Time `json:"last_used_at,omitempty"`
+}
+
+// IncomingWebhooksPerBot bounds a bot's incoming webhooks.
+const IncomingWebhooksPerBot = 20
+
+// IncomingWebhookStore persists incoming webhooks. Missing rows are
+// CodeNotFound.
+type IncomingWebhookStore interface {
+	// CreateIncomingWebhook inserts w unless its bot has
+	// IncomingWebhooksPerBot already (CodeConflict).
+	CreateIncomingWebhook(ctx context.Context, w IncomingWebhook) error
+	// IncomingWebhooks lists a bot's webhooks, newest first.
+	IncomingWebhooks(ctx context.Context, botID string) ([]IncomingWebhook, error)
+	// UseIncomingWebhook returns the webhook with id and records its use at `at`.
+	UseIncomingWebhook(ctx context.Context, id string, at time.Time) (IncomingWebhook, error)
+	// DeleteIncomingWebhook removes one of botID's webhooks.
+	DeleteIncomingWebhook(ctx context.Context, botID, id string) error
+}

@@ -23,6 +23,7 @@ type Store interface {
 	TwoFactorStore
 	AppPasswordStore
 	BotStore
+	IncomingWebhookStore
 
 	// Ping reports whether the database is reachable (used by /readyz).
 	Ping(ctx context.Context) error

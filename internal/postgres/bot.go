@@ -138,3 +138,80 @@ func (s *Store) DeleteAPIToken(ctx context.Context, botID, id string) error {
 	}
 	return nil
 }
+
+const hookCols = `id, bot_id, conversation_id, secret_hash, created_at, last_used_at` // #nosec G101 -- column names, no credential
+
+func scanHook(row pgx.Row) (parley.IncomingWebhook, error) {
+	var (
+		w       parley.IncomingWebhook
+		created int64
+		used    *int64
+	)
+	if err := row.Scan(&w.ID, &w.BotID, &w.ConversationID, &w.Hash, &created, &used); err != nil {
+		return parley.IncomingWebhook{}, err
+	}
+	w.CreatedAt = fromMillis(created)
+	if used != nil {
+		u := fromMillis(*used)
+		w.LastUsedAt = &u
+	}
+	return w, nil
+}
+
+// CreateIncomingWebhook implements parley.IncomingWebhookStore.
+func (s *Store) CreateIncomingWebhook(ctx context.Context, w parley.IncomingWebhook) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		var one int
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, w.BotID).Scan(&one); err != nil {
+			return notFound(err, "bot not found")
+		}
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM incoming_webhooks WHERE bot_id = $1`, w.BotID).Scan(&n); err != nil {
+			return err
+		}
+		if n >= parley.IncomingWebhooksPerBot {
+			return parley.Errorf(parley.CodeConflict, "a bot has at most %d incoming webhooks; delete one first", parley.IncomingWebhooksPerBot)
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO incoming_webhooks (`+hookCols+`) VALUES ($1, $2, $3, $4, $5, NULL)`,
+			w.ID, w.BotID, w.ConversationID, w.Hash, millis(w.CreatedAt))
+		return err
+	})
+}
+
+// IncomingWebhooks implements parley.IncomingWebhookStore.
+func (s *Store) IncomingWebhooks(ctx context.Context, botID string) ([]parley.IncomingWebhook, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+hookCols+` FROM incoming_webhooks WHERE bot_id = $1
+		ORDER BY created_at DESC, id DESC`, botID)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	out := []parley.IncomingWebhook{}
+	for rows.Next() {
+		w, err := scanHook(rows)
+		if err != nil {
+			return nil, translate(err)
+		}
+		out = append(out, w)
+	}
+	return out, translate(rows.Err())
+}
+
+// UseIncomingWebhook implements parley.IncomingWebhookStore.
+func (s *Store) UseIncomingWebhook(ctx context.Context, id string, at time.Time) (parley.IncomingWebhook, error) {
+	w, err := scanHook(s.pool.QueryRow(ctx, `UPDATE incoming_webhooks SET last_used_at = $2 WHERE id = $1
+		RETURNING `+hookCols, id, millis(at)))
+	return w, notFound(err, "webhook not found")
+}
+
+// DeleteIncomingWebhook implements parley.IncomingWebhookStore.
+func (s *Store) DeleteIncomingWebhook(ctx context.Context, botID, id string) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM incoming_webhooks WHERE bot_id = $1 AND id = $2`, botID, id)
+	if err != nil {
+		return translate(err)
+	}
+	if tag.RowsAffected() == 0 {
+		return parley.Errorf(parley.CodeNotFound, "webhook not found")
+	}
+	return nil
+}

@@ -173,7 +173,8 @@ func (s *Store) DeleteUser(ctx context.Context, id string, at time.Time) ([]stri
 		if err := clearTwoFactor(ctx, tx, id); err != nil {
 			return err
 		}
-		for _, q := range []string{`DELETE FROM app_passwords WHERE user_id = $1`, `DELETE FROM api_tokens WHERE user_id = $1`} {
+		for _, q := range []string{`DELETE FROM app_passwords WHERE user_id = $1`, `DELETE FROM api_tokens WHERE user_id = $1`,
+			`DELETE FROM incoming_webhooks WHERE bot_id = $1`} {
 			if _, err := tx.Exec(ctx, q, id); err != nil {
 				return err
 			}

@@ -137,3 +137,80 @@ func (s *Store) DeleteAPIToken(ctx context.Context, botID, id string) error {
 		return err
 	})
 }
+
+const hookColumns = `id, bot_id, conversation_id, secret_hash, created_at, last_used_at` // #nosec G101 -- column names, no credential
+
+func scanHook(row rowScanner) (parley.IncomingWebhook, error) {
+	var (
+		w       parley.IncomingWebhook
+		created int64
+		used    sql.NullInt64
+	)
+	if err := row.Scan(&w.ID, &w.BotID, &w.ConversationID, &w.Hash, &created, &used); err != nil {
+		return parley.IncomingWebhook{}, err
+	}
+	w.CreatedAt = fromMillis(created)
+	if used.Valid {
+		u := fromMillis(used.Int64)
+		w.LastUsedAt = &u
+	}
+	return w, nil
+}
+
+// CreateIncomingWebhook implements parley.IncomingWebhookStore.
+func (s *Store) CreateIncomingWebhook(ctx context.Context, w parley.IncomingWebhook) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM incoming_webhooks WHERE bot_id = ?`, w.BotID).Scan(&n); err != nil {
+			return err
+		}
+		if n >= parley.IncomingWebhooksPerBot {
+			return parley.Errorf(parley.CodeConflict, "a bot has at most %d incoming webhooks; delete one first", parley.IncomingWebhooksPerBot)
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO incoming_webhooks (`+hookColumns+`) VALUES (?, ?, ?, ?, ?, NULL)`,
+			w.ID, w.BotID, w.ConversationID, w.Hash, millis(w.CreatedAt))
+		return err
+	})
+}
+
+// IncomingWebhooks implements parley.IncomingWebhookStore.
+func (s *Store) IncomingWebhooks(ctx context.Context, botID string) ([]parley.IncomingWebhook, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+hookColumns+` FROM incoming_webhooks WHERE bot_id = ?
+		ORDER BY created_at DESC, id DESC`, botID)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	out := []parley.IncomingWebhook{}
+	for rows.Next() {
+		w, err := scanHook(rows)
+		if err != nil {
+			return nil, translate(err)
+		}
+		out = append(out, w)
+	}
+	return out, translate(rows.Err())
+}
+
+// UseIncomingWebhook implements parley.IncomingWebhookStore.
+func (s *Store) UseIncomingWebhook(ctx context.Context, id string, at time.Time) (parley.IncomingWebhook, error) {
+	var w parley.IncomingWebhook
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		w, err = scanHook(tx.QueryRowContext(ctx, `UPDATE incoming_webhooks SET last_used_at = ? WHERE id = ?
+			RETURNING `+hookColumns, millis(at), id))
+		return notFound(err, "webhook not found")
+	})
+	return w, err
+}
+
+// DeleteIncomingWebhook implements parley.IncomingWebhookStore.
+func (s *Store) DeleteIncomingWebhook(ctx context.Context, botID, id string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		err := mustAffect(tx.ExecContext(ctx, `DELETE FROM incoming_webhooks WHERE bot_id = ? AND id = ?`, botID, id))
+		if parley.IsCode(err, parley.CodeNotFound) {
+			return parley.Errorf(parley.CodeNotFound, "webhook not found")
+		}
+		return err
+	})
+}

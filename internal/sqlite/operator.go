@@ -217,7 +217,8 @@ func (s *Store) DeleteUser(ctx context.Context, id string, at time.Time) ([]stri
 		if err := clearTwoFactor(ctx, tx, id); err != nil {
 			return err
 		}
-		for _, q := range []string{`DELETE FROM app_passwords WHERE user_id = ?`, `DELETE FROM api_tokens WHERE user_id = ?`} {
+		for _, q := range []string{`DELETE FROM app_passwords WHERE user_id = ?`, `DELETE FROM api_tokens WHERE user_id = ?`,
+			`DELETE FROM incoming_webhooks WHERE bot_id = ?`} {
 			if _, err := tx.ExecContext(ctx, q, id); err != nil {
 				return err
 			}

@@ -79,8 +79,45 @@ func testBots(t *testing.T, open Opener) {
 		t.Fatal(err)
 	}
 	acctCode(t, "APITokenUserByHash(deleted)", func() error { _, _, err := s.APITokenUserByHash(ctx, tok.Hash); return err }(), parley.CodeNotFound)
+
+	// Incoming webhooks: found by id (the app compares the secret), use
+	// recorded, capped, deleted one by one and with the bot.
+	conv := newConversation(t, s, parley.KindGroup, "hooks", owner.ID, bot.ID)
+	hook := parley.IncomingWebhook{ID: parley.NewID(), BotID: bot.ID, ConversationID: conv.ID, Hash: tfHash("hook"), CreatedAt: now}
+	if err := s.CreateIncomingWebhook(ctx, hook); err != nil {
+		t.Fatal(err)
+	}
+	bad := hook
+	bad.ID, bad.ConversationID = parley.NewID(), parley.NewID()
+	acctCode(t, "CreateIncomingWebhook(unknown conversation)", s.CreateIncomingWebhook(ctx, bad), parley.CodeNotFound)
+	w, err := s.UseIncomingWebhook(ctx, hook.ID, used)
+	if err != nil || w.BotID != bot.ID || w.ConversationID != conv.ID || string(w.Hash) != string(hook.Hash) ||
+		w.LastUsedAt == nil || !w.LastUsedAt.Equal(used) {
+		t.Fatalf("UseIncomingWebhook = %+v, %v", w, err)
+	}
+	acctCode(t, "UseIncomingWebhook(unknown)", func() error { _, err := s.UseIncomingWebhook(ctx, parley.NewID(), used); return err }(), parley.CodeNotFound)
+	for i := 1; i < parley.IncomingWebhooksPerBot; i++ {
+		if err := s.CreateIncomingWebhook(ctx, parley.IncomingWebhook{ID: parley.NewID(), BotID: bot.ID, ConversationID: conv.ID,
+			Hash: tfHash(fmt.Sprint("h", i)), CreatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	acctCode(t, "CreateIncomingWebhook(beyond the cap)", s.CreateIncomingWebhook(ctx, parley.IncomingWebhook{ID: parley.NewID(),
+		BotID: bot.ID, ConversationID: conv.ID, Hash: tfHash("over"), CreatedAt: now}), parley.CodeConflict)
+	if hooks, err := s.IncomingWebhooks(ctx, bot.ID); err != nil || len(hooks) != parley.IncomingWebhooksPerBot {
+		t.Fatalf("IncomingWebhooks = %d, %v", len(hooks), err)
+	}
+	acctCode(t, "DeleteIncomingWebhook(someone else's)", s.DeleteIncomingWebhook(ctx, owner.ID, hook.ID), parley.CodeNotFound)
+	if err := s.DeleteIncomingWebhook(ctx, bot.ID, hook.ID); err != nil {
+		t.Fatal(err)
+	}
+	acctCode(t, "UseIncomingWebhook(deleted)", func() error { _, err := s.UseIncomingWebhook(ctx, hook.ID, used); return err }(), parley.CodeNotFound)
+
 	if _, err := s.DeleteUser(ctx, bot.ID, now); err != nil {
 		t.Fatal(err)
+	}
+	if hooks, err := s.IncomingWebhooks(ctx, bot.ID); err != nil || len(hooks) != 0 {
+		t.Fatalf("incoming webhooks of a deleted bot = %d, %v", len(hooks), err)
 	}
 	if list, err := s.APITokens(ctx, bot.ID); err != nil || len(list) != 0 {
 		t.Fatalf("tokens of a deleted bot = %+v, %v", list, err)
