@@ -64,3 +64,39 @@ func (c *Client) RevokeAPIToken(ctx context.Context, botID, tokenID string) erro
 	_, err := c.do(ctx, http.MethodDelete, "/api/v1/bots/"+url.PathEscape(botID)+"/tokens/"+url.PathEscape(tokenID), nil, nil, nil)
 	return err
 }
+
+// CreateIncomingWebhook makes a secret URL (a path under the server) that
+// posts into conversationID as the bot.
+func (c *Client) CreateIncomingWebhook(ctx context.Context, botID, conversationID string) (parley.IncomingWebhook, string, error) {
+	var out struct {
+		Webhook parley.IncomingWebhook `json:"webhook"`
+		URL     string                 `json:"url"`
+	}
+	_, err := c.do(ctx, http.MethodPost, "/api/v1/bots/"+url.PathEscape(botID)+"/incoming-webhooks", nil,
+		map[string]string{"conversation_id": conversationID}, &out)
+	return out.Webhook, out.URL, err
+}
+
+// IncomingWebhooks lists a bot's incoming webhooks.
+func (c *Client) IncomingWebhooks(ctx context.Context, botID string) ([]parley.IncomingWebhook, error) {
+	var out struct {
+		Webhooks []parley.IncomingWebhook `json:"webhooks"`
+	}
+	_, err := c.do(ctx, http.MethodGet, "/api/v1/bots/"+url.PathEscape(botID)+"/incoming-webhooks", nil, nil, &out)
+	return out.Webhooks, err
+}
+
+// DeleteIncomingWebhook deletes one of a bot's incoming webhooks.
+func (c *Client) DeleteIncomingWebhook(ctx context.Context, botID, id string) error {
+	_, err := c.do(ctx, http.MethodDelete, "/api/v1/bots/"+url.PathEscape(botID)+"/incoming-webhooks/"+url.PathEscape(id), nil, nil, nil)
+	return err
+}
+
+// PostWebhook posts text through an incoming webhook's URL path (as
+// CreateIncomingWebhook returned it); no token is needed or sent.
+func (c *Client) PostWebhook(ctx context.Context, path, text string) (parley.Message, error) {
+	var m parley.Message
+	nc := &Client{base: c.base, http: c.http, ua: c.ua}
+	_, err := nc.do(ctx, http.MethodPost, path, nil, map[string]string{"text": text}, &m)
+	return m, err
+}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/subtle"
 	"strings"
 	"time"
 
@@ -219,4 +220,101 @@ func (a *App) authenticateToken(ctx context.Context, token string) (parley.Actor
 		scopes = []parley.Scope{}
 	}
 	return parley.Actor{UserID: u.ID, Role: parley.UserRoleUser, Scopes: scopes}, u, nil
+}
+
+// IncomingWebhookInput is what a POST to an incoming webhook carries.
+type IncomingWebhookInput struct {
+	Text        string
+	ClientMsgID string // optional: resending the same one posts once
+}
+
+// CreateIncomingWebhook makes a secret URL that posts into conversationID
+// as one of the caller's bots, which must be a member able to post there
+// (checked now and at every post). It returns the record and the secret,
+// shown this once; the URL is /api/v1/hooks/{id}/{secret}.
+func (a *App) CreateIncomingWebhook(ctx context.Context, actor parley.Actor, botID, conversationID string) (parley.IncomingWebhook, string, error) {
+	b, err := a.ownBot(ctx, actor, botID)
+	if err != nil {
+		return parley.IncomingWebhook{}, "", err
+	}
+	if conversationID == "" {
+		return parley.IncomingWebhook{}, "", parley.Invalid("conversation_id", "conversation_id is required")
+	}
+	// The bot must see the conversation as a member.
+	if _, m, err := a.access(ctx, parley.Actor{UserID: b.ID, Role: parley.UserRoleUser}, conversationID); err != nil {
+		return parley.IncomingWebhook{}, "", err
+	} else if m == nil {
+		return parley.IncomingWebhook{}, "", parley.Errorf(parley.CodeForbidden, "add the bot to the conversation first")
+	}
+	secret, _ := newToken()
+	w := parley.IncomingWebhook{ID: parley.NewID(), BotID: b.ID, ConversationID: conversationID, Hash: hashToken(secret),
+		CreatedAt: a.now().UTC().Truncate(time.Millisecond)}
+	if err := a.store.CreateIncomingWebhook(ctx, w); err != nil {
+		return parley.IncomingWebhook{}, "", err
+	}
+	a.log.Info("incoming webhook created", "user_id", b.ID, "webhook_id", w.ID, "conversation_id", conversationID)
+	return w, secret, nil
+}
+
+// IncomingWebhooks lists the incoming webhooks of one of the caller's bots.
+func (a *App) IncomingWebhooks(ctx context.Context, actor parley.Actor, botID string) ([]parley.IncomingWebhook, error) {
+	b, err := a.ownBot(ctx, actor, botID)
+	if err != nil {
+		return nil, err
+	}
+	return a.store.IncomingWebhooks(ctx, b.ID)
+}
+
+// DeleteIncomingWebhook deletes one: its URL stops working at once.
+func (a *App) DeleteIncomingWebhook(ctx context.Context, actor parley.Actor, botID, id string) error {
+	b, err := a.ownBot(ctx, actor, botID)
+	if err != nil {
+		return err
+	}
+	if !parley.ValidID(id) {
+		return parley.Errorf(parley.CodeNotFound, "webhook not found")
+	}
+	return a.store.DeleteIncomingWebhook(ctx, b.ID, id)
+}
+
+// PostIncomingWebhook posts in.Text into the webhook's conversation as its
+// bot (a message like any other: limits, rate limit, membership apply).
+// An unknown id and a wrong secret both answer CodeNotFound.
+func (a *App) PostIncomingWebhook(ctx context.Context, id, secret string, in IncomingWebhookInput) (parley.Message, bool, error) {
+	notFound := parley.Errorf(parley.CodeNotFound, "no such webhook")
+	if !parley.ValidID(id) || !tokenForm(secret) {
+		return parley.Message{}, false, notFound
+	}
+	w, err := a.store.UseIncomingWebhook(ctx, id, a.now().UTC().Truncate(time.Millisecond))
+	if parley.IsCode(err, parley.CodeNotFound) {
+		return parley.Message{}, false, notFound
+	} else if err != nil {
+		return parley.Message{}, false, err
+	}
+	if subtle.ConstantTimeCompare(w.Hash, hashToken(secret)) != 1 {
+		return parley.Message{}, false, notFound
+	}
+	if in.Text == "" {
+		return parley.Message{}, false, parley.Invalid("text", "text is required")
+	}
+	bot, err := a.store.User(ctx, w.BotID)
+	if err != nil {
+		return parley.Message{}, false, err
+	}
+	if bot.Disabled || bot.Deleted() {
+		return parley.Message{}, false, parley.Errorf(parley.CodeForbidden, "the webhook's bot is disabled")
+	}
+	cm := in.ClientMsgID
+	if cm == "" {
+		cm = parley.NewID()
+	}
+	m, created, err := a.SendMessage(ctx, parley.Actor{UserID: bot.ID, Role: parley.UserRoleUser},
+		SendMessageInput{ConversationID: w.ConversationID, ClientMsgID: cm, Body: in.Text})
+	if err != nil {
+		if pe := parley.AsError(err); pe != nil && pe.Field == "body" {
+			pe.Field = "text"
+		}
+		return parley.Message{}, false, err
+	}
+	return m, created, nil
 }

@@ -120,7 +120,7 @@ func TestAuthorizationMatrixBots(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := 0
-	type world struct{ bot, token, tokenID, secret string }
+	type world struct{ bot, token, tokenID, secret, hookID string }
 	fresh := func() world {
 		n++
 		b, err := owner.CreateBot(ctx, fmt.Sprint("mbot", n), "")
@@ -134,7 +134,11 @@ func TestAuthorizationMatrixBots(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return world{bot: b.ID, tokenID: tk.ID, secret: secret}
+		hook, _, err := owner.CreateIncomingWebhook(ctx, b.ID, conv.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return world{bot: b.ID, tokenID: tk.ID, secret: secret, hookID: hook.ID}
 	}
 	type row struct {
 		name, method string
@@ -150,6 +154,11 @@ func TestAuthorizationMatrixBots(t *testing.T) {
 		{"create token", "POST", func(w world) string { return "/api/v1/bots/" + w.bot + "/tokens" }, `{"name":"x","scopes":["messages:read"]}`,
 			[roles]int{201, 404, 404, 401, 403}},
 		{"revoke token", "DELETE", func(w world) string { return "/api/v1/bots/" + w.bot + "/tokens/" + w.tokenID }, "", [roles]int{204, 404, 404, 401, 403}},
+		{"list incoming webhooks", "GET", func(w world) string { return "/api/v1/bots/" + w.bot + "/incoming-webhooks" }, "", [roles]int{200, 404, 404, 401, 403}},
+		{"create incoming webhook", "POST", func(w world) string { return "/api/v1/bots/" + w.bot + "/incoming-webhooks" },
+			`{"conversation_id":"` + conv.ID + `"}`, [roles]int{201, 404, 404, 401, 403}},
+		{"delete incoming webhook", "DELETE", func(w world) string { return "/api/v1/bots/" + w.bot + "/incoming-webhooks/" + w.hookID }, "",
+			[roles]int{204, 404, 404, 401, 403}},
 		{"delete bot", "DELETE", func(w world) string { return "/api/v1/bots/" + w.bot }, "", [roles]int{204, 404, 404, 401, 403}},
 		// What the bot's token reaches, next to what people get.
 		{"me", "GET", p("/api/v1/me"), "", [roles]int{200, 200, 200, 401, 200}},

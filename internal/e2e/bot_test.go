@@ -239,3 +239,85 @@ func rawCall(t *testing.T, hc *http.Client, base, method, path, token, body stri
 }
 
 func jsonDecode(resp *http.Response, v any) error { return json.NewDecoder(resp.Body).Decode(v) }
+
+// An incoming webhook posts into its conversation as its bot; a wrong
+// secret, a deleted webhook and a bot removed from the conversation are
+// refused; bad bodies get typed errors.
+func TestIncomingWebhook(t *testing.T) {
+	twoFactorStores(t, func(t *testing.T, configure func(*server.Config)) {
+		env := apitest.Start(t, configure)
+		ctx := context.Background()
+		owner, _ := env.NewUser(t, "owner")
+		other, _ := env.NewUser(t, "other")
+		bot, err := owner.CreateBot(ctx, "cibot", "CI")
+		if err != nil {
+			t.Fatal(err)
+		}
+		conv, _, err := owner.CreateConversation(ctx, client.CreateConversationRequest{Kind: parley.KindGroup, Title: "builds"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A private group the bot is not in does not exist for it.
+		if _, _, err := owner.CreateIncomingWebhook(ctx, bot.ID, conv.ID); !parley.IsCode(err, parley.CodeNotFound) {
+			t.Fatalf("webhook for a conversation the bot is not in: %v", err)
+		}
+		if _, _, err := owner.CreateIncomingWebhook(ctx, bot.ID, parley.NewID()); !parley.IsCode(err, parley.CodeNotFound) {
+			t.Fatalf("webhook for an unknown conversation: %v", err)
+		}
+		if _, _, err := other.CreateIncomingWebhook(ctx, bot.ID, conv.ID); !parley.IsCode(err, parley.CodeNotFound) {
+			t.Fatalf("webhook for someone else's bot: %v", err)
+		}
+		if _, err := owner.AddMembers(ctx, conv.ID, bot.ID); err != nil {
+			t.Fatal(err)
+		}
+		hook, path, err := owner.CreateIncomingWebhook(ctx, bot.ID, conv.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := env.Client().PostWebhook(ctx, path, "build 42 passed")
+		if err != nil || m.SenderID != bot.ID || m.Body != "build 42 passed" || m.ConversationID != conv.ID {
+			t.Fatalf("post = %+v, %v", m, err)
+		}
+		if got, err := owner.Message(ctx, conv.ID, m.Seq); err != nil || got.Body != "build 42 passed" {
+			t.Fatalf("the posted message in history: %+v, %v", got, err)
+		}
+		hc := env.HTTPClient()
+		wrong := path[:len(path)-1] + map[bool]string{true: "B", false: "A"}[strings.HasSuffix(path, "A")]
+		for _, tc := range []struct {
+			name, path, body string
+			status           int
+			code             parley.Code
+			field            string
+		}{
+			{"wrong secret", wrong, `{"text":"x"}`, 404, parley.CodeNotFound, ""},
+			{"unknown id", "/api/v1/hooks/" + parley.NewID() + "/" + strings.Repeat("A", 43), `{"text":"x"}`, 404, parley.CodeNotFound, ""},
+			{"short secret", "/api/v1/hooks/" + hook.ID + "/abc", `{"text":"x"}`, 404, parley.CodeNotFound, ""},
+			{"missing text", path, `{}`, 400, parley.CodeInvalid, "text"},
+			{"text a number", path, `{"text":5}`, 400, parley.CodeInvalid, "text"},
+			{"text too long", path, `{"text":"` + strings.Repeat("x", 4001) + `"}`, 413, parley.CodeTooLarge, "text"},
+			{"unknown field", path, `{"text":"x","channel":"y"}`, 400, parley.CodeInvalid, ""},
+			{"not JSON", path, `text=x`, 400, parley.CodeInvalid, ""},
+		} {
+			code, field, status := rawCall(t, hc, env.URL, "POST", tc.path, "", tc.body)
+			if status != tc.status || code != tc.code || (tc.field != "" && field != tc.field) {
+				t.Errorf("%s: %d %s field %q, want %d %s field %q", tc.name, status, code, field, tc.status, tc.code, tc.field)
+			}
+		}
+		if hooks, err := owner.IncomingWebhooks(ctx, bot.ID); err != nil || len(hooks) != 1 || hooks[0].LastUsedAt == nil {
+			t.Fatalf("IncomingWebhooks = %+v, %v", hooks, err)
+		}
+		// Out of the conversation: the webhook cannot post.
+		if err := owner.RemoveMember(ctx, conv.ID, bot.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := env.Client().PostWebhook(ctx, path, "again"); !parley.IsCode(err, parley.CodeNotFound) && !parley.IsCode(err, parley.CodeForbidden) {
+			t.Fatalf("post by a bot no longer in the conversation: %v", err)
+		}
+		if err := owner.DeleteIncomingWebhook(ctx, bot.ID, hook.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := env.Client().PostWebhook(ctx, path, "again"); !parley.IsCode(err, parley.CodeNotFound) {
+			t.Fatalf("post to a deleted webhook: %v", err)
+		}
+	})
+}

@@ -103,3 +103,82 @@ func (s *Server) revokeAPIToken(w http.ResponseWriter, r *http.Request, actor pa
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
+
+type (
+	createHookRequest struct {
+		ConversationID string `json:"conversation_id"`
+	}
+	createHookResponse struct {
+		Webhook parley.IncomingWebhook `json:"webhook"`
+		URL     string                 `json:"url"` // path of the secret URL, under this server
+	}
+	hookList struct {
+		Webhooks []parley.IncomingWebhook `json:"webhooks"`
+	}
+	postHookRequest struct {
+		Text        string `json:"text"`
+		ClientMsgID string `json:"client_msg_id"`
+	}
+)
+
+// hookRoutes registers the incoming webhook endpoints: management under a
+// bot, and the secret URL itself (no Authorization: the URL is the secret).
+func (s *Server) hookRoutes() {
+	h := func(pattern string, fn func(http.ResponseWriter, *http.Request, parley.Actor)) {
+		s.mux.HandleFunc(pattern, s.withTimeout(s.authed(fn)))
+	}
+	h("GET /api/v1/bots/{id}/incoming-webhooks", s.listHooks)
+	h("POST /api/v1/bots/{id}/incoming-webhooks", s.createHook)
+	h("DELETE /api/v1/bots/{id}/incoming-webhooks/{hook_id}", s.deleteHook)
+	s.mux.HandleFunc("POST /api/v1/hooks/{id}/{secret}", s.withTimeout(s.postHook))
+}
+
+func (s *Server) listHooks(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
+	list, err := s.app.IncomingWebhooks(r.Context(), actor, r.PathValue("id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, hookList{Webhooks: list})
+}
+
+func (s *Server) createHook(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
+	var req createHookRequest
+	if err := s.decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	hook, secret, err := s.app.CreateIncomingWebhook(r.Context(), actor, r.PathValue("id"), req.ConversationID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, createHookResponse{Webhook: hook, URL: "/api/v1/hooks/" + hook.ID + "/" + secret})
+}
+
+func (s *Server) deleteHook(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
+	if err := s.app.DeleteIncomingWebhook(r.Context(), actor, r.PathValue("id"), r.PathValue("hook_id")); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) postHook(w http.ResponseWriter, r *http.Request) {
+	var req postHookRequest
+	if err := s.decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	m, created, err := s.app.PostIncomingWebhook(r.Context(), r.PathValue("id"), r.PathValue("secret"),
+		app.IncomingWebhookInput{Text: req.Text, ClientMsgID: req.ClientMsgID})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, m)
+}

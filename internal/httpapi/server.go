@@ -92,6 +92,7 @@ func (s *Server) routes() {
 	s.twoFactorRoutes()
 	s.appPasswordRoutes()
 	s.botRoutes()
+	s.hookRoutes()
 }
 
 type ctxKey int
