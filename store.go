@@ -24,6 +24,7 @@ type Store interface {
 	AppPasswordStore
 	BotStore
 	IncomingWebhookStore
+	OutgoingWebhookStore
 
 	// Ping reports whether the database is reachable (used by /readyz).
 	Ping(ctx context.Context) error

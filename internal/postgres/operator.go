@@ -174,7 +174,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string, at time.Time) ([]stri
 			return err
 		}
 		for _, q := range []string{`DELETE FROM app_passwords WHERE user_id = $1`, `DELETE FROM api_tokens WHERE user_id = $1`,
-			`DELETE FROM incoming_webhooks WHERE bot_id = $1`} {
+			`DELETE FROM incoming_webhooks WHERE bot_id = $1`,
+			`DELETE FROM webhook_deliveries WHERE webhook_id IN (SELECT id FROM outgoing_webhooks WHERE bot_id = $1)`,
+			`DELETE FROM outgoing_webhooks WHERE bot_id = $1`} {
 			if _, err := tx.Exec(ctx, q, id); err != nil {
 				return err
 			}

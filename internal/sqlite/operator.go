@@ -218,7 +218,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string, at time.Time) ([]stri
 			return err
 		}
 		for _, q := range []string{`DELETE FROM app_passwords WHERE user_id = ?`, `DELETE FROM api_tokens WHERE user_id = ?`,
-			`DELETE FROM incoming_webhooks WHERE bot_id = ?`} {
+			`DELETE FROM incoming_webhooks WHERE bot_id = ?`,
+			`DELETE FROM webhook_deliveries WHERE webhook_id IN (SELECT id FROM outgoing_webhooks WHERE bot_id = ?)`,
+			`DELETE FROM outgoing_webhooks WHERE bot_id = ?`} {
 			if _, err := tx.ExecContext(ctx, q, id); err != nil {
 				return err
 			}

@@ -28,4 +28,5 @@ func Run(t *testing.T, open Opener) {
 	t.Run("two_factor", func(t *testing.T) { testTwoFactor(t, open) })
 	t.Run("app_passwords", func(t *testing.T) { testAppPasswords(t, open) })
 	t.Run("bots", func(t *testing.T) { testBots(t, open) })
+	t.Run("outgoing_webhooks", func(t *testing.T) { testOutgoingWebhooks(t, open) })
 }
