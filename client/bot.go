@@ -100,3 +100,39 @@ func (c *Client) PostWebhook(ctx context.Context, path, text string) (parley.Mes
 	_, err := nc.do(ctx, http.MethodPost, path, nil, map[string]string{"text": text}, &m)
 	return m, err
 }
+
+// CreateOutgoingWebhook adds a webhook to a bot and returns it with its
+// signing secret (shown once).
+func (c *Client) CreateOutgoingWebhook(ctx context.Context, botID, target string) (parley.OutgoingWebhook, string, error) {
+	var out struct {
+		Webhook parley.OutgoingWebhook `json:"webhook"`
+		Secret  string                 `json:"secret"`
+	}
+	_, err := c.do(ctx, http.MethodPost, "/api/v1/bots/"+url.PathEscape(botID)+"/outgoing-webhooks", nil,
+		map[string]string{"url": target}, &out)
+	return out.Webhook, out.Secret, err
+}
+
+// OutgoingWebhooks lists a bot's outgoing webhooks.
+func (c *Client) OutgoingWebhooks(ctx context.Context, botID string) ([]parley.OutgoingWebhook, error) {
+	var out struct {
+		Webhooks []parley.OutgoingWebhook `json:"webhooks"`
+	}
+	_, err := c.do(ctx, http.MethodGet, "/api/v1/bots/"+url.PathEscape(botID)+"/outgoing-webhooks", nil, nil, &out)
+	return out.Webhooks, err
+}
+
+// DeleteOutgoingWebhook deletes one of a bot's outgoing webhooks.
+func (c *Client) DeleteOutgoingWebhook(ctx context.Context, botID, id string) error {
+	_, err := c.do(ctx, http.MethodDelete, "/api/v1/bots/"+url.PathEscape(botID)+"/outgoing-webhooks/"+url.PathEscape(id), nil, nil, nil)
+	return err
+}
+
+// WebhookDeliveries returns an outgoing webhook's delivery log, newest first.
+func (c *Client) WebhookDeliveries(ctx context.Context, botID, id string) ([]parley.WebhookDelivery, error) {
+	var out struct {
+		Deliveries []parley.WebhookDelivery `json:"deliveries"`
+	}
+	_, err := c.do(ctx, http.MethodGet, "/api/v1/bots/"+url.PathEscape(botID)+"/outgoing-webhooks/"+url.PathEscape(id)+"/deliveries", nil, nil, &out)
+	return out.Deliveries, err
+}

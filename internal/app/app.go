@@ -62,6 +62,8 @@ type Options struct {
 	Registration parley.RegistrationPolicy
 	// TwoFactor configures two-factor sign-in (twofactor.go).
 	TwoFactor TwoFactorOptions
+	// Webhooks configures outgoing webhooks (webhook.go).
+	Webhooks WebhookOptions
 	// Runtime fills in the parts of the admin overview only the server
 	// knows (version, uptime, sockets, disk); may be nil.
 	Runtime func(*Overview)
@@ -82,6 +84,7 @@ type App struct {
 	rt     func(*Overview)
 	social *social // search and contact rate limits (search.go)
 	tf     *twoFactor
+	hooks  *webhooks
 }
 
 // New returns an App. Zero Limits fields take their defaults.
@@ -113,6 +116,7 @@ func New(o Options) *App {
 	a.rt = o.Runtime
 	a.social = newSocial(a.now)
 	a.tf = newTwoFactor(o.TwoFactor)
+	a.hooks = newWebhooks(o.Webhooks)
 	return a
 }
 

@@ -120,7 +120,7 @@ func TestAuthorizationMatrixBots(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := 0
-	type world struct{ bot, token, tokenID, secret, hookID string }
+	type world struct{ bot, token, tokenID, secret, hookID, outHookID string }
 	fresh := func() world {
 		n++
 		b, err := owner.CreateBot(ctx, fmt.Sprint("mbot", n), "")
@@ -138,7 +138,11 @@ func TestAuthorizationMatrixBots(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return world{bot: b.ID, tokenID: tk.ID, secret: secret, hookID: hook.ID}
+		out, _, err := owner.CreateOutgoingWebhook(ctx, b.ID, "https://example.org/hook")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return world{bot: b.ID, tokenID: tk.ID, secret: secret, hookID: hook.ID, outHookID: out.ID}
 	}
 	type row struct {
 		name, method string
@@ -158,6 +162,13 @@ func TestAuthorizationMatrixBots(t *testing.T) {
 		{"create incoming webhook", "POST", func(w world) string { return "/api/v1/bots/" + w.bot + "/incoming-webhooks" },
 			`{"conversation_id":"` + conv.ID + `"}`, [roles]int{201, 404, 404, 401, 403}},
 		{"delete incoming webhook", "DELETE", func(w world) string { return "/api/v1/bots/" + w.bot + "/incoming-webhooks/" + w.hookID }, "",
+			[roles]int{204, 404, 404, 401, 403}},
+		{"list outgoing webhooks", "GET", func(w world) string { return "/api/v1/bots/" + w.bot + "/outgoing-webhooks" }, "", [roles]int{200, 404, 404, 401, 403}},
+		{"create outgoing webhook", "POST", func(w world) string { return "/api/v1/bots/" + w.bot + "/outgoing-webhooks" },
+			`{"url":"https://example.org/hook"}`, [roles]int{201, 404, 404, 401, 403}},
+		{"delivery log", "GET", func(w world) string { return "/api/v1/bots/" + w.bot + "/outgoing-webhooks/" + w.outHookID + "/deliveries" }, "",
+			[roles]int{200, 404, 404, 401, 403}},
+		{"delete outgoing webhook", "DELETE", func(w world) string { return "/api/v1/bots/" + w.bot + "/outgoing-webhooks/" + w.outHookID }, "",
 			[roles]int{204, 404, 404, 401, 403}},
 		{"delete bot", "DELETE", func(w world) string { return "/api/v1/bots/" + w.bot }, "", [roles]int{204, 404, 404, 401, 403}},
 		// What the bot's token reaches, next to what people get.

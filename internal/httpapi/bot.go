@@ -182,3 +182,70 @@ func (s *Server) postHook(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, status, m)
 }
+
+type (
+	createOutHookRequest struct {
+		URL string `json:"url"`
+	}
+	createOutHookResponse struct {
+		Webhook parley.OutgoingWebhook `json:"webhook"`
+		Secret  string                 `json:"secret"`
+	}
+	outHookList struct {
+		Webhooks []parley.OutgoingWebhook `json:"webhooks"`
+	}
+	deliveryList struct {
+		Deliveries []parley.WebhookDelivery `json:"deliveries"`
+	}
+)
+
+// outHookRoutes registers the outgoing webhook endpoints.
+func (s *Server) outHookRoutes() {
+	h := func(pattern string, fn func(http.ResponseWriter, *http.Request, parley.Actor)) {
+		s.mux.HandleFunc(pattern, s.withTimeout(s.authed(fn)))
+	}
+	h("GET /api/v1/bots/{id}/outgoing-webhooks", s.listOutHooks)
+	h("POST /api/v1/bots/{id}/outgoing-webhooks", s.createOutHook)
+	h("DELETE /api/v1/bots/{id}/outgoing-webhooks/{hook_id}", s.deleteOutHook)
+	h("GET /api/v1/bots/{id}/outgoing-webhooks/{hook_id}/deliveries", s.listDeliveries)
+}
+
+func (s *Server) listOutHooks(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
+	list, err := s.app.OutgoingWebhooks(r.Context(), actor, r.PathValue("id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, outHookList{Webhooks: list})
+}
+
+func (s *Server) createOutHook(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
+	var req createOutHookRequest
+	if err := s.decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	hook, secret, err := s.app.CreateOutgoingWebhook(r.Context(), actor, r.PathValue("id"), req.URL)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, createOutHookResponse{Webhook: hook, Secret: secret})
+}
+
+func (s *Server) deleteOutHook(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
+	if err := s.app.DeleteOutgoingWebhook(r.Context(), actor, r.PathValue("id"), r.PathValue("hook_id")); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
+	list, err := s.app.WebhookDeliveries(r.Context(), actor, r.PathValue("id"), r.PathValue("hook_id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, deliveryList{Deliveries: list})
+}

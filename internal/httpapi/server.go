@@ -93,6 +93,7 @@ func (s *Server) routes() {
 	s.appPasswordRoutes()
 	s.botRoutes()
 	s.hookRoutes()
+	s.outHookRoutes()
 }
 
 type ctxKey int

@@ -32,5 +32,7 @@ func NewApp(ctx context.Context, cfg Config, store parley.Store, bus parley.Bus,
 	return app.New(app.Options{Store: store, Bus: bus, Logger: log, Limits: limits,
 		Passwords: app.PasswordOptions{Params: cfg.PasswordParams}, Media: media,
 		Registration: parley.RegistrationPolicy(cfg.Registration), Runtime: runtime, ScramKeys: cfg.XMPP != "",
-		TwoFactor: app.TwoFactorOptions{Required: cfg.Require2FA}}), nil
+		TwoFactor: app.TwoFactorOptions{Required: cfg.Require2FA},
+		Webhooks: app.WebhookOptions{AllowPrivate: cfg.WebhooksAllowPrivate, RetryBase: cfg.WebhookRetryBase,
+			MaxAttempts: cfg.WebhookMaxAttempts}}), nil
 }

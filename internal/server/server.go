@@ -117,6 +117,9 @@ func (s *Server) open(ctx context.Context) error {
 		return err
 	}
 	s.startMediaSweep()
+	if err := s.startWebhooks(); err != nil {
+		return err
+	}
 
 	s.HTTP = httpapi.New(s.App, s.log, s.Metrics, httpapi.Options{
 		MaxBodyBytes:   cfg.MaxBodyBytes,
