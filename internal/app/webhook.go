@@ -50,11 +50,11 @@ type webhooks struct {
 	o      WebhookOptions
 	client *http.Client
 
-	mu      sync.Mutex
-	active  []parley.OutgoingWebhook
-	loaded  time.Time
-	queue   chan parley.Event
-	wake    chan struct{}
+	mu     sync.Mutex
+	active []parley.OutgoingWebhook
+	loaded time.Time
+	queue  chan parley.Event
+	wake   chan struct{}
 }
 
 const webhookCacheTTL = 10 * time.Second

@@ -166,7 +166,9 @@ func TestAuthorizationMatrixBots(t *testing.T) {
 		{"list outgoing webhooks", "GET", func(w world) string { return "/api/v1/bots/" + w.bot + "/outgoing-webhooks" }, "", [roles]int{200, 404, 404, 401, 403}},
 		{"create outgoing webhook", "POST", func(w world) string { return "/api/v1/bots/" + w.bot + "/outgoing-webhooks" },
 			`{"url":"https://example.org/hook"}`, [roles]int{201, 404, 404, 401, 403}},
-		{"delivery log", "GET", func(w world) string { return "/api/v1/bots/" + w.bot + "/outgoing-webhooks/" + w.outHookID + "/deliveries" }, "",
+		{"delivery log", "GET", func(w world) string {
+			return "/api/v1/bots/" + w.bot + "/outgoing-webhooks/" + w.outHookID + "/deliveries"
+		}, "",
 			[roles]int{200, 404, 404, 401, 403}},
 		{"delete outgoing webhook", "DELETE", func(w world) string { return "/api/v1/bots/" + w.bot + "/outgoing-webhooks/" + w.outHookID }, "",
 			[roles]int{204, 404, 404, 401, 403}},
