@@ -120,7 +120,7 @@ func TestAuthorizationMatrixBots(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := 0
-	type world struct{ bot, token, tokenID, secret, hookID, outHookID string }
+	type world struct{ bot, tokenID, secret, hookID, outHookID string }
 	fresh := func() world {
 		n++
 		b, err := owner.CreateBot(ctx, fmt.Sprint("mbot", n), "")
