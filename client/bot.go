@@ -136,3 +136,14 @@ func (c *Client) WebhookDeliveries(ctx context.Context, botID, id string) ([]par
 	_, err := c.do(ctx, http.MethodGet, "/api/v1/bots/"+url.PathEscape(botID)+"/outgoing-webhooks/"+url.PathEscape(id)+"/deliveries", nil, nil, &out)
 	return out.Deliveries, err
 }
+
+// RunCommand runs the slash command "/command text" in a conversation and
+// returns the bot's answer as posted (nil if it answered with no text).
+func (c *Client) RunCommand(ctx context.Context, conversationID, command, text string) (*parley.Message, error) {
+	var out struct {
+		Message *parley.Message `json:"message"`
+	}
+	_, err := c.do(ctx, http.MethodPost, convPath(conversationID, "commands"), nil,
+		map[string]string{"command": command, "text": text}, &out)
+	return out.Message, err
+}

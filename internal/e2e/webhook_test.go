@@ -236,3 +236,109 @@ func TestOutgoingWebhookBadInput(t *testing.T) {
 		t.Fatalf("webhook beyond the cap: %v", err)
 	}
 }
+
+// echoBot is a command webhook: it checks the signature and answers
+// {"text": "echo: <text>"} (or status, when set).
+func echoBot(t *testing.T, secret *string, status int) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		b, _ := io.ReadAll(req.Body)
+		sig := req.Header.Get("X-Parley-Signature")
+		unix, _ := strconv.ParseInt(strings.TrimPrefix(strings.Split(sig, ",")[0], "t="), 10, 64)
+		if sig != app.Sign(*secret, time.Unix(unix, 0), b) {
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		if status != 0 {
+			w.WriteHeader(status)
+			return
+		}
+		var in struct{ Event, Command, Text string }
+		_ = json.Unmarshal(b, &in)
+		_ = json.NewEncoder(w).Encode(map[string]string{"text": "echo: " + in.Text})
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// Slash commands reach the bot named, which answers in the conversation.
+func TestSlashCommand(t *testing.T) {
+	twoFactorStores(t, func(t *testing.T, configure func(*server.Config)) {
+		env := apitest.Start(t, func(c *server.Config) {
+			if configure != nil {
+				configure(c)
+			}
+			c.WebhooksAllowPrivate = true
+		})
+		ctx := context.Background()
+		owner, _ := env.NewUser(t, "owner")
+		friend, _ := env.NewUser(t, "friend")
+		stranger, _ := env.NewUser(t, "stranger")
+		bot, err := owner.CreateBot(ctx, "echobot", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		conv, _, err := owner.CreateConversation(ctx, client.CreateConversationRequest{Kind: parley.KindGroup, Title: "cmds",
+			MemberIDs: []string{mustMe(t, friend).ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := friend.RunCommand(ctx, conv.ID, "echobot", "hi"); parley.AsError(err) == nil || parley.AsError(err).Field != "command" {
+			t.Fatalf("command for a bot not in the conversation: %v", err)
+		}
+		if _, err := owner.AddMembers(ctx, conv.ID, bot.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := friend.RunCommand(ctx, conv.ID, "echobot", "hi"); !parley.IsCode(err, parley.CodeConflict) {
+			t.Fatalf("command for a bot without a webhook: %v", err)
+		}
+		var secret string
+		srv := echoBot(t, &secret, 0)
+		if _, secret, err = owner.CreateOutgoingWebhook(ctx, bot.ID, srv.URL); err != nil {
+			t.Fatal(err)
+		}
+		m, err := friend.RunCommand(ctx, conv.ID, "EchoBot", "hello there")
+		if err != nil || m == nil || m.Body != "echo: hello there" || m.SenderID != bot.ID {
+			t.Fatalf("RunCommand = %+v, %v", m, err)
+		}
+		if got, err := owner.Message(ctx, conv.ID, m.Seq); err != nil || got.Body != "echo: hello there" {
+			t.Fatalf("the answer in history: %+v, %v", got, err)
+		}
+		if _, err := stranger.RunCommand(ctx, conv.ID, "echobot", "x"); !parley.IsCode(err, parley.CodeNotFound) {
+			t.Fatalf("command from outside the conversation: %v", err)
+		}
+		if _, err := friend.RunCommand(ctx, conv.ID, "friend", "x"); !parley.IsCode(err, parley.CodeNotFound) {
+			t.Fatalf("command naming a person: %v", err)
+		}
+		hc := env.HTTPClient()
+		for _, tc := range []struct {
+			name, body string
+			status     int
+			code       parley.Code
+			field      string
+		}{
+			{"missing command", `{"text":"x"}`, 400, parley.CodeInvalid, "command"},
+			{"bad command", `{"command":"a b"}`, 400, parley.CodeInvalid, "command"},
+			{"text too long", `{"command":"echobot","text":"` + strings.Repeat("x", 4001) + `"}`, 413, parley.CodeTooLarge, "text"},
+			{"wrong type", `{"command":"echobot","text":5}`, 400, parley.CodeInvalid, "text"},
+			{"unknown field", `{"command":"echobot","args":"x"}`, 400, parley.CodeInvalid, ""},
+		} {
+			code, field, status := rawCall(t, hc, env.URL, "POST", "/api/v1/conversations/"+conv.ID+"/commands", friend.Token(), tc.body)
+			if status != tc.status || code != tc.code || (tc.field != "" && field != tc.field) {
+				t.Errorf("%s: %d %s field %q, want %d %s field %q", tc.name, status, code, field, tc.status, tc.code, tc.field)
+			}
+		}
+		// A bot that fails: 503, nothing posted.
+		bot2, _ := owner.CreateBot(ctx, "brokenbot", "")
+		if _, err := owner.AddMembers(ctx, conv.ID, bot2.ID); err != nil {
+			t.Fatal(err)
+		}
+		var secret2 string
+		srv2 := echoBot(t, &secret2, http.StatusBadGateway)
+		if _, secret2, err = owner.CreateOutgoingWebhook(ctx, bot2.ID, srv2.URL); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := friend.RunCommand(ctx, conv.ID, "brokenbot", "x"); !parley.IsCode(err, parley.CodeUnavailable) {
+			t.Fatalf("command to a failing bot: %v", err)
+		}
+	})
+}

@@ -249,3 +249,32 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, actor pa
 	}
 	writeJSON(w, http.StatusOK, deliveryList{Deliveries: list})
 }
+
+type (
+	commandRequest struct {
+		Command string `json:"command"`
+		Text    string `json:"text"`
+	}
+	commandResponse struct {
+		Message *parley.Message `json:"message,omitempty"`
+	}
+)
+
+// commandRoutes registers slash commands.
+func (s *Server) commandRoutes() {
+	s.mux.HandleFunc("POST /api/v1/conversations/{id}/commands", s.withTimeout(s.authed(s.runCommand)))
+}
+
+func (s *Server) runCommand(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
+	var req commandRequest
+	if err := s.decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	m, err := s.app.RunCommand(r.Context(), actor, app.CommandInput{ConversationID: r.PathValue("id"), Command: req.Command, Text: req.Text})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, commandResponse{Message: m})
+}

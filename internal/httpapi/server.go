@@ -94,6 +94,7 @@ func (s *Server) routes() {
 	s.botRoutes()
 	s.hookRoutes()
 	s.outHookRoutes()
+	s.commandRoutes()
 }
 
 type ctxKey int

@@ -195,6 +195,8 @@ export class Api {
   async appPasswords() { return list(await this.req('GET', '/me/app-passwords'), 'app_passwords'); }
   createAppPassword(name, password) { return this.req('POST', '/me/app-passwords', { name, password }); }
   revokeAppPassword(id) { return this.req('DELETE', `/me/app-passwords/${enc(id)}`); }
+  // command runs a slash command "/name text" (docs/bots.md); the bot's answer arrives as a message.
+  command(id, command, text) { return this.req('POST', `/conversations/${enc(id)}/commands`, { command, text }); }
   async me() { const r = await this.req('GET', '/me'); return r?.user ?? r; }
   async updateMe(patch) { const r = await this.req('PATCH', '/me', patch); return r?.user ?? r; }
   async sessions() { return list(await this.req('GET', '/me/sessions'), 'sessions'); }
