@@ -25,6 +25,7 @@ type Store interface {
 	BotStore
 	IncomingWebhookStore
 	OutgoingWebhookStore
+	ExportStore
 
 	// Ping reports whether the database is reachable (used by /readyz).
 	Ping(ctx context.Context) error

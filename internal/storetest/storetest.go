@@ -29,4 +29,5 @@ func Run(t *testing.T, open Opener) {
 	t.Run("app_passwords", func(t *testing.T) { testAppPasswords(t, open) })
 	t.Run("bots", func(t *testing.T) { testBots(t, open) })
 	t.Run("outgoing_webhooks", func(t *testing.T) { testOutgoingWebhooks(t, open) })
+	t.Run("export", func(t *testing.T) { testExport(t, open) })
 }
