@@ -159,3 +159,9 @@ func (c *Client) EnableUser(ctx context.Context, id string) (parley.User, error)
 	_, err := c.do(ctx, http.MethodPost, "/api/v1/admin/users/"+url.PathEscape(id)+"/enable", nil, nil, &u)
 	return u, err
 }
+
+// Export downloads the signed-in person's data as a zip (docs/data.md).
+// Close Body; it streams as the server reads.
+func (c *Client) Export(ctx context.Context) (*Download, error) {
+	return c.fetch(ctx, "/api/v1/me/export", "", true)
+}

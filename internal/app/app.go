@@ -71,20 +71,21 @@ type Options struct {
 
 // App is the set of use cases. It is safe for concurrent use.
 type App struct {
-	store  parley.Store
-	bus    parley.Bus
-	log    *slog.Logger
-	limits Limits
-	now    func() time.Time
-	acct   *accounts // sign-in state: password hasher, login limiters (user.go)
-	sends  *Limiter  // per-user message send rate (message.go)
-	media  *files    // files and avatars (attachment.go)
-	scram  bool      // derive SCRAM verifiers (scram.go)
-	reg    *registration
-	rt     func(*Overview)
-	social *social // search and contact rate limits (search.go)
-	tf     *twoFactor
-	hooks  *webhooks
+	store   parley.Store
+	bus     parley.Bus
+	log     *slog.Logger
+	limits  Limits
+	now     func() time.Time
+	acct    *accounts // sign-in state: password hasher, login limiters (user.go)
+	sends   *Limiter  // per-user message send rate (message.go)
+	media   *files    // files and avatars (attachment.go)
+	scram   bool      // derive SCRAM verifiers (scram.go)
+	reg     *registration
+	rt      func(*Overview)
+	social  *social // search and contact rate limits (search.go)
+	tf      *twoFactor
+	hooks   *webhooks
+	exports *exports
 }
 
 // New returns an App. Zero Limits fields take their defaults.
@@ -117,6 +118,7 @@ func New(o Options) *App {
 	a.social = newSocial(a.now)
 	a.tf = newTwoFactor(o.TwoFactor)
 	a.hooks = newWebhooks(o.Webhooks)
+	a.exports = newExports(a.now)
 	return a
 }
 

@@ -95,6 +95,7 @@ func (s *Server) routes() {
 	s.hookRoutes()
 	s.outHookRoutes()
 	s.commandRoutes()
+	s.exportRoutes()
 }
 
 type ctxKey int
