@@ -85,6 +85,10 @@ func TestBrowserTwoFactor(t *testing.T) {
 	c.waitJS(t, "app password listed", `document.querySelector('.app-password-list [data-app-password]')?.textContent.includes('Conversations')`)
 	c.clickJS(t, `.app-password-list [data-app-password] button`)
 	c.waitJS(t, "app password revoked", `document.querySelector('.app-password-list li')?.textContent === 'None.'`)
+
+	// Downloading one's data (the zip is checked in internal/e2e).
+	c.clickJS(t, `.export-btn`)
+	c.waitJS(t, "export downloaded", `Number(document.querySelector('.export-status')?.dataset.bytes) > 100 && document.querySelector('.export-status').textContent.includes('parley-export-tina-')`)
 	for _, tb := range []*tab{a, b, c} {
 		noScriptErrors(t, tb)
 	}

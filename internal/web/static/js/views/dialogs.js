@@ -5,6 +5,7 @@ import { modal, field, avatar, toast, errorText, confirmDialog } from './ui.js';
 import { ago } from '../format.js';
 import { setUserAvatar } from '../avatars.js';
 import { twoFactorSection, appPasswordsSection } from './twofactor.js';
+import { dataSection } from './data.js';
 
 // picturePicker is a button that opens the file chooser for a PNG, JPEG,
 // GIF or WebP picture (the file input itself is visually hidden and out of
@@ -269,6 +270,7 @@ export function openSettings(ctx) {
     h('fieldset', { class: 'field' }, h('legend', {}, 'Signed-in devices'), sessionsEl),
     twoFactorSection(ctx),
     appPasswordsSection(ctx),
+    dataSection(ctx),
     err,
     h('div', { class: 'modal-actions spread' },
       h('button', { type: 'button', class: 'btn btn-danger-ghost', onclick: () => { m.close(); ctx.signOut(); } }, icon('logout'), 'Sign out'),
