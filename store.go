@@ -26,6 +26,7 @@ type Store interface {
 	IncomingWebhookStore
 	OutgoingWebhookStore
 	ExportStore
+	RetentionStore
 
 	// Ping reports whether the database is reachable (used by /readyz).
 	Ping(ctx context.Context) error
