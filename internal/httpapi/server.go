@@ -96,6 +96,7 @@ func (s *Server) routes() {
 	s.outHookRoutes()
 	s.commandRoutes()
 	s.exportRoutes()
+	s.retentionRoutes()
 }
 
 type ctxKey int

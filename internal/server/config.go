@@ -41,6 +41,7 @@ type Config struct {
 	WebhooksAllowPrivate bool          // let webhook URLs reach loopback and private addresses
 	WebhookRetryBase     time.Duration // first retry delay (no flag: tests shorten it); 0: 10 s
 	WebhookMaxAttempts   int           // attempts per delivery (no flag); 0: 8
+	RetentionEvery       time.Duration // how often retention policies run (no flag); 0: hourly
 
 	// Files and media (docs/media.md).
 	MaxFileBytes   int64         // one uploaded file

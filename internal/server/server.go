@@ -120,6 +120,7 @@ func (s *Server) open(ctx context.Context) error {
 	if err := s.startWebhooks(); err != nil {
 		return err
 	}
+	s.startRetention()
 
 	s.HTTP = httpapi.New(s.App, s.log, s.Metrics, httpapi.Options{
 		MaxBodyBytes:   cfg.MaxBodyBytes,
