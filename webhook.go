@@ -70,7 +70,8 @@ type OutgoingWebhookStore interface {
 	// FinishAttempt stores d's new state (Status, Attempts, NextAttemptAt,
 	// LastStatus, LastError, UpdatedAt). For a delivery that ended in
 	// failure it adds one to its webhook's Failures and disables the
-	// webhook at disableAfter; a delivered one resets Failures.
+	// webhook at disableAfter, failing its other pending deliveries ("webhook
+	// disabled"); a delivered one resets Failures.
 	FinishAttempt(ctx context.Context, d WebhookDelivery, disableAfter int) error
 	// Deliveries lists a webhook's deliveries, newest first.
 	Deliveries(ctx context.Context, webhookID string, limit int) ([]WebhookDelivery, error)

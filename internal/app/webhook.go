@@ -327,6 +327,9 @@ func (a *App) RunWebhooks(ctx context.Context) {
 
 // deliverDue claims and attempts every due delivery, in batches.
 func (a *App) deliverDue(ctx context.Context) {
+	if len(a.activeHooks(ctx)) == 0 {
+		return // nothing can be due: no write transaction every poll on an idle server
+	}
 	lease := a.hooks.o.Timeout*2 + 5*time.Second
 	for ctx.Err() == nil {
 		ds, err := a.store.ClaimDeliveries(ctx, a.now().UTC().Truncate(time.Millisecond), lease, 20)

@@ -142,8 +142,14 @@ func (s *Store) FinishAttempt(ctx context.Context, d parley.WebhookDelivery, dis
 			_, err := tx.Exec(ctx, `UPDATE outgoing_webhooks SET failures = 0 WHERE id = $1`, d.WebhookID)
 			return err
 		case parley.DeliveryFailed:
-			_, err := tx.Exec(ctx, `UPDATE outgoing_webhooks SET failures = failures + 1,
-				disabled = disabled OR failures + 1 >= $2 WHERE id = $1`, d.WebhookID, disableAfter)
+			if _, err := tx.Exec(ctx, `UPDATE outgoing_webhooks SET failures = failures + 1,
+				disabled = disabled OR failures + 1 >= $2 WHERE id = $1`, d.WebhookID, disableAfter); err != nil {
+				return err
+			}
+			// A disabled webhook's queue ends here.
+			_, err := tx.Exec(ctx, `UPDATE webhook_deliveries SET status = 'failed', last_error = 'webhook disabled',
+				updated_at = $2 WHERE webhook_id = $1 AND status = 'pending'
+				AND (SELECT disabled FROM outgoing_webhooks WHERE id = $1)`, d.WebhookID, millis(d.UpdatedAt))
 			return err
 		}
 		return nil

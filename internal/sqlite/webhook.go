@@ -151,8 +151,14 @@ func (s *Store) FinishAttempt(ctx context.Context, d parley.WebhookDelivery, dis
 			_, err := tx.ExecContext(ctx, `UPDATE outgoing_webhooks SET failures = 0 WHERE id = ?`, d.WebhookID)
 			return err
 		case parley.DeliveryFailed:
-			_, err := tx.ExecContext(ctx, `UPDATE outgoing_webhooks SET failures = failures + 1,
-				disabled = CASE WHEN failures + 1 >= ? THEN 1 ELSE disabled END WHERE id = ?`, disableAfter, d.WebhookID)
+			if _, err := tx.ExecContext(ctx, `UPDATE outgoing_webhooks SET failures = failures + 1,
+				disabled = CASE WHEN failures + 1 >= ? THEN 1 ELSE disabled END WHERE id = ?`, disableAfter, d.WebhookID); err != nil {
+				return err
+			}
+			// A disabled webhook's queue ends here.
+			_, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET status = 'failed', last_error = 'webhook disabled',
+				updated_at = ? WHERE webhook_id = ? AND status = 'pending'
+				AND (SELECT disabled FROM outgoing_webhooks WHERE id = ?) = 1`, millis(d.UpdatedAt), d.WebhookID, d.WebhookID)
 			return err
 		}
 		return nil

@@ -116,6 +116,10 @@ func testOutgoingWebhooks(t *testing.T, open Opener) {
 	if l, _ := s.OutgoingWebhooks(ctx, bot.ID); !l[len(l)-1].Disabled {
 		t.Fatalf("not disabled after 2 failed deliveries in a row: %+v", l[len(l)-1])
 	}
+	// Its queue ended with it: the pending "later" delivery failed.
+	if log, _ := s.Deliveries(ctx, w.ID, 10); log[0].EventKey != "later" || log[0].Status != parley.DeliveryFailed || log[0].LastError != "webhook disabled" {
+		t.Fatalf("pending delivery of a disabled webhook = %+v", log[0])
+	}
 	active, err := s.ActiveOutgoingWebhooks(ctx)
 	if err != nil || len(active) != parley.OutgoingWebhooksPerBot-1 {
 		t.Fatalf("ActiveOutgoingWebhooks = %d, %v", len(active), err)
@@ -126,7 +130,7 @@ func testOutgoingWebhooks(t *testing.T, open Opener) {
 		}
 	}
 	log, err := s.Deliveries(ctx, w.ID, 10)
-	if err != nil || len(log) != 3 || log[0].EventKey != "later" || log[2].Status != parley.DeliveryFailed || log[2].LastError != "HTTP 500" {
+	if err != nil || len(log) != 3 || log[2].Status != parley.DeliveryFailed || log[2].LastError != "HTTP 500" {
 		t.Fatalf("Deliveries = %+v, %v", log, err)
 	}
 	acctCode(t, "DeleteOutgoingWebhook(someone else's)", s.DeleteOutgoingWebhook(ctx, owner.ID, w.ID), parley.CodeNotFound)
