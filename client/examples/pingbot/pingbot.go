@@ -28,7 +28,9 @@ func Run(ctx context.Context, c *client.Client, convID string, every time.Durati
 	}
 	for {
 		msgs, err := c.History(ctx, convID, client.HistoryQuery{After: after})
-		if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped
+		} else if err != nil {
 			return err
 		}
 		for _, m := range msgs {
@@ -36,7 +38,7 @@ func Run(ctx context.Context, c *client.Client, convID string, every time.Durati
 			if m.SenderID != me.ID && strings.TrimSpace(m.Body) == "!ping" {
 				// The client_msg_id makes a retry (or a restart) send one reply only.
 				reply := client.SendRequest{ClientMsgID: "pong-" + m.ID, Body: "pong", ReplyTo: m.Seq}
-				if _, _, err := c.Send(ctx, convID, reply); err != nil {
+				if _, _, err := c.Send(ctx, convID, reply); err != nil && ctx.Err() == nil {
 					return err
 				}
 			}
