@@ -53,6 +53,9 @@ type Actor struct {
 	UserID    string
 	SessionID string
 	Role      UserRole
+	// Scopes limit an API token (bot.go); nil for a session, which may do
+	// everything its user may.
+	Scopes []Scope
 }
 
 // Anonymous reports whether a is the zero Actor.

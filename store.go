@@ -30,6 +30,13 @@ type Store interface {
 	PushStore
 	EmailStore
 	PhoneStore
+	TwoFactorStore
+	AppPasswordStore
+	BotStore
+	IncomingWebhookStore
+	OutgoingWebhookStore
+	ExportStore
+	RetentionStore
 
 	// Ping reports whether the database is reachable (used by /readyz).
 	Ping(ctx context.Context) error

@@ -32,7 +32,17 @@ type User struct {
 	Settings    UserSettings `json:"settings"`
 	CreatedAt   time.Time    `json:"created_at"`
 	UpdatedAt   time.Time    `json:"updated_at"`
+	// TwoFactor: two-factor sign-in is on. Not in the JSON form (it would
+	// tell everyone which accounts lack it): GET /api/v1/me/2fa shows it to
+	// the user, the admin API to admins.
+	TwoFactor bool `json:"-"`
+	// BotOwner is the id of the user who owns this bot account; "" for a
+	// person. Bots have no password and act through API tokens (bot.go).
+	BotOwner string `json:"bot_owner,omitempty"`
 }
+
+// Bot reports whether u is a bot account.
+func (u User) Bot() bool { return u.BotOwner != "" }
 
 // UserSettings are a user's client preferences, stored server-side so every
 // device shares them.

@@ -160,3 +160,25 @@ func (c *Client) RemoveMember(ctx context.Context, id, userID string) error {
 
 // Leave leaves a group or channel.
 func (c *Client) Leave(ctx context.Context, id string) error { return c.RemoveMember(ctx, id, "me") }
+
+// Retention returns a conversation's retention policy (docs/data.md).
+func (c *Client) Retention(ctx context.Context, id string) (parley.RetentionPolicy, error) {
+	var p parley.RetentionPolicy
+	_, err := c.do(ctx, http.MethodGet, convPath(id, "retention"), nil, nil, &p)
+	return p, err
+}
+
+// SetRetention makes a conversation keep its messages days days (0: forever).
+func (c *Client) SetRetention(ctx context.Context, id string, days int) (parley.RetentionPolicy, error) {
+	var p parley.RetentionPolicy
+	_, err := c.do(ctx, http.MethodPut, convPath(id, "retention"), nil, map[string]int{"days": days}, &p)
+	return p, err
+}
+
+// SetLegalHold puts a conversation on legal hold or lifts it (admins only).
+func (c *Client) SetLegalHold(ctx context.Context, id string, hold bool) (parley.RetentionPolicy, error) {
+	var p parley.RetentionPolicy
+	_, err := c.do(ctx, http.MethodPut, "/api/v1/admin/conversations/"+url.PathEscape(id)+"/legal-hold", nil,
+		map[string]bool{"hold": hold}, &p)
+	return p, err
+}

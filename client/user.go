@@ -54,25 +54,20 @@ type UserPage struct {
 // Register creates an account, signs in and keeps the new token. On a
 // server that requires a verified email address (202) the account exists but
 // the answer has no token: follow the mailed link, then Login.
+//
+// On a server that requires two-factor sign-in the account is created but
+// not signed in: the error is a *TwoFactorRequired (Kind "setup").
 func (c *Client) Register(ctx context.Context, req RegisterRequest) (AuthResponse, error) {
-	var out AuthResponse
-	if _, err := c.do(ctx, http.MethodPost, "/api/v1/auth/register", nil, req, &out); err != nil {
-		return AuthResponse{}, err
-	}
-	c.SetToken(out.Token)
-	return out, nil
+	return c.signIn(ctx, "/api/v1/auth/register", req)
 }
 
 // Login signs in and keeps the new token. A wrong username or password is
 // CodeUnauthenticated; too many failures CodeRateLimited with RetryAfter.
+// For an account with two-factor sign-in (or on a server that requires it)
+// the error is a *TwoFactorRequired: finish with FinishSignIn.
 func (c *Client) Login(ctx context.Context, username, password string) (AuthResponse, error) {
-	var out AuthResponse
 	in := map[string]string{"username": username, "password": password}
-	if _, err := c.do(ctx, http.MethodPost, "/api/v1/auth/login", nil, in, &out); err != nil {
-		return AuthResponse{}, err
-	}
-	c.SetToken(out.Token)
-	return out, nil
+	return c.signIn(ctx, "/api/v1/auth/login", in)
 }
 
 // Logout revokes the current token and forgets it.
@@ -165,4 +160,10 @@ func (c *Client) EnableUser(ctx context.Context, id string) (parley.User, error)
 	var u parley.User
 	_, err := c.do(ctx, http.MethodPost, "/api/v1/admin/users/"+url.PathEscape(id)+"/enable", nil, nil, &u)
 	return u, err
+}
+
+// Export downloads the signed-in person's data as a zip (docs/data.md).
+// Close Body; it streams as the server reads.
+func (c *Client) Export(ctx context.Context) (*Download, error) {
+	return c.fetch(ctx, "/api/v1/me/export", "", true)
 }

@@ -45,6 +45,8 @@ Commands:
   reset-password USER [--password-stdin]
                                       set a new password (generated and printed
                                       unless --password-stdin); ends every session
+  reset-2fa USER                      remove an account's two-factor sign-in (a
+                                      lost phone); audited; sessions stay
   promote USER | demote USER          make an admin / a plain user
   disable USER | enable USER          stop / allow sign-in (disable ends sessions)
   delete-user USER --yes              delete an account (messages stay, shown as
@@ -276,6 +278,7 @@ func init() {
 		"create-user":    adminCreate("user"),
 		"users":          adminUsers,
 		"reset-password": adminResetPassword,
+		"reset-2fa":      adminResetTwoFactor,
 		"promote":        adminRole("admin", "promoted"),
 		"demote":         adminRole("user", "demoted"),
 		"disable":        adminSetDisabled("disable"),
@@ -467,6 +470,24 @@ func adminSetDisabled(cmd string) adminFunc {
 			return nil
 		})
 	}
+}
+
+func adminResetTwoFactor(ctx context.Context, c *adminCmd, args []string) error {
+	pos, err := c.parse(args, "USER   (USER: username or user id)", 1)
+	if err != nil {
+		return err
+	}
+	return c.withAPI(ctx, func() error {
+		u, err := c.user(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		if err := c.call(ctx, "POST", "/api/v1/admin/users/"+u.ID+"/2fa/reset", nil, &u); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "two-factor sign-in removed for %s (id %s)\n", u.Username, u.ID)
+		return nil
+	})
 }
 
 func adminDelete(ctx context.Context, c *adminCmd, args []string) error {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parley-chat/parley"
 	"github.com/parley-chat/parley/internal/app"
@@ -199,6 +200,24 @@ func TestAdminCommandsAgainstARunningNode(t *testing.T) {
 	newPw := strings.TrimSpace(out[strings.Index(out, "new password: ")+len("new password: "):])
 	if _, _, err := srv.App.Login(ctx, app.LoginInput{Username: "bob", Password: newPw}); err != nil {
 		t.Fatalf("bob signs in with the reset password %q: %v", newPw, err)
+	}
+	fails("has no two-factor sign-in", "reset-2fa", "bob")
+	bobUser, _ := srv.App.FindUser(ctx, app.Operator, "bob")
+	bobActor := parley.Actor{UserID: bobUser.ID, Role: bobUser.Role}
+	en, err := srv.App.BeginTwoFactor(ctx, bobActor, newPw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := app.TOTPCode(en.Secret, time.Now())
+	if _, err := srv.App.ConfirmTwoFactor(ctx, bobActor, code); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := srv.App.Login(ctx, app.LoginInput{Username: "bob", Password: newPw}); err == nil {
+		t.Fatal("bob signs in with a password alone while two-factor sign-in is on")
+	}
+	ok("", "two-factor sign-in removed for bob", "reset-2fa", "bob")
+	if _, _, err := srv.App.Login(ctx, app.LoginInput{Username: "bob", Password: newPw}); err != nil {
+		t.Fatalf("bob signs in after reset-2fa: %v", err)
 	}
 	ok("", "promoted bob", "promote", "bob")
 	ok("", "demoted root", "demote", "root")

@@ -154,6 +154,7 @@ func runChatLogin(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	user := fs.String("user", "", "username")
 	register := fs.Bool("register", false, "create the account first")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from stdin")
+	code := fs.String("code", "", "two-factor code or recovery code (else $PARLEY_2FA_CODE, else a terminal prompt when asked)")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
@@ -194,6 +195,10 @@ func runChatLogin(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	} else {
 		res, err = c.Login(ctx, *user, pw)
 	}
+	var tf *client.TwoFactorRequired
+	if errors.As(err, &tf) {
+		res, err = secondFactor(ctx, c, tf, *code, stderr)
+	}
 	if err != nil {
 		return err
 	}
@@ -228,4 +233,35 @@ func runChatLogout(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	fmt.Fprintln(stdout, "signed out")
 	return nil
+}
+
+// secondFactor finishes a sign-in that asks for a two-factor code
+// (docs/twofactor.md): from --code, $PARLEY_2FA_CODE or a terminal prompt.
+// Enrolment (a server requiring two-factor sign-in) happens in the web
+// client.
+func secondFactor(ctx context.Context, c *client.Client, tf *client.TwoFactorRequired, code string, stderr io.Writer) (client.AuthResponse, error) {
+	if tf.Kind != "verify" {
+		return client.AuthResponse{}, parley.Errorf(parley.CodeUnauthenticated,
+			"this server requires two-factor sign-in: set it up in the web client first, then sign in here")
+	}
+	if code == "" {
+		code = os.Getenv("PARLEY_2FA_CODE")
+	}
+	if code == "" {
+		fd := int(os.Stdin.Fd()) // #nosec G115 -- a file descriptor fits in int
+		if !term.IsTerminal(fd) {
+			return client.AuthResponse{}, parley.Invalid("code", "a two-factor code is required: use --code or $PARLEY_2FA_CODE")
+		}
+		fmt.Fprint(stderr, "Two-factor code (or a recovery code): ")
+		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return client.AuthResponse{}, parley.Invalid("code", "no code entered")
+		}
+		code = strings.TrimSpace(line)
+	}
+	res, err := c.FinishSignIn(ctx, tf.Challenge, code)
+	if err != nil {
+		return client.AuthResponse{}, err
+	}
+	return client.AuthResponse{User: res.User, Token: res.Token}, nil
 }

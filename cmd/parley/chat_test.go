@@ -15,6 +15,7 @@ import (
 	"github.com/parley-chat/parley"
 	"github.com/parley-chat/parley/client"
 	"github.com/parley-chat/parley/internal/apitest"
+	"github.com/parley-chat/parley/internal/app"
 	"github.com/parley-chat/parley/internal/tui"
 )
 
@@ -304,5 +305,33 @@ func TestChatTUIUnderTmux(t *testing.T) {
 	})
 	if b, _ := os.ReadFile(filepath.Join(dir, "stderr.txt")); len(bytes.TrimSpace(b)) > 0 {
 		t.Errorf("parley chat wrote to stderr: %s", b)
+	}
+}
+
+// TestChatLoginTwoFactor: an account with two-factor sign-in signs in
+// with --code; without one (and no terminal) the answer says what to do.
+func TestChatLoginTwoFactor(t *testing.T) {
+	env := apitest.Start(t, nil)
+	ctx := context.Background()
+	carol, _ := env.NewUser(t, "carol")
+	en, err := carol.BeginTwoFactor(ctx, apitest.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := app.TOTPCode(en.Secret, time.Now())
+	codes, err := carol.ConfirmTwoFactor(ctx, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	t.Setenv("PARLEY_PASSWORD", apitest.Password)
+	t.Setenv("PARLEY_2FA_CODE", "")
+	if code, _, errs := chatCmd("chat", "login", "--config", dir, "--server", env.URL, "--user", "carol"); code == 0 ||
+		!strings.Contains(errs, "code") {
+		t.Fatalf("login without a code: exit %d: %s", code, errs)
+	}
+	if code, out, errs := chatCmd("chat", "login", "--config", dir, "--server", env.URL, "--user", "carol", "--code", codes[0]); code != 0 ||
+		!strings.Contains(out, "signed in as carol") {
+		t.Fatalf("login with a recovery code: exit %d: %s %s", code, out, errs)
 	}
 }

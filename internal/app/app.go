@@ -68,6 +68,10 @@ type Options struct {
 	Email EmailOptions
 	// SMS sends phone verification codes (phone.go); nil: none.
 	SMS SMSSender
+	// TwoFactor configures two-factor sign-in (twofactor.go).
+	TwoFactor TwoFactorOptions
+	// Webhooks configures outgoing webhooks (webhook.go).
+	Webhooks WebhookOptions
 	// Runtime fills in the parts of the admin overview only the server
 	// knows (version, uptime, sockets, disk); may be nil.
 	Runtime func(*Overview)
@@ -95,6 +99,9 @@ type App struct {
 	mail     *mailer
 	sms      SMSSender
 	smsLimit *Limiter
+	tf       *twoFactor
+	hooks    *webhooks
+	exports  *exports
 }
 
 // New returns an App. Zero Limits fields take their defaults.
@@ -131,6 +138,9 @@ func New(o Options) *App {
 	a.mail = newMailer(o.Email, a.now)
 	a.sms, a.smsLimit = o.SMS, NewLimiter(phoneCodesPerHour/3600.0, phoneCodesPerHour, a.now)
 	orDefault(&a.push.MaxSubscriptions, parley.DefaultPushSubscriptions)
+	a.tf = newTwoFactor(o.TwoFactor)
+	a.hooks = newWebhooks(o.Webhooks)
+	a.exports = newExports(a.now)
 	return a
 }
 

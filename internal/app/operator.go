@@ -131,6 +131,9 @@ func (a *App) ResetPassword(ctx context.Context, actor parley.Actor, id, passwor
 	if err != nil {
 		return "", err
 	}
+	if u.Bot() {
+		return "", parley.Errorf(parley.CodeConflict, "bots have no password; they sign in with API tokens")
+	}
 	h, err := a.acct.pw.hash(ctx, password)
 	if err != nil {
 		return "", err
@@ -143,6 +146,7 @@ func (a *App) ResetPassword(ctx context.Context, actor parley.Actor, id, passwor
 		return "", err
 	}
 	a.publishRevoked(ctx, []string{u.ID}, ended, "password_reset")
+	a.dropAppPasswords(ctx, u.ID)
 	a.acct.loginUser.Reset(u.Username)
 	detail := "password set by admin"
 	if generated {
@@ -220,6 +224,7 @@ func (a *App) DeleteUser(ctx context.Context, actor parley.Actor, id string) err
 		return err
 	}
 	a.publishRevoked(ctx, []string{u.ID}, ended, "account_deleted")
+	a.deleteBotsOf(ctx, u.ID)
 	a.audit(ctx, actor, "user.delete", u.ID, u.Username, "")
 	return nil
 }

@@ -204,6 +204,9 @@ func (a *App) FinishScram(ctx context.Context, l *ScramLogin, authMessage string
 	if u.Disabled {
 		return parley.User{}, "", nil, parley.Errorf(parley.CodeForbidden, "this account is disabled")
 	}
+	if u.TwoFactor || a.tf.required {
+		return parley.User{}, "", nil, errSecondFactorNeeded()
+	}
 	_, tok, err := a.createSession(ctx, u.ID, userAgent, l.addrKey)
 	if err != nil {
 		return parley.User{}, "", nil, err

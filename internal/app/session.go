@@ -74,16 +74,28 @@ func unauthenticated(msg string) error {
 // token and for a disabled account; CodeUnavailable if the store is down.
 // It records the session's last use at most once a minute, sliding its
 // expiry to SessionTTL after that use.
+//
+// Authenticate also takes a bot's API token ("pb_…", bot.go): the Actor
+// then carries the token's Scopes, which the REST layer checks per endpoint.
 func (a *App) Authenticate(ctx context.Context, token string) (parley.Actor, error) {
+	if strings.HasPrefix(token, parley.APITokenPrefix) {
+		actor, _, err := a.authenticateToken(ctx, token)
+		return actor, err
+	}
 	actor, _, err := a.AuthenticateUser(ctx, token)
 	return actor, err
 }
 
 // AuthenticateUser is Authenticate that also returns the caller's account
 // (for the WebSocket ready frame), read with the session in one query.
+// It takes sessions only: the real-time gateways (WebSocket, MQTT) have no
+// per-operation scopes, so API tokens are refused there.
 func (a *App) AuthenticateUser(ctx context.Context, token string) (parley.Actor, parley.User, error) {
 	if token == "" {
 		return parley.Actor{}, parley.User{}, unauthenticated("sign in first: send Authorization: Bearer <token>")
+	}
+	if strings.HasPrefix(token, parley.APITokenPrefix) {
+		return parley.Actor{}, parley.User{}, unauthenticated("API tokens work only with the REST endpoints of their scopes, not here")
 	}
 	if !tokenForm(token) {
 		return parley.Actor{}, parley.User{}, unauthenticated("the token is malformed")
@@ -105,6 +117,9 @@ func (a *App) AuthenticateUser(ctx context.Context, token string) (parley.Actor,
 	}
 	if u.Disabled {
 		return parley.Actor{}, parley.User{}, unauthenticated("the account is disabled")
+	}
+	if a.tf.required && !u.TwoFactor {
+		return parley.Actor{}, parley.User{}, unauthenticated("this server requires two-factor sign-in; sign in again to set it up")
 	}
 	if now.Sub(ss.LastSeenAt) >= touchEvery {
 		if err := a.store.TouchSession(ctx, ss.ID, now, now.Add(a.limits.SessionTTL)); err != nil &&
@@ -154,6 +169,11 @@ func (a *App) pruneSessions(ctx context.Context) {
 		a.log.Warn("prune expired sessions", "err", err)
 	} else if n > 0 {
 		a.log.Info("pruned expired sessions", "count", n)
+	}
+	if n, err := a.store.DeleteExpiredLoginChallenges(ctx, now); err != nil {
+		a.log.Warn("prune expired sign-in challenges", "err", err)
+	} else if n > 0 {
+		a.log.Info("pruned expired sign-in challenges", "count", n)
 	}
 }
 

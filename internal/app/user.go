@@ -78,23 +78,33 @@ func view(actor parley.Actor, u parley.User) parley.User {
 // Limits.SignupsPerAddr per SignupWindow from one address or if the server
 // is too busy hashing.
 func (a *App) Register(ctx context.Context, in RegisterInput) (parley.User, string, error) {
+	res, err := a.RegisterSignIn(ctx, in)
+	if err == nil && res.Challenge != nil {
+		return parley.User{}, "", errSecondFactorNeeded()
+	}
+	return res.User, res.Token, err
+}
+
+// RegisterSignIn is Register that, on a server requiring two-factor
+// sign-in, answers with a setup Challenge instead of a session.
+func (a *App) RegisterSignIn(ctx context.Context, in RegisterInput) (SignInResult, error) {
 	if err := checkRegister(in); err != nil {
-		return parley.User{}, "", err
+		return SignInResult{}, err
 	}
 	if a.mail.o.Verification == parley.EmailVerificationRequired && strings.TrimSpace(in.Email) == "" && in.Setup == "" {
-		return parley.User{}, "", parley.Invalid("email", "an email address is required to sign up here")
+		return SignInResult{}, parley.Invalid("email", "an email address is required to sign up here")
 	}
 	if err := a.reserveSignup(in.Address); err != nil {
-		return parley.User{}, "", err
+		return SignInResult{}, err
 	}
 	role, undo, err := a.admit(ctx, in)
 	if err != nil {
-		return parley.User{}, "", err
+		return SignInResult{}, err
 	}
 	u, err := a.createUser(ctx, in, role)
 	if err != nil {
 		undo()
-		return parley.User{}, "", err
+		return SignInResult{}, err
 	}
 	if role == parley.UserRoleAdmin {
 		a.dropSetup()
@@ -104,13 +114,9 @@ func (a *App) Register(ctx context.Context, in RegisterInput) (parley.User, stri
 		"address", in.Address, "invite", in.Invite != "")
 	a.afterEmailSet(ctx, u)
 	if must, err := a.mustVerifyFirst(ctx, u); err != nil || must {
-		return u, "", err // no session before the address is proved (email.go)
+		return SignInResult{User: u}, err // no session before the address is proved (email.go)
 	}
-	_, tok, err := a.createSession(ctx, u.ID, in.UserAgent, in.Address)
-	if err != nil {
-		return parley.User{}, "", err
-	}
-	return u, tok, nil
+	return a.startSession(ctx, u, in.UserAgent, in.Address)
 }
 
 // createUser validates in and stores a new account with the given role.
@@ -182,75 +188,117 @@ func errBadCredentials() error {
 // (Limits.LoginFailuresPerUser/PerAddr per LoginWindow); beyond either the
 // answer is CodeRateLimited with RetryAfter, without checking the password.
 // A correct password for a disabled account gives CodeForbidden.
+//
+// An account with two-factor sign-in (or any account, on a server that
+// requires it) cannot sign in with a password alone: Login answers
+// CodeUnauthenticated for it after a correct password. Gateways that only
+// have a password (XMPP PLAIN, MQTT) use Login; the REST API uses SignIn.
+// Login also takes an app password (apppassword.go) in place of the
+// account password.
 func (a *App) Login(ctx context.Context, in LoginInput) (parley.User, string, error) {
+	if u, tok, ok, err := a.appPasswordSignIn(ctx, in); ok {
+		return u, tok, err
+	}
+	res, err := a.SignIn(ctx, in)
+	if err == nil && res.Challenge != nil {
+		// Nobody can answer this challenge here; drop it.
+		_ = a.store.DeleteLoginChallenge(context.WithoutCancel(ctx), hashToken(res.Challenge.Token))
+		return parley.User{}, "", errSecondFactorNeeded()
+	}
+	return res.User, res.Token, err
+}
+
+// SignIn is Login that answers a correct password for an account with (or
+// needing) two-factor sign-in with a Challenge for FinishSignIn instead of
+// a session.
+func (a *App) SignIn(ctx context.Context, in LoginInput) (SignInResult, error) {
 	if in.Username == "" {
-		return parley.User{}, "", parley.Invalid("username", "username is required")
+		return SignInResult{}, parley.Invalid("username", "username is required")
 	}
 	if in.Password == "" {
-		return parley.User{}, "", parley.Invalid("password", "password is required")
+		return SignInResult{}, parley.Invalid("password", "password is required")
 	}
 	if len(in.Password) > parley.PasswordMaxLen {
-		return parley.User{}, "", parley.TooLarge("password", "password must be at most %d bytes", parley.PasswordMaxLen)
+		return SignInResult{}, parley.TooLarge("password", "password must be at most %d bytes", parley.PasswordMaxLen)
 	}
 	name, err := parley.CanonicalUsername(in.Username)
 	if err != nil {
-		return parley.User{}, "", err
+		return SignInResult{}, err
 	}
 	userKey, addrKey := name, in.Address
 	refund, err := a.reserveAttempt(userKey, addrKey)
 	if err != nil {
-		return parley.User{}, "", err
+		return SignInResult{}, err
 	}
 	u, err := a.store.UserByUsername(ctx, name)
 	if parley.IsCode(err, parley.CodeNotFound) {
 		if err := a.acct.pw.verifyDummy(ctx, in.Password); err != nil {
 			refund(true, true)
-			return parley.User{}, "", err
+			return SignInResult{}, err
 		}
 		a.log.Info("sign-in failed", "username", name, "address", in.Address, "reason", "unknown user")
-		return parley.User{}, "", errBadCredentials()
+		return SignInResult{}, errBadCredentials()
 	}
 	if err != nil {
 		refund(true, true)
-		return parley.User{}, "", err
+		return SignInResult{}, err
+	}
+	if u.Bot() {
+		// Bots have no password: answer as for a wrong one, after the same work.
+		if err := a.acct.pw.verifyDummy(ctx, in.Password); err != nil {
+			refund(true, true)
+			return SignInResult{}, err
+		}
+		a.log.Info("sign-in failed", "username", name, "user_id", u.ID, "address", in.Address, "reason", "bot account")
+		return SignInResult{}, errBadCredentials()
 	}
 	hash, err := a.store.PasswordHash(ctx, u.ID)
 	if err != nil {
 		refund(true, true)
-		return parley.User{}, "", err
+		return SignInResult{}, err
 	}
 	ok, rehash, err := a.acct.pw.verify(ctx, in.Password, hash)
 	if err != nil {
 		refund(true, true)
-		return parley.User{}, "", err
+		return SignInResult{}, err
 	}
 	if !ok {
 		a.log.Info("sign-in failed", "username", name, "user_id", u.ID, "address", in.Address, "reason", "wrong password")
-		return parley.User{}, "", errBadCredentials()
+		return SignInResult{}, errBadCredentials()
 	}
 	// The right password: not a failed attempt. It clears the account's
-	// failures; the address keeps its count of other failures.
-	a.acct.loginUser.Reset(userKey)
-	refund(false, true)
+	// failures (unless a second factor is still due: wrong codes must keep
+	// counting); the address keeps its count of other failures.
+	if u.TwoFactor || a.tf.required {
+		refund(true, true)
+	} else {
+		a.acct.loginUser.Reset(userKey)
+		refund(false, true)
+	}
 	if u.Disabled {
 		a.log.Info("sign-in failed", "username", name, "user_id", u.ID, "address", in.Address, "reason", "account disabled")
-		return parley.User{}, "", parley.Errorf(parley.CodeForbidden, "this account is disabled")
+		return SignInResult{}, parley.Errorf(parley.CodeForbidden, "this account is disabled")
 	}
 	if must, err := a.mustVerifyFirst(ctx, u); err != nil {
-		return parley.User{}, "", err
+		return SignInResult{}, err
 	} else if must {
-		return parley.User{}, "", errVerifyFirst()
+		return SignInResult{}, errVerifyFirst()
 	}
 	if rehash {
 		hash = a.upgradeHash(ctx, u.ID, in.Password, hash)
 	}
 	a.ensureScram(ctx, u.ID, hash, in.Password)
-	ss, tok, err := a.createSession(ctx, u.ID, in.UserAgent, in.Address)
+	res, err := a.startSession(ctx, u, in.UserAgent, in.Address)
 	if err != nil {
-		return parley.User{}, "", err
+		return SignInResult{}, err
 	}
-	a.log.Info("sign-in", "username", name, "user_id", u.ID, "session_id", ss.ID, "address", in.Address)
-	return u, tok, nil
+	if res.Challenge != nil {
+		a.log.Info("sign-in: password right, second factor due", "username", name, "user_id", u.ID,
+			"address", in.Address, "challenge", res.Challenge.Kind)
+	} else {
+		a.log.Info("sign-in", "username", name, "user_id", u.ID, "address", in.Address)
+	}
+	return res, nil
 }
 
 // reserveAttempt takes one attempt from the account's and the address's
@@ -350,7 +398,8 @@ func (a *App) UpdateMe(ctx context.Context, actor parley.Actor, in ProfileUpdate
 
 // ChangePassword replaces the caller's password after checking the current
 // one, then ends every other session of the caller (publishing
-// EventSessionRevoked for them); the current session stays signed in.
+// EventSessionRevoked for them) and revokes its app passwords; the current
+// session stays signed in.
 // A wrong current password is CodeInvalid (field current_password) and counts
 // as a failed sign-in for rate limiting (CodeRateLimited beyond the limit).
 func (a *App) ChangePassword(ctx context.Context, actor parley.Actor, current, next string) error {
@@ -402,6 +451,7 @@ func (a *App) ChangePassword(ctx context.Context, actor parley.Actor, current, n
 		return err
 	}
 	a.publishRevoked(ctx, nil, ended, "password_changed")
+	a.dropAppPasswords(ctx, u.ID)
 	return nil
 }
 

@@ -173,6 +173,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"ice servers for calls", "GET", static("/api/v1/calls/ice-servers"), nil, [numRoles]int{ok, ok, ok, ok, ok, unauth}},
 		{"create group", "POST", static("/api/v1/conversations"), static(`{"kind":"group","title":"mine"}`),
 			[numRoles]int{created, created, created, created, created, unauth}},
+		{"get retention", "GET", conv("/retention"), nil, [numRoles]int{ok, ok, ok, notFound, notFound, unauth}},
+		{"set retention", "PUT", conv("/retention"), static(`{"days":30}`), [numRoles]int{ok, ok, forbidden, notFound, notFound, unauth}},
+		{"legal hold (server admins only)", "PUT", func(w authzWorld, _ int) string { return "/api/v1/admin/conversations/" + w.conv.ID + "/legal-hold" },
+			static(`{"hold":true}`), [numRoles]int{forbidden, forbidden, forbidden, forbidden, forbidden, unauth}},
+		{"slash command (no such bot)", "POST", conv("/commands"), static(`{"command":"nobot"}`),
+			[numRoles]int{notFound, notFound, notFound, notFound, notFound, unauth}},
 		{"unknown conversation", "GET", static("/api/v1/conversations/" + parley.NewID() + "/messages"), nil,
 			[numRoles]int{notFound, notFound, notFound, notFound, notFound, unauth}},
 		// Moderation (docs/moderation.md).

@@ -39,6 +39,10 @@ func (s *Server) authed(h func(http.ResponseWriter, *http.Request, parley.Actor)
 			s.writeError(w, r, err)
 			return
 		}
+		if err := tokenMayUse(actor, r.Pattern); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		h(w, r, actor)
 	}
 }

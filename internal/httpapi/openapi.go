@@ -54,7 +54,26 @@ func buildOpenAPI() ([]byte, error) {
 			return nil, err
 		}
 	}
+	scopeRefusals(doc)
 	return json.MarshalIndent(doc, "", "  ")
+}
+
+// scopeRefusals documents, on every operation that needs a signed-in
+// caller (it answers 401), the 403 an API token gets outside its scopes
+// (scope.go), so each fragment need not repeat it.
+func scopeRefusals(doc map[string]any) {
+	paths, _ := doc["paths"].(map[string]any)
+	for _, p := range paths {
+		ops, _ := p.(map[string]any)
+		for _, op := range ops {
+			o, _ := op.(map[string]any)
+			rs, _ := o["responses"].(map[string]any)
+			if rs == nil || rs["401"] == nil || rs["403"] != nil {
+				continue
+			}
+			rs["403"] = map[string]any{"$ref": "#/components/responses/Error"}
+		}
+	}
 }
 
 // mergeInto merges src into dst: objects merge key by key; any other value

@@ -29,6 +29,18 @@ func logRequest(log *slog.Logger, r *http.Request, status int, d time.Duration) 
 		return
 	}
 	log.LogAttrs(context.WithoutCancel(r.Context()), level, msg, slog.String("request_id", requestID(r.Context())),
-		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", status),
+		slog.String("method", r.Method), slog.String("path", logPath(r.URL.Path)), slog.Int("status", status),
 		slog.Int64("duration_ms", d.Milliseconds()))
+}
+
+// logPath is a request path as logs may show it: the secret of an incoming
+// webhook URL (/api/v1/hooks/{id}/{secret}) is replaced by "…".
+func logPath(p string) string {
+	const hooks = "/api/v1/hooks/"
+	if rest, ok := strings.CutPrefix(p, hooks); ok {
+		if id, _, found := strings.Cut(rest, "/"); found {
+			return hooks + id + "/…"
+		}
+	}
+	return p
 }

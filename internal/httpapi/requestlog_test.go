@@ -34,3 +34,15 @@ func TestLogRequestLevels(t *testing.T) {
 		t.Errorf("want 2 lines (the WebSocket is not slow): %s", out)
 	}
 }
+
+func TestLogPathHidesWebhookSecrets(t *testing.T) {
+	for in, want := range map[string]string{
+		"/api/v1/hooks/abc/s3cretS3cret":   "/api/v1/hooks/abc/…",
+		"/api/v1/hooks/abc":                "/api/v1/hooks/abc",
+		"/api/v1/conversations/x/messages": "/api/v1/conversations/x/messages",
+	} {
+		if got := logPath(in); got != want {
+			t.Errorf("logPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

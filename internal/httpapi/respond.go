@@ -30,7 +30,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	body := parley.ErrorBody{Error: e.Detail()}
 	body.Error.RequestID = rid
 	if e.Code == parley.CodeInternal {
-		s.log.Error("internal error", "request_id", rid, "method", r.Method, "path", r.URL.Path, "err", err)
+		s.log.Error("internal error", "request_id", rid, "method", r.Method, "path", logPath(r.URL.Path), "err", err)
 		body.Error.Message = "internal error; quote request id " + rid
 	} else if e.Code == parley.CodeUnavailable {
 		s.log.Warn("unavailable", "request_id", rid, "path", r.URL.Path, "err", err)

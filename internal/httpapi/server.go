@@ -97,6 +97,14 @@ func (s *Server) routes() {
 	s.notifyRoutes()
 	s.pushRoutes()
 	s.emailRoutes()
+	s.twoFactorRoutes()
+	s.appPasswordRoutes()
+	s.botRoutes()
+	s.hookRoutes()
+	s.outHookRoutes()
+	s.commandRoutes()
+	s.exportRoutes()
+	s.retentionRoutes()
 }
 
 type ctxKey int

@@ -73,7 +73,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	u, tok, err := s.app.Register(r.Context(), app.RegisterInput{
+	res, err := s.app.RegisterSignIn(r.Context(), app.RegisterInput{
 		Username: req.Username, Password: req.Password, DisplayName: req.DisplayName, Email: req.Email,
 		UserAgent: r.UserAgent(), Address: s.clientAddr(r), Invite: req.Invite, Setup: req.Setup,
 	})
@@ -81,11 +81,11 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if tok == "" { // the address must be verified before the first sign-in
-		writeJSON(w, http.StatusAccepted, pendingSignup{User: u, VerificationRequired: true})
+	if res.Token == "" && res.Challenge == nil { // the address must be verified before the first sign-in
+		writeJSON(w, http.StatusAccepted, pendingSignup{User: res.User, VerificationRequired: true})
 		return
 	}
-	writeJSON(w, http.StatusCreated, authResponse{User: u, Token: tok})
+	writeSignIn(w, http.StatusCreated, res)
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
@@ -94,7 +94,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	u, tok, err := s.app.Login(r.Context(), app.LoginInput{
+	res, err := s.app.SignIn(r.Context(), app.LoginInput{
 		Username: req.Username, Password: req.Password, UserAgent: r.UserAgent(), Address: s.clientAddr(r),
 	})
 	if err != nil {
@@ -104,7 +104,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, authResponse{User: u, Token: tok})
+	writeSignIn(w, http.StatusOK, res)
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, actor parley.Actor) {

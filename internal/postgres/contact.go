@@ -232,7 +232,7 @@ func (s *Store) FindPeople(ctx context.Context, query string, limit int) ([]parl
 	prefix := escapeLike(query) + "%"
 	sub := "%" + escapeLike(query) + "%"
 	rows, err := s.pool.Query(ctx, `SELECT u.id, u.username, u.display_name, u.email, u.status_text, u.role,
-		u.disabled, u.settings, u.created_at, u.updated_at, coalesce(p.find_me, ''), coalesce(p.direct_from, '')
+		u.disabled, u.settings, u.created_at, u.updated_at, u.two_factor, u.bot_owner, coalesce(p.find_me, ''), coalesce(p.direct_from, '')
 		FROM users u LEFT JOIN privacy_settings p ON p.user_id = u.id
 		WHERE NOT u.disabled AND (u.username ILIKE $1 OR u.display_name ILIKE $1)
 		ORDER BY u.username LIKE $2 DESC, u.username LIMIT $3`, sub, prefix, limit)

@@ -173,6 +173,17 @@ func (s *Store) DeleteUser(ctx context.Context, id string, at time.Time) ([]stri
 		if ended, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
 			return err
 		}
+		if err := clearTwoFactor(ctx, tx, id); err != nil {
+			return err
+		}
+		for _, q := range []string{`DELETE FROM app_passwords WHERE user_id = $1`, `DELETE FROM api_tokens WHERE user_id = $1`,
+			`DELETE FROM incoming_webhooks WHERE bot_id = $1`,
+			`DELETE FROM webhook_deliveries WHERE webhook_id IN (SELECT id FROM outgoing_webhooks WHERE bot_id = $1)`,
+			`DELETE FROM outgoing_webhooks WHERE bot_id = $1`} {
+			if _, err := tx.Exec(ctx, q, id); err != nil {
+				return err
+			}
+		}
 		// The avatar and files never sent: the media sweep removes their blobs.
 		_, err = tx.Exec(ctx, `UPDATE attachments SET deleted_at = $2 WHERE owner_id = $1 AND deleted_at IS NULL
 			AND conversation_id IS NULL`, id, millis(at))

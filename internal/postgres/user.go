@@ -9,14 +9,14 @@ import (
 	"github.com/parley-chat/parley"
 )
 
-const userCols = `id, username, display_name, email, status_text, role, disabled, settings, created_at, updated_at`
+const userCols = `id, username, display_name, email, status_text, role, disabled, settings, created_at, updated_at, two_factor, bot_owner`
 
 func scanUser(row pgx.Row) (parley.User, error) {
 	var u parley.User
 	var role, settings string
 	var created, updated int64
 	err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Email, &u.StatusText, &role, &u.Disabled,
-		&settings, &created, &updated)
+		&settings, &created, &updated, &u.TwoFactor, &u.BotOwner)
 	if err != nil {
 		return parley.User{}, err
 	}
@@ -44,9 +44,9 @@ func (s *Store) CreateUser(ctx context.Context, u parley.User, passwordHash stri
 		return parley.Internal(err)
 	}
 	_, err = s.pool.Exec(ctx, `INSERT INTO users (`+userCols+`, password_hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, FALSE, $11, $12)`,
 		u.ID, u.Username, u.DisplayName, u.Email, u.StatusText, string(u.Role), u.Disabled, settings,
-		millis(u.CreatedAt), millis(u.UpdatedAt), passwordHash)
+		millis(u.CreatedAt), millis(u.UpdatedAt), u.BotOwner, passwordHash)
 	return translate(err)
 }
 

@@ -41,5 +41,8 @@ func NewApp(ctx context.Context, cfg Config, store parley.Store, bus parley.Bus,
 	return app.New(app.Options{Store: store, Bus: bus, Logger: log, Limits: limits, Push: push, Email: email, SMS: sms.Log{L: log},
 		Passwords: app.PasswordOptions{Params: cfg.PasswordParams}, Media: media,
 		Registration: parley.RegistrationPolicy(cfg.Registration), Runtime: runtime, ScramKeys: cfg.XMPP != "",
-		ICE: app.ICEOptions{URLs: cfg.ICEURLs, Secret: cfg.TURNSecret, TTL: cfg.TURNTTL}}), nil
+		ICE:       app.ICEOptions{URLs: cfg.ICEURLs, Secret: cfg.TURNSecret, TTL: cfg.TURNTTL},
+		TwoFactor: app.TwoFactorOptions{Required: cfg.Require2FA},
+		Webhooks: app.WebhookOptions{AllowPrivate: cfg.WebhooksAllowPrivate, RetryBase: cfg.WebhookRetryBase,
+			MaxAttempts: cfg.WebhookMaxAttempts}}), nil
 }

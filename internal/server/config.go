@@ -38,6 +38,13 @@ type Config struct {
 	MaxMembers     int           // members of one group or channel
 	Registration   string        // open, invite or closed (docs/accounts.md)
 	SignupsPerHour int           // accounts one client address may register per hour; 0: no limit
+	Require2FA     bool          // every account must use two-factor sign-in (docs/twofactor.md)
+
+	// Outgoing webhooks (docs/bots.md).
+	WebhooksAllowPrivate bool          // let webhook URLs reach loopback and private addresses
+	WebhookRetryBase     time.Duration // first retry delay (no flag: tests shorten it); 0: 10 s
+	WebhookMaxAttempts   int           // attempts per delivery (no flag); 0: 8
+	RetentionEvery       time.Duration // how often retention policies run (no flag); 0: hourly
 
 	// Files and media (docs/media.md).
 	MaxFileBytes   int64         // one uploaded file
@@ -181,6 +188,8 @@ func (c *Config) settings() []setting {
 		{"max-reactions", "distinct emoji one message may carry", (*intValue)(&c.MaxReactions)},
 		{"max-members", "members one group or channel may have", (*intValue)(&c.MaxMembers)},
 		{"registration", "who may create an account: open (anyone who can reach the server), invite (with an invite code from an admin) or closed (admins create accounts)", (*stringValue)(&c.Registration)},
+		{"webhooks-allow-private", "let outgoing webhooks reach loopback, private and other non-public addresses (refused by default)", (*boolValue)(&c.WebhooksAllowPrivate)},
+		{"require-2fa", "require two-factor sign-in (TOTP) for every account: accounts without it enrol at their next sign-in, and their sessions stop working until then", (*boolValue)(&c.Require2FA)},
 		{"signups-per-hour", "accounts one client address may register per hour (beyond it 429 rate_limited); 0 for no limit", (*intValue)(&c.SignupsPerHour)},
 		{"pprof", "serve Go profiling endpoints (net/http/pprof) on this address, e.g. 127.0.0.1:6060", (*stringValue)(&c.Pprof)},
 		{"max-file-bytes", "maximum size of one uploaded file; " + sizeForms, (*sizeValue)(&c.MaxFileBytes)},

@@ -127,6 +127,10 @@ func (s *Server) open(ctx context.Context) error {
 	}
 	s.startMediaSweep()
 	s.startStats()
+	if err := s.startWebhooks(); err != nil {
+		return err
+	}
+	s.startRetention()
 
 	s.HTTP = httpapi.New(s.App, s.log, s.Metrics, httpapi.Options{
 		MaxBodyBytes:   cfg.MaxBodyBytes,

@@ -205,6 +205,20 @@ func (s *Store) DeleteUser(ctx context.Context, id string, at time.Time) ([]stri
 		if err := rows.Err(); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM two_factor WHERE user_id = ?`, id); err != nil {
+			return err
+		}
+		if err := clearTwoFactor(ctx, tx, id); err != nil {
+			return err
+		}
+		for _, q := range []string{`DELETE FROM app_passwords WHERE user_id = ?`, `DELETE FROM api_tokens WHERE user_id = ?`,
+			`DELETE FROM incoming_webhooks WHERE bot_id = ?`,
+			`DELETE FROM webhook_deliveries WHERE webhook_id IN (SELECT id FROM outgoing_webhooks WHERE bot_id = ?)`,
+			`DELETE FROM outgoing_webhooks WHERE bot_id = ?`} {
+			if _, err := tx.ExecContext(ctx, q, id); err != nil {
+				return err
+			}
+		}
 		// The avatar and files never sent: the media sweep removes their blobs.
 		_, err = tx.ExecContext(ctx, `UPDATE attachments SET deleted_at = ? WHERE owner_id = ? AND deleted_at IS NULL
 			AND conversation_id IS NULL`, millis(at), id)

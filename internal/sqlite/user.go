@@ -9,7 +9,7 @@ import (
 	"github.com/parley-chat/parley"
 )
 
-const userColumns = `id, username, display_name, email, status_text, role, disabled, settings, created_at, updated_at`
+const userColumns = `id, username, display_name, email, status_text, role, disabled, settings, created_at, updated_at, two_factor, bot_owner`
 
 // maxVars bounds the number of ? placeholders in one statement (SQLite's
 // default limit is 32766); longer id lists are queried in chunks.
@@ -21,15 +21,16 @@ func scanUser(row rowScanner) (parley.User, error) {
 	var (
 		u                parley.User
 		role, settings   string
-		disabled         int
+		disabled, twoFA  int
 		created, updated int64
 	)
 	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Email, &u.StatusText, &role, &disabled,
-		&settings, &created, &updated); err != nil {
+		&settings, &created, &updated, &twoFA, &u.BotOwner); err != nil {
 		return parley.User{}, err
 	}
 	u.Role = parley.UserRole(role)
 	u.Disabled = disabled != 0
+	u.TwoFactor = twoFA != 0
 	u.CreatedAt, u.UpdatedAt = fromMillis(created), fromMillis(updated)
 	u.Settings = parley.DefaultUserSettings()
 	if err := json.Unmarshal([]byte(settings), &u.Settings); err != nil {
@@ -64,9 +65,9 @@ func (s *Store) CreateUser(ctx context.Context, u parley.User, passwordHash stri
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (`+userColumns+`, password_hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`,
 			u.ID, u.Username, u.DisplayName, u.Email, u.StatusText, string(u.Role), boolInt(u.Disabled),
-			settings, millis(u.CreatedAt), millis(u.UpdatedAt), passwordHash)
+			settings, millis(u.CreatedAt), millis(u.UpdatedAt), u.BotOwner, passwordHash)
 		if err != nil {
 			if e := translate(err); parley.IsCode(e, parley.CodeConflict) {
 				return &parley.Error{Code: parley.CodeConflict, Message: "username is taken", Field: "username", Err: err}

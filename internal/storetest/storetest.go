@@ -32,4 +32,10 @@ func Run(t *testing.T, open Opener) {
 	t.Run("push", func(t *testing.T) { testPush(t, open) })
 	t.Run("email", func(t *testing.T) { testEmail(t, open) })
 	t.Run("phone", func(t *testing.T) { testPhone(t, open) })
+	t.Run("two_factor", func(t *testing.T) { testTwoFactor(t, open) })
+	t.Run("app_passwords", func(t *testing.T) { testAppPasswords(t, open) })
+	t.Run("bots", func(t *testing.T) { testBots(t, open) })
+	t.Run("outgoing_webhooks", func(t *testing.T) { testOutgoingWebhooks(t, open) })
+	t.Run("export", func(t *testing.T) { testExport(t, open) })
+	t.Run("retention", func(t *testing.T) { testRetention(t, open) })
 }

@@ -183,6 +183,20 @@ export class Api {
   }
   login(username, password) { return this.req('POST', '/auth/login', { username, password }); }
   logout() { return this.req('POST', '/auth/logout'); }
+  // Two-factor sign-in (docs/twofactor.md): login/register may answer
+  // {two_factor, challenge} instead of {user, token}.
+  finishSignIn(challenge, code) { return this.req('POST', '/auth/login/2fa', { challenge, code }); }
+  setupSignIn(challenge) { return this.req('POST', '/auth/login/2fa/setup', { challenge }); }
+  twoFactorStatus() { return this.req('GET', '/me/2fa'); }
+  beginTwoFactor(password) { return this.req('POST', '/me/2fa/setup', { password }); }
+  confirmTwoFactor(code) { return this.req('POST', '/me/2fa/confirm', { code }); }
+  disableTwoFactor(password, code) { return this.req('POST', '/me/2fa/disable', { password, code }); }
+  regenerateRecoveryCodes(password, code) { return this.req('POST', '/me/2fa/recovery-codes', { password, code }); }
+  async appPasswords() { return list(await this.req('GET', '/me/app-passwords'), 'app_passwords'); }
+  createAppPassword(name, password) { return this.req('POST', '/me/app-passwords', { name, password }); }
+  revokeAppPassword(id) { return this.req('DELETE', `/me/app-passwords/${enc(id)}`); }
+  // command runs a slash command "/name text" (docs/bots.md); the bot's answer arrives as a message.
+  command(id, command, text) { return this.req('POST', `/conversations/${enc(id)}/commands`, { command, text }); }
   async me() { const r = await this.req('GET', '/me'); return r?.user ?? r; }
   async updateMe(patch) { const r = await this.req('PATCH', '/me', patch); return r?.user ?? r; }
   async sessions() { return list(await this.req('GET', '/me/sessions'), 'sessions'); }

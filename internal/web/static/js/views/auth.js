@@ -1,6 +1,7 @@
 // auth.js — the sign-in and registration screen.
 import { h, replace } from '../dom.js';
 import { field, errorText } from './ui.js';
+import { secondStep } from './twofactor.js';
 import { usernameProblem, passwordProblem, DISPLAY_NAME_MAX, PASSWORD_MIN, PASSWORD_MAX } from '../limits.js';
 
 export function renderAuth(root, { mode, api, onAuthed, nav }) {
@@ -39,6 +40,7 @@ export function renderAuth(root, { mode, api, onAuthed, nav }) {
           `Almost there: we sent a link to ${email.value.trim()}. Open it to confirm your address, then sign in.`));
         return;
       }
+      if (r.two_factor) { secondStep(root, { api, challenge: r, onDone: (res) => onAuthed(res.token, res.user, remember.checked) }); return; }
       await onAuthed(r.token, r.user, remember.checked);
     } catch (ex) {
       // The server's typed refusal goes next to the field it names.

@@ -216,8 +216,19 @@ export function composer(ctx, id, { onSent }) {
       } catch (e) { toast(errorText(e), 'error'); }
       return;
     }
+    // "/name text": a slash command for the bot @name (docs/bots.md); "//…" sends a message starting with "/".
+    const cmd = !ready.length && /^\/([A-Za-z0-9][A-Za-z0-9_.-]{1,30}[A-Za-z0-9])(?:\s+([\s\S]*))?$/.exec(body);
+    if (cmd) {
+      ta.value = '';
+      autosize();
+      try {
+        const r = await ctx.api.command(id, cmd[1], cmd[2] || '');
+        if (r?.message) store.addMessages([r.message]);
+      } catch (e) { ta.value = body; autosize(); toast(errorText(e), 'error'); }
+      return;
+    }
     const replyTo = mode.kind === 'reply' ? mode.msg.seq : undefined;
-    ctx.rt.send(id, body, replyTo, ready);
+    ctx.rt.send(id, body.startsWith('//') ? body.slice(1) : body, replyTo, ready);
     files.length = 0;
     renderFiles();
     ta.value = '';

@@ -7,6 +7,8 @@ import { setUserAvatar } from '../avatars.js';
 import { memberActions, bansSection, rulesForm } from './moderation.js';
 import { reportsPanel } from './reports.js';
 import { pushSupported, pushEnabled, enablePush, disablePush } from '../push.js';
+import { twoFactorSection, appPasswordsSection } from './twofactor.js';
+import { dataSection } from './data.js';
 
 // picturePicker is a button that opens the file chooser for a PNG, JPEG,
 // GIF or WebP picture (the file input itself is visually hidden and out of
@@ -277,6 +279,9 @@ export function openSettings(ctx) {
       h('div', { class: 'hint' }, 'Shown for new messages while Parley is in the background. Mute a conversation from its header; mentions still notify.'),
       notifyBox),
     h('fieldset', { class: 'field' }, h('legend', {}, 'Signed-in devices'), sessionsEl),
+    twoFactorSection(ctx),
+    appPasswordsSection(ctx),
+    dataSection(ctx),
     err,
     h('div', { class: 'modal-actions spread' },
       h('button', { type: 'button', class: 'btn btn-danger-ghost', onclick: () => { m.close(); ctx.signOut(); } }, icon('logout'), 'Sign out'),

@@ -1,0 +1,20 @@
+package server
+
+import (
+	"context"
+)
+
+// startWebhooks runs outgoing webhooks (docs/bots.md) on this node: bus
+// events become queued deliveries, and a worker delivers what is due (every
+// node runs one; the store's leases keep them from sending twice).
+func (s *Server) startWebhooks() error {
+	unsubscribe, err := s.Bus.Subscribe(s.App.HandleWebhookEvent)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); s.App.RunWebhooks(ctx) }()
+	s.closers = append(s.closers, func() error { unsubscribe(); cancel(); <-done; return nil })
+	return nil
+}

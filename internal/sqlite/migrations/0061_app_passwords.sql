@@ -1,0 +1,11 @@
+-- App passwords (docs/accounts.md#app-passwords): one generated password per
+-- password-only client; only the SHA-256 is stored. Times: unix ms UTC.
+CREATE TABLE app_passwords (
+    id           TEXT PRIMARY KEY,
+    user_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    name         TEXT NOT NULL,
+    hash         BLOB NOT NULL,
+    created_at   INTEGER NOT NULL,
+    last_used_at INTEGER
+);
+CREATE UNIQUE INDEX app_passwords_hash ON app_passwords(user_id, hash);
