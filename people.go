@@ -44,7 +44,7 @@ func MatchPerson(query string, p PersonName) (edits int, ok bool) {
 // buffers. It is not safe for concurrent use.
 type PersonMatcher struct {
 	q               []rune
-	qmask           uint64 // bit r%64 set for each rune r of q
+	qmask           uint64 // bit r&63 set for each rune r of q
 	limit           int
 	name            []rune
 	prev2, prev, cu []int
@@ -59,7 +59,7 @@ func NewPersonMatcher(query string) *PersonMatcher {
 func runeMask(rs []rune) uint64 {
 	var m uint64
 	for _, r := range rs {
-		m |= 1 << (uint32(r) % 64)
+		m |= 1 << (r & 63)
 	}
 	return m
 }
@@ -74,7 +74,7 @@ func (m *PersonMatcher) Match(p PersonName) (edits int, ok bool) {
 	var names uint64
 	for _, s := range [2]string{p.Username, p.DisplayName} {
 		for _, r := range s {
-			names |= 1 << (uint32(unicode.ToLower(r)) % 64)
+			names |= 1 << (unicode.ToLower(r) & 63)
 		}
 	}
 	if bits.OnesCount64(m.qmask&^names) > m.limit {
