@@ -342,7 +342,11 @@ func (c *conn) renderMessage(ctx context.Context, b *xb, m *parley.Message, edit
 	if name == "" {
 		return
 	}
-	c.remember(stanzaID(m), msgRef{m.ConversationID, m.Seq})
+	if edited {
+		c.remember(stanzaID(m), msgRef{m.ConversationID, m.Seq})
+	} else if !c.rememberFirst(stanzaID(m), msgRef{m.ConversationID, m.Seq}) {
+		return // sent already by the offline replay
+	}
 	c.chatStanza(b, m, c.s.bare(name), c.jid, "chat", edited, !edited)
 }
 

@@ -437,6 +437,21 @@ func (c *conn) remember(id string, ref msgRef) {
 	c.rmu.Unlock()
 }
 
+// rememberFirst is remember that reports false, remembering nothing, when
+// this session was already sent message ref under id: the offline replay
+// at initial presence and live delivery can race for the same message, and
+// only the first sends it.
+func (c *conn) rememberFirst(id string, ref msgRef) bool {
+	c.rmu.Lock()
+	if old, ok := c.recent[id]; ok && old == ref {
+		c.rmu.Unlock()
+		return false
+	}
+	c.rmu.Unlock()
+	c.remember(id, ref)
+	return true
+}
+
 func (c *conn) lookup(id string) (msgRef, bool) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()

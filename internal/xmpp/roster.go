@@ -209,8 +209,11 @@ func (c *conn) offline(ctx context.Context, peers map[string]string) {
 			if name == "" {
 				continue
 			}
+			if !c.rememberFirst(stanzaID(m), msgRef{m.ConversationID, m.Seq}) {
+				last = m.Seq
+				continue // delivered live already
+			}
 			var b xb
-			c.remember(stanzaID(m), msgRef{m.ConversationID, m.Seq})
 			c.delayedStanza(&b, m, c.s.bare(name), c.jid)
 			c.send(b.Bytes(), true)
 			last = m.Seq
