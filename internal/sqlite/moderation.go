@@ -132,13 +132,7 @@ func (s *Store) PostingState(ctx context.Context, conversationID, userID string)
 	var direct sql.NullString
 	var raw string
 	var muted, last int64
-	err := s.read.QueryRowContext(ctx, `SELECT c.kind, coalesce(m.role, ''), c.direct_key, coalesce(r.rules, ''),
-			coalesce(mm.muted_until, 0), coalesce(mm.last_post_at, 0)
-		FROM conversations c
-		LEFT JOIN members m ON m.conversation_id = c.id AND m.user_id = ?
-		LEFT JOIN conversation_rules r ON r.conversation_id = c.id
-		LEFT JOIN member_moderation mm ON mm.conversation_id = c.id AND mm.user_id = ?
-		WHERE c.id = ?`, userID, userID, conversationID).Scan(&st.Kind, &st.Role, &direct, &raw, &muted, &last)
+	err := s.rd.postingState.QueryRowContext(ctx, userID, userID, conversationID).Scan(&st.Kind, &st.Role, &direct, &raw, &muted, &last)
 	if errors.Is(err, sql.ErrNoRows) {
 		return st, parley.ErrConversationNotFound()
 	}
@@ -156,8 +150,7 @@ func (s *Store) PostingState(ctx context.Context, conversationID, userID string)
 	}
 	if peer := parley.DirectPeer(direct.String, userID); peer != "" {
 		var n int
-		if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM blocks
-			WHERE blocker_id = ? AND blocked_id = ? OR blocker_id = ? AND blocked_id = ?`,
+		if err := s.rd.blockedPair.QueryRowContext(ctx,
 			userID, peer, peer, userID).Scan(&n); err != nil {
 			return st, translate(err)
 		}

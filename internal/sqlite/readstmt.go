@@ -28,6 +28,8 @@ type readStmts struct {
 	entriesFirst       *sql.Stmt // user_id, limit
 	entriesAfter       *sql.Stmt // user_id, last_at, last_at, id, limit
 	entry              *sql.Stmt // user_id, conversation id
+	postingState       *sql.Stmt // user_id, user_id, conversation id
+	blockedPair        *sql.Stmt // a, b, b, a
 }
 
 const (
@@ -72,6 +74,15 @@ func (s *Store) prepareReads(ctx context.Context) error {
 	prep(&r.entriesFirst, entriesQuery(entriesPage))
 	prep(&r.entriesAfter, entriesQuery(entriesAfter))
 	prep(&r.entry, entriesQuery(entryByID))
+	prep(&r.postingState, `SELECT c.kind, coalesce(m.role, ''), c.direct_key, coalesce(r.rules, ''),
+			coalesce(mm.muted_until, 0), coalesce(mm.last_post_at, 0)
+		FROM conversations c
+		LEFT JOIN members m ON m.conversation_id = c.id AND m.user_id = ?
+		LEFT JOIN conversation_rules r ON r.conversation_id = c.id
+		LEFT JOIN member_moderation mm ON mm.conversation_id = c.id AND mm.user_id = ?
+		WHERE c.id = ?`)
+	prep(&r.blockedPair, `SELECT count(*) FROM blocks
+		WHERE blocker_id = ? AND blocked_id = ? OR blocker_id = ? AND blocked_id = ?`)
 	return errors.Join(errs...)
 }
 
@@ -83,7 +94,7 @@ func (s *Store) closeReads() error {
 	var errs []error
 	for _, st := range []*sql.Stmt{r.session, r.sessionUser, r.member, r.receipt, r.historyBefore, r.historyAfter, r.message,
 		r.reactions, r.conversation, r.conversationIDs, r.conversationStates, r.receipts, r.memberIDs,
-		r.entriesFirst, r.entriesAfter, r.entry} {
+		r.entriesFirst, r.entriesAfter, r.entry, r.postingState, r.blockedPair} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
