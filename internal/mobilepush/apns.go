@@ -6,10 +6,8 @@ import (
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -49,11 +47,7 @@ func NewAPNs(o APNsOptions) (*APNs, error) {
 	if o.KeyID == "" || o.TeamID == "" || o.Topic == "" {
 		return nil, errors.New("apns: key id, team id and topic (bundle id) are required")
 	}
-	block, _ := pem.Decode(o.Key)
-	if block == nil {
-		return nil, errors.New("apns: the key is not PEM")
-	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	k, err := parsePKCS8PEM(o.Key)
 	if err != nil {
 		return nil, fmt.Errorf("apns key: %w", err)
 	}

@@ -6,10 +6,8 @@ import (
 	"crypto"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -64,13 +62,9 @@ func NewFCM(o FCMOptions) (*FCM, error) {
 	if sa.Type != "service_account" || sa.ProjectID == "" || sa.ClientEmail == "" {
 		return nil, errors.New("fcm credentials: not a service account key (type, project_id, client_email)")
 	}
-	block, _ := pem.Decode([]byte(sa.PrivateKey))
-	if block == nil {
-		return nil, errors.New("fcm credentials: private_key is not PEM")
-	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	k, err := parsePKCS8PEM([]byte(sa.PrivateKey))
 	if err != nil {
-		return nil, fmt.Errorf("fcm credentials: %w", err)
+		return nil, fmt.Errorf("fcm credentials: private_key: %w", err)
 	}
 	rk, ok := k.(*rsa.PrivateKey)
 	if !ok {

@@ -8,6 +8,8 @@ package mobilepush
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
@@ -57,4 +59,14 @@ func httpClient(c *http.Client) *http.Client {
 	}
 	return &http.Client{Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// parsePKCS8PEM decodes the first PEM block of data as a PKCS #8 private
+// key (both vendors hand out keys in that form).
+func parsePKCS8PEM(data []byte) (any, error) {
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, errors.New("not PEM")
+	}
+	return x509.ParsePKCS8PrivateKey(block.Bytes)
 }

@@ -426,6 +426,12 @@ func (c *conn) flood() *streamError {
 // remember records that stanza id names (conv, seq) for this session.
 func (c *conn) remember(id string, ref msgRef) {
 	c.rmu.Lock()
+	c.rememberLocked(id, ref)
+	c.rmu.Unlock()
+}
+
+// rememberLocked is remember with rmu held.
+func (c *conn) rememberLocked(id string, ref msgRef) {
 	if _, ok := c.recent[id]; !ok {
 		c.order = append(c.order, id)
 		if len(c.order) > recentIDs {
@@ -434,7 +440,6 @@ func (c *conn) remember(id string, ref msgRef) {
 		}
 	}
 	c.recent[id] = ref
-	c.rmu.Unlock()
 }
 
 // rememberFirst is remember that reports false, remembering nothing, when
@@ -443,12 +448,11 @@ func (c *conn) remember(id string, ref msgRef) {
 // only the first sends it.
 func (c *conn) rememberFirst(id string, ref msgRef) bool {
 	c.rmu.Lock()
+	defer c.rmu.Unlock()
 	if old, ok := c.recent[id]; ok && old == ref {
-		c.rmu.Unlock()
 		return false
 	}
-	c.rmu.Unlock()
-	c.remember(id, ref)
+	c.rememberLocked(id, ref)
 	return true
 }
 
