@@ -65,6 +65,39 @@ func (c *conn) directWith(ctx context.Context, peerID string) (string, error) {
 	return conv.ID, nil
 }
 
+// nameTTL is how long a session reuses a username lookup; maxNames bounds
+// the lookups it keeps.
+const (
+	nameTTL  = time.Minute
+	maxNames = 1024
+)
+
+// nameSeen is one username lookup of a session.
+type nameSeen struct {
+	id string
+	at time.Time
+}
+
+// peerByName returns the id of the user a bare JID's local part names, as
+// app.UserByUsername decides (who may see whom), remembered for nameTTL so
+// a conversation costs one lookup per minute rather than one per stanza.
+// Reader goroutine only.
+func (c *conn) peerByName(ctx context.Context, local string) (string, error) {
+	now := time.Now()
+	if e, ok := c.names[local]; ok && now.Sub(e.at) < nameTTL {
+		return e.id, nil
+	}
+	u, err := c.s.app.UserByUsername(ctx, c.actor, local)
+	if err != nil {
+		return "", err
+	}
+	if c.names == nil || len(c.names) >= maxNames {
+		c.names = map[string]nameSeen{}
+	}
+	c.names[local] = nameSeen{id: u.ID, at: now}
+	return u.ID, nil
+}
+
 // message handles an inbound <message/>.
 func (c *conn) message(el *element) {
 	typ := el.attr("type")
@@ -83,12 +116,12 @@ func (c *conn) message(el *element) {
 		return
 	}
 	ctx := c.ctx
-	peer, err := c.s.app.UserByUsername(ctx, c.actor, to.local)
+	peerID, err := c.peerByName(ctx, to.local)
 	if err != nil {
 		c.messageError(el, func(b *xb) { appError(b, err) })
 		return
 	}
-	conv, err := c.directWith(ctx, peer.ID)
+	conv, err := c.directWith(ctx, peerID)
 	if err != nil {
 		c.messageError(el, func(b *xb) { appError(b, err) })
 		return

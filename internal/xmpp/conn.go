@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/xml"
 	"errors"
 	"log/slog"
 	"net"
@@ -59,8 +58,9 @@ type conn struct {
 	online    atomic.Bool // mirrors available for the writer goroutine
 	bucket    float64
 	bucketAt  time.Time
-	peers     map[string]string // peer user id → direct conversation id
-	rooms     map[string]string // joined room (conversation id) → nick
+	peers     map[string]string   // peer user id → direct conversation id
+	names     map[string]nameSeen // username → user id, as looked up (chat.go peerByName)
+	rooms     map[string]string   // joined room (conversation id) → nick
 
 	carbons atomic.Bool
 
@@ -216,33 +216,104 @@ func (c *conn) render(buf *xb, it outItem) {
 
 // splitStanzas splits rendered output into its top-level elements. The
 // renderer writes well-formed XML; anything after the last complete element
-// is returned as a final part, so no byte is dropped.
+// is returned as a final part, so no byte is dropped. It scans bytes
+// rather than tokenizing (this runs for every stanza a session with stream
+// management is sent): tags with quoted attribute values, self-closing
+// tags, end tags, comments, CDATA sections and processing instructions;
+// text never holds '<' in well-formed XML. On input that is not well formed
+// the split may differ from an XML parser's, never the bytes.
 func splitStanzas(b []byte) [][]byte {
-	d := xml.NewDecoder(bytes.NewReader(b))
 	var parts [][]byte
-	var depth int
-	var from int64
-	for {
-		tok, err := d.RawToken()
-		if err != nil {
+	depth, from := 0, 0
+	for i := 0; i < len(b); {
+		if b[i] != '<' {
+			i++
+			continue
+		}
+		end, m, ok := scanMarkup(b, i)
+		if !ok {
 			break
 		}
-		switch tok.(type) {
-		case xml.StartElement:
+		i = end
+		switch m {
+		case markupOpen:
 			depth++
-		case xml.EndElement:
+		case markupClose:
 			depth--
-			if depth == 0 {
-				to := d.InputOffset()
-				parts = append(parts, b[from:to])
-				from = to
-			}
+		}
+		if depth < 0 {
+			break
+		}
+		if depth == 0 && (m == markupClose || m == markupEmpty) {
+			parts = append(parts, b[from:i])
+			from = i
 		}
 	}
 	if rest := bytes.TrimSpace(b[from:]); len(rest) > 0 {
 		parts = append(parts, b[from:])
 	}
 	return parts
+}
+
+// What one piece of markup is, for splitStanzas.
+const (
+	markupOther = iota // comment, CDATA, processing instruction, declaration
+	markupOpen         // <a …>
+	markupClose        // </a>
+	markupEmpty        // <a …/>
+)
+
+// scanMarkup reads the markup starting at b[i] == '<' and returns the index
+// after it and what it is. ok is false when the markup does not end.
+func scanMarkup(b []byte, i int) (end, kind int, ok bool) {
+	rest := b[i:]
+	switch {
+	case bytes.HasPrefix(rest, []byte("<!--")):
+		k := bytes.Index(rest[4:], []byte("-->"))
+		if k < 0 {
+			return 0, markupOther, false
+		}
+		return i + 4 + k + 3, markupOther, true
+	case bytes.HasPrefix(rest, []byte("<![CDATA[")):
+		k := bytes.Index(rest[9:], []byte("]]>"))
+		if k < 0 {
+			return 0, markupOther, false
+		}
+		return i + 9 + k + 3, markupOther, true
+	case bytes.HasPrefix(rest, []byte("<?")):
+		k := bytes.Index(rest[2:], []byte("?>"))
+		if k < 0 {
+			return 0, markupOther, false
+		}
+		return i + 2 + k + 2, markupOther, true
+	case bytes.HasPrefix(rest, []byte("<!")):
+		k := bytes.IndexByte(rest, '>')
+		if k < 0 {
+			return 0, markupOther, false
+		}
+		return i + k + 1, markupOther, true
+	}
+	var quote byte
+	for k := 1; k < len(rest); k++ {
+		c := rest[k]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '>':
+			switch {
+			case rest[1] == '/':
+				return i + k + 1, markupClose, true
+			case rest[k-1] == '/':
+				return i + k + 1, markupEmpty, true
+			}
+			return i + k + 1, markupOpen, true
+		}
+	}
+	return 0, markupOther, false
 }
 
 // closeTransport closes the current transport; the reader loop then ends.
