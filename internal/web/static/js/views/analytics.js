@@ -40,6 +40,7 @@ function barChart(label, values, labels, { step = 1, cls = '', fmt = String } = 
 export function duration(ms) {
   if (!ms) return '–';
   const s = ms / 1000;
+  if (s < 1) return `${Math.round(ms)} ms`;
   if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)} s`;
   if (s < 3600) return `${Math.round(s / 60)} min`;
   return `${(s / 3600).toFixed(1)} h`;
