@@ -163,8 +163,8 @@ const (
 // current hour: messages and reactions per day (and per hour for ranges of
 // at most a week), active members, top posters, and messages by hour of
 // day, and response times (median and p90, per day and per hour too, and
-// the top responders' averages). Owners and admins of the conversation and server admins only. It
-// sums counters (no scan of the history).
+// the top responders' averages). Owners and admins of the conversation and
+// server admins only. It sums counters (no scan of the history).
 // Errors: unauthenticated; invalid (conversation_id, days); not_found;
 // forbidden.
 func (a *App) ConversationStats(ctx context.Context, actor parley.Actor, convID string, days int) (parley.ConversationStats, error) {
