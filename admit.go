@@ -12,6 +12,11 @@ type AppendHead struct {
 	LastSeq   int64 // seq of the newest message, including this transaction's appends so far
 	LastAt    int64 // the newest CreatedAt appended, Unix milliseconds (never decreases)
 	Broadcast bool
+	// LastUser and LastUserAt are the sender and CreatedAt (Unix ms) of the
+	// newest user message, "" and 0 before the first: the previous message
+	// of the response-time rule (responsetime.go).
+	LastUser   string
+	LastUserAt int64
 }
 
 // ErrConversationNotFound is the refusal of an unknown conversation, and of
@@ -96,6 +101,7 @@ func Appended(h *AppendHead, m *Message, seq int64) {
 	m.CreatedAt = time.UnixMilli(at).UTC()
 	m.Reactions, m.EditedAt, m.Deleted = nil, nil, false
 	h.LastSeq, h.LastAt = seq, max(h.LastAt, at)
+	h.respond(m, at)
 }
 
 // LiveMessage refuses a tombstone where a live message is needed (edits,

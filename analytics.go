@@ -17,14 +17,18 @@ type StatsDelta struct {
 	UserID         string
 	Messages       int64
 	Reactions      int64
+	Responses      int64 // messages of UserID that were responses (responsetime.go)
+	ResponseMillis int64 // the sum of their response times
 }
 
 // StatsRow is one stored counter row.
 type StatsRow struct {
-	Hour      int64
-	UserID    string
-	Messages  int64
-	Reactions int64
+	Hour           int64
+	UserID         string
+	Messages       int64
+	Reactions      int64
+	Responses      int64
+	ResponseMillis int64
 }
 
 // StatsHour returns the counter hour of t.
@@ -36,6 +40,12 @@ type StatsPoint struct {
 	Messages      int64     `json:"messages"`
 	Reactions     int64     `json:"reactions"`
 	ActiveMembers int       `json:"active_members"` // distinct users who posted or reacted
+	// Responses counts the responses of the hour or day; ResponseMedianMS
+	// and ResponseP90MS are their response times from the histogram (0
+	// when there is none).
+	Responses        int64 `json:"responses"`
+	ResponseMedianMS int64 `json:"response_median_ms"`
+	ResponseP90MS    int64 `json:"response_p90_ms"`
 }
 
 // PosterCount is one user's messages in the range.
@@ -56,6 +66,11 @@ type ConversationStats struct {
 	Hourly         []StatsPoint  `json:"hourly"` // every hour of the range when it spans at most MaxHourlyDays, else empty
 	HourOfDay      [24]int64     `json:"hour_of_day"`
 	TopPosters     []PosterCount `json:"top_posters"` // most messages first, at most MaxTopPosters
+	// ResponseTime is the median and p90 response time of the range;
+	// TopResponders the members with the most responses (then the fastest
+	// average first), at most MaxTopPosters.
+	ResponseTime  ResponseStats   `json:"response_time"`
+	TopResponders []ResponderStat `json:"top_responders"`
 }
 
 // Analytics bounds.
@@ -65,11 +80,11 @@ const (
 	MaxTopPosters = 10
 )
 
-// AggregateStats sums counter rows of hours in [from, to) (both on the
-// hour) into a conversation's figures.
-func AggregateStats(convID string, from, to time.Time, rows []StatsRow) ConversationStats {
+// AggregateStats sums counter rows and response histogram rows of hours in
+// [from, to) (both on the hour) into a conversation's figures.
+func AggregateStats(convID string, from, to time.Time, rows []StatsRow, resp []ResponseRow) ConversationStats {
 	st := ConversationStats{ConversationID: convID, From: from, To: to, Daily: []StatsPoint{}, Hourly: []StatsPoint{},
-		TopPosters: []PosterCount{}}
+		TopPosters: []PosterCount{}, TopResponders: []ResponderStat{}}
 	fromH, toH := StatsHour(from), StatsHour(to)
 	days := int((toH - fromH + 23) / 24)
 	st.Daily = make([]StatsPoint, days)
@@ -89,10 +104,20 @@ func AggregateStats(convID string, from, to time.Time, rows []StatsRow) Conversa
 		}
 	}
 	posters := map[string]int64{}
+	responders := map[string]*ResponderStat{}
 	active := map[string]bool{}
 	for _, r := range rows {
 		if r.Hour < fromH || r.Hour >= toH {
 			continue
+		}
+		if r.Responses > 0 {
+			rs := responders[r.UserID]
+			if rs == nil {
+				rs = &ResponderStat{UserID: r.UserID}
+				responders[r.UserID] = rs
+			}
+			rs.Responses += r.Responses
+			rs.AverageMS += r.ResponseMillis // the sum until divided below
 		}
 		st.Messages += r.Messages
 		st.Reactions += r.Reactions
@@ -129,15 +154,65 @@ func AggregateStats(convID string, from, to time.Time, rows []StatsRow) Conversa
 	if len(st.TopPosters) > MaxTopPosters {
 		st.TopPosters = st.TopPosters[:MaxTopPosters]
 	}
+	for _, rs := range responders {
+		rs.AverageMS /= rs.Responses
+		st.TopResponders = append(st.TopResponders, *rs)
+	}
+	sort.Slice(st.TopResponders, func(i, j int) bool {
+		a, b := st.TopResponders[i], st.TopResponders[j]
+		if a.Responses != b.Responses {
+			return a.Responses > b.Responses
+		}
+		return a.AverageMS < b.AverageMS || a.AverageMS == b.AverageMS && a.UserID < b.UserID
+	})
+	if len(st.TopResponders) > MaxTopPosters {
+		st.TopResponders = st.TopResponders[:MaxTopPosters]
+	}
+	aggregateResponses(&st, fromH, toH, hourly, resp)
 	return st
+}
+
+// aggregateResponses fills the response figures from the histogram rows.
+func aggregateResponses(st *ConversationStats, fromH, toH int64, hourly bool, resp []ResponseRow) {
+	var all [ResponseBuckets]int64
+	daily := make([][ResponseBuckets]int64, len(st.Daily))
+	var hours [][ResponseBuckets]int64
+	if hourly {
+		hours = make([][ResponseBuckets]int64, len(st.Hourly))
+	}
+	for _, r := range resp {
+		if r.Hour < fromH || r.Hour >= toH || r.Bucket < 0 || r.Bucket >= ResponseBuckets {
+			continue
+		}
+		all[r.Bucket] += r.Count
+		daily[(r.Hour-fromH)/24][r.Bucket] += r.Count
+		if hourly {
+			hours[r.Hour-fromH][r.Bucket] += r.Count
+		}
+	}
+	st.ResponseTime = responseStats(&all)
+	point := func(p *StatsPoint, hist *[ResponseBuckets]int64) {
+		rs := responseStats(hist)
+		p.Responses, p.ResponseMedianMS, p.ResponseP90MS = rs.Responses, rs.MedianMS, rs.P90MS
+	}
+	for i := range daily {
+		point(&st.Daily[i], &daily[i])
+	}
+	for i := range hours {
+		point(&st.Hourly[i], &hours[i])
+	}
 }
 
 // StatsStore keeps the analytics counters.
 type StatsStore interface {
 	// AddStats adds each delta to its (conversation, hour, user) counter,
-	// creating it at zero first; additions from many nodes add up.
-	AddStats(ctx context.Context, deltas []StatsDelta) error
+	// and each response delta to its (conversation, hour, bucket) counter,
+	// creating them at zero first; additions from many nodes add up.
+	AddStats(ctx context.Context, deltas []StatsDelta, responses []ResponseDelta) error
 	// StatsRows returns the conversation's counter rows of hours in
 	// [fromHour, toHour), in no particular order.
 	StatsRows(ctx context.Context, conversationID string, fromHour, toHour int64) ([]StatsRow, error)
+	// ResponseRows returns the conversation's response histogram counters
+	// of hours in [fromHour, toHour), in no particular order.
+	ResponseRows(ctx context.Context, conversationID string, fromHour, toHour int64) ([]ResponseRow, error)
 }

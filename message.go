@@ -35,6 +35,9 @@ type Message struct {
 	// Attachments are the files the message carries (blob.go); a deleted
 	// message has none.
 	Attachments []Attachment `json:"attachments,omitempty"`
+	// responseGap is set by Appended: 1 + the response time in ms when the
+	// message is a response (see ResponseGap), else 0. Never stored or sent.
+	responseGap int64
 }
 
 // SystemAction names what a system message records.

@@ -58,6 +58,10 @@ type OutgoingWebhookStore interface {
 	OutgoingWebhooks(ctx context.Context, botID string) ([]OutgoingWebhook, error)
 	// ActiveOutgoingWebhooks lists every enabled webhook of every bot.
 	ActiveOutgoingWebhooks(ctx context.Context) ([]OutgoingWebhook, error)
+	// EnableOutgoingWebhook re-enables one of botID's webhooks: Disabled
+	// false and Failures 0 (deliveries that failed stay failed). It returns
+	// the webhook; CodeNotFound when botID has no such webhook.
+	EnableOutgoingWebhook(ctx context.Context, botID, id string) (OutgoingWebhook, error)
 	// DeleteOutgoingWebhook removes one of botID's webhooks and its queue.
 	DeleteOutgoingWebhook(ctx context.Context, botID, id string) error
 	// EnqueueDelivery inserts d unless a delivery with its WebhookID and

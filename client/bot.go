@@ -38,6 +38,22 @@ func (c *Client) DeleteBot(ctx context.Context, id string) error {
 	return err
 }
 
+// DisableBot disables one of the signed-in person's bots (its tokens,
+// webhooks and slash command stop) and returns it.
+func (c *Client) DisableBot(ctx context.Context, id string) (parley.User, error) {
+	var u parley.User
+	_, err := c.do(ctx, http.MethodPost, "/api/v1/bots/"+url.PathEscape(id)+"/disable", nil, nil, &u)
+	return u, err
+}
+
+// EnableBot re-enables a bot its owner disabled (a bot a server admin
+// disabled answers CodeForbidden).
+func (c *Client) EnableBot(ctx context.Context, id string) (parley.User, error) {
+	var u parley.User
+	_, err := c.do(ctx, http.MethodPost, "/api/v1/bots/"+url.PathEscape(id)+"/enable", nil, nil, &u)
+	return u, err
+}
+
 // CreateAPIToken makes a token for a bot with the given scopes and returns
 // it with its secret (the bearer token), shown this once.
 func (c *Client) CreateAPIToken(ctx context.Context, botID, name string, scopes ...parley.Scope) (parley.APIToken, string, error) {
@@ -126,6 +142,14 @@ func (c *Client) OutgoingWebhooks(ctx context.Context, botID string) ([]parley.O
 func (c *Client) DeleteOutgoingWebhook(ctx context.Context, botID, id string) error {
 	_, err := c.do(ctx, http.MethodDelete, "/api/v1/bots/"+url.PathEscape(botID)+"/outgoing-webhooks/"+url.PathEscape(id), nil, nil, nil)
 	return err
+}
+
+// EnableOutgoingWebhook re-enables an outgoing webhook that failures
+// disabled, with its failure count back at 0.
+func (c *Client) EnableOutgoingWebhook(ctx context.Context, botID, id string) (parley.OutgoingWebhook, error) {
+	var w parley.OutgoingWebhook
+	_, err := c.do(ctx, http.MethodPost, "/api/v1/bots/"+url.PathEscape(botID)+"/outgoing-webhooks/"+url.PathEscape(id)+"/enable", nil, nil, &w)
+	return w, err
 }
 
 // WebhookDeliveries returns an outgoing webhook's delivery log, newest first.

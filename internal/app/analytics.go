@@ -25,30 +25,56 @@ type statsKey struct {
 type statsBuffer struct {
 	mu      sync.Mutex
 	pending map[statsKey]*parley.StatsDelta
-	flushMu sync.Mutex // one flush at a time
+	hist    map[histKey]int64 // response histogram increments
+	flushMu sync.Mutex        // one flush at a time
 }
 
-func (b *statsBuffer) add(conv, user string, at time.Time, messages, reactions int64) {
-	k := statsKey{conv: conv, user: user, hour: parley.StatsHour(at)}
+type histKey struct {
+	conv   string
+	hour   int64
+	bucket int
+}
+
+func (b *statsBuffer) add(d parley.StatsDelta) {
+	k := statsKey{conv: d.ConversationID, user: d.UserID, hour: d.Hour}
 	b.mu.Lock()
 	if b.pending == nil {
 		b.pending = map[statsKey]*parley.StatsDelta{}
 	}
-	d := b.pending[k]
-	if d == nil {
-		d = &parley.StatsDelta{ConversationID: conv, Hour: k.hour, UserID: user}
-		b.pending[k] = d
+	p := b.pending[k]
+	if p == nil {
+		p = &parley.StatsDelta{ConversationID: k.conv, Hour: k.hour, UserID: k.user}
+		b.pending[k] = p
 	}
-	d.Messages += messages
-	d.Reactions += reactions
+	p.Messages += d.Messages
+	p.Reactions += d.Reactions
+	p.Responses += d.Responses
+	p.ResponseMillis += d.ResponseMillis
 	b.mu.Unlock()
 }
 
-// countMessage counts a stored user message (called from the commit hook).
-func (a *App) countMessage(m parley.Message) {
-	if m.Kind == parley.MessageUser {
-		a.stats.add(m.ConversationID, m.SenderID, m.CreatedAt, 1, 0)
+func (b *statsBuffer) addResponse(d parley.ResponseDelta) {
+	b.mu.Lock()
+	if b.hist == nil {
+		b.hist = map[histKey]int64{}
 	}
+	b.hist[histKey{conv: d.ConversationID, hour: d.Hour, bucket: d.Bucket}] += d.Count
+	b.mu.Unlock()
+}
+
+// countMessage counts a stored user message (called from the commit hook),
+// and its response time when the store's append found it is a response.
+func (a *App) countMessage(m parley.Message) {
+	if m.Kind != parley.MessageUser {
+		return
+	}
+	d := parley.StatsDelta{ConversationID: m.ConversationID, Hour: parley.StatsHour(m.CreatedAt), UserID: m.SenderID, Messages: 1}
+	if gap, ok := m.ResponseGap(); ok {
+		d.Responses, d.ResponseMillis = 1, gap.Milliseconds()
+		a.stats.addResponse(parley.ResponseDelta{ConversationID: d.ConversationID, Hour: d.Hour,
+			Bucket: parley.ResponseBucket(gap.Milliseconds()), Count: 1})
+	}
+	a.stats.add(d)
 }
 
 // FlushStats writes the counters gathered since the last flush. On failure
@@ -58,16 +84,30 @@ func (a *App) FlushStats(ctx context.Context) error {
 	b.flushMu.Lock()
 	defer b.flushMu.Unlock()
 	b.mu.Lock()
-	pending := b.pending
-	b.pending = nil
+	pending, hist := b.pending, b.hist
+	b.pending, b.hist = nil, nil
 	b.mu.Unlock()
-	if len(pending) == 0 {
+	if len(pending) == 0 && len(hist) == 0 {
 		return nil
 	}
 	deltas := make([]parley.StatsDelta, 0, len(pending))
 	for _, d := range pending {
 		deltas = append(deltas, *d)
 	}
+	resp := make([]parley.ResponseDelta, 0, len(hist))
+	for k, n := range hist {
+		resp = append(resp, parley.ResponseDelta{ConversationID: k.conv, Hour: k.hour, Bucket: k.bucket, Count: n})
+	}
+	sort.Slice(resp, func(i, j int) bool {
+		x, y := resp[i], resp[j]
+		if x.ConversationID != y.ConversationID {
+			return x.ConversationID < y.ConversationID
+		}
+		if x.Hour != y.Hour {
+			return x.Hour < y.Hour
+		}
+		return x.Bucket < y.Bucket
+	})
 	// One order on every node, so concurrent flushes lock rows alike.
 	sort.Slice(deltas, func(i, j int) bool {
 		x, y := deltas[i], deltas[j]
@@ -79,9 +119,12 @@ func (a *App) FlushStats(ctx context.Context) error {
 		}
 		return x.UserID < y.UserID
 	})
-	if err := a.store.AddStats(ctx, deltas); err != nil {
+	if err := a.store.AddStats(ctx, deltas, resp); err != nil {
 		for _, d := range deltas { // keep them
-			b.add(d.ConversationID, d.UserID, time.Unix(d.Hour*3600, 0), d.Messages, d.Reactions)
+			b.add(d)
+		}
+		for _, d := range resp {
+			b.addResponse(d)
 		}
 		return err
 	}
@@ -119,8 +162,9 @@ const (
 // days days (1..parley.MaxStatsDays, 0: DefaultStatsDays), ending with the
 // current hour: messages and reactions per day (and per hour for ranges of
 // at most a week), active members, top posters, and messages by hour of
-// day. Owners and admins of the conversation and server admins only. It
-// sums counters (no scan of the history).
+// day, and response times (median and p90, per day and per hour too, and
+// the top responders' averages). Owners and admins of the conversation and
+// server admins only. It sums counters (no scan of the history).
 // Errors: unauthenticated; invalid (conversation_id, days); not_found;
 // forbidden.
 func (a *App) ConversationStats(ctx context.Context, actor parley.Actor, convID string, days int) (parley.ConversationStats, error) {
@@ -153,5 +197,9 @@ func (a *App) ConversationStats(ctx context.Context, actor parley.Actor, convID 
 	if err != nil {
 		return parley.ConversationStats{}, err
 	}
-	return parley.AggregateStats(c.ID, from, to, rows), nil
+	resp, err := a.store.ResponseRows(ctx, c.ID, parley.StatsHour(from), parley.StatsHour(to))
+	if err != nil {
+		return parley.ConversationStats{}, err
+	}
+	return parley.AggregateStats(c.ID, from, to, rows, resp), nil
 }

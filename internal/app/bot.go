@@ -119,6 +119,54 @@ func (a *App) DeleteBot(ctx context.Context, actor parley.Actor, id string) erro
 	return nil
 }
 
+// DisableBot disables one of the caller's bots: its tokens, incoming
+// webhooks and slash command stop at once, and outgoing webhooks get no
+// new events (as when an admin disables the account). Recorded in the audit
+// log as bot.disable. Disabling a disabled bot is a no-op.
+func (a *App) DisableBot(ctx context.Context, actor parley.Actor, id string) (parley.User, error) {
+	b, err := a.ownBot(ctx, actor, id)
+	if err != nil || b.Disabled {
+		return b, err
+	}
+	b.Disabled, b.UpdatedAt = true, a.now().UTC().Truncate(time.Millisecond)
+	if err := a.store.UpdateUser(ctx, b); err != nil {
+		return parley.User{}, err
+	}
+	a.audit(ctx, actor, "bot.disable", b.ID, b.Username, "by its owner")
+	return b, nil
+}
+
+// EnableBot re-enables one of the caller's bots that the caller disabled.
+// A bot a server admin disabled stays disabled until an admin enables it:
+// CodeForbidden when the newest disable in the audit log is not the
+// owner's bot.disable. Enabling an enabled bot is a no-op.
+func (a *App) EnableBot(ctx context.Context, actor parley.Actor, id string) (parley.User, error) {
+	b, err := a.ownBot(ctx, actor, id)
+	if err != nil || !b.Disabled {
+		return b, err
+	}
+	entries, err := a.store.Audit(ctx, parley.AuditQuery{TargetID: b.ID, Limit: 100})
+	if err != nil {
+		return parley.User{}, err
+	}
+	byOwner := false
+	for _, e := range entries { // newest first
+		if e.Action == "user.disable" || e.Action == "bot.disable" {
+			byOwner = e.Action == "bot.disable"
+			break
+		}
+	}
+	if !byOwner {
+		return parley.User{}, parley.Errorf(parley.CodeForbidden, "a server admin disabled this bot; only an admin can enable it")
+	}
+	b.Disabled, b.UpdatedAt = false, a.now().UTC().Truncate(time.Millisecond)
+	if err := a.store.UpdateUser(ctx, b); err != nil {
+		return parley.User{}, err
+	}
+	a.audit(ctx, actor, "bot.enable", b.ID, b.Username, "by its owner")
+	return b, nil
+}
+
 // deleteBotsOf deletes every bot of ownerID (their owner's account is
 // being deleted).
 func (a *App) deleteBotsOf(ctx context.Context, ownerID string) {

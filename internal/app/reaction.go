@@ -71,7 +71,7 @@ func (a *App) React(ctx context.Context, actor parley.Actor, convID string, seq 
 		func(rs []parley.Reaction) {
 			a.publishReaction(convID, seq, actor.UserID, emoji, add, rs)
 			if add {
-				a.stats.add(convID, actor.UserID, a.now(), 0, 1)
+				a.stats.add(parley.StatsDelta{ConversationID: convID, Hour: parley.StatsHour(a.now()), UserID: actor.UserID, Reactions: 1})
 			}
 		})
 	if parley.IsCode(err, parley.CodeNotFound) {

@@ -188,6 +188,28 @@ func (a *App) DeleteOutgoingWebhook(ctx context.Context, actor parley.Actor, bot
 	return nil
 }
 
+// EnableOutgoingWebhook re-enables a webhook of one of the caller's bots
+// that failing deliveries disabled: its failure count starts again at 0,
+// new events are queued for it again (failed deliveries stay failed; the
+// log keeps them). Enabling an enabled webhook is a no-op. CodeNotFound for
+// an unknown webhook or someone else's bot.
+func (a *App) EnableOutgoingWebhook(ctx context.Context, actor parley.Actor, botID, id string) (parley.OutgoingWebhook, error) {
+	b, err := a.ownBot(ctx, actor, botID)
+	if err != nil {
+		return parley.OutgoingWebhook{}, err
+	}
+	if !parley.ValidID(id) {
+		return parley.OutgoingWebhook{}, parley.Errorf(parley.CodeNotFound, "webhook not found")
+	}
+	w, err := a.store.EnableOutgoingWebhook(ctx, b.ID, id)
+	if err != nil {
+		return parley.OutgoingWebhook{}, err
+	}
+	a.hooks.invalidate()
+	a.log.Info("outgoing webhook enabled", "user_id", b.ID, "webhook_id", w.ID)
+	return w, nil
+}
+
 // WebhookDeliveries is the delivery log of one webhook of the caller's
 // bot: up to 100 deliveries, newest first.
 func (a *App) WebhookDeliveries(ctx context.Context, actor parley.Actor, botID, id string) ([]parley.WebhookDelivery, error) {
@@ -280,6 +302,10 @@ func (a *App) enqueue(ctx context.Context, e parley.Event) {
 		if !seen {
 			_, err := a.store.Member(ctx, m.ConversationID, h.BotID)
 			in = err == nil
+			if in { // a disabled bot gets no events
+				bot, err := a.store.User(ctx, h.BotID)
+				in = err == nil && !bot.Disabled
+			}
 			member[h.BotID] = in
 		}
 		if !in {

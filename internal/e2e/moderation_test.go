@@ -283,12 +283,20 @@ func TestAnalyticsOverREST(t *testing.T) {
 			}
 		}
 	}
+	// The owner answers: one response, through the SDK with its times.
+	if _, _, err := owner.Send(ctx, g.ID, client.SendRequest{ClientMsgID: parley.NewID(), Body: "answer"}); err != nil {
+		t.Fatal(err)
+	}
 	st := must[parley.ConversationStats](t)(owner.ConversationStats(ctx, g.ID, 1))
-	if st.Messages != 3 || st.Reactions != 1 || st.ActiveMembers != 2 || len(st.Hourly) != 24 || len(st.Daily) != 1 ||
-		len(st.TopPosters) != 1 || st.TopPosters[0].UserID != m.ID {
+	if st.Messages != 4 || st.Reactions != 1 || st.ActiveMembers != 2 || len(st.Hourly) != 24 || len(st.Daily) != 1 ||
+		len(st.TopPosters) != 2 || st.TopPosters[0].UserID != m.ID {
 		t.Fatalf("stats %+v", st)
 	}
-	if st := must[parley.ConversationStats](t)(root.ConversationStats(ctx, g.ID, 0)); st.Messages != 3 || len(st.Daily) != 30 {
+	if st.ResponseTime.Responses != 1 || st.ResponseTime.MedianMS == 0 || len(st.TopResponders) != 1 ||
+		st.TopResponders[0].UserID == m.ID || st.TopResponders[0].Responses != 1 || st.Daily[0].Responses != 1 {
+		t.Fatalf("response times %+v %+v", st.ResponseTime, st.TopResponders)
+	}
+	if st := must[parley.ConversationStats](t)(root.ConversationStats(ctx, g.ID, 0)); st.Messages != 4 || len(st.Daily) != 30 {
 		t.Fatalf("admin's stats %+v", st)
 	}
 	_, err := mem.ConversationStats(ctx, g.ID, 1)

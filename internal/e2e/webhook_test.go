@@ -181,7 +181,135 @@ func TestOutgoingWebhook(t *testing.T) {
 		}
 		// The good webhook is unaffected and still delivers.
 		waitFor(t, "the good webhook's deliveries", func() bool { return len(ok.requests()) == 6 })
+
+		// Re-enabled by its owner: failures back at 0, new events queued.
+		if e, err := owner.EnableOutgoingWebhook(ctx, bot.ID, badHook.ID); err != nil || e.ID != badHook.ID || e.Disabled || e.Failures != 0 {
+			t.Fatalf("EnableOutgoingWebhook = %+v, %v", e, err)
+		}
+		if _, _, err := owner.Send(ctx, conv.ID, client.SendRequest{Body: "after re-enabling"}); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "a new attempt at the re-enabled webhook", func() bool { return len(bad.requests()) > 10 })
+		waitFor(t, "the good webhook's 7th delivery", func() bool { return len(ok.requests()) == 7 })
+		if log, _ := owner.WebhookDeliveries(ctx, bot.ID, badHook.ID); len(log) != 6 {
+			t.Fatalf("log after re-enabling: %d entries, want the 5 failed kept and 1 new", len(log))
+		}
+		// A disabled bot gets no events; enabled again, it does.
+		if b, err := owner.DisableBot(ctx, bot.ID); err != nil || !b.Disabled {
+			t.Fatalf("DisableBot = %+v, %v", b, err)
+		}
+		if _, _, err := owner.Send(ctx, conv.ID, client.SendRequest{Body: "while the bot is disabled"}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond) // room for a wrong delivery to show
+		if n := len(ok.requests()); n != 7 {
+			t.Fatalf("a disabled bot's webhook got %d requests, want 7", n)
+		}
+		if b, err := owner.EnableBot(ctx, bot.ID); err != nil || b.Disabled {
+			t.Fatalf("EnableBot = %+v, %v", b, err)
+		}
+		if _, _, err := owner.Send(ctx, conv.ID, client.SendRequest{Body: "enabled again"}); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "a delivery after enabling the bot", func() bool { return len(ok.requests()) == 8 })
 	})
+}
+
+// TestBotDisableEnable: an owner disables and enables their bot (its
+// token stops and works again); a bot an admin disabled stays disabled for
+// its owner; strangers, API tokens, anonymous callers and bad ids are
+// refused; re-enabling a webhook checks the same.
+func TestBotDisableEnable(t *testing.T) {
+	env := apitest.Start(t, nil)
+	ctx := context.Background()
+	owner, _ := env.NewUser(t, "owner")
+	other, _ := env.NewUser(t, "other")
+	root, _ := env.NewAdmin(t, "root")
+	bot, err := owner.CreateBot(ctx, "pausebot", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, secret, err := owner.CreateAPIToken(ctx, bot.ID, "t", parley.ScopeConversationsRead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	botc := env.Client(client.WithToken(secret))
+	hook, _, err := owner.CreateOutgoingWebhook(ctx, bot.ID, "https://example.org/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := env.HTTPClient()
+	base := "/api/v1/bots/" + bot.ID
+	for _, tc := range []struct {
+		name, path, token string
+		status            int
+	}{
+		{"anonymous disable", base + "/disable", "", 401},
+		{"anonymous enable", base + "/enable", "", 401},
+		{"anonymous webhook", base + "/outgoing-webhooks/" + hook.ID + "/enable", "", 401},
+		{"stranger disable", base + "/disable", other.Token(), 404},
+		{"stranger enable", base + "/enable", other.Token(), 404},
+		{"stranger webhook", base + "/outgoing-webhooks/" + hook.ID + "/enable", other.Token(), 404},
+		{"admin is not the owner", base + "/disable", root.Token(), 404},
+		{"API token", base + "/disable", secret, 403},
+		{"malformed bot id", "/api/v1/bots/x/disable", owner.Token(), 404},
+		{"a person's id", "/api/v1/bots/" + bot.BotOwner + "/disable", owner.Token(), 404},
+		{"malformed webhook id", base + "/outgoing-webhooks/x/enable", owner.Token(), 404},
+		{"unknown webhook", base + "/outgoing-webhooks/" + parley.NewID() + "/enable", owner.Token(), 404},
+	} {
+		if _, _, status := rawCall(t, hc, env.URL, "POST", tc.path, tc.token, ""); status != tc.status {
+			t.Errorf("%s: %d, want %d", tc.name, status, tc.status)
+		}
+	}
+	if _, err := botc.Me(ctx); err != nil {
+		t.Fatalf("the token before: %v", err)
+	}
+	for range 2 { // disabling twice is a no-op
+		if b, err := owner.DisableBot(ctx, bot.ID); err != nil || !b.Disabled {
+			t.Fatalf("DisableBot = %+v, %v", b, err)
+		}
+	}
+	if _, err := botc.Me(ctx); !parley.IsCode(err, parley.CodeUnauthenticated) {
+		t.Fatalf("the token of a disabled bot: %v", err)
+	}
+	for range 2 {
+		if b, err := owner.EnableBot(ctx, bot.ID); err != nil || b.Disabled {
+			t.Fatalf("EnableBot = %+v, %v", b, err)
+		}
+	}
+	if _, err := botc.Me(ctx); err != nil {
+		t.Fatalf("the token after enabling: %v", err)
+	}
+	// Disabled by an admin (after the owner's own disable and enable): the
+	// owner cannot enable it; the admin can.
+	if _, err := owner.DisableBot(ctx, bot.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.EnableUser(ctx, bot.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.DisableUser(ctx, bot.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := owner.EnableBot(ctx, bot.ID); !parley.IsCode(err, parley.CodeForbidden) {
+		t.Fatalf("owner enabling an admin-disabled bot: %v", err)
+	}
+	if _, err := owner.DisableBot(ctx, bot.ID); err != nil { // a no-op: still the admin's
+		t.Fatal(err)
+	}
+	if _, err := owner.EnableBot(ctx, bot.ID); !parley.IsCode(err, parley.CodeForbidden) {
+		t.Fatalf("owner enabling an admin-disabled bot after a no-op disable: %v", err)
+	}
+	if _, err := root.EnableUser(ctx, bot.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := botc.Me(ctx); err != nil {
+		t.Fatalf("the token after the admin enabled it: %v", err)
+	}
+	// Re-enabling an enabled webhook changes nothing.
+	if e, err := owner.EnableOutgoingWebhook(ctx, bot.ID, hook.ID); err != nil || e.Disabled || e.Failures != 0 || e.URL != hook.URL {
+		t.Fatalf("EnableOutgoingWebhook(enabled) = %+v, %v", e, err)
+	}
 }
 
 // Webhook URLs: bad forms and, by default, non-public targets are refused.

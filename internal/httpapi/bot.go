@@ -37,6 +37,8 @@ func (s *Server) botRoutes() {
 	h("GET /api/v1/bots", s.listBots)
 	h("POST /api/v1/bots", s.createBot)
 	h("DELETE /api/v1/bots/{id}", s.deleteBot)
+	h("POST /api/v1/bots/{id}/disable", s.disableBot)
+	h("POST /api/v1/bots/{id}/enable", s.enableBot)
 	h("GET /api/v1/bots/{id}/tokens", s.listAPITokens)
 	h("POST /api/v1/bots/{id}/tokens", s.createAPIToken)
 	h("DELETE /api/v1/bots/{id}/tokens/{token_id}", s.revokeAPIToken)
@@ -71,6 +73,24 @@ func (s *Server) deleteBot(w http.ResponseWriter, r *http.Request, actor parley.
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) disableBot(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
+	b, err := s.app.DisableBot(r.Context(), actor, r.PathValue("id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, b)
+}
+
+func (s *Server) enableBot(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
+	b, err := s.app.EnableBot(r.Context(), actor, r.PathValue("id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, b)
 }
 
 func (s *Server) listAPITokens(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
@@ -208,6 +228,7 @@ func (s *Server) outHookRoutes() {
 	h("POST /api/v1/bots/{id}/outgoing-webhooks", s.createOutHook)
 	h("DELETE /api/v1/bots/{id}/outgoing-webhooks/{hook_id}", s.deleteOutHook)
 	h("GET /api/v1/bots/{id}/outgoing-webhooks/{hook_id}/deliveries", s.listDeliveries)
+	h("POST /api/v1/bots/{id}/outgoing-webhooks/{hook_id}/enable", s.enableOutHook)
 }
 
 func (s *Server) listOutHooks(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
@@ -239,6 +260,15 @@ func (s *Server) deleteOutHook(w http.ResponseWriter, r *http.Request, actor par
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) enableOutHook(w http.ResponseWriter, r *http.Request, actor parley.Actor) {
+	hook, err := s.app.EnableOutgoingWebhook(r.Context(), actor, r.PathValue("id"), r.PathValue("hook_id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, hook)
 }
 
 func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, actor parley.Actor) {

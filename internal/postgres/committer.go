@@ -224,8 +224,8 @@ func (w *wtx) conv(id string) (*convState, error) {
 		return cs, nil
 	}
 	cs := &convState{}
-	err := w.tx.QueryRow(w.ctx, `SELECT last_seq, last_at, broadcast FROM conversations WHERE id = $1 FOR UPDATE`, id).
-		Scan(&cs.LastSeq, &cs.LastAt, &cs.Broadcast)
+	err := w.tx.QueryRow(w.ctx, `SELECT last_seq, last_at, broadcast, last_user, last_user_at FROM conversations WHERE id = $1 FOR UPDATE`, id).
+		Scan(&cs.LastSeq, &cs.LastAt, &cs.Broadcast, &cs.LastUser, &cs.LastUserAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, parley.ErrConversationNotFound()
 	}
@@ -242,8 +242,8 @@ func (w *wtx) flush() error {
 		if !cs.dirty {
 			continue
 		}
-		if _, err := w.tx.Exec(w.ctx, `UPDATE conversations SET last_seq = $2, last_at = GREATEST(last_at, $3) WHERE id = $1`,
-			id, cs.LastSeq, cs.LastAt); err != nil {
+		if _, err := w.tx.Exec(w.ctx, `UPDATE conversations SET last_seq = $2, last_at = GREATEST(last_at, $3), last_user = $4, last_user_at = $5 WHERE id = $1`,
+			id, cs.LastSeq, cs.LastAt, cs.LastUser, cs.LastUserAt); err != nil {
 			return err
 		}
 		cs.dirty = false

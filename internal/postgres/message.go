@@ -187,7 +187,7 @@ func readHeads(ctx context.Context, conn *pgxpool.Conn, ops []*op) (*batchState,
 
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
-	b.Queue(`SELECT id, last_seq, last_at, broadcast FROM conversations WHERE id = ANY($1) ORDER BY id FOR UPDATE`, st.convIDs)
+	b.Queue(`SELECT id, last_seq, last_at, broadcast, last_user, last_user_at FROM conversations WHERE id = ANY($1) ORDER BY id FOR UPDATE`, st.convIDs)
 	if len(memberConvs) > 0 {
 		// LATERAL … LIMIT 1 keeps one index probe per key whatever the
 		// statistics were when the statement was prepared (a generic plan
@@ -222,7 +222,7 @@ func (st *batchState) scan(br pgx.BatchResults, roles, earlier, files bool) erro
 	sc := &st.scratch
 	err := scanRows(br, true, func(r pgx.Rows) error {
 		cs := &convState{}
-		err := r.Scan(&sc.a, &cs.LastSeq, &cs.LastAt, &cs.Broadcast)
+		err := r.Scan(&sc.a, &cs.LastSeq, &cs.LastAt, &cs.Broadcast, &cs.LastUser, &cs.LastUserAt)
 		st.heads[sc.a] = cs
 		return err
 	})
@@ -341,11 +341,12 @@ func (st *batchState) decide(ops []*op) *insertColumns {
 // write is round trip 2: it inserts the new messages, binds their files,
 // writes the heads and commits.
 func (st *batchState) write(ctx context.Context, conn *pgxpool.Conn, c *insertColumns) error {
-	var uID []string
-	var uSeq, uAt []int64
+	var uID, uUser []string
+	var uSeq, uAt, uUserAt []int64
 	for _, id := range st.convIDs {
 		if cs := st.heads[id]; cs != nil && cs.dirty {
 			uID, uSeq, uAt = append(uID, id), append(uSeq, cs.LastSeq), append(uAt, cs.LastAt)
+			uUser, uUserAt = append(uUser, cs.LastUser), append(uUserAt, cs.LastUserAt)
 		}
 	}
 	b := &pgx.Batch{}
@@ -360,9 +361,10 @@ func (st *batchState) write(ctx context.Context, conn *pgxpool.Conn, c *insertCo
 			FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(id, c, s) WHERE a.id = v.id AND a.id = ANY($1)`,
 			c.bindID, c.bindConv, c.bindSeq)
 	}
-	b.Queue(`UPDATE conversations c SET last_seq = v.seq, last_at = GREATEST(c.last_at, v.at)
-		FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS v(id, seq, at) WHERE c.id = v.id AND c.id = ANY($1)`,
-		uID, uSeq, uAt)
+	b.Queue(`UPDATE conversations c SET last_seq = v.seq, last_at = GREATEST(c.last_at, v.at), last_user = v.u, last_user_at = v.uat
+		FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[]) AS v(id, seq, at, u, uat)
+		WHERE c.id = v.id AND c.id = ANY($1)`,
+		uID, uSeq, uAt, uUser, uUserAt)
 	b.Queue("COMMIT")
 	return conn.SendBatch(ctx, b).Close()
 }

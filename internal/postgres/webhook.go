@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -87,6 +88,16 @@ func (s *Store) ActiveOutgoingWebhooks(ctx context.Context) ([]parley.OutgoingWe
 		return nil, translate(err)
 	}
 	return collect(rows, scanOutHook)
+}
+
+// EnableOutgoingWebhook implements parley.OutgoingWebhookStore.
+func (s *Store) EnableOutgoingWebhook(ctx context.Context, botID, id string) (parley.OutgoingWebhook, error) {
+	w, err := scanOutHook(s.pool.QueryRow(ctx, `UPDATE outgoing_webhooks SET disabled = false, failures = 0
+		WHERE bot_id = $1 AND id = $2 RETURNING `+outHookCols, botID, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return parley.OutgoingWebhook{}, parley.Errorf(parley.CodeNotFound, "webhook not found")
+	}
+	return w, translate(err)
 }
 
 // DeleteOutgoingWebhook implements parley.OutgoingWebhookStore.

@@ -70,7 +70,7 @@ type committer struct {
 	// heads caches conversations' committed convState across batches, so a
 	// batch reads a conversation's row only on its first append after a
 	// restart. Only the committer goroutine touches it; the committer is the
-	// only writer of last_seq/last_at, and num and broadcast never change.
+	// only writer of last_seq/last_at/last_user, and num and broadcast never change.
 	// A batch's states are copied in after its commit succeeded; a failed
 	// commit clears it.
 	heads  map[string]convState
@@ -100,12 +100,12 @@ const (
 )
 
 var stmtSQL = [numStmts]string{
-	stmtConv: `SELECT c.num, h.last_seq, h.last_at, c.broadcast FROM conversations c
+	stmtConv: `SELECT c.num, h.last_seq, h.last_at, c.broadcast, h.last_user, h.last_user_at FROM conversations c
 		JOIN conversation_heads h ON h.num = c.num WHERE c.id = ?`,
 	stmtRole: `SELECT role FROM members WHERE conversation_id = ? AND user_id = ?`,
 	stmtInsert: `INSERT INTO messages (conv, seq, id, sender_id, client_msg_id, kind, body, reply_to,
 		mentions, system, created_at, attachments) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
-	stmtBump: `UPDATE conversation_heads SET last_seq = ?, last_at = max(last_at, ?) WHERE num = ?`,
+	stmtBump: `UPDATE conversation_heads SET last_seq = ?, last_at = max(last_at, ?), last_user = ?, last_user_at = ? WHERE num = ?`,
 }
 
 // The write transaction is the parley.MemberTx of the membership rules.
@@ -337,7 +337,7 @@ func (s *Store) runBatch(batch []*op) {
 		if !cs.dirty {
 			continue
 		}
-		if _, err := w.stmt(stmtBump).ExecContext(ctx, cs.LastSeq, cs.LastAt, cs.num); err != nil {
+		if _, err := w.stmt(stmtBump).ExecContext(ctx, cs.LastSeq, cs.LastAt, cs.LastUser, cs.LastUserAt, cs.num); err != nil {
 			_ = tx.Rollback()
 			fail(err)
 			return
@@ -378,7 +378,7 @@ func (w *wtx) conv(id string) (*convState, error) {
 		return cs, nil
 	}
 	cs := &convState{}
-	err := w.stmt(stmtConv).QueryRowContext(w.ctx, id).Scan(&cs.num, &cs.LastSeq, &cs.LastAt, &cs.Broadcast)
+	err := w.stmt(stmtConv).QueryRowContext(w.ctx, id).Scan(&cs.num, &cs.LastSeq, &cs.LastAt, &cs.Broadcast, &cs.LastUser, &cs.LastUserAt)
 	if err == sql.ErrNoRows {
 		return nil, parley.ErrConversationNotFound()
 	}

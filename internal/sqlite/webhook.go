@@ -82,6 +82,21 @@ func (s *Store) ActiveOutgoingWebhooks(ctx context.Context) ([]parley.OutgoingWe
 	return s.outHooks(ctx, `SELECT `+outHookColumns+` FROM outgoing_webhooks WHERE disabled = 0 ORDER BY id`)
 }
 
+// EnableOutgoingWebhook implements parley.OutgoingWebhookStore.
+func (s *Store) EnableOutgoingWebhook(ctx context.Context, botID, id string) (parley.OutgoingWebhook, error) {
+	var w parley.OutgoingWebhook
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		w, err = scanOutHook(tx.QueryRowContext(ctx, `UPDATE outgoing_webhooks SET disabled = 0, failures = 0
+			WHERE bot_id = ? AND id = ? RETURNING `+outHookColumns, botID, id))
+		if err == sql.ErrNoRows {
+			return parley.Errorf(parley.CodeNotFound, "webhook not found")
+		}
+		return err
+	})
+	return w, err
+}
+
 // DeleteOutgoingWebhook implements parley.OutgoingWebhookStore.
 func (s *Store) DeleteOutgoingWebhook(ctx context.Context, botID, id string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {

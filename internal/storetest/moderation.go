@@ -17,6 +17,7 @@ func testModeration(t *testing.T, open Opener) {
 	t.Run("reports", func(t *testing.T) { reportQueue(t, open) })
 	t.Run("audit filters", func(t *testing.T) { auditFilters(t, open) })
 	t.Run("stats counters", func(t *testing.T) { statsCounters(t, open) })
+	t.Run("response times at append", func(t *testing.T) { responseTimesAtAppend(t, open) })
 }
 
 // moderationBlocks: blocking is idempotent and keeps the first time;
@@ -236,15 +237,38 @@ func statsCounters(t *testing.T, open Opener) {
 	ctx := context.Background()
 	s := open(t)
 	c, u, v := parley.NewID(), parley.NewID(), parley.NewID()
-	d := []parley.StatsDelta{{ConversationID: c, Hour: 100, UserID: u, Messages: 2}, {ConversationID: c, Hour: 100, UserID: v, Reactions: 1},
+	d := []parley.StatsDelta{{ConversationID: c, Hour: 100, UserID: u, Messages: 2, Responses: 1, ResponseMillis: 1500},
+		{ConversationID: c, Hour: 100, UserID: v, Reactions: 1},
 		{ConversationID: c, Hour: 101, UserID: u, Messages: 1}, {ConversationID: parley.NewID(), Hour: 100, UserID: u, Messages: 9}}
+	r := []parley.ResponseDelta{{ConversationID: c, Hour: 100, Bucket: 2, Count: 1}, {ConversationID: c, Hour: 100, Bucket: 0, Count: 3},
+		{ConversationID: c, Hour: 102, Bucket: 2, Count: 5}, {ConversationID: parley.NewID(), Hour: 100, Bucket: 2, Count: 7}}
 	for range 2 {
-		if err := s.AddStats(ctx, d); err != nil {
+		if err := s.AddStats(ctx, d, r); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := s.AddStats(ctx, nil); err != nil {
+	if err := s.AddStats(ctx, nil, nil); err != nil {
 		t.Fatal(err)
+	}
+	if err := s.AddStats(ctx, nil, r[:1]); err != nil { // histogram only
+		t.Fatal(err)
+	}
+	hist, err := s.ResponseRows(ctx, c, 100, 102)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotHist := map[int]parley.ResponseRow{}
+	for _, h := range hist {
+		gotHist[h.Bucket] = h
+	}
+	if len(hist) != 2 || gotHist[2] != (parley.ResponseRow{Hour: 100, Bucket: 2, Count: 3}) || gotHist[0] != (parley.ResponseRow{Hour: 100, Bucket: 0, Count: 6}) {
+		t.Fatalf("response rows %+v", hist)
+	}
+	if hist, _ := s.ResponseRows(ctx, c, 0, 1000); len(hist) != 3 {
+		t.Fatalf("all response rows %+v", hist)
+	}
+	if hist, err := s.ResponseRows(ctx, parley.NewID(), 0, 1000); err != nil || hist == nil || len(hist) != 0 {
+		t.Fatalf("unknown conversation: %+v %v", hist, err)
 	}
 	rows, err := s.StatsRows(ctx, c, 100, 101)
 	if err != nil {
@@ -254,10 +278,81 @@ func statsCounters(t *testing.T, open Opener) {
 	for _, r := range rows {
 		got[r.UserID] = r
 	}
-	if len(rows) != 2 || got[u] != (parley.StatsRow{Hour: 100, UserID: u, Messages: 4}) || got[v] != (parley.StatsRow{Hour: 100, UserID: v, Reactions: 2}) {
+	if len(rows) != 2 || got[u] != (parley.StatsRow{Hour: 100, UserID: u, Messages: 4, Responses: 2, ResponseMillis: 3000}) || got[v] != (parley.StatsRow{Hour: 100, UserID: v, Reactions: 2}) {
 		t.Fatalf("rows %+v", rows)
 	}
 	if rows, _ := s.StatsRows(ctx, c, 0, 1000); len(rows) != 3 {
 		t.Fatalf("all rows %+v", rows)
 	}
+}
+
+// responseTimesAtAppend: the append transaction marks a user message whose
+// sender differs from the previous user message's as a response, with the
+// gap as its response time, when the gap is at most 24 h; system messages,
+// refused appends and resends change nothing; the previous message
+// survives a batch boundary and other conversations' appends.
+func responseTimesAtAppend(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t)
+	u := newUsers(t, s, "rt", 3)
+	c := newConversation(t, s, parley.KindGroup, "g", u[0], u[1])
+	other := newConversation(t, s, parley.KindGroup, "o", u[0], u[1])
+	at := baseTime.Add(time.Hour)
+	send := func(conv, sender, client string, after time.Duration, check parley.AppendCheck) (parley.Message, error) {
+		at = at.Add(after)
+		m := userMsg(conv, sender, client, "x")
+		m.CreatedAt = at
+		var hooked parley.Message
+		got, _, err := s.AppendMessage(ctx, m, check, func(m parley.Message) { hooked = m })
+		if err == nil && hooked.ID != "" {
+			if g1, ok1 := got.ResponseGap(); true {
+				if g2, ok2 := hooked.ResponseGap(); g1 != g2 || ok1 != ok2 {
+					t.Fatalf("returned %v %v, hook %v %v", g1, ok1, g2, ok2)
+				}
+			}
+		}
+		return got, err
+	}
+	want := func(step string, m parley.Message, err error, gap time.Duration, ok bool) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		if g, isResp := m.ResponseGap(); isResp != ok || g != gap {
+			t.Fatalf("%s: response %v %v, want %v %v", step, g, isResp, gap, ok)
+		}
+	}
+	m, err := send(c.ID, u[0], "a1", 0, parley.CheckMember)
+	want("first", m, err, 0, false)
+	m, err = send(c.ID, u[0], "a2", time.Minute, parley.CheckMember)
+	want("same sender", m, err, 0, false)
+	m, err = send(other.ID, u[1], "o1", time.Second, parley.CheckMember)
+	want("other conversation", m, err, 0, false)
+	m, err = send(c.ID, u[1], "b1", 2*time.Minute, parley.CheckMember)
+	want("reply", m, err, 2*time.Minute+time.Second, true)
+	// A system message is not a message of the rule.
+	sys := systemMsg(u[0], parley.SystemConversationUp)
+	sys.ConversationID, sys.CreatedAt = c.ID, at.Add(time.Second)
+	if _, _, err := s.AppendMessage(ctx, sys, parley.CheckNone, nil); err != nil {
+		t.Fatal(err)
+	}
+	// A refused append moves nothing.
+	_, err = send(c.ID, u[2], "x1", 5*time.Second, parley.CheckMember)
+	wantCode(t, err, parley.CodeNotFound)
+	m, err = send(c.ID, u[0], "a3", 25*time.Second, parley.CheckMember)
+	want("reply after a system message", m, err, 30*time.Second, true)
+	// A resend is not counted again.
+	again := userMsg(c.ID, u[0], "a3", "x")
+	again.CreatedAt = at.Add(time.Minute)
+	m, created, err := s.AppendMessage(ctx, again, parley.CheckMember, nil)
+	if created {
+		t.Fatal("resend created")
+	}
+	want("resend", m, err, 0, false)
+	m, err = send(c.ID, u[1], "b2", 25*time.Hour, parley.CheckMember)
+	want("after a day's silence", m, err, 0, false)
+	m, err = send(c.ID, u[0], "a4", 24*time.Hour, parley.CheckMember)
+	want("exactly 24 h", m, err, 24*time.Hour, true)
+	m, err = send(c.ID, u[1], "b3", 0, parley.CheckMember)
+	want("same millisecond", m, err, 0, true)
 }

@@ -133,6 +133,20 @@ func testOutgoingWebhooks(t *testing.T, open Opener) {
 	if err != nil || len(log) != 3 || log[2].Status != parley.DeliveryFailed || log[2].LastError != "HTTP 500" {
 		t.Fatalf("Deliveries = %+v, %v", log, err)
 	}
+	// Re-enabled: active again with no failures; the log stays.
+	_, err = s.EnableOutgoingWebhook(ctx, owner.ID, w.ID)
+	acctCode(t, "EnableOutgoingWebhook(someone else's)", err, parley.CodeNotFound)
+	_, err = s.EnableOutgoingWebhook(ctx, bot.ID, parley.NewID())
+	acctCode(t, "EnableOutgoingWebhook(unknown)", err, parley.CodeNotFound)
+	if e, err := s.EnableOutgoingWebhook(ctx, bot.ID, w.ID); err != nil || e.ID != w.ID || e.Disabled || e.Failures != 0 || e.URL != w.URL || e.Secret != w.Secret {
+		t.Fatalf("EnableOutgoingWebhook = %+v, %v", e, err)
+	}
+	if active, _ := s.ActiveOutgoingWebhooks(ctx); len(active) != parley.OutgoingWebhooksPerBot {
+		t.Fatalf("active after re-enabling = %d", len(active))
+	}
+	if log, _ := s.Deliveries(ctx, w.ID, 10); len(log) != 3 {
+		t.Fatalf("log after re-enabling = %d", len(log))
+	}
 	acctCode(t, "DeleteOutgoingWebhook(someone else's)", s.DeleteOutgoingWebhook(ctx, owner.ID, w.ID), parley.CodeNotFound)
 	if err := s.DeleteOutgoingWebhook(ctx, bot.ID, w.ID); err != nil {
 		t.Fatal(err)

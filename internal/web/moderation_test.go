@@ -149,7 +149,8 @@ func TestBrowserReport(t *testing.T) {
 }
 
 // TestBrowserAnalytics: the owner opens the analytics page from the members
-// dialog and sees the totals and SVG charts of what was sent.
+// dialog and sees the totals and SVG charts of what was sent, response
+// times included.
 func TestBrowserAnalytics(t *testing.T) {
 	env := apitest.Start(t, nil)
 	ctx := context.Background()
@@ -165,11 +166,15 @@ func TestBrowserAnalytics(t *testing.T) {
 		sdkSend(t, bob, g.ID, parley.NewID(), "message "+itoa(int64(i)), 0)
 	}
 	sdkSend(t, alice, g.ID, parley.NewID(), "from the owner", 0)
+	sdkSend(t, bob, g.ID, parley.NewID(), "bob answers", 0)
 	a := newTab(t)
 	signIn(t, a, env.URL, alice, "/c/"+g.ID)
 	a.clickJS(t, `button[aria-label=Members]`)
 	a.clickJS(t, `dialog .stats-link`)
-	a.waitJS(t, "totals", `document.querySelector('.stats-totals [data-fact=messages]')?.textContent === '6' && document.querySelector('.stats-totals [data-fact=active]')?.textContent === '2'`)
+	a.waitJS(t, "totals", `document.querySelector('.stats-totals [data-fact=messages]')?.textContent === '7' && document.querySelector('.stats-totals [data-fact=active]')?.textContent === '2'`)
+	// Response times: alice answered bob, bob answered alice.
+	a.waitJS(t, "response totals", `document.querySelector('.stats-totals [data-fact=responses]')?.textContent === '2' && document.querySelector('.stats-totals [data-fact=median]')?.textContent !== '–'`)
+	a.waitJS(t, "response chart", `document.querySelectorAll('.chart-response svg rect.bar').length === 30 && document.querySelectorAll('.top-responders li').length === 2 && document.querySelector('.top-responders')?.textContent.includes('Bob Chen')`)
 	a.waitJS(t, "charts", `document.querySelectorAll('.chart svg rect.bar').length >= 30 && document.querySelector('.top-posters li')?.textContent.includes('Bob Chen')`)
 	if p := eval[string](t, a, `location.pathname`); p != "/c/"+g.ID+"/stats" {
 		t.Fatalf("path %q", p)

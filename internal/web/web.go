@@ -2,7 +2,7 @@
 // ES modules embedded with go:embed, with no build step.
 //
 // Serving contract:
-//   - App routes ("/", "/login", "/register", "/settings", "/browse", "/admin", "/c/{id}",
+//   - App routes ("/", "/login", "/register", "/settings", "/browse", "/admin", "/bots", "/c/{id}",
 //     "/c/{id}/stats", "/verify-email", "/reset-password")
 //     answer index.html with Cache-Control: no-cache and a strong ETag.
 //   - The service worker is served at /sw.js (no-cache, scope "/").
@@ -116,7 +116,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // isAppRoute reports whether p is a client-side route that loads the app.
 func isAppRoute(p string) bool {
 	switch p {
-	case "/", "/login", "/register", "/settings", "/browse", "/admin", "/verify-email", "/reset-password":
+	case "/", "/login", "/register", "/settings", "/browse", "/admin", "/bots", "/verify-email", "/reset-password":
 		return true
 	}
 	if id, ok := strings.CutPrefix(p, "/c/"); ok {

@@ -41,7 +41,7 @@ func body(t *testing.T, r *http.Response) string {
 
 func TestIndexAndSecurityHeaders(t *testing.T) {
 	h := Handler()
-	for _, p := range []string{"/", "/login", "/register", "/settings", "/browse", "/c/01JABCDEF"} {
+	for _, p := range []string{"/", "/login", "/register", "/settings", "/browse", "/bots", "/c/01JABCDEF"} {
 		r := get(t, h, p, nil)
 		if r.StatusCode != 200 {
 			t.Fatalf("%s: status %d", p, r.StatusCode)

@@ -13,6 +13,7 @@ import { renderSidebar } from './views/sidebar.js';
 import { renderChat } from './views/chat.js';
 import { renderAdmin } from './views/admin.js';
 import { renderStats } from './views/analytics.js';
+import { renderBots } from './views/bots.js';
 import { openNewDirect, openNewGroup, openBrowse, openMembers, openSettings } from './views/dialogs.js';
 import { toast, errorText, confirmDialog, announce } from './views/ui.js';
 import { ensureEmojiFont } from './emojifont.js';
@@ -59,6 +60,7 @@ function route() {
   }
   if (p === '/login' || p === '/register') { history.replaceState({}, '', '/'); }
   if (p === '/admin') { openAdmin(); return; }
+  if (p === '/bots') { openPage(renderBots(ctx)); return; }
   const st = /^\/c\/([^/]+)\/stats$/.exec(p);
   if (st) { openPage(renderStats(ctx, decodeURIComponent(st[1]))); return; }
   const m = /^\/c\/([^/]+)$/.exec(location.pathname);

@@ -9,6 +9,8 @@ import { reportsPanel } from './reports.js';
 import { pushSupported, pushEnabled, enablePush, disablePush } from '../push.js';
 import { twoFactorSection, appPasswordsSection } from './twofactor.js';
 import { dataSection } from './data.js';
+import { retentionSection } from './retention.js';
+import { botsSection } from './bots.js';
 
 // picturePicker is a button that opens the file chooser for a PNG, JPEG,
 // GIF or WebP picture (the file input itself is visually hidden and out of
@@ -220,6 +222,7 @@ export function openMembers(ctx, id) {
     }));
     body.unshift(form);
   }
+  body.push(retentionSection(ctx, c));
   const unsub = [store.on('conv:' + id, render), store.on('blocks', render)];
   const m = modal(c.kind === 'direct' ? 'Members' : `${store.title(c)} — settings and members`, body, { onclose: () => unsub.forEach((f) => f()) });
   store.loadMembers(id).then(render).catch(() => {});
@@ -282,6 +285,7 @@ export function openSettings(ctx) {
     twoFactorSection(ctx),
     appPasswordsSection(ctx),
     dataSection(ctx),
+    botsSection(ctx, () => m.close()),
     err,
     h('div', { class: 'modal-actions spread' },
       h('button', { type: 'button', class: 'btn btn-danger-ghost', onclick: () => { m.close(); ctx.signOut(); } }, icon('logout'), 'Sign out'),
