@@ -1,0 +1,69 @@
+package web_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/parley-chat/parley/internal/web"
+)
+
+// TestE2EEJS runs testdata/e2ee_test.js in headless Chromium: the browser's
+// E2EE core (static/js/e2ee/) against the reference values of
+// e2ee_ref_test.go (X3DH, Double Ratchet, sender keys, safety number,
+// BLAKE2b, Argon2id, backup), then in-page parties with replay, reordering
+// and tampering. Finally the backup blob the browser sealed is opened in Go.
+func TestE2EEJS(t *testing.T) {
+	vectors, err := json.Marshal(e2eeVectors(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", web.Handler())
+	mux.HandleFunc("/test/vectors.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(vectors)
+	})
+	files := http.StripPrefix("/test/", http.FileServer(http.Dir("testdata")))
+	mux.Handle("/test/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", web.CSP)
+		files.ServeHTTP(w, r)
+	}))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	tb := newTab(t)
+	tb.do(t, chromedp.Navigate(srv.URL+"/test/e2ee_test.html"))
+	tb.waitJS(t, "E2EE JS tests to finish", `window.__results && window.__results.done`)
+	res := eval[struct {
+		Passed   []string `json:"passed"`
+		Failures []string `json:"failures"`
+	}](t, tb, `window.__results`)
+	for _, p := range res.Passed {
+		t.Logf("ok   %s", p)
+	}
+	for _, f := range res.Failures {
+		t.Errorf("FAIL %s", f)
+	}
+	if len(res.Passed) < 13 {
+		t.Errorf("only %d JS tests passed", len(res.Passed))
+	}
+	if errs := tb.jsErrors(); len(errs) > 0 {
+		t.Errorf("JavaScript errors: %v", errs)
+	}
+	blob := eval[map[string]any](t, tb, `window.__jsBackup || {}`)
+	if len(blob) == 0 {
+		t.Fatal("the browser made no backup blob")
+	}
+	var want map[string]any
+	v := e2eeVectors(t)["backup"].(map[string]any)["state"]
+	b, _ := json.Marshal(v)
+	_ = json.Unmarshal(b, &want)
+	if got := openBackupGo(t, blob, "browser pass ✓"); !reflect.DeepEqual(got, want) {
+		t.Errorf("browser backup state in Go = %v, want %v", got, want)
+	}
+}
