@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -24,6 +26,16 @@ func TestE2EEJS(t *testing.T) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", web.Handler())
+	// The Go implementation's vectors (docs/e2ee.md §11), when in the tree.
+	spec, specErr := os.ReadFile(filepath.Join("..", "..", "testdata", "e2ee", "vectors.json"))
+	mux.HandleFunc("/test/spec-vectors.json", func(w http.ResponseWriter, r *http.Request) {
+		if specErr != nil {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(spec)
+	})
 	mux.HandleFunc("/test/vectors.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(vectors)
@@ -40,9 +52,16 @@ func TestE2EEJS(t *testing.T) {
 	tb.do(t, chromedp.Navigate(srv.URL+"/test/e2ee_test.html"))
 	tb.waitJS(t, "E2EE JS tests to finish", `window.__results && window.__results.done`)
 	res := eval[struct {
-		Passed   []string `json:"passed"`
-		Failures []string `json:"failures"`
+		Passed      []string `json:"passed"`
+		Failures    []string `json:"failures"`
+		SpecVectors bool     `json:"specVectors"`
 	}](t, tb, `window.__results`)
+	if specErr == nil && !res.SpecVectors {
+		t.Error("testdata/e2ee/vectors.json exists but the page did not check it")
+	}
+	if specErr != nil {
+		t.Logf("testdata/e2ee/vectors.json not in this tree (%v): the Go implementation's vectors are not checked", specErr)
+	}
 	for _, p := range res.Passed {
 		t.Logf("ok   %s", p)
 	}

@@ -263,11 +263,61 @@ test('Engine: sender-key group with rotation', async () => {
   eq((await b.e.open(conv, m3)).body, 'after c left', 'b reads after rotation');
   await rejects(c.e.open(conv, m3), 'missing sender key', 'c cannot read after rotation');
 });
+// The Go implementation's vectors (testdata/e2ee/vectors.json, docs/e2ee.md
+// §11), served by the Go test when the file is in the tree.
+const SV = await fetch('/test/spec-vectors.json').then((r) => (r.ok ? r.json() : null));
+if (SV) test('Go implementation vectors.json: X3DH, ratchet, sender key, safety number, backup', async () => {
+  const X = SV.x3dh, R = SV.ratchet;
+  const ed = (k) => prim.ed25519Import(unb64(k)), xx = (k) => prim.x25519Import(unb64(k));
+  const aIks = await ed(X.a_sign_seed), aIkd = await xx(X.a_dh_priv), bIks = await ed(X.b_sign_seed), bIkd = await xx(X.b_dh_priv);
+  eq([b64(aIks.pub), b64(aIkd.pub), b64(bIks.pub), b64(bIkd.pub)], [X.a_sign_pub, X.a_dh_pub, X.b_sign_pub, X.b_dh_pub], 'public keys');
+  eq(b64(await x3dh.signIKd(bIks, bIkd.pub)), X.b_dh_sig, 'IKd signature');
+  const spk = await xx(X.b_spk_priv), opk = await xx(X.b_opk_priv);
+  eq(b64(await x3dh.signSPK(bIks, X.b_spk_id, spk.pub)), X.b_spk_sig, 'SPK signature');
+  const bundle = { device_id: R.b_device, identity_sign: X.b_sign_pub, identity_dh: X.b_dh_pub, identity_dh_sig: X.b_dh_sig,
+    signed_prekey: { id: X.b_spk_id, key: X.b_spk_pub, sig: X.b_spk_sig }, one_time_prekey: { id: X.b_opk_id, key: X.b_opk_pub } };
+  const init = await x3dh.initiate({ iks: aIks, ikd: aIkd }, await x3dh.parseBundle(bundle), async () => xx(X.a_ek_priv));
+  eq([b64(init.sk), b64(init.ad)], [X.sk, X.ad], 'SK and AD');
+  // Both devices as engines with the fixed ratchet keys: every byte equal.
+  const stA = emptyState(R.a_device, 'ua', aIks, aIkd), stB = emptyState(R.b_device, 'ub', bIks, bIkd);
+  stB.spks.set(X.b_spk_id, spk); stB.opks.set(X.b_opk_id, opk);
+  const keysA = [X.a_ek_priv, R.a_ratchet0_priv, R.a_ratchet1_priv], keysB = [R.b_ratchet0_priv];
+  const A = new Engine(stA, { gen: async () => xx(keysA.shift()) }), B = new Engine(stB, { gen: async () => xx(keysB.shift()) });
+  const conv = R.conversation_id;
+  for (const m of R.messages) {
+    const inner = JSON.parse(m.plaintext);
+    const [snd, rcv, to] = m.from === 'user-a' ? [A, B, R.b_device] : [B, A, R.a_device];
+    const env = await snd.seal(conv, [{ device: to, bundle: to === R.b_device ? bundle : null }], { body: inner.body, reply_to: inner.reply_to, mentions: inner.mentions, attachments: inner.attachments });
+    const e = env.recipients[0];
+    eq([e.type, e.header, e.ct], [m.type, m.header, m.ct], 'envelope entry of ' + inner.body);
+    if (m.x3dh) eq(e.x3dh, m.x3dh, 'x3dh of ' + inner.body);
+    const got = await rcv.open(conv, { v: 1, sender_device: inner.sender_device, recipients: [{ device: to, type: m.type, header: m.header, ct: m.ct, ...(m.x3dh ? { x3dh: m.x3dh } : {}) }] });
+    eq(got, inner, 'inner plaintext of ' + inner.body);
+  }
+  const S = SV.sender_key;
+  let key = { keyId: unb64(S.key_id), ck: unb64(S.chain_key), i: 0, sig: await ed(S.sign_seed) };
+  eq(b64(key.sig.pub), S.sign_pub, 'sender key sign_pub');
+  let recv = senderkey.accept(senderkey.distribution(key, S.conversation_id));
+  for (const m of S.messages) {
+    const out = await senderkey.seal(key, S.conversation_id, utf8(m.plaintext));
+    eq([out.group.iteration, out.group.ct, out.group.sig], [m.iteration, m.ct, m.sig], 'group message ' + m.iteration);
+    key = out.key;
+    const r = await senderkey.open(recv, S.conversation_id, { key_id: S.key_id, iteration: m.iteration, ct: m.ct, sig: m.sig });
+    eq(new TextDecoder().decode(r.pt), m.plaintext, 'group plaintext ' + m.iteration);
+    recv = r.key;
+  }
+  const F = SV.safety;
+  eq(await safety.fingerprint(F.user_a, F.keys_a.map(unb64)), F.fingerprint_a, 'fingerprint a');
+  eq(await safety.safetyNumber({ id: F.user_a, iks: F.keys_a.map(unb64) }, { id: F.user_b, iks: F.keys_b.map(unb64) }), F.safety_number, 'safety number');
+  eq(await backup.open(SV.backup.passphrase, SV.backup.blob), SV.backup.state, 'backup state');
+});
+
 (async () => {
   const results = { passed: [], failures: [] };
   for (const t of tests) {
     try { await t.fn(); results.passed.push(t.name); } catch (e) { results.failures.push(`${t.name}: ${e.message}`); }
   }
+  results.specVectors = !!SV;
   results.done = true;
   document.getElementById('out').textContent = JSON.stringify(results, null, 2);
   window.__results = results;

@@ -66,7 +66,7 @@ export class Engine {
       const targets = recipients.filter((r) => r.device !== s.deviceId);
       if (targets.length > MAX_RECIPIENTS) throw new Error(`too many devices (${targets.length} > ${MAX_RECIPIENTS})`);
       const ctr = (s.ctrOut.get(conv) || 0) + 1;
-      const full = { kind: 'msg', ...inner, conversation_id: conv, sender_device: s.deviceId, ctr };
+      const full = { kind: 'msg', conversation_id: conv, sender_device: s.deviceId, ctr, ...inner };
       const sessions = new Map();
       const entries = [];
       const pairwise = async (r, pt) => {

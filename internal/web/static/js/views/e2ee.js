@@ -33,7 +33,7 @@ export function encryptionSection(ctx) {
   const pass2 = h('input', { type: 'password', autocomplete: 'new-password', class: 'backup-pass2' });
   const msg = h('div', { role: 'status', class: 'muted backup-msg' });
   const btn = h('button', { type: 'button', class: 'btn backup-save' }, 'Save key backup');
-  const del = h('button', { type: 'button', class: 'btn btn-danger-ghost backup-delete' }, 'Delete backup');
+  const del = h('button', { type: 'button', class: 'btn backup-delete' }, 'Delete backup');
   const render = () => {
     const s = e?.status || 'unavailable';
     info.textContent = STATUS[s] + (s === 'error' && e.statusDetail ? ': ' + e.statusDetail : '') + (s === 'ready' && e.deviceId ? ` Device ${e.deviceId}.` : '');
