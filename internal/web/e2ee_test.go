@@ -29,11 +29,11 @@ func TestE2EEJS(t *testing.T) {
 	// The Go implementation's vectors (docs/e2ee.md §11), when in the tree.
 	spec, specErr := os.ReadFile(filepath.Join("..", "..", "testdata", "e2ee", "vectors.json"))
 	mux.HandleFunc("/test/spec-vectors.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
 		if specErr != nil {
-			http.NotFound(w, r)
+			_, _ = w.Write([]byte("null")) // not a 404: the page counts console errors
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(spec)
 	})
 	mux.HandleFunc("/test/vectors.json", func(w http.ResponseWriter, r *http.Request) {

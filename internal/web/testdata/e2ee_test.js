@@ -157,6 +157,7 @@ test('Backup: opens the Go blob; a browser blob for Go to open', async () => {
   assert(err instanceof backup.BackupError, 'wrong passphrase refused');
   window.__jsBackup = await backup.seal('browser pass ✓', B.state, { t: 1, m: 1024, p: 1 });
   eq(await backup.open('browser pass ✓', window.__jsBackup), B.state, 'round trip');
+  assert(backup.stats.worker >= 4 && backup.stats.inline === 0, 'Argon2id ran in the worker: ' + JSON.stringify(backup.stats));
 });
 
 // --- two in-page parties on the Engine ---
