@@ -3,15 +3,10 @@ package web_test
 import (
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
-
-	"github.com/chromedp/chromedp"
-
-	"github.com/parley-chat/parley/internal/web"
 )
 
 // TestE2EEJS runs testdata/e2ee_test.js in headless Chromium: the browser's
@@ -24,55 +19,27 @@ func TestE2EEJS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/", web.Handler())
 	// The Go implementation's vectors (docs/e2ee.md §11), when in the tree.
 	spec, specErr := os.ReadFile(filepath.Join("..", "..", "testdata", "e2ee", "vectors.json"))
-	mux.HandleFunc("/test/spec-vectors.json", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		if specErr != nil {
-			_, _ = w.Write([]byte("null")) // not a 404: the page counts console errors
-			return
-		}
-		_, _ = w.Write(spec)
+	tb, res := runJSPage(t, "e2ee_test.html", 13, func(mux *http.ServeMux) {
+		mux.HandleFunc("/test/spec-vectors.json", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			if specErr != nil {
+				_, _ = w.Write([]byte("null")) // not a 404: the page counts console errors
+				return
+			}
+			_, _ = w.Write(spec)
+		})
+		mux.HandleFunc("/test/vectors.json", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(vectors)
+		})
 	})
-	mux.HandleFunc("/test/vectors.json", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(vectors)
-	})
-	files := http.StripPrefix("/test/", http.FileServer(http.Dir("testdata")))
-	mux.Handle("/test/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Security-Policy", web.CSP)
-		files.ServeHTTP(w, r)
-	}))
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-
-	tb := newTab(t)
-	tb.do(t, chromedp.Navigate(srv.URL+"/test/e2ee_test.html"))
-	tb.waitJS(t, "E2EE JS tests to finish", `window.__results && window.__results.done`)
-	res := eval[struct {
-		Passed      []string `json:"passed"`
-		Failures    []string `json:"failures"`
-		SpecVectors bool     `json:"specVectors"`
-	}](t, tb, `window.__results`)
 	if specErr == nil && !res.SpecVectors {
 		t.Error("testdata/e2ee/vectors.json exists but the page did not check it")
 	}
 	if specErr != nil {
 		t.Logf("testdata/e2ee/vectors.json not in this tree (%v): the Go implementation's vectors are not checked", specErr)
-	}
-	for _, p := range res.Passed {
-		t.Logf("ok   %s", p)
-	}
-	for _, f := range res.Failures {
-		t.Errorf("FAIL %s", f)
-	}
-	if len(res.Passed) < 13 {
-		t.Errorf("only %d JS tests passed", len(res.Passed))
-	}
-	if errs := tb.jsErrors(); len(errs) > 0 {
-		t.Errorf("JavaScript errors: %v", errs)
 	}
 	blob := eval[map[string]any](t, tb, `window.__jsBackup || {}`)
 	if len(blob) == 0 {
