@@ -38,6 +38,8 @@ export class E2EE extends EventTarget {
     this.queues = new Map(); // conversation id → {pending: Map(key → m), running}
     this.failures = 0;
     this.meta = { seq: new Map(), known: new Map(), verified: new Map(), changed: new Set() };
+    this.editing = new Map(); // message id → plaintext of my edit in flight
+    this.membersLoaded = new Set(); // group ids whose member list was read once
     this.ready = new Promise((r) => { this.markReady = r; });
   }
 
@@ -201,9 +203,15 @@ export class E2EE extends EventTarget {
 
   // Sending ----------------------------------------------------------------
 
+  // #memberIds lists the members to encrypt for: a group's full list is read
+  // once (receipts alone may have filled c.members partly); member frames
+  // keep it current after that.
   async #memberIds(c) {
-    if (!c.members || c.members.size < (c.kind === 'direct' ? 2 : 1)) await this.store.loadMembers(c.id, false);
-    return [...(c.members?.keys() || [])];
+    if ((c.kind !== 'direct' && !this.membersLoaded.has(c.id)) || !c.members || c.members.size < 2) {
+      await this.store.loadMembers(c.id, false);
+      this.membersLoaded.add(c.id);
+    }
+    return [...(this.store.convs.get(c.id)?.members?.keys() || c.members?.keys() || [])];
   }
 
   // seal builds the envelope of inner for conversation c.
@@ -245,11 +253,14 @@ export class E2EE extends EventTarget {
   async edit(c, m, body) {
     const inner = { body, reply_to: m.reply_to || 0, mentions: [], attachments: m.e2ee_files || [], edit_of: m.id };
     const env = await this.seal(c, inner);
-    const r = await this.api.req('PATCH', `/conversations/${enc(c.id)}/messages/${m.seq}`, { body: '', e2ee: env });
-    const updated = r?.message ?? r;
     const rec = { body, reply_to: m.reply_to || 0, e2ee_files: inner.attachments, e2ee_status: 'ok' };
-    if (updated?.id) await this.#remember(updated, rec);
-    return updated ? { ...updated, ...rec } : null;
+    this.editing.set(m.id, rec);
+    try {
+      const r = await this.api.req('PATCH', `/conversations/${enc(c.id)}/messages/${m.seq}`, { body: '', e2ee: env });
+      const updated = r?.message ?? r;
+      if (updated?.id) await this.#remember(updated, rec);
+      return updated ? { ...updated, ...rec } : null;
+    } finally { this.editing.delete(m.id); }
   }
 
   // Receiving --------------------------------------------------------------
@@ -262,10 +273,18 @@ export class E2EE extends EventTarget {
     await keystore.put(this.#k('plain', k), rec);
   }
 
+  // #own is the plaintext this browser sent as m: its own send (by
+  // client_msg_id) or, for an edited message, the edit being made.
+  #own(m) {
+    if (!this.deviceId || m.e2ee?.sender_device !== this.deviceId) return null;
+    if (m.edited_at) return this.editing.get(m.id) || null;
+    return (m.client_msg_id && this.plain.get('cmid:' + m.client_msg_id)) || null;
+  }
+
   // transform is Store.addMessages' hook (synchronous).
   transform(m) {
     if (!m?.e2ee || m.deleted || m.e2ee_status) return m;
-    const rec = this.plain.get(this.#key(m)) || (m.client_msg_id && m.e2ee.sender_device === this.deviceId && this.plain.get('cmid:' + m.client_msg_id));
+    const rec = this.#own(m) || this.plain.get(this.#key(m));
     if (rec) return { ...m, ...rec };
     this.#enqueue(m);
     return { ...m, body: '', e2ee_status: 'pending' };
@@ -298,14 +317,24 @@ export class E2EE extends EventTarget {
   // #decrypt returns the fields to merge into m, from the cache or by
   // decrypting (after the messages before it this browser has not seen).
   async #decrypt(m) {
-    const k = this.#key(m);
-    let rec = this.plain.get(k) || await keystore.get(this.#k('plain', k));
-    if (!rec && m.client_msg_id && m.e2ee.sender_device === this.deviceId) rec = await keystore.get(this.#k('plain', 'cmid:' + m.client_msg_id));
-    if (rec) { this.plain.set(k, rec); return rec; }
+    const rec = await this.#cached(m);
+    if (rec) return rec;
     const last = this.meta.seq.get(m.conversation_id);
     if (last !== undefined && m.seq > last + 1) await this.#fill(m.conversation_id, last, m.seq);
-    rec = this.plain.get(k) || await this.#open(m);
-    return rec;
+    return (await this.#cached(m)) || this.#open(m);
+  }
+
+  // #cached finds m's plaintext in memory or IndexedDB (own sends by
+  // client_msg_id first: they have no entry for this device).
+  async #cached(m) {
+    const k = this.#key(m);
+    let rec = this.#own(m);
+    if (!rec && !m.edited_at && this.deviceId && m.e2ee?.sender_device === this.deviceId && m.client_msg_id) {
+      rec = await keystore.get(this.#k('plain', 'cmid:' + m.client_msg_id));
+    }
+    rec = rec || this.plain.get(k) || await keystore.get(this.#k('plain', k));
+    if (rec) { this.plain.set(k, rec); this.#advance(m); }
+    return rec || null;
   }
 
   // #fill decrypts, in order, the messages between after and before that
@@ -319,8 +348,7 @@ export class E2EE extends EventTarget {
         if (x.seq >= before) return;
         after = x.seq;
         if (!x.e2ee || x.deleted) { this.#advance(x); continue; }
-        const k = this.#key(x);
-        if (!this.plain.get(k) && !await keystore.get(this.#k('plain', k))) await this.#open(x);
+        if (!await this.#cached(x)) await this.#open(x);
       }
     }
   }
@@ -365,15 +393,16 @@ export class E2EE extends EventTarget {
     const sha = await prim.sha256(data);
     const blob = new File([ct], 'encrypted.bin', { type: 'application/octet-stream' });
     const att = await this.api.upload(blob, opts);
-    return { url: att.url || `/api/v1/attachments/${enc(att.id)}/content`, id: att.id, name: file.name || 'file', mime: file.type || 'application/octet-stream',
+    return { url: `/api/v1/attachments/${enc(att.id)}/content`, id: att.id, name: file.name || 'file', mime: file.type || 'application/octet-stream',
       size: data.length, key: b64(key), nonce: b64(nonce), sha256: b64(sha) };
   }
 
   // decryptFile downloads and decrypts an attachment object; resolves to a
   // Blob, or throws "could not decrypt: …".
   async decryptFile(a) {
+    // Only an attachment download: the URL comes from another member.
     const path = String(a.url || '').replace(/^\/api\/v1/, '');
-    if (!path.startsWith('/')) throw new DecryptError(FORGED, 'attachment address');
+    if (!/^\/attachments\/[A-Za-z0-9_-]{1,64}\/content$/.test(path)) throw new DecryptError(FORGED, 'attachment address');
     const ct = new Uint8Array(await (await this.api.blob(path)).arrayBuffer());
     let pt;
     try { pt = await prim.aesGcmDecrypt(unb64n(a.key, 32), unb64n(a.nonce, 12), ct); } catch (e) { throw asDecryptError(e); }

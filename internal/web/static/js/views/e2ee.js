@@ -34,8 +34,10 @@ export function encryptionSection(ctx) {
   const msg = h('div', { role: 'status', class: 'muted backup-msg' });
   const btn = h('button', { type: 'button', class: 'btn backup-save' }, 'Save key backup');
   const del = h('button', { type: 'button', class: 'btn backup-delete' }, 'Delete backup');
+  const restoreBtn = h('button', { type: 'button', class: 'btn restore-open', hidden: true, onclick: () => restorePrompt(ctx) }, 'Restore keys…');
   const render = () => {
     const s = e?.status || 'unavailable';
+    restoreBtn.hidden = s !== 'restore';
     info.textContent = STATUS[s] + (s === 'error' && e.statusDetail ? ': ' + e.statusDetail : '') + (s === 'ready' && e.deviceId ? ` Device ${e.deviceId}.` : '');
     btn.disabled = s !== 'ready';
     del.disabled = s !== 'ready';
@@ -57,7 +59,7 @@ export function encryptionSection(ctx) {
   });
   render();
   e?.addEventListener('state', render);
-  return h('fieldset', { class: 'field e2ee-settings' }, h('legend', {}, 'End-to-end encryption'), info,
+  return h('fieldset', { class: 'field e2ee-settings' }, h('legend', {}, 'End-to-end encryption'), info, restoreBtn,
     h('div', { class: 'hint' }, 'A key backup lets you read new encrypted messages again in another browser: the keys of this device are encrypted with your passphrase before they leave the browser. Messages from before a restore cannot be read there. Without the passphrase nobody, not even the server, can open it.'),
     field('Backup passphrase', pass1), field('Repeat the passphrase', pass2),
     h('div', { class: 'row' }, btn, del), msg);
