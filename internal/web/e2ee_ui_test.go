@@ -121,7 +121,7 @@ func noJSErrors(t *testing.T, tabs ...*tab) {
 
 // TestBrowserE2EEDirect: two users register (each browser makes and
 // publishes its device keys), start a chat with "New encrypted chat", talk
-// both ways; the server stores only envelopes (empty body); lock markers;
+// both ways and edit; the server stores only envelopes (empty body); lock markers;
 // both see the same safety number and one marks it verified; the search
 // dialog says encrypted conversations are not searchable; a forged envelope
 // shows "could not decrypt: …" and never its bytes; a new device of the
@@ -153,6 +153,11 @@ func TestBrowserE2EEDirect(t *testing.T) {
 	for _, s := range []string{"reply one", "reply two", "reply three"} {
 		waitBody(t, a, s)
 	}
+	// An edit carries a new envelope.
+	eval[bool](t, a, `(() => { const w = window.parley.store.win(`+js(conv)+`); window.parley.startEdit([...w.bySeq.values()].find(x => x.body === 'third secret')); return true })()`)
+	send(t, a, "third secret, edited")
+	waitBody(t, b, "third secret, edited")
+	waitBody(t, a, "third secret, edited")
 
 	// The server holds ciphertext only.
 	asAlice := restAs(t, env, "alice")

@@ -285,7 +285,7 @@ export class E2EE extends EventTarget {
   transform(m) {
     if (!m?.e2ee || m.deleted || m.e2ee_status) return m;
     const rec = this.#own(m) || this.plain.get(this.#key(m));
-    if (rec) return { ...m, ...rec };
+    if (rec) { this.#advance(m); return { ...m, ...rec }; }
     this.#enqueue(m);
     return { ...m, body: '', e2ee_status: 'pending' };
   }
