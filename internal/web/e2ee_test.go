@@ -21,7 +21,7 @@ func TestE2EEJS(t *testing.T) {
 	}
 	// The Go implementation's vectors (docs/e2ee.md §11), when in the tree.
 	spec, specErr := os.ReadFile(filepath.Join("..", "..", "testdata", "e2ee", "vectors.json"))
-	tb, res := runJSPage(t, "e2ee_test.html", 13, func(mux *http.ServeMux) {
+	tb, res := runJSPage(t, "e2ee_test.html", 14, func(mux *http.ServeMux) {
 		mux.HandleFunc("/test/spec-vectors.json", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			if specErr != nil {

@@ -12,6 +12,7 @@ import * as senderkey from '/assets/js/e2ee/senderkey.js';
 import * as safety from '/assets/js/e2ee/safety.js';
 import * as backup from '/assets/js/e2ee/backup.js';
 import { Engine, emptyState } from '/assets/js/e2ee/engine.js';
+import * as device from '/assets/js/e2ee/device.js';
 
 const tests = [];
 const test = (name, fn) => tests.push({ name, fn });
@@ -264,6 +265,52 @@ test('Engine: sender-key group with rotation', async () => {
   eq((await b.e.open(conv, m3)).body, 'after c left', 'b reads after rotation');
   await rejects(c.e.open(conv, m3), 'missing sender key', 'c cannot read after rotation');
 });
+test('Device: registration body, non-extractable keys, prekey upkeep, backup state and restore', async () => {
+  const calls = [];
+  let count = 100;
+  const api = { req: async (method, path, body) => {
+    calls.push({ method, path, body });
+    if (method === 'POST' && path === '/e2ee/devices') return { device_id: 'dev1' };
+    if (path.endsWith('/prekey_count')) return { count };
+    return null;
+  } };
+  const st = await device.create('u1');
+  await device.register(api, st, 'Web test');
+  eq(st.deviceId, 'dev1', 'device id from the server');
+  const reg = calls[0].body;
+  eq([reg.one_time_prekeys.length, reg.signed_prekey.id], [100, 1], '100 one-time prekeys and signed prekey 1');
+  const bundle = { device_id: 'dev1', identity_sign: reg.identity_sign, identity_dh: reg.identity_dh, identity_dh_sig: reg.identity_dh_sig,
+    signed_prekey: reg.signed_prekey, one_time_prekey: reg.one_time_prekeys[0] };
+  await x3dh.parseBundle(bundle); // both signatures verify
+  const keys = [st.iks.priv, st.ikd.priv, ...[...st.spks.values()].map((k) => k.priv), ...[...st.opks.values()].map((k) => k.priv)];
+  assert(keys.every((k) => k instanceof CryptoKey && k.extractable === false), 'every private key is non-extractable');
+  assert(st.wrapKey.extractable === false, 'the wrapping key is non-extractable');
+  let threw = false; try { await crypto.subtle.exportKey('pkcs8', st.iks.priv); } catch { threw = true; }
+  assert(threw, 'the identity key cannot be exported');
+  // Upkeep: nothing to do at 100 prekeys; below 20 it tops up to 100; a week later a new signed prekey.
+  eq(await device.upkeep(api, st), false, 'no upkeep needed');
+  count = 15;
+  eq(await device.upkeep(api, st), true, 'replenished');
+  const up = calls[calls.length - 1];
+  eq([up.method, up.path, up.body.one_time_prekeys.length], ['POST', '/e2ee/devices/dev1/one_time_prekeys', 85], 'uploads 85');
+  count = 100;
+  eq(await device.upkeep(api, st, Date.now() + device.SPK_ROTATE_MS + 1000), true, 'rotated');
+  const put = calls[calls.length - 1];
+  eq([put.method, put.path, put.body.id], ['PUT', '/e2ee/devices/dev1/signed_prekey', 2], 'new signed prekey 2');
+  await x3dh.parseBundle({ ...bundle, signed_prekey: put.body });
+  // Backup state → restore: the same device, able to answer a prekey message.
+  st.opks.delete(1);
+  const bs = await device.backupState(st);
+  eq([bs.device_id, bs.signed_prekeys.map((k) => k.id), bs.one_time_prekeys.length], ['dev1', [1, 2], 184], 'backup state (used prekeys left out)');
+  const r = await device.restore('u1', JSON.parse(JSON.stringify(bs)));
+  eq([b64(r.iks.pub), b64(r.ikd.pub), b64(r.spks.get(2).pub), b64(r.opks.get(5).pub)], [b64(st.iks.pub), b64(st.ikd.pub), b64(st.spks.get(2).pub), b64(st.opks.get(5).pub)], 'same keys');
+  assert(r.iks.priv.extractable === false && r.opks.get(5).priv.extractable === false, 'restored keys non-extractable');
+  eq([r.nextOpk, r.nextSpk], [st.nextOpk, st.nextSpk], 'id counters carried over');
+  const peer = await newDevice('devP', 'up');
+  const env = await peer.e.seal('c9', [{ device: 'dev1', bundle: { ...bundle, one_time_prekey: { id: 5, key: b64(st.opks.get(5).pub) } } }], { body: 'to the restored device' });
+  eq((await new Engine(r).open('c9', env)).body, 'to the restored device', 'restored device reads a new session');
+});
+
 // The Go implementation's vectors (testdata/e2ee/vectors.json, docs/e2ee.md
 // §11), served by the Go test when the file is in the tree.
 const SV = await fetch('/test/spec-vectors.json').then((r) => (r.ok ? r.json() : null));

@@ -398,7 +398,8 @@ async function fetchMessage(id, seq) {
   if (ctx.fetching.has(key)) return;
   ctx.fetching.add(key);
   try {
-    const m = await api.message(id, seq);
+    let m = await api.message(id, seq);
+    if (m?.e2ee && ctx.store.transform) m = ctx.store.transform(m); // decrypted later in place
     if (m?.seq) {
       const w = ctx.store.win(id);
       // Kept out of the window's seq list so it does not fake a loaded range.

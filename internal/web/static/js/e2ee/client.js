@@ -309,7 +309,13 @@ export class E2EE extends EventTarget {
         const m = all[0];
         q.pending.delete(this.#key(m));
         const rec = await this.#decrypt(m);
-        this.store.addMessages([{ ...m, ...rec }]);
+        // A message held outside the window's seq list (a reply's original
+        // fetched alone, app.js fetchMessage) stays outside it.
+        const w = this.store.msgs.get(m.conversation_id);
+        if (w && w.bySeq.has(m.seq) && !w.seqs.includes(m.seq)) {
+          w.bySeq.set(m.seq, { ...m, ...rec });
+          this.store.emit('msgs:' + m.conversation_id);
+        } else this.store.addMessages([{ ...m, ...rec }]);
       }
     } finally { q.running = false; }
   }

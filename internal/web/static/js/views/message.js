@@ -8,7 +8,7 @@ import { avatar, modal, errorText, toast } from './ui.js';
 // can keep unchanged rows (and their focus) across re-renders.
 export function signature(ctx, c, m, o) {
   const reply = m.reply_to ? ctx.store.message(c.id, m.reply_to) : null;
-  return JSON.stringify([m.body, m.e2ee_status, m.e2ee_error, m.edited_at, m.deleted, m.reactions, (m.attachments || []).map((a) => a.id), o.cont, o.tick, o.seen, reply?.body, reply?.deleted,
+  return JSON.stringify([m.body, m.e2ee_status, m.e2ee_error, m.edited_at, m.deleted, m.reactions, (m.attachments || []).map((a) => a.id), o.cont, o.tick, o.seen, reply?.body, reply?.deleted, reply?.e2ee_status,
     ctx.store.displayName(m.sender_id), ctx.store.users.size, o.status, o.last, hidden(ctx.store, c, m)]);
 }
 
@@ -90,7 +90,8 @@ function quote(ctx, c, seq) {
   const { store } = ctx;
   const r = store.message(c.id, seq);
   if (!r) ctx.fetchMessage(c.id, seq);
-  const text = !r ? 'Original message' : r.deleted ? 'Message deleted' : (r.body || '').slice(0, 200);
+  const text = !r ? 'Original message' : r.deleted ? 'Message deleted' : r.e2ee_status === 'failed' ? 'Could not decrypt'
+    : r.e2ee_status === 'pending' ? 'Encrypted message' : (r.body || '').slice(0, 200);
   return h('button', { type: 'button', class: 'quote', onclick: (e) => { e.stopPropagation(); ctx.jumpTo(seq); }, 'aria-label': 'Go to replied message' },
     h('span', { class: 'quote-name' }, r ? store.displayName(r.sender_id) : 'Reply'),
     h('span', { class: 'quote-text' }, text));
