@@ -158,6 +158,17 @@ func TestBrowserE2EEDirect(t *testing.T) {
 	send(t, a, "third secret, edited")
 	waitBody(t, b, "third secret, edited")
 	waitBody(t, a, "third secret, edited")
+	// After a reload the history shows from this browser's store (the
+	// message keys are gone) and the sessions go on.
+	a.do(t, chromedp.Reload())
+	a.waitJS(t, "alice back online", `document.documentElement.dataset.conn === 'online' && window.parley?.e2ee?.status === 'ready'`)
+	for _, s := range []string{"first secret", "second secret", "third secret, edited", "reply one", "reply three"} {
+		waitBody(t, a, s)
+	}
+	send(t, b, "after the reload")
+	waitBody(t, a, "after the reload")
+	send(t, a, "answer after the reload")
+	waitBody(t, b, "answer after the reload")
 
 	// The server holds ciphertext only.
 	asAlice := restAs(t, env, "alice")
