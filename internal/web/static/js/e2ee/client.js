@@ -123,6 +123,14 @@ export class E2EE extends EventTarget {
 
   async deleteBackup() { await this.api.req('DELETE', '/e2ee/backup'); }
 
+  // removeDevice deletes another device of this account (its keys stop
+  // receiving messages; the others see a key change).
+  async removeDevice(id) {
+    if (id === this.deviceId) throw new Error('this browser’s own device cannot be removed here');
+    await this.api.req('DELETE', `/e2ee/devices/${enc(id)}`);
+    this.devCache.delete(this.me);
+  }
+
   // whenReady waits for this browser's keys; it throws when there are none
   // to wait for (server without E2EE, setup failed).
   async whenReady() {

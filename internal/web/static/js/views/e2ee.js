@@ -57,10 +57,27 @@ export function encryptionSection(ctx) {
   del.addEventListener('click', async () => {
     try { await e.deleteBackup(); msg.textContent = 'Key backup deleted.'; } catch (ex) { msg.textContent = errorText(ex); }
   });
+  // This account's devices (at most 16 on the server): remove the ones gone.
+  const devList = h('ul', { class: 'session-list e2ee-devices', 'aria-label': 'Devices with encryption keys' });
+  const loadDevices = async () => {
+    if (e?.status !== 'ready') { replace(devList); return; }
+    try {
+      const ds = await e.devices(ctx.store.me.id, true);
+      replace(devList, ds.map((d) => h('li', { class: 'session-row' },
+        h('span', { class: 'pick-text' },
+          h('span', { class: 'pick-name' }, d.name || 'Device', d.device_id === e.deviceId ? h('span', { class: 'role-tag' }, 'this browser') : null),
+          h('span', { class: 'muted' }, d.raw?.created_at ? 'added ' + new Date(d.raw.created_at).toLocaleDateString() : d.device_id)),
+        d.device_id === e.deviceId ? null : h('button', { type: 'button', class: 'btn btn-small remove-device', 'aria-label': 'Remove ' + (d.name || 'device'), onclick: async () => {
+          try { await e.removeDevice(d.device_id); loadDevices(); } catch (ex) { toast(errorText(ex), 'error'); }
+        } }, 'Remove'))));
+    } catch (ex) { replace(devList, h('li', { class: 'form-error' }, errorText(ex))); }
+  };
   render();
-  e?.addEventListener('state', render);
+  loadDevices();
+  e?.addEventListener('state', () => { render(); loadDevices(); });
   return h('fieldset', { class: 'field e2ee-settings' }, h('legend', {}, 'End-to-end encryption'), info, restoreBtn,
     h('div', { class: 'hint' }, 'A key backup lets you read new encrypted messages again in another browser: the keys of this device are encrypted with your passphrase before they leave the browser. Messages from before a restore cannot be read there. Without the passphrase nobody, not even the server, can open it.'),
+    devList,
     field('Backup passphrase', pass1), field('Repeat the passphrase', pass2),
     h('div', { class: 'row' }, btn, del), msg);
 }
