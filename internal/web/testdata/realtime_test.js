@@ -290,6 +290,19 @@ test('messages with attachments go over the socket with attachment_ids, resent w
   eq(rt.outbox.length, 0, 'outbox empty');
 });
 
+test('an encrypted message goes with its envelope and an empty body, the plaintext never in the frame or the outbox', async () => {
+  const { rt } = client();
+  rt.start();
+  const { ws } = connect(rt);
+  const env = { v: 1, sender_device: 'd1', recipients: [{ device: 'd2', type: 'msg', header: 'AAAA', ct: 'BBBB' }] };
+  const e = rt.send('c1', 'top secret', 0, undefined, { e2ee: env });
+  await flush();
+  const f = ws.last();
+  eq([f.type, f.body, f.e2ee, f.client_msg_id], ['send', '', env, e.client_msg_id], 'send frame');
+  assert(!JSON.stringify(rt.outbox).includes('top secret'), 'outbox holds no plaintext');
+  assert(!JSON.stringify(ws.sent).includes('top secret'), 'no frame holds the plaintext');
+});
+
 (async () => {
   const results = { passed: [], failures: [] };
   for (const t of tests) {
