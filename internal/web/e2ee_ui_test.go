@@ -258,7 +258,8 @@ func TestBrowserE2EEDirect(t *testing.T) {
 // TestBrowserE2EEBackupRestore: Alice saves a key backup from the settings;
 // the server holds only the sealed blob; in a new browser profile she is
 // asked for the passphrase (a wrong one is refused), gets her device back,
-// and reads a message Bob sends her afterwards.
+// and reads a message Bob sends her afterwards. Once that device is removed
+// from the account, the browser makes new keys on its next start.
 func TestBrowserE2EEBackupRestore(t *testing.T) {
 	env := apitest.Start(t, nil)
 	requireE2EEServer(t, env)
@@ -309,6 +310,14 @@ func TestBrowserE2EEBackupRestore(t *testing.T) {
 	openConv(t, c, conv)
 	waitBody(t, c, "for the restored browser")
 	noJSErrors(t, b, c)
+
+	// The device is removed from the account (another device's settings):
+	// on its next start this browser notices and makes new keys.
+	if st, res := asAlice("DELETE", "/e2ee/devices/"+dev, nil); st != http.StatusNoContent {
+		t.Fatalf("delete device: %d %v", st, res)
+	}
+	c.do(t, chromedp.Reload())
+	c.waitJS(t, "new keys after the removal", `window.parley?.e2ee?.status === 'ready' && window.parley.e2ee.deviceId && window.parley.e2ee.deviceId !== `+js(dev))
 }
 
 // TestBrowserE2EEGroupFile: an encrypted group of three; a message; Carol is

@@ -142,7 +142,27 @@ export class E2EE extends EventTarget {
   async #upkeep() {
     try {
       if (await device.upkeep(this.api, this.engine.s)) await keystore.put('device:' + this.me, this.engine.s);
-    } catch (e) { console.warn('e2ee prekey upkeep', e); }
+    } catch (e) {
+      if (e.status === 404) { await this.#checkStillRegistered(); return; }
+      console.warn('e2ee prekey upkeep', e);
+    }
+  }
+
+  // #checkStillRegistered makes new keys when the server no longer lists
+  // this browser's device (removed from another device): its old sessions
+  // cannot be used any more.
+  async #checkStillRegistered() {
+    try {
+      const r = await this.api.req('GET', `/e2ee/users/${enc(this.me)}/devices`);
+      if ((r?.devices || []).some((d) => String(d.device_id) === this.deviceId)) return;
+      console.warn('e2ee: this browser\'s device was removed from the account; making new keys');
+      this.#setStatus('starting');
+      this.ready = new Promise((res) => { this.markReady = res; });
+      await this.newDevice();
+    } catch (e) {
+      if (e.status === 404) this.#setStatus('unavailable');
+      else console.warn('e2ee device check', e);
+    }
   }
 
   // Devices ----------------------------------------------------------------
