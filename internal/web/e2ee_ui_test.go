@@ -245,9 +245,9 @@ func TestBrowserE2EEDirect(t *testing.T) {
 
 	// Bob removes that device from his settings.
 	eval[bool](t, b, `(window.parley.openSettings(), true)`)
-	b.waitJS(t, "bob's two devices listed", `document.querySelectorAll('.e2ee-devices .session-row').length === 2 && document.querySelector('.e2ee-devices .role-tag')`)
+	b.waitJS(t, "bob's two devices listed", `document.querySelectorAll('.e2ee-devices .e2ee-device-row').length === 2 && document.querySelector('.e2ee-devices .role-tag')`)
 	b.clickJS(t, `.e2ee-devices .remove-device`)
-	b.waitJS(t, "one device left", `document.querySelectorAll('.e2ee-devices .session-row').length === 1`)
+	b.waitJS(t, "one device left", `document.querySelectorAll('.e2ee-devices .e2ee-device-row').length === 1`)
 	bobID := eval[string](t, b, `window.parley.store.me.id`)
 	if st, res := asBob("GET", "/e2ee/users/"+bobID+"/devices", nil); st != http.StatusOK || len(res["devices"].([]any)) != 1 {
 		t.Fatalf("bob's devices after the removal: %d %v", st, res)

@@ -20,7 +20,7 @@ import * as device from './device.js';
 import * as backup from './backup.js';
 import * as safety from './safety.js';
 import { Engine } from './engine.js';
-import { DecryptError, FORGED, NOT_FOR_THIS_DEVICE, asDecryptError } from './errors.js';
+import { DecryptError, FORGED, NOT_FOR_THIS_DEVICE, UNKNOWN_DEVICE, asDecryptError } from './errors.js';
 
 const enc = encodeURIComponent;
 const DEVICE_TTL = 60 * 1000;
@@ -399,7 +399,7 @@ export class E2EE extends EventTarget {
       const devs = await this.devices(m.sender_id).catch(() => []);
       let dev = devs.find((d) => d.device_id === env?.sender_device);
       if (!dev) dev = (await this.devices(m.sender_id, true).catch(() => [])).find((d) => d.device_id === env?.sender_device);
-      if (!dev) throw new DecryptError(FORGED, 'the sending device is not one of the sender\'s devices');
+      if (!dev) throw new DecryptError(UNKNOWN_DEVICE, 'the sending device is not one of the sender\'s devices');
       const inner = await this.engine.open(m.conversation_id, env, { iksOf: async (id) => (id === dev.device_id ? dev.iks : null) });
       if (m.edited_at && inner.edit_of && inner.edit_of !== m.id) throw new DecryptError(FORGED, 'edit of another message');
       rec = { body: typeof inner.body === 'string' ? inner.body : '', reply_to: Number.isInteger(inner.reply_to) && inner.reply_to > 0 ? inner.reply_to : (m.reply_to || 0),

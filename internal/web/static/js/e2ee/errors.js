@@ -8,6 +8,7 @@ export const REPLAYED = 'replayed or reordered';
 export const FORGED = 'forged';
 export const NOT_FOR_THIS_DEVICE = 'not encrypted for this device';
 export const NO_SENDER_KEY = 'missing sender key';
+export const UNKNOWN_DEVICE = 'unknown sender device';
 
 export class DecryptError extends Error {
   constructor(reason, detail) {

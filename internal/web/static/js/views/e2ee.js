@@ -58,12 +58,12 @@ export function encryptionSection(ctx) {
     try { await e.deleteBackup(); msg.textContent = 'Key backup deleted.'; } catch (ex) { msg.textContent = errorText(ex); }
   });
   // This account's devices (at most 16 on the server): remove the ones gone.
-  const devList = h('ul', { class: 'session-list e2ee-devices', 'aria-label': 'Devices with encryption keys' });
+  const devList = h('ul', { class: 'e2ee-devices', 'aria-label': 'Devices with encryption keys' });
   const loadDevices = async () => {
     if (e?.status !== 'ready') { replace(devList); return; }
     try {
       const ds = await e.devices(ctx.store.me.id, true);
-      replace(devList, ds.map((d) => h('li', { class: 'session-row' },
+      replace(devList, ds.map((d) => h('li', { class: 'e2ee-device-row' },
         h('span', { class: 'pick-text' },
           h('span', { class: 'pick-name' }, d.name || 'Device', d.device_id === e.deviceId ? h('span', { class: 'role-tag' }, 'this browser') : null),
           h('span', { class: 'muted' }, d.raw?.created_at ? 'added ' + new Date(d.raw.created_at).toLocaleDateString() : d.device_id)),
