@@ -13,14 +13,8 @@ import * as safety from '/assets/js/e2ee/safety.js';
 import * as backup from '/assets/js/e2ee/backup.js';
 import { Engine, emptyState } from '/assets/js/e2ee/engine.js';
 import * as device from '/assets/js/e2ee/device.js';
+import { test, assert, eq, run } from '/test/harness.js';
 
-const tests = [];
-const test = (name, fn) => tests.push({ name, fn });
-function assert(cond, msg) { if (!cond) throw new Error('assertion failed: ' + msg); }
-function eq(a, b, msg) {
-  const sa = JSON.stringify(a); const sb = JSON.stringify(b);
-  if (sa !== sb) throw new Error(`${msg}: got ${sa}, want ${sb}`);
-}
 async function rejects(p, reason, msg) {
   try { await p; } catch (e) {
     if (e.name !== 'DecryptError') throw new Error(`${msg}: threw ${e}, not a DecryptError`);
@@ -360,13 +354,4 @@ if (SV) test('Go implementation vectors.json: X3DH, ratchet, sender key, safety 
   eq(await backup.open(SV.backup.passphrase, SV.backup.blob), SV.backup.state, 'backup state');
 });
 
-(async () => {
-  const results = { passed: [], failures: [] };
-  for (const t of tests) {
-    try { await t.fn(); results.passed.push(t.name); } catch (e) { results.failures.push(`${t.name}: ${e.message}`); }
-  }
-  results.specVectors = !!SV;
-  results.done = true;
-  document.getElementById('out').textContent = JSON.stringify(results, null, 2);
-  window.__results = results;
-})();
+run({ specVectors: !!SV });

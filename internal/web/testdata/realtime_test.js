@@ -1,14 +1,7 @@
 // Tests of the WebSocket protocol client (static/js/realtime.js), run in
 // headless Chromium by realtime_js_test.go. Results land in window.__results.
 import { Realtime } from '/assets/js/realtime.js';
-
-const tests = [];
-const test = (name, fn) => tests.push({ name, fn });
-function assert(cond, msg) { if (!cond) throw new Error('assertion failed: ' + msg); }
-function eq(a, b, msg) {
-  const sa = JSON.stringify(a); const sb = JSON.stringify(b);
-  if (sa !== sb) throw new Error(`${msg}: got ${sa}, want ${sb}`);
-}
+import { test, assert, eq, run } from '/test/harness.js';
 
 // FakeWS stands in for the browser WebSocket; tests play the server.
 class FakeWS {
@@ -303,12 +296,4 @@ test('an encrypted message goes with its envelope and an empty body, the plainte
   assert(!JSON.stringify(ws.sent).includes('top secret'), 'no frame holds the plaintext');
 });
 
-(async () => {
-  const results = { passed: [], failures: [] };
-  for (const t of tests) {
-    try { await t.fn(); results.passed.push(t.name); } catch (e) { results.failures.push(`${t.name}: ${e.message}`); }
-  }
-  results.done = true;
-  document.getElementById('out').textContent = JSON.stringify(results, null, 2);
-  window.__results = results;
-})();
+run();
