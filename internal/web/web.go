@@ -32,13 +32,14 @@ var staticFS embed.FS
 
 // CSP is the Content-Security-Policy sent with every response of the handler.
 // connect-src 'self' covers same-origin ws:/wss: in CSP Level 3 browsers;
-// the one Trusted Types policy, parley-sw, only passes the service worker's
-// URL (js/push.js);
+// the Trusted Types policies only pass fixed script URLs: parley-sw the
+// service worker's (js/push.js), parley-worker the Argon2id worker's
+// (js/e2ee/backup.js);
 // img-src blob: admits the object URLs the client makes for attachment
 // thumbnails it fetched with its token.
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
 	"font-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; " +
-	"frame-ancestors 'none'; object-src 'none'; worker-src 'self'; require-trusted-types-for 'script'; trusted-types parley-sw"
+	"frame-ancestors 'none'; object-src 'none'; worker-src 'self'; require-trusted-types-for 'script'; trusted-types parley-sw parley-worker"
 
 // Handler returns the web client's handler. It panics if the embedded assets
 // are inconsistent (a missing or cyclic reference), which the package tests

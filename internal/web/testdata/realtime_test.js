@@ -1,14 +1,7 @@
 // Tests of the WebSocket protocol client (static/js/realtime.js), run in
 // headless Chromium by realtime_js_test.go. Results land in window.__results.
 import { Realtime } from '/assets/js/realtime.js';
-
-const tests = [];
-const test = (name, fn) => tests.push({ name, fn });
-function assert(cond, msg) { if (!cond) throw new Error('assertion failed: ' + msg); }
-function eq(a, b, msg) {
-  const sa = JSON.stringify(a); const sb = JSON.stringify(b);
-  if (sa !== sb) throw new Error(`${msg}: got ${sa}, want ${sb}`);
-}
+import { test, assert, eq, run } from '/test/harness.js';
 
 // FakeWS stands in for the browser WebSocket; tests play the server.
 class FakeWS {
@@ -290,12 +283,17 @@ test('messages with attachments go over the socket with attachment_ids, resent w
   eq(rt.outbox.length, 0, 'outbox empty');
 });
 
-(async () => {
-  const results = { passed: [], failures: [] };
-  for (const t of tests) {
-    try { await t.fn(); results.passed.push(t.name); } catch (e) { results.failures.push(`${t.name}: ${e.message}`); }
-  }
-  results.done = true;
-  document.getElementById('out').textContent = JSON.stringify(results, null, 2);
-  window.__results = results;
-})();
+test('an encrypted message goes with its envelope and an empty body, the plaintext never in the frame or the outbox', async () => {
+  const { rt } = client();
+  rt.start();
+  const { ws } = connect(rt);
+  const env = { v: 1, sender_device: 'd1', recipients: [{ device: 'd2', type: 'msg', header: 'AAAA', ct: 'BBBB' }] };
+  const e = rt.send('c1', 'top secret', 0, undefined, { e2ee: env });
+  await flush();
+  const f = ws.last();
+  eq([f.type, f.body, f.e2ee, f.client_msg_id], ['send', '', env, e.client_msg_id], 'send frame');
+  assert(!JSON.stringify(rt.outbox).includes('top secret'), 'outbox holds no plaintext');
+  assert(!JSON.stringify(ws.sent).includes('top secret'), 'no frame holds the plaintext');
+});
+
+run();

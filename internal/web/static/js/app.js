@@ -21,6 +21,8 @@ import { openSearch } from './views/search.js';
 import { openContacts } from './views/contacts.js';
 import { createCalls } from './views/call.js';
 import { reportMessage, OUTCOME } from './views/reports.js';
+import { E2EE } from './e2ee/client.js';
+import { restorePrompt } from './views/e2ee.js';
 
 const root = document.getElementById('app');
 const api = new Api('');
@@ -112,7 +114,7 @@ function start(me, token) {
     drafts: new Map(), failed: new Map(), left: new Set(), timers: [], chat: null, view: null, openConv: null,
     openId: () => ctx.openConv,
     openSettings: () => openSettings(ctx),
-    openNewDirect: () => openNewDirect(ctx),
+    openNewDirect: (encrypted) => openNewDirect(ctx, encrypted),
     openNewGroup: (k) => openNewGroup(ctx, k),
     openBrowse: () => openBrowse(ctx),
     openMembers: (id) => openMembers(ctx, id),
@@ -127,6 +129,14 @@ function start(me, token) {
     blobs: new Map(),
   };
   ctx.calls = createCalls(ctx);
+  // End-to-end encryption (docs/e2ee.md): this browser's device keys are
+  // loaded or made (or restored from the key backup) in the background;
+  // every stored message passes through its transform (decryption).
+  const e2ee = new E2EE(api, store);
+  ctx.e2ee = e2ee;
+  store.transform = (m) => e2ee.transform(m);
+  e2ee.addEventListener('state', (e) => { if (e.detail.status === 'restore' && ctx?.e2ee === e2ee) restorePrompt(ctx); });
+  e2ee.start();
   window.parley = ctx; // for debugging and the end-to-end tests
   api.onUnauthenticated = () => signOut(true);
 
@@ -285,6 +295,7 @@ function onFrame(f) {
       break;
     case 'contact_accepted':
     case 'contact_removed': store.emit('contacts'); break;
+    case 'e2ee_devices': ctx.e2ee.onDevicesEvent(f); break;
     case 'blocks_changed': store.loadBlocks().catch(() => {}); break;
     case 'report_resolved':
       if (f.report?.held) toast(`Your held message was ${f.report.action === 'approve' ? 'posted' : 'not posted'}${f.report.note ? ' — ' + f.report.note : ''}`);
@@ -341,6 +352,7 @@ function onMember(f) {
   }
   const c = store.convs.get(f.conversation_id);
   if (!c) return;
+  if (f.type === 'member_left' && c.encrypted && c.kind !== 'direct') ctx.e2ee.onMemberGone(c.id);
   if (f.type === 'member_left') { c.members?.delete(f.user_id); c.member_count = Math.max(0, (c.member_count || 1) - 1); } else {
     c.members = c.members || new Map();
     if (f.type === 'member_joined' && !c.members.has(f.user_id)) c.member_count = (c.member_count || 0) + 1;
@@ -377,7 +389,7 @@ function notify(c, m) {
   if (c.muted && !mentioned) return;
   const title = c.kind === 'direct' ? ctx.store.displayName(m.sender_id) : `${ctx.store.displayName(m.sender_id)} in ${ctx.store.title(c)}`;
   try {
-    const n = new Notification(mentioned ? title + ' mentioned you' : title, { body: (m.body || '').slice(0, 200), tag: c.id, icon: '/assets/icon.svg' });
+    const n = new Notification(mentioned ? title + ' mentioned you' : title, { body: m.e2ee ? 'New encrypted message' : (m.body || '').slice(0, 200), tag: c.id, icon: '/assets/icon.svg' });
     n.onclick = () => { window.focus(); nav('/c/' + encodeURIComponent(c.id)); n.close(); };
   } catch { /* some platforms only allow service-worker notifications */ }
 }
@@ -388,7 +400,8 @@ async function fetchMessage(id, seq) {
   if (ctx.fetching.has(key)) return;
   ctx.fetching.add(key);
   try {
-    const m = await api.message(id, seq);
+    let m = await api.message(id, seq);
+    if (m?.e2ee && ctx.store.transform) m = ctx.store.transform(m); // decrypted later in place
     if (m?.seq) {
       const w = ctx.store.win(id);
       // Kept out of the window's seq list so it does not fake a loaded range.

@@ -86,12 +86,15 @@ export class Realtime extends EventTarget {
   }
 
   // send queues a message and returns its outbox entry at once. The entry
-  // survives reloads until the server acknowledges it.
-  send(conversationId, body, replyTo, attachments) {
+  // survives reloads until the server acknowledges it. extra.e2ee is an
+  // encrypted conversation's envelope (docs/e2ee.md §6): the frame then
+  // carries it with an empty body.
+  send(conversationId, body, replyTo, attachments, extra = {}) {
     const entry = {
-      client_msg_id: newClientMsgID(), conversation_id: conversationId, body,
+      client_msg_id: newClientMsgID(), conversation_id: conversationId, body: extra.e2ee ? '' : body,
       reply_to: replyTo || undefined, queued_at: new Date().toISOString(), attempts: 0,
     };
+    if (extra.e2ee) entry.e2ee = extra.e2ee;
     if (attachments?.length) {
       entry.attachments = attachments;
       entry.attachment_ids = attachments.map((a) => a.id);
@@ -276,8 +279,9 @@ export class Realtime extends EventTarget {
     this.#save();
     const frame = {
       type: FRAME.send, conversation_id: entry.conversation_id,
-      client_msg_id: entry.client_msg_id, body: entry.body,
+      client_msg_id: entry.client_msg_id, body: entry.e2ee ? '' : entry.body,
     };
+    if (entry.e2ee) frame.e2ee = entry.e2ee;
     if (entry.reply_to) frame.reply_to = entry.reply_to;
     // Files were uploaded when picked; the send names them like REST does.
     if (entry.attachment_ids?.length) frame.attachment_ids = entry.attachment_ids;

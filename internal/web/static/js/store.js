@@ -24,6 +24,9 @@ export class Store {
     this.mutedLocal = new Set(JSON.parse(localStorage.getItem('parley.muted') || '[]'));
     this.blocked = new Set(); // user ids the signed-in user blocks (their messages collapse)
     this.revealed = new Set(); // "conversation:seq" of collapsed messages shown anyway
+    // transform(m) maps every message before it is stored: the E2EE service
+    // (js/e2ee/client.js) puts a decrypted body, or a placeholder, in place.
+    this.transform = null;
   }
 
   // loadBlocks reads the block list (GET /blocks) and re-renders messages.
@@ -277,8 +280,9 @@ export class Store {
   addMessages(ms) {
     const fresh = [];
     const touched = new Set();
-    for (const m of ms) {
+    for (let m of ms) {
       if (!m || !m.conversation_id || !m.seq) continue;
+      if (this.transform && m.e2ee) m = this.transform(m);
       const w = this.win(m.conversation_id);
       const old = w.bySeq.get(m.seq);
       if (old && !isNewer(m, old)) continue;
@@ -548,5 +552,6 @@ function isNewer(m, old) {
   if (!m.deleted && old.deleted) return false;
   const e = (x) => (x.edited_at ? new Date(x.edited_at).getTime() : 0);
   if (e(m) !== e(old)) return e(m) > e(old);
+  if (m.e2ee_status !== old.e2ee_status) return m.e2ee_status !== 'pending';
   return JSON.stringify(m.reactions || []) !== JSON.stringify(old.reactions || []) || m.body !== old.body;
 }

@@ -5,6 +5,7 @@ import { dayKey, dayLabel, ago } from '../format.js';
 import { convAvatar, toast, errorText } from './ui.js';
 import { messageRow, signature } from './message.js';
 import { composer } from './composer.js';
+import { keyBanner, openSafetyNumber } from './e2ee.js';
 
 const GROUP_MS = 5 * 60 * 1000;
 // FAR: a message more than this many seqs before the loaded ones is reached
@@ -30,7 +31,8 @@ export function renderChat(ctx, id) {
   const jumpBottom = h('button', { type: 'button', class: 'pill jump-bottom', hidden: true, 'aria-label': 'Jump to latest messages', onclick: () => toLatest() }, icon('down'), h('span', {}, 'Latest'));
   const typing = h('div', { class: 'typing-line', 'aria-live': 'polite' });
   const comp = composer(ctx, id, { onSent: () => scrollBottom(true) });
-  const root = h('section', { class: 'chat', 'aria-label': 'Conversation' }, head,
+  const banner = h('div', { class: 'e2ee-banner-slot' });
+  const root = h('section', { class: 'chat', 'aria-label': 'Conversation' }, head, banner,
     h('div', { class: 'msg-area' }, scroller, jumpUnread, jumpBottom), typing, comp.el);
 
   const conv = () => store.convs.get(id);
@@ -47,7 +49,7 @@ export function renderChat(ctx, id) {
       const n = c.member_count || c.members?.size || 0;
       sub = [c.kind === 'channel' ? (c.public === false ? 'Private channel' : 'Public channel') : 'Group', n ? `${n} member${n === 1 ? '' : 's'}` : '', c.topic].filter(Boolean).join(' · ');
     }
-    const sig = JSON.stringify([store.title(c), sub, c.muted, c.kind, store.peerOf(c)?.id, store.presence.get(store.peerOf(c)?.id)?.online]);
+    const sig = JSON.stringify([store.title(c), sub, c.encrypted, c.muted, c.kind, store.peerOf(c)?.id, store.presence.get(store.peerOf(c)?.id)?.online]);
     if (sig === state.headSig) return;
     state.headSig = sig;
     const refocus = head.contains(document.activeElement) ? document.activeElement.dataset.action : null;
@@ -55,8 +57,11 @@ export function renderChat(ctx, id) {
     replace(head,
       act(iconButton('back', 'Back to conversations', () => ctx.nav('/'), 'back-btn'), 'back'),
       convAvatar(store, c),
-      h('div', { class: 'chat-head-text' }, h('h1', { class: 'chat-title' }, store.title(c)), h('div', { class: 'chat-sub' }, sub)),
+      h('div', { class: 'chat-head-text' }, h('h1', { class: 'chat-title' },
+        c.encrypted ? h('span', { class: 'e2ee-lock', role: 'img', 'aria-label': 'End-to-end encrypted', title: 'End-to-end encrypted' }, icon('lock', 'title-icon')) : null,
+        store.title(c)), h('div', { class: 'chat-sub' }, sub)),
       h('div', { class: 'chat-actions' },
+        c.encrypted && c.kind === 'direct' && store.peerOf(c) ? act(iconButton('lock', 'Safety number', () => openSafetyNumber(ctx, conv()), 'safety-btn'), 'safety') : null,
         c.kind === 'direct' && store.peerOf(c) ? act(iconButton('phone', 'Audio call', () => ctx.calls.start(conv(), false), 'call-audio'), 'call-audio') : null,
         c.kind === 'direct' && store.peerOf(c) ? act(iconButton('video', 'Video call', () => ctx.calls.start(conv(), true), 'call-video'), 'call-video') : null,
         act(iconButton(c.muted ? 'bellOff' : 'bell', c.muted ? 'Unmute notifications' : 'Mute notifications', () => ctx.toggleMute(conv()), c.muted ? 'on' : ''), 'mute'),
@@ -104,7 +109,8 @@ export function renderChat(ctx, id) {
       prev = m;
     }
     for (const e of ctx.rt.pending(id)) {
-      const m = { client_msg_id: e.client_msg_id, conversation_id: id, sender_id: me, body: e.body, reply_to: e.reply_to, created_at: e.queued_at, kind: 'user', attachments: e.attachments };
+      const body = e.e2ee ? (ctx.e2ee?.plain.get('cmid:' + e.client_msg_id)?.body ?? '') : e.body;
+      const m = { client_msg_id: e.client_msg_id, conversation_id: id, sender_id: me, body, reply_to: e.reply_to, created_at: e.queued_at, kind: 'user', attachments: e.attachments };
       if (w.seqs.length && [...w.bySeq.values()].some((x) => x.client_msg_id === e.client_msg_id && x.sender_id === me)) continue;
       const o = { cont: false, status: 'pending' };
       out.push({ key: 'p' + e.client_msg_id, sig: 'p', build: () => messageRow(ctx, c, m, o) });
@@ -278,7 +284,9 @@ export function renderChat(ctx, id) {
 
   subs.push(() => document.removeEventListener('click', onTap), () => document.removeEventListener('pointerdown', onPointer, { capture: true }), () => document.removeEventListener('keydown', onKey, { capture: true }), store.on('msgs:' + id, renderList), store.on('outbox', renderList), store.on('users', () => { renderList(); renderHead(); }),
     store.on('conv:' + id, () => { renderHead(); renderList(); }), store.on('presence', renderHead), store.on('typing:' + id, renderTyping),
-    store.on('me', renderList), store.on('blocks', renderList));
+    store.on('me', renderList), store.on('blocks', renderList), store.on('e2ee', renderBanner), store.on('conv:' + id, renderBanner));
+  function renderBanner() { replace(banner, keyBanner(ctx, conv())); }
+  renderBanner();
   const ticker = setInterval(renderTyping, 2000);
 
   // Load: conversation, members (for receipts, mentions, names), messages.

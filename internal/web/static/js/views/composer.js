@@ -11,6 +11,9 @@ export function composer(ctx, id, { onSent }) {
   const { store } = ctx;
   const maxLen = () => ctx.limits?.max_message_chars || ctx.limits?.max_message || 4000;
   const mode = { kind: 'new', msg: null };
+  // In an end-to-end encrypted conversation (docs/e2ee.md) the text and
+  // files are encrypted here; the server only sees ciphertext.
+  const encrypted = () => !!store.convs.get(id)?.encrypted;
   let lastTyping = 0;
   let mention = null; // {start, query, items, index}
 
@@ -41,7 +44,8 @@ export function composer(ctx, id, { onSent }) {
       item.el = chip(item);
       filesEl.append(item.el);
       filesEl.hidden = false;
-      ctx.api.upload(file, { signal: item.ctl.signal, onprogress: (loaded, total) => { item.loaded = loaded; item.total = total; updateChip(item); } })
+      const opts = { signal: item.ctl.signal, onprogress: (loaded, total) => { item.loaded = loaded; item.total = total; updateChip(item); } };
+      (encrypted() ? ctx.e2ee.encryptFile(file, opts) : ctx.api.upload(file, opts))
         .then((att) => { item.att = att; item.loaded = item.total; })
         .catch((e) => {
           if (e?.code === 'aborted' || !files.includes(item)) return;
@@ -208,7 +212,7 @@ export function composer(ctx, id, { onSent }) {
       const m = mode.msg;
       if (body === m.body) { cancel(); return; }
       try {
-        const updated = await ctx.api.edit(id, m.seq, body);
+        const updated = encrypted() ? await ctx.e2ee.edit(store.convs.get(id), m, body) : await ctx.api.edit(id, m.seq, body);
         if (updated?.seq) store.addMessages([updated]);
         ta.value = '';
         setMode('new');
@@ -217,7 +221,7 @@ export function composer(ctx, id, { onSent }) {
       return;
     }
     // "/name text": a slash command for the bot @name (docs/bots.md); "//…" sends a message starting with "/".
-    const cmd = !ready.length && /^\/([A-Za-z0-9][A-Za-z0-9_.-]{1,30}[A-Za-z0-9])(?:\s+([\s\S]*))?$/.exec(body);
+    const cmd = !ready.length && !encrypted() && /^\/([A-Za-z0-9][A-Za-z0-9_.-]{1,30}[A-Za-z0-9])(?:\s+([\s\S]*))?$/.exec(body);
     if (cmd) {
       ta.value = '';
       autosize();
@@ -228,7 +232,15 @@ export function composer(ctx, id, { onSent }) {
       return;
     }
     const replyTo = mode.kind === 'reply' ? mode.msg.seq : undefined;
-    ctx.rt.send(id, body.startsWith('//') ? body.slice(1) : body, replyTo, ready);
+    const text = body.startsWith('//') ? body.slice(1) : body;
+    if (encrypted()) {
+      const keep = [...files];
+      ctx.e2ee.send(ctx.rt, store.convs.get(id), text, replyTo, ready).catch((e) => {
+        if (!ta.value) { ta.value = body; autosize(); }
+        if (!files.length) { files.push(...keep); renderFiles(); }
+        toast('Not sent: could not encrypt: ' + (e.message || errorText(e)), 'error');
+      });
+    } else ctx.rt.send(id, text, replyTo, ready);
     files.length = 0;
     renderFiles();
     ta.value = '';

@@ -11,6 +11,7 @@ import { twoFactorSection, appPasswordsSection } from './twofactor.js';
 import { dataSection } from './data.js';
 import { retentionSection } from './retention.js';
 import { botsSection } from './bots.js';
+import { encryptedToggle, encryptionSection } from './e2ee.js';
 
 // picturePicker is a button that opens the file chooser for a PNG, JPEG,
 // GIF or WebP picture (the file input itself is visually hidden and out of
@@ -68,12 +69,17 @@ function userSearch(ctx, { onPick, exclude = () => false, label = 'Search people
   return { el: h('div', { class: 'user-search' }, field(label, input), results), input, refresh: run };
 }
 
-export function openNewDirect(ctx) {
+// openNewDirect starts a direct chat; encrypted pre-ticks "End-to-end
+// encrypted" (the "New encrypted chat" menu entry).
+export function openNewDirect(ctx, encrypted = false) {
   let m;
+  const e2ee = encryptedToggle(ctx, encrypted);
   const s = userSearch(ctx, {
     onPick: async (u) => {
       try {
-        const c = await ctx.api.createConversation({ kind: 'direct', member_ids: [u.id] });
+        const input = { kind: 'direct', member_ids: [u.id] };
+        if (e2ee.input.checked) input.encrypted = true;
+        const c = await ctx.api.createConversation(input);
         ctx.store.upsertConv(c);
         await ctx.store.loadMembers(c.id).catch(() => {});
         m.close();
@@ -81,7 +87,7 @@ export function openNewDirect(ctx) {
       } catch (e) { toast(errorText(e), 'error'); }
     },
   });
-  m = modal('New direct message', [h('p', { class: 'muted' }, 'Find someone by their username to start a private conversation.'), s.el]);
+  m = modal(encrypted ? 'New encrypted chat' : 'New direct message', [h('p', { class: 'muted' }, 'Find someone by their username to start a private conversation.'), e2ee.el, s.el]);
   s.input.focus();
 }
 
@@ -96,11 +102,12 @@ export function openNewGroup(ctx, kind) {
     h('button', { type: 'button', class: 'chip-x', 'aria-label': 'Remove ' + (u.display_name || u.username), onclick: () => { picked.delete(u.id); renderChips(); } }, icon('x')))));
   const s = userSearch(ctx, { label: 'Add members', onPick: (u) => { picked.set(u.id, u); renderChips(); s.input.value = ''; s.refresh(); s.input.focus(); }, exclude: (u) => picked.has(u.id) });
   const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, kind === 'channel' ? 'Create channel' : 'Create group');
+  const e2ee = kind === 'group' ? encryptedToggle(ctx, false) : null;
   const form = h('form', { class: 'stack' },
     field(kind === 'channel' ? 'Channel name' : 'Group name', title),
     kind === 'channel' ? field('Topic', topic) : null,
     kind === 'channel' ? h('label', { class: 'check' }, pub, ' Public — anyone on this server can find and join it') : null,
-    s.el, chips, err,
+    e2ee?.el, s.el, chips, err,
     h('div', { class: 'modal-actions' }, h('button', { type: 'button', class: 'btn', onclick: () => m.close() }, 'Cancel'), submit));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -109,6 +116,7 @@ export function openNewGroup(ctx, kind) {
     try {
       const input = { kind, title: title.value.trim(), member_ids: [...picked.keys()] };
       if (kind === 'channel') { input.public = pub.checked; if (topic.value.trim()) input.topic = topic.value.trim(); }
+      if (e2ee?.input.checked) input.encrypted = true;
       const c = await ctx.api.createConversation(input);
       ctx.store.upsertConv(c);
       m.close();
@@ -284,6 +292,7 @@ export function openSettings(ctx) {
     h('fieldset', { class: 'field' }, h('legend', {}, 'Signed-in devices'), sessionsEl),
     twoFactorSection(ctx),
     appPasswordsSection(ctx),
+    encryptionSection(ctx),
     dataSection(ctx),
     botsSection(ctx, () => m.close()),
     err,

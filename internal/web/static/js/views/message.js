@@ -2,13 +2,13 @@
 import { h, icon, iconButton } from '../dom.js';
 import { richText, time, mentionsUser } from '../format.js';
 import { QUICK } from '../emoji.js';
-import { avatar, modal, errorText } from './ui.js';
+import { avatar, modal, errorText, toast } from './ui.js';
 
 // signature changes whenever anything the row shows changes, so the list
 // can keep unchanged rows (and their focus) across re-renders.
 export function signature(ctx, c, m, o) {
   const reply = m.reply_to ? ctx.store.message(c.id, m.reply_to) : null;
-  return JSON.stringify([m.body, m.edited_at, m.deleted, m.reactions, (m.attachments || []).map((a) => a.id), o.cont, o.tick, o.seen, reply?.body, reply?.deleted,
+  return JSON.stringify([m.body, m.e2ee_status, m.e2ee_error, m.edited_at, m.deleted, m.reactions, (m.attachments || []).map((a) => a.id), o.cont, o.tick, o.seen, reply?.body, reply?.deleted, reply?.e2ee_status,
     ctx.store.displayName(m.sender_id), ctx.store.users.size, o.status, o.last, hidden(ctx.store, c, m)]);
 }
 
@@ -46,8 +46,14 @@ export function messageRow(ctx, c, m, o) {
   if (!mine && !o.cont && c.kind !== 'direct') bubble.append(h('div', { class: 'sender' }, name));
   if (m.reply_to && !m.deleted) bubble.append(quote(ctx, c, m.reply_to));
   if (m.deleted) bubble.append(h('div', { class: 'body tombstone' }, icon('trash'), 'This message was deleted'));
+  else if (m.e2ee_status === 'failed') {
+    // Never the text: only why it could not be decrypted (docs/e2ee.md §7).
+    li.classList.add('decrypt-failed');
+    bubble.append(h('div', { class: 'body decrypt-error', role: 'note' }, icon('alert'), m.e2ee_error || 'could not decrypt'));
+  } else if (m.e2ee_status === 'pending') bubble.append(h('div', { class: 'body decrypting muted' }, icon('lock'), 'Decrypting…'));
   else bubble.append(h('div', { class: 'body', dir: 'auto' }, richText(m.body || '', { users: store.byName, me })));
   if (m.attachments?.length && !m.deleted) bubble.append(attachments(ctx, m.attachments));
+  if (m.e2ee_files?.length && !m.deleted && m.e2ee_status === 'ok') bubble.append(encryptedFiles(ctx, m.e2ee_files));
   const meta = h('div', { class: 'meta' });
   if (m.edited_at && !m.deleted) meta.append(h('span', { class: 'edited', title: 'Edited ' + new Date(m.edited_at).toLocaleString() }, 'edited'));
   meta.append(h('time', { datetime: m.created_at || '', title: m.created_at ? new Date(m.created_at).toLocaleString() : '' }, m.created_at ? time(m.created_at) : ''));
@@ -69,7 +75,7 @@ export function messageRow(ctx, c, m, o) {
     col.append(h('div', { class: 'failed-note', role: 'alert' }, icon('alert'), ` Not sent: ${o.error || 'refused'} `,
       h('button', { type: 'button', class: 'link-btn', onclick: () => ctx.dropFailed(m.client_msg_id) }, 'Dismiss')));
   }
-  if (m.seq && !m.deleted && !o.status) col.append(tools(ctx, c, m, mine));
+  if (m.seq && !m.deleted && !o.status && m.e2ee_status !== 'failed' && m.e2ee_status !== 'pending') col.append(tools(ctx, c, m, mine));
   li.append(col);
   return li;
 }
@@ -84,7 +90,8 @@ function quote(ctx, c, seq) {
   const { store } = ctx;
   const r = store.message(c.id, seq);
   if (!r) ctx.fetchMessage(c.id, seq);
-  const text = !r ? 'Original message' : r.deleted ? 'Message deleted' : (r.body || '').slice(0, 200);
+  const text = !r ? 'Original message' : r.deleted ? 'Message deleted' : r.e2ee_status === 'failed' ? 'Could not decrypt'
+    : r.e2ee_status === 'pending' ? 'Encrypted message' : (r.body || '').slice(0, 200);
   return h('button', { type: 'button', class: 'quote', onclick: (e) => { e.stopPropagation(); ctx.jumpTo(seq); }, 'aria-label': 'Go to replied message' },
     h('span', { class: 'quote-name' }, r ? store.displayName(r.sender_id) : 'Reply'),
     h('span', { class: 'quote-text' }, text));
@@ -142,5 +149,30 @@ function attachments(ctx, list) {
     }
     return h('button', { type: 'button', class: 'att-file', 'aria-label': `Download ${a.name} (${size(a.size)})`, onclick: () => ctx.download(a) },
       icon('file'), h('span', { class: 'att-name' }, a.name || 'file'), h('span', { class: 'att-size' }, size(a.size || 0)));
+  }));
+}
+
+// encryptedFiles renders the files of an end-to-end encrypted message
+// (docs/e2ee.md §7): downloaded, decrypted and checked in the browser.
+function encryptedFiles(ctx, list) {
+  return h('div', { class: 'attachments' }, list.map((a) => {
+    const name = typeof a.name === 'string' ? a.name : 'file';
+    const btn = h('button', { type: 'button', class: 'att-file att-encrypted', 'aria-label': `Download ${name} (${size(a.size || 0)}, encrypted)`, onclick: async () => {
+      try {
+        const blob = await ctx.e2ee.decryptFile(a);
+        const url = URL.createObjectURL(blob);
+        const link = h('a', { href: url, download: name, hidden: true });
+        document.body.append(link);
+        link.click();
+        link.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 60000);
+        btn.dataset.state = 'done';
+      } catch (e) {
+        btn.dataset.state = 'error';
+        btn.title = e.message;
+        toast(e.message, 'error');
+      }
+    } }, icon('lock'), h('span', { class: 'att-name' }, name), h('span', { class: 'att-size' }, size(a.size || 0)));
+    return btn;
   }));
 }

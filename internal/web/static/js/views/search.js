@@ -76,8 +76,13 @@ export function openSearch(ctx, initial = '') {
   input.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(() => run(false), 250); });
   input.addEventListener('keydown', (e) => { if (e.key === 'Enter') { clearTimeout(timer); run(false); } });
   order.addEventListener('change', () => run(false));
+  // Encrypted conversations are never indexed by the server (docs/e2ee.md).
+  const openConv = ctx.store.convs.get(ctx.openId?.());
+  const anyEncrypted = [...ctx.store.convs.values()].some((c) => c.encrypted);
+  const e2eeNote = anyEncrypted ? h('p', { class: openConv?.encrypted ? 'search-e2ee-note notice' : 'search-e2ee-note muted', role: 'note' },
+    openConv?.encrypted ? 'Search is unavailable in encrypted conversations: this one cannot be searched.' : 'Search is unavailable in encrypted conversations: they are not included in the results.') : null;
   const dlg = modal('Search messages', [
-    field('Search', input, 'Filters: from:user in:conversation has:file|image|link before:/after:YYYY-MM-DD mentions:me'),
+    field('Search', input, 'Filters: from:user in:conversation has:file|image|link before:/after:YYYY-MM-DD mentions:me'), e2eeNote,
     order, status, results, more], { wide: true, cls: 'search-dialog' });
   input.focus();
   if (initial) run(false);

@@ -15,7 +15,8 @@ export function renderSidebar(ctx) {
     menuItem('chat', 'New direct message', () => ctx.openNewDirect()),
     menuItem('users', 'New group', () => ctx.openNewGroup('group')),
     menuItem('hash', 'New channel', () => ctx.openNewGroup('channel')),
-    menuItem('compass', 'Browse channels', () => ctx.openBrowse()));
+    menuItem('compass', 'Browse channels', () => ctx.openBrowse()),
+    menuItem('lock', 'New encrypted chat', () => ctx.openNewDirect(true)));
   const newBtn = iconButton('plus', 'New conversation', () => toggleMenu(), 'new-btn');
   newBtn.setAttribute('aria-haspopup', 'menu');
   newBtn.setAttribute('aria-expanded', 'false');
@@ -96,7 +97,7 @@ function itemSig(ctx, c) {
   const { store } = ctx;
   const p = c.kind === 'direct' ? store.peerOf(c) : null;
   const lm = c.last_message;
-  return JSON.stringify([store.title(c), c.unread, c.muted, c.kind, c.public, c.topic, lm?.seq, lm?.body, lm?.deleted, lm?.edited_at,
+  return JSON.stringify([store.title(c), c.encrypted, lm?.e2ee_status, c.unread, c.muted, c.kind, c.public, c.topic, lm?.seq, lm?.body, lm?.deleted, lm?.edited_at,
     lm && store.displayName(lm.sender_id), lm && store.blocked.has(lm.sender_id), store.typers(c.id), ctx.openId() === c.id, p?.id, p && store.presence.get(p.id)?.online, shortTime(lm?.created_at || c.last_activity_at)]);
 }
 
@@ -110,7 +111,9 @@ function convItem(ctx, c) {
   else if (lm) {
     const who = lm.sender_id === store.me.id ? 'You: ' : (c.kind !== 'direct' && lm.kind !== 'system' ? store.displayName(lm.sender_id) + ': ' : '');
     const text = lm.deleted ? 'Message deleted' : lm.kind === 'system' ? store.systemText(lm)
-      : store.blocked.has(lm.sender_id) ? 'Message from a blocked user' : (lm.body || '').replace(/\s+/g, ' ').slice(0, 120);
+      : store.blocked.has(lm.sender_id) ? 'Message from a blocked user'
+        : lm.e2ee && lm.e2ee_status !== 'ok' ? (lm.e2ee_status === 'failed' ? 'Could not decrypt' : 'Encrypted message')
+          : (lm.body || '').replace(/\s+/g, ' ').slice(0, 120);
     preview = h('span', { class: 'preview' }, who, text);
   } else preview = h('span', { class: 'preview' }, c.kind === 'channel' ? (c.topic || 'Channel') : 'No messages yet');
   const unread = c.unread || 0;
@@ -125,7 +128,8 @@ function convItem(ctx, c) {
     convAvatar(store, c),
     h('span', { class: 'conv-main' },
       h('span', { class: 'conv-top' },
-        h('span', { class: 'conv-title' }, c.kind === 'channel' ? icon(c.public === false ? 'lock' : 'hash', 'title-icon') : null, title),
+        h('span', { class: 'conv-title' }, c.kind === 'channel' ? icon(c.public === false ? 'lock' : 'hash', 'title-icon') : null,
+          c.encrypted ? h('span', { class: 'e2ee-lock', role: 'img', 'aria-label': 'End-to-end encrypted', title: 'End-to-end encrypted' }, icon('lock', 'title-icon')) : null, title),
         h('time', { class: 'conv-time' }, shortTime(lm?.created_at || c.last_activity_at))),
       h('span', { class: 'conv-bottom' }, preview,
         c.muted ? icon('bellOff', 'muted-icon') : null,
