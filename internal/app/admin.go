@@ -66,18 +66,9 @@ func (a *App) EnableUser(ctx context.Context, actor parley.Actor, id string) (pa
 }
 
 func (a *App) setDisabled(ctx context.Context, actor parley.Actor, id string, disabled bool) (parley.User, error) {
-	if err := requireAdmin(actor); err != nil {
-		return parley.User{}, err
-	}
-	if !parley.ValidID(id) {
-		return parley.User{}, parley.Errorf(parley.CodeNotFound, "user not found")
-	}
-	u, err := a.store.User(ctx, id)
+	u, err := a.adminTarget(ctx, actor, id)
 	if err != nil {
 		return parley.User{}, err
-	}
-	if u.Deleted() {
-		return parley.User{}, parley.Errorf(parley.CodeNotFound, "user not found (deleted)")
 	}
 	if disabled {
 		if id == actor.UserID {
