@@ -41,6 +41,7 @@ type CreateInviteRequest struct {
 	MaxUses   int
 	ExpiresIn time.Duration
 	Note      string
+	OrgID     string // "": the admin's own organisation
 }
 
 // Overview returns the server overview.
@@ -117,7 +118,8 @@ func (c *Client) SetRole(ctx context.Context, id string, role parley.UserRole) (
 func (c *Client) CreateInvite(ctx context.Context, req CreateInviteRequest) (parley.Invite, error) {
 	var inv parley.Invite
 	_, err := c.do(ctx, http.MethodPost, "/api/v1/admin/invites", nil, map[string]any{
-		"max_uses": req.MaxUses, "expires_in_seconds": int64(req.ExpiresIn / time.Second), "note": req.Note}, &inv)
+		"max_uses": req.MaxUses, "expires_in_seconds": int64(req.ExpiresIn / time.Second), "note": req.Note,
+		"org_id": req.OrgID}, &inv)
 	return inv, err
 }
 
