@@ -3,8 +3,8 @@ package storetest
 import (
 	"context"
 	"reflect"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/parley-chat/parley"
 )
@@ -22,7 +22,7 @@ func testOrgCRUD(t *testing.T, open Opener) {
 		t.Fatalf("default organisation = %+v, %v", def, err)
 	}
 	o := parley.Organisation{ID: parley.NewID(), Slug: "acme", Name: "Acme", Registration: parley.RegistrationInvite,
-		Limits: parley.OrgLimits{MaxUsers: 5, MaxMembers: 7, MaxMessageChars: 100, MaxUploadBytes: 1 << 20},
+		Limits:           parley.OrgLimits{MaxUsers: 5, MaxMembers: 7, MaxMessageChars: 100, MaxUploadBytes: 1 << 20},
 		RequireTwoFactor: true, CreatedAt: acctTime, UpdatedAt: acctTime}
 	if err := s.CreateOrg(ctx, o); err != nil {
 		t.Fatalf("CreateOrg: %v", err)
