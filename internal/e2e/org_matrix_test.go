@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parley-chat/parley"
 	"github.com/parley-chat/parley/client"
@@ -488,6 +489,76 @@ func TestOrgIsolationMatrix(t *testing.T) {
 	for _, name := range []string{"intruder", "intruder2", "plant"} {
 		if _, err := env.Server.App.FindUser(ctx, app.Operator, name); !parley.IsCode(err, parley.CodeNotFound) {
 			t.Errorf("account %s exists: %v", name, err)
+		}
+	}
+}
+
+// TestOrgIsolationRealtime: nothing beta's members do — connecting
+// (presence), typing, sending, reading, reacting — reaches a socket of
+// alpha, and alpha cannot watch beta's presence. The barrier is a message
+// in alpha's own group, published after everything beta did.
+func TestOrgIsolationRealtime(t *testing.T) {
+	env := apitest.Start(t, func(c *server.Config) { c.SendRate = 1e6 })
+	w := newOrgWorld(t, env)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rtA, err := w.alice.Connect(ctx, client.RealtimeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rtA.Close()
+	if st, err := rtA.WatchPresence(ctx, w.bobU.ID, w.bob2U.ID); err != nil || len(st) != 0 {
+		t.Fatalf("alice watches beta's presence: %+v %v", st, err)
+	}
+	rtB, err := w.bob.Connect(ctx, client.RealtimeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rtB.Close()
+	rtB2, err := w.bob2.Connect(ctx, client.RealtimeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rtB2.Close()
+	if err := rtB.Typing(ctx, w.group.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	for i, conv := range []string{w.group.ID, w.channel.ID, w.direct.ID} {
+		m, err := rtB.SendMessage(ctx, conv, fmt.Sprint("rt", i), "again the "+orgSecretWord)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if conv == w.group.ID {
+			if _, err := rtB2.MarkRead(ctx, conv, m.Seq); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.bob2.React(ctx, conv, m.Seq, "🎉"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, _, err := w.bob.Send(ctx, w.group.ID, client.SendRequest{ClientMsgID: "rt-mention", Body: "@alice " + orgSecretWord}); err != nil {
+		t.Fatal(err)
+	}
+	barrier, _, err := w.alice2.Send(ctx, w.groupA.ID, client.SendRequest{ClientMsgID: "barrier", Body: "barrier"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	timeout := time.After(30 * time.Second)
+	for done := false; !done; {
+		select {
+		case ev, ok := <-rtA.Events():
+			if !ok {
+				t.Fatal("alice's session ended")
+			}
+			for _, s := range w.secrets {
+				if strings.Contains(string(ev.Raw), s) {
+					t.Errorf("alice's socket got a %s frame showing beta's %q: %s", ev.Type, s, ev.Raw)
+				}
+			}
+			done = ev.Type == "message" && ev.Message != nil && ev.Message.ID == barrier.ID
+		case <-timeout:
+			t.Fatal("the barrier message never reached alice")
 		}
 	}
 }
