@@ -83,6 +83,17 @@ func (a *App) CreateBot(ctx context.Context, actor parley.Actor, in BotInput) (p
 	if len(bots) >= parley.BotsPerOwner {
 		return parley.User{}, parley.Errorf(parley.CodeConflict, "you have %d bots, the most one person may own; delete one first", len(bots))
 	}
+	org, err := a.org(ctx, owner.Org)
+	if err != nil {
+		return parley.User{}, err
+	}
+	n, err := a.store.CountOrgUsers(ctx, org.ID)
+	if err != nil {
+		return parley.User{}, err
+	}
+	if err := org.AdmitOrgUser(n); err != nil { // bots are accounts of their owner's organisation
+		return parley.User{}, err
+	}
 	now := a.now().UTC().Truncate(time.Millisecond)
 	b := parley.User{ID: parley.NewID(), Username: name, DisplayName: display, Role: parley.UserRoleUser,
 		Settings: parley.DefaultUserSettings(), CreatedAt: now, UpdatedAt: now, BotOwner: owner.ID, Org: owner.Org}

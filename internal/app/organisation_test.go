@@ -88,9 +88,11 @@ func TestOrgRegistrationPolicy(t *testing.T) {
 	if len(invs) != 1 || invs[0].Uses != 2 {
 		t.Fatalf("invite uses %+v (the refused sign-up must give its use back)", invs)
 	}
-	// Three accounts: acme is full.
+	// Three accounts: acme is full, for people and bots alike.
 	_, err = reg("erin", "", inv.Code)
 	wantCode(t, "acme full", err, parley.CodeForbidden, "organisation")
+	_, err = e.app.CreateBot(ctx, bossA, app.BotInput{Username: "acmebot"})
+	wantCode(t, "a bot in a full acme", err, parley.CodeForbidden, "organisation")
 
 	// Closed means closed, invites included.
 	closed := parley.RegistrationClosed
