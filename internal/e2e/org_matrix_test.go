@@ -398,6 +398,8 @@ func openAPIRoutes(t *testing.T) []string {
 	return out
 }
 
+// orgCall sends one request (token "" for none) and returns the status
+// and the body.
 func orgCall(t *testing.T, env *apitest.Env, method, path, token, body string) (int, string) {
 	t.Helper()
 	var rd io.Reader
@@ -411,7 +413,9 @@ func orgCall(t *testing.T, env *apitest.Env, method, path, token, body string) (
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	resp, err := env.HTTPClient().Do(req)
 	if err != nil {
 		t.Fatal(err)
