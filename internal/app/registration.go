@@ -153,11 +153,14 @@ func (a *App) admit(ctx context.Context, in RegisterInput) (role parley.UserRole
 		}
 		switch a.registrationOf(org) {
 		case parley.RegistrationClosed:
-			return "", org, nil, &parley.Error{Code: parley.CodeForbidden, Field: "registration",
-				Message: "registration is closed here; ask an admin to create your account"}
+			return "", org, nil, errRegistrationClosed(org)
 		case parley.RegistrationInvite:
+			where := "this server needs"
+			if org.ID != parley.DefaultOrgID {
+				where = "organisation " + org.Name + " needs"
+			}
 			return "", org, nil, &parley.Error{Code: parley.CodeForbidden, Field: "invite",
-				Message: "registering here needs an invite; ask an admin for an invite link"}
+				Message: where + " an invite to register; ask an admin for an invite link"}
 		}
 		return parley.UserRoleUser, org, func() {}, nil
 	}
@@ -185,10 +188,18 @@ func (a *App) admit(ctx context.Context, in RegisterInput) (role parley.UserRole
 	}
 	if a.registrationOf(org) == parley.RegistrationClosed {
 		release()
-		return "", org, nil, &parley.Error{Code: parley.CodeForbidden, Field: "registration",
-			Message: "registration is closed here; ask an admin to create your account"}
+		return "", org, nil, errRegistrationClosed(org)
 	}
 	return parley.UserRoleUser, org, release, nil
+}
+
+func errRegistrationClosed(org parley.Organisation) error {
+	where := "on this server"
+	if org.ID != parley.DefaultOrgID {
+		where = "in organisation " + org.Name
+	}
+	return &parley.Error{Code: parley.CodeForbidden, Field: "registration",
+		Message: "registration is closed " + where + "; ask an admin to create your account"}
 }
 
 // reserveSignup takes one sign-up from the address's budget:
