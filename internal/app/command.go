@@ -52,8 +52,8 @@ func (a *App) RunCommand(ctx context.Context, actor parley.Actor, in CommandInpu
 	if !utf8.ValidString(in.Text) {
 		return nil, parley.Invalid("text", "text must be valid UTF-8")
 	}
-	if max := a.maxMessageChars(ctx, actor.Org); utf8.RuneCountInString(in.Text) > max {
-		return nil, parley.TooLarge("text", "text must be at most %d characters", max)
+	if limit := a.maxMessageChars(ctx, actor.Org); utf8.RuneCountInString(in.Text) > limit {
+		return nil, parley.TooLarge("text", "text must be at most %d characters", limit)
 	}
 	if _, m, err := a.access(ctx, actor, in.ConversationID); err != nil {
 		return nil, err

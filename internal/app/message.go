@@ -61,8 +61,8 @@ func (a *App) checkBody(ctx context.Context, org, body string) error {
 	if strings.TrimSpace(body) == "" {
 		return parley.Invalid("body", "body must not be empty")
 	}
-	if max := a.maxMessageChars(ctx, org); utf8.RuneCountInString(body) > max {
-		return parley.TooLarge("body", "body must be at most %d characters (got %d)", max, utf8.RuneCountInString(body))
+	if limit := a.maxMessageChars(ctx, org); utf8.RuneCountInString(body) > limit {
+		return parley.TooLarge("body", "body must be at most %d characters (got %d)", limit, utf8.RuneCountInString(body))
 	}
 	return nil
 }
