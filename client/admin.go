@@ -34,6 +34,9 @@ type AdminCreateUserRequest struct {
 	DisplayName string          `json:"display_name,omitempty"`
 	Email       string          `json:"email,omitempty"`
 	Role        parley.UserRole `json:"role,omitempty"` // default user
+	// Organisation is the slug of the account's organisation (default:
+	// the admin's own).
+	Organisation string `json:"organisation,omitempty"`
 }
 
 // CreateInviteRequest makes an invite: MaxUses 0 means 1, ExpiresIn 0 never.
