@@ -17,7 +17,7 @@ const orgCacheTTL = 10 * time.Second
 // orgCache holds organisations read recently, so that the per-message
 // limit and the per-request two-factor rule cost no query.
 type orgCache struct {
-	mu sync.Mutex
+	mu sync.RWMutex
 	m  map[string]orgEntry
 }
 
@@ -31,9 +31,9 @@ type orgEntry struct {
 func (a *App) org(ctx context.Context, id string) (parley.Organisation, error) {
 	id = parley.OrgID(id)
 	now := a.now()
-	a.orgs.mu.Lock()
+	a.orgs.mu.RLock()
 	e, ok := a.orgs.m[id]
-	a.orgs.mu.Unlock()
+	a.orgs.mu.RUnlock()
 	if ok && now.Sub(e.at) < orgCacheTTL && now.Sub(e.at) >= 0 {
 		return e.o, nil
 	}
