@@ -132,7 +132,7 @@ type OrgPatch struct {
 // CreateOrg creates an organisation. Server admins only (CodeForbidden for
 // anyone else, organisation admins included). Errors: invalid/too_large
 // naming the field (slug, name, registration, limits.*); conflict (slug)
-// when the slug is taken.
+// when the slug is taken, and beyond parley.MaxOrgs organisations.
 func (a *App) CreateOrg(ctx context.Context, actor parley.Actor, in OrgInput) (parley.Organisation, error) {
 	if err := requireAdmin(actor); err != nil {
 		return parley.Organisation{}, err
@@ -149,6 +149,11 @@ func (a *App) CreateOrg(ctx context.Context, actor parley.Actor, in OrgInput) (p
 		Limits: in.Limits, RequireTwoFactor: in.RequireTwoFactor, CreatedAt: now, UpdatedAt: now}
 	if err := o.Validate(); err != nil {
 		return parley.Organisation{}, err
+	}
+	if all, err := a.store.Orgs(ctx); err != nil {
+		return parley.Organisation{}, err
+	} else if len(all) >= parley.MaxOrgs {
+		return parley.Organisation{}, parley.Errorf(parley.CodeConflict, "a server holds at most %d organisations", parley.MaxOrgs)
 	}
 	if err := a.store.CreateOrg(ctx, o); err != nil {
 		return parley.Organisation{}, err

@@ -566,3 +566,52 @@ func TestOrgIsolationRealtime(t *testing.T) {
 		}
 	}
 }
+
+// TestOrgEndpointsBadInput: the organisation endpoints and the new
+// registration field refuse missing, malformed, too long, wrong-typed and
+// unknown input with the field named, and store nothing.
+func TestOrgEndpointsBadInput(t *testing.T) {
+	env := apitest.Start(t, nil)
+	root, _ := env.NewAdmin(t, "root")
+	tok := root.Token()
+	long := strings.Repeat("a", 33)
+	for _, tc := range []struct {
+		method, path, body string
+		status             int
+		field              string
+	}{
+		{"POST", "/api/v1/admin/orgs", `{}`, 400, "slug"},
+		{"POST", "/api/v1/admin/orgs", `{"slug":"` + long + `","name":"x"}`, 413, "slug"},
+		{"POST", "/api/v1/admin/orgs", `{"slug":"-x-","name":"x"}`, 400, "slug"},
+		{"POST", "/api/v1/admin/orgs", `{"slug":"ok","name":""}`, 400, "name"},
+		{"POST", "/api/v1/admin/orgs", `{"slug":"ok","name":"` + strings.Repeat("n", 65) + `"}`, 413, "name"},
+		{"POST", "/api/v1/admin/orgs", `{"slug":"ok","name":5}`, 400, ""},
+		{"POST", "/api/v1/admin/orgs", `{"slug":"ok","name":"x","registration":"maybe"}`, 400, "registration"},
+		{"POST", "/api/v1/admin/orgs", `{"slug":"ok","name":"x","limits":{"max_users":-1}}`, 400, "limits.max_users"},
+		{"POST", "/api/v1/admin/orgs", `{"slug":"ok","name":"x","colour":"red"}`, 400, ""},
+		{"POST", "/api/v1/admin/orgs", `{"slug":"default","name":"again"}`, 409, "slug"},
+		{"PATCH", "/api/v1/admin/orgs/" + parley.NewID(), `{"name":"x"}`, 404, ""},
+		{"PATCH", "/api/v1/admin/orgs/not-an-id", `{"name":"x"}`, 404, ""},
+		{"PATCH", "/api/v1/admin/orgs/" + parley.DefaultOrgID, `{"registration":"closed"}`, 400, "registration"},
+		{"PATCH", "/api/v1/admin/orgs/" + parley.DefaultOrgID, `{"limits":{"max_message_chars":-5}}`, 400, "limits.max_message_chars"},
+		{"PATCH", "/api/v1/admin/orgs/" + parley.DefaultOrgID, `{"require_2fa":"yes"}`, 400, ""},
+		{"GET", "/api/v1/admin/orgs/" + parley.NewID(), "", 404, ""},
+		{"POST", "/api/v1/admin/invites", `{"org_id":"` + parley.NewID() + `"}`, 404, "org_id"},
+		{"POST", "/api/v1/admin/users", `{"username":"nobody","password":"long enough pw","organisation":"nope"}`, 404, "organisation"},
+		{"POST", "/api/v1/auth/register", `{"username":"nobody","password":"long enough pw","organisation":"nope"}`, 404, "organisation"},
+		{"POST", "/api/v1/auth/register", `{"username":"nobody","password":"long enough pw","organisation":"` + long + `"}`, 413, "organisation"},
+		{"POST", "/api/v1/auth/register", `{"username":"nobody","password":"long enough pw","organisation":7}`, 400, ""},
+	} {
+		status, body := orgCall(t, env, tc.method, tc.path, tok, tc.body)
+		if status != tc.status || tc.field != "" && !strings.Contains(body, `"field":"`+tc.field+`"`) {
+			t.Errorf("%s %s %s: %d %s; want %d naming %q", tc.method, tc.path, tc.body, status, body, tc.status, tc.field)
+		}
+	}
+	orgs, err := root.Orgs(context.Background())
+	if err != nil || len(orgs) != 1 || orgs[0].Slug != "default" || orgs[0].Name != "Default" {
+		t.Fatalf("organisations after the bad input: %+v %v", orgs, err)
+	}
+	if _, err := env.Server.App.FindUser(context.Background(), app.Operator, "nobody"); !parley.IsCode(err, parley.CodeNotFound) {
+		t.Fatalf("nobody exists: %v", err)
+	}
+}
