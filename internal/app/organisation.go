@@ -99,6 +99,13 @@ func (a *App) registrationOf(o parley.Organisation) parley.RegistrationPolicy {
 	return o.Registration
 }
 
+// effective returns o as it applies: the default organisation's
+// registration policy is the server's.
+func (a *App) effective(o parley.Organisation) parley.Organisation {
+	o.Registration = a.registrationOf(o)
+	return o
+}
+
 // visibleUser reads user id for actor: CodeNotFound when it does not exist
 // or belongs to another organisation (parley.SameOrg).
 func (a *App) visibleUser(ctx context.Context, actor parley.Actor, id string) (parley.User, error) {
@@ -170,13 +177,17 @@ func (a *App) Orgs(ctx context.Context, actor parley.Actor) ([]parley.Organisati
 		return nil, err
 	}
 	if actor.Admin() {
-		return a.store.Orgs(ctx)
+		all, err := a.store.Orgs(ctx)
+		for i := range all {
+			all[i] = a.effective(all[i])
+		}
+		return all, err
 	}
 	o, err := a.store.Org(ctx, parley.OrgID(actor.Org))
 	if err != nil {
 		return nil, err
 	}
-	return []parley.Organisation{o}, nil
+	return []parley.Organisation{a.effective(o)}, nil
 }
 
 // Org returns one organisation actor manages. CodeNotFound for a
@@ -188,7 +199,8 @@ func (a *App) Org(ctx context.Context, actor parley.Actor, id string) (parley.Or
 	if !parley.ValidID(id) || !actor.Manages(id) {
 		return parley.Organisation{}, parley.ErrOtherOrg("organisation")
 	}
-	return a.store.Org(ctx, id)
+	o, err := a.store.Org(ctx, id)
+	return a.effective(o), err
 }
 
 // UpdateOrg changes an organisation actor manages (organisation admins
@@ -220,10 +232,14 @@ func (a *App) UpdateOrg(ctx context.Context, actor parley.Actor, id string, p Or
 		return parley.Organisation{}, err
 	}
 	o.UpdatedAt = a.now().UTC().Truncate(time.Millisecond)
+	if o.ID == parley.DefaultOrgID {
+		o.Registration = parley.RegistrationOpen // stored but unused: the server's --registration applies
+	}
 	if err := a.store.UpdateOrg(ctx, o); err != nil {
 		return parley.Organisation{}, err
 	}
 	a.remember(o)
+	o = a.effective(o)
 	a.audit(ctx, actor, "org.update", o.ID, o.Slug, "registration "+string(o.Registration)+
 		", require_2fa "+boolStr(o.RequireTwoFactor))
 	return o, nil
