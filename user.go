@@ -259,6 +259,7 @@ type UserStore interface {
 	// whose canonical username starts with prefix ("" matches all) and sorts
 	// after `after` ("" for the first page), ordered by username (bytewise).
 	SearchUsers(ctx context.Context, org, prefix, after string, limit int) ([]User, error)
-	// CountAdmins returns the number of enabled admin accounts.
+	// CountAdmins returns the number of enabled admin accounts of the
+	// default organisation: the server admins (organisation.go).
 	CountAdmins(ctx context.Context) (int, error)
 }

@@ -74,7 +74,7 @@ func (a *App) setDisabled(ctx context.Context, actor parley.Actor, id string, di
 		if id == actor.UserID {
 			return parley.User{}, parley.Errorf(parley.CodeConflict, "you cannot disable your own account")
 		}
-		if u.Role == parley.UserRoleAdmin && !u.Disabled {
+		if u.Role == parley.UserRoleAdmin && !u.Disabled && parley.SameOrg(u.Org, parley.DefaultOrgID) {
 			n, err := a.store.CountAdmins(ctx)
 			if err != nil {
 				return parley.User{}, err

@@ -198,7 +198,7 @@ func (a *App) SetRole(ctx context.Context, actor parley.Actor, id string, role p
 	if u.Role == role {
 		return u, nil
 	}
-	if role == parley.UserRoleUser && !u.Disabled {
+	if role == parley.UserRoleUser && !u.Disabled && parley.SameOrg(u.Org, parley.DefaultOrgID) {
 		n, err := a.store.CountAdmins(ctx)
 		if err != nil {
 			return parley.User{}, err
@@ -215,7 +215,9 @@ func (a *App) SetRole(ctx context.Context, actor parley.Actor, id string, role p
 	action := "user.demote"
 	if role == parley.UserRoleAdmin {
 		action = "user.promote"
-		a.dropSetup()
+		if parley.SameOrg(u.Org, parley.DefaultOrgID) {
+			a.dropSetup()
+		}
 	}
 	a.audit(ctx, actor, action, u.ID, u.Username, "")
 	return u, nil
@@ -234,7 +236,7 @@ func (a *App) DeleteUser(ctx context.Context, actor parley.Actor, id string) err
 	if id == actor.UserID {
 		return parley.Errorf(parley.CodeConflict, "you cannot delete your own account")
 	}
-	if u.Role == parley.UserRoleAdmin && !u.Disabled {
+	if u.Role == parley.UserRoleAdmin && !u.Disabled && parley.SameOrg(u.Org, parley.DefaultOrgID) {
 		n, err := a.store.CountAdmins(ctx)
 		if err != nil {
 			return err

@@ -175,6 +175,14 @@ func TestOrgAdminScope(t *testing.T) {
 	wantCode(t, "bad registration", err, parley.CodeInvalid, "registration")
 	_, err = e.app.UpdateOrg(ctx, bossA, acme.ID, app.OrgPatch{Limits: &parley.OrgLimits{MaxMembers: -1}})
 	wantCode(t, "negative limit", err, parley.CodeInvalid, "limits.max_conversation_members")
+	// acme's admin is no server admin: the last-admin rule (which keeps a
+	// server admin) does not hold them, and the setup token still works.
+	if setup, err := e.app.PrepareSetup(ctx); err != nil || setup == "" {
+		t.Fatalf("setup token with only an organisation admin: %q %v", setup, err)
+	}
+	if _, err := e.app.DisableUser(ctx, app.Operator, boss.ID); err != nil {
+		t.Fatalf("disable acme's only admin: %v", err)
+	}
 	_, err = e.app.CreateOrg(ctx, app.Operator, app.OrgInput{Slug: "acme", Name: "Again"})
 	wantCode(t, "duplicate slug", err, parley.CodeConflict, "slug")
 	_, err = e.app.CreateOrg(ctx, app.Operator, app.OrgInput{Slug: "ok", Name: ""})

@@ -131,7 +131,8 @@ func (s *Store) SearchUsers(ctx context.Context, org, prefix, after string, limi
 // CountAdmins returns the number of enabled admin accounts.
 func (s *Store) CountAdmins(ctx context.Context) (int, error) {
 	var n int
-	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM users WHERE role = 'admin' AND NOT disabled`).Scan(&n)
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM users WHERE role = 'admin' AND NOT disabled AND org_id = $1`,
+		parley.DefaultOrgID).Scan(&n)
 	return n, translate(err)
 }
 

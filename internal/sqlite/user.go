@@ -210,7 +210,8 @@ func prefixSuccessor(p string) (string, bool) {
 // CountAdmins implements parley.UserStore.
 func (s *Store) CountAdmins(ctx context.Context) (int, error) {
 	var n int
-	err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0`).Scan(&n)
+	err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0 AND org_id = ?`,
+		parley.DefaultOrgID).Scan(&n)
 	return n, translate(err)
 }
 

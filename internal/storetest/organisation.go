@@ -111,6 +111,13 @@ func testOrgLists(t *testing.T, open Opener) {
 	if n, err := s.CountOrgUsers(ctx, ""); err != nil || n != 1 {
 		t.Fatalf("CountOrgUsers(default) = %d, %v", n, err)
 	}
+	// An organisation's admin is no server admin.
+	bossU := acctUser("boss")
+	bossU.Org, bossU.Role = b.ID, parley.UserRoleAdmin
+	acctCreate(t, s, bossU)
+	if n, err := s.CountAdmins(ctx); err != nil || n != 0 {
+		t.Fatalf("CountAdmins with only beta's admin = %d, %v", n, err)
+	}
 
 	// Conversations carry their organisation; the channel directory lists
 	// only the asker's organisation's.
