@@ -2,11 +2,16 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/parley-chat/parley"
 	"github.com/parley-chat/parley/internal/app"
+	"github.com/parley-chat/parley/internal/bus/memory"
+	"github.com/parley-chat/parley/internal/sqlite"
 )
 
 func wantCode(t *testing.T, what string, err error, code parley.Code, field string) {
@@ -265,4 +270,70 @@ func TestOrgLimitsAndTwoFactor(t *testing.T) {
 	if err != nil || st.Required {
 		t.Fatalf("outsider's two-factor status %+v %v", st, err)
 	}
+}
+
+// orgCountingStore counts the organisation reads that reach the store.
+type orgCountingStore struct {
+	parley.Store
+	reads atomic.Int64
+}
+
+func (s *orgCountingStore) Org(ctx context.Context, id string) (parley.Organisation, error) {
+	s.reads.Add(1)
+	return s.Store.Org(ctx, id)
+}
+
+// TestOrgSendPathReadsNoOrganisation: the organisation's message limit
+// comes from the cache, so sending messages reads no organisation from the
+// store (the hot path costs no extra query), while a change made through
+// the app applies at once.
+func TestOrgSendPathReadsNoOrganisation(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus := memory.New()
+	t.Cleanup(func() { _ = bus.Close(); _ = st.Close() })
+	cs := &orgCountingStore{Store: st}
+	clock := &acctClock{t: time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)}
+	a := app.New(app.Options{Store: cs, Bus: bus, Now: clock.Now, Passwords: app.PasswordOptions{Params: app.FastPasswordParams()}})
+	acme, err := a.CreateOrg(ctx, app.Operator, app.OrgInput{Slug: "acme", Name: "Acme", Registration: parley.RegistrationOpen,
+		Limits: parley.OrgLimits{MaxMessageChars: 20}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actors []parley.Actor
+	for _, n := range []string{"ann", "ben"} {
+		_, tok, err := a.Register(ctx, app.RegisterInput{Username: n, Password: "password123", Org: "acme"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ac, err := a.Authenticate(ctx, tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		actors = append(actors, ac)
+	}
+	g, _, err := a.CreateConversation(ctx, actors[0], app.CreateConversationInput{Kind: parley.KindGroup, Title: "g",
+		MemberIDs: []string{actors[1].UserID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := cs.reads.Load()
+	for i := range 50 {
+		if _, _, err := a.SendMessage(ctx, actors[i%2], app.SendMessageInput{ConversationID: g.ID,
+			ClientMsgID: fmt.Sprint("m", i), Body: "hello"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := cs.reads.Load() - before; n != 0 {
+		t.Fatalf("50 sends read the organisation %d times from the store, want 0", n)
+	}
+	limit := 3
+	if _, err := a.UpdateOrg(ctx, app.Operator, acme.ID, app.OrgPatch{Limits: &parley.OrgLimits{MaxMessageChars: limit}}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = a.SendMessage(ctx, actors[0], app.SendMessageInput{ConversationID: g.ID, ClientMsgID: "long", Body: "hello"})
+	wantCode(t, "a send over the new limit", err, parley.CodeTooLarge, "body")
 }
