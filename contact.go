@@ -139,11 +139,13 @@ type ContactStore interface {
 	// with the canonical query or whose username or display name contains
 	// query (case-insensitive), username prefix matches first, then by
 	// username, each with their privacy settings.
-	FindPeople(ctx context.Context, query string, limit int) ([]User, []PrivacySettings, error)
+	// Only users of organisation org are found.
+	FindPeople(ctx context.Context, org, query string, limit int) ([]User, []PrivacySettings, error)
 	// PeopleNames returns up to limit enabled users' names with an id
 	// greater than after ("" for the first page), ordered by id: the scan
 	// behind typo-tolerant people search (MatchPerson).
-	PeopleNames(ctx context.Context, after string, limit int) ([]PersonName, error)
+	// Only users of organisation org are read.
+	PeopleNames(ctx context.Context, org, after string, limit int) ([]PersonName, error)
 }
 
 // AdmitContactRequest decides a contact request from one user to another,

@@ -54,6 +54,9 @@ type Conversation struct {
 	// DirectKey identifies the pair of a direct conversation ("<lower id>:<higher id>");
 	// stores keep it unique. Empty for groups and channels.
 	DirectKey string `json:"-"`
+	// Org is the organisation of the conversation (its creator's): only its
+	// users may be members.
+	Org string `json:"org_id"`
 }
 
 // DirectKey returns the DirectKey of the direct conversation between a and b.
@@ -213,8 +216,8 @@ type ConversationStore interface {
 	ConversationEntry(ctx context.Context, userID, conversationID string) (ConversationEntry, error)
 	// ConversationIDs returns the ids of every conversation userID is a member of.
 	ConversationIDs(ctx context.Context, userID string) ([]string, error)
-	// PublicChannels lists public channels whose title contains query
-	// (case-insensitive; "" matches all), ordered by title then id, after the
-	// (title, id) position given, at most limit.
-	PublicChannels(ctx context.Context, query, afterTitle, afterID string, limit int) ([]Conversation, error)
+	// PublicChannels lists public channels of organisation org whose title
+	// contains query (case-insensitive; "" matches all), ordered by title then
+	// id, after the (title, id) position given, at most limit.
+	PublicChannels(ctx context.Context, org, query, afterTitle, afterID string, limit int) ([]Conversation, error)
 }

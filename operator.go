@@ -28,6 +28,7 @@ type Invite struct {
 	Code      string     `json:"code"`
 	Note      string     `json:"note"`
 	CreatedBy string     `json:"created_by"` // user id of the admin; "" for the operator
+	Org       string     `json:"org_id"`     // the organisation an account registered with it joins
 	MaxUses   int        `json:"max_uses"`
 	Uses      int        `json:"uses"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
@@ -155,8 +156,9 @@ const DeletedDisplayName = "deleted user"
 type OperatorStore interface {
 	// CreateInvite inserts inv. CodeConflict if its id or code is taken.
 	CreateInvite(ctx context.Context, inv Invite) error
-	// Invites lists every invite, newest first.
-	Invites(ctx context.Context) ([]Invite, error)
+	// Invites lists the invites of organisation org ("" every
+	// organisation's), newest first.
+	Invites(ctx context.Context, org string) ([]Invite, error)
 	// RevokeInvite sets RevokedAt (once: revoking again keeps the first time)
 	// and returns the invite. CodeNotFound for an unknown id.
 	RevokeInvite(ctx context.Context, id string, at time.Time) (Invite, error)
@@ -174,8 +176,8 @@ type OperatorStore interface {
 	Audit(ctx context.Context, q AuditQuery) ([]AuditEntry, error)
 
 	// ListUsers is SearchUsers for admins: disabled accounts are included,
-	// deleted ones are not.
-	ListUsers(ctx context.Context, prefix, after string, limit int) ([]User, error)
+	// deleted ones are not; org "" lists every organisation's accounts.
+	ListUsers(ctx context.Context, org, prefix, after string, limit int) ([]User, error)
 	// DeleteUser turns the account into a tombstone in one transaction:
 	// username DeletedUsername(id), display name DeletedDisplayName, email,
 	// status and password cleared, role user, disabled; its sessions are

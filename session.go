@@ -56,10 +56,24 @@ type Actor struct {
 	// Scopes limit an API token (bot.go); nil for a session, which may do
 	// everything its user may.
 	Scopes []Scope
+	// Org is the caller's organisation ("" is the default one).
+	Org string
 }
 
 // Anonymous reports whether a is the zero Actor.
 func (a Actor) Anonymous() bool { return a.UserID == "" }
 
-// Admin reports whether a is a server admin.
-func (a Actor) Admin() bool { return a.Role == UserRoleAdmin }
+// Admin reports whether a is a server admin (an operator): the command line,
+// or an admin of the default organisation. An admin of another organisation
+// is not (see OrgAdmin): every use case gated on Admin is closed to them
+// unless it says otherwise.
+func (a Actor) Admin() bool { return a.Role == UserRoleAdmin && OrgID(a.Org) == DefaultOrgID }
+
+// OrgAdmin reports whether a administers its organisation (server admins
+// included, for theirs).
+func (a Actor) OrgAdmin() bool { return a.Role == UserRoleAdmin }
+
+// Manages reports whether a may administer the accounts, invites and
+// settings of organisation org: server admins manage every organisation,
+// organisation admins their own.
+func (a Actor) Manages(org string) bool { return a.Admin() || a.OrgAdmin() && SameOrg(a.Org, org) }

@@ -39,6 +39,9 @@ type User struct {
 	// BotOwner is the id of the user who owns this bot account; "" for a
 	// person. Bots have no password and act through API tokens (bot.go).
 	BotOwner string `json:"bot_owner,omitempty"`
+	// Org is the id of the user's organisation (organisation.go), set at
+	// creation and never changed.
+	Org string `json:"org_id"`
 }
 
 // Bot reports whether u is a bot account.
@@ -252,10 +255,11 @@ type UserStore interface {
 	// StatusText, Settings, Role, Disabled, UpdatedAt) of u.ID; CodeNotFound if
 	// the user does not exist. Username and CreatedAt never change.
 	UpdateUser(ctx context.Context, u User) error
-	// SearchUsers returns up to limit enabled users whose canonical username
-	// starts with prefix ("" matches all) and sorts after `after` ("" for the
-	// first page), ordered by username (bytewise).
-	SearchUsers(ctx context.Context, prefix, after string, limit int) ([]User, error)
-	// CountAdmins returns the number of enabled admin accounts.
+	// SearchUsers returns up to limit enabled users of organisation org
+	// whose canonical username starts with prefix ("" matches all) and sorts
+	// after `after` ("" for the first page), ordered by username (bytewise).
+	SearchUsers(ctx context.Context, org, prefix, after string, limit int) ([]User, error)
+	// CountAdmins returns the number of enabled admin accounts of the
+	// default organisation: the server admins (organisation.go).
 	CountAdmins(ctx context.Context) (int, error)
 }

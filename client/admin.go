@@ -34,6 +34,9 @@ type AdminCreateUserRequest struct {
 	DisplayName string          `json:"display_name,omitempty"`
 	Email       string          `json:"email,omitempty"`
 	Role        parley.UserRole `json:"role,omitempty"` // default user
+	// Organisation is the slug of the account's organisation (default:
+	// the admin's own).
+	Organisation string `json:"organisation,omitempty"`
 }
 
 // CreateInviteRequest makes an invite: MaxUses 0 means 1, ExpiresIn 0 never.
@@ -41,6 +44,7 @@ type CreateInviteRequest struct {
 	MaxUses   int
 	ExpiresIn time.Duration
 	Note      string
+	OrgID     string // "": the admin's own organisation
 }
 
 // Overview returns the server overview.
@@ -117,7 +121,8 @@ func (c *Client) SetRole(ctx context.Context, id string, role parley.UserRole) (
 func (c *Client) CreateInvite(ctx context.Context, req CreateInviteRequest) (parley.Invite, error) {
 	var inv parley.Invite
 	_, err := c.do(ctx, http.MethodPost, "/api/v1/admin/invites", nil, map[string]any{
-		"max_uses": req.MaxUses, "expires_in_seconds": int64(req.ExpiresIn / time.Second), "note": req.Note}, &inv)
+		"max_uses": req.MaxUses, "expires_in_seconds": int64(req.ExpiresIn / time.Second), "note": req.Note,
+		"org_id": req.OrgID}, &inv)
 	return inv, err
 }
 

@@ -21,6 +21,9 @@ type RegisterRequest struct {
 	// of a server with no admin (the account becomes admin).
 	Invite string `json:"invite,omitempty"`
 	Setup  string `json:"setup,omitempty"`
+	// Organisation is the slug of the organisation to join (default: the
+	// invite's, else the server's default organisation).
+	Organisation string `json:"organisation,omitempty"`
 }
 
 // AuthResponse is the answer to Register and Login.

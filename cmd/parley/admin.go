@@ -39,8 +39,11 @@ embedded SQLite and a running node they go through the node's admin socket
 otherwise they open the store themselves. USER is a username or a user id.
 
 Commands:
-  create-admin --username NAME [--password-stdin]   create an admin account
-  create-user  --username NAME [--password-stdin]   create a user account
+  create-admin --username NAME [--password-stdin] [--org SLUG]
+                                      create an admin account (of organisation SLUG:
+                                      its organisation admin; default: a server admin)
+  create-user  --username NAME [--password-stdin] [--org SLUG]
+                                      create a user account
   users [--prefix P] [--limit N]      list accounts (disabled ones too)
   reset-password USER [--password-stdin]
                                       set a new password (generated and printed
@@ -61,6 +64,12 @@ Commands:
   invites [list]                      list invite codes
   invites create [--uses N] [--expires 72h] [--note TEXT]
   invites revoke ID
+  org create --slug S --name N [--registration open|invite|closed] [--max-users N]
+             [--max-members N] [--max-message-chars N] [--max-upload-bytes N] [--require-2fa]
+                                      create an organisation (docs/organisations.md)
+  org list                            list organisations with their policy and limits
+  org update ORG [same flags as create, but --slug]
+                                      change an organisation (ORG: slug or id)
 
 Run 'parley admin <command> --help' for a command's flags.
 `
@@ -76,6 +85,12 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, adminUsage)
 		return nil
+	case "org":
+		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
+			fmt.Fprintf(stderr, "parley admin org: give a subcommand (create, list, update)\n\n%s", adminUsage)
+			return errUsage
+		}
+		cmd, rest = "org "+rest[0], rest[1:]
 	case "invites":
 		sub := "list"
 		if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
@@ -291,6 +306,9 @@ func init() {
 		"invites list":   adminInvites,
 		"invites create": adminInviteCreate,
 		"invites revoke": adminInviteRevoke,
+		"org create":     adminOrgCreate,
+		"org list":       adminOrgList,
+		"org update":     adminOrgUpdate,
 	}
 }
 
@@ -309,6 +327,7 @@ func adminCreate(role string) adminFunc {
 		fromStdin := c.fs.Bool("password-stdin", false, "read the password from the first line of standard input")
 		display := c.fs.String("display-name", "", "display name (default: the username)")
 		email := c.fs.String("email", "", "email address (optional)")
+		org := c.fs.String("org", "", "slug of the account's organisation (default: the default organisation)")
 		if _, err := c.parse(args, "--username NAME [--password-stdin] [flags]", 0); err != nil {
 			return err
 		}
@@ -327,7 +346,7 @@ func adminCreate(role string) adminFunc {
 		return c.withAPI(ctx, func() error {
 			var u parley.User
 			err := c.call(ctx, "POST", "/api/v1/admin/users", map[string]string{"username": *username,
-				"password": password, "display_name": *display, "email": *email, "role": role}, &u)
+				"password": password, "display_name": *display, "email": *email, "role": role, "organisation": *org}, &u)
 			if err != nil {
 				return err
 			}

@@ -40,3 +40,20 @@ func (e *Env) NewAdmin(t testing.TB, username string) (*client.Client, parley.Us
 	}
 	return c, u
 }
+
+// NewOrgUser creates an account in the organisation with slug org, with
+// the given role (as a server admin would), and returns a signed-in,
+// validating SDK client for it.
+func (e *Env) NewOrgUser(t testing.TB, org, username string, role parley.UserRole) (*client.Client, parley.User) {
+	t.Helper()
+	ctx := context.Background()
+	u, err := e.Server.App.AdminCreateUser(ctx, app.Operator, app.RegisterInput{Username: username, Password: Password, Org: org}, role)
+	if err != nil {
+		t.Fatalf("create %q in %q: %v", username, org, err)
+	}
+	c := e.Client(client.WithUserAgent("apitest/" + username))
+	if _, err := c.Login(ctx, username, Password); err != nil {
+		t.Fatalf("login %q: %v", username, err)
+	}
+	return c, u
+}

@@ -66,24 +66,15 @@ func (a *App) EnableUser(ctx context.Context, actor parley.Actor, id string) (pa
 }
 
 func (a *App) setDisabled(ctx context.Context, actor parley.Actor, id string, disabled bool) (parley.User, error) {
-	if err := requireAdmin(actor); err != nil {
-		return parley.User{}, err
-	}
-	if !parley.ValidID(id) {
-		return parley.User{}, parley.Errorf(parley.CodeNotFound, "user not found")
-	}
-	u, err := a.store.User(ctx, id)
+	u, err := a.adminTarget(ctx, actor, id)
 	if err != nil {
 		return parley.User{}, err
-	}
-	if u.Deleted() {
-		return parley.User{}, parley.Errorf(parley.CodeNotFound, "user not found (deleted)")
 	}
 	if disabled {
 		if id == actor.UserID {
 			return parley.User{}, parley.Errorf(parley.CodeConflict, "you cannot disable your own account")
 		}
-		if u.Role == parley.UserRoleAdmin && !u.Disabled {
+		if u.Role == parley.UserRoleAdmin && !u.Disabled && parley.SameOrg(u.Org, parley.DefaultOrgID) {
 			n, err := a.store.CountAdmins(ctx)
 			if err != nil {
 				return parley.User{}, err

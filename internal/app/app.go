@@ -103,6 +103,7 @@ type App struct {
 	tf       *twoFactor
 	hooks    *webhooks
 	exports  *exports
+	orgs     orgCache // organisations read recently (organisation.go)
 }
 
 // New returns an App. Zero Limits fields take their defaults.

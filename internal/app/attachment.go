@@ -210,10 +210,20 @@ func (a *App) room(ctx context.Context, owner string) (int64, bool, error) {
 	if left <= 0 {
 		return 0, true, quotaExceeded(a.media.limits.QuotaBytes)
 	}
-	if left < a.media.limits.MaxFileBytes {
+	u, err := a.store.User(ctx, owner)
+	if err != nil {
+		return 0, false, err
+	}
+	maxFile := a.maxFileBytes(ctx, u.Org)
+	if left < maxFile {
 		return left, true, nil
 	}
-	return a.media.limits.MaxFileBytes, false, nil
+	return maxFile, false, nil
+}
+
+// maxFileBytes is the file size limit of a member of organisation org.
+func (a *App) maxFileBytes(ctx context.Context, org string) int64 {
+	return parley.Tighter(a.media.limits.MaxFileBytes, a.orgLimits(ctx, org).MaxUploadBytes)
 }
 
 func quotaExceeded(q int64) error {
@@ -246,7 +256,7 @@ func (a *App) ingest(ctx context.Context, owner string, src io.Reader, declared 
 		if byQuota {
 			return ingested{}, quotaExceeded(a.media.limits.QuotaBytes)
 		}
-		return ingested{}, parley.TooLarge("file", "files must be at most %d bytes", a.media.limits.MaxFileBytes)
+		return ingested{}, parley.TooLarge("file", "files must be at most %d bytes", limit)
 	}
 	br := bufio.NewReaderSize(src, 64<<10)
 	head, err := br.Peek(512)
@@ -265,7 +275,7 @@ func (a *App) ingest(ctx context.Context, owner string, src io.Reader, declared 
 		if byQuota {
 			return quotaExceeded(a.media.limits.QuotaBytes)
 		}
-		return parley.TooLarge("file", "files must be at most %d bytes", a.media.limits.MaxFileBytes)
+		return parley.TooLarge("file", "files must be at most %d bytes", limit)
 	}
 	info, err := blobs.Put(ctx, &imageErrReader{body, mt}, limit)
 	if err != nil {

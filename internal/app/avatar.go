@@ -71,14 +71,18 @@ func (a *App) SetConversationAvatar(ctx context.Context, actor parley.Actor, con
 	return a.UpdateConversation(ctx, actor, convID, ConversationUpdate{AvatarURL: &url})
 }
 
-// OpenUserAvatar opens a user's picture for anyone signed in. Errors:
-// unauthenticated, invalid, not_found (no such user or no picture).
+// OpenUserAvatar opens a user's picture for anyone signed in in the same
+// organisation. Errors: unauthenticated, invalid, not_found (no such user
+// in the caller's organisation, or no picture).
 func (a *App) OpenUserAvatar(ctx context.Context, actor parley.Actor, userID string) (File, error) {
 	if actor.Anonymous() {
 		return File{}, unauthenticated("sign in first")
 	}
 	if !parley.ValidID(userID) {
 		return File{}, parley.Invalid("id", "%q is not a user id", userID)
+	}
+	if _, err := a.visibleUser(ctx, actor, userID); err != nil {
+		return File{}, err
 	}
 	st, err := a.store.Avatar(ctx, userID, "")
 	if err != nil {
@@ -123,5 +127,16 @@ func (a *App) UserAvatarVersions(ctx context.Context, actor parley.Actor, userID
 			return nil, parley.Invalid("user_ids", "%q is not a user id", id)
 		}
 	}
-	return a.store.UserAvatars(ctx, userIDs)
+	// Users of other organisations are absent, as users without a picture.
+	users, err := a.store.Users(ctx, userIDs)
+	if err != nil {
+		return nil, err
+	}
+	same := make([]string, 0, len(users))
+	for _, u := range users {
+		if parley.SameOrg(actor.Org, u.Org) {
+			same = append(same, u.ID)
+		}
+	}
+	return a.store.UserAvatars(ctx, same)
 }

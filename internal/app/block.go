@@ -42,7 +42,7 @@ func (a *App) BlockUser(ctx context.Context, actor parley.Actor, userID string) 
 	if err := parley.AdmitBlock(actor.UserID, userID, len(bs)); err != nil {
 		return parley.Block{}, err
 	}
-	if u, err := a.store.User(ctx, userID); err != nil || u.Deleted() {
+	if u, err := a.store.User(ctx, userID); err != nil || u.Deleted() || !parley.SameOrg(actor.Org, u.Org) {
 		return parley.Block{}, &parley.Error{Code: parley.CodeNotFound, Field: "user_id", Message: "user not found"}
 	}
 	b := parley.Block{UserID: userID, CreatedAt: a.now().UTC().Truncate(time.Millisecond)}

@@ -83,9 +83,20 @@ func (a *App) CreateBot(ctx context.Context, actor parley.Actor, in BotInput) (p
 	if len(bots) >= parley.BotsPerOwner {
 		return parley.User{}, parley.Errorf(parley.CodeConflict, "you have %d bots, the most one person may own; delete one first", len(bots))
 	}
+	org, err := a.org(ctx, owner.Org)
+	if err != nil {
+		return parley.User{}, err
+	}
+	n, err := a.store.CountOrgUsers(ctx, org.ID)
+	if err != nil {
+		return parley.User{}, err
+	}
+	if err := org.AdmitOrgUser(n); err != nil { // bots are accounts of their owner's organisation
+		return parley.User{}, err
+	}
 	now := a.now().UTC().Truncate(time.Millisecond)
 	b := parley.User{ID: parley.NewID(), Username: name, DisplayName: display, Role: parley.UserRoleUser,
-		Settings: parley.DefaultUserSettings(), CreatedAt: now, UpdatedAt: now, BotOwner: owner.ID}
+		Settings: parley.DefaultUserSettings(), CreatedAt: now, UpdatedAt: now, BotOwner: owner.ID, Org: owner.Org}
 	if err := a.store.CreateUser(ctx, b, noPassword); err != nil {
 		if parley.IsCode(err, parley.CodeConflict) {
 			return parley.User{}, usernameTaken()
@@ -267,7 +278,7 @@ func (a *App) authenticateToken(ctx context.Context, token string) (parley.Actor
 	if scopes == nil {
 		scopes = []parley.Scope{}
 	}
-	return parley.Actor{UserID: u.ID, Role: parley.UserRoleUser, Scopes: scopes}, u, nil
+	return parley.Actor{UserID: u.ID, Role: parley.UserRoleUser, Scopes: scopes, Org: u.Org}, u, nil
 }
 
 // IncomingWebhookInput is what a POST to an incoming webhook carries.
@@ -289,7 +300,7 @@ func (a *App) CreateIncomingWebhook(ctx context.Context, actor parley.Actor, bot
 		return parley.IncomingWebhook{}, "", parley.Invalid("conversation_id", "conversation_id is required")
 	}
 	// The bot must see the conversation as a member.
-	if _, m, err := a.access(ctx, parley.Actor{UserID: b.ID, Role: parley.UserRoleUser}, conversationID); err != nil {
+	if _, m, err := a.access(ctx, parley.Actor{UserID: b.ID, Role: parley.UserRoleUser, Org: b.Org}, conversationID); err != nil {
 		return parley.IncomingWebhook{}, "", err
 	} else if m == nil {
 		return parley.IncomingWebhook{}, "", parley.Errorf(parley.CodeForbidden, "add the bot to the conversation first")
@@ -356,7 +367,7 @@ func (a *App) PostIncomingWebhook(ctx context.Context, id, secret string, in Inc
 	if cm == "" {
 		cm = parley.NewID()
 	}
-	m, created, err := a.SendMessage(ctx, parley.Actor{UserID: bot.ID, Role: parley.UserRoleUser},
+	m, created, err := a.SendMessage(ctx, parley.Actor{UserID: bot.ID, Role: parley.UserRoleUser, Org: bot.Org},
 		SendMessageInput{ConversationID: w.ConversationID, ClientMsgID: cm, Body: in.Text})
 	if err != nil {
 		if pe := parley.AsError(err); pe != nil && pe.Field == "body" {

@@ -52,8 +52,8 @@ func (a *App) RunCommand(ctx context.Context, actor parley.Actor, in CommandInpu
 	if !utf8.ValidString(in.Text) {
 		return nil, parley.Invalid("text", "text must be valid UTF-8")
 	}
-	if n := utf8.RuneCountInString(in.Text); n > a.limits.MaxMessageChars {
-		return nil, parley.TooLarge("text", "text must be at most %d characters", a.limits.MaxMessageChars)
+	if limit := a.maxMessageChars(ctx, actor.Org); utf8.RuneCountInString(in.Text) > limit {
+		return nil, parley.TooLarge("text", "text must be at most %d characters", limit)
 	}
 	if _, m, err := a.access(ctx, actor, in.ConversationID); err != nil {
 		return nil, err
@@ -96,7 +96,7 @@ func (a *App) RunCommand(ctx context.Context, actor parley.Actor, in CommandInpu
 	if text == "" {
 		return nil, nil
 	}
-	m, _, err := a.SendMessage(ctx, parley.Actor{UserID: bot.ID, Role: parley.UserRoleUser},
+	m, _, err := a.SendMessage(ctx, parley.Actor{UserID: bot.ID, Role: parley.UserRoleUser, Org: bot.Org},
 		SendMessageInput{ConversationID: in.ConversationID, ClientMsgID: parley.NewID(), Body: text})
 	if err != nil {
 		return nil, err

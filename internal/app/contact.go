@@ -44,10 +44,11 @@ func (a *App) blocked(ctx context.Context, actorID, otherID string) (bool, error
 
 // reachable checks that actor may act on target under target's setting aud
 // (see parley.Audience): not_found if target does not exist, is disabled or
-// blocked; forbidden (with msg) if the audience does not admit actor.
-func (a *App) reachable(ctx context.Context, actorID, targetID string, aud func(parley.PrivacySettings) parley.Audience, msg string) error {
+// blocked, or of another organisation than actorOrg; forbidden (with msg)
+// if the audience does not admit actor.
+func (a *App) reachable(ctx context.Context, actorID, actorOrg, targetID string, aud func(parley.PrivacySettings) parley.Audience, msg string) error {
 	u, err := a.store.User(ctx, targetID)
-	if parley.IsCode(err, parley.CodeNotFound) || err == nil && u.Disabled {
+	if parley.IsCode(err, parley.CodeNotFound) || err == nil && (u.Disabled || !parley.SameOrg(actorOrg, u.Org)) {
 		return &parley.Error{Code: parley.CodeNotFound, Field: "user_id", Message: "user not found"}
 	}
 	if err != nil {
@@ -77,8 +78,8 @@ func (a *App) reachable(ctx context.Context, actorID, targetID string, aud func(
 
 // mayStartDirect is the rule CreateConversation applies to a new direct
 // conversation: the other user's direct_from setting must admit the actor.
-func (a *App) mayStartDirect(ctx context.Context, actorID, otherID string) error {
-	return a.reachable(ctx, actorID, otherID, func(p parley.PrivacySettings) parley.Audience { return p.DirectFrom },
+func (a *App) mayStartDirect(ctx context.Context, actorID, actorOrg, otherID string) error {
+	return a.reachable(ctx, actorID, actorOrg, otherID, func(p parley.PrivacySettings) parley.Audience { return p.DirectFrom },
 		"this user accepts direct conversations only from their contacts")
 }
 
@@ -118,7 +119,7 @@ func (a *App) RequestContact(ctx context.Context, actor parley.Actor, userID str
 		asked = asked || r.FromID == userID
 	}
 	if !asked { // answering a request is always allowed
-		if err := a.reachable(ctx, actor.UserID, userID, func(p parley.PrivacySettings) parley.Audience { return p.FindMe },
+		if err := a.reachable(ctx, actor.UserID, actor.Org, userID, func(p parley.PrivacySettings) parley.Audience { return p.FindMe },
 			"this user does not accept contact requests from you"); err != nil {
 			return false, err
 		}
@@ -299,7 +300,7 @@ func (a *App) FindPeople(ctx context.Context, actor parley.Actor, q string, limi
 	if err := a.allowSearch(actor); err != nil {
 		return nil, err
 	}
-	users, privs, err := a.store.FindPeople(ctx, q, 3*limit+1)
+	users, privs, err := a.store.FindPeople(ctx, actor.Org, q, 3*limit+1)
 	if err != nil {
 		return nil, err
 	}
@@ -329,7 +330,7 @@ func (a *App) FindPeople(ctx context.Context, actor parley.Actor, q string, limi
 	if len(out) == limit || parley.MaxTypos(utf8.RuneCountInString(q)) == 0 {
 		return out, nil
 	}
-	typos, err := a.typoMatches(ctx, q, seen, 3*(limit-len(out)))
+	typos, err := a.typoMatches(ctx, actor.Org, q, seen, 3*(limit-len(out)))
 	if err != nil {
 		return nil, err
 	}
@@ -364,10 +365,10 @@ func (a *App) FindPeople(ctx context.Context, actor parley.Actor, q string, limi
 // larger server, names past it are found by their exact spelling only.
 const MaxTypoScan = 200_000
 
-// typoMatches scans enabled users' names (at most MaxTypoScan) and returns
+// typoMatches scans the names of organisation org's enabled users (at most MaxTypoScan) and returns
 // up to n ids not in skip that parley.MatchPerson accepts for q, fewest
 // edits first, then by username.
-func (a *App) typoMatches(ctx context.Context, q string, skip map[string]bool, n int) ([]string, error) {
+func (a *App) typoMatches(ctx context.Context, org, q string, skip map[string]bool, n int) ([]string, error) {
 	type hit struct {
 		id, username string
 		edits        int
@@ -376,7 +377,7 @@ func (a *App) typoMatches(ctx context.Context, q string, skip map[string]bool, n
 	const page = 2000
 	m := parley.NewPersonMatcher(q)
 	for after, read := "", 0; read < MaxTypoScan; {
-		names, err := a.store.PeopleNames(ctx, after, page)
+		names, err := a.store.PeopleNames(ctx, org, after, page)
 		if err != nil {
 			return nil, err
 		}

@@ -108,8 +108,8 @@ func (a *App) CreateConversation(ctx context.Context, actor parley.Actor, in Cre
 			others = append(others, id)
 		}
 	}
-	if len(others)+1 > a.limits.MaxMembers {
-		return parley.Conversation{}, false, parley.TooLarge("member_ids", "a conversation has at most %d members", a.limits.MaxMembers)
+	if maxMembers := a.maxMembers(ctx, actor.Org); len(others)+1 > maxMembers {
+		return parley.Conversation{}, false, parley.TooLarge("member_ids", "a conversation has at most %d members", maxMembers)
 	}
 	if in.Kind == parley.KindDirect {
 		if len(others) != 1 {
@@ -131,17 +131,20 @@ func (a *App) CreateConversation(ctx context.Context, actor parley.Actor, in Cre
 			return parley.Conversation{}, false, &parley.Error{Code: parley.CodeNotFound, Field: "member_ids",
 				Message: "member_ids holds an unknown user"}
 		}
+		if err := parley.AdmitOrgMembers("member_ids", actor.Org, users); err != nil {
+			return parley.Conversation{}, false, err
+		}
 	}
 	now := a.now().UTC()
 	c := parley.Conversation{ID: parley.NewID(), Kind: in.Kind, Title: in.Title, Topic: in.Topic, Public: in.Public,
-		Broadcast: in.Broadcast, CreatedBy: actor.UserID, CreatedAt: now, UpdatedAt: now}
+		Broadcast: in.Broadcast, CreatedBy: actor.UserID, CreatedAt: now, UpdatedAt: now, Org: parley.OrgID(actor.Org)}
 	ownerRole := parley.RoleOwner
 	if in.Kind == parley.KindDirect {
 		c.DirectKey = parley.DirectKey(actor.UserID, others[0])
 		if existing, err := a.store.ConversationByDirectKey(ctx, c.DirectKey); err == nil {
 			return existing, false, nil
 		}
-		if err := a.mayStartDirect(ctx, actor.UserID, others[0]); err != nil { // contact.go
+		if err := a.mayStartDirect(ctx, actor.UserID, actor.Org, others[0]); err != nil { // contact.go
 			return parley.Conversation{}, false, err
 		}
 		ownerRole = parley.RoleMember // two equals
@@ -190,7 +193,7 @@ func (a *App) access(ctx context.Context, actor parley.Actor, convID string) (pa
 	}
 	m, err := a.store.Member(ctx, convID, actor.UserID)
 	if parley.IsCode(err, parley.CodeNotFound) {
-		if c.Public {
+		if c.Public && parley.SameOrg(actor.Org, c.Org) {
 			return c, nil, nil
 		}
 		return parley.Conversation{}, nil, notFoundConversation()
@@ -387,7 +390,7 @@ func (a *App) PublicChannels(ctx context.Context, actor parley.Actor, query, cur
 		}
 		afterTitle, afterID = parts[0], parts[1]
 	}
-	list, err := a.store.PublicChannels(ctx, strings.TrimSpace(query), afterTitle, afterID, limit+1)
+	list, err := a.store.PublicChannels(ctx, actor.Org, strings.TrimSpace(query), afterTitle, afterID, limit+1)
 	if err != nil {
 		return nil, "", err
 	}

@@ -19,7 +19,7 @@ func (a *App) UserByUsername(ctx context.Context, actor parley.Actor, username s
 		return parley.User{}, err
 	}
 	u, err := a.store.UserByUsername(ctx, name)
-	if err == nil && u.Disabled {
+	if err == nil && (u.Disabled || !actor.Admin() && !parley.SameOrg(actor.Org, u.Org)) {
 		err = parley.Errorf(parley.CodeNotFound, "user not found")
 	}
 	if parley.IsCode(err, parley.CodeNotFound) {

@@ -61,8 +61,9 @@ func (a *App) AddMembers(ctx context.Context, actor parley.Actor, convID string,
 	if len(userIDs) == 0 {
 		return nil, parley.Invalid("user_ids", "user_ids must name at least one user")
 	}
-	if len(userIDs) > a.limits.MaxMembers {
-		return nil, parley.TooLarge("user_ids", "a conversation has at most %d members", a.limits.MaxMembers)
+	maxMembers := a.maxMembers(ctx, c.Org)
+	if len(userIDs) > maxMembers {
+		return nil, parley.TooLarge("user_ids", "a conversation has at most %d members", maxMembers)
 	}
 	seen := map[string]bool{}
 	var ids []string
@@ -106,6 +107,9 @@ func (a *App) AddMembers(ctx context.Context, actor parley.Actor, convID string,
 	if len(users) != len(ids) {
 		return nil, &parley.Error{Code: parley.CodeNotFound, Field: "user_ids", Message: "user_ids holds an unknown user"}
 	}
+	if err := parley.AdmitOrgMembers("user_ids", c.Org, users); err != nil {
+		return nil, err
+	}
 	now := a.now().UTC()
 	var members []parley.Member
 	for _, id := range ids {
@@ -113,7 +117,7 @@ func (a *App) AddMembers(ctx context.Context, actor parley.Actor, convID string,
 	}
 	sys := parley.Message{ID: parley.NewID(), SenderID: actor.UserID, Kind: parley.MessageSystem, CreatedAt: now,
 		System: &parley.SystemInfo{Action: parley.SystemMembersAdded, ActorID: actor.UserID}}
-	res, err := a.store.AddMembers(ctx, convID, members, a.limits.MaxMembers, sys, func(r parley.MembershipResult) {
+	res, err := a.store.AddMembers(ctx, convID, members, maxMembers, sys, func(r parley.MembershipResult) {
 		for _, m := range r.Members {
 			a.publishJoined(r.Conversation, m)
 		}

@@ -49,7 +49,9 @@ func newSendLimiter(l Limits, now func() time.Time) *Limiter {
 	return NewLimiter(l.MessagesPerUserSecond, burst, now)
 }
 
-func (a *App) checkBody(body string) error {
+// checkBody checks a message body of a member of organisation org (its
+// character limit comes from the organisation cache: no query).
+func (a *App) checkBody(ctx context.Context, org, body string) error {
 	if !utf8.ValidString(body) {
 		return parley.Invalid("body", "body must be valid UTF-8")
 	}
@@ -59,8 +61,8 @@ func (a *App) checkBody(body string) error {
 	if strings.TrimSpace(body) == "" {
 		return parley.Invalid("body", "body must not be empty")
 	}
-	if n := utf8.RuneCountInString(body); n > a.limits.MaxMessageChars {
-		return parley.TooLarge("body", "body must be at most %d characters (got %d)", a.limits.MaxMessageChars, n)
+	if limit := a.maxMessageChars(ctx, org); utf8.RuneCountInString(body) > limit {
+		return parley.TooLarge("body", "body must be at most %d characters (got %d)", limit, utf8.RuneCountInString(body))
 	}
 	return nil
 }
@@ -111,7 +113,7 @@ func (a *App) SendMessageJSON(ctx context.Context, actor parley.Actor, in SendMe
 		return parley.Message{}, nil, false, err
 	}
 	if len(in.AttachmentIDs) == 0 || in.Body != "" {
-		if err := a.checkBody(in.Body); err != nil {
+		if err := a.checkBody(ctx, actor.Org, in.Body); err != nil {
 			return parley.Message{}, nil, false, err
 		}
 	}
@@ -303,7 +305,7 @@ func (a *App) EditMessage(ctx context.Context, actor parley.Actor, convID string
 	if _, _, err := a.member(ctx, actor, convID); err != nil {
 		return parley.Message{}, err
 	}
-	if err := a.checkBody(body); err != nil {
+	if err := a.checkBody(ctx, actor.Org, body); err != nil {
 		return parley.Message{}, err
 	}
 	m, err := a.message(ctx, convID, seq)

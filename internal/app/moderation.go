@@ -190,7 +190,7 @@ func (a *App) moderateAs(ctx context.Context, actor parley.Actor, convID, userID
 			return md, forbidden("owners moderate admins and members; admins moderate members")
 		}
 	}
-	if md.user, err = a.store.User(ctx, userID); err != nil || md.user.Deleted() {
+	if md.user, err = a.store.User(ctx, userID); err != nil || md.user.Deleted() || !parley.SameOrg(c.Org, md.user.Org) {
 		return md, &parley.Error{Code: parley.CodeNotFound, Field: "user_id", Message: "user not found"}
 	}
 	return md, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"slices"
 	"time"
 
 	"github.com/parley-chat/parley"
@@ -56,9 +57,10 @@ func (a *App) auditIn(ctx context.Context, actor parley.Actor, convID, action, t
 }
 
 // adminTarget resolves a user id for an admin use case: CodeNotFound for a
-// malformed, unknown or deleted id.
+// malformed, unknown or deleted id, and for a user of an organisation the
+// actor does not manage (organisation admins manage their own).
 func (a *App) adminTarget(ctx context.Context, actor parley.Actor, id string) (parley.User, error) {
-	if err := requireAdmin(actor); err != nil {
+	if err := requireOrgAdmin(actor); err != nil {
 		return parley.User{}, err
 	}
 	if !parley.ValidID(id) {
@@ -68,20 +70,30 @@ func (a *App) adminTarget(ctx context.Context, actor parley.Actor, id string) (p
 	if err != nil {
 		return parley.User{}, err
 	}
+	if !actor.Manages(u.Org) {
+		return parley.User{}, parley.ErrOtherOrg("user")
+	}
 	if u.Deleted() {
 		return parley.User{}, parley.Errorf(parley.CodeNotFound, "user not found (deleted)")
 	}
 	return u, nil
 }
 
-// ListUsers lists accounts for admins, disabled ones included (deleted ones
+// ListUsers lists accounts for admins (organisation admins: their
+// organisation's), disabled ones included (deleted ones
 // not), by username prefix, a page at a time: the next page starts after the
 // returned cursor ("" on the last page). Errors as SearchUsers.
 func (a *App) ListUsers(ctx context.Context, actor parley.Actor, in SearchUsersInput) ([]parley.User, string, error) {
-	if err := requireAdmin(actor); err != nil {
+	if err := requireOrgAdmin(actor); err != nil {
 		return nil, "", err
 	}
-	return usernamePage(ctx, in, a.store.ListUsers)
+	org := "" // server admins list every organisation's accounts
+	if !actor.Admin() {
+		org = parley.OrgID(actor.Org)
+	}
+	return usernamePage(ctx, in, func(ctx context.Context, prefix, after string, n int) ([]parley.User, error) {
+		return a.store.ListUsers(ctx, org, prefix, after, n)
+	})
 }
 
 // AdminUser returns one account with everything an admin may see.
@@ -91,22 +103,34 @@ func (a *App) AdminUser(ctx context.Context, actor parley.Actor, id string) (par
 }
 
 // AdminCreateUser creates an account with the given role (admins only, any
-// registration policy). Errors as Register's validation errors.
+// registration policy) in the organisation named by in.Org (a slug; ""
+// the actor's own). Organisation admins create accounts in their own
+// organisation only (CodeNotFound, field organisation, for another). Errors as Register's validation errors.
 func (a *App) AdminCreateUser(ctx context.Context, actor parley.Actor, in RegisterInput, role parley.UserRole) (parley.User, error) {
-	if err := requireAdmin(actor); err != nil {
+	if err := requireOrgAdmin(actor); err != nil {
 		return parley.User{}, err
 	}
 	if !role.Valid() {
 		return parley.User{}, parley.Invalid("role", "role must be user or admin")
 	}
-	u, err := a.createUser(ctx, in, role)
+	org, err := a.org(ctx, actor.Org)
+	if in.Org != "" {
+		org, err = a.registrationOrg(ctx, in.Org)
+	}
 	if err != nil {
 		return parley.User{}, err
 	}
-	if role == parley.UserRoleAdmin {
+	if !actor.Manages(org.ID) {
+		return parley.User{}, &parley.Error{Code: parley.CodeNotFound, Field: "organisation", Message: "no organisation with that name"}
+	}
+	u, err := a.createUser(ctx, in, role, org)
+	if err != nil {
+		return parley.User{}, err
+	}
+	if role == parley.UserRoleAdmin && org.ID == parley.DefaultOrgID {
 		a.dropSetup()
 	}
-	a.audit(ctx, actor, "user.create", u.ID, u.Username, "role "+string(role))
+	a.audit(ctx, actor, "user.create", u.ID, u.Username, "role "+string(role)+", organisation "+org.Slug)
 	return u, nil
 }
 
@@ -115,7 +139,7 @@ func (a *App) AdminCreateUser(ctx context.Context, actor parley.Actor, in Regist
 // again with it. Admins only. CodeNotFound; CodeInvalid/CodeTooLarge (field
 // password).
 func (a *App) ResetPassword(ctx context.Context, actor parley.Actor, id, password string) (string, error) {
-	if err := requireAdmin(actor); err != nil {
+	if err := requireOrgAdmin(actor); err != nil {
 		return "", err
 	}
 	generated := password == ""
@@ -174,7 +198,7 @@ func (a *App) SetRole(ctx context.Context, actor parley.Actor, id string, role p
 	if u.Role == role {
 		return u, nil
 	}
-	if role == parley.UserRoleUser && !u.Disabled {
+	if role == parley.UserRoleUser && !u.Disabled && parley.SameOrg(u.Org, parley.DefaultOrgID) {
 		n, err := a.store.CountAdmins(ctx)
 		if err != nil {
 			return parley.User{}, err
@@ -191,7 +215,9 @@ func (a *App) SetRole(ctx context.Context, actor parley.Actor, id string, role p
 	action := "user.demote"
 	if role == parley.UserRoleAdmin {
 		action = "user.promote"
-		a.dropSetup()
+		if parley.SameOrg(u.Org, parley.DefaultOrgID) {
+			a.dropSetup()
+		}
 	}
 	a.audit(ctx, actor, action, u.ID, u.Username, "")
 	return u, nil
@@ -210,7 +236,7 @@ func (a *App) DeleteUser(ctx context.Context, actor parley.Actor, id string) err
 	if id == actor.UserID {
 		return parley.Errorf(parley.CodeConflict, "you cannot delete your own account")
 	}
-	if u.Role == parley.UserRoleAdmin && !u.Disabled {
+	if u.Role == parley.UserRoleAdmin && !u.Disabled && parley.SameOrg(u.Org, parley.DefaultOrgID) {
 		n, err := a.store.CountAdmins(ctx)
 		if err != nil {
 			return err
@@ -274,12 +300,26 @@ type InviteInput struct {
 	MaxUses   int
 	ExpiresIn time.Duration
 	Note      string
+	// Org is the id of the organisation the invite admits to ("": the
+	// actor's own). Organisation admins invite to their own only.
+	Org string
 }
 
 // CreateInvite makes an invite code. Admins only. CodeInvalid (fields
 // max_uses: 1–10000, expires_in: 0–366 days, note) or CodeTooLarge (note).
 func (a *App) CreateInvite(ctx context.Context, actor parley.Actor, in InviteInput) (parley.Invite, error) {
-	if err := requireAdmin(actor); err != nil {
+	if err := requireOrgAdmin(actor); err != nil {
+		return parley.Invite{}, err
+	}
+	if in.Org == "" {
+		in.Org = parley.OrgID(actor.Org)
+	}
+	if !parley.ValidID(in.Org) || !actor.Manages(in.Org) {
+		return parley.Invite{}, &parley.Error{Code: parley.CodeNotFound, Field: "org_id", Message: "organisation not found"}
+	}
+	if _, err := a.org(ctx, in.Org); parley.IsCode(err, parley.CodeNotFound) {
+		return parley.Invite{}, &parley.Error{Code: parley.CodeNotFound, Field: "org_id", Message: "organisation not found"}
+	} else if err != nil {
 		return parley.Invite{}, err
 	}
 	if in.MaxUses == 0 {
@@ -299,7 +339,7 @@ func (a *App) CreateInvite(ctx context.Context, actor parley.Actor, in InviteInp
 	var b [15]byte
 	_, _ = rand.Read(b[:])
 	inv := parley.Invite{ID: parley.NewID(), Code: base64.RawURLEncoding.EncodeToString(b[:]), Note: note,
-		CreatedBy: actor.UserID, MaxUses: in.MaxUses, CreatedAt: now}
+		CreatedBy: actor.UserID, MaxUses: in.MaxUses, CreatedAt: now, Org: in.Org}
 	if in.ExpiresIn > 0 {
 		t := now.Add(in.ExpiresIn)
 		inv.ExpiresAt = &t
@@ -315,22 +355,35 @@ func (a *App) CreateInvite(ctx context.Context, actor parley.Actor, in InviteInp
 	return inv, nil
 }
 
-// Invites lists every invite, newest first. Admins only.
+// Invites lists every invite, newest first. Admins only; organisation
+// admins see their organisation's.
 func (a *App) Invites(ctx context.Context, actor parley.Actor) ([]parley.Invite, error) {
-	if err := requireAdmin(actor); err != nil {
+	if err := requireOrgAdmin(actor); err != nil {
 		return nil, err
 	}
-	return a.store.Invites(ctx)
+	if actor.Admin() {
+		return a.store.Invites(ctx, "")
+	}
+	return a.store.Invites(ctx, parley.OrgID(actor.Org))
 }
 
 // RevokeInvite stops an invite from admitting anyone else. Admins only.
 // CodeNotFound for an unknown id. Revoking twice keeps the first time.
 func (a *App) RevokeInvite(ctx context.Context, actor parley.Actor, id string) (parley.Invite, error) {
-	if err := requireAdmin(actor); err != nil {
+	if err := requireOrgAdmin(actor); err != nil {
 		return parley.Invite{}, err
 	}
 	if !parley.ValidID(id) {
 		return parley.Invite{}, parley.Errorf(parley.CodeNotFound, "invite not found")
+	}
+	if !actor.Admin() {
+		own, err := a.store.Invites(ctx, parley.OrgID(actor.Org))
+		if err != nil {
+			return parley.Invite{}, err
+		}
+		if !slices.ContainsFunc(own, func(inv parley.Invite) bool { return inv.ID == id }) {
+			return parley.Invite{}, parley.Errorf(parley.CodeNotFound, "invite not found")
+		}
 	}
 	inv, err := a.store.RevokeInvite(ctx, id, a.now().UTC().Truncate(time.Millisecond))
 	if err != nil {

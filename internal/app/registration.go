@@ -117,42 +117,89 @@ func checkRegister(in RegisterInput) error {
 	return nil
 }
 
-// admit decides, before the account is created, under which role it may be
-// and takes what it needs (the setup token, one use of the invite). undo
-// gives those back if the account is not created after all.
-func (a *App) admit(ctx context.Context, in RegisterInput) (role parley.UserRole, undo func(), err error) {
+// admit decides, before the account is created, under which role and in
+// which organisation it may be, and takes what it needs (the setup token,
+// one use of the invite). undo gives those back if the account is not
+// created after all.
+//
+// The organisation is the one named by in.Org, else the invite's, else the
+// default one; its policy applies (the default organisation's is the
+// server's). An invite admits only to its own organisation. The setup
+// token makes an admin of the default organisation only.
+func (a *App) admit(ctx context.Context, in RegisterInput) (role parley.UserRole, org parley.Organisation, undo func(), err error) {
 	in.Invite = strings.TrimSpace(in.Invite)
-	if in.Setup != "" {
-		if err := a.takeSetup(ctx, in.Setup); err != nil {
-			return "", nil, err
+	if in.Org != "" {
+		if org, err = a.registrationOrg(ctx, in.Org); err != nil {
+			return "", org, nil, err
 		}
-		return parley.UserRoleAdmin, func() { a.giveSetup(in.Setup) }, nil
 	}
-	switch a.reg.policy {
-	case parley.RegistrationClosed:
-		return "", nil, &parley.Error{Code: parley.CodeForbidden, Field: "registration",
-			Message: "registration is closed on this server; ask an admin to create your account"}
-	case parley.RegistrationInvite:
-		if in.Invite == "" {
-			return "", nil, &parley.Error{Code: parley.CodeForbidden, Field: "invite",
-				Message: "this server needs an invite to register; ask an admin for an invite link"}
+	if in.Setup != "" {
+		if in.Org != "" && org.ID != parley.DefaultOrgID {
+			return "", org, nil, parley.Invalid("organisation", "the setup token makes an admin of the default organisation only")
 		}
+		if org, err = a.org(ctx, parley.DefaultOrgID); err != nil {
+			return "", org, nil, err
+		}
+		if err := a.takeSetup(ctx, in.Setup); err != nil {
+			return "", org, nil, err
+		}
+		return parley.UserRoleAdmin, org, func() { a.giveSetup(in.Setup) }, nil
 	}
 	if in.Invite == "" {
-		return parley.UserRoleUser, func() {}, nil
+		if in.Org == "" {
+			if org, err = a.org(ctx, parley.DefaultOrgID); err != nil {
+				return "", org, nil, err
+			}
+		}
+		switch a.registrationOf(org) {
+		case parley.RegistrationClosed:
+			return "", org, nil, errRegistrationClosed(org)
+		case parley.RegistrationInvite:
+			where := "this server needs"
+			if org.ID != parley.DefaultOrgID {
+				where = "organisation " + org.Name + " needs"
+			}
+			return "", org, nil, &parley.Error{Code: parley.CodeForbidden, Field: "invite",
+				Message: where + " an invite to register; ask an admin for an invite link"}
+		}
+		return parley.UserRoleUser, org, func() {}, nil
 	}
 	inv, err := a.store.ClaimInvite(ctx, in.Invite, a.now())
 	if parley.IsCode(err, parley.CodeNotFound) {
-		return "", nil, &parley.Error{Code: parley.CodeForbidden, Field: "invite", Message: "this invite code is not valid"}
+		return "", org, nil, &parley.Error{Code: parley.CodeForbidden, Field: "invite", Message: "this invite code is not valid"}
 	}
 	if err != nil {
-		return "", nil, err
+		return "", org, nil, err
 	}
-	return parley.UserRoleUser, func() {
+	release := func() {
 		if err := a.store.ReleaseInvite(context.WithoutCancel(ctx), inv.ID); err != nil {
 			a.log.Warn("release invite", "invite_id", inv.ID, "err", err)
 		}
-	}, nil
+	}
+	if in.Org != "" && !parley.SameOrg(inv.Org, org.ID) {
+		release()
+		return "", org, nil, &parley.Error{Code: parley.CodeForbidden, Field: "invite", Message: "this invite code is not valid"}
+	}
+	if in.Org == "" {
+		if org, err = a.org(ctx, inv.Org); err != nil {
+			release()
+			return "", org, nil, err
+		}
+	}
+	if a.registrationOf(org) == parley.RegistrationClosed {
+		release()
+		return "", org, nil, errRegistrationClosed(org)
+	}
+	return parley.UserRoleUser, org, release, nil
+}
+
+func errRegistrationClosed(org parley.Organisation) error {
+	where := "on this server"
+	if org.ID != parley.DefaultOrgID {
+		where = "in organisation " + org.Name
+	}
+	return &parley.Error{Code: parley.CodeForbidden, Field: "registration",
+		Message: "registration is closed " + where + "; ask an admin to create your account"}
 }
 
 // reserveSignup takes one sign-up from the address's budget:

@@ -87,7 +87,7 @@ func (a *App) Report(ctx context.Context, actor parley.Actor, in ReportInput) (p
 		return parley.Report{}, err
 	}
 	if r.ConversationID == "" {
-		if u, err := a.store.User(ctx, r.TargetUserID); err != nil || u.Deleted() {
+		if u, err := a.store.User(ctx, r.TargetUserID); err != nil || u.Deleted() || !parley.SameOrg(actor.Org, u.Org) {
 			return parley.Report{}, &parley.Error{Code: parley.CodeNotFound, Field: "user_id", Message: "user not found"}
 		}
 	}

@@ -204,7 +204,7 @@ func (a *App) FinishScram(ctx context.Context, l *ScramLogin, authMessage string
 	if u.Disabled {
 		return parley.User{}, "", nil, parley.Errorf(parley.CodeForbidden, "this account is disabled")
 	}
-	if u.TwoFactor || a.tf.required {
+	if u.TwoFactor || a.twoFactorRequired(ctx, u) {
 		return parley.User{}, "", nil, errSecondFactorNeeded()
 	}
 	_, tok, err := a.createSession(ctx, u.ID, userAgent, l.addrKey)

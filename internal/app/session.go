@@ -118,8 +118,8 @@ func (a *App) AuthenticateUser(ctx context.Context, token string) (parley.Actor,
 	if u.Disabled {
 		return parley.Actor{}, parley.User{}, unauthenticated("the account is disabled")
 	}
-	if a.tf.required && !u.TwoFactor {
-		return parley.Actor{}, parley.User{}, unauthenticated("this server requires two-factor sign-in; sign in again to set it up")
+	if !u.TwoFactor && a.twoFactorRequired(ctx, u) {
+		return parley.Actor{}, parley.User{}, unauthenticated("two-factor sign-in is required here; sign in again to set it up")
 	}
 	if now.Sub(ss.LastSeenAt) >= touchEvery {
 		if err := a.store.TouchSession(ctx, ss.ID, now, now.Add(a.limits.SessionTTL)); err != nil &&
@@ -127,7 +127,7 @@ func (a *App) AuthenticateUser(ctx context.Context, token string) (parley.Actor,
 			a.log.Warn("touch session", "session_id", ss.ID, "err", err)
 		}
 	}
-	return parley.Actor{UserID: u.ID, SessionID: ss.ID, Role: u.Role}, u, nil
+	return parley.Actor{UserID: u.ID, SessionID: ss.ID, Role: u.Role, Org: u.Org}, u, nil
 }
 
 // createSession signs userID in on a new session and returns its token.

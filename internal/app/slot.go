@@ -59,9 +59,9 @@ func (a *App) CreateUploadSlot(ctx context.Context, actor parley.Actor, name str
 	if size <= 0 {
 		return UploadSlot{}, parley.Invalid("size", "size must be a positive number of bytes")
 	}
-	if size > a.media.limits.MaxFileBytes {
+	if maxFile := a.maxFileBytes(ctx, actor.Org); size > maxFile {
 		return UploadSlot{}, &parley.Error{Code: parley.CodeTooLarge, Field: "size",
-			Message: fmt.Sprintf("a file may have at most %d bytes", a.media.limits.MaxFileBytes)}
+			Message: fmt.Sprintf("a file may have at most %d bytes", maxFile)}
 	}
 	if left, limited, err := a.room(ctx, actor.UserID); err != nil {
 		return UploadSlot{}, err

@@ -113,7 +113,7 @@ func (a *App) startSession(ctx context.Context, u parley.User, userAgent, addres
 	switch {
 	case u.TwoFactor:
 		kind = parley.ChallengeVerify
-	case a.tf.required:
+	case a.twoFactorRequired(ctx, u):
 		kind = parley.ChallengeSetup
 	}
 	if kind == "" {
@@ -403,6 +403,13 @@ func (a *App) TwoFactorStatus(ctx context.Context, actor parley.Actor) (TwoFacto
 		return TwoFactorStatus{}, unauthenticated("sign in first")
 	}
 	st := TwoFactorStatus{Required: a.tf.required}
+	if !st.Required {
+		o, err := a.org(ctx, actor.Org)
+		if err != nil {
+			return TwoFactorStatus{}, err
+		}
+		st.Required = o.RequireTwoFactor
+	}
 	tf, err := a.store.TwoFactor(ctx, actor.UserID)
 	if parley.IsCode(err, parley.CodeNotFound) {
 		return st, nil
@@ -468,6 +475,9 @@ func errTooManyCodes(wait time.Duration) error {
 func (a *App) DisableTwoFactor(ctx context.Context, actor parley.Actor, password, code string) error {
 	if a.tf.required && !actor.Anonymous() {
 		return parley.Errorf(parley.CodeForbidden, "this server requires two-factor sign-in; it cannot be turned off")
+	}
+	if !actor.Anonymous() && a.twoFactorRequired(ctx, parley.User{Org: actor.Org}) {
+		return parley.Errorf(parley.CodeForbidden, "your organisation requires two-factor sign-in; it cannot be turned off")
 	}
 	u, err := a.reauthCode(ctx, actor, password, code)
 	if err != nil {

@@ -29,8 +29,8 @@ func (a *App) CreateUpload(ctx context.Context, actor parley.Actor, name string,
 	if size <= 0 {
 		return parley.Upload{}, parley.Invalid("size", "size must be a positive number of bytes")
 	}
-	if size > a.media.limits.MaxFileBytes {
-		return parley.Upload{}, parley.TooLarge("size", "files must be at most %d bytes", a.media.limits.MaxFileBytes)
+	if maxFile := a.maxFileBytes(ctx, actor.Org); size > maxFile {
+		return parley.Upload{}, parley.TooLarge("size", "files must be at most %d bytes", maxFile)
 	}
 	if used, err := a.store.AttachmentUsage(ctx, actor.UserID); err != nil {
 		return parley.Upload{}, err

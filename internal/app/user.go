@@ -22,6 +22,9 @@ type RegisterInput struct {
 	// the one-time setup token that makes the first admin (registration.go).
 	Invite string
 	Setup  string
+	// Org is the slug of the organisation to join ("": the invite's, or
+	// the default organisation).
+	Org string
 }
 
 // LoginInput is a sign-in attempt.
@@ -97,11 +100,11 @@ func (a *App) RegisterSignIn(ctx context.Context, in RegisterInput) (SignInResul
 	if err := a.reserveSignup(in.Address); err != nil {
 		return SignInResult{}, err
 	}
-	role, undo, err := a.admit(ctx, in)
+	role, org, undo, err := a.admit(ctx, in)
 	if err != nil {
 		return SignInResult{}, err
 	}
-	u, err := a.createUser(ctx, in, role)
+	u, err := a.createUser(ctx, in, role, org)
 	if err != nil {
 		undo()
 		return SignInResult{}, err
@@ -120,7 +123,7 @@ func (a *App) RegisterSignIn(ctx context.Context, in RegisterInput) (SignInResul
 }
 
 // createUser validates in and stores a new account with the given role.
-func (a *App) createUser(ctx context.Context, in RegisterInput, role parley.UserRole) (parley.User, error) {
+func (a *App) createUser(ctx context.Context, in RegisterInput, role parley.UserRole, org parley.Organisation) (parley.User, error) {
 	name, err := parley.CanonicalUsername(in.Username)
 	if err != nil {
 		return parley.User{}, err
@@ -145,6 +148,13 @@ func (a *App) createUser(ctx context.Context, in RegisterInput, role parley.User
 	} else if !parley.IsCode(err, parley.CodeNotFound) {
 		return parley.User{}, err
 	}
+	n, err := a.store.CountOrgUsers(ctx, org.ID)
+	if err != nil {
+		return parley.User{}, err
+	}
+	if err := org.AdmitOrgUser(n); err != nil {
+		return parley.User{}, err
+	}
 	hash, err := a.acct.pw.hash(ctx, in.Password)
 	if err != nil {
 		return parley.User{}, err
@@ -159,6 +169,7 @@ func (a *App) createUser(ctx context.Context, in RegisterInput, role parley.User
 		Settings:    parley.DefaultUserSettings(),
 		CreatedAt:   now,
 		UpdatedAt:   now,
+		Org:         org.ID,
 	}
 	if err := a.store.CreateUser(ctx, u, hash); err != nil {
 		if parley.IsCode(err, parley.CodeConflict) {
@@ -269,7 +280,7 @@ func (a *App) SignIn(ctx context.Context, in LoginInput) (SignInResult, error) {
 	// The right password: not a failed attempt. It clears the account's
 	// failures (unless a second factor is still due: wrong codes must keep
 	// counting); the address keeps its count of other failures.
-	if u.TwoFactor || a.tf.required {
+	if u.TwoFactor || a.twoFactorRequired(ctx, u) {
 		refund(true, true)
 	} else {
 		a.acct.loginUser.Reset(userKey)
@@ -469,12 +480,16 @@ func (a *App) User(ctx context.Context, actor parley.Actor, id string) (parley.U
 	if err != nil {
 		return parley.User{}, err
 	}
+	if !actor.Admin() && !parley.SameOrg(actor.Org, u.Org) {
+		return parley.User{}, parley.ErrOtherOrg("user")
+	}
 	return view(actor, u), nil
 }
 
 // UsersByID returns the users with the given ids that exist, in the order of
 // ids, each once, as the caller may see them; unknown and malformed ids are
-// skipped. It is for other use cases and transports embedding users.
+// skipped, and so are users of other organisations (except for server
+// admins). It is for other use cases and transports embedding users.
 func (a *App) UsersByID(ctx context.Context, actor parley.Actor, ids []string) ([]parley.User, error) {
 	if !signedIn(actor) {
 		return nil, unauthenticated("sign in first")
@@ -491,7 +506,9 @@ func (a *App) UsersByID(ctx context.Context, actor parley.Actor, ids []string) (
 	}
 	byID := make(map[string]parley.User, len(found))
 	for _, u := range found {
-		byID[u.ID] = u
+		if actor.Admin() || parley.SameOrg(actor.Org, u.Org) {
+			byID[u.ID] = u
+		}
 	}
 	out := make([]parley.User, 0, len(found))
 	for _, id := range valid {
@@ -535,7 +552,9 @@ func (a *App) SearchUsers(ctx context.Context, actor parley.Actor, in SearchUser
 	if !signedIn(actor) {
 		return nil, "", unauthenticated("sign in first")
 	}
-	users, next, err := usernamePage(ctx, in, a.store.SearchUsers)
+	users, next, err := usernamePage(ctx, in, func(ctx context.Context, prefix, after string, n int) ([]parley.User, error) {
+		return a.store.SearchUsers(ctx, actor.Org, prefix, after, n)
+	})
 	if err != nil {
 		return nil, "", err
 	}

@@ -3,8 +3,6 @@ package e2e_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -197,6 +195,15 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"set rules", "PUT", conv("/rules"), static(`{"slow_mode_seconds":5}`), [numRoles]int{ok, ok, forbidden, notFound, notFound, unauth}},
 		{"server content rules", "GET", static("/api/v1/admin/content-rules"), nil,
 			[numRoles]int{forbidden, forbidden, forbidden, forbidden, forbidden, unauth}},
+		// Organisations (docs/organisations.md): admins only.
+		{"list organisations", "GET", static("/api/v1/admin/orgs"), nil,
+			[numRoles]int{forbidden, forbidden, forbidden, forbidden, forbidden, unauth}},
+		{"create organisation", "POST", static("/api/v1/admin/orgs"), static(`{"slug":"mine","name":"Mine"}`),
+			[numRoles]int{forbidden, forbidden, forbidden, forbidden, forbidden, unauth}},
+		{"get organisation", "GET", static("/api/v1/admin/orgs/" + parley.DefaultOrgID), nil,
+			[numRoles]int{forbidden, forbidden, forbidden, forbidden, forbidden, unauth}},
+		{"change organisation", "PATCH", static("/api/v1/admin/orgs/" + parley.DefaultOrgID), static(`{"require_2fa":true}`),
+			[numRoles]int{forbidden, forbidden, forbidden, forbidden, forbidden, unauth}},
 		{"report message", "POST", static("/api/v1/reports"), func(w authzWorld, _ int) string {
 			return fmt.Sprintf(`{"conversation_id":"%s","seq":%d,"reason":"spam"}`, w.conv.ID, w.msgSeq)
 		}, [numRoles]int{created, created, forbidden, notFound, notFound, unauth}},
@@ -292,25 +299,6 @@ func sendPatiently(ctx context.Context, c *client.Client, convID, body string) (
 
 func authzCall(t *testing.T, env *apitest.Env, method, path, token, body string) int {
 	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, env.URL+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := env.HTTPClient().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	_ = resp.Body.Close()
-	return resp.StatusCode
+	status, _ := orgCall(t, env, method, path, token, body)
+	return status
 }

@@ -18,6 +18,9 @@ type (
 		DisplayName string `json:"display_name"`
 		Email       string `json:"email"`
 		Role        string `json:"role"`
+		// Organisation is the slug of the account's organisation (""
+		// the admin's own).
+		Organisation string `json:"organisation"`
 	}
 	resetPasswordRequest struct {
 		Password string `json:"password"`
@@ -32,6 +35,7 @@ type (
 		MaxUses          int    `json:"max_uses"`
 		ExpiresInSeconds int64  `json:"expires_in_seconds"`
 		Note             string `json:"note"`
+		OrgID            string `json:"org_id"` // "": the admin's own organisation
 	}
 	inviteList struct {
 		Invites []parley.Invite `json:"invites"`
@@ -124,7 +128,7 @@ func (s *Server) adminCreateUser(w http.ResponseWriter, r *http.Request, actor p
 		role = parley.UserRoleUser
 	}
 	u, err := s.app.AdminCreateUser(r.Context(), actor, app.RegisterInput{Username: req.Username, Password: req.Password,
-		DisplayName: req.DisplayName, Email: req.Email}, role)
+		DisplayName: req.DisplayName, Email: req.Email, Org: req.Organisation}, role)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -207,7 +211,7 @@ func (s *Server) adminCreateInvite(w http.ResponseWriter, r *http.Request, actor
 		return
 	}
 	inv, err := s.app.CreateInvite(r.Context(), actor, app.InviteInput{MaxUses: req.MaxUses,
-		ExpiresIn: time.Duration(req.ExpiresInSeconds) * time.Second, Note: req.Note})
+		ExpiresIn: time.Duration(req.ExpiresInSeconds) * time.Second, Note: req.Note, Org: req.OrgID})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -105,6 +105,7 @@ func (s *Server) routes() {
 	s.commandRoutes()
 	s.exportRoutes()
 	s.retentionRoutes()
+	s.orgRoutes()
 }
 
 type ctxKey int

@@ -20,6 +20,9 @@ type (
 		Email       string `json:"email"`
 		Invite      string `json:"invite"` // invite code (registration.go in internal/app)
 		Setup       string `json:"setup"`  // one-time setup token: the account becomes the first admin
+		// Organisation is the slug of the organisation to join ("": the
+		// invite's, or the default one).
+		Organisation string `json:"organisation"`
 	}
 	loginRequest struct {
 		Username string `json:"username"`
@@ -76,6 +79,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	res, err := s.app.RegisterSignIn(r.Context(), app.RegisterInput{
 		Username: req.Username, Password: req.Password, DisplayName: req.DisplayName, Email: req.Email,
 		UserAgent: r.UserAgent(), Address: s.clientAddr(r), Invite: req.Invite, Setup: req.Setup,
+		Org: req.Organisation,
 	})
 	if err != nil {
 		s.writeError(w, r, err)

@@ -228,14 +228,14 @@ func (s *Store) SetPrivacySettings(ctx context.Context, userID string, p parley.
 }
 
 // FindPeople implements parley.ContactStore.
-func (s *Store) FindPeople(ctx context.Context, query string, limit int) ([]parley.User, []parley.PrivacySettings, error) {
+func (s *Store) FindPeople(ctx context.Context, org, query string, limit int) ([]parley.User, []parley.PrivacySettings, error) {
 	prefix := escapeLike(query) + "%"
 	sub := "%" + escapeLike(query) + "%"
 	rows, err := s.pool.Query(ctx, `SELECT u.id, u.username, u.display_name, u.email, u.status_text, u.role,
-		u.disabled, u.settings, u.created_at, u.updated_at, u.two_factor, u.bot_owner, coalesce(p.find_me, ''), coalesce(p.direct_from, '')
+		u.disabled, u.settings, u.created_at, u.updated_at, u.two_factor, u.bot_owner, u.org_id, coalesce(p.find_me, ''), coalesce(p.direct_from, '')
 		FROM users u LEFT JOIN privacy_settings p ON p.user_id = u.id
-		WHERE NOT u.disabled AND (u.username ILIKE $1 OR u.display_name ILIKE $1)
-		ORDER BY u.username LIKE $2 DESC, u.username LIMIT $3`, sub, prefix, limit)
+		WHERE NOT u.disabled AND u.org_id = $4 AND (u.username ILIKE $1 OR u.display_name ILIKE $1)
+		ORDER BY u.username LIKE $2 DESC, u.username LIMIT $3`, sub, prefix, limit, parley.OrgID(org))
 	if err != nil {
 		return nil, nil, translate(err)
 	}
@@ -265,9 +265,9 @@ func (r privacyRow) Scan(dest ...any) error {
 }
 
 // PeopleNames implements parley.ContactStore.
-func (s *Store) PeopleNames(ctx context.Context, after string, limit int) ([]parley.PersonName, error) {
+func (s *Store) PeopleNames(ctx context.Context, org, after string, limit int) ([]parley.PersonName, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id, username, display_name FROM users
-		WHERE NOT disabled AND id > $1 ORDER BY id LIMIT $2`, after, limit)
+		WHERE NOT disabled AND org_id = $3 AND id > $1 ORDER BY id LIMIT $2`, after, limit, parley.OrgID(org))
 	if err != nil {
 		return nil, translate(err)
 	}

@@ -11,7 +11,7 @@ import (
 )
 
 const conversationCols = `c.id, c.kind, c.title, c.topic, c.avatar_url, c.public, c.broadcast, coalesce(c.direct_key, ''),
-	c.created_by, c.created_at, c.updated_at, c.last_seq, c.last_at, c.member_count`
+	c.created_by, c.created_at, c.updated_at, c.last_seq, c.last_at, c.member_count, c.org_id`
 
 type conversationVals struct {
 	kind                   string
@@ -20,7 +20,7 @@ type conversationVals struct {
 
 func (v *conversationVals) dest(c *parley.Conversation) []any {
 	return []any{&c.ID, &v.kind, &c.Title, &c.Topic, &c.AvatarURL, &c.Public, &c.Broadcast, &c.DirectKey,
-		&c.CreatedBy, &v.created, &v.updated, &c.LastSeq, &v.last, &c.MemberCount}
+		&c.CreatedBy, &v.created, &v.updated, &c.LastSeq, &v.last, &c.MemberCount, &c.Org}
 }
 
 func (v *conversationVals) fill(c *parley.Conversation) {
@@ -56,10 +56,10 @@ func (s *Store) CreateConversation(ctx context.Context, c parley.Conversation, m
 			direct = &c.DirectKey
 		}
 		if _, err := w.tx.Exec(w.ctx, `INSERT INTO conversations (id, kind, title, title_lower, topic, avatar_url,
-			public, broadcast, direct_key, created_by, created_at, updated_at, last_seq, last_at, member_count)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $11, 0)`,
+			public, broadcast, direct_key, created_by, created_at, updated_at, last_seq, last_at, member_count, org_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $11, 0, $13)`,
 			c.ID, string(c.Kind), c.Title, strings.ToLower(c.Title), c.Topic, c.AvatarURL, c.Public, c.Broadcast, direct,
-			c.CreatedBy, millis(c.CreatedAt), millis(c.UpdatedAt)); err != nil {
+			c.CreatedBy, millis(c.CreatedAt), millis(c.UpdatedAt), parley.OrgID(c.Org)); err != nil {
 			return err
 		}
 		added, err := w.InsertMembers(c.ID, members)
@@ -345,9 +345,9 @@ func (s *Store) strings(ctx context.Context, q string, args ...any) ([]string, e
 }
 
 // PublicChannels implements parley.ConversationStore.
-func (s *Store) PublicChannels(ctx context.Context, query, afterTitle, afterID string, limit int) ([]parley.Conversation, error) {
-	q := `SELECT ` + conversationCols + ` FROM conversations c WHERE c.public`
-	var args []any
+func (s *Store) PublicChannels(ctx context.Context, org, query, afterTitle, afterID string, limit int) ([]parley.Conversation, error) {
+	q := `SELECT ` + conversationCols + ` FROM conversations c WHERE c.public AND c.org_id = $1`
+	args := []any{parley.OrgID(org)}
 	if query != "" {
 		args = append(args, strings.ToLower(query))
 		q += ` AND strpos(c.title_lower, ` + placeholder(len(args)) + `) > 0`

@@ -9,7 +9,7 @@ import (
 	"github.com/parley-chat/parley"
 )
 
-const inviteCols = `id, code, note, created_by, max_uses, uses, expires_at, revoked_at, created_at`
+const inviteCols = `id, code, note, created_by, max_uses, uses, expires_at, revoked_at, created_at, org_id`
 
 func scanInvite(row pgx.Row) (parley.Invite, error) {
 	var (
@@ -18,7 +18,7 @@ func scanInvite(row pgx.Row) (parley.Invite, error) {
 		created          int64
 	)
 	if err := row.Scan(&inv.ID, &inv.Code, &inv.Note, &inv.CreatedBy, &inv.MaxUses, &inv.Uses,
-		&expires, &revoked, &created); err != nil {
+		&expires, &revoked, &created, &inv.Org); err != nil {
 		return parley.Invite{}, err
 	}
 	inv.CreatedAt = fromMillis(created)
@@ -45,15 +45,16 @@ func optMillis(t *time.Time) *int64 {
 
 // CreateInvite implements parley.OperatorStore.
 func (s *Store) CreateInvite(ctx context.Context, inv parley.Invite) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO invites (`+inviteCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+	_, err := s.pool.Exec(ctx, `INSERT INTO invites (`+inviteCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		inv.ID, inv.Code, inv.Note, inv.CreatedBy, inv.MaxUses, inv.Uses, optMillis(inv.ExpiresAt),
-		optMillis(inv.RevokedAt), millis(inv.CreatedAt))
+		optMillis(inv.RevokedAt), millis(inv.CreatedAt), parley.OrgID(inv.Org))
 	return translate(err)
 }
 
 // Invites implements parley.OperatorStore.
-func (s *Store) Invites(ctx context.Context) ([]parley.Invite, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+inviteCols+` FROM invites ORDER BY created_at DESC, id DESC`)
+func (s *Store) Invites(ctx context.Context, org string) ([]parley.Invite, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+inviteCols+` FROM invites WHERE $1 = '' OR org_id = $1
+		ORDER BY created_at DESC, id DESC`, org)
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -134,13 +135,14 @@ func (s *Store) Audit(ctx context.Context, q parley.AuditQuery) ([]parley.AuditE
 
 // ListUsers implements parley.OperatorStore. Tombstones ('~…') sort after
 // every real username and are cut off by username < '~'.
-func (s *Store) ListUsers(ctx context.Context, prefix, after string, limit int) ([]parley.User, error) {
+func (s *Store) ListUsers(ctx context.Context, org, prefix, after string, limit int) ([]parley.User, error) {
 	if limit <= 0 {
 		return []parley.User{}, nil
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+userCols+` FROM users
 		WHERE username < '~' AND username >= $1 AND starts_with(username, $1) AND username > $2
-		ORDER BY username LIMIT $3`, prefix, after, limit)
+		AND ($4 = '' OR org_id = $4)
+		ORDER BY username LIMIT $3`, prefix, after, limit, org)
 	if err != nil {
 		return nil, translate(err)
 	}

@@ -9,14 +9,14 @@ import (
 	"github.com/parley-chat/parley"
 )
 
-const userCols = `id, username, display_name, email, status_text, role, disabled, settings, created_at, updated_at, two_factor, bot_owner`
+const userCols = `id, username, display_name, email, status_text, role, disabled, settings, created_at, updated_at, two_factor, bot_owner, org_id`
 
 func scanUser(row pgx.Row) (parley.User, error) {
 	var u parley.User
 	var role, settings string
 	var created, updated int64
 	err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Email, &u.StatusText, &role, &u.Disabled,
-		&settings, &created, &updated, &u.TwoFactor, &u.BotOwner)
+		&settings, &created, &updated, &u.TwoFactor, &u.BotOwner, &u.Org)
 	if err != nil {
 		return parley.User{}, err
 	}
@@ -44,9 +44,9 @@ func (s *Store) CreateUser(ctx context.Context, u parley.User, passwordHash stri
 		return parley.Internal(err)
 	}
 	_, err = s.pool.Exec(ctx, `INSERT INTO users (`+userCols+`, password_hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, FALSE, $11, $12)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, FALSE, $11, $12, $13)`,
 		u.ID, u.Username, u.DisplayName, u.Email, u.StatusText, string(u.Role), u.Disabled, settings,
-		millis(u.CreatedAt), millis(u.UpdatedAt), u.BotOwner, passwordHash)
+		millis(u.CreatedAt), millis(u.UpdatedAt), u.BotOwner, parley.OrgID(u.Org), passwordHash)
 	return translate(err)
 }
 
@@ -114,13 +114,13 @@ func (s *Store) UpdateUser(ctx context.Context, u parley.User) error {
 
 // SearchUsers returns up to limit enabled users whose username starts with
 // prefix and sorts after `after`, ordered bytewise by username.
-func (s *Store) SearchUsers(ctx context.Context, prefix, after string, limit int) ([]parley.User, error) {
+func (s *Store) SearchUsers(ctx context.Context, org, prefix, after string, limit int) ([]parley.User, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+userCols+` FROM users
-		WHERE username >= $1 AND starts_with(username, $1) AND username > $2 AND NOT disabled
-		ORDER BY username LIMIT $3`, prefix, after, limit)
+		WHERE org_id = $4 AND username >= $1 AND starts_with(username, $1) AND username > $2 AND NOT disabled
+		ORDER BY username LIMIT $3`, prefix, after, limit, parley.OrgID(org))
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -131,7 +131,8 @@ func (s *Store) SearchUsers(ctx context.Context, prefix, after string, limit int
 // CountAdmins returns the number of enabled admin accounts.
 func (s *Store) CountAdmins(ctx context.Context) (int, error) {
 	var n int
-	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM users WHERE role = 'admin' AND NOT disabled`).Scan(&n)
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM users WHERE role = 'admin' AND NOT disabled AND org_id = $1`,
+		parley.DefaultOrgID).Scan(&n)
 	return n, translate(err)
 }
 

@@ -230,13 +230,13 @@ func (r privacyScanner) Scan(dest ...any) error {
 }
 
 // FindPeople implements parley.ContactStore. LIKE folds ASCII case only.
-func (s *Store) FindPeople(ctx context.Context, query string, limit int) ([]parley.User, []parley.PrivacySettings, error) {
+func (s *Store) FindPeople(ctx context.Context, org, query string, limit int) ([]parley.User, []parley.PrivacySettings, error) {
 	prefix := escapeLike(query) + "%"
 	sub := "%" + escapeLike(query) + "%"
 	rows, err := s.read.QueryContext(ctx, `SELECT `+userColumns+`, coalesce(p.find_me, ''), coalesce(p.direct_from, '')
 		FROM users u LEFT JOIN privacy_settings p ON p.user_id = u.id
-		WHERE u.disabled = 0 AND (u.username LIKE ? ESCAPE '\' OR u.display_name LIKE ? ESCAPE '\')
-		ORDER BY u.username LIKE ? ESCAPE '\' DESC, u.username LIMIT ?`, sub, sub, prefix, limit)
+		WHERE u.disabled = 0 AND u.org_id = ? AND (u.username LIKE ? ESCAPE '\' OR u.display_name LIKE ? ESCAPE '\')
+		ORDER BY u.username LIKE ? ESCAPE '\' DESC, u.username LIMIT ?`, parley.OrgID(org), sub, sub, prefix, limit)
 	if err != nil {
 		return nil, nil, translate(err)
 	}
@@ -256,9 +256,9 @@ func (s *Store) FindPeople(ctx context.Context, query string, limit int) ([]parl
 }
 
 // PeopleNames implements parley.ContactStore.
-func (s *Store) PeopleNames(ctx context.Context, after string, limit int) ([]parley.PersonName, error) {
+func (s *Store) PeopleNames(ctx context.Context, org, after string, limit int) ([]parley.PersonName, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT id, username, display_name FROM users
-		WHERE disabled = 0 AND id > ? ORDER BY id LIMIT ?`, after, limit)
+		WHERE disabled = 0 AND org_id = ? AND id > ? ORDER BY id LIMIT ?`, parley.OrgID(org), after, limit)
 	if err != nil {
 		return nil, translate(err)
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/parley-chat/parley"
 )
 
-const inviteColumns = `id, code, note, created_by, max_uses, uses, expires_at, revoked_at, created_at`
+const inviteColumns = `id, code, note, created_by, max_uses, uses, expires_at, revoked_at, created_at, org_id`
 
 func scanInvite(row rowScanner) (parley.Invite, error) {
 	var (
@@ -17,7 +17,7 @@ func scanInvite(row rowScanner) (parley.Invite, error) {
 		created          int64
 	)
 	if err := row.Scan(&inv.ID, &inv.Code, &inv.Note, &inv.CreatedBy, &inv.MaxUses, &inv.Uses,
-		&expires, &revoked, &created); err != nil {
+		&expires, &revoked, &created, &inv.Org); err != nil {
 		return parley.Invite{}, err
 	}
 	inv.CreatedAt = fromMillis(created)
@@ -44,16 +44,17 @@ func optMillis(t *time.Time) any {
 // CreateInvite implements parley.OperatorStore.
 func (s *Store) CreateInvite(ctx context.Context, inv parley.Invite) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO invites (`+inviteColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO invites (`+inviteColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			inv.ID, inv.Code, inv.Note, inv.CreatedBy, inv.MaxUses, inv.Uses, optMillis(inv.ExpiresAt),
-			optMillis(inv.RevokedAt), millis(inv.CreatedAt))
+			optMillis(inv.RevokedAt), millis(inv.CreatedAt), parley.OrgID(inv.Org))
 		return err
 	})
 }
 
 // Invites implements parley.OperatorStore.
-func (s *Store) Invites(ctx context.Context) ([]parley.Invite, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+inviteColumns+` FROM invites ORDER BY created_at DESC, id DESC`)
+func (s *Store) Invites(ctx context.Context, org string) ([]parley.Invite, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+inviteColumns+` FROM invites WHERE ? = '' OR org_id = ?
+		ORDER BY created_at DESC, id DESC`, org, org)
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -147,12 +148,16 @@ func (s *Store) Audit(ctx context.Context, q parley.AuditQuery) ([]parley.AuditE
 
 // ListUsers implements parley.OperatorStore. Tombstones sort after every
 // real username ('~' is above [a-z0-9_.-]) and are cut off by username < '~'.
-func (s *Store) ListUsers(ctx context.Context, prefix, after string, limit int) ([]parley.User, error) {
+func (s *Store) ListUsers(ctx context.Context, org, prefix, after string, limit int) ([]parley.User, error) {
 	if limit <= 0 {
 		return []parley.User{}, nil
 	}
 	q := `SELECT ` + userColumns + ` FROM users WHERE username < '~' AND username >= ? AND username > ?`
 	args := []any{prefix, after}
+	if org != "" {
+		q += ` AND org_id = ?`
+		args = append(args, org)
+	}
 	if upper, ok := prefixSuccessor(prefix); ok {
 		q += ` AND username < ?`
 		args = append(args, upper)

@@ -9,7 +9,7 @@ import (
 	"github.com/parley-chat/parley"
 )
 
-const userColumns = `id, username, display_name, email, status_text, role, disabled, settings, created_at, updated_at, two_factor, bot_owner`
+const userColumns = `id, username, display_name, email, status_text, role, disabled, settings, created_at, updated_at, two_factor, bot_owner, org_id`
 
 // maxVars bounds the number of ? placeholders in one statement (SQLite's
 // default limit is 32766); longer id lists are queried in chunks.
@@ -25,7 +25,7 @@ func scanUser(row rowScanner) (parley.User, error) {
 		created, updated int64
 	)
 	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Email, &u.StatusText, &role, &disabled,
-		&settings, &created, &updated, &twoFA, &u.BotOwner); err != nil {
+		&settings, &created, &updated, &twoFA, &u.BotOwner, &u.Org); err != nil {
 		return parley.User{}, err
 	}
 	u.Role = parley.UserRole(role)
@@ -65,9 +65,9 @@ func (s *Store) CreateUser(ctx context.Context, u parley.User, passwordHash stri
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (`+userColumns+`, password_hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
 			u.ID, u.Username, u.DisplayName, u.Email, u.StatusText, string(u.Role), boolInt(u.Disabled),
-			settings, millis(u.CreatedAt), millis(u.UpdatedAt), u.BotOwner, passwordHash)
+			settings, millis(u.CreatedAt), millis(u.UpdatedAt), u.BotOwner, parley.OrgID(u.Org), passwordHash)
 		if err != nil {
 			if e := translate(err); parley.IsCode(e, parley.CodeConflict) {
 				return &parley.Error{Code: parley.CodeConflict, Message: "username is taken", Field: "username", Err: err}
@@ -165,12 +165,12 @@ func (s *Store) UpdateUser(ctx context.Context, u parley.User) error {
 
 // SearchUsers implements parley.UserStore. It range-scans the username
 // index: username >= prefix AND username < successor(prefix).
-func (s *Store) SearchUsers(ctx context.Context, prefix, after string, limit int) ([]parley.User, error) {
+func (s *Store) SearchUsers(ctx context.Context, org, prefix, after string, limit int) ([]parley.User, error) {
 	if limit <= 0 {
 		return []parley.User{}, nil
 	}
-	q := `SELECT ` + userColumns + ` FROM users WHERE disabled = 0 AND username >= ? AND username > ?`
-	args := []any{prefix, after}
+	q := `SELECT ` + userColumns + ` FROM users WHERE disabled = 0 AND org_id = ? AND username >= ? AND username > ?`
+	args := []any{parley.OrgID(org), prefix, after}
 	if upper, ok := prefixSuccessor(prefix); ok {
 		q += ` AND username < ?`
 		args = append(args, upper)
@@ -210,7 +210,8 @@ func prefixSuccessor(p string) (string, bool) {
 // CountAdmins implements parley.UserStore.
 func (s *Store) CountAdmins(ctx context.Context) (int, error) {
 	var n int
-	err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0`).Scan(&n)
+	err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0 AND org_id = ?`,
+		parley.DefaultOrgID).Scan(&n)
 	return n, translate(err)
 }
 

@@ -118,18 +118,18 @@ func contactSuggestionsPrivacyAndPeople(t *testing.T, open Opener) {
 		UpdatedAt: baseTime, Settings: parley.DefaultUserSettings()}); err != nil {
 		t.Fatal(err)
 	}
-	users, privs, err := s.FindPeople(ctx, "winter", 10)
+	users, privs, err := s.FindPeople(ctx, "", "winter", 10)
 	if err != nil || len(users) != 1 || users[0].ID != u[3] || len(privs) != 1 {
 		t.Fatalf("find winter %v %v", users, err)
 	}
-	users, privs, err = s.FindPeople(ctx, "cs0", 10)
+	users, privs, err = s.FindPeople(ctx, "", "cs0", 10)
 	if err != nil || len(users) != 1 || users[0].ID != u[0] || privs[0] != want {
 		t.Fatalf("find cs0 %v %v %v", users, privs, err)
 	}
-	if users, _, _ := s.FindPeople(ctx, "%", 10); len(users) != 0 {
+	if users, _, _ := s.FindPeople(ctx, "", "%", 10); len(users) != 0 {
 		t.Fatalf("%% matched %v", users)
 	}
-	if users, _, _ := s.FindPeople(ctx, "S", 3); len(users) != 3 {
+	if users, _, _ := s.FindPeople(ctx, "", "S", 3); len(users) != 3 {
 		t.Fatalf("limit: %v", users)
 	}
 	// PeopleNames pages over enabled users by id; a disabled user is left out.
@@ -142,7 +142,7 @@ func contactSuggestionsPrivacyAndPeople(t *testing.T, open Opener) {
 	}
 	var names []parley.PersonName
 	for after := ""; ; {
-		page, err := s.PeopleNames(ctx, after, 2)
+		page, err := s.PeopleNames(ctx, "", after, 2)
 		if err != nil {
 			t.Fatal(err)
 		}

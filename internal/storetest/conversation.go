@@ -339,20 +339,20 @@ func conversationListAndBrowse(t *testing.T, open Opener) {
 	if err != nil || len(ids) != 5 {
 		t.Fatalf("ids %v %v", ids, err)
 	}
-	pub, err := s.PublicChannels(ctx, "chan 3", "", "", 10)
+	pub, err := s.PublicChannels(ctx, "", "chan 3", "", "", 10)
 	if err != nil || len(pub) != 1 || pub[0].ID != convs[3].ID {
 		t.Fatalf("search %v %v", pub, err)
 	}
-	pub, err = s.PublicChannels(ctx, "", "", "", 3)
+	pub, err = s.PublicChannels(ctx, "", "", "", "", 3)
 	if err != nil || len(pub) != 3 || pub[0].Title != "Chan 0" {
 		t.Fatalf("browse %v %v", pub, err)
 	}
-	pub, err = s.PublicChannels(ctx, "CHAN", pub[2].Title, pub[2].ID, 3)
+	pub, err = s.PublicChannels(ctx, "", "CHAN", pub[2].Title, pub[2].ID, 3)
 	if err != nil || len(pub) != 2 || pub[0].Title != "Chan 3" {
 		t.Fatalf("browse page 2 %v %v", pub, err)
 	}
 	newConversation(t, s, parley.KindGroup, "Chan secret", u[0], u[1])
-	pub, _ = s.PublicChannels(ctx, "secret", "", "", 10)
+	pub, _ = s.PublicChannels(ctx, "", "secret", "", "", 10)
 	if len(pub) != 0 {
 		t.Fatalf("private group listed: %v", pub)
 	}

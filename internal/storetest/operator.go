@@ -13,7 +13,7 @@ import (
 
 func opInvite(code string, maxUses int, expires *time.Time) parley.Invite {
 	return parley.Invite{ID: parley.NewID(), Code: code, Note: "for " + code, CreatedBy: "admin-id",
-		MaxUses: maxUses, ExpiresAt: expires, CreatedAt: acctTime}
+		MaxUses: maxUses, ExpiresAt: expires, CreatedAt: acctTime, Org: parley.DefaultOrgID}
 }
 
 func testOperator(t *testing.T, open Opener) {
@@ -38,7 +38,7 @@ func testInvites(t *testing.T, open Opener) {
 	dup := opInvite("code-a", 1, nil)
 	acctCode(t, "CreateInvite(duplicate code)", s.CreateInvite(ctx, dup), parley.CodeConflict)
 
-	list, err := s.Invites(ctx)
+	list, err := s.Invites(ctx, "")
 	if err != nil || len(list) != 2 || list[0].ID != b.ID || list[1].ID != a.ID {
 		t.Fatalf("Invites = %+v, %v; want b then a", list, err)
 	}
@@ -150,7 +150,7 @@ func testDeleteUser(t *testing.T, open Opener) {
 	acctCreate(t, s, acctUser("carol"))
 	ss := acctCreateSession(t, s, acctSession(alice.ID, acctTime))
 
-	list, err := s.ListUsers(ctx, "", "", 10)
+	list, err := s.ListUsers(ctx, "", "", "", 10)
 	if err != nil || !reflect.DeepEqual(usernames(list), []string{"alice", "bob", "carol"}) {
 		t.Fatalf("ListUsers = %v, %v (disabled bob must be listed)", usernames(list), err)
 	}
@@ -184,15 +184,15 @@ func testDeleteUser(t *testing.T, open Opener) {
 	_, err = s.DeleteUser(ctx, parley.NewID(), at)
 	acctCode(t, "DeleteUser(unknown)", err, parley.CodeNotFound)
 
-	list, err = s.ListUsers(ctx, "", "", 10)
+	list, err = s.ListUsers(ctx, "", "", "", 10)
 	if err != nil || len(list) != 3 {
 		t.Fatalf("ListUsers after delete = %v, %v (tombstone must not be listed)", usernames(list), err)
 	}
-	list, err = s.ListUsers(ctx, "b", "", 10)
+	list, err = s.ListUsers(ctx, "", "b", "", 10)
 	if err != nil || !reflect.DeepEqual(usernames(list), []string{"bob"}) {
 		t.Fatalf("ListUsers(b) = %v, %v", usernames(list), err)
 	}
-	list, err = s.ListUsers(ctx, "", "alice", 1)
+	list, err = s.ListUsers(ctx, "", "", "alice", 1)
 	if err != nil || !reflect.DeepEqual(usernames(list), []string{"bob"}) {
 		t.Fatalf("ListUsers(after alice, 1) = %v, %v", usernames(list), err)
 	}

@@ -28,6 +28,7 @@ func acctUser(name string) parley.User {
 		Settings:    parley.DefaultUserSettings(),
 		CreatedAt:   acctTime,
 		UpdatedAt:   acctTime,
+		Org:         parley.DefaultOrgID,
 	}
 }
 
@@ -291,7 +292,7 @@ func userSearchByPrefix(t *testing.T, open Opener) {
 
 	search := func(prefix, after string, limit int) []string {
 		t.Helper()
-		got, err := s.SearchUsers(ctx, prefix, after, limit)
+		got, err := s.SearchUsers(ctx, "", prefix, after, limit)
 		if err != nil {
 			t.Fatalf("SearchUsers(%q,%q,%d): %v", prefix, after, limit, err)
 		}

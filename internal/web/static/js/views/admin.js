@@ -1,7 +1,11 @@
 // admin.js — the admin page (admins only; the server refuses everyone
 // else): server overview, accounts (search, reset password, promote/demote,
-// disable/enable, delete, sessions), invites and the audit log. Every action
-// is a REST call under /api/v1/admin; the page only shows what it answers.
+// disable/enable, delete, sessions), invites, organisations and the audit
+// log. Every action is a REST call under /api/v1/admin; the page only shows
+// what it answers. An organisation admin (an admin of an organisation other
+// than the default one, docs/organisations.md) gets the accounts, invites
+// and settings of their organisation; the server-wide parts (overview,
+// reports, audit log, creating organisations) are for server admins.
 import { h, replace, iconButton } from '../dom.js';
 import { toast, errorText, confirmDialog } from './ui.js';
 import { reportsPanel } from './reports.js';
@@ -18,7 +22,16 @@ const admin = (api) => ({
   invite: (body) => api.req('POST', '/admin/invites', body),
   revoke: (id) => api.req('POST', `/admin/invites/${encodeURIComponent(id)}/revoke`),
   audit: (action) => api.req('GET', '/admin/audit', undefined, { limit: 100, action }),
+  orgs: () => api.req('GET', '/admin/orgs'),
+  createOrg: (body) => api.req('POST', '/admin/orgs', body),
+  updateOrg: (id, body) => api.req('PATCH', `/admin/orgs/${encodeURIComponent(id)}`, body),
 });
+
+// DEFAULT_ORG is parley.DefaultOrgID: its admins are the server admins.
+export const DEFAULT_ORG = '00000000000000000000000000';
+const POLICIES = [['open', 'Open: anyone may register'], ['invite', 'Invite: with an invite link'], ['closed', 'Closed: admins create accounts']];
+const LIMITS = [['max_users', 'Max accounts'], ['max_conversation_members', 'Max members per conversation'],
+  ['max_message_chars', 'Max characters per message'], ['max_upload_bytes', 'Max bytes per file']];
 
 function mib(n) { return n < 0 ? 'n/a' : (n / 1048576).toFixed(1) + ' MiB'; }
 function when(t) { return t ? new Date(t).toLocaleString() : ''; }
@@ -44,6 +57,14 @@ export function renderAdmin(ctx) {
   const uses = h('input', { type: 'number', name: 'invite-uses', min: 1, max: 10000, value: 1, 'aria-label': 'Uses' });
   const days = h('input', { type: 'number', name: 'invite-days', min: 0, max: 366, value: 7, 'aria-label': 'Expires after days (0: never)' });
   const note = h('input', { name: 'invite-note', maxlength: 200, placeholder: 'Who it is for', 'aria-label': 'Note' });
+  const operator = !ctx.store.me.org_id || ctx.store.me.org_id === DEFAULT_ORG;
+  const inviteOrg = h('select', { name: 'invite-org', 'aria-label': 'Organisation' });
+  const orgRows = h('tbody', { class: 'admin-orgs' });
+  const orgEdit = h('div', { class: 'admin-org-edit' });
+  const newSlug = h('input', { name: 'org-slug', maxlength: 32, placeholder: 'acme', 'aria-label': 'Short name (slug)', autocapitalize: 'none' });
+  const newName = h('input', { name: 'org-name', maxlength: 64, placeholder: 'Acme Ltd', 'aria-label': 'Name' });
+  const newPolicy = h('select', { name: 'org-registration', 'aria-label': 'Registration' }, POLICIES.map(([v, t]) => h('option', { value: v, selected: v === 'invite' }, t)));
+  let orgList = [];
   let alive = true;
 
   const fail = (e) => { err.textContent = errorText(e); };
@@ -119,9 +140,49 @@ export function renderAdmin(ctx) {
       h('td', {}, when(e.at)), h('td', {}, e.actor), h('td', {}, e.action), h('td', {}, e.target), h('td', {}, e.detail))));
   }
 
+  // editOrg shows the settings form of one organisation.
+  function editOrg(o) {
+    const name = h('input', { name: 'org-edit-name', maxlength: 64, value: o.name, 'aria-label': 'Name' });
+    const policy = h('select', { name: 'org-edit-registration', 'aria-label': 'Registration', disabled: o.id === DEFAULT_ORG },
+      POLICIES.map(([v, t]) => h('option', { value: v, selected: v === o.registration }, t)));
+    const twoFA = h('input', { type: 'checkbox', name: 'org-edit-2fa', checked: o.require_2fa });
+    const limits = LIMITS.map(([k, t]) => [k, h('input', { type: 'number', min: 0, name: 'org-edit-' + k, value: o.limits[k] || 0, 'aria-label': t })]);
+    const form = h('form', { class: 'admin-org-form', dataset: { org: o.slug } },
+      h('h3', {}, `Settings of ${o.name} (${o.slug})`),
+      h('label', {}, 'Name ', name), h('label', {}, 'Registration ', policy),
+      o.id === DEFAULT_ORG ? h('p', { class: 'muted' }, 'The default organisation’s registration is the server’s --registration setting.') : null,
+      h('label', { class: 'check' }, twoFA, ' Members must use two-factor sign-in'),
+      h('p', { class: 'muted' }, 'Limits: 0 means the server’s own; a number tightens it.'),
+      ...limits.map(([k, i]) => h('label', {}, LIMITS.find(([x]) => x === k)[1] + ' ', i)),
+      h('button', { type: 'submit', class: 'btn btn-primary', 'data-action': 'save-org' }, 'Save'));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const body = { name: name.value.trim(), require_2fa: twoFA.checked,
+        limits: Object.fromEntries(limits.map(([k, i]) => [k, Math.max(0, Number(i.value) || 0)])) };
+      if (o.id !== DEFAULT_ORG) body.registration = policy.value;
+      await act(() => a.updateOrg(o.id, body), `${o.name} saved`);
+    });
+    replace(orgEdit, form);
+  }
+
+  async function loadOrgs() {
+    const r = await a.orgs();
+    orgList = r.organisations;
+    replace(orgRows, orgList.map((o) => h('tr', { dataset: { org: o.slug } },
+      h('td', {}, h('strong', {}, o.name), h('div', { class: 'muted' }, o.slug)),
+      h('td', {}, o.registration), h('td', {}, o.require_2fa ? 'required' : 'optional'),
+      h('td', {}, LIMITS.filter(([k]) => o.limits[k]).map(([k, t]) => `${t}: ${o.limits[k]}`).join(' · ') || 'server limits'),
+      h('td', {}, h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'edit-org', onclick: () => editOrg(o) }, 'Edit')))));
+    const keep = inviteOrg.value;
+    replace(inviteOrg, orgList.map((o) => h('option', { value: o.id, selected: o.id === (keep || ctx.store.me.org_id || DEFAULT_ORG) }, o.name)));
+    if (!operator && orgList.length === 1 && !orgEdit.firstChild) editOrg(orgList[0]);
+  }
+
   async function refresh() {
     if (!alive) return;
-    try { await Promise.all([loadOverview(), loadUsers(), loadInvites(), loadAudit()]); } catch (e) { fail(e); }
+    const parts = [loadUsers(), loadInvites(), loadOrgs()];
+    if (operator) parts.push(loadOverview(), loadAudit());
+    try { await Promise.all(parts); } catch (e) { fail(e); }
   }
 
   auditKind.addEventListener('change', () => loadAudit().catch(fail));
@@ -129,19 +190,37 @@ export function renderAdmin(ctx) {
   search.addEventListener('input', () => { clearTimeout(t); t = setTimeout(() => loadUsers().catch(fail), 200); });
   const inviteForm = h('form', { class: 'admin-invite-form' },
     h('label', {}, 'Uses ', uses), h('label', {}, 'Days ', days), h('label', {}, 'Note ', note),
+    operator ? h('label', {}, 'Organisation ', inviteOrg) : null,
     h('button', { type: 'submit', class: 'btn btn-primary', 'data-action': 'create-invite' }, 'Create invite link'));
   inviteForm.addEventListener('submit', async (e) => {
     e.preventDefault();
-    const inv = await act(() => a.invite({ max_uses: Number(uses.value) || 1, expires_in_seconds: Math.round((Number(days.value) || 0) * 86400), note: note.value.trim() }), 'Invite created');
+    const inv = await act(() => a.invite({ max_uses: Number(uses.value) || 1, expires_in_seconds: Math.round((Number(days.value) || 0) * 86400), note: note.value.trim(),
+      ...(operator && inviteOrg.value ? { org_id: inviteOrg.value } : {}) }), 'Invite created');
     if (inv) { note.value = ''; replace(detail, h('h3', {}, 'New invite link'), h('code', { class: 'admin-secret' }, inviteLink(inv.code))); }
   });
 
-  const reports = reportsPanel(ctx, '');
+  const orgForm = h('form', { class: 'admin-org-create' },
+    h('label', {}, 'Short name ', newSlug), h('label', {}, 'Name ', newName), h('label', {}, 'Registration ', newPolicy),
+    h('button', { type: 'submit', class: 'btn btn-primary', 'data-action': 'create-org' }, 'Create organisation'));
+  orgForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const o = await act(() => a.createOrg({ slug: newSlug.value.trim(), name: newName.value.trim(), registration: newPolicy.value }), 'Organisation created');
+    if (o) { newSlug.value = ''; newName.value = ''; editOrg(o); }
+  });
+  const orgSection = h('section', { class: 'admin-section', 'aria-label': 'Organisations' },
+    h('h2', {}, operator ? 'Organisations' : 'Organisation'),
+    h('p', { class: 'muted' }, operator
+      ? 'Each organisation is a separate world: its people see only each other, its conversations and channels. People join one with its short name or an invite link of it.'
+      : 'Your organisation’s registration policy, limits and two-factor rule.'),
+    operator ? orgForm : null,
+    h('table', { class: 'admin-table' }, h('thead', {}, h('tr', {}, h('th', {}, 'Organisation'), h('th', {}, 'Registration'), h('th', {}, 'Two-factor'), h('th', {}, 'Limits'), h('th', {}, ''))), orgRows),
+    orgEdit);
+  const reports = operator ? reportsPanel(ctx, '') : { el: null };
   const el = h('div', { class: 'admin-page' },
     h('header', { class: 'chat-head' },
       iconButton('back', 'Back to conversations', () => ctx.nav('/')),
       h('h1', { class: 'chat-title' }, 'Administration')),
-    h('div', { class: 'admin-body' }, err, overview, reports.el,
+    h('div', { class: 'admin-body' }, err, operator ? overview : null, reports.el,
       h('section', { class: 'admin-section', 'aria-label': 'Accounts' }, h('h2', {}, 'Accounts'), search,
         h('table', { class: 'admin-table' }, h('thead', {}, h('tr', {}, h('th', {}, 'User'), h('th', {}, 'Role'), h('th', {}, 'State'), h('th', {}, 'Actions'))), users),
         detail),
@@ -149,8 +228,9 @@ export function renderAdmin(ctx) {
         h('p', { class: 'muted' }, `Registration on this server: see the overview. Invite links let people register when it is "invite".`),
         inviteForm,
         h('table', { class: 'admin-table' }, h('thead', {}, h('tr', {}, h('th', {}, 'Note'), h('th', {}, 'Link'), h('th', {}, 'Used'), h('th', {}, 'State'), h('th', {}, ''))), invites)),
-      h('section', { class: 'admin-section', 'aria-label': 'Audit log' }, h('h2', {}, 'Audit log'), auditKind,
-        h('table', { class: 'admin-table' }, h('thead', {}, h('tr', {}, h('th', {}, 'Time'), h('th', {}, 'Admin'), h('th', {}, 'Action'), h('th', {}, 'Target'), h('th', {}, 'Detail'))), audit))));
+      orgSection,
+      operator ? h('section', { class: 'admin-section', 'aria-label': 'Audit log' }, h('h2', {}, 'Audit log'), auditKind,
+        h('table', { class: 'admin-table' }, h('thead', {}, h('tr', {}, h('th', {}, 'Time'), h('th', {}, 'Admin'), h('th', {}, 'Action'), h('th', {}, 'Target'), h('th', {}, 'Detail'))), audit)) : null));
   refresh();
   return { el, destroy() { alive = false; clearTimeout(t); } };
 }

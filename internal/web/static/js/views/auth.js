@@ -10,6 +10,11 @@ export function renderAuth(root, { mode, api, onAuthed, nav }) {
   const username = h('input', { name: 'username', autocomplete: 'username', required: true, autocapitalize: 'none', spellcheck: 'false', maxlength: 64 });
   const display = h('input', { name: 'display_name', autocomplete: 'name', maxlength: DISPLAY_NAME_MAX });
   const email = h('input', { name: 'email', type: 'email', autocomplete: 'email', maxlength: 254 });
+  // The organisation to join, by its short name (docs/organisations.md);
+  // empty: the invite's, else the server's default one. /register?org=SLUG
+  // fills it in.
+  const organisation = h('input', { name: 'organisation', autocapitalize: 'none', spellcheck: 'false', maxlength: 32,
+    value: new URLSearchParams(location.search).get('org') || '' });
   const password = h('input', { name: 'password', type: 'password', required: true, autocomplete: isReg ? 'new-password' : 'current-password', minlength: isReg ? PASSWORD_MIN : undefined, maxlength: PASSWORD_MAX });
   const remember = h('input', { type: 'checkbox', name: 'remember', checked: true });
   const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-block' }, isReg ? 'Create account' : 'Sign in');
@@ -17,6 +22,7 @@ export function renderAuth(root, { mode, api, onAuthed, nav }) {
     field('Username', username),
     isReg ? field('Display name (optional)', display) : null,
     isReg ? field('Email address', email, 'For password resets. Some servers require it and send a link to confirm it.') : null,
+    isReg ? field('Organisation (optional)', organisation, 'Its short name, if your organisation gave you one. Leave empty to join with your invite, or this server’s default organisation.') : null,
     field('Password', password, isReg ? `At least ${PASSWORD_MIN} characters.` : null),
     h('label', { class: 'check' }, remember, ' Keep me signed in on this device'),
     err, submit);
@@ -31,7 +37,8 @@ export function renderAuth(root, { mode, api, onAuthed, nav }) {
     if (bad) { fieldError(bad[0], bad[1]); bad[0].focus(); return; }
     submit.disabled = true;
     try {
-      const link = { ...linkParams(), ...(isReg && email.value.trim() ? { email: email.value.trim() } : {}) };
+      const link = { ...linkParams(), ...(isReg && email.value.trim() ? { email: email.value.trim() } : {}),
+        ...(isReg && organisation.value.trim() ? { organisation: organisation.value.trim() } : {}) };
       const r = isReg
         ? await api.register(username.value.trim(), password.value, display.value.trim(), link)
         : await api.login(username.value.trim(), password.value);
@@ -44,7 +51,7 @@ export function renderAuth(root, { mode, api, onAuthed, nav }) {
       await onAuthed(r.token, r.user, remember.checked);
     } catch (ex) {
       // The server's typed refusal goes next to the field it names.
-      const f = { username, password, display_name: display, email }[ex.field];
+      const f = { username, password, display_name: display, email, organisation }[ex.field];
       if (f) fieldError(f, errorText(ex)); else err.textContent = errorText(ex);
       if (!isReg && ex.code === 'forbidden' && /confirm your email/.test(ex.message)) {
         err.append(' ', h('button', { type: 'button', class: 'btn btn-small', id: 'resend-verification', onclick: async () => {
