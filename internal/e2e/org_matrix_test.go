@@ -348,6 +348,9 @@ func orgCases(w *orgWorld) map[string][]orgCase {
 		"POST /api/v1/bots/{id}/outgoing-webhooks":                     {deny(bot+"/outgoing-webhooks", `{"url":"https://example.org/x"}`)},
 		"DELETE /api/v1/bots/{id}/outgoing-webhooks/{hook_id}":         {deny(bot+"/outgoing-webhooks/"+w.outHook.ID, "")},
 		"GET /api/v1/bots/{id}/outgoing-webhooks/{hook_id}/deliveries": {deny(bot+"/outgoing-webhooks/"+w.outHook.ID+"/deliveries", "")},
+		"POST /api/v1/bots/{id}/disable":                               {deny(bot+"/disable", "")},
+		"POST /api/v1/bots/{id}/enable":                                {deny(bot+"/enable", "")},
+		"POST /api/v1/bots/{id}/outgoing-webhooks/{hook_id}/enable":    {deny(bot+"/outgoing-webhooks/"+w.outHook.ID+"/enable", "")},
 
 		// Administration: organisation admins manage their own organisation only.
 		"GET /api/v1/admin/overview":              {deny("/api/v1/admin/overview", "")},
