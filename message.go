@@ -2,6 +2,7 @@ package parley
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
@@ -35,6 +36,10 @@ type Message struct {
 	// Attachments are the files the message carries (blob.go); a deleted
 	// message has none.
 	Attachments []Attachment `json:"attachments,omitempty"`
+	// E2EE is the end-to-end encrypted envelope of a message of an
+	// encrypted conversation (Body is then empty), stored and relayed
+	// verbatim; the server checks only its shape (ParseEnvelope).
+	E2EE json.RawMessage `json:"e2ee,omitempty"`
 }
 
 // SystemAction names what a system message records.
@@ -136,7 +141,9 @@ type MessageStore interface {
 	// EditMessage replaces the body and mentions of a live message, keeps
 	// the previous version and sets EditedAt. CodeNotFound if the message
 	// does not exist or is deleted.
-	EditMessage(ctx context.Context, conversationID string, seq int64, body string, mentions []string, at time.Time,
+	// e2ee replaces the envelope of a message of an encrypted conversation
+	// (nil otherwise).
+	EditMessage(ctx context.Context, conversationID string, seq int64, body string, mentions []string, e2ee json.RawMessage, at time.Time,
 		notify func(Message)) (Message, error)
 	// MessageVersions returns the earlier versions of a message, oldest first.
 	MessageVersions(ctx context.Context, conversationID string, seq int64) ([]MessageVersion, error)

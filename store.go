@@ -37,6 +37,7 @@ type Store interface {
 	OutgoingWebhookStore
 	ExportStore
 	RetentionStore
+	E2EEStore
 
 	// Ping reports whether the database is reachable (used by /readyz).
 	Ping(ctx context.Context) error

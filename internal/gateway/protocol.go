@@ -60,6 +60,8 @@ type ClientFrame struct {
 	Body           string   `json:"body,omitempty"`
 	ReplyTo        int64    `json:"reply_to,omitempty"`
 	AttachmentIDs  []string `json:"attachment_ids,omitempty"`
+	// E2EE is the envelope of a send into an encrypted conversation (docs/e2ee.md).
+	E2EE json.RawMessage `json:"e2ee,omitempty"`
 	Seq            int64    `json:"seq,omitempty"`
 	UserIDs        []string `json:"user_ids,omitempty"`
 	Typing         *bool    `json:"typing,omitempty"`
