@@ -15,8 +15,8 @@ import (
 // Rate of e2ee key writes and bundle claims per user: claims consume the
 // target's one-time prekeys, so a flood would exhaust them.
 const (
-	e2eeOpsPerSecond = 2.0
-	e2eeOpsBurst     = 40
+	e2eeOpsPerSecond = 5.0
+	e2eeOpsBurst     = 100
 )
 
 // RegisterDeviceInput is a new device's public keys.

@@ -8,7 +8,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -86,13 +85,15 @@ func TestAuthorizationMatrixE2EE(t *testing.T) {
 	device := func() (string, ed25519.PrivateKey) {
 		n++
 		body, priv := rawDevice(t, 3)
-		var d struct {
-			DeviceID string `json:"device_id"`
-		}
-		if err := cs[self].Do(ctx, http.MethodPost, "/api/v1/e2ee/devices", json.RawMessage(body), &d); err != nil {
+		var req client.RegisterDeviceRequest
+		if err := json.Unmarshal([]byte(body), &req); err != nil {
 			t.Fatal(err)
 		}
-		return d.DeviceID, priv
+		d, err := cs[self].RegisterDevice(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.ID, priv
 	}
 	const ok, noContent, notFound, unauth = 200, 204, 404, 401
 	type row struct {
@@ -138,6 +139,9 @@ func TestAuthorizationMatrixE2EE(t *testing.T) {
 			}
 			if got := authzCall(t, env, rw.method, rw.path(d), token, body); got != rw.want[r] {
 				t.Errorf("%s as %s: status %d, want %d", rw.name, names[r], got, rw.want[r])
+			}
+			if err := cs[self].DeleteDevice(ctx, d); err != nil && !parley.IsCode(err, parley.CodeNotFound) {
+				t.Fatal(err)
 			}
 		}
 	}
