@@ -57,7 +57,8 @@ func (d *Device) pairwise(dv parley.E2EEDevice, bundles map[string]parley.E2EEBu
 	r := parley.EnvelopeRecipient{Device: dv.ID, Type: "msg", Header: hdr, CT: ct}
 	if p := s.Pending; p != nil {
 		r.Type = "prekey"
-		r.X3DH = &parley.EnvelopeX3DH{IKSign: p.IKSign, IKDH: p.IKDH, EK: p.EK, SPKID: p.SPKID, OPKID: p.OPKID}
+		r.X3DH = &parley.EnvelopeX3DH{IKSign: slices.Clone(p.IKSign), IKDH: slices.Clone(p.IKDH), EK: slices.Clone(p.EK),
+			SPKID: p.SPKID, OPKID: p.OPKID}
 	}
 	return r, nil
 }
