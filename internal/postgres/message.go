@@ -277,9 +277,9 @@ func scanRows(br pgx.BatchResults, queued bool, fn func(pgx.Rows) error) error {
 // bind.
 type insertColumns struct {
 	conv, id, sender, client, kind, body, mentions, system, attached, e2ee []string
-	seq, reply, created                                              []int64
-	bindID, bindConv                                                 []string
-	bindSeq                                                          []int64
+	seq, reply, created                                                    []int64
+	bindID, bindConv                                                       []string
+	bindSeq                                                                []int64
 }
 
 // newInsertColumns returns columns with room for n messages.
