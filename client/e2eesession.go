@@ -432,6 +432,9 @@ func (x *E2EE) Decrypt(ctx context.Context, m parley.Message) Decrypted {
 	key := e2ee.PlainKey(m.ID, env)
 	x.mu.Lock()
 	in, ok := x.dev.St.Plain[key]
+	if !ok && env.SenderDevice == x.dev.St.DeviceID && m.ClientMsgID != "" {
+		in, ok = x.dev.St.Plain[outboxKey(m.ClientMsgID)] // sent through an outbox
+	}
 	x.mu.Unlock()
 	if ok {
 		return x.decrypted(m, in, nil)
@@ -536,4 +539,33 @@ func (x *E2EE) AckKeyChange(userID string, verified bool) error {
 		p.Verified = p.Verified || verified
 	}
 	return x.store.Save(x.dev.St)
+}
+
+func outboxKey(clientMsgID string) string { return "outbox:" + clientMsgID }
+
+// EncryptRequest turns a plaintext send into an encrypted one for an
+// outbox (client/offline) or the WebSocket: the envelope replaces Body, and
+// the plaintext is kept under the ClientMsgID (assigned when empty) so this
+// device shows its own message. Attachments are not supported here.
+func (x *E2EE) EncryptRequest(ctx context.Context, convID string, req SendRequest) (SendRequest, error) {
+	if len(req.AttachmentIDs) > 0 {
+		return req, parley.Invalid("attachment_ids", "files in encrypted conversations are sent encrypted inside the message (e2ee.EncryptFile), not as attachment_ids")
+	}
+	env, inner, err := x.Encrypt(ctx, convID, e2ee.Inner{Body: req.Body, ReplyTo: req.ReplyTo})
+	if err != nil {
+		return req, err
+	}
+	raw, err := json.Marshal(env)
+	if err != nil {
+		return req, err
+	}
+	if req.ClientMsgID == "" {
+		req.ClientMsgID = parley.NewID()
+	}
+	x.mu.Lock()
+	x.dev.Remember(outboxKey(req.ClientMsgID), inner)
+	err = x.store.Save(x.dev.St)
+	x.mu.Unlock()
+	req.Body, req.E2EE = "", raw
+	return req, err
 }
