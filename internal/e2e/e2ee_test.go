@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/parley-chat/parley"
@@ -325,5 +326,81 @@ func TestE2EEConversationsPostgres(t *testing.T) {
 	}
 	if scanned == 0 || canaries == 0 {
 		t.Fatalf("%d rows scanned, %d canaries found", scanned, canaries)
+	}
+}
+
+// nextEvent returns the next event of type typ (skipping others), or fails
+// the test when the stream ends or ctx is done.
+func nextEvent(ctx context.Context, t *testing.T, rt *client.Realtime, typ string) client.Event {
+	t.Helper()
+	for {
+		select {
+		case ev, ok := <-rt.Events():
+			if !ok {
+				t.Fatalf("event stream ended waiting for %s", typ)
+			}
+			if ev.Type == typ {
+				return ev
+			}
+		case <-ctx.Done():
+			t.Fatalf("no %s event", typ)
+		}
+	}
+}
+
+// TestE2EEOverWebSocket: an encrypted send over the socket arrives as a
+// message event carrying the envelope, which the receiver decrypts; a
+// plaintext send there is refused; a new device of the peer arrives as an
+// e2ee_devices event, which the SDK turns into a key-change warning.
+func TestE2EEOverWebSocket(t *testing.T) {
+	env := apitest.Start(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ac, alice := env.NewUser(t, "alice")
+	bc, bob := env.NewUser(t, "bob")
+	a := newE2EEDevice(t, env, ac, alice, "a")
+	b := newE2EEDevice(t, env, bc, bob, "b")
+	dm, _, err := ac.CreateConversation(ctx, client.CreateConversationRequest{Kind: parley.KindDirect, MemberIDs: []string{bob.ID}, Encrypted: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	art, err := ac.Connect(ctx, client.RealtimeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer art.Close()
+	brt, err := bc.Connect(ctx, client.RealtimeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer brt.Close()
+	nextEvent(ctx, t, art, "connected")
+	nextEvent(ctx, t, brt, "connected")
+	req, err := a.k.EncryptRequest(ctx, dm.ID, client.SendRequest{Body: "over the socket"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent, err := art.Send(ctx, dm.ID, req)
+	if err != nil || sent.Body != "" || sent.E2EE == nil {
+		t.Fatalf("ack %+v %v", sent, err)
+	}
+	if own := a.k.Decrypt(ctx, sent); own.Body != "over the socket" {
+		t.Fatalf("the sender's own message: %q %v", own.Body, own.Err)
+	}
+	ev := nextEvent(ctx, t, brt, "message")
+	if got := b.k.Decrypt(ctx, *ev.Message); got.Err != nil || got.Body != "over the socket" {
+		t.Fatalf("bob decrypts %q %v", got.Body, got.Err)
+	}
+	if _, err := art.Send(ctx, dm.ID, client.SendRequest{Body: "in clear"}); !parley.IsCode(err, parley.CodeInvalid) {
+		t.Fatalf("plaintext over the socket: %v", err)
+	}
+	secondDevice(t, env, bob, "bob 2")
+	ev = nextEvent(ctx, t, art, string(parley.EventE2EEDevices))
+	if ev.UserID != bob.ID {
+		t.Fatalf("e2ee_devices for %q", ev.UserID)
+	}
+	a.k.HandleEvent(ctx, ev)
+	if changed, _ := a.k.KeyChanged(bob.ID); !changed {
+		t.Fatal("no key change after bob's new device")
 	}
 }
