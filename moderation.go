@@ -197,6 +197,11 @@ type PostingState struct {
 	LastPostAt time.Time // the member's last post while slow mode was on (zero: none)
 }
 
+// PostingTopic is the routing key of EventPostingChanged about a
+// conversation. No connection subscribes to it: only apps read these events,
+// to forget the posting states they keep.
+func PostingTopic(conversationID string) string { return "posting:" + conversationID }
+
 // Post is the part of a message the posting rules look at.
 type Post struct {
 	Body        string

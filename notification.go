@@ -52,6 +52,8 @@ type NotifyTarget struct {
 	ReadSeq int64
 	Prefs   NotifyPrefs
 	Conv    ConversationNotify
+	Push    bool // has at least one Web Push subscription or mobile push device
+	Email   bool // has an email address (whether it is verified is checked at delivery)
 }
 
 // NotifyStore keeps notification settings and the durable notification

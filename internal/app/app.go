@@ -93,6 +93,7 @@ type App struct {
 	rt       func(*Overview)
 	social   *social     // search and contact rate limits (search.go)
 	filters  filters     // compiled deny lists (moderation.go)
+	posting  postingCache // posting states read on the send path (posting.go)
 	stats    statsBuffer // analytics counters not yet written (analytics.go)
 	ice      ICEOptions
 	node     string // this App's random id: names its devices in focus reports (notify.go)
@@ -155,6 +156,9 @@ func (a *App) Ready(ctx context.Context) error { return a.store.Ping(ctx) }
 // publish sends e on the bus after a commit. A bus failure never fails the
 // use case: the write is already durable and clients recover by resync.
 func (a *App) publish(ctx context.Context, e parley.Event) {
+	if e.Kind != parley.EventMessage {
+		a.posting.forgetFor(e)
+	}
 	if err := a.bus.Publish(ctx, e); err != nil {
 		a.log.Warn("publish failed; clients will resync", "kind", e.Kind,
 			"conversation_id", e.ConversationID, "err", err)

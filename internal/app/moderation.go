@@ -86,7 +86,7 @@ func (a *App) serverFilter(ctx context.Context) (*parley.ContentFilter, error) {
 // the e2ee envelope: required in an encrypted conversation, refused
 // elsewhere (e2ee.go).
 func (a *App) admitPost(ctx context.Context, actor parley.Actor, convID, body string, attachments int, env json.RawMessage) (string, bool, error) {
-	st, err := a.store.PostingState(ctx, convID, actor.UserID)
+	st, err := a.postingState(ctx, convID, actor.UserID)
 	if parley.IsCode(err, parley.CodeNotFound) {
 		return body, false, nil
 	}
@@ -119,7 +119,7 @@ func (a *App) admitPost(ctx context.Context, actor parley.Actor, convID, body st
 
 // admitEdit applies the posting rules to an edit, except slow mode.
 func (a *App) admitEdit(ctx context.Context, actor parley.Actor, convID, body string) (string, error) {
-	st, err := a.store.PostingState(ctx, convID, actor.UserID)
+	st, err := a.postingState(ctx, convID, actor.UserID)
 	if err != nil {
 		return "", err
 	}
@@ -209,7 +209,11 @@ func (a *App) moderateAs(ctx context.Context, actor parley.Actor, convID, userID
 }
 
 // systemMessage appends a moderation system message and publishes it.
+// Every moderation change that alters who may post what (rules, mutes)
+// records one, so this is also where posting states are forgotten, here
+// at once and on other nodes through the bus.
 func (a *App) systemMessage(ctx context.Context, actor parley.Actor, convID string, info parley.SystemInfo) error {
+	a.postingChanged(ctx, convID)
 	info.ActorID = actor.UserID
 	m := parley.Message{ID: parley.NewID(), ConversationID: convID, SenderID: actor.UserID, Kind: parley.MessageSystem,
 		CreatedAt: a.now().UTC().Truncate(time.Millisecond), System: &info}

@@ -86,9 +86,10 @@ type Notifier struct {
 	o     NotifierOptions
 	focus focusSet
 
-	mu    sync.Mutex
-	dirty map[string]bool // conversations the bus said have news
-	wake  chan struct{}
+	mu     sync.Mutex
+	dirty  map[string]bool       // conversations the bus said have news
+	passed map[string]passedMark // cursors moved in memory only (Derive)
+	wake   chan struct{}
 }
 
 // NewNotifier returns a notifier over a's store and bus. Start it with Run.
@@ -98,7 +99,7 @@ func NewNotifier(a *App, o NotifierOptions) *Notifier {
 	orDefault(&o.Lease, time.Minute)
 	orDefault(&o.Workers, 8)
 	orDefault(&o.Gather, 200*time.Millisecond)
-	return &Notifier{a: a, o: o, dirty: map[string]bool{}, wake: make(chan struct{}, 1)}
+	return &Notifier{a: a, o: o, dirty: map[string]bool{}, passed: map[string]passedMark{}, wake: make(chan struct{}, 1)}
 }
 
 // HandleEvent takes the bus events the notifier cares about: new messages
@@ -149,6 +150,7 @@ func (n *Notifier) Run(ctx context.Context) {
 			}
 		case <-poll.C:
 		case <-sweep.C:
+			n.flushPassed(ctx)
 			n.sweep(ctx)
 		}
 	}
@@ -188,6 +190,18 @@ func (n *Notifier) deriveDirty(ctx context.Context) {
 		ids = append(ids, id)
 	}
 	clear(n.dirty)
+	now := n.a.now()
+	kept := ids[:0]
+	for _, id := range ids {
+		// A conversation nobody could be reached in is looked at again
+		// only after unreachableRecheck: its news waits (still dirty).
+		if p, ok := n.passed[id]; ok && now.Sub(p.At) < unreachableRecheck && !now.Before(p.At) {
+			n.dirty[id] = true
+			continue
+		}
+		kept = append(kept, id)
+	}
+	ids = kept
 	n.mu.Unlock()
 	slices.Sort(ids)
 	for _, id := range ids {
@@ -203,29 +217,40 @@ const deriveBatch = 200
 // Derive enqueues the notifications of a conversation's messages after its
 // cursor and moves the cursor past them, in steps of deriveBatch messages.
 // A step another worker took first (CodeConflict) is not an error.
+//
+// When no member can be reached (no push subscription or device, and no
+// email for digests) the messages are not read and the cursor moves only
+// in memory (n.passed); flushPassed stores it at the next sweep. A crash
+// before then derives those messages again, which again yields nothing
+// unless a member became reachable meanwhile.
 func (n *Notifier) Derive(ctx context.Context, convID string) error {
 	for {
 		cur, err := n.a.store.NotifyCursor(ctx, convID)
 		if err != nil {
 			return err
 		}
-		if cur.LastSeq <= cur.NotifiedSeq {
+		from := n.passedFrom(convID, cur.NotifiedSeq)
+		if cur.LastSeq <= from {
+			return nil
+		}
+		targets, err := n.a.store.NotifyTargets(ctx, convID)
+		if err != nil {
+			return err
+		}
+		if !n.anyReachable(targets) {
+			n.pass(convID, cur.NotifiedSeq, cur.LastSeq)
 			return nil
 		}
 		conv, err := n.a.store.Conversation(ctx, convID)
 		if err != nil {
 			return err
 		}
-		msgs, err := n.a.store.History(ctx, convID, parley.HistoryQuery{After: cur.NotifiedSeq, Limit: deriveBatch})
+		msgs, err := n.a.store.History(ctx, convID, parley.HistoryQuery{After: from, Limit: deriveBatch})
 		if err != nil {
 			return err
 		}
 		if len(msgs) == 0 {
 			return nil
-		}
-		targets, err := n.a.store.NotifyTargets(ctx, convID)
-		if err != nil {
-			return err
 		}
 		entries := n.derive(ctx, conv, msgs, targets)
 		err = n.a.store.AdvanceNotify(ctx, convID, cur.NotifiedSeq, msgs[len(msgs)-1].Seq, entries)
@@ -235,6 +260,9 @@ func (n *Notifier) Derive(ctx context.Context, convID string) error {
 		if err != nil {
 			return err
 		}
+		n.mu.Lock()
+		delete(n.passed, convID)
+		n.mu.Unlock()
 		if n.o.Metrics != nil && len(entries) > 0 {
 			n.o.Metrics.NotifyEnqueued(len(entries))
 		}
@@ -242,6 +270,66 @@ func (n *Notifier) Derive(ctx context.Context, convID string) error {
 			n.kick()
 		}
 	}
+}
+
+// unreachableRecheck is how long news in a conversation where nobody could
+// be reached waits before the members are looked at again: the delay of the
+// first notification after someone there subscribes to push.
+const unreachableRecheck = 5 * time.Second
+
+// passedMark is a cursor moved in memory only: the stored cursor was at
+// From, and the messages up to To needed no notification, as read At.
+type passedMark struct {
+	From, To int64
+	At       time.Time
+}
+
+// passedFrom returns where derivation continues for a conversation whose
+// stored cursor is at stored.
+func (n *Notifier) passedFrom(convID string, stored int64) int64 {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if p, ok := n.passed[convID]; ok && p.From == stored && p.To > stored {
+		return p.To
+	}
+	return stored
+}
+
+func (n *Notifier) pass(convID string, stored, to int64) {
+	n.mu.Lock()
+	n.passed[convID] = passedMark{From: stored, To: to, At: n.a.now()}
+	n.mu.Unlock()
+}
+
+// flushPassed stores the cursors moved in memory (a conflict means another
+// worker moved the cursor: nothing to do).
+func (n *Notifier) flushPassed(ctx context.Context) {
+	n.mu.Lock()
+	marks := n.passed
+	n.passed = map[string]passedMark{}
+	n.mu.Unlock()
+	for conv, p := range marks {
+		err := n.a.store.AdvanceNotify(ctx, conv, p.From, p.To, nil)
+		if err != nil && !parley.IsCode(err, parley.CodeConflict) && !parley.IsCode(err, parley.CodeNotFound) && ctx.Err() == nil {
+			n.a.log.Warn("storing a notification cursor", "conversation_id", conv, "err", err)
+		}
+	}
+}
+
+// reachable reports whether t may be sent anything: a push subscription or
+// device, or an address for the email digest when digests are on.
+func (n *Notifier) reachable(t parley.NotifyTarget) (push, email bool) {
+	digest := n.a.mail.o.DigestAfter > 0 && n.a.mail.o.Mailer != nil
+	return t.Push && n.o.Push != nil, t.Email && digest
+}
+
+func (n *Notifier) anyReachable(ts []parley.NotifyTarget) bool {
+	for _, t := range ts {
+		if p, e := n.reachable(t); p || e {
+			return true
+		}
+	}
+	return false
 }
 
 // derive applies parley.NotifyFor to every (message, member) pair and
@@ -272,6 +360,9 @@ func (n *Notifier) derive(ctx context.Context, conv parley.Conversation, msgs []
 			if !ok {
 				continue
 			}
+			if p, e := n.reachable(t); !p && !e {
+				continue
+			}
 			e := by[t.UserID]
 			if e == nil {
 				e = &parley.Notification{UserID: t.UserID, ConversationID: conv.ID, Channel: parley.ChannelPush,
@@ -283,9 +374,16 @@ func (n *Notifier) derive(ctx context.Context, conv parley.Conversation, msgs []
 	}
 	out := make([]parley.Notification, 0, len(by))
 	digest := n.a.mail.o.DigestAfter
+	reach := make(map[string]parley.NotifyTarget, len(targets))
+	for _, t := range targets {
+		reach[t.UserID] = t
+	}
 	for _, e := range by {
-		out = append(out, *e)
-		if digest > 0 && n.a.mail.o.Mailer != nil && e.Reason != parley.ReasonMessage {
+		push, email := n.reachable(reach[e.UserID])
+		if push {
+			out = append(out, *e)
+		}
+		if email && e.Reason != parley.ReasonMessage {
 			// The same news by email later, unless read by then (email.go).
 			d := *e
 			d.Channel, d.NextAt = parley.ChannelEmail, now.Add(digest)

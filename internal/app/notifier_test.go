@@ -123,6 +123,12 @@ func (e *notifyEnv) user(t *testing.T, name string) parley.Actor {
 	if err != nil || a.UserID != u.ID {
 		t.Fatal(a, err)
 	}
+	// Reachable by push (the recorder stands in for the service): members
+	// nothing can reach get no entries (TestNotifierSkipsUnreachable).
+	if _, err := e.store.AddPushSubscription(e.ctx, parley.PushSubscription{ID: parley.NewID(), UserID: u.ID,
+		Endpoint: "https://push.example/" + u.ID, P256DH: "k", Auth: "a", CreatedAt: e.clock.Now()}, 5); err != nil {
+		t.Fatal(err)
+	}
 	return a
 }
 
@@ -457,5 +463,59 @@ func TestNotificationSettingsBadInput(t *testing.T) {
 	}
 	if p, err := e.app.NotifyPrefs(e.ctx, alice); err != nil || p.Level != parley.NotifyAll {
 		t.Fatalf("prefs after refusals %+v %v", p, err)
+	}
+}
+
+// TestNotifierSkipsUnreachable: members nothing can reach (no push
+// subscription or device, no email for digests) get no entries; the cursor
+// moves in memory and is stored at the sweep; a member who subscribes later
+// is notified of what comes after.
+func TestNotifierSkipsUnreachable(t *testing.T) {
+	e := newNotifyEnv(t, t.TempDir(), newClock())
+	plain := func(name string) (parley.User, parley.Actor) {
+		u, token, err := e.app.Register(e.ctx, app.RegisterInput{Username: name, Password: "password123"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := e.app.Authenticate(e.ctx, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u, a
+	}
+	_, alice := plain("alice")
+	u, bob := plain("bob")
+	d := e.conv(t, alice, parley.KindDirect, bob)
+	for i := range 3 {
+		e.send(t, alice, d, fmt.Sprintf("m%d", i))
+		if err := e.n.Derive(e.ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.n.Dispatch(e.ctx)
+	if got := e.push.take(); len(got) != 0 {
+		t.Fatalf("pushed to an unreachable member: %+v", got)
+	}
+	if enq, _, _, _ := e.m.get(); enq != 0 {
+		t.Fatalf("%d entries enqueued for an unreachable member", enq)
+	}
+	before, err := e.store.NotifyCursor(e.ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.n.FlushPassed(e.ctx)
+	after, err := e.store.NotifyCursor(e.ctx, d)
+	if err != nil || after.NotifiedSeq != after.LastSeq || before.NotifiedSeq >= after.NotifiedSeq {
+		t.Fatalf("cursor before the sweep %+v, after %+v (%v)", before, after, err)
+	}
+
+	if _, err := e.store.AddPushSubscription(e.ctx, parley.PushSubscription{ID: parley.NewID(), UserID: u.ID,
+		Endpoint: "https://push.example/" + u.ID, P256DH: "k", Auth: "a", CreatedAt: e.clock.Now()}, 5); err != nil {
+		t.Fatal(err)
+	}
+	m := e.send(t, alice, d, "now you hear me")
+	got := e.settle(t, d)
+	if len(got) != 1 || got[0].UserID != u.ID || got[0].Count != 1 || got[0].Seq != m.Seq {
+		t.Fatalf("after subscribing: %+v; want one push of the new message", got)
 	}
 }

@@ -101,8 +101,12 @@ func (s *Store) SetConversationNotify(ctx context.Context, conversationID, userI
 func (s *Store) NotifyTargets(ctx context.Context, conversationID string) ([]parley.NotifyTarget, error) {
 	rows, err := s.pool.Query(ctx, `SELECT m.user_id, m.role, m.muted, m.read_seq,
 		coalesce(p.level, ''), coalesce(p.quiet_start, ''), coalesce(p.quiet_end, ''), coalesce(p.time_zone, ''),
-		coalesce(p.previews, FALSE), n.muted_until, coalesce(n.mentions_only, FALSE)
+		coalesce(p.previews, FALSE), n.muted_until, coalesce(n.mentions_only, FALSE),
+		EXISTS (SELECT 1 FROM push_subscriptions ps WHERE ps.user_id = m.user_id)
+			OR EXISTS (SELECT 1 FROM push_devices pd WHERE pd.user_id = m.user_id),
+		u.email <> ''
 		FROM members m
+		JOIN users u ON u.id = m.user_id
 		LEFT JOIN notify_prefs p ON p.user_id = m.user_id
 		LEFT JOIN conversation_notify n ON n.conversation_id = m.conversation_id AND n.user_id = m.user_id
 		WHERE m.conversation_id = $1 ORDER BY m.user_id`, conversationID)
@@ -116,7 +120,7 @@ func (s *Store) NotifyTargets(ctx context.Context, conversationID string) ([]par
 		var qs, qe string
 		var until *int64
 		if err := rows.Scan(&t.UserID, &t.Role, &t.Muted, &t.ReadSeq, &t.Prefs.Level, &qs, &qe, &t.Prefs.TimeZone,
-			&t.Prefs.Previews, &until, &t.Conv.MentionsOnly); err != nil {
+			&t.Prefs.Previews, &until, &t.Conv.MentionsOnly, &t.Push, &t.Email); err != nil {
 			return nil, translate(err)
 		}
 		if qs != "" {

@@ -4,11 +4,12 @@ import (
 	"context"
 )
 
-// startWebhooks runs outgoing webhooks (docs/bots.md) on this node: bus
-// events become queued deliveries, and a worker delivers what is due (every
+// startWebhooks subscribes the app to the bus (App.HandleEvent: its caches'
+// invalidations, and outgoing webhooks) and runs outgoing webhooks
+// (docs/bots.md) on this node: bus events become queued deliveries, and a worker delivers what is due (every
 // node runs one; the store's leases keep them from sending twice).
 func (s *Server) startWebhooks() error {
-	unsubscribe, err := s.Bus.Subscribe(s.App.HandleWebhookEvent)
+	unsubscribe, err := s.Bus.Subscribe(s.App.HandleEvent)
 	if err != nil {
 		return err
 	}

@@ -95,13 +95,7 @@ func (s *Store) SetConversationNotify(ctx context.Context, conversationID, userI
 
 // NotifyTargets implements parley.NotifyStore.
 func (s *Store) NotifyTargets(ctx context.Context, conversationID string) ([]parley.NotifyTarget, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT m.user_id, m.role, m.muted, m.read_seq,
-		coalesce(p.level, ''), coalesce(p.quiet_start, ''), coalesce(p.quiet_end, ''), coalesce(p.time_zone, ''),
-		coalesce(p.previews, 0), n.muted_until, coalesce(n.mentions_only, 0)
-		FROM members m
-		LEFT JOIN notify_prefs p ON p.user_id = m.user_id
-		LEFT JOIN conversation_notify n ON n.conversation_id = m.conversation_id AND n.user_id = m.user_id
-		WHERE m.conversation_id = ? ORDER BY m.user_id`, conversationID)
+	rows, err := s.rd.notifyTargets.QueryContext(ctx, conversationID)
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -109,14 +103,15 @@ func (s *Store) NotifyTargets(ctx context.Context, conversationID string) ([]par
 	var out []parley.NotifyTarget
 	for rows.Next() {
 		var t parley.NotifyTarget
-		var muted, previews, mo int
+		var muted, previews, mo, push, email int
 		var qs, qe string
 		var until sql.NullInt64
 		if err := rows.Scan(&t.UserID, &t.Role, &muted, &t.ReadSeq, &t.Prefs.Level, &qs, &qe, &t.Prefs.TimeZone,
-			&previews, &until, &mo); err != nil {
+			&previews, &until, &mo, &push, &email); err != nil {
 			return nil, translate(err)
 		}
 		t.Muted, t.Prefs.Previews, t.Conv.MentionsOnly = muted != 0, previews != 0, mo != 0
+		t.Push, t.Email = push != 0, email != 0
 		if qs != "" {
 			t.Prefs.QuietHours = &parley.QuietHours{Start: qs, End: qe}
 		}
@@ -133,9 +128,7 @@ func (s *Store) NotifyTargets(ctx context.Context, conversationID string) ([]par
 // NotifyCursor implements parley.NotifyStore.
 func (s *Store) NotifyCursor(ctx context.Context, conversationID string) (parley.NotifyCursor, error) {
 	c := parley.NotifyCursor{ConversationID: conversationID}
-	err := s.read.QueryRowContext(ctx, `SELECT coalesce(n.notified_seq, 0), h.last_seq FROM conversations c
-		JOIN conversation_heads h ON h.num = c.num
-		LEFT JOIN notify_cursors n ON n.conversation_id = c.id WHERE c.id = ?`, conversationID).
+	err := s.rd.notifyCursor.QueryRowContext(ctx, conversationID).
 		Scan(&c.NotifiedSeq, &c.LastSeq)
 	return c, notFound(err, "conversation not found")
 }

@@ -30,6 +30,8 @@ type readStmts struct {
 	entry              *sql.Stmt // user_id, conversation id
 	postingState       *sql.Stmt // user_id, user_id, conversation id
 	blockedPair        *sql.Stmt // a, b, b, a
+	notifyTargets      *sql.Stmt // conversation id
+	notifyCursor       *sql.Stmt // conversation id
 }
 
 const (
@@ -83,6 +85,20 @@ func (s *Store) prepareReads(ctx context.Context) error {
 		WHERE c.id = ?`)
 	prep(&r.blockedPair, `SELECT count(*) FROM blocks
 		WHERE blocker_id = ? AND blocked_id = ? OR blocker_id = ? AND blocked_id = ?`)
+	prep(&r.notifyTargets, `SELECT m.user_id, m.role, m.muted, m.read_seq,
+		coalesce(p.level, ''), coalesce(p.quiet_start, ''), coalesce(p.quiet_end, ''), coalesce(p.time_zone, ''),
+		coalesce(p.previews, 0), n.muted_until, coalesce(n.mentions_only, 0),
+		EXISTS (SELECT 1 FROM push_subscriptions ps WHERE ps.user_id = m.user_id)
+			OR EXISTS (SELECT 1 FROM push_devices pd WHERE pd.user_id = m.user_id),
+		u.email <> ''
+		FROM members m
+		JOIN users u ON u.id = m.user_id
+		LEFT JOIN notify_prefs p ON p.user_id = m.user_id
+		LEFT JOIN conversation_notify n ON n.conversation_id = m.conversation_id AND n.user_id = m.user_id
+		WHERE m.conversation_id = ? ORDER BY m.user_id`)
+	prep(&r.notifyCursor, `SELECT coalesce(n.notified_seq, 0), h.last_seq FROM conversations c
+		JOIN conversation_heads h ON h.num = c.num
+		LEFT JOIN notify_cursors n ON n.conversation_id = c.id WHERE c.id = ?`)
 	return errors.Join(errs...)
 }
 
@@ -94,7 +110,7 @@ func (s *Store) closeReads() error {
 	var errs []error
 	for _, st := range []*sql.Stmt{r.session, r.sessionUser, r.member, r.receipt, r.historyBefore, r.historyAfter, r.message,
 		r.reactions, r.conversation, r.conversationIDs, r.conversationStates, r.receipts, r.memberIDs,
-		r.entriesFirst, r.entriesAfter, r.entry, r.postingState, r.blockedPair} {
+		r.entriesFirst, r.entriesAfter, r.entry, r.postingState, r.blockedPair, r.notifyTargets, r.notifyCursor} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}

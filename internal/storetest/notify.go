@@ -105,6 +105,35 @@ func notifyTargets(t *testing.T, open Opener) {
 	if ts, err := s.NotifyTargets(ctx, parley.NewID()); err != nil || len(ts) != 0 {
 		t.Fatalf("targets of no conversation %+v %v", ts, err)
 	}
+
+	// Push: a Web Push subscription or a mobile device; Email: an address.
+	if by[u[0]].Push || by[u[1]].Push || by[u[0]].Email || by[u[1]].Email {
+		t.Fatalf("targets without push or email %+v", ts)
+	}
+	if _, err := s.AddPushSubscription(ctx, parley.PushSubscription{ID: parley.NewID(), UserID: u[0],
+		Endpoint: "https://push.example/" + u[0], P256DH: "k", Auth: "a", CreatedAt: baseTime}, 5); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddPushDevice(ctx, parley.PushDevice{ID: parley.NewID(), UserID: u[1], Platform: parley.PlatformFCM,
+		Token: "tok-" + u[1], CreatedAt: baseTime}, 5); err != nil {
+		t.Fatal(err)
+	}
+	mail := parley.User{ID: parley.NewID(), Username: "ntmail", Email: "nt@example.com", Role: parley.UserRoleUser,
+		CreatedAt: baseTime, UpdatedAt: baseTime}
+	if err := s.CreateUser(ctx, mail, "x"); err != nil {
+		t.Fatal(err)
+	}
+	c2 := newConversation(t, s, parley.KindGroup, "g2", u[0], u[1], u[2], mail.ID)
+	ts, err = s.NotifyTargets(ctx, c2.ID)
+	if err != nil || len(ts) != 4 {
+		t.Fatalf("targets %+v %v", ts, err)
+	}
+	for _, x := range ts {
+		wantPush, wantEmail := x.UserID == u[0] || x.UserID == u[1], x.UserID == mail.ID
+		if x.Push != wantPush || x.Email != wantEmail {
+			t.Fatalf("target %s: push %v email %v, want %v %v", x.UserID, x.Push, x.Email, wantPush, wantEmail)
+		}
+	}
 }
 
 func pushEntry(user string, seq int64, count int, reason parley.NotifyReason, at time.Time) parley.Notification {
