@@ -314,7 +314,8 @@ func (x *E2EE) Send(ctx context.Context, convID, body string, o SendOptions) (De
 	if err != nil {
 		return Decrypted{}, err
 	}
-	m, _, err := x.c.Send(ctx, convID, SendRequest{ClientMsgID: o.ClientMsgID, ReplyTo: o.ReplyTo, E2EE: raw})
+	// reply_to travels inside the envelope only: the server does not learn it.
+	m, _, err := x.c.Send(ctx, convID, SendRequest{ClientMsgID: o.ClientMsgID, E2EE: raw})
 	if err != nil {
 		return Decrypted{}, err
 	}
@@ -566,6 +567,6 @@ func (x *E2EE) EncryptRequest(ctx context.Context, convID string, req SendReques
 	x.dev.Remember(outboxKey(req.ClientMsgID), inner)
 	err = x.store.Save(x.dev.St)
 	x.mu.Unlock()
-	req.Body, req.E2EE = "", raw
+	req.Body, req.E2EE, req.ReplyTo = "", raw, 0 // reply_to only inside the envelope
 	return req, err
 }

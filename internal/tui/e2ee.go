@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -123,7 +124,9 @@ func (l *Live) show(ctx context.Context, m parley.Message) string {
 			s = Lock + " could not decrypt: " + d.Err.Error()
 		}
 	}
-	l.x.shown[key] = s
+	if d.Err == nil || !errors.Is(d.Err, e2ee.ErrUntrusted) { // the device list may come later
+		l.x.shown[key] = s
+	}
 	return s
 }
 
