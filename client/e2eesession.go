@@ -1,13 +1,16 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"io"
 	"io/fs"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -315,7 +318,15 @@ func (x *E2EE) Send(ctx context.Context, convID, body string, o SendOptions) (De
 		return Decrypted{}, err
 	}
 	// reply_to travels inside the envelope only: the server does not learn it.
-	m, _, err := x.c.Send(ctx, convID, SendRequest{ClientMsgID: o.ClientMsgID, E2EE: raw})
+	var ids []string
+	for _, a := range o.Attachments {
+		id, ok := attachmentID(a.URL)
+		if !ok {
+			return Decrypted{}, parley.Invalid("attachments", "an encrypted file's url must be %s{id}%s (UploadFile)", blobPrefix, blobSuffix)
+		}
+		ids = append(ids, id)
+	}
+	m, _, err := x.c.Send(ctx, convID, SendRequest{ClientMsgID: o.ClientMsgID, E2EE: raw, AttachmentIDs: ids})
 	if err != nil {
 		return Decrypted{}, err
 	}
@@ -569,4 +580,56 @@ func (x *E2EE) EncryptRequest(ctx context.Context, convID string, req SendReques
 	x.mu.Unlock()
 	req.Body, req.E2EE, req.ReplyTo = "", raw, 0 // reply_to only inside the envelope
 	return req, err
+}
+
+// Where an encrypted file's blob is fetched: its inner url (docs/e2ee.md §7).
+const (
+	blobPrefix = "/api/v1/attachments/"
+	blobSuffix = "/content"
+)
+
+func attachmentID(u string) (string, bool) {
+	id, ok := strings.CutPrefix(u, blobPrefix)
+	if !ok {
+		return "", false
+	}
+	id, ok = strings.CutSuffix(id, blobSuffix)
+	return id, ok && parley.ValidID(id)
+}
+
+// UploadFile encrypts data (AES-256-GCM, random key and nonce) and uploads
+// the ciphertext as an opaque blob under a neutral name. The returned
+// attachment (key, nonce, hash, real name and type) goes into Send's
+// SendOptions.Attachments: it travels only inside the envelope, and the
+// send binds the blob to the message so the members can fetch it.
+func (x *E2EE) UploadFile(ctx context.Context, name, mime string, data []byte) (e2ee.Attachment, error) {
+	ct, a, err := e2ee.EncryptFile(rand.Reader, data)
+	if err != nil {
+		return a, err
+	}
+	up, err := x.c.Upload(ctx, "encrypted.bin", bytes.NewReader(ct), int64(len(ct)))
+	if err != nil {
+		return a, err
+	}
+	a.URL, a.Name, a.MIME = blobPrefix+up.ID+blobSuffix, name, mime
+	return a, nil
+}
+
+// FetchFile downloads an encrypted file and decrypts it (checking its
+// SHA-256); a tampered blob is e2ee.ErrForged.
+func (x *E2EE) FetchFile(ctx context.Context, a e2ee.Attachment) ([]byte, error) {
+	id, ok := attachmentID(a.URL)
+	if !ok {
+		return nil, parley.Invalid("url", "not an encrypted file's url")
+	}
+	d, err := x.c.Fetch(ctx, id, FetchOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer d.Body.Close()
+	ct, err := io.ReadAll(io.LimitReader(d.Body, a.Size+1<<10))
+	if err != nil {
+		return nil, &parley.Error{Code: parley.CodeUnavailable, Message: "download: " + err.Error(), Err: err}
+	}
+	return e2ee.DecryptFile(ct, a)
 }

@@ -301,3 +301,21 @@ func envelopeOrNil(raw json.RawMessage) json.RawMessage {
 	}
 	return raw
 }
+
+// EncryptedBlobMIME is the only type of file an encrypted message binds:
+// the client encrypts a file before uploading it (docs/e2ee.md §7), so the
+// server sniffs nothing but random bytes.
+const EncryptedBlobMIME = "application/octet-stream"
+
+// checkEncryptedBlobs refuses files of an encrypted message that are not
+// opaque blobs (an unencrypted upload would put the file in the clear
+// beside ciphertext).
+func checkEncryptedBlobs(as []parley.Attachment) error {
+	for _, a := range as {
+		if a.MIME != EncryptedBlobMIME {
+			return parley.Invalid("attachment_ids",
+				"files of an encrypted conversation must be encrypted before upload (%s, got %s)", EncryptedBlobMIME, a.MIME)
+		}
+	}
+	return nil
+}

@@ -30,8 +30,10 @@ type SendMessageInput struct {
 	// not sent yet; with at least one, Body may be empty (no caption).
 	AttachmentIDs []string
 	// E2EE is the envelope of a message to an encrypted conversation
-	// (docs/e2ee.md §3): then Body is empty and AttachmentIDs nil. It is
-	// required there and refused elsewhere.
+	// (docs/e2ee.md §3): then Body is empty, and AttachmentIDs may name
+	// client-side encrypted blobs (application/octet-stream) the message
+	// binds, so members can fetch them. It is required there and refused
+	// elsewhere.
 	E2EE json.RawMessage
 }
 
@@ -117,9 +119,9 @@ func (a *App) SendMessageJSON(ctx context.Context, actor parley.Actor, in SendMe
 	}
 	in.E2EE = envelopeOrNil(in.E2EE)
 	if in.E2EE != nil {
-		if in.Body != "" || len(in.AttachmentIDs) > 0 {
+		if in.Body != "" {
 			return parley.Message{}, nil, false, parley.Invalid("body",
-				"an encrypted message carries its text and files inside the e2ee envelope: body must be empty and attachment_ids absent")
+				"an encrypted message carries its text inside the e2ee envelope: body must be empty")
 		}
 	} else if len(in.AttachmentIDs) == 0 || in.Body != "" {
 		if err := a.checkBody(in.Body); err != nil {
@@ -156,6 +158,11 @@ func (a *App) SendMessageJSON(ctx context.Context, actor parley.Actor, in SendMe
 			return prev, nil, false, nil // a resend of a message whose files are sent already
 		}
 		return parley.Message{}, nil, false, err
+	}
+	if in.E2EE != nil {
+		if err := checkEncryptedBlobs(attachments); err != nil {
+			return parley.Message{}, nil, false, err
+		}
 	}
 	m := parley.Message{ID: parley.NewID(), ConversationID: in.ConversationID, SenderID: actor.UserID,
 		ClientMsgID: in.ClientMsgID, Kind: parley.MessageUser, Body: in.Body, ReplyTo: in.ReplyTo,

@@ -249,7 +249,47 @@ func e2eeScenario(t *testing.T, env *apitest.Env) []string {
 	if err != nil || r.DeviceID() != a1.k.DeviceID() {
 		t.Fatalf("restore: %v", err)
 	}
-	return append(secrets, "after the new device", "(edited)")
+	// An encrypted file: uploaded as an opaque blob, bound to the message,
+	// fetched and decrypted by the recipient; a plaintext upload is refused.
+	fileText := "Waltz, bad nymph, for quick jigs vex"
+	att, err := a1.k.UploadFile(ctx, "note.txt", "text/plain", []byte(fileText))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a1.k.Send(ctx, dm.ID, "Quick zephyrs blow, vexing daft Jim", client.SendOptions{Attachments: []e2ee.Attachment{att}}); err != nil {
+		t.Fatal(err)
+	}
+	hist = readDecrypted(t, b1, dm.ID)
+	got0 := hist[len(hist)-1]
+	if got0.Body != "Quick zephyrs blow, vexing daft Jim" || len(got0.Attachments) != 1 || got0.Attachments[0].Name != "note.txt" {
+		t.Fatalf("file message %+v", got0)
+	}
+	if len(got0.Message.Attachments) != 1 || got0.Message.Attachments[0].MIME != "application/octet-stream" ||
+		got0.Message.Attachments[0].Name != "encrypted.bin" {
+		t.Fatalf("the server sees %+v", got0.Message.Attachments)
+	}
+	data, err := b1.k.FetchFile(ctx, got0.Attachments[0])
+	if err != nil || string(data) != fileText {
+		t.Fatalf("fetched %q %v", data, err)
+	}
+	tampered := got0.Attachments[0]
+	tampered.Key = make([]byte, 32)
+	if _, err := b1.k.FetchFile(ctx, tampered); !errors.Is(err, e2ee.ErrForged) {
+		t.Fatalf("wrong key: %v", err)
+	}
+	clear, err := ac.Upload(ctx, "clear.txt", strings.NewReader("plain words in a plain file"), 27)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := a1.k.EncryptRequest(ctx, dm.ID, client.SendRequest{Body: "with a plaintext file"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.AttachmentIDs = []string{clear.ID}
+	if _, _, err := ac.Send(ctx, dm.ID, req); !parley.IsCode(err, parley.CodeInvalid) {
+		t.Fatalf("a plaintext file in an encrypted message: %v", err)
+	}
+	return append(secrets, "after the new device", "(edited)", fileText, "Quick zephyrs blow, vexing daft Jim")
 }
 
 // TestE2EEConversationsSQLite: two users with two devices each and a
