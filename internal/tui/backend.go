@@ -50,6 +50,9 @@ type Backend interface {
 	// Safety describes the safety number of the conversation's other
 	// members (e2ee.go).
 	Safety(ctx context.Context, conversationID string) (string, error)
+	// Verify marks the conversation's other members verified (after the
+	// safety numbers were compared; a key change clears it).
+	Verify(conversationID string) (string, error)
 }
 
 // Live is the Backend of a running client: a Store kept in step by a Sync.

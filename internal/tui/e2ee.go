@@ -172,8 +172,14 @@ func (l *Live) Safety(ctx context.Context, id string) (string, error) {
 			name = u.Username
 		}
 		line := fmt.Sprintf("safety number with %s: %s", name, e2ee.FormatSafetyNumber(n))
-		if changed, _ := l.x.k.KeyChanged(uid); changed {
+		changed, verified := l.x.k.KeyChanged(uid)
+		if changed {
 			line = "⚠ " + name + "'s keys changed · " + line
+		}
+		if verified {
+			line += " (verified ✓)"
+		} else {
+			line += " (not verified: compare, then /verify)"
 		}
 		_ = l.x.k.AckKeyChange(uid, false)
 		lines = append(lines, line)
@@ -182,4 +188,25 @@ func (l *Live) Safety(ctx context.Context, id string) (string, error) {
 		return "nobody else in this conversation", nil
 	}
 	return strings.Join(lines, " · "), nil
+}
+
+// Verify implements Backend.
+func (l *Live) Verify(id string) (string, error) {
+	if l.x.k == nil {
+		return "", parley.Invalid("e2ee", "end-to-end encryption is off in this client")
+	}
+	c, err := l.st().Conversation(id)
+	if err != nil {
+		return "", err
+	}
+	n := 0
+	for _, uid := range c.MemberIDs {
+		if uid != l.self {
+			if err := l.x.k.AckKeyChange(uid, true); err != nil {
+				return "", err
+			}
+			n++
+		}
+	}
+	return fmt.Sprintf("marked %d member(s) verified on this device", n), nil
 }

@@ -110,7 +110,13 @@ func TestLiveEncryptedConversation(t *testing.T) {
 	if safety, _ := l.Safety(ctx, conv); !strings.Contains(safety, "bob's keys changed") {
 		t.Fatalf("no key-change warning: %q", safety)
 	}
-	if safety, _ := l.Safety(ctx, conv); strings.Contains(safety, "changed") {
+	if safety, _ := l.Safety(ctx, conv); strings.Contains(safety, "changed") || !strings.Contains(safety, "not verified") {
 		t.Fatalf("the warning stays after being shown: %q", safety)
+	}
+	if _, err := l.Verify(conv); err != nil {
+		t.Fatal(err)
+	}
+	if safety, _ := l.Safety(ctx, conv); !strings.Contains(safety, "verified ✓") {
+		t.Fatalf("after /verify: %q", safety)
 	}
 }

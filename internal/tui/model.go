@@ -508,7 +508,7 @@ func (m Model) command(text string) (tea.Model, tea.Cmd) {
 	switch name {
 	case "/help":
 		m.info("keys: tab focus · ↑↓ select · enter open/send · alt+enter newline · r reply · e edit · +/- 👍 · d download · pgup/pgdn scroll · ctrl+c quit;" +
-			" /dm USER · /edm USER (encrypted) · /safety · /upload PATH [caption] · /react EMOJI · /unreact EMOJI · /retry · /discard · /quit")
+			" /dm USER · /edm USER (encrypted) · /safety · /verify · /upload PATH [caption] · /react EMOJI · /unreact EMOJI · /retry · /discard · /quit")
 	case "/quit":
 		return m, tea.Quit
 	case "/dm":
@@ -531,6 +531,12 @@ func (m Model) command(text string) (tea.Model, tea.Cmd) {
 		}
 		b := m.b
 		return m, m.do(func(ctx context.Context) (string, error) { return b.Safety(ctx, conv) })
+	case "/verify":
+		if !needConv() {
+			return m, nil
+		}
+		b := m.b
+		return m, m.do(func(context.Context) (string, error) { return b.Verify(conv) })
 	case "/upload":
 		if !needConv() {
 			return m, nil

@@ -116,6 +116,8 @@ func (f *fake) Safety(ctx context.Context, id string) (string, error) {
 	return "safety number with cat in " + id + ": 12345 …", nil
 }
 
+func (f *fake) Verify(id string) (string, error) { return "marked 1 member(s) verified in " + id, nil }
+
 func (f *fake) OpenDirect(ctx context.Context, username string) (string, error) {
 	if username != "cat" {
 		return "", parley.Errorf(parley.CodeNotFound, "no user %q", username)
@@ -364,6 +366,10 @@ func TestCommands(t *testing.T) {
 	run("/safety")
 	if !strings.Contains(m.flash, "safety number with cat in c-team") {
 		t.Errorf("/safety: %q", m.flash)
+	}
+	run("/verify")
+	if !strings.Contains(m.flash, "verified in c-team") {
+		t.Errorf("/verify: %q", m.flash)
 	}
 	f.outbox = []offline.Outbound{{ClientMsgID: "bad", ConversationID: "c-team", Body: "too long", State: offline.Failed,
 		Err: &parley.Error{Code: parley.CodeTooLarge, Message: "body over 4000 characters"}}}
