@@ -2,6 +2,7 @@ package parley
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -55,6 +56,7 @@ func AdmitBlock(blockerID, blockedID string, count int) error {
 // DirectPeer returns the other user of the direct conversation whose
 // DirectKey is key, seen from userID ("" when userID is not one of them).
 func DirectPeer(key, userID string) string {
+	key = strings.TrimSuffix(key, encryptedDirectSuffix)
 	for i := 0; i < len(key); i++ {
 		if key[i] == ':' {
 			a, b := key[:i], key[i+1:]

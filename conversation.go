@@ -51,6 +51,9 @@ type Conversation struct {
 	LastSeq     int64            `json:"last_seq"`
 	LastAt      time.Time        `json:"last_activity_at"`
 	MemberCount int              `json:"member_count"`
+	// Encrypted conversations (direct and group only, fixed at creation)
+	// carry end-to-end encrypted envelopes instead of bodies (e2ee.go).
+	Encrypted bool `json:"encrypted"`
 	// DirectKey identifies the pair of a direct conversation ("<lower id>:<higher id>");
 	// stores keep it unique. Empty for groups and channels.
 	DirectKey string `json:"-"`

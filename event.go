@@ -23,6 +23,7 @@ const (
 	EventCallSDP             EventKind = "call_sdp"             // a relayed session description (to the peer's device)
 	EventCallICE             EventKind = "call_ice"             // a relayed ICE candidate (to the peer's device)
 	EventFocus               EventKind = "focus"                // a device's focus changed (for notifiers; never sent to clients)
+	EventE2EEDevices         EventKind = "e2ee_devices"         // a user's e2ee device list changed (docs/e2ee.md)
 	EventPostingChanged      EventKind = "posting_changed"      // a conversation's posting rules or a member's mute changed (for apps' caches; never sent to clients)
 )
 

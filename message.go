@@ -2,6 +2,7 @@ package parley
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
@@ -38,6 +39,10 @@ type Message struct {
 	// responseGap is set by Appended: 1 + the response time in ms when the
 	// message is a response (see ResponseGap), else 0. Never stored or sent.
 	responseGap int64
+	// E2EE is the end-to-end encrypted envelope of a message of an
+	// encrypted conversation (Body is then empty), stored and relayed
+	// verbatim; the server checks only its shape (ParseEnvelope).
+	E2EE json.RawMessage `json:"e2ee,omitempty"`
 }
 
 // SystemAction names what a system message records.
@@ -139,7 +144,9 @@ type MessageStore interface {
 	// EditMessage replaces the body and mentions of a live message, keeps
 	// the previous version and sets EditedAt. CodeNotFound if the message
 	// does not exist or is deleted.
-	EditMessage(ctx context.Context, conversationID string, seq int64, body string, mentions []string, at time.Time,
+	// e2ee replaces the envelope of a message of an encrypted conversation
+	// (nil otherwise).
+	EditMessage(ctx context.Context, conversationID string, seq int64, body string, mentions []string, e2ee json.RawMessage, at time.Time,
 		notify func(Message)) (Message, error)
 	// MessageVersions returns the earlier versions of a message, oldest first.
 	MessageVersions(ctx context.Context, conversationID string, seq int64) ([]MessageVersion, error)

@@ -189,6 +189,7 @@ func ContainsLink(body string) bool { return linkRE.MatchString(body) }
 // one member, read by ModerationStore.PostingState.
 type PostingState struct {
 	Kind       ConversationKind
+	Encrypted  bool       // an end-to-end encrypted conversation
 	Role       MemberRole // the user's role; "" when not a member
 	Blocked    bool       // a direct conversation whose two users block each other (either way)
 	Rules      ConversationRules

@@ -38,6 +38,7 @@ type Store interface {
 	ExportStore
 	RetentionStore
 	OrgStore
+	E2EEStore
 
 	// Ping reports whether the database is reachable (used by /readyz).
 	Ping(ctx context.Context) error

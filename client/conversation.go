@@ -18,6 +18,8 @@ type CreateConversationRequest struct {
 	MemberIDs []string                `json:"member_ids,omitempty"`
 	Public    bool                    `json:"public,omitempty"`
 	Broadcast bool                    `json:"broadcast,omitempty"`
+	// Encrypted: an end-to-end encrypted direct or group conversation.
+	Encrypted bool `json:"encrypted,omitempty"`
 }
 
 // ConversationUpdate changes title, topic or avatar; nil fields stay.

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -20,6 +21,9 @@ type SendRequest struct {
 	// AttachmentIDs are files uploaded with Upload (attachment.go) and not
 	// sent yet; with at least one, Body may be empty.
 	AttachmentIDs []string `json:"attachment_ids,omitempty"`
+	// E2EE is the envelope of a message to an encrypted conversation (Body
+	// empty); Session.SendEncrypted builds it.
+	E2EE json.RawMessage `json:"e2ee,omitempty"`
 }
 
 // HistoryQuery selects a page of history: Before > 0 gives the messages
@@ -118,4 +122,12 @@ func (c *Client) reaction(ctx context.Context, method, conversationID string, se
 	}
 	_, err := c.do(ctx, method, msgPath(conversationID, seq, "reactions", url.PathEscape(emoji)), nil, nil, &out)
 	return out.Reactions, err
+}
+
+// EditMessageE2EE replaces the envelope of the caller's message in an
+// encrypted conversation.
+func (c *Client) EditMessageE2EE(ctx context.Context, conversationID string, seq int64, env json.RawMessage) (parley.Message, error) {
+	var out parley.Message
+	_, err := c.do(ctx, http.MethodPatch, msgPath(conversationID, seq), nil, map[string]any{"body": "", "e2ee": env}, &out)
+	return out, err
 }

@@ -113,6 +113,9 @@ func (rt *Realtime) Send(ctx context.Context, conversationID string, req SendReq
 	if len(req.AttachmentIDs) > 0 {
 		frame["attachment_ids"] = req.AttachmentIDs
 	}
+	if req.E2EE != nil {
+		frame["e2ee"] = req.E2EE
+	}
 	for attempt := 0; ; attempt++ {
 		f, err := rt.request(ctx, frame)
 		if err == nil {

@@ -496,7 +496,7 @@ func TestStoreUpgradesSchema1(t *testing.T) {
 	if err != nil || c.Unread != 1 {
 		t.Fatalf("unread after the upgrade: %d (%v), want 1 (the system message and the tombstone do not count)", c.Unread, err)
 	}
-	if v, _ := st.Meta("schema"); v != "2" {
+	if v, _ := st.Meta("schema"); v != "3" {
 		t.Errorf("schema after the upgrade: %q", v)
 	}
 }

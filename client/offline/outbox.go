@@ -32,6 +32,7 @@ type Outbound struct {
 	Body           string
 	ReplyTo        int64
 	AttachmentIDs  []string
+	E2EE           json.RawMessage // an encrypted conversation's envelope (Body then empty)
 	CreatedAt      time.Time
 	State          OutboxState
 	Attempts       int
@@ -47,7 +48,7 @@ func (s *Store) Compose(conversationID string, req client.SendRequest) (Outbound
 	if !parley.ValidID(conversationID) {
 		return Outbound{}, parley.Invalid("conversation_id", "malformed conversation id %q", conversationID)
 	}
-	if strings.TrimSpace(req.Body) == "" && len(req.AttachmentIDs) == 0 {
+	if strings.TrimSpace(req.Body) == "" && len(req.AttachmentIDs) == 0 && req.E2EE == nil {
 		return Outbound{}, parley.Invalid("body", "empty message")
 	}
 	if req.ReplyTo < 0 {
@@ -61,9 +62,9 @@ func (s *Store) Compose(conversationID string, req client.SendRequest) (Outbound
 		ids = []string{}
 	}
 	now := time.Now().UTC()
-	res, err := s.db.Exec(`INSERT INTO outbox (client_msg_id, conversation_id, body, reply_to, attachment_ids, created_at)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (client_msg_id) DO NOTHING`,
-		req.ClientMsgID, conversationID, req.Body, req.ReplyTo, mustJSON(ids), timeText(now))
+	res, err := s.db.Exec(`INSERT INTO outbox (client_msg_id, conversation_id, body, reply_to, attachment_ids, created_at, e2ee)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (client_msg_id) DO NOTHING`,
+		req.ClientMsgID, conversationID, req.Body, req.ReplyTo, mustJSON(ids), timeText(now), string(req.E2EE))
 	if err != nil {
 		return Outbound{}, dbErr(err)
 	}
@@ -73,14 +74,14 @@ func (s *Store) Compose(conversationID string, req client.SendRequest) (Outbound
 	n, _ := res.LastInsertId()
 	s.notify()
 	return Outbound{N: n, ClientMsgID: req.ClientMsgID, ConversationID: conversationID, Body: req.Body,
-		ReplyTo: req.ReplyTo, AttachmentIDs: ids, CreatedAt: now, State: Pending}, nil
+		ReplyTo: req.ReplyTo, AttachmentIDs: ids, E2EE: req.E2EE, CreatedAt: now, State: Pending}, nil
 }
 
 // Outbox lists the outbox entries of a conversation ("" for all), in
 // composition order.
 func (s *Store) Outbox(conversationID string) ([]Outbound, error) {
 	q := `SELECT n, client_msg_id, conversation_id, body, reply_to, attachment_ids, created_at, state, attempts,
-		error_code, error_message FROM outbox`
+		error_code, error_message, e2ee FROM outbox`
 	var args []any
 	if conversationID != "" {
 		q += " WHERE conversation_id = ?"
@@ -94,10 +95,13 @@ func (s *Store) Outbox(conversationID string) ([]Outbound, error) {
 	var out []Outbound
 	for rows.Next() {
 		var o Outbound
-		var ids, created, state, code, msg string
+		var ids, created, state, code, msg, env string
 		if err := rows.Scan(&o.N, &o.ClientMsgID, &o.ConversationID, &o.Body, &o.ReplyTo, &ids, &created, &state,
-			&o.Attempts, &code, &msg); err != nil {
+			&o.Attempts, &code, &msg, &env); err != nil {
 			return nil, dbErr(err)
+		}
+		if env != "" {
+			o.E2EE = json.RawMessage(env)
 		}
 		_ = json.Unmarshal([]byte(ids), &o.AttachmentIDs)
 		o.CreatedAt, _ = time.Parse(time.RFC3339Nano, created)

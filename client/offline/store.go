@@ -31,7 +31,7 @@ import (
 
 // schemaVersion is the version of the schema below; an older file is
 // upgraded on Open, a newer one refused (CodeConflict) rather than misread.
-const schemaVersion = 2
+const schemaVersion = 3
 
 const schema = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -79,7 +79,8 @@ CREATE TABLE IF NOT EXISTS outbox (
 	state           TEXT NOT NULL DEFAULT 'pending', -- pending | failed
 	attempts        INTEGER NOT NULL DEFAULT 0,
 	error_code      TEXT NOT NULL DEFAULT '',
-	error_message   TEXT NOT NULL DEFAULT ''
+	error_message   TEXT NOT NULL DEFAULT '',
+	e2ee            TEXT NOT NULL DEFAULT '' -- the envelope of an encrypted conversation's message
 );
 CREATE INDEX IF NOT EXISTS outbox_conversation ON outbox (conversation_id);
 `
@@ -152,6 +153,19 @@ func (s *Store) init() error {
 		if _, err := s.db.ExecContext(ctx, `ALTER TABLE messages ADD COLUMN counts INTEGER NOT NULL DEFAULT 0;
 			UPDATE messages SET counts = (json_extract(data, '$.kind') = 'user' AND coalesce(json_extract(data, '$.deleted'), 0) = 0)`); err != nil {
 			return unusable(err)
+		}
+		fallthrough
+	case "2":
+		// Version 2 lacked outbox.e2ee (end-to-end encrypted sends).
+		var tables, n int
+		if err := s.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'outbox'),
+			(SELECT count(*) FROM pragma_table_info('outbox') WHERE name = 'e2ee')`).Scan(&tables, &n); err != nil {
+			return unusable(err)
+		}
+		if tables == 1 && n == 0 {
+			if _, err := s.db.ExecContext(ctx, `ALTER TABLE outbox ADD COLUMN e2ee TEXT NOT NULL DEFAULT ''`); err != nil {
+				return unusable(err)
+			}
 		}
 	default:
 		return parley.Errorf(parley.CodeConflict, "%s has client store schema %s; this version reads %d", s.path, v, schemaVersion)

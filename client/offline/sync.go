@@ -493,7 +493,7 @@ func (s *Sync) SendOutbox(ctx context.Context) (int, error) {
 		}
 		actx, cancel := context.WithTimeout(ctx, 20*time.Second)
 		m, _, err := s.c.Send(actx, o.ConversationID, client.SendRequest{ClientMsgID: o.ClientMsgID, Body: o.Body,
-			ReplyTo: o.ReplyTo, AttachmentIDs: o.AttachmentIDs})
+			ReplyTo: o.ReplyTo, AttachmentIDs: o.AttachmentIDs, E2EE: o.E2EE})
 		cancel()
 		if err != nil {
 			e := parley.AsError(err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/parley-chat/parley/client/e2ee"
 	"io"
 	"os"
 	"strings"
@@ -69,6 +70,9 @@ func runChat(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	dl := fs.String("download-dir", ".", "where d saves attachments")
 	notify := fs.Bool("notify", true, "ring the bell and send an OSC 9 notification on messages from others")
 	serverURL := fs.String("server", "http://localhost:8080", "the server the sign-in screen suggests (when not signed in)")
+	useE2EE := fs.Bool("e2ee", true, "end-to-end encryption: this install is a device with its own keys (docs/e2ee.md)")
+	restoreKeys := fs.Bool("restore-keys", false, "bring this account's device keys back from the key backup (asks for the passphrase), then start")
+	backupKeys := fs.Bool("backup-keys", false, "store an encrypted backup of this device's keys on the server (asks for a passphrase), then exit")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
@@ -84,7 +88,80 @@ func runChat(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return chatExit(err)
 	}
 	defer st.Close()
-	return chatExit(tui.Run(ctx, st, c, sess.UserID, tui.Options{DownloadDir: *dl, Notify: *notify}, nil, nil))
+	opts := tui.Options{DownloadDir: *dl, Notify: *notify}
+	if *useE2EE || *restoreKeys || *backupKeys {
+		k, err := openKeys(ctx, c, sess, *config, *restoreKeys, *backupKeys, stderr)
+		if err != nil || *backupKeys {
+			return chatExit(err)
+		}
+		opts.E2EE = k
+	}
+	return chatExit(tui.Run(ctx, st, c, sess.UserID, opts, nil, nil))
+}
+
+// openKeys opens (or makes and registers) this install's e2ee device, or
+// restores it from the key backup, or backs it up.
+func openKeys(ctx context.Context, c *client.Client, sess tui.Session, config string, restore, backup bool,
+	stderr io.Writer) (*client.E2EE, error) {
+	dir, err := tui.ConfigDir(config)
+	if err != nil {
+		return nil, err
+	}
+	store := e2ee.FileStore{Path: sess.KeysPath(dir)}
+	if restore {
+		if _, err := os.Stat(store.Path); err == nil {
+			return nil, fmt.Errorf("%s exists: move it aside before restoring keys", store.Path)
+		}
+		pass, err := readPassphrase(stderr, false)
+		if err != nil {
+			return nil, err
+		}
+		return c.RestoreE2EE(ctx, store, pass)
+	}
+	host, _ := os.Hostname()
+	k, err := c.EnableE2EE(ctx, store, "parley chat on "+host)
+	if err != nil || !backup {
+		return k, err
+	}
+	pass, err := readPassphrase(stderr, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := k.Backup(ctx, pass); err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(stderr, "key backup stored on the server")
+	return k, nil
+}
+
+// readPassphrase asks for the key-backup passphrase on the terminal
+// (twice, for a new backup).
+func readPassphrase(stderr io.Writer, confirm bool) (string, error) {
+	fd := int(os.Stdin.Fd()) // #nosec G115 -- a file descriptor fits in int
+	if !term.IsTerminal(fd) {
+		return "", errors.New("the key-backup passphrase is read from a terminal")
+	}
+	fmt.Fprint(stderr, "Key backup passphrase: ")
+	p1, err := term.ReadPassword(fd)
+	fmt.Fprintln(stderr)
+	if err != nil {
+		return "", err
+	}
+	if len([]rune(string(p1))) < 10 {
+		return "", errors.New("use a passphrase of at least 10 characters")
+	}
+	if confirm {
+		fmt.Fprint(stderr, "Repeat passphrase: ")
+		p2, err := term.ReadPassword(fd)
+		fmt.Fprintln(stderr)
+		if err != nil {
+			return "", err
+		}
+		if string(p1) != string(p2) {
+			return "", errors.New("the passphrases do not match")
+		}
+	}
+	return string(p1), nil
 }
 
 // signInIfNeeded shows the sign-in screen when there is no session and

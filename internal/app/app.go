@@ -86,6 +86,7 @@ type App struct {
 	now      func() time.Time
 	acct     *accounts // sign-in state: password hasher, login limiters (user.go)
 	sends    *Limiter  // per-user message send rate (message.go)
+	e2eeOps  *Limiter  // per-user e2ee key writes and bundle claims (e2ee.go)
 	media    *files    // files and avatars (attachment.go)
 	scram    bool      // derive SCRAM verifiers (scram.go)
 	reg      *registration
@@ -130,6 +131,7 @@ func New(o Options) *App {
 	orDefault(&a.limits.SignupWindow, d.SignupWindow)
 	a.acct = newAccounts(o.Passwords, a.limits, a.now)
 	a.sends = newSendLimiter(a.limits, a.now)
+	a.e2eeOps = NewLimiter(e2eeOpsPerSecond, e2eeOpsBurst, a.now)
 	a.media = newMedia(o.Media)
 	a.reg = newRegistration(o.Registration, a.limits, a.now)
 	a.rt = o.Runtime

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"strings"
 	"sync"
 	"time"
 
@@ -122,11 +121,7 @@ func (r *Realtime) RingCall(ctx context.Context, actor parley.Actor, conversatio
 	if conv.Kind != parley.KindDirect {
 		return parley.Call{}, parley.Invalid("conversation_id", "calls are 1:1: only a direct conversation can be called")
 	}
-	a, b, _ := strings.Cut(conv.DirectKey, ":")
-	callee := a
-	if callee == actor.UserID {
-		callee = b
-	}
+	callee := parley.DirectPeer(conv.DirectKey, actor.UserID)
 	if callee == actor.UserID || !parley.ValidID(callee) {
 		return parley.Call{}, parley.Invalid("conversation_id", "there is nobody else in this conversation to call")
 	}

@@ -30,6 +30,10 @@ type CreateConversationInput struct {
 	MemberIDs []string
 	Public    bool // channels only
 	Broadcast bool // channels only
+	// Encrypted makes a direct or group conversation end-to-end encrypted
+	// (docs/e2ee.md), fixed at creation. A pair may have one plain and one
+	// encrypted direct conversation.
+	Encrypted bool
 }
 
 // ConversationUpdate changes a conversation's descriptive fields; nil stays.
@@ -93,6 +97,9 @@ func (a *App) CreateConversation(ctx context.Context, actor parley.Actor, in Cre
 	if in.Kind != parley.KindChannel && in.Broadcast {
 		return parley.Conversation{}, false, parley.Invalid("broadcast", "only channels can be broadcast-only")
 	}
+	if in.Kind == parley.KindChannel && in.Encrypted {
+		return parley.Conversation{}, false, parley.Invalid("encrypted", "only direct and group conversations can be end-to-end encrypted")
+	}
 	if in.Kind == parley.KindChannel && in.Title == "" {
 		return parley.Conversation{}, false, parley.Invalid("title", "a channel needs a title")
 	}
@@ -137,10 +144,14 @@ func (a *App) CreateConversation(ctx context.Context, actor parley.Actor, in Cre
 	}
 	now := a.now().UTC()
 	c := parley.Conversation{ID: parley.NewID(), Kind: in.Kind, Title: in.Title, Topic: in.Topic, Public: in.Public,
-		Broadcast: in.Broadcast, CreatedBy: actor.UserID, CreatedAt: now, UpdatedAt: now, Org: parley.OrgID(actor.Org)}
+		Broadcast: in.Broadcast, CreatedBy: actor.UserID, CreatedAt: now, UpdatedAt: now, Org: parley.OrgID(actor.Org),
+		Encrypted: in.Encrypted}
 	ownerRole := parley.RoleOwner
 	if in.Kind == parley.KindDirect {
 		c.DirectKey = parley.DirectKey(actor.UserID, others[0])
+		if in.Encrypted {
+			c.DirectKey = parley.EncryptedDirectKey(actor.UserID, others[0])
+		}
 		if existing, err := a.store.ConversationByDirectKey(ctx, c.DirectKey); err == nil {
 			return existing, false, nil
 		}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"strings"
@@ -28,6 +29,12 @@ type SendMessageInput struct {
 	// AttachmentIDs are files the sender uploaded (attachment.go) and has
 	// not sent yet; with at least one, Body may be empty (no caption).
 	AttachmentIDs []string
+	// E2EE is the envelope of a message to an encrypted conversation
+	// (docs/e2ee.md §3): then Body is empty, and AttachmentIDs may name
+	// client-side encrypted blobs (application/octet-stream) the message
+	// binds, so members can fetch them. It is required there and refused
+	// elsewhere.
+	E2EE json.RawMessage
 }
 
 // HistoryInput selects a page of history: Before > 0 gives the messages
@@ -112,7 +119,13 @@ func (a *App) SendMessageJSON(ctx context.Context, actor parley.Actor, in SendMe
 	if err := checkClientMsgID(in.ClientMsgID); err != nil {
 		return parley.Message{}, nil, false, err
 	}
-	if len(in.AttachmentIDs) == 0 || in.Body != "" {
+	in.E2EE = envelopeOrNil(in.E2EE)
+	if in.E2EE != nil {
+		if in.Body != "" {
+			return parley.Message{}, nil, false, parley.Invalid("body",
+				"an encrypted message carries its text inside the e2ee envelope: body must be empty")
+		}
+	} else if len(in.AttachmentIDs) == 0 || in.Body != "" {
 		if err := a.checkBody(ctx, actor.Org, in.Body); err != nil {
 			return parley.Message{}, nil, false, err
 		}
@@ -124,7 +137,7 @@ func (a *App) SendMessageJSON(ctx context.Context, actor parley.Actor, in SendMe
 		return parley.Message{}, nil, false, &parley.Error{Code: parley.CodeRateLimited, RetryAfter: wait,
 			Message: "you are sending messages too fast"}
 	}
-	body, slow, err := a.admitPost(ctx, actor, in.ConversationID, in.Body, len(in.AttachmentIDs)) // moderation.go
+	body, slow, err := a.admitPost(ctx, actor, in.ConversationID, in.Body, len(in.AttachmentIDs), in.E2EE) // moderation.go
 	if err != nil {
 		if prev, perr := a.store.MessageByClientID(ctx, actor.UserID, in.ClientMsgID); perr == nil &&
 			prev.ConversationID == in.ConversationID {
@@ -148,9 +161,14 @@ func (a *App) SendMessageJSON(ctx context.Context, actor parley.Actor, in SendMe
 		}
 		return parley.Message{}, nil, false, err
 	}
+	if in.E2EE != nil {
+		if err := checkEncryptedBlobs(attachments); err != nil {
+			return parley.Message{}, nil, false, err
+		}
+	}
 	m := parley.Message{ID: parley.NewID(), ConversationID: in.ConversationID, SenderID: actor.UserID,
 		ClientMsgID: in.ClientMsgID, Kind: parley.MessageUser, Body: in.Body, ReplyTo: in.ReplyTo,
-		Mentions: mentions, Attachments: attachments, CreatedAt: a.now().UTC().Truncate(time.Millisecond)}
+		Mentions: mentions, Attachments: attachments, CreatedAt: a.now().UTC().Truncate(time.Millisecond), E2EE: in.E2EE}
 	var enc []byte // set by the commit hook, before AppendMessage returns
 	m, created, err := a.store.AppendMessage(ctx, m, parley.CheckMember, func(m parley.Message) {
 		enc = a.publishMessage(parley.EventMessage, m)
@@ -302,10 +320,26 @@ func (a *App) MessageVersions(ctx context.Context, actor parley.Actor, convID st
 // (conversation, or a missing or deleted message); forbidden (someone
 // else's message, or a system message).
 func (a *App) EditMessage(ctx context.Context, actor parley.Actor, convID string, seq int64, body string) (parley.Message, error) {
-	if _, _, err := a.member(ctx, actor, convID); err != nil {
+	return a.EditMessageE2EE(ctx, actor, convID, seq, body, nil)
+}
+
+// EditMessageE2EE is EditMessage for either kind of conversation: in an
+// encrypted one, env is the new envelope (required) and body must be empty;
+// elsewhere env must be nil. An encrypted message keeps no earlier version.
+func (a *App) EditMessageE2EE(ctx context.Context, actor parley.Actor, convID string, seq int64, body string, env json.RawMessage) (parley.Message, error) {
+	env = envelopeOrNil(env)
+	c, _, err := a.member(ctx, actor, convID)
+	if err != nil {
 		return parley.Message{}, err
 	}
-	if err := a.checkBody(ctx, actor.Org, body); err != nil {
+	if err := checkEncryptedInput(c.Encrypted, body, env); err != nil {
+		return parley.Message{}, err
+	}
+	if c.Encrypted {
+		if err := a.checkEnvelope(ctx, actor, c.Kind, env); err != nil {
+			return parley.Message{}, err
+		}
+	} else if err := a.checkBody(ctx, actor.Org, body); err != nil {
 		return parley.Message{}, err
 	}
 	m, err := a.message(ctx, convID, seq)
@@ -325,7 +359,7 @@ func (a *App) EditMessage(ctx context.Context, actor parley.Actor, convID string
 	if err != nil {
 		return parley.Message{}, err
 	}
-	m, err = a.store.EditMessage(ctx, convID, seq, body, mentions, a.now().UTC(), func(m parley.Message) {
+	m, err = a.store.EditMessage(ctx, convID, seq, body, mentions, env, a.now().UTC(), func(m parley.Message) {
 		a.publishMessage(parley.EventMessageEdited, m)
 	})
 	if parley.IsCode(err, parley.CodeNotFound) {

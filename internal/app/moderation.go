@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"sync"
@@ -81,8 +82,10 @@ func (a *App) serverFilter(ctx context.Context) (*parley.ContentFilter, error) {
 // admitPost applies the posting rules (parley.AdmitPost) to a message
 // actor is about to send and returns the body to store, and whether the
 // send must start the member's slow-mode clock. A non-member or unknown
-// conversation passes: the append refuses it with the right error.
-func (a *App) admitPost(ctx context.Context, actor parley.Actor, convID, body string, attachments int) (string, bool, error) {
+// conversation passes: the append refuses it with the right error. env is
+// the e2ee envelope: required in an encrypted conversation, refused
+// elsewhere (e2ee.go).
+func (a *App) admitPost(ctx context.Context, actor parley.Actor, convID, body string, attachments int, env json.RawMessage) (string, bool, error) {
 	st, err := a.postingState(ctx, convID, actor.UserID)
 	if parley.IsCode(err, parley.CodeNotFound) {
 		return body, false, nil
@@ -92,6 +95,15 @@ func (a *App) admitPost(ctx context.Context, actor parley.Actor, convID, body st
 	}
 	if st.Role == "" {
 		return body, false, nil
+	}
+	// Only a member learns that a conversation is encrypted.
+	if err := checkEncryptedInput(st.Encrypted, body, env); err != nil {
+		return "", false, err
+	}
+	if st.Encrypted {
+		if err := a.checkEnvelope(ctx, actor, st.Kind, env); err != nil {
+			return "", false, err
+		}
 	}
 	server, err := a.serverFilter(ctx)
 	if err != nil {

@@ -564,7 +564,10 @@ func (n *Notifier) send(ctx context.Context, e parley.Notification) (int, error)
 	if conv.Kind == parley.KindDirect || pm.Title == "" {
 		pm.Title = pm.SenderName
 	}
-	if prefs.Previews && !m.Deleted {
+	if m.E2EE != nil {
+		// The server cannot read it: every push says only this.
+		pm.Body = parley.EncryptedPushPreview
+	} else if prefs.Previews && !m.Deleted {
 		pm.Body = previewOf(m)
 	}
 	sent, err := n.o.Push.Push(ctx, pm)

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/parley-chat/parley"
@@ -56,9 +57,10 @@ func (r *Realtime) ConversationIDs(ctx context.Context, actor parley.Actor) ([]s
 // attachmentIDs: created is false when clientMsgID was already used by
 // actor and the original is returned; encoded is the new message's JSON.
 func (r *Realtime) Send(ctx context.Context, actor parley.Actor, conversationID, clientMsgID, body string, replyTo int64,
-	attachmentIDs []string) (m parley.Message, encoded []byte, created bool, err error) {
+	attachmentIDs []string, e2ee json.RawMessage) (m parley.Message, encoded []byte, created bool, err error) {
 	return r.App.SendMessageJSON(ctx, actor, SendMessageInput{
 		ConversationID: conversationID, ClientMsgID: clientMsgID, Body: body, ReplyTo: replyTo, AttachmentIDs: attachmentIDs,
+		E2EE: e2ee,
 	})
 }
 

@@ -241,7 +241,7 @@ func TestRealtimeBadFrames(t *testing.T) {
 	})
 	t.Run("too large", func(t *testing.T) {
 		w := authed(t)
-		w.send([]byte(`{"type":"ping","ref":"` + strings.Repeat("a", 70<<10) + `"}`))
+		w.send([]byte(`{"type":"ping","ref":"` + strings.Repeat("a", 330<<10) + `"}`))
 		w.expectClose(1009)
 	})
 	t.Run("flood", func(t *testing.T) {

@@ -20,6 +20,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net"
 	"runtime"
@@ -42,11 +43,12 @@ type Backend interface {
 	// SyncState returns actor's conversations with their last seq and receipts.
 	SyncState(ctx context.Context, actor parley.Actor) ([]parley.ConversationState, error)
 	// Send posts a message with the uploaded attachments attachmentIDs
-	// (may be nil), as POST …/messages does. encoded, if not nil, is the
+	// (may be nil), or the end-to-end encrypted envelope e2ee (nil for a
+	// plaintext message), as POST …/messages does. encoded, if not nil, is the
 	// message's JSON encoding (the ack reuses it); created is false for a
 	// resend of an earlier message.
 	Send(ctx context.Context, actor parley.Actor, conversationID, clientMsgID, body string, replyTo int64,
-		attachmentIDs []string) (m parley.Message, encoded []byte, created bool, err error)
+		attachmentIDs []string, e2ee json.RawMessage) (m parley.Message, encoded []byte, created bool, err error)
 	// History reads a page of a conversation's history, as the REST
 	// endpoint: after (oldest first) or before (newest first) a seq.
 	History(ctx context.Context, actor parley.Actor, conversationID string, after, before int64, limit int) ([]parley.Message, error)
@@ -89,7 +91,7 @@ type Config struct {
 	QueueFrames     int           // frames queued per connection before it is a slow consumer; 1024
 	QueueBytes      int           // bytes queued per connection before it is a slow consumer; 4 MiB
 	Writers         int           // writer goroutines; GOMAXPROCS
-	MaxFrameBytes   int           // largest client message (after reassembly); 64 KiB
+	MaxFrameBytes   int           // largest client message (after reassembly); 320 KiB (an e2ee envelope is up to 256 KiB)
 	PingInterval    time.Duration // server pings this often; a peer silent for 2× is dead; 30s
 	AuthTimeout     time.Duration // time to send the auth frame after upgrading; 10s
 	WriteTimeout    time.Duration // time a backlogged connection gets to drain; 10s
@@ -119,7 +121,7 @@ func (c *Config) defaults() {
 	setInt(&c.QueueFrames, 1024)
 	setInt(&c.QueueBytes, 4<<20)
 	setInt(&c.Writers, runtime.GOMAXPROCS(0))
-	setInt(&c.MaxFrameBytes, 64<<10)
+	setInt(&c.MaxFrameBytes, 320<<10)
 	setInt(&c.OpsBurst, 200)
 	setInt(&c.FloodStrikes, 50)
 	setDur(&c.PingInterval, 30*time.Second)

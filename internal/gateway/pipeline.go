@@ -87,7 +87,7 @@ func (c *Conn) pipeSend(f ClientFrame) {
 
 // send performs one send frame and returns its answer: ack or error.
 func (c *Conn) send(ctx context.Context, f ClientFrame) []byte {
-	m, enc, created, err := c.g.be.Send(ctx, c.actor, f.ConversationID, f.ClientMsgID, f.Body, f.ReplyTo, f.AttachmentIDs)
+	m, enc, created, err := c.g.be.Send(ctx, c.actor, f.ConversationID, f.ClientMsgID, f.Body, f.ReplyTo, f.AttachmentIDs, f.E2EE)
 	if err != nil {
 		return c.errorAnswer(f, err)
 	}

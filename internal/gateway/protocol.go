@@ -60,13 +60,15 @@ type ClientFrame struct {
 	Body           string   `json:"body,omitempty"`
 	ReplyTo        int64    `json:"reply_to,omitempty"`
 	AttachmentIDs  []string `json:"attachment_ids,omitempty"`
-	Seq            int64    `json:"seq,omitempty"`
-	UserIDs        []string `json:"user_ids,omitempty"`
-	Typing         *bool    `json:"typing,omitempty"`
-	Focused        *bool    `json:"focused,omitempty"`
-	After          *int64   `json:"after,omitempty"`  // history; nil: not given
-	Before         *int64   `json:"before,omitempty"` // history; nil: not given
-	Limit          int      `json:"limit,omitempty"`
+	// E2EE is the envelope of a send into an encrypted conversation (docs/e2ee.md).
+	E2EE    json.RawMessage `json:"e2ee,omitempty"`
+	Seq     int64           `json:"seq,omitempty"`
+	UserIDs []string        `json:"user_ids,omitempty"`
+	Typing  *bool           `json:"typing,omitempty"`
+	Focused *bool           `json:"focused,omitempty"`
+	After   *int64          `json:"after,omitempty"`  // history; nil: not given
+	Before  *int64          `json:"before,omitempty"` // history; nil: not given
+	Limit   int             `json:"limit,omitempty"`
 	// Calls (docs/calls.md).
 	CallID    string               `json:"call_id,omitempty"`
 	Video     bool                 `json:"video,omitempty"`

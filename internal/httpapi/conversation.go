@@ -18,6 +18,7 @@ type (
 		MemberIDs []string                `json:"member_ids"`
 		Public    bool                    `json:"public"`
 		Broadcast bool                    `json:"broadcast"`
+		Encrypted bool                    `json:"encrypted"`
 	}
 	updateConversationRequest struct {
 		Title     *string `json:"title"`
@@ -102,7 +103,8 @@ func (s *Server) createConversation(w http.ResponseWriter, r *http.Request, acto
 		return
 	}
 	c, created, err := s.app.CreateConversation(r.Context(), actor, app.CreateConversationInput{Kind: req.Kind,
-		Title: req.Title, Topic: req.Topic, MemberIDs: req.MemberIDs, Public: req.Public, Broadcast: req.Broadcast})
+		Title: req.Title, Topic: req.Topic, MemberIDs: req.MemberIDs, Public: req.Public, Broadcast: req.Broadcast,
+		Encrypted: req.Encrypted})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

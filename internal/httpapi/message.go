@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 
@@ -17,9 +18,12 @@ type (
 		ReplyTo     int64  `json:"reply_to"`
 		// AttachmentIDs are uploaded, unsent files (attachment.go).
 		AttachmentIDs []string `json:"attachment_ids"`
+		// E2EE is the envelope of an encrypted conversation's message (docs/e2ee.md).
+		E2EE json.RawMessage `json:"e2ee"`
 	}
 	editMessageRequest struct {
-		Body string `json:"body"`
+		Body string          `json:"body"`
+		E2EE json.RawMessage `json:"e2ee"`
 	}
 	messageList struct {
 		Messages []parley.Message `json:"messages"`
@@ -62,7 +66,8 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request, actor parle
 		return
 	}
 	m, created, err := s.app.SendMessage(r.Context(), actor, app.SendMessageInput{ConversationID: r.PathValue("id"),
-		ClientMsgID: req.ClientMsgID, Body: req.Body, ReplyTo: req.ReplyTo, AttachmentIDs: req.AttachmentIDs})
+		ClientMsgID: req.ClientMsgID, Body: req.Body, ReplyTo: req.ReplyTo, AttachmentIDs: req.AttachmentIDs,
+		E2EE: req.E2EE})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -128,7 +133,7 @@ func (s *Server) editMessage(w http.ResponseWriter, r *http.Request, actor parle
 		s.writeError(w, r, err)
 		return
 	}
-	m, err := s.app.EditMessage(r.Context(), actor, r.PathValue("id"), seq, req.Body)
+	m, err := s.app.EditMessageE2EE(r.Context(), actor, r.PathValue("id"), seq, req.Body, req.E2EE)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -96,6 +96,7 @@ func (s *Server) routes() {
 	s.statsRoutes()
 	s.notifyRoutes()
 	s.pushRoutes()
+	s.e2eeRoutes()
 	s.emailRoutes()
 	s.twoFactorRoutes()
 	s.appPasswordRoutes()

@@ -39,7 +39,7 @@ func (h *hook) event(e parley.Event) {
 			d.seq = frameSeq(e.Frame)
 		}
 		h.mu.Lock()
-		h.publishLocked(d, e.Frame, false)
+		h.publishLocked(d, encryptedPlaceholder(e.Frame), false)
 		h.mu.Unlock()
 	case parley.EventPresence:
 		if uid, ok := strings.CutPrefix(e.ConversationID, parley.PresenceTopic("")); ok {

@@ -449,7 +449,7 @@ func (h *hook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, e
 	var m parley.Message
 	if err == nil {
 		ctx, cancel := context.WithTimeout(h.ctx, opTimeout)
-		m, _, _, err = h.rt.Send(ctx, actor, conv, in.ClientMsgID, in.Body, in.ReplyTo, nil)
+		m, _, _, err = h.rt.Send(ctx, actor, conv, in.ClientMsgID, in.Body, in.ReplyTo, nil, nil)
 		cancel()
 	}
 	if err != nil {

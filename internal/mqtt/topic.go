@@ -132,6 +132,9 @@ func frameSeq(frame []byte) int64 {
 // messageFrame is the `message` event frame of m, byte for byte what the
 // WebSocket gateway sends (app.publishMessage).
 func messageFrame(m parley.Message) []byte {
+	if m.E2EE != nil {
+		m.Body = parley.EncryptedPlaceholder
+	}
 	b, err := json.Marshal(m)
 	if err != nil {
 		panic("mqtt: encode message: " + err.Error())
@@ -139,4 +142,28 @@ func messageFrame(m parley.Message) []byte {
 	f := make([]byte, 0, len(b)+32)
 	f = append(f, `{"type":"message","message":`...)
 	return append(append(f, b...), '}')
+}
+
+// encryptedPlaceholder returns frame, a message event, with the body of an
+// end-to-end encrypted message set to parley.EncryptedPlaceholder (the
+// envelope stays, for a client that can decrypt it). Other frames are
+// returned unchanged: the raw key `"e2ee":` cannot occur inside a JSON
+// string, so frames without it need no decoding.
+func encryptedPlaceholder(frame []byte) []byte {
+	if !bytes.Contains(frame, []byte(`"e2ee":`)) {
+		return frame
+	}
+	var f struct {
+		Type    parley.EventKind `json:"type"`
+		Message parley.Message   `json:"message"`
+	}
+	if json.Unmarshal(frame, &f) != nil || f.Message.E2EE == nil {
+		return frame
+	}
+	f.Message.Body = parley.EncryptedPlaceholder
+	b, err := json.Marshal(f)
+	if err != nil {
+		return frame
+	}
+	return b
 }

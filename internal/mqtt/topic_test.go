@@ -96,3 +96,22 @@ func FuzzSendPath(f *testing.F) {
 		_ = frameSeq(payload)
 	})
 }
+
+func TestEncryptedPlaceholder(t *testing.T) {
+	env := `{"v":1,"sender_device":"d","recipients":[]}`
+	frame := []byte(`{"type":"message","message":{"id":"m","conversation_id":"c","seq":3,"sender_id":"u","kind":"user",` +
+		`"body":"","created_at":"2026-01-01T00:00:00Z","e2ee":` + env + `}}`)
+	out := string(encryptedPlaceholder(frame))
+	if !strings.Contains(out, `"body":"`+parley.EncryptedPlaceholder+`"`) || !strings.Contains(out, `"e2ee":`+env) ||
+		!strings.Contains(out, `"type":"message"`) {
+		t.Fatalf("placeholder frame %s", out)
+	}
+	plain := []byte(`{"type":"message","message":{"id":"m","body":"\"e2ee\":{} is just text"}}`)
+	if got := encryptedPlaceholder(plain); string(got) != string(plain) {
+		t.Fatalf("a plain frame changed: %s", got)
+	}
+	m := parley.Message{ID: "m", E2EE: []byte(env)}
+	if !strings.Contains(string(messageFrame(m)), parley.EncryptedPlaceholder) {
+		t.Fatal("replayed encrypted message without placeholder")
+	}
+}

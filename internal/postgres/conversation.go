@@ -11,7 +11,7 @@ import (
 )
 
 const conversationCols = `c.id, c.kind, c.title, c.topic, c.avatar_url, c.public, c.broadcast, coalesce(c.direct_key, ''),
-	c.created_by, c.created_at, c.updated_at, c.last_seq, c.last_at, c.member_count, c.org_id`
+	c.created_by, c.created_at, c.updated_at, c.last_seq, c.last_at, c.member_count, c.org_id, c.encrypted`
 
 type conversationVals struct {
 	kind                   string
@@ -20,7 +20,7 @@ type conversationVals struct {
 
 func (v *conversationVals) dest(c *parley.Conversation) []any {
 	return []any{&c.ID, &v.kind, &c.Title, &c.Topic, &c.AvatarURL, &c.Public, &c.Broadcast, &c.DirectKey,
-		&c.CreatedBy, &v.created, &v.updated, &c.LastSeq, &v.last, &c.MemberCount, &c.Org}
+		&c.CreatedBy, &v.created, &v.updated, &c.LastSeq, &v.last, &c.MemberCount, &c.Org, &c.Encrypted}
 }
 
 func (v *conversationVals) fill(c *parley.Conversation) {
@@ -56,10 +56,10 @@ func (s *Store) CreateConversation(ctx context.Context, c parley.Conversation, m
 			direct = &c.DirectKey
 		}
 		if _, err := w.tx.Exec(w.ctx, `INSERT INTO conversations (id, kind, title, title_lower, topic, avatar_url,
-			public, broadcast, direct_key, created_by, created_at, updated_at, last_seq, last_at, member_count, org_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $11, 0, $13)`,
+			public, broadcast, direct_key, created_by, created_at, updated_at, last_seq, last_at, member_count, org_id,
+			encrypted) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $11, 0, $13, $14)`,
 			c.ID, string(c.Kind), c.Title, strings.ToLower(c.Title), c.Topic, c.AvatarURL, c.Public, c.Broadcast, direct,
-			c.CreatedBy, millis(c.CreatedAt), millis(c.UpdatedAt), parley.OrgID(c.Org)); err != nil {
+			c.CreatedBy, millis(c.CreatedAt), millis(c.UpdatedAt), parley.OrgID(c.Org), c.Encrypted); err != nil {
 			return err
 		}
 		added, err := w.InsertMembers(c.ID, members)
@@ -258,14 +258,14 @@ func (s *Store) entries(ctx context.Context, tail string, args []any) ([]parley.
 // lastMessage scans the nullable columns of a LEFT JOINed message.
 type lastMessage struct {
 	conv, id, sender, client, kind, body, mentions, system *string
-	attached                                               *string
+	attached, e2ee                                         *string
 	seq, reply, created, edited                            *int64
 	deleted                                                *bool
 }
 
 func (l *lastMessage) dest() []any {
 	return []any{&l.conv, &l.seq, &l.id, &l.sender, &l.client, &l.kind, &l.body, &l.reply, &l.mentions, &l.system,
-		&l.created, &l.edited, &l.deleted, &l.attached}
+		&l.created, &l.edited, &l.deleted, &l.attached, &l.e2ee}
 }
 
 func (l *lastMessage) message() (*parley.Message, error) {
@@ -275,7 +275,7 @@ func (l *lastMessage) message() (*parley.Message, error) {
 	m := &parley.Message{ConversationID: *l.conv, Seq: *l.seq, ID: *l.id, SenderID: *l.sender, ClientMsgID: *l.client,
 		Body: *l.body, ReplyTo: *l.reply, Deleted: *l.deleted}
 	v := messageVals{mentions: *l.mentions, system: *l.system, kind: *l.kind, created: *l.created, edited: l.edited,
-		attached: *l.attached}
+		attached: *l.attached, e2ee: *l.e2ee}
 	if err := v.fill(m); err != nil {
 		return nil, err
 	}

@@ -14,29 +14,33 @@ import (
 )
 
 const messageCols = `conversation_id, seq, id, sender_id, coalesce(client_msg_id, ''), kind, body, reply_to,
-	mentions, system, created_at, edited_at, deleted, attachments`
+	mentions, system, created_at, edited_at, deleted, attachments, e2ee`
 
 func messageColsOf(alias string) string {
 	return alias + ".conversation_id, " + alias + ".seq, " + alias + ".id, " + alias + ".sender_id, coalesce(" +
 		alias + ".client_msg_id, ''), " + alias + ".kind, " + alias + ".body, " + alias + ".reply_to, " +
-		alias + ".mentions, " + alias + ".system, " + alias + ".created_at, " + alias + ".edited_at, " + alias + ".deleted, " + alias + ".attachments"
+		alias + ".mentions, " + alias + ".system, " + alias + ".created_at, " + alias + ".edited_at, " + alias + ".deleted, " + alias + ".attachments, " + alias + ".e2ee"
 }
 
 type messageVals struct {
 	mentions, system string
 	kind             string
 	attached         string
+	e2ee             string
 	created          int64
 	edited           *int64
 }
 
 func (v *messageVals) dest(m *parley.Message) []any {
 	return []any{&m.ConversationID, &m.Seq, &m.ID, &m.SenderID, &m.ClientMsgID, &v.kind, &m.Body, &m.ReplyTo,
-		&v.mentions, &v.system, &v.created, &v.edited, &m.Deleted, &v.attached}
+		&v.mentions, &v.system, &v.created, &v.edited, &m.Deleted, &v.attached, &v.e2ee}
 }
 
 func (v *messageVals) fill(m *parley.Message) error {
 	m.Kind = parley.MessageKind(v.kind)
+	if v.e2ee != "" {
+		m.E2EE = json.RawMessage(v.e2ee)
+	}
 	m.Mentions = splitIDs(v.mentions)
 	if v.system != "" {
 		m.System = new(parley.SystemInfo)
@@ -272,10 +276,10 @@ func scanRows(br pgx.BatchResults, queued bool, fn func(pgx.Rows) error) error {
 // set-based INSERT (unnest of one array per column), and the files they
 // bind.
 type insertColumns struct {
-	conv, id, sender, client, kind, body, mentions, system, attached []string
-	seq, reply, created                                              []int64
-	bindID, bindConv                                                 []string
-	bindSeq                                                          []int64
+	conv, id, sender, client, kind, body, mentions, system, attached, e2ee []string
+	seq, reply, created                                                    []int64
+	bindID, bindConv                                                       []string
+	bindSeq                                                                []int64
 }
 
 // newInsertColumns returns columns with room for n messages.
@@ -283,7 +287,7 @@ func newInsertColumns(n int) *insertColumns {
 	strs := func() []string { return make([]string, 0, n) }
 	ints := func() []int64 { return make([]int64, 0, n) }
 	return &insertColumns{conv: strs(), id: strs(), sender: strs(), client: strs(), kind: strs(), body: strs(),
-		mentions: strs(), system: strs(), attached: strs(), seq: ints(), reply: ints(), created: ints()}
+		mentions: strs(), system: strs(), attached: strs(), e2ee: strs(), seq: ints(), reply: ints(), created: ints()}
 }
 
 func (c *insertColumns) add(m *parley.Message, system, attached string) {
@@ -291,6 +295,7 @@ func (c *insertColumns) add(m *parley.Message, system, attached string) {
 	c.client, c.kind, c.body = append(c.client, m.ClientMsgID), append(c.kind, string(m.Kind)), append(c.body, m.Body)
 	c.reply, c.mentions, c.system = append(c.reply, m.ReplyTo), append(c.mentions, joinIDs(m.Mentions)), append(c.system, system)
 	c.created, c.attached = append(c.created, millis(m.CreatedAt)), append(c.attached, attached)
+	c.e2ee = append(c.e2ee, string(m.E2EE))
 	for _, a := range m.Attachments {
 		c.bindID, c.bindConv, c.bindSeq = append(c.bindID, a.ID), append(c.bindConv, m.ConversationID), append(c.bindSeq, m.Seq)
 	}
@@ -351,11 +356,11 @@ func (st *batchState) write(ctx context.Context, conn *pgxpool.Conn, c *insertCo
 	}
 	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO messages (conversation_id, seq, id, sender_id, client_msg_id, kind, body, reply_to,
-			mentions, system, created_at, attachments)
-		SELECT c, s, i, snd, NULLIF(cl, ''), k, b, r, mn, sy, ca, at FROM unnest($1::text[], $2::bigint[], $3::text[],
-			$4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[], $11::bigint[], $12::text[])
-			AS t(c, s, i, snd, cl, k, b, r, mn, sy, ca, at)`,
-		c.conv, c.seq, c.id, c.sender, c.client, c.kind, c.body, c.reply, c.mentions, c.system, c.created, c.attached)
+			mentions, system, created_at, attachments, e2ee)
+		SELECT c, s, i, snd, NULLIF(cl, ''), k, b, r, mn, sy, ca, at, e FROM unnest($1::text[], $2::bigint[], $3::text[],
+			$4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[], $11::bigint[], $12::text[], $13::text[])
+			AS t(c, s, i, snd, cl, k, b, r, mn, sy, ca, at, e)`,
+		c.conv, c.seq, c.id, c.sender, c.client, c.kind, c.body, c.reply, c.mentions, c.system, c.created, c.attached, c.e2ee)
 	if len(c.bindID) > 0 {
 		b.Queue(`UPDATE attachments a SET conversation_id = v.c, seq = v.s
 			FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(id, c, s) WHERE a.id = v.id AND a.id = ANY($1)`,
@@ -396,9 +401,9 @@ func (w *wtx) AppendSystem(m *parley.Message) error {
 	}
 	seq := cs.LastSeq + 1
 	_, err = w.tx.Exec(w.ctx, `INSERT INTO messages (conversation_id, seq, id, sender_id, client_msg_id, kind, body,
-		reply_to, mentions, system, created_at, attachments) VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7, $8, $9, $10, $11, $12)`,
+		reply_to, mentions, system, created_at, attachments, e2ee) VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7, $8, $9, $10, $11, $12, $13)`,
 		m.ConversationID, seq, m.ID, m.SenderID, m.ClientMsgID, string(m.Kind), m.Body, m.ReplyTo,
-		joinIDs(m.Mentions), system, millis(m.CreatedAt), attached)
+		joinIDs(m.Mentions), system, millis(m.CreatedAt), attached, string(m.E2EE))
 	if err != nil {
 		return err
 	}
@@ -497,7 +502,7 @@ func (w *wtx) message(conversationID string, seq int64) (parley.Message, error) 
 
 // EditMessage implements parley.MessageStore.
 func (s *Store) EditMessage(ctx context.Context, conversationID string, seq int64, body string, mentions []string,
-	at time.Time, notify func(parley.Message)) (parley.Message, error) {
+	e2ee json.RawMessage, at time.Time, notify func(parley.Message)) (parley.Message, error) {
 	var m parley.Message
 	err := s.doMessage(ctx, conversationID, func(w *wtx) error {
 		var err error
@@ -508,17 +513,20 @@ func (s *Store) EditMessage(ctx context.Context, conversationID string, seq int6
 		if err := parley.LiveMessage(m); err != nil {
 			return err
 		}
-		if _, err := w.tx.Exec(w.ctx, `INSERT INTO message_versions (conversation_id, seq, version, body,
+		// An encrypted message keeps no earlier versions (sqlite/message.go).
+		if e2ee == nil {
+			if _, err := w.tx.Exec(w.ctx, `INSERT INTO message_versions (conversation_id, seq, version, body,
 			mentions, until_at) VALUES ($1, $2, (SELECT coalesce(max(version), 0) + 1 FROM message_versions
 			WHERE conversation_id = $1 AND seq = $2), $3, $4, $5)`,
-			conversationID, seq, m.Body, joinIDs(m.Mentions), millis(at)); err != nil {
+				conversationID, seq, m.Body, joinIDs(m.Mentions), millis(at)); err != nil {
+				return err
+			}
+		}
+		if _, err := w.tx.Exec(w.ctx, `UPDATE messages SET body = $3, mentions = $4, e2ee = $6, edited_at = $5
+			WHERE conversation_id = $1 AND seq = $2`, conversationID, seq, body, joinIDs(mentions), millis(at), string(e2ee)); err != nil {
 			return err
 		}
-		if _, err := w.tx.Exec(w.ctx, `UPDATE messages SET body = $3, mentions = $4, edited_at = $5
-			WHERE conversation_id = $1 AND seq = $2`, conversationID, seq, body, joinIDs(mentions), millis(at)); err != nil {
-			return err
-		}
-		m.Body, m.Mentions = body, mentions
+		m.Body, m.Mentions, m.E2EE = body, mentions, e2ee
 		t := fromMillis(millis(at))
 		m.EditedAt = &t
 		m.Reactions, err = w.reactions(conversationID, seq)
@@ -573,7 +581,7 @@ func (s *Store) DeleteMessage(ctx context.Context, conversationID string, seq in
 		if err := w.deleteMessageAttachments(conversationID, seq, at); err != nil {
 			return err
 		}
-		if _, err := w.tx.Exec(w.ctx, `UPDATE messages SET body = '', mentions = '', attachments = '', deleted = TRUE, edited_at = $3
+		if _, err := w.tx.Exec(w.ctx, `UPDATE messages SET body = '', mentions = '', attachments = '', e2ee = '', deleted = TRUE, edited_at = $3
 			WHERE conversation_id = $1 AND seq = $2`, conversationID, seq, millis(at)); err != nil {
 			return err
 		}
@@ -587,7 +595,7 @@ func (s *Store) DeleteMessage(ctx context.Context, conversationID string, seq in
 		}
 		t := fromMillis(millis(at))
 		m.Body, m.Mentions, m.Reactions, m.Deleted, m.EditedAt = "", nil, nil, true, &t
-		m.Attachments = nil
+		m.Attachments, m.E2EE = nil, nil
 		return nil
 	}, func() {
 		if notify != nil && changed {

@@ -141,13 +141,13 @@ func (s *Store) PostingState(ctx context.Context, conversationID, userID string)
 	var direct *string
 	var raw string
 	var muted, last int64
-	err := s.pool.QueryRow(ctx, `SELECT c.kind, coalesce(m.role, ''), c.direct_key, coalesce(r.rules, ''),
+	err := s.pool.QueryRow(ctx, `SELECT c.kind, c.encrypted, coalesce(m.role, ''), c.direct_key, coalesce(r.rules, ''),
 			coalesce(mm.muted_until, 0), coalesce(mm.last_post_at, 0)
 		FROM conversations c
 		LEFT JOIN members m ON m.conversation_id = c.id AND m.user_id = $1
 		LEFT JOIN conversation_rules r ON r.conversation_id = c.id
 		LEFT JOIN member_moderation mm ON mm.conversation_id = c.id AND mm.user_id = $1
-		WHERE c.id = $2`, userID, conversationID).Scan(&kind, &role, &direct, &raw, &muted, &last)
+		WHERE c.id = $2`, userID, conversationID).Scan(&kind, &st.Encrypted, &role, &direct, &raw, &muted, &last)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return st, parley.ErrConversationNotFound()
 	}

@@ -104,7 +104,7 @@ var stmtSQL = [numStmts]string{
 		JOIN conversation_heads h ON h.num = c.num WHERE c.id = ?`,
 	stmtRole: `SELECT role FROM members WHERE conversation_id = ? AND user_id = ?`,
 	stmtInsert: `INSERT INTO messages (conv, seq, id, sender_id, client_msg_id, kind, body, reply_to,
-		mentions, system, created_at, attachments) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
+		mentions, system, created_at, attachments, e2ee) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
 	stmtBump: `UPDATE conversation_heads SET last_seq = ?, last_at = max(last_at, ?), last_user = ?, last_user_at = ? WHERE num = ?`,
 }
 

@@ -10,7 +10,7 @@ import (
 )
 
 const conversationCols = `c.id, c.kind, c.title, c.topic, c.avatar_url, c.public, c.broadcast, coalesce(c.direct_key, ''),
-	c.created_by, c.created_at, c.updated_at, h.last_seq, h.last_at, c.member_count, c.org_id`
+	c.created_by, c.created_at, c.updated_at, h.last_seq, h.last_at, c.member_count, c.org_id, c.encrypted`
 
 // conversationFrom is the FROM clause conversationCols read from.
 const conversationFrom = ` FROM conversations c JOIN conversation_heads h ON h.num = c.num`
@@ -19,7 +19,7 @@ func scanConversation(r interface{ Scan(...any) error }, extra ...any) (parley.C
 	var c parley.Conversation
 	var created, updated, last int64
 	dest := append([]any{&c.ID, &c.Kind, &c.Title, &c.Topic, &c.AvatarURL, &c.Public, &c.Broadcast, &c.DirectKey,
-		&c.CreatedBy, &created, &updated, &c.LastSeq, &last, &c.MemberCount, &c.Org}, extra...)
+		&c.CreatedBy, &created, &updated, &c.LastSeq, &last, &c.MemberCount, &c.Org, &c.Encrypted}, extra...)
 	if err := r.Scan(dest...); err != nil {
 		return c, err
 	}
@@ -38,9 +38,9 @@ func (s *Store) CreateConversation(ctx context.Context, c parley.Conversation, m
 		}
 		if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO conversations (id, kind, title, title_lower, topic,
 			avatar_url, public, broadcast, direct_key, created_by, created_at, updated_at,
-			member_count, org_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0,?)`,
+			member_count, org_id, encrypted) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0,?,?)`,
 			c.ID, c.Kind, c.Title, strings.ToLower(c.Title), c.Topic, c.AvatarURL, c.Public, c.Broadcast, direct,
-			c.CreatedBy, millis(c.CreatedAt), millis(c.UpdatedAt), parley.OrgID(c.Org)); err != nil {
+			c.CreatedBy, millis(c.CreatedAt), millis(c.UpdatedAt), parley.OrgID(c.Org), c.Encrypted); err != nil {
 			return err
 		}
 		if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO conversation_heads (num, last_seq, last_at)

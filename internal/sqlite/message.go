@@ -12,7 +12,7 @@ import (
 
 // messageCols are read FROM messageFrom.
 const messageCols = `c.id, m.seq, m.id, m.sender_id, coalesce(m.client_msg_id, ''), m.kind, m.body, m.reply_to,
-	m.mentions, m.system, m.created_at, m.edited_at, m.deleted, m.attachments`
+	m.mentions, m.system, m.created_at, m.edited_at, m.deleted, m.attachments, m.e2ee`
 
 const messageFrom = ` FROM messages m JOIN conversations c ON c.num = m.conv `
 
@@ -27,11 +27,15 @@ func scanMessage(r interface{ Scan(...any) error }) (parley.Message, error) {
 		created  int64
 		edited   sql.NullInt64
 		attached string
+		e2ee     string
 	)
 	err := r.Scan(&m.ConversationID, &m.Seq, &m.ID, &m.SenderID, &m.ClientMsgID, &m.Kind, &m.Body, &m.ReplyTo,
-		&mentions, &system, &created, &edited, &m.Deleted, &attached)
+		&mentions, &system, &created, &edited, &m.Deleted, &attached, &e2ee)
 	if err != nil {
 		return m, err
+	}
+	if e2ee != "" {
+		m.E2EE = json.RawMessage(e2ee)
 	}
 	if m.Attachments, err = decodeAttachments(attached); err != nil {
 		return m, err
@@ -101,7 +105,7 @@ func (w *wtx) appendMessage(m *parley.Message, check parley.AppendCheck) (bool, 
 	}
 	seq := cs.LastSeq + 1
 	res, err := w.stmt(stmtInsert).ExecContext(w.ctx, cs.num, seq, m.ID, m.SenderID, client, m.Kind, m.Body, m.ReplyTo, joinIDs(m.Mentions), system,
-		millis(m.CreatedAt), attached)
+		millis(m.CreatedAt), attached, string(m.E2EE))
 	if err != nil {
 		return false, err
 	}
@@ -318,7 +322,7 @@ func (w *wtx) reactions(conversationID string, seq int64) ([]parley.Reaction, er
 
 // EditMessage implements parley.MessageStore.
 func (s *Store) EditMessage(ctx context.Context, conversationID string, seq int64, body string, mentions []string,
-	at time.Time, notify func(parley.Message)) (parley.Message, error) {
+	e2ee json.RawMessage, at time.Time, notify func(parley.Message)) (parley.Message, error) {
 	var m parley.Message
 	err := s.submit(ctx, true, func(w *wtx) error {
 		var err error
@@ -329,17 +333,21 @@ func (s *Store) EditMessage(ctx context.Context, conversationID string, seq int6
 		if err := parley.LiveMessage(m); err != nil {
 			return err
 		}
-		if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO message_versions (conversation_id, seq, version, body,
+		// An encrypted message keeps no earlier versions: the old envelope is
+		// of no use to anyone who already read it.
+		if e2ee == nil {
+			if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO message_versions (conversation_id, seq, version, body,
 			mentions, until_at) VALUES (?, ?, (SELECT coalesce(max(version), 0) + 1 FROM message_versions
 			WHERE conversation_id = ? AND seq = ?), ?, ?, ?)`,
-			conversationID, seq, conversationID, seq, m.Body, joinIDs(m.Mentions), millis(at)); err != nil {
+				conversationID, seq, conversationID, seq, m.Body, joinIDs(m.Mentions), millis(at)); err != nil {
+				return err
+			}
+		}
+		if _, err := w.tx.ExecContext(w.ctx, `UPDATE messages SET body = ?, mentions = ?, e2ee = ?, edited_at = ?
+			WHERE conv = `+convNum+` AND seq = ?`, body, joinIDs(mentions), string(e2ee), millis(at), conversationID, seq); err != nil {
 			return err
 		}
-		if _, err := w.tx.ExecContext(w.ctx, `UPDATE messages SET body = ?, mentions = ?, edited_at = ?
-			WHERE conv = `+convNum+` AND seq = ?`, body, joinIDs(mentions), millis(at), conversationID, seq); err != nil {
-			return err
-		}
-		m.Body, m.Mentions = body, mentions
+		m.Body, m.Mentions, m.E2EE = body, mentions, e2ee
 		t := fromMillis(millis(at))
 		m.EditedAt = &t
 		m.Reactions, err = w.reactions(conversationID, seq)
@@ -387,7 +395,7 @@ func (s *Store) DeleteMessage(ctx context.Context, conversationID string, seq in
 		}
 		changed = true
 		for _, q := range []string{
-			`UPDATE messages SET body = '', mentions = '', attachments = '', deleted = 1, edited_at = ? WHERE conv = ` + convNum + ` AND seq = ?`,
+			`UPDATE messages SET body = '', mentions = '', attachments = '', e2ee = '', deleted = 1, edited_at = ? WHERE conv = ` + convNum + ` AND seq = ?`,
 			`DELETE FROM message_versions WHERE ? > 0 AND conversation_id = ? AND seq = ?`,
 			`DELETE FROM reactions WHERE ? > 0 AND conversation_id = ? AND seq = ?`,
 		} {
@@ -399,7 +407,7 @@ func (s *Store) DeleteMessage(ctx context.Context, conversationID string, seq in
 			return err
 		}
 		t := fromMillis(millis(at))
-		m.Body, m.Mentions, m.Reactions, m.Deleted, m.EditedAt = "", nil, nil, true, &t
+		m.Body, m.Mentions, m.Reactions, m.Deleted, m.EditedAt, m.E2EE = "", nil, nil, true, &t, nil
 		m.Attachments = nil
 		return nil
 	}, func() {

@@ -132,7 +132,7 @@ func (s *Store) PostingState(ctx context.Context, conversationID, userID string)
 	var direct sql.NullString
 	var raw string
 	var muted, last int64
-	err := s.rd.postingState.QueryRowContext(ctx, userID, userID, conversationID).Scan(&st.Kind, &st.Role, &direct, &raw, &muted, &last)
+	err := s.rd.postingState.QueryRowContext(ctx, userID, userID, conversationID).Scan(&st.Kind, &st.Encrypted, &st.Role, &direct, &raw, &muted, &last)
 	if errors.Is(err, sql.ErrNoRows) {
 		return st, parley.ErrConversationNotFound()
 	}

@@ -76,7 +76,7 @@ func (s *Store) prepareReads(ctx context.Context) error {
 	prep(&r.entriesFirst, entriesQuery(entriesPage))
 	prep(&r.entriesAfter, entriesQuery(entriesAfter))
 	prep(&r.entry, entriesQuery(entryByID))
-	prep(&r.postingState, `SELECT c.kind, coalesce(m.role, ''), c.direct_key, coalesce(r.rules, ''),
+	prep(&r.postingState, `SELECT c.kind, c.encrypted, coalesce(m.role, ''), c.direct_key, coalesce(r.rules, ''),
 			coalesce(mm.muted_until, 0), coalesce(mm.last_post_at, 0)
 		FROM conversations c
 		LEFT JOIN members m ON m.conversation_id = c.id AND m.user_id = ?

@@ -156,7 +156,7 @@ func TestSearchAcrossIndexBoundary(t *testing.T) {
 	}
 	// Edit and delete on both sides of the boundary.
 	for _, seq := range []int64{2, 8} { // indexed, not indexed
-		if _, err := s.EditMessage(ctx, c.ID, seq, fmt.Sprintf("replaced %d", seq), nil, time.Now(), nil); err != nil {
+		if _, err := s.EditMessage(ctx, c.ID, seq, fmt.Sprintf("replaced %d", seq), nil, nil, time.Now(), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -183,7 +183,7 @@ func TestSearchAcrossIndexBoundary(t *testing.T) {
 		t.Fatalf("all indexed: %q", got)
 	}
 	// Edits after indexing.
-	if _, err := s.EditMessage(ctx, c.ID, 8, "again", nil, time.Now(), nil); err != nil {
+	if _, err := s.EditMessage(ctx, c.ID, 8, "again", nil, nil, time.Now(), nil); err != nil {
 		t.Fatal(err)
 	}
 	checkIndex(t, s)

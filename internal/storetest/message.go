@@ -327,18 +327,18 @@ func messageEditDeleteReact(t *testing.T, open Opener) {
 	}
 	at := baseTime.Add(2 * time.Hour)
 	var edited []parley.Message
-	e, err := s.EditMessage(ctx, c.ID, m.Seq, "v2", []string{u[1]}, at, func(m parley.Message) { edited = append(edited, m) })
+	e, err := s.EditMessage(ctx, c.ID, m.Seq, "v2", []string{u[1]}, nil, at, func(m parley.Message) { edited = append(edited, m) })
 	if err != nil || e.Body != "v2" || e.EditedAt == nil || !e.EditedAt.Equal(at) || len(edited) != 1 || e.Mentions[0] != u[1] {
 		t.Fatalf("edit %+v %v", e, err)
 	}
-	if _, err := s.EditMessage(ctx, c.ID, m.Seq, "v3", nil, at.Add(time.Second), nil); err != nil {
+	if _, err := s.EditMessage(ctx, c.ID, m.Seq, "v3", nil, nil, at.Add(time.Second), nil); err != nil {
 		t.Fatal(err)
 	}
 	vs, err := s.MessageVersions(ctx, c.ID, m.Seq)
 	if err != nil || len(vs) != 2 || vs[0].Body != "v1" || vs[1].Body != "v2" || vs[1].Mentions[0] != u[1] {
 		t.Fatalf("versions %+v %v", vs, err)
 	}
-	_, err = s.EditMessage(ctx, c.ID, 99, "x", nil, at, nil)
+	_, err = s.EditMessage(ctx, c.ID, 99, "x", nil, nil, at, nil)
 	wantCode(t, err, parley.CodeNotFound)
 
 	var reacted [][]parley.Reaction
@@ -404,7 +404,7 @@ func messageEditDeleteReact(t *testing.T, open Opener) {
 	if vs, _ := s.MessageVersions(ctx, c.ID, m.Seq); len(vs) != 0 {
 		t.Fatalf("versions survive delete: %v", vs)
 	}
-	_, err = s.EditMessage(ctx, c.ID, m.Seq, "back", nil, at, nil)
+	_, err = s.EditMessage(ctx, c.ID, m.Seq, "back", nil, nil, at, nil)
 	wantCode(t, err, parley.CodeNotFound)
 	_, err = s.React(ctx, c.ID, m.Seq, u[0], "👍", true, 2, at, nil)
 	wantCode(t, err, parley.CodeNotFound)

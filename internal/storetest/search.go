@@ -145,7 +145,7 @@ func searchIndexFollowsEditsAndDeletes(t *testing.T, open Opener) {
 	c := newConversation(t, s, parley.KindGroup, "g", u[0])
 	m := searchPost(t, s, c.ID, u[0], "the original wording", 1)
 	searchPost(t, s, c.ID, u[0], "gone soon", 2)
-	if _, err := s.EditMessage(ctx, c.ID, m.Seq, "a revised text", nil, searchAt(3), nil); err != nil {
+	if _, err := s.EditMessage(ctx, c.ID, m.Seq, "a revised text", nil, nil, searchAt(3), nil); err != nil {
 		t.Fatal(err)
 	}
 	wantBodies(t, searchBodies(t, s, parley.MessageSearch{UserID: u[0], Terms: []string{"original"}}))
@@ -157,7 +157,7 @@ func searchIndexFollowsEditsAndDeletes(t *testing.T, open Opener) {
 	wantBodies(t, searchBodies(t, s, parley.MessageSearch{UserID: u[0], Terms: []string{"go"}}))
 	wantBodies(t, searchBodies(t, s, parley.MessageSearch{UserID: u[0], Since: searchAt(0)}), "a revised text")
 	// Edit after edit, then delete: nothing left.
-	if _, err := s.EditMessage(ctx, c.ID, m.Seq, "third version", nil, searchAt(5), nil); err != nil {
+	if _, err := s.EditMessage(ctx, c.ID, m.Seq, "third version", nil, nil, searchAt(5), nil); err != nil {
 		t.Fatal(err)
 	}
 	wantBodies(t, searchBodies(t, s, parley.MessageSearch{UserID: u[0], Terms: []string{"revised"}}))

@@ -39,4 +39,5 @@ func Run(t *testing.T, open Opener) {
 	t.Run("export", func(t *testing.T) { testExport(t, open) })
 	t.Run("retention", func(t *testing.T) { testRetention(t, open) })
 	t.Run("organisations", func(t *testing.T) { testOrganisations(t, open) })
+	t.Run("e2ee", func(t *testing.T) { testE2EE(t, open) })
 }

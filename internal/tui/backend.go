@@ -44,12 +44,22 @@ type Backend interface {
 	Download(ctx context.Context, a parley.Attachment, dir string) (string, error)
 	// OpenDirect returns the direct conversation with username, creating it.
 	OpenDirect(ctx context.Context, username string) (string, error)
+	// OpenEncryptedDirect is OpenDirect for the end-to-end encrypted direct
+	// conversation (e2ee.go).
+	OpenEncryptedDirect(ctx context.Context, username string) (string, error)
+	// Safety describes the safety number of the conversation's other
+	// members (e2ee.go).
+	Safety(ctx context.Context, conversationID string) (string, error)
+	// Verify marks the conversation's other members verified (after the
+	// safety numbers were compared; a key change clears it).
+	Verify(conversationID string) (string, error)
 }
 
 // Live is the Backend of a running client: a Store kept in step by a Sync.
 type Live struct {
 	S    *offline.Sync
 	self string
+	x    liveE2EE // e2ee.go; zero: encryption off
 }
 
 // NewLive returns the Backend over s for the signed-in user selfID.
@@ -62,13 +72,21 @@ func (l *Live) st() *offline.Store { return l.S.Store() }
 func (l *Live) Self() string                                   { return l.self }
 func (l *Live) Conversations() ([]offline.Conversation, error) { return l.st().Conversations() }
 func (l *Live) Messages(id string, before int64, limit int) ([]parley.Message, error) {
-	return l.st().Messages(id, before, limit)
+	ms, err := l.st().Messages(id, before, limit)
+	if err != nil || l.x.k == nil {
+		return ms, err
+	}
+	return l.decrypt(id, ms)
 }
 func (l *Live) Outbox(id string) ([]offline.Outbound, error) { return l.st().Outbox(id) }
 func (l *Live) Receipts(id string) ([]parley.Receipt, error) { return l.st().Receipts(id) }
 func (l *Live) Users() (map[string]parley.User, error)       { return l.st().Users() }
 func (l *Live) Send(id string, req client.SendRequest) error {
-	_, err := l.S.Send(id, req)
+	req, err := l.encrypt(id, req) // e2ee.go: unchanged for a plain conversation
+	if err != nil {
+		return err
+	}
+	_, err = l.S.Send(id, req)
 	return err
 }
 func (l *Live) MarkRead(id string, seq int64) error { return l.S.MarkRead(id, seq) }
@@ -80,6 +98,9 @@ func (l *Live) Retry(cmid string) error {
 func (l *Live) Discard(cmid string) error { return l.st().Discard(cmid) }
 
 func (l *Live) Edit(ctx context.Context, id string, seq int64, body string) error {
+	if l.encrypted(id) {
+		return l.editEncrypted(ctx, id, seq, body)
+	}
 	m, err := l.S.Client().EditMessage(ctx, id, seq, body)
 	if err != nil {
 		return err
@@ -181,13 +202,18 @@ func Download(ctx context.Context, c *client.Client, a parley.Attachment, dir st
 }
 
 func (l *Live) OpenDirect(ctx context.Context, username string) (string, error) {
-	return OpenDirect(ctx, l.S, username)
+	return openDirect(ctx, l.S, username, false)
 }
 
 // OpenDirect finds username (exactly) and returns the id of the direct
 // conversation with them, creating it; it records it in the store.
 // CodeNotFound for an unknown user.
 func OpenDirect(ctx context.Context, s *offline.Sync, username string) (string, error) {
+	return openDirect(ctx, s, username, false)
+}
+
+// openDirect is OpenDirect for the plain or the encrypted conversation.
+func openDirect(ctx context.Context, s *offline.Sync, username string, encrypted bool) (string, error) {
 	name, err := parley.CanonicalUsername(strings.TrimPrefix(username, "@"))
 	if err != nil {
 		return "", err
@@ -201,7 +227,7 @@ func OpenDirect(ctx context.Context, s *offline.Sync, username string) (string, 
 			continue
 		}
 		c, _, err := s.Client().CreateConversation(ctx, client.CreateConversationRequest{Kind: parley.KindDirect,
-			MemberIDs: []string{u.ID}})
+			MemberIDs: []string{u.ID}, Encrypted: encrypted})
 		if err != nil {
 			return "", err
 		}

@@ -49,6 +49,9 @@ type Options struct {
 	Notify      bool   // ring the bell and send OSC 9 on messages from others
 	// Timeout bounds each network operation; 15s.
 	Timeout time.Duration
+	// E2EE is this install's end-to-end encryption device (nil: off;
+	// encrypted conversations then show "could not decrypt").
+	E2EE *client.E2EE
 }
 
 // Model is the chat screen.
@@ -505,7 +508,7 @@ func (m Model) command(text string) (tea.Model, tea.Cmd) {
 	switch name {
 	case "/help":
 		m.info("keys: tab focus · ↑↓ select · enter open/send · alt+enter newline · r reply · e edit · +/- 👍 · d download · pgup/pgdn scroll · ctrl+c quit;" +
-			" /dm USER · /upload PATH [caption] · /react EMOJI · /unreact EMOJI · /retry · /discard · /quit")
+			" /dm USER · /edm USER (encrypted) · /safety · /verify · /upload PATH [caption] · /react EMOJI · /unreact EMOJI · /retry · /discard · /quit")
 	case "/quit":
 		return m, tea.Quit
 	case "/dm":
@@ -515,6 +518,25 @@ func (m Model) command(text string) (tea.Model, tea.Cmd) {
 		}
 		b := m.b
 		return m, m.doOpen(func(ctx context.Context) (string, error) { return b.OpenDirect(ctx, arg) })
+	case "/edm":
+		if arg == "" {
+			m.setErr(fmt.Errorf("/edm needs a username"))
+			return m, nil
+		}
+		b := m.b
+		return m, m.doOpen(func(ctx context.Context) (string, error) { return b.OpenEncryptedDirect(ctx, arg) })
+	case "/safety":
+		if !needConv() {
+			return m, nil
+		}
+		b := m.b
+		return m, m.do(func(ctx context.Context) (string, error) { return b.Safety(ctx, conv) })
+	case "/verify":
+		if !needConv() {
+			return m, nil
+		}
+		b := m.b
+		return m, m.do(func(context.Context) (string, error) { return b.Verify(conv) })
 	case "/upload":
 		if !needConv() {
 			return m, nil

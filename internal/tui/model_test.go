@@ -107,6 +107,17 @@ func (f *fake) Upload(ctx context.Context, id, path, body string, reply int64) e
 func (f *fake) Download(ctx context.Context, a parley.Attachment, dir string) (string, error) {
 	return dir + "/" + a.Name, f.netErr
 }
+func (f *fake) OpenEncryptedDirect(ctx context.Context, username string) (string, error) {
+	f.opened = "encrypted " + username
+	return "c-team", nil
+}
+
+func (f *fake) Safety(ctx context.Context, id string) (string, error) {
+	return "safety number with cat in " + id + ": 12345 …", nil
+}
+
+func (f *fake) Verify(id string) (string, error) { return "marked 1 member(s) verified in " + id, nil }
+
 func (f *fake) OpenDirect(ctx context.Context, username string) (string, error) {
 	if username != "cat" {
 		return "", parley.Errorf(parley.CodeNotFound, "no user %q", username)
@@ -347,6 +358,18 @@ func TestCommands(t *testing.T) {
 	run("/dm cat")
 	if m.curID != "c-team" {
 		t.Errorf("/dm cat opened %q", m.curID)
+	}
+	run("/edm cat")
+	if f.opened != "encrypted cat" {
+		t.Errorf("/edm cat: %q", f.opened)
+	}
+	run("/safety")
+	if !strings.Contains(m.flash, "safety number with cat in c-team") {
+		t.Errorf("/safety: %q", m.flash)
+	}
+	run("/verify")
+	if !strings.Contains(m.flash, "verified in c-team") {
+		t.Errorf("/verify: %q", m.flash)
 	}
 	f.outbox = []offline.Outbound{{ClientMsgID: "bad", ConversationID: "c-team", Body: "too long", State: offline.Failed,
 		Err: &parley.Error{Code: parley.CodeTooLarge, Message: "body over 4000 characters"}}}

@@ -29,10 +29,28 @@ func Run(ctx context.Context, st *offline.Store, c *client.Client, selfID string
 		default:
 		}
 	}
+	k := opts.E2EE
 	s := offline.NewSync(st, c, offline.SyncOptions{
-		OnEvent:  func(e client.Event) { enqueue(EventMsg(e)) },
+		OnEvent: func(e client.Event) {
+			if k != nil && (e.Type == "e2ee_devices" || e.Type == "message") {
+				go k.HandleEvent(ctx, e) // may fetch device lists: never block Sync
+			}
+			enqueue(EventMsg(e))
+		},
 		OnStatus: func(s offline.Status) { enqueue(StatusMsg(s)) },
 	})
+	live := NewLive(s, selfID)
+	if k != nil {
+		live = NewLiveE2EE(s, selfID, k)
+		users, _ := st.Users()
+		k.OnKeyChange = func(userID string) {
+			name := userID
+			if u, ok := users[userID]; ok {
+				name = u.Username
+			}
+			enqueue(doneMsg{info: "⚠ " + name + "'s keys changed (a new or removed device): compare /safety"})
+		}
+	}
 	popts := []tea.ProgramOption{tea.WithContext(ctx)}
 	if in != nil {
 		popts = append(popts, tea.WithInput(in))
@@ -40,7 +58,7 @@ func Run(ctx context.Context, st *offline.Store, c *client.Client, selfID string
 	if out != nil {
 		popts = append(popts, tea.WithOutput(out))
 	}
-	p = tea.NewProgram(New(NewLive(s, selfID), opts), popts...)
+	p = tea.NewProgram(New(live, opts), popts...)
 	changed := st.Changed()
 	go func() {
 		for {

@@ -89,10 +89,18 @@ func RemoveSession(dir string) error {
 // StorePath is the client store file of the session's account:
 // <config>/stores/<server host>/<user id>.db.
 func (s Session) StorePath(dir string) string {
+	return s.accountPath(dir, ".db")
+}
+
+// KeysPath is where this account's end-to-end encryption keys live on this
+// install (0600; docs/e2ee.md): next to the store, "<user id>.e2ee.json".
+func (s Session) KeysPath(dir string) string { return s.accountPath(dir, ".e2ee.json") }
+
+func (s Session) accountPath(dir, ext string) string {
 	host := s.Server
 	if u, err := url.Parse(s.Server); err == nil && u.Host != "" {
 		host = u.Host
 	}
 	host = strings.NewReplacer(":", "_", "/", "_", "\\", "_").Replace(host)
-	return filepath.Join(dir, "stores", host, s.UserID+".db")
+	return filepath.Join(dir, "stores", host, s.UserID+ext)
 }

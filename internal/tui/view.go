@@ -58,6 +58,10 @@ func (m Model) name(userID string) string {
 
 // title names a conversation: its title, or the other member of a direct chat.
 func (m Model) title(c offline.Conversation) string {
+	if c.Encrypted {
+		c.Encrypted = false
+		return Lock + " " + m.title(c)
+	}
 	if c.Title != "" {
 		return c.Title
 	}

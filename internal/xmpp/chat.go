@@ -152,11 +152,11 @@ func (c *conn) post(el *element, conv, body string) {
 	}
 	text, files := c.s.fileLinks(body, oob)
 	c.pipeSend(func(ctx context.Context) {
-		_, _, _, err := c.s.rt.Send(ctx, c.actor, conv, cmid, text, 0, files)
+		_, _, _, err := c.s.rt.Send(ctx, c.actor, conv, cmid, text, 0, files, nil)
 		if len(files) > 0 && parley.IsCode(err, parley.CodeInvalid) {
 			// Links to files that are not the sender's unsent ones (a link
 			// forwarded from elsewhere) stay links.
-			_, _, _, err = c.s.rt.Send(ctx, c.actor, conv, cmid, body, 0, nil)
+			_, _, _, err = c.s.rt.Send(ctx, c.actor, conv, cmid, body, 0, nil, nil)
 		}
 		if err != nil {
 			c.messageError(el, func(b *xb) { appError(b, err) })

@@ -132,6 +132,9 @@ func (s *Server) fileLinks(body, oob string) (text string, ids []string) {
 // messageText is the body shown to XMPP clients: the text, and a line per
 // attachment: its GET URL when file links are on, else its name.
 func (s *Server) messageText(m *parley.Message) string {
+	if m.E2EE != nil { // end-to-end encrypted: the gateway cannot read it
+		return parley.EncryptedPlaceholder
+	}
 	t := m.Body
 	for _, a := range m.Attachments {
 		if t != "" {
