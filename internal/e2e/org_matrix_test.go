@@ -17,6 +17,7 @@ import (
 
 	"github.com/parley-chat/parley"
 	"github.com/parley-chat/parley/client"
+	"github.com/parley-chat/parley/client/e2ee"
 	"github.com/parley-chat/parley/internal/apitest"
 	"github.com/parley-chat/parley/internal/app"
 	"github.com/parley-chat/parley/internal/httpapi"
@@ -45,6 +46,7 @@ type orgWorld struct {
 	invite                     parley.Invite // beta's
 	report                     parley.Report // bob2's, of bob
 	bobSession, bobAppPassword string
+	bobDevice                  string // bob's E2EE device (he also stored a key backup)
 	// secrets are strings only beta's members may ever see.
 	secrets []string
 }
@@ -155,6 +157,14 @@ func newOrgWorld(t *testing.T, env *apitest.Env) *orgWorld {
 		t.Fatal(err)
 	}
 	w.bobAppPassword = ap.ID
+	x, err := w.bob.EnableE2EE(ctx, &e2ee.MemStore{}, "zebedee's laptop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Backup(ctx, "a long enough passphrase"); err != nil {
+		t.Fatal(err)
+	}
+	w.bobDevice = x.DeviceID()
 	// Beta closes its door once its people are in.
 	inv := parley.RegistrationInvite
 	if _, err := w.bob.UpdateOrg(ctx, w.beta.ID, client.OrgUpdate{Registration: &inv}); err != nil {
@@ -162,7 +172,7 @@ func newOrgWorld(t *testing.T, env *apitest.Env) *orgWorld {
 	}
 	w.secrets = []string{w.bobU.ID, w.bob2U.ID, w.bobU.Username, w.bob2U.Username, w.group.ID, w.channel.ID,
 		w.direct.ID, w.msg.ID, orgSecretWord, w.file.ID, w.upload.ID, w.bot.ID, w.bot.Username, w.token.ID,
-		w.inHook.ID, w.outHook.ID, w.invite.ID, w.invite.Code, w.report.ID, w.beta.ID, w.bobSession, w.bobAppPassword}
+		w.inHook.ID, w.outHook.ID, w.invite.ID, w.invite.Code, w.report.ID, w.beta.ID, w.bobSession, w.bobAppPassword, w.bobDevice}
 	return w
 }
 
@@ -348,9 +358,21 @@ func orgCases(w *orgWorld) map[string][]orgCase {
 		"POST /api/v1/bots/{id}/outgoing-webhooks":                     {deny(bot+"/outgoing-webhooks", `{"url":"https://example.org/x"}`)},
 		"DELETE /api/v1/bots/{id}/outgoing-webhooks/{hook_id}":         {deny(bot+"/outgoing-webhooks/"+w.outHook.ID, "")},
 		"GET /api/v1/bots/{id}/outgoing-webhooks/{hook_id}/deliveries": {deny(bot+"/outgoing-webhooks/"+w.outHook.ID+"/deliveries", "")},
-		"POST /api/v1/bots/{id}/disable":                               {deny(bot+"/disable", "")},
-		"POST /api/v1/bots/{id}/enable":                                {deny(bot+"/enable", "")},
-		"POST /api/v1/bots/{id}/outgoing-webhooks/{hook_id}/enable":    {deny(bot+"/outgoing-webhooks/"+w.outHook.ID+"/enable", "")},
+		// End-to-end encryption: beta's device keys and bundles are beta's; the
+		// device and backup routes act on the caller's own.
+		"GET /api/v1/e2ee/users/{user_id}/devices":                  {deny("/api/v1/e2ee/users/"+bob+"/devices", "")},
+		"POST /api/v1/e2ee/users/{user_id}/bundles":                 {deny("/api/v1/e2ee/users/"+bob+"/bundles", "")},
+		"DELETE /api/v1/e2ee/devices/{device_id}":                   {deny("/api/v1/e2ee/devices/"+w.bobDevice, "")},
+		"GET /api/v1/e2ee/devices/{device_id}/prekey_count":         {deny("/api/v1/e2ee/devices/"+w.bobDevice+"/prekey_count", "")},
+		"PUT /api/v1/e2ee/devices/{device_id}/signed_prekey":        {deny("/api/v1/e2ee/devices/"+w.bobDevice+"/signed_prekey", `{"id":9,"key":"AAAA","sig":"AAAA"}`)},
+		"POST /api/v1/e2ee/devices/{device_id}/one_time_prekeys":    {deny("/api/v1/e2ee/devices/"+w.bobDevice+"/one_time_prekeys", `{"one_time_prekeys":[{"id":7,"key":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}]}`)},
+		"POST /api/v1/e2ee/devices":                                 {scan("/api/v1/e2ee/devices", `{"name":"x"}`)},
+		"GET /api/v1/e2ee/backup":                                   {scan("/api/v1/e2ee/backup", "")},
+		"PUT /api/v1/e2ee/backup":                                   {scan("/api/v1/e2ee/backup", `{"v":1}`)},
+		"DELETE /api/v1/e2ee/backup":                                {scan("/api/v1/e2ee/backup", "")},
+		"POST /api/v1/bots/{id}/disable":                            {deny(bot+"/disable", "")},
+		"POST /api/v1/bots/{id}/enable":                             {deny(bot+"/enable", "")},
+		"POST /api/v1/bots/{id}/outgoing-webhooks/{hook_id}/enable": {deny(bot+"/outgoing-webhooks/"+w.outHook.ID+"/enable", "")},
 
 		// Administration: organisation admins manage their own organisation only.
 		"GET /api/v1/admin/overview":              {deny("/api/v1/admin/overview", "")},
