@@ -1,9 +1,8 @@
 package web_test
 
 // Browser tests of the end-to-end encryption UI (docs/web.md, docs/e2ee.md).
-// They need the server half of issue #25 (the /api/v1/e2ee routes and
-// "encrypted" conversations): requireE2EEServer skips them only while that
-// route answers 404, so they run as soon as the server offers E2EE.
+// They need the server half (the /api/v1/e2ee routes and "encrypted"
+// conversations); requireE2EEServer fails them if it is missing.
 
 import (
 	"bytes"
@@ -24,8 +23,8 @@ import (
 	"github.com/parley-chat/parley/internal/apitest"
 )
 
-// requireE2EEServer skips the test only when the server has no E2EE API
-// (its route answers 404).
+// requireE2EEServer fails the test when the server has no E2EE API (its
+// route answers 404): the web client's E2EE tests need the server half.
 func requireE2EEServer(t *testing.T, env *apitest.Env) {
 	t.Helper()
 	r, err := http.Get(env.URL + "/api/v1/e2ee/backup")
@@ -34,7 +33,7 @@ func requireE2EEServer(t *testing.T, env *apitest.Env) {
 	}
 	_ = r.Body.Close()
 	if r.StatusCode == http.StatusNotFound {
-		t.Skip("the server has no /api/v1/e2ee routes in this build (issue #25 server half)")
+		t.Fatal("the server has no /api/v1/e2ee routes (docs/e2ee.md)")
 	}
 }
 
@@ -388,12 +387,8 @@ func TestBrowserE2EEGroupFile(t *testing.T) {
 		t.Fatalf("stored messages (%d) leak plaintext: %s", st, raw)
 	}
 	// A member downloads the opaque blob with the URL from the inner
-	// plaintext. The server must let members read it although an encrypted
-	// send names no attachment_ids (docs/e2ee.md §7).
+	// plaintext: the send bound it through attachment_ids (docs/e2ee.md).
 	if got := decrypt(b); got != content {
-		if strings.Contains(got, "attachment not found") {
-			t.Skip("the server answers 404 to a member fetching an encrypted file's blob (it is not attached to a message): needs the server side of docs/e2ee.md §7")
-		}
 		t.Fatalf("the member's browser decrypted %q, want %q", got, content)
 	}
 

@@ -270,7 +270,10 @@ export class E2EE extends EventTarget {
   async send(rt, c, body, replyTo, files = []) {
     const inner = { body, reply_to: replyTo || 0, mentions: [], attachments: files };
     const env = await this.seal(c, inner);
-    const entry = rt.send(c.id, '', undefined, undefined, { e2ee: env, preview: body });
+    // The ciphertext blobs ride in attachment_ids (docs/e2ee.md) so the server
+    // lets the members fetch them; their keys stay in the envelope.
+    const bound = files.map((f) => ({ id: f.id, name: f.name, mime: f.mime, size: f.size }));
+    const entry = rt.send(c.id, '', undefined, bound, { e2ee: env, preview: body });
     const rec = { body, reply_to: replyTo || 0, e2ee_files: files, e2ee_status: 'ok' };
     this.plain.set('cmid:' + entry.client_msg_id, rec);
     await keystore.put(this.#k('plain', 'cmid:' + entry.client_msg_id), rec);
