@@ -91,10 +91,10 @@ type App struct {
 	scram    bool      // derive SCRAM verifiers (scram.go)
 	reg      *registration
 	rt       func(*Overview)
-	social   *social     // search and contact rate limits (search.go)
-	filters  filters     // compiled deny lists (moderation.go)
+	social   *social      // search and contact rate limits (search.go)
+	filters  filters      // compiled deny lists (moderation.go)
 	posting  postingCache // posting states read on the send path (posting.go)
-	stats    statsBuffer // analytics counters not yet written (analytics.go)
+	stats    statsBuffer  // analytics counters not yet written (analytics.go)
 	ice      ICEOptions
 	node     string // this App's random id: names its devices in focus reports (notify.go)
 	push     PushOptions
