@@ -17,7 +17,7 @@ func scanE2EEDevice(r pgx.Row) (parley.E2EEDevice, error) {
 	var at, spkID int64
 	err := r.Scan(&d.ID, &d.UserID, &d.Name, &d.IdentitySign, &d.IdentityDH, &d.IdentityDHSig,
 		&spkID, &d.SignedPrekey.Key, &d.SignedPrekey.Sig, &at)
-	d.SignedPrekey.ID = uint32(spkID) // stored from a uint32
+	d.SignedPrekey.ID = uint32(spkID) // #nosec G115 -- the column is only ever written from a uint32
 	d.CreatedAt = fromMillis(at)
 	return d, err
 }
@@ -186,7 +186,7 @@ func (s *Store) ClaimE2EEBundles(ctx context.Context, userID string) ([]parley.E
 				(SELECT id FROM e2ee_prekeys WHERE device_id = $1 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
 				RETURNING id, key`, d.ID).Scan(&id, &key)
 			if err == nil {
-				b.OneTimePrekey = &parley.OneTimePrekey{ID: uint32(id), Key: key}
+				b.OneTimePrekey = &parley.OneTimePrekey{ID: uint32(id), Key: key} // #nosec G115 -- the column is only ever written from a uint32
 			} else if !errors.Is(err, pgx.ErrNoRows) {
 				return err
 			}

@@ -37,7 +37,7 @@ func newDevice(user, name string, at time.Time) parley.E2EEDevice {
 func prekeys(from, n int) []parley.OneTimePrekey {
 	ks := make([]parley.OneTimePrekey, n)
 	for i := range ks {
-		ks[i] = parley.OneTimePrekey{ID: uint32(from + i), Key: fakeKey(fmt.Sprintf("opk%d", from+i), 32)}
+		ks[i] = parley.OneTimePrekey{ID: uint32(from + i), Key: fakeKey(fmt.Sprintf("opk%d", from+i), 32)} // #nosec G115 -- small test ids
 	}
 	return ks
 }
