@@ -13,12 +13,15 @@ import (
 // The search indexer adds new messages to messages_fts off the commit path
 // (migration 0022 explains why). It wakes every indexInterval, and while
 // rows are waiting indexes them in transactions of at most indexChunk rows
-// on the write connection (each such transaction holds the writer for a few
-// milliseconds). SearchMessages covers the rows it has not reached yet by
+// on the write connection. Each such transaction holds the writer (and so
+// the message committer) for its duration: 250 rows keep that to a few
+// milliseconds (1,000 held it for tens of milliseconds at 8,000 msg/s and
+// doubled p99 of `parley bench dm`, docs/benchmarks.md "Performance round
+// two"), at the cost of more, smaller FTS5 segments to merge. SearchMessages covers the rows it has not reached yet by
 // scanning them, so its results never depend on the indexer's progress.
 var (
 	indexInterval = 200 * time.Millisecond
-	indexChunk    = int64(1000)
+	indexChunk    = int64(250)
 )
 
 func init() {
