@@ -335,32 +335,33 @@ func (n *Notifier) anyReachable(ts []parley.NotifyTarget) bool {
 // derive applies parley.NotifyFor to every (message, member) pair and
 // collapses the result into one entry per member.
 func (n *Notifier) derive(ctx context.Context, conv parley.Conversation, msgs []parley.Message, targets []parley.NotifyTarget) []parley.Notification {
-	roles := make(map[string]parley.MemberRole, len(targets))
+	byUser := make(map[string]parley.NotifyTarget, len(targets))
+	var reachable []parley.NotifyTarget // the members anything can be sent to
 	for _, t := range targets {
-		roles[t.UserID] = t.Role
+		byUser[t.UserID] = t
+		if p, e := n.reachable(t); p || e {
+			reachable = append(reachable, t)
+		}
 	}
 	var online map[string]bool // read once, only if a message says @here
 	now := n.a.now().UTC()
 	by := map[string]*parley.Notification{}
 	for _, m := range msgs {
-		nm := parley.NotifyMessage{Kind: conv.Kind, SenderID: m.SenderID, SenderRole: roles[m.SenderID],
+		nm := parley.NotifyMessage{Kind: conv.Kind, SenderID: m.SenderID, SenderRole: byUser[m.SenderID].Role,
 			System: m.Kind == parley.MessageSystem, Deleted: m.Deleted, Mentions: m.Mentions, At: m.CreatedAt}
 		if conv.Kind != parley.KindDirect && !nm.System {
 			nm.Broadcast = parley.BroadcastMention(m.Body)
 		}
 		if nm.Broadcast == parley.MentionHere && online == nil {
-			online = n.onlineOf(ctx, targets)
+			online = n.onlineOf(ctx, reachable)
 		}
-		for _, t := range targets {
+		for _, t := range reachable {
 			if t.ReadSeq >= m.Seq {
 				continue // read already (on another device)
 			}
 			reason, ok := parley.NotifyFor(nm, parley.NotifyRecipient{UserID: t.UserID, Prefs: t.Prefs, Conv: t.Conv,
 				MemberMuted: t.Muted, Online: online[t.UserID]})
 			if !ok {
-				continue
-			}
-			if p, e := n.reachable(t); !p && !e {
 				continue
 			}
 			e := by[t.UserID]
@@ -374,12 +375,8 @@ func (n *Notifier) derive(ctx context.Context, conv parley.Conversation, msgs []
 	}
 	out := make([]parley.Notification, 0, len(by))
 	digest := n.a.mail.o.DigestAfter
-	reach := make(map[string]parley.NotifyTarget, len(targets))
-	for _, t := range targets {
-		reach[t.UserID] = t
-	}
 	for _, e := range by {
-		push, email := n.reachable(reach[e.UserID])
+		push, email := n.reachable(byUser[e.UserID])
 		if push {
 			out = append(out, *e)
 		}
