@@ -186,7 +186,13 @@ func (c *Conn) park() bool {
 		}
 		return true
 	}
-	c.parked.Store(false)
+	// Not parked. A close path may have called resume meanwhile (a failed
+	// write closes the socket, which is also why arm failed) and started a
+	// reader of its own: then that reader owns c and this one must stop, or
+	// two readers would finish c twice.
+	if !c.parked.CompareAndSwap(true, false) {
+		return true
+	}
 	return false
 }
 
