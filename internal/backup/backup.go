@@ -372,7 +372,8 @@ var ErrNotEmpty = errors.New("the data directory is not empty")
 // and matches its manifest — writes its database, key and blobs into
 // dataDir (created if missing). A directory with anything in it is refused
 // unless force is set; then its database (with any WAL), blob key and blobs
-// are replaced and other files are left alone. Restore holds the data
+// are replaced, its search index is deleted (the next start rebuilds it)
+// and other files are left alone. Restore holds the data
 // directory's lock throughout, so it fails while a node runs there.
 func Restore(ctx context.Context, file, dataDir string, force bool) (Manifest, error) {
 	f, err := os.Open(file) // #nosec G304 -- the operator's archive
@@ -452,6 +453,10 @@ func Restore(ctx context.Context, file, dataDir string, force bool) (Manifest, e
 		if err := os.RemoveAll(filepath.Join(dataDir, name)); err != nil {
 			return m, err
 		}
+	}
+	// The search index is derived from the database: the next start rebuilds it.
+	if err := sqlite.RemoveIndex(dataDir); err != nil {
+		return m, err
 	}
 	for _, name := range []string{sqlite.FileName, local.KeyFile, "blobs"} {
 		err := os.Rename(filepath.Join(stage, name), filepath.Join(dataDir, name))

@@ -185,6 +185,7 @@ func TestRestoreRefusesNonEmptyOrRunningTarget(t *testing.T) {
 	mine := filepath.Join(dst, "notes.txt")
 	os.WriteFile(mine, []byte("mine"), 0o600)
 	os.WriteFile(filepath.Join(dst, sqlite.FileName+"-wal"), []byte("stale"), 0o600)
+	os.WriteFile(filepath.Join(dst, sqlite.IndexFileName), []byte("an index of other messages"), 0o600)
 	if _, err := backup.Restore(ctx, file, dst, false); !errors.Is(err, backup.ErrNotEmpty) || !strings.Contains(err.Error(), "--force") {
 		t.Fatalf("non-empty target: got %v", err)
 	}
@@ -199,6 +200,9 @@ func TestRestoreRefusesNonEmptyOrRunningTarget(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dst, sqlite.FileName+"-wal")); err == nil {
 		t.Error("--force kept a stale WAL beside the restored database")
+	}
+	if _, err := os.Stat(filepath.Join(dst, sqlite.IndexFileName)); err == nil {
+		t.Error("--force kept a search index built from other messages")
 	}
 	// A node running on the target holds its lock.
 	runDir, _ := dataDir(t)

@@ -47,7 +47,30 @@ func Snapshot(ctx context.Context, dataDir, dst string) (schema string, err erro
 	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, dst); err != nil {
 		return "", parley.Unavailable(fmt.Errorf("snapshot %s: %w", path, err))
 	}
+	if err := newIndexOwner(ctx, dst); err != nil {
+		return "", err
+	}
 	return SnapshotSchema(ctx, dst)
+}
+
+// newIndexOwner gives the database file at path a new search index owner
+// id, so that no existing index file is taken for its own: a copy restored
+// from it rebuilds its index (searchindex.go). A database from before
+// migration 0130 has none and gets one when it is migrated.
+func newIndexOwner(ctx context.Context, path string) error {
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		return parley.Unavailable(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE name = 'search_index_owner'`).Scan(&n); err != nil || n == 0 {
+		return translate(err)
+	}
+	if _, err := db.ExecContext(ctx, `UPDATE search_index_owner SET owner = lower(hex(randomblob(16)))`); err != nil {
+		return parley.Unavailable(fmt.Errorf("snapshot %s: %w", path, err))
+	}
+	return nil
 }
 
 // SnapshotSchema returns the newest migration applied to the database file

@@ -30,20 +30,24 @@ const rankWindow = 1000
 
 func init() { scanMax.Store(50_000) }
 
-// SearchMessages implements parley.SearchStore. The index is messages_fts
-// (migrations 0020, 0022): the background indexer (searchindex.go) adds
-// messages up to search_index_state.indexed_rid; edits and deletes of
-// indexed rows update it in their own transaction (triggers).
+// SearchMessages implements parley.SearchStore. The index is
+// ix.messages_fts in its own file (searchindex.go, migration 0130): it
+// covers the live user messages up to indexed_rid, except the rids queued
+// in search_changes after applied_seq (edited or deleted since).
 //
-// Plans, all in one read snapshot. When the searched conversations hold at
-// most scanMax messages (conversation_heads), or no term has three or more
-// characters, their messages are scanned newest first with case-folded
-// substring matches. Otherwise the rows after indexed_rid (the newest few)
-// are scanned the same way and the FTS5 index serves the rest, newest first
-// (its rowid, which is messages.rid, descending). Relevance order takes the
-// rankWindow newest matches and ranks them (searchrank.go). The membership
-// condition is applied to every candidate row. Cursors: "r<rid>" for
-// SearchRecent (the rid of the last row), "o<offset>" for SearchRelevance.
+// Plans, all in one read transaction that reads the index state first, so
+// that its snapshot of the messages database is at least as new as the
+// index's: everything the index does not cover is then in that snapshot's
+// rows after indexed_rid or in its queue after applied_seq. When the
+// searched conversations hold at most scanMax messages (conversation_heads),
+// or no term has three or more characters, their messages are scanned
+// newest first with case-folded substring matches. Otherwise the rows the
+// index does not cover are scanned the same way, the index serves the rest,
+// and the two lists, each newest first, are merged by rid. Relevance order
+// takes the rankWindow newest matches and ranks them (searchrank.go). The
+// membership condition is applied to every candidate row. Cursors:
+// "r<rid>" for SearchRecent (the rid of the last row), "o<offset>" for
+// SearchRelevance.
 func (s *Store) SearchMessages(ctx context.Context, q parley.MessageSearch) ([]parley.Message, string, error) {
 	var long, short []string
 	for _, t := range q.Terms {
@@ -82,8 +86,12 @@ func (s *Store) SearchMessages(ctx context.Context, q parley.MessageSearch) ([]p
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only
 	useFTS := false
-	var indexed int64
+	var indexed, applied int64
 	if len(long) > 0 {
+		// The index first (see above).
+		if err := tx.QueryRowContext(ctx, `SELECT indexed_rid, applied_seq FROM ix.search_index_state`).Scan(&indexed, &applied); err != nil {
+			return nil, "", translate(err)
+		}
 		var visible int64
 		sb := strings.Builder{}
 		sb.WriteString(`SELECT coalesce(sum(h.last_seq), 0) FROM conversation_heads h
@@ -96,27 +104,32 @@ func (s *Store) SearchMessages(ctx context.Context, q parley.MessageSearch) ([]p
 		if err := tx.QueryRowContext(ctx, sb.String(), args...).Scan(&visible); err != nil {
 			return nil, "", translate(err)
 		}
-		if useFTS = visible > scanMax.Load(); useFTS {
-			if err := tx.QueryRowContext(ctx, `SELECT indexed_rid FROM search_index_state`).Scan(&indexed); err != nil {
-				return nil, "", translate(err)
-			}
-		}
+		useFTS = visible > scanMax.Load()
 	}
 	// newest returns up to limit matches newest first, before afterRid.
 	newest := func(afterRid int64, limit int) ([]parley.Message, int64, error) {
 		if !useFTS {
-			return searchQuery(ctx, tx, q, q.Terms, "", nil, afterRid, limit)
+			ms, rids, err := searchQuery(ctx, tx, q, q.Terms, "", nil, afterRid, limit)
+			return ms, lastOf(rids), err
 		}
-		// The rows after indexed_rid are the newest: scan them first.
-		ms, last, err := searchQuery(ctx, tx, q, q.Terms, ` AND m.rid > ?`, []any{indexed}, afterRid, limit)
-		if err != nil || len(ms) == limit {
-			return ms, last, err
+		// Three disjoint parts: the rows after indexed_rid, the rows queued
+		// since applied_seq (few: edits and deletes), and the index.
+		newer, nrids, err := searchQuery(ctx, tx, q, q.Terms, ` AND m.rid > ?`, []any{indexed}, afterRid, limit)
+		if err != nil {
+			return nil, 0, err
 		}
-		more, rid, err := searchFTS(ctx, tx, q, long, short, afterRid, limit-len(ms))
-		if len(more) > 0 {
-			ms, last = append(ms, more...), rid
+		changed, crids, err := searchQuery(ctx, tx, q, q.Terms,
+			` AND m.rid <= ? AND m.rid IN (SELECT rid FROM search_changes WHERE seq > ?)`, []any{indexed, applied}, afterRid, limit)
+		if err != nil {
+			return nil, 0, err
 		}
-		return ms, last, err
+		found, frids, err := searchFTS(ctx, tx, q, long, short, indexed, applied, afterRid, limit)
+		if err != nil {
+			return nil, 0, err
+		}
+		ms, rids := mergeNewest(newer, nrids, changed, crids, limit)
+		ms, rids = mergeNewest(ms, rids, found, frids, limit)
+		return ms, lastOf(rids), nil
 	}
 	var ms []parley.Message
 	next := ""
@@ -223,8 +236,9 @@ func isASCII(s string) bool {
 
 // searchQuery scans messages newest first (no index), with every term
 // matched by termsScan, plus extra conditions, before afterRid (if > 0).
+// It returns the messages and their rids.
 func searchQuery(ctx context.Context, tx *sql.Tx, q parley.MessageSearch, terms []string, extra string, extraArgs []any,
-	afterRid int64, limit int) ([]parley.Message, int64, error) {
+	afterRid int64, limit int) ([]parley.Message, []int64, error) {
 	var sb strings.Builder
 	sb.WriteString(`SELECT m.rid, ` + messageCols + messageFrom + ` WHERE m.kind = 'user' AND m.deleted = 0` + extra)
 	args := append([]any(nil), extraArgs...)
@@ -239,15 +253,19 @@ func searchQuery(ctx context.Context, tx *sql.Tx, q parley.MessageSearch, terms 
 	return scanSearch(ctx, tx, sb.String(), args)
 }
 
-// searchFTS queries the index newest first, before afterRid (if > 0).
-func searchFTS(ctx context.Context, tx *sql.Tx, q parley.MessageSearch, long, short []string, afterRid int64,
-	limit int) ([]parley.Message, int64, error) {
+// searchFTS queries the index newest first, before afterRid (if > 0), for
+// the rows it covers: rid at most indexed, not queued after applied. An
+// entry whose row was deleted since is dropped by the join and the
+// conditions on m. It returns the messages and their rids.
+func searchFTS(ctx context.Context, tx *sql.Tx, q parley.MessageSearch, long, short []string, indexed, applied, afterRid int64,
+	limit int) ([]parley.Message, []int64, error) {
 	var sb strings.Builder
 	// CROSS JOIN fixes the join order: the index drives, messages are
 	// looked up by rid.
-	sb.WriteString(`SELECT m.rid, ` + messageCols + ` FROM messages_fts f CROSS JOIN messages m ON m.rid = f.rowid
-		CROSS JOIN conversations c ON c.num = m.conv WHERE messages_fts MATCH ?`)
-	args := []any{ftsQuery(long)}
+	sb.WriteString(`SELECT m.rid, ` + messageCols + ` FROM ix.messages_fts f CROSS JOIN messages m ON m.rid = f.rowid
+		CROSS JOIN conversations c ON c.num = m.conv WHERE f.messages_fts MATCH ? AND f.rowid <= ?
+		AND f.rowid NOT IN (SELECT rid FROM search_changes WHERE seq > ?) AND m.kind = 'user' AND m.deleted = 0`)
+	args := []any{ftsQuery(long), indexed, applied}
 	args = filters(&sb, args, q)
 	args = termsScan(&sb, args, short)
 	if afterRid > 0 {
@@ -259,24 +277,46 @@ func searchFTS(ctx context.Context, tx *sql.Tx, q parley.MessageSearch, long, sh
 	return scanSearch(ctx, tx, sb.String(), args)
 }
 
-// scanSearch runs a search query and returns its messages and the rid of
-// the last row.
-func scanSearch(ctx context.Context, tx *sql.Tx, query string, args []any) ([]parley.Message, int64, error) {
+// scanSearch runs a search query and returns its messages and their rids.
+func scanSearch(ctx context.Context, tx *sql.Tx, query string, args []any) ([]parley.Message, []int64, error) {
 	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	defer rows.Close()
 	ms := []parley.Message{}
-	var rid int64
+	var rids []int64
 	for rows.Next() {
+		var rid int64
 		m, err := scanMessage(ridScanner{rows, &rid})
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, err
 		}
-		ms = append(ms, m)
+		ms, rids = append(ms, m), append(rids, rid)
 	}
-	return ms, rid, rows.Err()
+	return ms, rids, rows.Err()
+}
+
+// mergeNewest merges two disjoint lists of messages ordered by rid
+// descending and returns the first limit of them with their rids.
+func mergeNewest(a []parley.Message, arids []int64, b []parley.Message, brids []int64, limit int) ([]parley.Message, []int64) {
+	out := make([]parley.Message, 0, min(limit, len(a)+len(b)))
+	rids := make([]int64, 0, cap(out))
+	for len(out) < limit && (len(a) > 0 || len(b) > 0) {
+		if len(b) == 0 || (len(a) > 0 && arids[0] > brids[0]) {
+			out, rids, a, arids = append(out, a[0]), append(rids, arids[0]), a[1:], arids[1:]
+		} else {
+			out, rids, b, brids = append(out, b[0]), append(rids, brids[0]), b[1:], brids[1:]
+		}
+	}
+	return out, rids
+}
+
+func lastOf(rids []int64) int64 {
+	if len(rids) == 0 {
+		return 0
+	}
+	return rids[len(rids)-1]
 }
 
 var errBadCursor = parley.Invalid("cursor", "bad cursor")

@@ -15,16 +15,15 @@ import (
 // BenchmarkAppendIndexCost measures what the search index adds to the send
 // path: the BenchmarkAppendSpread shape (1,000 two-member conversations,
 // 256 concurrent senders, 60-byte bodies) with the background indexer
-// (index=async, what the store does), with an FTS5 insert trigger instead
-// (index=trigger, migration 0020's design: every commit batch indexes its
-// own messages), and with no indexing at all (index=none), in the same
+// writing its own database file (index=async, what the store does) and
+// with no indexing at all (index=none), in the same
 // process so that all see the same machine load. Reported: msgs/s (wall,
 // appends only) and cpu_us/msg (user+system CPU of the whole process per
 // message, from getrusage, including the indexing of every appended
 // message), which is far less sensitive than wall time to other processes
 // on a shared machine.
 func BenchmarkAppendIndexCost(b *testing.B) {
-	for _, index := range []string{"async", "trigger", "none"} {
+	for _, index := range []string{"async", "none"} {
 		b.Run("index="+index, func(b *testing.B) {
 			s, err := Open(context.Background(), b.TempDir())
 			if err != nil {
@@ -33,14 +32,6 @@ func BenchmarkAppendIndexCost(b *testing.B) {
 			b.Cleanup(func() { _ = s.Close() })
 			if index != "async" {
 				s.stopIndexer()
-			}
-			if index == "trigger" {
-				if _, err := s.write.Exec(`CREATE TRIGGER bench_fts_insert AFTER INSERT ON messages
-					WHEN new.kind = 'user' AND new.body <> '' BEGIN
-					INSERT INTO messages_fts (rowid, body) VALUES (new.rid, new.body);
-					UPDATE search_index_state SET indexed_rid = new.rid; END`); err != nil {
-					b.Fatal(err)
-				}
 			}
 			ctx := context.Background()
 			now := time.Now()

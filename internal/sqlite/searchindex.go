@@ -4,25 +4,73 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/parley-chat/parley"
 	sqlite3 "modernc.org/sqlite"
 )
 
-// The search indexer adds new messages to messages_fts off the commit path
-// (migration 0022 explains why). It wakes every indexInterval, and while
-// rows are waiting indexes them in transactions of at most indexChunk rows
-// on the write connection. Each such transaction holds the writer (and so
-// the message committer) for its duration: 250 rows keep that to a few
-// milliseconds (1,000 held it for tens of milliseconds at 8,000 msg/s and
-// doubled p99 of `parley bench dm`, docs/benchmarks.md "Performance round
-// two"), at the cost of more, smaller FTS5 segments to merge. SearchMessages covers the rows it has not reached yet by
+// IndexFileName is the search index's database file, next to FileName in
+// the data directory. It holds derived data only: deleting it (with its
+// -wal and -shm files) while no node runs makes the next start rebuild it.
+const IndexFileName = "parley-search.db"
+
+// The search index lives in its own database file (migration 0130 explains
+// why), attached as "ix" to the read connections and to the indexer's
+// connection. Its schema:
+//
+//   - ix.messages_fts: a contentless FTS5 table (trigram tokenizer, case and
+//     diacritics folded) whose rowid is messages.rid; contentless_delete
+//     lets an entry be removed by rowid alone, without the body it was
+//     built from (which may be gone).
+//   - ix.search_index_state: indexed_rid (every live user message with rid
+//     <= it has its current body in the index, except rids queued in
+//     search_changes after applied_seq), applied_seq (how far the change
+//     queue is applied) and owner (search_index_owner of the database the
+//     index was built from).
+//
+// The index is written only by the indexer, in transactions on its own
+// connection that write the index file and read the messages file, so it
+// never takes the messages database's write lock. It runs with
+// synchronous=NORMAL: a crash may lose its last transactions, never its
+// consistency, and what it lost is redone from indexed_rid and applied_seq.
+const indexSchema = `
+CREATE VIRTUAL TABLE IF NOT EXISTS ix.messages_fts USING fts5(
+    body,
+    content = '',
+    contentless_delete = 1,
+    tokenize = 'trigram remove_diacritics 1',
+    detail = 'full'
+);
+CREATE TABLE IF NOT EXISTS ix.search_index_state (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    owner       TEXT NOT NULL,
+    indexed_rid INTEGER NOT NULL,
+    applied_seq INTEGER NOT NULL
+);`
+
+// The indexer wakes every indexInterval, and while work is waiting does it
+// in transactions of at most indexChunk rows (new messages, or queued
+// changes). It no longer shares a lock with the committer: the chunk bounds
+// how long a search waits for a fresh index snapshot and how much work a
+// crash can lose. SearchMessages covers the rows it has not reached yet by
 // scanning them, so its results never depend on the indexer's progress.
 var (
 	indexInterval = 200 * time.Millisecond
-	indexChunk    = int64(250)
+	indexChunk    = int64(1000)
 )
+
+// truncateAfter is how old an applied_seq must be before the queue rows up
+// to it are removed: a search that read the index state earlier still
+// treats them as pending (it scans their rows), so they must outlive any
+// search transaction.
+const truncateAfter = time.Minute
 
 func init() {
 	// parley_fold(s) is the case folding SearchMessages applies to rows the
@@ -40,8 +88,121 @@ func init() {
 		})
 }
 
+// attachConnector opens connections with dsn and runs stmts on each (ATTACH
+// and its PRAGMAs) before database/sql hands it out.
+type attachConnector struct {
+	driver.Connector
+	stmts []string
+}
+
+func (c attachConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ex, ok := conn.(driver.ExecerContext)
+	if !ok {
+		_ = conn.Close()
+		return nil, errors.New("sqlite connection cannot exec")
+	}
+	for _, q := range c.stmts {
+		if _, err := ex.ExecContext(ctx, q, nil); err != nil {
+			_ = conn.Close()
+			return nil, fmt.Errorf("%s: %w", q, err)
+		}
+	}
+	return conn, nil
+}
+
+// openAttached returns a pool on the messages database (dsn) with the index
+// file attached as ix, read-only when readOnly.
+func (s *Store) openAttached(dsn string, readOnly bool) (*sql.DB, error) {
+	inner, err := sqlite3.NewConnector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	ixURI := "file:" + s.indexPath()
+	stmts := []string{}
+	if readOnly {
+		stmts = append(stmts, `ATTACH DATABASE '`+sqlQuote(ixURI+"?mode=ro")+`' AS ix`)
+	} else {
+		stmts = append(stmts, `ATTACH DATABASE '`+sqlQuote(ixURI)+`' AS ix`,
+			`PRAGMA ix.journal_mode = WAL`, `PRAGMA ix.synchronous = NORMAL`, `PRAGMA ix.cache_size = -32000`)
+	}
+	return sql.OpenDB(attachConnector{Connector: inner, stmts: stmts}), nil
+}
+
+func sqlQuote(s string) string { return strings.ReplaceAll(s, "'", "''") }
+
+func (s *Store) indexPath() string { return filepath.Join(filepath.Dir(s.path), IndexFileName) }
+
+// openIndex opens the indexer's connection (the messages database
+// read-only, the index file attached read-write), creates the index if
+// needed, and starts over with an empty one when the file belongs to
+// another database. It runs before the read pool opens, which attaches the
+// file read-only and so needs it to exist.
+func (s *Store) openIndex(ctx context.Context, pragmas string) error {
+	db, err := s.openAttached("file:"+s.path+"?mode=ro&"+pragmas, false)
+	if err != nil {
+		return parley.Unavailable(err)
+	}
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	s.ixw = db
+	var owner string
+	if err := db.QueryRowContext(ctx, `SELECT owner FROM search_index_owner`).Scan(&owner); err != nil {
+		return translate(err)
+	}
+	if _, err := db.ExecContext(ctx, indexSchema); err != nil {
+		return parley.Unavailable(fmt.Errorf("search index %s: %w", s.indexPath(), err))
+	}
+	var have string
+	err = db.QueryRowContext(ctx, `SELECT owner FROM ix.search_index_state`).Scan(&have)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return translate(err)
+	case have == owner:
+		return nil
+	}
+	// A new index, or another database's: start from nothing. Every queued
+	// change so far is covered by indexing from rid 0.
+	return s.ixTx(ctx, func(tx *sql.Tx) error {
+		var seq int64
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM search_changes`).Scan(&seq); err != nil {
+			return err
+		}
+		for _, q := range []string{`DELETE FROM ix.messages_fts`, `DELETE FROM ix.search_index_state`} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO ix.search_index_state (id, owner, indexed_rid, applied_seq)
+			VALUES (1, ?, 0, ?)`, owner, seq)
+		return err
+	})
+}
+
+// ixTx runs fn in a transaction on the indexer's connection: a read
+// snapshot of the messages database from its first read, and the index
+// file's write lock from its first write.
+func (s *Store) ixTx(ctx context.Context, fn func(*sql.Tx) error) error { return runTx(ctx, s.ixw, fn) }
+
 type indexer struct {
 	quit, done chan struct{}
+	// mu serialises rounds (the background loop and IndexPending).
+	mu sync.Mutex
+	// applied remembers recent applied_seq values with when they were
+	// reached, for truncating the queue truncateAfter later.
+	applied []appliedMark
+	trimmed int64
+}
+
+type appliedMark struct {
+	seq int64
+	at  time.Time
 }
 
 func (s *Store) startIndexer() {
@@ -58,8 +219,8 @@ func (s *Store) startIndexer() {
 			case <-t.C:
 			}
 			for {
-				n, err := s.indexSome(context.Background())
-				if err != nil || n < indexChunk {
+				more, err := s.indexRound(context.Background())
+				if err != nil || !more {
 					break // errors: the rows stay covered by scanning; retried next tick
 				}
 				select {
@@ -68,55 +229,146 @@ func (s *Store) startIndexer() {
 				default:
 				}
 			}
+			s.trimChanges(context.Background(), time.Now())
 		}
 	}()
 }
 
 func (s *Store) stopIndexer() {
-	if s.index == nil {
+	if s.index == nil || s.index.quit == nil {
 		return
 	}
 	close(s.index.quit)
 	<-s.index.done
-	s.index = nil
+	s.index.quit = nil
 }
 
-// IndexPending indexes every message not yet in the search index (tests and
-// benchmarks use it to reach a known state).
+// IndexPending brings the search index up to date with every committed
+// message and change (tests and benchmarks use it to reach a known state).
 func (s *Store) IndexPending(ctx context.Context) error {
 	for {
-		n, err := s.indexSome(ctx)
-		if err != nil || n < indexChunk {
+		more, err := s.indexRound(ctx)
+		if err != nil || !more {
 			return err
 		}
 	}
 }
 
-// indexSome indexes up to indexChunk rows after indexed_rid in one
-// transaction and returns how many rids it advanced over.
-func (s *Store) indexSome(ctx context.Context) (int64, error) {
-	var n int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var from, last int64
-		if err := tx.QueryRowContext(ctx, `SELECT indexed_rid FROM search_index_state`).Scan(&from); err != nil {
+// indexRound does one transaction of index work and reports whether more
+// is waiting. In one snapshot of the messages database, in this order:
+//
+//  1. indexed_rid falls to max(rid) if the newest rows were deleted, so
+//     that a rid the next message reuses is indexed as new;
+//  2. up to indexChunk queued changes are applied: each rid's entry is
+//     removed and, if the rid is at most indexed_rid, re-derived from the
+//     row's current state (a live user message with a body, or nothing);
+//  3. only if the queue is drained, up to indexChunk new rows after
+//     indexed_rid are added.
+func (s *Store) indexRound(ctx context.Context) (bool, error) {
+	s.index.mu.Lock()
+	defer s.index.mu.Unlock()
+	more := false
+	var appliedSeq int64
+	err := s.ixTx(ctx, func(tx *sql.Tx) error {
+		more = false
+		var indexed, applied, last int64
+		if err := tx.QueryRowContext(ctx, `SELECT indexed_rid, applied_seq FROM ix.search_index_state`).Scan(&indexed, &applied); err != nil {
 			return err
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(rid), 0) FROM messages`).Scan(&last); err != nil {
 			return err
 		}
-		to := min(last, from+indexChunk)
-		if to <= from {
-			return nil
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO messages_fts (rowid, body) SELECT rid, body FROM messages
-			WHERE rid > ? AND rid <= ? AND kind = 'user' AND body <> '' AND deleted = 0`, from, to); err != nil {
+		indexed = min(indexed, last)
+		rows, err := tx.QueryContext(ctx, `SELECT seq, rid FROM search_changes WHERE seq > ? ORDER BY seq LIMIT ?`, applied, indexChunk)
+		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE search_index_state SET indexed_rid = ?`, to); err != nil {
+		seen := map[int64]bool{}
+		var rids []int64
+		n := int64(0)
+		for rows.Next() {
+			var rid int64
+			if err := rows.Scan(&applied, &rid); err != nil {
+				rows.Close()
+				return err
+			}
+			n++
+			if !seen[rid] {
+				seen[rid] = true
+				rids = append(rids, rid)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return err
 		}
-		n = to - from
-		return nil
+		for _, rid := range rids {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM ix.messages_fts WHERE rowid = ?`, rid); err != nil {
+				return err
+			}
+			if rid > indexed {
+				continue // added with the new rows
+			}
+			if _, err := tx.ExecContext(ctx, `REPLACE INTO ix.messages_fts (rowid, body) SELECT rid, body FROM messages
+				WHERE rid = ? AND kind = 'user' AND body <> '' AND deleted = 0`, rid); err != nil {
+				return err
+			}
+		}
+		if n == indexChunk {
+			more = true
+		} else if to := min(last, indexed+indexChunk); to > indexed {
+			if _, err := tx.ExecContext(ctx, `REPLACE INTO ix.messages_fts (rowid, body) SELECT rid, body FROM messages
+				WHERE rid > ? AND rid <= ? AND kind = 'user' AND body <> '' AND deleted = 0`, indexed, to); err != nil {
+				return err
+			}
+			indexed, more = to, to < last
+		}
+		appliedSeq = applied
+		_, err = tx.ExecContext(ctx, `UPDATE ix.search_index_state SET indexed_rid = ?, applied_seq = ?`, indexed, applied)
+		return err
 	})
-	return n, err
+	if err == nil {
+		ix := s.index
+		if k := len(ix.applied); k == 0 || ix.applied[k-1].seq != appliedSeq {
+			ix.applied = append(ix.applied, appliedMark{appliedSeq, time.Now()})
+		}
+	}
+	return more, err
+}
+
+// trimChanges removes the queue rows applied at least truncateAfter ago, in
+// a short transaction on the messages database's writer (edits and deletes
+// are rare next to appends; this runs at most once a tick).
+func (s *Store) trimChanges(ctx context.Context, now time.Time) {
+	ix := s.index
+	ix.mu.Lock()
+	upTo := ix.trimmed
+	i := 0
+	for ; i < len(ix.applied) && now.Sub(ix.applied[i].at) >= truncateAfter; i++ {
+		upTo = ix.applied[i].seq
+	}
+	ix.applied = ix.applied[i:]
+	ix.mu.Unlock()
+	if upTo <= ix.trimmed {
+		return
+	}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM search_changes WHERE seq <= ?`, upTo)
+		return err
+	})
+	if err == nil {
+		ix.trimmed = upTo
+	}
+}
+
+// RemoveIndex deletes the search index file of the data directory dir and
+// its WAL, so that the next Open rebuilds it. No node may run on dir.
+func RemoveIndex(dir string) error {
+	var errs []error
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(filepath.Join(dir, IndexFileName+suffix)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -42,8 +42,10 @@ type Store struct {
 	rd readStmts
 	// commit is the group committer of history writes (commit.go).
 	commit *committer
-	// index adds new messages to the search index (searchindex.go).
+	// index adds new messages to the search index (searchindex.go), in
+	// its own database file through ixw (one connection).
 	index *indexer
+	ixw   *sql.DB
 	// batches, if set, is told the size and duration of every batch.
 	batches atomic.Pointer[func(ops int, d time.Duration)]
 	// MemberWrites are AddMembers, RemoveMember and UpdateMember, by the
@@ -95,11 +97,15 @@ func (s *Store) open(ctx context.Context) error {
 	if err := s.migrate(ctx); err != nil {
 		return err
 	}
+	if err := s.openIndex(ctx, pragmas); err != nil {
+		return err
+	}
 	// Reads map the file (up to 2 GiB): pages come straight from the OS page
 	// cache instead of being copied into each connection's cache, which
 	// makes scans of rows spread over the file (search, history of a quiet
 	// conversation) several times faster (docs/search.md).
-	s.read, err = sql.Open("sqlite", "file:"+s.path+"?mode=ro&"+pragmas+"&_pragma=mmap_size(2147483648)")
+	// Each has the search index attached read-only as ix.
+	s.read, err = s.openAttached("file:"+s.path+"?mode=ro&"+pragmas+"&_pragma=mmap_size(2147483648)", true)
 	if err != nil {
 		return parley.Unavailable(err)
 	}
@@ -125,6 +131,9 @@ func (s *Store) Close() error {
 	errs = append(errs, s.closeReads())
 	if s.read != nil {
 		errs = append(errs, s.read.Close())
+	}
+	if s.ixw != nil {
+		errs = append(errs, s.ixw.Close())
 	}
 	if s.write != nil {
 		errs = append(errs, s.write.Close())
@@ -200,8 +209,12 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // tx runs fn in a write transaction (BEGIN IMMEDIATE) and commits it. Errors
 // returned by fn roll back and are passed through translate.
-func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.write.BeginTx(ctx, nil)
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error { return runTx(ctx, s.write, fn) }
+
+// runTx runs fn in a transaction on db and commits it. Errors returned by
+// fn roll back and are passed through translate.
+func runTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return translate(err)
 	}
