@@ -109,17 +109,17 @@ func (s *Store) SearchMessages(ctx context.Context, q parley.MessageSearch) ([]p
 	// newest returns up to limit matches newest first, before afterRid.
 	newest := func(afterRid int64, limit int) ([]parley.Message, int64, error) {
 		if !useFTS {
-			ms, rids, err := searchQuery(ctx, tx, q, q.Terms, "", nil, afterRid, limit)
+			ms, rids, err := searchQuery(ctx, tx, q, q.Terms, "", nil, false, afterRid, limit)
 			return ms, lastOf(rids), err
 		}
 		// Three disjoint parts: the rows after indexed_rid, the rows queued
 		// since applied_seq (few: edits and deletes), and the index.
-		newer, nrids, err := searchQuery(ctx, tx, q, q.Terms, ` AND m.rid > ?`, []any{indexed}, afterRid, limit)
+		newer, nrids, err := searchQuery(ctx, tx, q, q.Terms, ` AND m.rid > ?`, []any{indexed}, true, afterRid, limit)
 		if err != nil {
 			return nil, 0, err
 		}
 		changed, crids, err := searchQuery(ctx, tx, q, q.Terms,
-			` AND m.rid <= ? AND m.rid IN (SELECT rid FROM search_changes WHERE seq > ?)`, []any{indexed, applied}, afterRid, limit)
+			` AND m.rid <= ? AND m.rid IN (SELECT rid FROM search_changes WHERE seq > ?)`, []any{indexed, applied}, true, afterRid, limit)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -164,13 +164,21 @@ func (s *Store) SearchMessages(ctx context.Context, q parley.MessageSearch) ([]p
 }
 
 // filters appends q's conditions other than its terms (membership first).
-func filters(sb *strings.Builder, args []any, q parley.MessageSearch) []any {
+// byRid keeps the planner from driving the query by the conversation index
+// (unary + on m.conv), for parts whose other conditions select few rows
+// by rid: without statistics it would read every message of the caller's
+// conversations instead.
+func filters(sb *strings.Builder, args []any, q parley.MessageSearch, byRid bool) []any {
+	conv := ` AND m.conv`
+	if byRid {
+		conv = ` AND +m.conv`
+	}
 	if q.ConversationID != "" {
-		sb.WriteString(` AND m.conv = (SELECT c2.num FROM conversations c2 JOIN members mb
+		sb.WriteString(conv + ` = (SELECT c2.num FROM conversations c2 JOIN members mb
 			ON mb.conversation_id = c2.id AND mb.user_id = ? WHERE c2.id = ?)`)
 		args = append(args, q.UserID, q.ConversationID)
 	} else {
-		sb.WriteString(` AND m.conv IN (SELECT c2.num FROM members mb JOIN conversations c2
+		sb.WriteString(conv + ` IN (SELECT c2.num FROM members mb JOIN conversations c2
 			ON c2.id = mb.conversation_id WHERE mb.user_id = ?)`)
 		args = append(args, q.UserID)
 	}
@@ -238,11 +246,11 @@ func isASCII(s string) bool {
 // matched by termsScan, plus extra conditions, before afterRid (if > 0).
 // It returns the messages and their rids.
 func searchQuery(ctx context.Context, tx *sql.Tx, q parley.MessageSearch, terms []string, extra string, extraArgs []any,
-	afterRid int64, limit int) ([]parley.Message, []int64, error) {
+	byRid bool, afterRid int64, limit int) ([]parley.Message, []int64, error) {
 	var sb strings.Builder
 	sb.WriteString(`SELECT m.rid, ` + messageCols + messageFrom + ` WHERE m.kind = 'user' AND m.deleted = 0` + extra)
 	args := append([]any(nil), extraArgs...)
-	args = filters(&sb, args, q)
+	args = filters(&sb, args, q, byRid)
 	args = termsScan(&sb, args, terms)
 	if afterRid > 0 {
 		sb.WriteString(` AND m.rid < ?`)
@@ -266,7 +274,7 @@ func searchFTS(ctx context.Context, tx *sql.Tx, q parley.MessageSearch, long, sh
 		CROSS JOIN conversations c ON c.num = m.conv WHERE f.messages_fts MATCH ? AND f.rowid <= ?
 		AND f.rowid NOT IN (SELECT rid FROM search_changes WHERE seq > ?) AND m.kind = 'user' AND m.deleted = 0`)
 	args := []any{ftsQuery(long), indexed, applied}
-	args = filters(&sb, args, q)
+	args = filters(&sb, args, q, true)
 	args = termsScan(&sb, args, short)
 	if afterRid > 0 {
 		sb.WriteString(` AND f.rowid < ?`)

@@ -63,7 +63,7 @@ func benchBody(r *rand.Rand, z *rand.Zipf) string {
 // openSearchCorpus opens (building it first if needed) the benchmark
 // database and returns the store and, per user, its id.
 func openSearchCorpus(b *testing.B) (*Store, []string) {
-	dir := filepath.Join(os.TempDir(), "parley-search-bench-v2")
+	dir := filepath.Join(os.TempDir(), "parley-search-bench-v3")
 	users := make([]string, benchUsers)
 	for i := range users {
 		users[i] = fmt.Sprintf("%026d", i)
@@ -153,9 +153,14 @@ func buildSearchCorpus(s *Store, users []string) error {
 	if err := tx.Commit(); err != nil {
 		return err
 	}
-	_, err = s.write.Exec(`INSERT INTO messages_fts (rowid, body) SELECT rid, body FROM messages WHERE kind = 'user';
-		UPDATE search_index_state SET indexed_rid = (SELECT max(rid) FROM messages);
-		INSERT INTO messages_fts (messages_fts) VALUES ('optimize'); ANALYZE`)
+	s.stopIndexer()
+	if _, err := s.ixw.Exec(`REPLACE INTO ix.messages_fts (rowid, body) SELECT rid, body FROM messages WHERE kind = 'user';
+		UPDATE ix.search_index_state SET indexed_rid = (SELECT max(rid) FROM messages),
+			applied_seq = (SELECT coalesce(max(seq), 0) FROM search_changes);
+		INSERT INTO ix.messages_fts (messages_fts) VALUES ('optimize')`); err != nil {
+		return err
+	}
+	_, err = s.write.Exec(`ANALYZE`)
 	return err
 }
 
@@ -234,7 +239,7 @@ func BenchmarkSearch1MScan(b *testing.B) {
 // of a server whose database is in the OS page cache (a running server's
 // usual state; the first queries after a cold boot are slower).
 func warmPageCache(b *testing.B) {
-	f, err := os.Open(filepath.Join(os.TempDir(), "parley-search-bench-v2", FileName))
+	f, err := os.Open(filepath.Join(os.TempDir(), "parley-search-bench-v3", FileName))
 	if err != nil {
 		b.Fatal(err)
 	}
