@@ -23,7 +23,8 @@ import (
 //
 // Locking: mu serializes every publish into the broker (live and replay)
 // with the tail of each SUBSCRIBE, and guards every session's conversation
-// state. cur is the publish in progress (set with mu held), so the ACL check
+// state; it is also held while a delivery is parked (packetid.go). cur is
+// the publish in progress (set with mu held), so the ACL check
 // mochi makes per delivery knows which message it is deciding on.
 type hook struct {
 	mochi.HookBase
@@ -43,6 +44,7 @@ type hook struct {
 	cur      atomic.Pointer[delivery]
 	sessions sync.Map // client id → *session
 	conns    sync.Map // *mochi.Client → parley.Actor, for established connections
+	parked   sync.Map // *mochi.Client → packets.Packet: a delivery parked while the client's packet reusing its id is handled (packetid.go)
 
 	lose atomic.Int32 // tests: message events to ignore, as a lossy bus would
 }
@@ -95,7 +97,8 @@ var provides = func() (t [256]bool) {
 	for _, b := range []byte{
 		mochi.OnConnectAuthenticate, mochi.OnACLCheck, mochi.OnSessionEstablished, mochi.OnDisconnect,
 		mochi.OnPacketRead, mochi.OnSubscribe, mochi.OnSubscribed, mochi.OnUnsubscribed, mochi.OnPublish,
-		mochi.OnPublishDropped, mochi.OnClientExpired, mochi.OnPacketSent,
+		mochi.OnPublishDropped, mochi.OnClientExpired, mochi.OnPacketSent, mochi.OnUnsubscribe, mochi.OnPacketProcessed,
+		mochi.OnSessionEstablish,
 	} {
 		t[b] = true
 	}
@@ -168,6 +171,15 @@ func (h *hook) OnConnectAuthenticate(cl *mochi.Client, pk packets.Packet) bool {
 	return true
 }
 
+// OnSessionEstablish comes right before mochi hands a session over from a
+// connection still open: waiting for mu lets a delivery parked by that
+// connection go back first, so the new one inherits it (packetid.go).
+func (h *hook) OnSessionEstablish(*mochi.Client, packets.Packet) {
+	h.mu.Lock()
+	//lint:ignore SA2001 a barrier: waits for a parked delivery to go back
+	h.mu.Unlock()
+}
+
 // OnSessionEstablished records the connection for presence and replays what
 // the session missed in every conversation it is subscribed to.
 func (h *hook) OnSessionEstablished(cl *mochi.Client, _ packets.Packet) {
@@ -189,6 +201,7 @@ func (h *hook) OnSessionEstablished(cl *mochi.Client, _ packets.Packet) {
 // session's positions. The session's state stays until the broker drops
 // the session (sweep).
 func (h *hook) OnDisconnect(cl *mochi.Client, err error, _ bool) {
+	h.unpark(cl)
 	if v, ok := h.conns.LoadAndDelete(cl); ok {
 		h.rt.Disconnected(context.WithoutCancel(h.ctx), v.(parley.Actor))
 	}
@@ -248,8 +261,13 @@ func (h *hook) OnPacketRead(cl *mochi.Client, pk packets.Packet) (packets.Packet
 		}
 		return pk, packets.ErrRejectPacket // mochi ends the connection on it
 	}
+	h.parkFor(cl, pk)
 	return pk, nil
 }
+
+// OnPacketProcessed ends a park that mochi's handling of the packet did not
+// reach the end of (packetid.go).
+func (h *hook) OnPacketProcessed(cl *mochi.Client, _ packets.Packet, _ error) { h.unpark(cl) }
 
 // OnACLCheck: clients publish only to parley/c/<id>/send (the app decides
 // the rest) and read only what OnSubscribe admitted. Called by mochi for
@@ -284,7 +302,8 @@ func (h *hook) OnACLCheck(cl *mochi.Client, topic string, write bool) bool {
 // conversation the user is a member of, presence of a user they share a
 // conversation with (or their own). Refused filters get 0x87 from the ACL
 // check. An MQTT 5 user property after=<seq> replays the messages after seq.
-// It returns with mu held; OnSubscribed releases it.
+// It returns with mu held; OnSubscribed releases it. A delivery in flight
+// under the SUBSCRIBE's packet id is parked meanwhile (packetid.go).
 func (h *hook) OnSubscribe(cl *mochi.Client, pk packets.Packet) packets.Packet {
 	if cl.Net.Inline {
 		return pk
@@ -293,6 +312,7 @@ func (h *hook) OnSubscribe(cl *mochi.Client, pk packets.Packet) packets.Packet {
 	actor, ok := h.actor(cl)
 	if s == nil || !ok {
 		h.mu.Lock()
+		h.parkLocked(cl, pk.PacketID)
 		return pk
 	}
 	after := int64(-1)
@@ -354,6 +374,7 @@ func (h *hook) OnSubscribe(cl *mochi.Client, pk packets.Packet) packets.Packet {
 			s.dirty = true
 		}
 	}
+	h.parkLocked(cl, pk.PacketID)
 	return pk
 }
 
@@ -390,6 +411,7 @@ func (h *hook) OnSubscribed(cl *mochi.Client, _ packets.Packet, _ []byte) {
 		}
 		s.pending = nil
 	}
+	h.unparkLocked(cl)
 	h.mu.Unlock()
 }
 
@@ -410,6 +432,13 @@ func (h *hook) OnPacketSent(cl *mochi.Client, pk packets.Packet, _ []byte) {
 	}
 	s.afterAck = nil
 	h.mu.Unlock()
+}
+
+// OnUnsubscribe: mochi has looked the packet id up; a delivery parked for
+// it goes back (packetid.go).
+func (h *hook) OnUnsubscribe(cl *mochi.Client, pk packets.Packet) packets.Packet {
+	h.unpark(cl)
+	return pk
 }
 
 // OnUnsubscribed forgets the filters' delivery state.
@@ -437,6 +466,7 @@ func (h *hook) OnUnsubscribed(cl *mochi.Client, pk packets.Packet) {
 // with a reason code (MQTT 5) or, for MQTT 3.1.1 which has none, closing
 // the connection; a refused QoS 0 publish is dropped.
 func (h *hook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, error) {
+	h.unpark(cl) // mochi has looked the packet id up (packetid.go)
 	if cl.Net.Inline {
 		return pk, nil
 	}

@@ -69,13 +69,20 @@ func TestMosquittoClients(t *testing.T) {
 		if _, _, err := alice.Send(ctx, conv, client.SendRequest{ClientMsgID: "rest-" + v, Body: "from rest " + v}); err != nil {
 			t.Fatal(err)
 		}
-		out, err := run(subCmd, append(session, "-C", "2")...).Output()
+		// -d: the transcript (CONNACK, SUBACK, each PUBLISH with its dup
+		// flag and packet id) is printed on failure.
+		out, err := run(subCmd, append(session, "-C", "2", "-d")...).Output()
 		if err != nil {
-			t.Fatalf("mosquitto_sub: %v (%s)", err, out)
+			t.Fatalf("mosquitto_sub: %v\n%s", err, out)
 		}
-		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		var lines []string
+		for _, l := range strings.Split(string(out), "\n") {
+			if strings.HasPrefix(l, "{") {
+				lines = append(lines, l)
+			}
+		}
 		if len(lines) != 2 {
-			t.Fatalf("%s: got %q", v, out)
+			t.Fatalf("%s: got %d frames:\n%s", v, len(lines), out)
 		}
 		var bodies []string
 		for _, l := range lines {
