@@ -16,7 +16,7 @@ import (
 // Layout (parseMessageRow): six integers, each followed by one space — seq,
 // created_at, 1 if edited_at is set, edited_at (0 if not), reply_to,
 // deleted — then nine texts, each as its length in bytes, ':' and its bytes:
-// id, sender_id, client_msg_id (” for NULL), kind, mentions, system,
+// id, sender_id, client_msg_id (empty for NULL), kind, mentions, system,
 // attachments, e2ee, body. format()'s %s stops at a NUL byte; such a row no
 // longer matches its lengths and parseMessageRow reports it.
 const messageRow = `format('%d %d %d %d %d %d %d:%s%d:%s%d:%s%d:%s%d:%s%d:%s%d:%s%d:%s%d:%s',
