@@ -145,7 +145,7 @@ func (c *Conn) handle(f ClientFrame) {
 			if ms == nil {
 				ms = []parley.Message{}
 			}
-			out = encode(historyFrame{Type: "history", Ref: f.Ref, ConversationID: f.ConversationID, Messages: ms})
+			out = encodeHistory(historyFrame{Type: "history", Ref: f.Ref, ConversationID: f.ConversationID, Messages: ms})
 		}
 	case OpCallRing, OpCallAccept, OpCallDecline, OpCallBusy, OpCallCancel, OpCallHangup:
 		var call parley.Call

@@ -234,6 +234,23 @@ type ErrorFrame struct {
 	Error parley.ErrorDetail `json:"error"`
 }
 
+// encodeHistory is encode(f) (the same bytes) with the messages written by
+// parley.AppendMessagesJSON instead of reflection.
+func encodeHistory(f historyFrame) []byte {
+	head := encode(struct {
+		Type           string `json:"type"`
+		Ref            string `json:"ref,omitempty"`
+		ConversationID string `json:"conversation_id"`
+	}{f.Type, f.Ref, f.ConversationID})
+	b := make([]byte, 0, len(head)+len(`,"messages":}`)+300*len(f.Messages))
+	b = append(append(b, head[:len(head)-1]...), `,"messages":`...)
+	b, err := parley.AppendMessagesJSON(b, f.Messages)
+	if err != nil {
+		panic("gateway: encode frame: " + err.Error())
+	}
+	return append(b, '}')
+}
+
 func encode(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {

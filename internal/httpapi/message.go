@@ -105,7 +105,7 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, actor parl
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, messageList{Messages: ms})
+	writeMessageList(w, ms)
 }
 
 func (s *Server) getMessage(w http.ResponseWriter, r *http.Request, actor parley.Actor) {

@@ -245,16 +245,30 @@ func (s *Store) History(ctx context.Context, conversationID string, q parley.His
 		return nil, translate(err)
 	}
 	defer rows.Close()
-	ms := []parley.Message{}
+	ms := make([]parley.Message, 0, min(max(q.Limit, 0), 256))
+	var reread []int // indexes in ms of rows that did not parse
+	var row string
 	for rows.Next() {
-		m, err := scanMessage(rows)
+		if err := rows.Scan(&row); err != nil {
+			return nil, translate(err)
+		}
+		m, ok, err := parseMessageRow(conversationID, row)
 		if err != nil {
 			return nil, translate(err)
+		}
+		if !ok {
+			reread = append(reread, len(ms))
 		}
 		ms = append(ms, m)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, translate(err)
+	}
+	rows.Close()
+	for _, i := range reread {
+		if ms[i], err = scanMessage(s.rd.message.QueryRowContext(ctx, conversationID, ms[i].Seq)); err != nil {
+			return nil, translate(err)
+		}
 	}
 	if err := s.loadReactions(ctx, ms); err != nil {
 		return nil, err

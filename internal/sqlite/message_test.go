@@ -3,9 +3,11 @@ package sqlite_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -315,4 +317,67 @@ func kill9Child(dir string) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestHistoryRowsMatchMessage: a history page (one packed column per row,
+// messagerow.go) reads every message exactly as Message (one column per
+// field) does, including texts with the layout's separators, a NUL byte
+// (which format() cuts: the row is read again) and every optional part.
+func TestHistoryRowsMatchMessage(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	conv, users := seedConversation(t, s, 2)
+	at := time.Now()
+	title := "new: title 3:x"
+	for _, m := range []parley.Message{
+		{Body: "plain"},
+		{ClientMsgID: "12:ab 3", Body: "5:x 7 and a tail 9:"},
+		{ClientMsgID: "nul", Body: "before\x00after"},
+		{ClientMsgID: "\x00", Body: "x"},
+		{ClientMsgID: "m", Body: "@u1 hi", Mentions: []string{users[1], users[0]}, ReplyTo: 1},
+		{Kind: parley.MessageSystem, System: &parley.SystemInfo{Action: parley.SystemConversationUp, ActorID: users[0], Title: &title}},
+		{ClientMsgID: "e", E2EE: json.RawMessage(`{"v":1,"c":"a b:c"}`)},
+		{ClientMsgID: "edited", Body: "first"},
+		{ClientMsgID: "deleted", Body: "gone"},
+		{ClientMsgID: "reacted", Body: "👍 ünïcode"},
+	} {
+		m.ID, m.ConversationID, m.SenderID, m.CreatedAt = parley.NewID(), conv, users[0], at
+		if m.Kind == "" {
+			m.Kind = parley.MessageUser
+		}
+		if _, _, err := s.AppendMessage(ctx, m, parley.CheckNone, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.EditMessage(ctx, conv, 8, "second", []string{users[1]}, nil, at.Add(time.Second), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DeleteMessage(ctx, conv, 9, at.Add(2*time.Second), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.React(ctx, conv, 10, users[1], "👍", true, 20, at, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []parley.HistoryQuery{{After: 0, Limit: 50}, {Before: 100, Limit: 50}} {
+		page, err := s.History(ctx, conv, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) != 10 {
+			t.Fatalf("%+v: %d messages, want 10", q, len(page))
+		}
+		for _, got := range page {
+			want, err := s.Message(ctx, conv, got.Seq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("seq %d:\nhistory %+v\nmessage %+v", got.Seq, got, want)
+			}
+		}
+	}
 }

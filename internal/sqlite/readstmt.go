@@ -16,8 +16,8 @@ type readStmts struct {
 	sessionUser        *sql.Stmt // token_hash
 	member             *sql.Stmt // conversation_id, user_id
 	receipt            *sql.Stmt // conversation_id, user_id
-	historyBefore      *sql.Stmt // conversation id, before, limit
-	historyAfter       *sql.Stmt // conversation id, after, limit
+	historyBefore      *sql.Stmt // conversation id, before, limit; messageRow
+	historyAfter       *sql.Stmt // conversation id, after, limit; messageRow
 	message            *sql.Stmt // conversation id, seq
 	reactions          *sql.Stmt // conversation_id, lo, hi
 	conversation       *sql.Stmt // id
@@ -58,10 +58,10 @@ func (s *Store) prepareReads(ctx context.Context) error {
 		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`)
 	prep(&r.member, `SELECT `+memberCols+` FROM members WHERE conversation_id = ? AND user_id = ?`)
 	prep(&r.receipt, `SELECT delivered_seq, read_seq FROM members WHERE conversation_id = ? AND user_id = ?`)
-	prep(&r.historyBefore, `SELECT `+messageCols+messageFrom+`
-		WHERE c.id = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?`)
-	prep(&r.historyAfter, `SELECT `+messageCols+messageFrom+`
-		WHERE c.id = ? AND m.seq > ? ORDER BY m.seq ASC LIMIT ?`)
+	prep(&r.historyBefore, `SELECT `+messageRow+` FROM messages m
+		WHERE m.conv = `+convNum+` AND m.seq < ? ORDER BY m.seq DESC LIMIT ?`)
+	prep(&r.historyAfter, `SELECT `+messageRow+` FROM messages m
+		WHERE m.conv = `+convNum+` AND m.seq > ? ORDER BY m.seq ASC LIMIT ?`)
 	prep(&r.message, `SELECT `+messageCols+messageFrom+` WHERE c.id = ? AND m.seq = ?`)
 	prep(&r.reactions, `SELECT seq, emoji, user_id FROM reactions
 		WHERE conversation_id = ? AND seq BETWEEN ? AND ? ORDER BY seq, created_at, emoji, user_id`)
