@@ -29,6 +29,8 @@ type rawClient struct {
 	id   uint16
 	in   chan packets.Packet
 	err  chan error
+
+	connack packets.Packet
 }
 
 // start starts an in-process server with the MQTT gateway on 127.0.0.1:0.
@@ -56,6 +58,15 @@ type connOpts struct {
 	expiry      uint32 // MQTT 5 session expiry interval
 	wantCode    byte
 	wantPresent *bool
+	will        *will // a last will and testament in the CONNECT
+	anyCode     bool  // accept any CONNACK reason code (the caller reads rawClient.connack)
+}
+
+// will is the Will of a CONNECT.
+type will struct {
+	topic, payload string
+	qos            byte
+	retain         bool
 }
 
 // dial connects and checks the CONNACK's reason code (o.wantCode); the
@@ -77,10 +88,15 @@ func dial(t testing.TB, addr string, o connOpts) *rawClient {
 	if o.expiry > 0 {
 		pk.Properties.SessionExpiryInterval, pk.Properties.SessionExpiryIntervalFlag = o.expiry, true
 	}
+	if w := o.will; w != nil {
+		pk.Connect.WillFlag, pk.Connect.WillTopic, pk.Connect.WillPayload = true, w.topic, []byte(w.payload)
+		pk.Connect.WillQos, pk.Connect.WillRetain = w.qos, w.retain
+	}
 	c.write(pk)
 	go c.readLoop()
 	ack := c.next(packets.Connack)
-	if ack.ReasonCode != o.wantCode {
+	c.connack = ack
+	if ack.ReasonCode != o.wantCode && !o.anyCode {
 		t.Fatalf("CONNACK reason 0x%02x, want 0x%02x (%s)", ack.ReasonCode, o.wantCode, ack.Properties.ReasonString)
 	}
 	if o.wantPresent != nil && ack.SessionPresent != *o.wantPresent {

@@ -3,3 +3,16 @@ package mqtt
 // LoseEvents makes s ignore the next n message events, as if the bus had
 // lost them (the Bus is at-most-once).
 func LoseEvents(s *Server, n int32) { s.hook.lose.Store(n) }
+
+// Retained returns the broker's retained messages: topic → payload.
+func Retained(s *Server) map[string]string {
+	out := map[string]string{}
+	for _, pk := range s.broker.Topics.Retained.GetAll() {
+		out[pk.TopicName] = string(pk.Payload)
+	}
+	return out
+}
+
+// AllowWills switches off the refusal of CONNECTs carrying a will (OnConnect),
+// so that tests reach the second guard (OnWill).
+func AllowWills(s *Server, on bool) { s.hook.allowWills.Store(on) }

@@ -46,7 +46,8 @@ type hook struct {
 	conns    sync.Map // *mochi.Client → parley.Actor, for established connections
 	parked   sync.Map // *mochi.Client → packets.Packet: a delivery parked while the client's packet reusing its id is handled (packetid.go)
 
-	lose atomic.Int32 // tests: message events to ignore, as a lossy bus would
+	lose       atomic.Int32 // tests: message events to ignore, as a lossy bus would
+	allowWills atomic.Bool  // tests: OnConnect lets wills through, so OnWill is reached
 }
 
 // session is one MQTT session (a user and a client id). It outlives its
@@ -98,7 +99,7 @@ var provides = func() (t [256]bool) {
 		mochi.OnConnectAuthenticate, mochi.OnACLCheck, mochi.OnSessionEstablished, mochi.OnDisconnect,
 		mochi.OnPacketRead, mochi.OnSubscribe, mochi.OnSubscribed, mochi.OnUnsubscribed, mochi.OnPublish,
 		mochi.OnPublishDropped, mochi.OnClientExpired, mochi.OnPacketSent, mochi.OnUnsubscribe, mochi.OnPacketProcessed,
-		mochi.OnSessionEstablish,
+		mochi.OnSessionEstablish, mochi.OnConnect, mochi.OnWill,
 	} {
 		t[b] = true
 	}
@@ -121,6 +122,40 @@ func (h *hook) actor(cl *mochi.Client) (parley.Actor, bool) {
 	}
 	return v.(parley.Actor), true
 }
+
+// OnConnect refuses a CONNECT carrying a Will (last will and testament)
+// with CONNACK 0x87 not authorized (MQTT 5, with a reason string) or 0x05
+// (3.1.1), before authentication. The broker would publish a will itself
+// when the connection drops, to its topic's subscribers and retained if
+// asked: a message or presence frame nobody sent, stored or authorized
+// (docs/mqtt.md). Every frame on a Parley topic is the server's.
+func (h *hook) OnConnect(cl *mochi.Client, pk packets.Packet) error {
+	if !pk.Connect.WillFlag || h.allowWills.Load() {
+		return nil
+	}
+	code := packets.Code{Code: packets.ErrNotAuthorized.Code, Reason: "will messages are not supported"}
+	if cl.Properties.ProtocolVersion < 5 {
+		code = packets.Err3NotAuthorized
+	}
+	_ = cl.WritePacket(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connack}, ReasonCode: code.Code,
+		Properties: packets.Properties{ReasonString: code.Reason}})
+	h.log.Debug("mqtt connect with a will refused", "remote", cl.Net.Remote, "will_topic", pk.Connect.WillTopic)
+	return packets.ErrNotAuthorized // mochi closes the connection
+}
+
+// OnWill is a second guard: OnConnect admits no client with a will, so mochi
+// has none to publish. Were it to publish one anyway, it goes to a topic no
+// client may subscribe to (a $ topic, outside the tree), not retained.
+// (mochi ignores an OnWill error and publishes the original will.)
+func (h *hook) OnWill(cl *mochi.Client, _ mochi.Will) (mochi.Will, error) {
+	h.log.Warn("mqtt will dropped", "client", cl.ID)
+	return mochi.Will{TopicName: noWillTopic}, nil
+}
+
+// noWillTopic is where a will that got past OnConnect is published: a $
+// topic matches no wildcard filter (MQTT-4.7.2-1) and parses as nothing,
+// so OnACLCheck refuses to subscribe to it.
+const noWillTopic = "$parley/no-will"
 
 // OnConnectAuthenticate signs the client in: the password is a session
 // token of the user named by the username (id or username), or that user's
@@ -461,10 +496,10 @@ func (h *hook) OnUnsubscribed(cl *mochi.Client, pk packets.Packet) {
 
 // OnPublish performs a send: the message is committed (or found, for a
 // resent client_msg_id) before mochi acknowledges, so a PUBACK (PUBREC for
-// QoS 2) means durably stored. The publish itself is never routed: the
-// message reaches subscribers as the app's event. A refusal is a PUBACK
-// with a reason code (MQTT 5) or, for MQTT 3.1.1 which has none, closing
-// the connection; a refused QoS 0 publish is dropped.
+// QoS 2) means durably stored. The publish itself is never routed nor
+// retained: the message reaches subscribers as the app's event. A refusal
+// is a PUBACK with a reason code (MQTT 5) or, for MQTT 3.1.1 which has
+// none, closing the connection; a refused QoS 0 publish is dropped.
 func (h *hook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, error) {
 	h.unpark(cl) // mochi has looked the packet id up (packetid.go)
 	if cl.Net.Inline {
@@ -497,6 +532,7 @@ func (h *hook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, e
 		return pk, packets.ErrRejectPacket
 	}
 	pk.Ignore = true // QoS 0: nothing to send; QoS 2: mochi runs PUBREC/PUBREL/PUBCOMP
+	pk.FixedHeader.Retain = false
 	pk.Properties.User = append(pk.Properties.User, props.User...)
 	return pk, nil
 }

@@ -11,7 +11,7 @@ import (
 
 // TestOrganisations: an MQTT client of one organisation cannot subscribe
 // to another organisation's public channel or its users' presence, nor
-// post there.
+// post there, nor leave a will there.
 func TestOrganisations(t *testing.T) {
 	e := start(t, nil)
 	for _, slug := range []string{"alpha", "beta"} {
@@ -35,6 +35,9 @@ func TestOrganisations(t *testing.T) {
 			t.Errorf("filter %d: SUBACK 0x%02x, want 0x87", i, c)
 		}
 	}
+	// A will on beta's channel is refused at CONNECT, as every will is.
+	dial(t, addr, connOpts{user: "ann", pass: ann.Token(), clientID: "ann-will", clean: true, wantCode: 0x87,
+		will: &will{topic: msgTopic(ch.ID), payload: `{"type":"message","message":{"body":"from alpha"}}`, retain: true}})
 	if ack := a.publish(sendTopic(ch.ID), 1, "from alpha", "a-1"); ack.ReasonCode != 0x87 {
 		t.Fatalf("post to beta's channel: 0x%02x", ack.ReasonCode)
 	}

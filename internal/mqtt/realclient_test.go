@@ -164,3 +164,52 @@ func TestPaho(t *testing.T) {
 		t.Fatalf("paho-1 stored %d times", n)
 	}
 }
+
+// TestMosquittoWill: Debian's mosquitto_sub with --will-topic is refused at
+// CONNECT (not authorized) in MQTT 3.1.1 and 5, and exits with an error
+// rather than running without its will; mosquitto_pub -r (retain) on a send
+// topic sends the message but retains nothing.
+func TestMosquittoWill(t *testing.T) {
+	pub := need(t, "mosquitto_pub")
+	subCmd := need(t, "mosquitto_sub")
+	e := start(t, nil)
+	ctx := context.Background()
+	alice, _ := e.NewUser(t, "alice")
+	conv := group(t, alice)
+	host, port := hostPort(t, mqttAddr(e))
+	run := func(name string, args ...string) ([]byte, error) {
+		cctx, cancel := context.WithTimeout(ctx, wait)
+		defer cancel()
+		return exec.CommandContext(cctx, name, append([]string{"-h", host, "-p", port}, args...)...).CombinedOutput()
+	}
+	for _, v := range []string{"mqttv311", "mqttv5"} {
+		out, err := run(subCmd, "-V", v, "-u", "alice", "-P", alice.Token(), "-t", msgTopic(conv), "-C", "1", "-W", "5",
+			"--will-topic", msgTopic(conv), "--will-payload", `{"type":"message","message":{"body":"forged"}}`, "--will-retain")
+		t.Logf("%s: %v %s", v, err, out)
+		if err == nil || !strings.Contains(strings.ToLower(string(out)), "not author") {
+			t.Fatalf("%s: mosquitto_sub --will-topic: %v %s", v, err, out)
+		}
+	}
+	if out, err := run(pub, "-u", "alice", "-P", alice.Token(), "-t", sendTopic(conv), "-q", "1", "-r", "-m", "retained?"); err != nil {
+		t.Fatalf("mosquitto_pub -r: %v %s", err, out)
+	}
+	// A retained message would be printed at once; -W ends the wait.
+	out, _ := run(subCmd, "-u", "alice", "-P", alice.Token(), "-t", msgTopic(conv), "-C", "1", "-W", "2")
+	if strings.Contains(string(out), "retained?") {
+		t.Fatalf("a later mosquitto_sub got %s", out)
+	}
+	hist, err := alice.History(ctx, conv, client.HistoryQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range hist {
+		if m.Body == "retained?" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("the retained send is stored %d times, want once", n)
+	}
+	checkRetained(t, e.Server.MQTT)
+}
