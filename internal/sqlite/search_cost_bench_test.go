@@ -23,14 +23,21 @@ import (
 // message), which is far less sensitive than wall time to other processes
 // on a shared machine.
 func BenchmarkAppendIndexCost(b *testing.B) {
-	for _, index := range []string{"async", "none"} {
+	for _, index := range []string{"async", "async-automerge8", "async-automerge16", "none"} {
 		b.Run("index="+index, func(b *testing.B) {
+			defer func(v int) { indexAutomerge = v }(indexAutomerge)
+			switch index {
+			case "async-automerge8":
+				indexAutomerge = 8
+			case "async-automerge16":
+				indexAutomerge = 16
+			}
 			s, err := Open(context.Background(), b.TempDir())
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { _ = s.Close() })
-			if index != "async" {
+			if index == "none" {
 				s.stopIndexer()
 			}
 			ctx := context.Background()
@@ -82,7 +89,7 @@ func BenchmarkAppendIndexCost(b *testing.B) {
 			}
 			wg.Wait()
 			elapsed := time.Since(start)
-			if index == "async" {
+			if index != "none" {
 				if err := s.IndexPending(ctx); err != nil {
 					b.Fatal(err)
 				}

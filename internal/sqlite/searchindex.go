@@ -66,6 +66,12 @@ var (
 	indexChunk    = int64(1000)
 )
 
+// indexAutomerge is FTS5's automerge setting for the index (stored in the
+// index; FTS5's default is 4): how many segments of one level wait before
+// they are merged into one of the next. Higher merges less often (less
+// CPU per indexed message) and leaves more segments for a query to read.
+var indexAutomerge = 4
+
 // truncateAfter is how old an applied_seq must be before the queue rows up
 // to it are removed: a search that read the index state earlier still
 // treats them as pending (it scans their rows), so they must outlive any
@@ -156,6 +162,9 @@ func (s *Store) openIndex(ctx context.Context, pragmas string) error {
 		return translate(err)
 	}
 	if _, err := db.ExecContext(ctx, indexSchema); err != nil {
+		return parley.Unavailable(fmt.Errorf("search index %s: %w", s.indexPath(), err))
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO ix.messages_fts (messages_fts, rank) VALUES ('automerge', ?)`, indexAutomerge); err != nil {
 		return parley.Unavailable(fmt.Errorf("search index %s: %w", s.indexPath(), err))
 	}
 	var have string
@@ -254,24 +263,59 @@ func (s *Store) IndexPending(ctx context.Context) error {
 	}
 }
 
-// indexRound does one transaction of index work and reports whether more
-// is waiting. In one snapshot of the messages database, in this order:
+// indexRound does one round of index work and reports whether more is
+// waiting. It reads, in one read-only snapshot of both files, what the
+// round needs (the messages' bodies included) and ends that snapshot before
+// it writes the index, so that it never keeps the messages database's WAL
+// from being checkpointed and restarted while FTS5 works. In that
+// snapshot, in this order:
 //
 //  1. indexed_rid falls to max(rid) if the newest rows were deleted, so
 //     that a rid the next message reuses is indexed as new;
-//  2. up to indexChunk queued changes are applied: each rid's entry is
+//  2. up to indexChunk queued changes are read: each rid's entry is to be
 //     removed and, if the rid is at most indexed_rid, re-derived from the
 //     row's current state (a live user message with a body, or nothing);
 //  3. only if the queue is drained, up to indexChunk new rows after
-//     indexed_rid are added.
+//     indexed_rid are read to be added.
+//
+// Then one write transaction on the index applies it and moves indexed_rid
+// and applied_seq. Rounds are serialised (index.mu), and the indexer is the
+// index's only writer, so the state read in the snapshot is still the
+// index's when it is written.
 func (s *Store) indexRound(ctx context.Context) (bool, error) {
 	s.index.mu.Lock()
 	defer s.index.mu.Unlock()
-	more := false
-	var appliedSeq int64
-	err := s.ixTx(ctx, func(tx *sql.Tx) error {
-		more = false
-		var indexed, applied, last int64
+	type doc struct {
+		rid  int64
+		body string
+	}
+	var (
+		indexed, applied, last int64
+		remove                 []int64
+		docs                   []doc
+		more                   bool
+	)
+	readDocs := func(tx *sql.Tx, query string, args ...any) error {
+		rows, err := tx.QueryContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var d doc
+			if err := rows.Scan(&d.rid, &d.body); err != nil {
+				return err
+			}
+			docs = append(docs, d)
+		}
+		return rows.Err()
+	}
+	err := func() error {
+		tx, err := s.ixw.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback() //nolint:errcheck // read-only
 		if err := tx.QueryRowContext(ctx, `SELECT indexed_rid, applied_seq FROM ix.search_index_state`).Scan(&indexed, &applied); err != nil {
 			return err
 		}
@@ -284,7 +328,6 @@ func (s *Store) indexRound(ctx context.Context) (bool, error) {
 			return err
 		}
 		seen := map[int64]bool{}
-		var rids []int64
 		n := int64(0)
 		for rows.Next() {
 			var rid int64
@@ -295,21 +338,18 @@ func (s *Store) indexRound(ctx context.Context) (bool, error) {
 			n++
 			if !seen[rid] {
 				seen[rid] = true
-				rids = append(rids, rid)
+				remove = append(remove, rid)
 			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		for _, rid := range rids {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM ix.messages_fts WHERE rowid = ?`, rid); err != nil {
-				return err
-			}
+		for _, rid := range remove {
 			if rid > indexed {
 				continue // added with the new rows
 			}
-			if _, err := tx.ExecContext(ctx, `REPLACE INTO ix.messages_fts (rowid, body) SELECT rid, body FROM messages
+			if err := readDocs(tx, `SELECT rid, body FROM messages
 				WHERE rid = ? AND kind = 'user' AND body <> '' AND deleted = 0`, rid); err != nil {
 				return err
 			}
@@ -317,20 +357,49 @@ func (s *Store) indexRound(ctx context.Context) (bool, error) {
 		if n == indexChunk {
 			more = true
 		} else if to := min(last, indexed+indexChunk); to > indexed {
-			if _, err := tx.ExecContext(ctx, `REPLACE INTO ix.messages_fts (rowid, body) SELECT rid, body FROM messages
+			if err := readDocs(tx, `SELECT rid, body FROM messages
 				WHERE rid > ? AND rid <= ? AND kind = 'user' AND body <> '' AND deleted = 0`, indexed, to); err != nil {
 				return err
 			}
 			indexed, more = to, to < last
 		}
-		appliedSeq = applied
-		_, err = tx.ExecContext(ctx, `UPDATE ix.search_index_state SET indexed_rid = ?, applied_seq = ?`, indexed, applied)
+		return nil
+	}()
+	if err != nil {
+		return false, translate(err)
+	}
+	err = s.ixTx(ctx, func(tx *sql.Tx) error {
+		if len(remove) > 0 {
+			del, err := tx.PrepareContext(ctx, `DELETE FROM ix.messages_fts WHERE rowid = ?`)
+			if err != nil {
+				return err
+			}
+			defer del.Close()
+			for _, rid := range remove {
+				if _, err := del.ExecContext(ctx, rid); err != nil {
+					return err
+				}
+			}
+		}
+		if len(docs) > 0 {
+			ins, err := tx.PrepareContext(ctx, `REPLACE INTO ix.messages_fts (rowid, body) VALUES (?, ?)`)
+			if err != nil {
+				return err
+			}
+			defer ins.Close()
+			for _, d := range docs {
+				if _, err := ins.ExecContext(ctx, d.rid, d.body); err != nil {
+					return err
+				}
+			}
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE ix.search_index_state SET indexed_rid = ?, applied_seq = ?`, indexed, applied)
 		return err
 	})
 	if err == nil {
 		ix := s.index
-		if k := len(ix.applied); k == 0 || ix.applied[k-1].seq != appliedSeq {
-			ix.applied = append(ix.applied, appliedMark{appliedSeq, time.Now()})
+		if k := len(ix.applied); k == 0 || ix.applied[k-1].seq != applied {
+			ix.applied = append(ix.applied, appliedMark{applied, time.Now()})
 		}
 	}
 	return more, err
