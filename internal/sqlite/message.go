@@ -236,9 +236,14 @@ func (s *Store) MessageByClientID(ctx context.Context, senderID, clientMsgID str
 func (s *Store) History(ctx context.Context, conversationID string, q parley.HistoryQuery) ([]parley.Message, error) {
 	var rows *sql.Rows
 	var err error
-	if q.Before > 0 {
+	switch {
+	case q.Member != "" && q.Before > 0:
+		rows, err = s.rd.memberBefore.QueryContext(ctx, conversationID, q.Before, conversationID, q.Member, q.Limit)
+	case q.Member != "":
+		rows, err = s.rd.memberAfter.QueryContext(ctx, conversationID, q.After, conversationID, q.Member, q.Limit)
+	case q.Before > 0:
 		rows, err = s.rd.historyBefore.QueryContext(ctx, conversationID, q.Before, q.Limit)
-	} else {
+	default:
 		rows, err = s.rd.historyAfter.QueryContext(ctx, conversationID, q.After, q.Limit)
 	}
 	if err != nil {

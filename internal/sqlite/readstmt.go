@@ -18,6 +18,8 @@ type readStmts struct {
 	receipt            *sql.Stmt // conversation_id, user_id
 	historyBefore      *sql.Stmt // conversation id, before, limit
 	historyAfter       *sql.Stmt // conversation id, after, limit
+	memberBefore       *sql.Stmt // conversation id, before, conversation id, user_id, limit
+	memberAfter        *sql.Stmt // conversation id, after, conversation id, user_id, limit
 	message            *sql.Stmt // conversation id, seq
 	reactions          *sql.Stmt // conversation_id, lo, hi
 	conversation       *sql.Stmt // id
@@ -33,6 +35,9 @@ type readStmts struct {
 	notifyTargets      *sql.Stmt // conversation id
 	notifyCursor       *sql.Stmt // conversation id
 }
+
+// isMember is the condition of parley.HistoryQuery.Member: conversation id, user_id.
+const isMember = `EXISTS (SELECT 1 FROM members WHERE conversation_id = ? AND user_id = ?)`
 
 const (
 	entriesPage  = ` ORDER BY h.last_at DESC, c.id DESC LIMIT ?`
@@ -62,6 +67,12 @@ func (s *Store) prepareReads(ctx context.Context) error {
 		WHERE c.id = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?`)
 	prep(&r.historyAfter, `SELECT `+messageCols+messageFrom+`
 		WHERE c.id = ? AND m.seq > ? ORDER BY m.seq ASC LIMIT ?`)
+	// The membership condition does not refer to the outer row: SQLite
+	// evaluates it once per statement, in the page's read transaction.
+	prep(&r.memberBefore, `SELECT `+messageCols+messageFrom+`
+		WHERE c.id = ? AND m.seq < ? AND `+isMember+` ORDER BY m.seq DESC LIMIT ?`)
+	prep(&r.memberAfter, `SELECT `+messageCols+messageFrom+`
+		WHERE c.id = ? AND m.seq > ? AND `+isMember+` ORDER BY m.seq ASC LIMIT ?`)
 	prep(&r.message, `SELECT `+messageCols+messageFrom+` WHERE c.id = ? AND m.seq = ?`)
 	prep(&r.reactions, `SELECT seq, emoji, user_id FROM reactions
 		WHERE conversation_id = ? AND seq BETWEEN ? AND ? ORDER BY seq, created_at, emoji, user_id`)
@@ -108,7 +119,8 @@ func (s *Store) prepareReads(ctx context.Context) error {
 func (s *Store) closeReads() error {
 	r := &s.rd
 	var errs []error
-	for _, st := range []*sql.Stmt{r.session, r.sessionUser, r.member, r.receipt, r.historyBefore, r.historyAfter, r.message,
+	for _, st := range []*sql.Stmt{r.session, r.sessionUser, r.member, r.receipt, r.historyBefore, r.historyAfter,
+		r.memberBefore, r.memberAfter, r.message,
 		r.reactions, r.conversation, r.conversationIDs, r.conversationStates, r.receipts, r.memberIDs,
 		r.entriesFirst, r.entriesAfter, r.entry, r.postingState, r.blockedPair, r.notifyTargets, r.notifyCursor} {
 		if st != nil {
