@@ -74,6 +74,14 @@ type Backend interface {
 	Disconnected(ctx context.Context, actor parley.Actor)
 }
 
+// AuthsAtOnce is how many authentications do their server-side work (the
+// session, conversation and state reads) at once per node.
+const AuthsAtOnce = 32
+
+// HistoriesAtOnce is how many socket history reads run at once per node
+// (the app bounds them too: internal/app.HistoryReads).
+const HistoriesAtOnce = 4
+
 // Close reasons that are not error codes. closeCode maps them (and every
 // parley.Code) to a WebSocket close code.
 const (
@@ -165,11 +173,20 @@ type Gateway struct {
 	metrics *metrics.Metrics
 	cfg     Config
 
-	hub     hub
-	poll    *poller // nil: every connection keeps a blocked reader
-	writers []*writer
-	nextID  atomic.Uint64
-	conns   atomic.Int64
+	hub    hub
+	poll   *poller // nil: every connection keeps a blocked reader
+	stacks *stacks // goroutines for deep work (stacks.go)
+	// auths bounds the authentications doing their server-side work
+	// (after the auth frame arrived) at once. They wait for the store's few
+	// read connections anyway; bounded, a reconnect storm's sign-ins run on
+	// a few stacks workers whose stacks have grown, instead of a thousand
+	// new goroutines each growing its stack by copying.
+	auths chan struct{}
+	// histories bounds the socket history reads at once (Conn.history).
+	histories chan struct{}
+	writers   []*writer
+	nextID    atomic.Uint64
+	conns     atomic.Int64
 
 	// revoked remembers recently revoked session ids for a while, to close
 	// the race between a token being checked at auth and the connection
@@ -193,7 +210,8 @@ func New(be Backend, log *slog.Logger, m *metrics.Metrics, cfg Config) *Gateway 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	g := &Gateway{be: be, log: log, metrics: m, cfg: cfg, revoked: map[string]time.Time{}}
+	g := &Gateway{be: be, log: log, metrics: m, cfg: cfg, revoked: map[string]time.Time{}, stacks: newStacks(),
+		auths: make(chan struct{}, AuthsAtOnce), histories: make(chan struct{}, HistoriesAtOnce)}
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	g.hub.init()
 	if !cfg.NoPoller {
@@ -425,6 +443,7 @@ func (g *Gateway) Close() error {
 	if g.poll != nil {
 		g.poll.close()
 	}
+	g.stacks.stop()
 	for _, w := range g.writers {
 		w.stop()
 	}

@@ -75,8 +75,16 @@ func (c *Conn) serve() {
 		return
 	}
 	// Everything beyond reading runs on c.run's goroutine, so that the
-	// reader's stack stays as small as the blocked read needs.
+	// reader's stack stays as small as the blocked read needs; at most
+	// cap(g.auths) at once (see Gateway.auths).
 	authed := false
+	select {
+	case g.auths <- struct{}{}:
+	case <-g.ctx.Done(): // closing: Close has sent the close frame
+		c.drain()
+		c.finish()
+		return
+	}
 	c.run(func() {
 		f, derr := DecodeClientFrame(msg)
 		if derr == nil && f.Type != OpAuth {
@@ -88,12 +96,20 @@ func (c *Conn) serve() {
 		}
 		authed = c.authenticate(f)
 	})
+	<-g.auths
 	if !authed {
 		c.drain()
 		c.finish()
 		return
 	}
 	c.authed = true
+	if g.poll != nil && c.raw != nil {
+		// A polled reader parks when drained: read on a worker whose stack
+		// has already grown (stacks.go); this goroutine, which only waited
+		// for the auth frame, ends.
+		g.stacks.do(c.startReading)
+		return
+	}
 	c.startReading()
 }
 
@@ -201,7 +217,7 @@ func (c *Conn) park() bool {
 func (c *Conn) resume() {
 	if c.parked.CompareAndSwap(true, false) {
 		c.drained = false // woken for input: read before parking again
-		go c.readLoop()
+		c.g.stacks.do(c.readLoop)
 	}
 }
 
@@ -274,11 +290,12 @@ func (c *Conn) drain() {
 	}
 }
 
-// run calls fn on a fresh goroutine and waits for it, so that fn's deep
-// stack (JSON, the store) is not kept by the idle reader afterwards.
+// run calls fn on another goroutine (a worker of the gateway's stacks) and
+// waits for it, so that fn's deep stack (JSON, the store) is not kept by
+// the idle reader afterwards.
 func (c *Conn) run(fn func()) {
 	done := make(chan struct{})
-	go func() {
+	c.g.stacks.do(func() {
 		defer close(done)
 		defer func() {
 			if v := recover(); v != nil {
@@ -287,7 +304,7 @@ func (c *Conn) run(fn func()) {
 			}
 		}()
 		fn()
-	}()
+	})
 	<-done
 }
 
