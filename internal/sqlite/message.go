@@ -236,23 +236,26 @@ func (s *Store) MessageByClientID(ctx context.Context, senderID, clientMsgID str
 func (s *Store) History(ctx context.Context, conversationID string, q parley.HistoryQuery) ([]parley.Message, error) {
 	var rows *sql.Rows
 	var err error
+	id := conversationID
 	switch {
 	case q.Member != "" && q.Before > 0:
-		rows, err = s.rd.memberBefore.QueryContext(ctx, conversationID, q.Before, conversationID, q.Member, q.Limit)
+		rows, err = s.rd.memberBefore.QueryContext(ctx, id, q.Before, id, q.Before, id, q.Member, q.Limit)
 	case q.Member != "":
-		rows, err = s.rd.memberAfter.QueryContext(ctx, conversationID, q.After, conversationID, q.Member, q.Limit)
+		rows, err = s.rd.memberAfter.QueryContext(ctx, id, q.After, id, q.After, id, q.Member, q.Limit)
 	case q.Before > 0:
-		rows, err = s.rd.historyBefore.QueryContext(ctx, conversationID, q.Before, q.Limit)
+		rows, err = s.rd.historyBefore.QueryContext(ctx, id, q.Before, id, q.Before, q.Limit)
 	default:
-		rows, err = s.rd.historyAfter.QueryContext(ctx, conversationID, q.After, q.Limit)
+		rows, err = s.rd.historyAfter.QueryContext(ctx, id, q.After, id, q.After, q.Limit)
 	}
 	if err != nil {
 		return nil, translate(err)
 	}
 	defer rows.Close()
 	ms := []parley.Message{}
+	var reacted bool
+	row := pageRow{rows: rows, reacted: &reacted}
 	for rows.Next() {
-		m, err := scanMessage(rows)
+		m, err := scanMessage(&row)
 		if err != nil {
 			return nil, translate(err)
 		}
@@ -261,10 +264,25 @@ func (s *Store) History(ctx context.Context, conversationID string, q parley.His
 	if err := rows.Err(); err != nil {
 		return nil, translate(err)
 	}
+	if !reacted {
+		return ms, nil // no reaction on this side of the cursor when the page was read
+	}
 	if err := s.loadReactions(ctx, ms); err != nil {
 		return nil, err
 	}
 	return ms, nil
+}
+
+// pageRow scans a history page's row: the message columns, then reacted.
+type pageRow struct {
+	rows    *sql.Rows
+	reacted *bool
+	dest    []any
+}
+
+func (r *pageRow) Scan(dest ...any) error {
+	r.dest = append(append(r.dest[:0], dest...), r.reacted)
+	return r.rows.Scan(r.dest...)
 }
 
 // loadReactions fills in the reactions of ms, which all belong to one conversation.

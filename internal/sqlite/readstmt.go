@@ -16,10 +16,10 @@ type readStmts struct {
 	sessionUser        *sql.Stmt // token_hash
 	member             *sql.Stmt // conversation_id, user_id
 	receipt            *sql.Stmt // conversation_id, user_id
-	historyBefore      *sql.Stmt // conversation id, before, limit
-	historyAfter       *sql.Stmt // conversation id, after, limit
-	memberBefore       *sql.Stmt // conversation id, before, conversation id, user_id, limit
-	memberAfter        *sql.Stmt // conversation id, after, conversation id, user_id, limit
+	historyBefore      *sql.Stmt // conversation id, before (reacted); conversation id, before, limit
+	historyAfter       *sql.Stmt // conversation id, after (reacted); conversation id, after, limit
+	memberBefore       *sql.Stmt // as historyBefore, then conversation id, user_id (isMember) before limit
+	memberAfter        *sql.Stmt // as historyAfter, then conversation id, user_id (isMember) before limit
 	message            *sql.Stmt // conversation id, seq
 	reactions          *sql.Stmt // conversation_id, lo, hi
 	conversation       *sql.Stmt // id
@@ -38,6 +38,13 @@ type readStmts struct {
 
 // isMember is the condition of parley.HistoryQuery.Member: conversation id, user_id.
 const isMember = `EXISTS (SELECT 1 FROM members WHERE conversation_id = ? AND user_id = ?)`
+
+// reactedBefore and reactedAfter are the history pages' last column:
+// conversation id, cursor.
+const (
+	reactedBefore = `EXISTS (SELECT 1 FROM reactions WHERE conversation_id = ? AND seq < ?)`
+	reactedAfter  = `EXISTS (SELECT 1 FROM reactions WHERE conversation_id = ? AND seq > ?)`
+)
 
 const (
 	entriesPage  = ` ORDER BY h.last_at DESC, c.id DESC LIMIT ?`
@@ -63,15 +70,18 @@ func (s *Store) prepareReads(ctx context.Context) error {
 		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`)
 	prep(&r.member, `SELECT `+memberCols+` FROM members WHERE conversation_id = ? AND user_id = ?`)
 	prep(&r.receipt, `SELECT delivered_seq, read_seq FROM members WHERE conversation_id = ? AND user_id = ?`)
-	prep(&r.historyBefore, `SELECT `+messageCols+messageFrom+`
+	// The page statements end with a constant column, reacted: whether
+	// any reaction exists on the page's side of the cursor (one index seek,
+	// in the page's read); History reads the reactions only if so. The
+	// membership condition does not refer to the outer row either: SQLite
+	// evaluates both once per statement.
+	prep(&r.historyBefore, `SELECT `+messageCols+`, `+reactedBefore+messageFrom+`
 		WHERE c.id = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?`)
-	prep(&r.historyAfter, `SELECT `+messageCols+messageFrom+`
+	prep(&r.historyAfter, `SELECT `+messageCols+`, `+reactedAfter+messageFrom+`
 		WHERE c.id = ? AND m.seq > ? ORDER BY m.seq ASC LIMIT ?`)
-	// The membership condition does not refer to the outer row: SQLite
-	// evaluates it once per statement, in the page's read transaction.
-	prep(&r.memberBefore, `SELECT `+messageCols+messageFrom+`
+	prep(&r.memberBefore, `SELECT `+messageCols+`, `+reactedBefore+messageFrom+`
 		WHERE c.id = ? AND m.seq < ? AND `+isMember+` ORDER BY m.seq DESC LIMIT ?`)
-	prep(&r.memberAfter, `SELECT `+messageCols+messageFrom+`
+	prep(&r.memberAfter, `SELECT `+messageCols+`, `+reactedAfter+messageFrom+`
 		WHERE c.id = ? AND m.seq > ? AND `+isMember+` ORDER BY m.seq ASC LIMIT ?`)
 	prep(&r.message, `SELECT `+messageCols+messageFrom+` WHERE c.id = ? AND m.seq = ?`)
 	prep(&r.reactions, `SELECT seq, emoji, user_id FROM reactions

@@ -346,6 +346,25 @@ func messageHistoryMember(t *testing.T, open Opener) {
 	if ms := page(u[2], parley.HistoryQuery{After: 0}); len(ms) != 0 {
 		t.Fatalf("non-member, after 0: %v", ms)
 	}
+	// Reactions come with the page, on either side of the cursor, with or
+	// without Member; a page beside the reacted message has none.
+	if _, err := s.React(ctx, c.ID, 2, u[1], "👍", true, 20, baseTime, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, who := range []string{u[1], ""} {
+		if ms := page(who, parley.HistoryQuery{After: 1}); len(ms) != 4 || len(ms[0].Reactions) != 1 || len(ms[1].Reactions) != 0 {
+			t.Fatalf("%q, after 1: %+v", who, ms)
+		}
+		if ms := page(who, parley.HistoryQuery{Before: 4}); len(ms) != 3 || len(ms[1].Reactions) != 1 || ms[1].Seq != 2 {
+			t.Fatalf("%q, before 4: %+v", who, ms)
+		}
+		if ms := page(who, parley.HistoryQuery{After: 2}); len(ms) != 3 || len(ms[0].Reactions)+len(ms[2].Reactions) != 0 {
+			t.Fatalf("%q, after 2: %+v", who, ms)
+		}
+		if ms := page(who, parley.HistoryQuery{Before: 2}); len(ms) != 1 || len(ms[0].Reactions) != 0 {
+			t.Fatalf("%q, before 2: %+v", who, ms)
+		}
+	}
 	if ms := page(u[2], parley.HistoryQuery{Before: 100}); len(ms) != 0 {
 		t.Fatalf("non-member, before 100: %v", ms)
 	}
