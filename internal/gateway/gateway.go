@@ -4,8 +4,10 @@
 //
 // Shape (see docs/protocol.md for the wire protocol):
 //   - one reader goroutine per connection, blocked in Read while idle with a
-//     small stack; each client frame is handled on a short-lived goroutine the
-//     reader waits for, so deep calls (the store) never grow the idle stack;
+//     small stack, or none while parked in the poller (Linux); deep work (the
+//     auth, a polled reader's frames, history reads) runs on reused worker
+//     goroutines whose stacks have already grown (stacks.go), so deep calls
+//     (the store) never grow an idle stack and rarely copy a fresh one;
 //     sends are pipelined (pipeline.go): the reader goes on once a send's
 //     place in the commit order is fixed, and answers keep frame order;
 //   - a hub sharded by key hash: conversation → local connections and
@@ -73,10 +75,6 @@ type Backend interface {
 	Connected(ctx context.Context, actor parley.Actor)
 	Disconnected(ctx context.Context, actor parley.Actor)
 }
-
-// AuthsAtOnce is how many authentications do their server-side work (the
-// session, conversation and state reads) at once per node.
-const AuthsAtOnce = 32
 
 // HistoriesAtOnce is how many socket history reads run at once per node
 // (the app bounds them too: internal/app.HistoryReads).
@@ -176,12 +174,6 @@ type Gateway struct {
 	hub    hub
 	poll   *poller // nil: every connection keeps a blocked reader
 	stacks *stacks // goroutines for deep work (stacks.go)
-	// auths bounds the authentications doing their server-side work
-	// (after the auth frame arrived) at once. They wait for the store's few
-	// read connections anyway; bounded, a reconnect storm's sign-ins run on
-	// a few stacks workers whose stacks have grown, instead of a thousand
-	// new goroutines each growing its stack by copying.
-	auths chan struct{}
 	// histories bounds the socket history reads at once (Conn.history).
 	histories chan struct{}
 	writers   []*writer
@@ -211,7 +203,7 @@ func New(be Backend, log *slog.Logger, m *metrics.Metrics, cfg Config) *Gateway 
 		log = slog.New(slog.DiscardHandler)
 	}
 	g := &Gateway{be: be, log: log, metrics: m, cfg: cfg, revoked: map[string]time.Time{}, stacks: newStacks(),
-		auths: make(chan struct{}, AuthsAtOnce), histories: make(chan struct{}, HistoriesAtOnce)}
+		histories: make(chan struct{}, HistoriesAtOnce)}
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	g.hub.init()
 	if !cfg.NoPoller {

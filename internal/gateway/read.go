@@ -75,16 +75,8 @@ func (c *Conn) serve() {
 		return
 	}
 	// Everything beyond reading runs on c.run's goroutine, so that the
-	// reader's stack stays as small as the blocked read needs; at most
-	// cap(g.auths) at once (see Gateway.auths).
+	// reader's stack stays as small as the blocked read needs.
 	authed := false
-	select {
-	case g.auths <- struct{}{}:
-	case <-g.ctx.Done(): // closing: Close has sent the close frame
-		c.drain()
-		c.finish()
-		return
-	}
 	c.run(func() {
 		f, derr := DecodeClientFrame(msg)
 		if derr == nil && f.Type != OpAuth {
@@ -96,7 +88,6 @@ func (c *Conn) serve() {
 		}
 		authed = c.authenticate(f)
 	})
-	<-g.auths
 	if !authed {
 		c.drain()
 		c.finish()
