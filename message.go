@@ -103,10 +103,17 @@ const (
 // HistoryQuery selects a page of history. With Before > 0: the messages with
 // seq < Before, newest first. With After >= 0 and Before == 0: the messages
 // with seq > After, oldest first. Limit bounds the page (the caller clamps it).
+//
+// Member, when not empty, makes the page conditional on that user being a
+// member of the conversation in the same read: if they are not (never were,
+// or were removed by a commit the read sees), the page is empty. It lets a
+// member's read skip a separate membership read while staying exact: no
+// page is returned once the removal has committed.
 type HistoryQuery struct {
 	Before int64
 	After  int64
 	Limit  int
+	Member string
 }
 
 // MessageStore persists messages. See internal/storetest for the contract.

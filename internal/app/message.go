@@ -269,11 +269,12 @@ func (a *App) History(ctx context.Context, actor parley.Actor, convID string, in
 	if _, _, err := a.member(ctx, actor, convID); err != nil {
 		return nil, err
 	}
-	return a.historyPage(ctx, convID, in)
+	return a.historyPage(ctx, convID, "", in)
 }
 
-// historyPage is History after the membership check.
-func (a *App) historyPage(ctx context.Context, convID string, in HistoryInput) ([]parley.Message, error) {
+// historyPage is History after the membership check, or (member not empty)
+// with it: the page is empty unless member is a member (parley.HistoryQuery.Member).
+func (a *App) historyPage(ctx context.Context, convID, member string, in HistoryInput) ([]parley.Message, error) {
 	limit, err := pageLimit(in.Limit)
 	if err != nil {
 		return nil, err
@@ -290,7 +291,7 @@ func (a *App) historyPage(ctx context.Context, convID string, in HistoryInput) (
 	case in.Latest:
 		in.Before = math.MaxInt64
 	}
-	return a.store.History(ctx, convID, parley.HistoryQuery{Before: in.Before, After: in.After, Limit: limit})
+	return a.store.History(ctx, convID, parley.HistoryQuery{Before: in.Before, After: in.After, Limit: limit, Member: member})
 }
 
 // Message returns one message to a member. Errors: as History, and

@@ -67,9 +67,12 @@ func (r *Realtime) Send(ctx context.Context, actor parley.Actor, conversationID,
 // History is App.History: a page of the history after or before a seq,
 // for resync over the socket.
 //
-// A member (every resyncing client) is checked with one read of their
-// membership instead of App.History's conversation and membership reads;
-// anything else takes App.History's full check and gets its errors.
+// A member's page (every resyncing client's) is read with the membership
+// check inside the page's own read (parley.HistoryQuery.Member) instead of
+// App.History's separate conversation and membership reads: exact, since
+// the store returns nothing once a removal has committed. An empty answer
+// (a non-member, a removed member, or nothing to return) and any error take
+// App.History's full check, so refusals and their errors are App.History's.
 func (r *Realtime) History(ctx context.Context, actor parley.Actor, conversationID string, after, before int64, limit int) ([]parley.Message, error) {
 	select {
 	case r.history <- struct{}{}:
@@ -79,8 +82,8 @@ func (r *Realtime) History(ctx context.Context, actor parley.Actor, conversation
 	}
 	in := HistoryInput{After: after, Before: before, Limit: limit}
 	if !actor.Anonymous() && parley.ValidID(conversationID) {
-		if _, err := r.App.store.Member(ctx, conversationID, actor.UserID); err == nil {
-			return r.App.historyPage(ctx, conversationID, in)
+		if ms, err := r.App.historyPage(ctx, conversationID, actor.UserID, in); err == nil && len(ms) > 0 {
+			return ms, nil
 		}
 	}
 	return r.App.History(ctx, actor, conversationID, in)

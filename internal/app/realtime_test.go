@@ -2,13 +2,18 @@ package app_test
 
 import (
 	"context"
+	"math"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/parley-chat/parley"
 	"github.com/parley-chat/parley/internal/app"
+	"github.com/parley-chat/parley/internal/bus/memory"
+	"github.com/parley-chat/parley/internal/sqlite"
 )
 
-// Realtime.History checks a member with one membership read; everyone else
+// Realtime.History checks a member inside the page's read; everyone else
 // must get exactly App.History's answers.
 func TestRealtimeHistoryMatchesAppHistory(t *testing.T) {
 	e := newMsgEnv(t, app.Limits{MessagesPerUserSecond: 1e6})
@@ -64,6 +69,88 @@ func TestRealtimeHistoryMatchesAppHistory(t *testing.T) {
 		for i := range got {
 			if got[i].Seq != want[i].Seq {
 				t.Errorf("%s: message %d seq %d, App.History %d", c.name, i, got[i].Seq, want[i].Seq)
+			}
+		}
+	}
+}
+
+// historyCountingStore counts the reads Realtime.History may make.
+type historyCountingStore struct {
+	parley.Store
+	member, history atomic.Int64
+}
+
+func (s *historyCountingStore) Member(ctx context.Context, convID, userID string) (parley.Member, error) {
+	s.member.Add(1)
+	return s.Store.Member(ctx, convID, userID)
+}
+
+func (s *historyCountingStore) History(ctx context.Context, convID string, q parley.HistoryQuery) ([]parley.Message, error) {
+	s.history.Add(1)
+	return s.Store.History(ctx, convID, q)
+}
+
+// TestRealtimeHistoryRemovedMember: a member's socket history page costs
+// one store read (no membership read before it), and from the moment the
+// removal returns the removed member reads nothing — whatever their
+// connections still believe (the member_left event is delivered
+// asynchronously; this check does not depend on it).
+func TestRealtimeHistoryRemovedMember(t *testing.T) {
+	ctx := context.Background()
+	raw, err := sqlite.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &historyCountingStore{Store: raw}
+	bus := memory.New()
+	t.Cleanup(func() { _ = bus.Close(); _ = raw.Close() })
+	clock := &acctClock{t: time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)}
+	e := &msgEnv{store: store, clock: clock, app: app.New(app.Options{Store: store, Bus: bus, Now: clock.Now,
+		Passwords: app.PasswordOptions{Params: app.FastPasswordParams()}})}
+	rt := app.NewRealtime(e.app, nil)
+	owner, m := e.user(t, "owner"), e.user(t, "member")
+	group, _, err := e.app.CreateConversation(ctx, owner, app.CreateConversationInput{Kind: parley.KindGroup, Title: "g",
+		MemberIDs: []string{m.UserID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	channel, _, err := e.app.CreateConversation(ctx, owner, app.CreateConversationInput{Kind: parley.KindChannel, Title: "c",
+		Public: true, MemberIDs: []string{m.UserID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{group.ID, channel.ID} {
+		for i := range 3 {
+			if _, _, err := e.app.SendMessage(ctx, owner, app.SendMessageInput{ConversationID: c,
+				ClientMsgID: c + string(rune('a'+i)), Body: "hi"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	store.member.Store(0)
+	store.history.Store(0)
+	for _, c := range []string{group.ID, channel.ID} {
+		if ms, err := rt.History(ctx, m, c, 1, 0, 10); err != nil || len(ms) != 3 {
+			t.Fatalf("member's page: %d messages, %v", len(ms), err)
+		}
+		if ms, err := rt.History(ctx, m, c, 0, math.MaxInt64, 2); err != nil || len(ms) != 2 {
+			t.Fatalf("member's newest page: %d messages, %v", len(ms), err)
+		}
+	}
+	if n, h := store.member.Load(), store.history.Load(); n != 0 || h != 4 {
+		t.Errorf("4 member pages: %d membership reads, %d history reads; want 0 and 4", n, h)
+	}
+	for _, c := range []struct {
+		conv string
+		code parley.Code
+	}{{group.ID, parley.CodeNotFound}, {channel.ID, parley.CodeForbidden}} {
+		if err := e.app.RemoveMember(ctx, owner, c.conv, m.UserID); err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range [][2]int64{{0, 0}, {1, 0}, {0, math.MaxInt64}} {
+			ms, err := rt.History(ctx, m, c.conv, q[0], q[1], 10)
+			if len(ms) != 0 || !parley.IsCode(err, c.code) {
+				t.Errorf("removed member, after %d before %d: %d messages, %v; want code %s", q[0], q[1], len(ms), err, c.code)
 			}
 		}
 	}

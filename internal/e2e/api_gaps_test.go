@@ -205,6 +205,44 @@ func TestRealtimeSendWithAttachments(t *testing.T) {
 	}
 }
 
+// TestSocketHistoryRefusedAfterRemoval: the socket's history frame of a
+// member removed over REST is refused from the moment the removal's answer
+// arrives, even if their connection has not yet handled member_left (the
+// check is in the page's own read, not the connection's subscriptions).
+func TestSocketHistoryRefusedAfterRemoval(t *testing.T) {
+	env := apitest.Start(t, nil)
+	ctx := context.Background()
+	alice, _ := env.NewUser(t, "alice")
+	bob, b := env.NewUser(t, "bob")
+	g := group(t, alice, b) // seq 1: the creation
+	if _, _, err := alice.Send(ctx, g.ID, client.SendRequest{Body: "before"}); err != nil {
+		t.Fatal(err)
+	}
+	w := dialAuthed(t, env, bob.Token())
+	answer := func() map[string]any {
+		t.Helper()
+		w.send(map[string]any{"type": "history", "conversation_id": g.ID, "after": 0})
+		for {
+			m, code := w.next()
+			if m == nil {
+				t.Fatalf("closed with %d", code)
+			}
+			if m["type"] == "history" || m["type"] == "error" {
+				return m
+			}
+		}
+	}
+	if h := answer(); h["type"] != "history" || len(h["messages"].([]any)) != 2 {
+		t.Fatalf("member's history: %v", h)
+	}
+	if err := alice.RemoveMember(ctx, g.ID, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	if h := answer(); h["type"] != "error" || errCode(h) != "not_found" {
+		t.Fatalf("removed member's history: %v", h)
+	}
+}
+
 // TestHistoryWithoutCursorIsTheNewestPage: no before/after gives the newest
 // page newest first (REST, SDK Latest and the WebSocket history frame);
 // after=0 still reads from the start, oldest first.

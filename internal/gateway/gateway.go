@@ -4,8 +4,10 @@
 //
 // Shape (see docs/protocol.md for the wire protocol):
 //   - one reader goroutine per connection, blocked in Read while idle with a
-//     small stack; each client frame is handled on a short-lived goroutine the
-//     reader waits for, so deep calls (the store) never grow the idle stack;
+//     small stack, or none while parked in the poller (Linux); deep work (the
+//     auth, a polled reader's frames, history reads) runs on reused worker
+//     goroutines whose stacks have already grown (stacks.go), so deep calls
+//     (the store) never grow an idle stack and rarely copy a fresh one;
 //     sends are pipelined (pipeline.go): the reader goes on once a send's
 //     place in the commit order is fixed, and answers keep frame order;
 //   - a hub sharded by key hash: conversation → local connections and
@@ -73,6 +75,10 @@ type Backend interface {
 	Connected(ctx context.Context, actor parley.Actor)
 	Disconnected(ctx context.Context, actor parley.Actor)
 }
+
+// HistoriesAtOnce is how many socket history reads run at once per node
+// (the app bounds them too: internal/app.HistoryReads).
+const HistoriesAtOnce = 4
 
 // Close reasons that are not error codes. closeCode maps them (and every
 // parley.Code) to a WebSocket close code.
@@ -165,11 +171,14 @@ type Gateway struct {
 	metrics *metrics.Metrics
 	cfg     Config
 
-	hub     hub
-	poll    *poller // nil: every connection keeps a blocked reader
-	writers []*writer
-	nextID  atomic.Uint64
-	conns   atomic.Int64
+	hub    hub
+	poll   *poller // nil: every connection keeps a blocked reader
+	stacks *stacks // goroutines for deep work (stacks.go)
+	// histories bounds the socket history reads at once (Conn.history).
+	histories chan struct{}
+	writers   []*writer
+	nextID    atomic.Uint64
+	conns     atomic.Int64
 
 	// revoked remembers recently revoked session ids for a while, to close
 	// the race between a token being checked at auth and the connection
@@ -193,7 +202,8 @@ func New(be Backend, log *slog.Logger, m *metrics.Metrics, cfg Config) *Gateway 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	g := &Gateway{be: be, log: log, metrics: m, cfg: cfg, revoked: map[string]time.Time{}}
+	g := &Gateway{be: be, log: log, metrics: m, cfg: cfg, revoked: map[string]time.Time{}, stacks: newStacks(),
+		histories: make(chan struct{}, HistoriesAtOnce)}
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	g.hub.init()
 	if !cfg.NoPoller {
@@ -425,6 +435,7 @@ func (g *Gateway) Close() error {
 	if g.poll != nil {
 		g.poll.close()
 	}
+	g.stacks.stop()
 	for _, w := range g.writers {
 		w.stop()
 	}

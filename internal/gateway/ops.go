@@ -141,7 +141,7 @@ func (c *Conn) handle(f ClientFrame) {
 		if f.After != nil || f.Before != nil {
 			after, before = deref(f.After), deref(f.Before)
 		}
-		if ms, err = g.be.History(ctx, c.actor, f.ConversationID, after, before, f.Limit); err == nil {
+		if ms, err = c.history(ctx, f.ConversationID, after, before, f.Limit); err == nil {
 			if ms == nil {
 				ms = []parley.Message{}
 			}
@@ -181,6 +181,33 @@ func (c *Conn) handle(f ClientFrame) {
 		out = c.errorAnswer(f, err)
 	}
 	c.enqueue(opText, out)
+}
+
+// history is Backend.History on a stacks worker, at most HistoriesAtOnce
+// at once per node. After a reconnect storm thousands of connections ask
+// for history together; the read's deep stack (the store) then grows on a
+// few reused workers instead of on every waiting reader.
+func (c *Conn) history(ctx context.Context, convID string, after, before int64, limit int) (ms []parley.Message, err error) {
+	g := c.g
+	select {
+	case g.histories <- struct{}{}:
+	case <-ctx.Done():
+		return nil, parley.Errorf(parley.CodeUnavailable, "the server is busy; retry the history read")
+	}
+	done := make(chan struct{})
+	g.stacks.do(func() {
+		defer close(done)
+		defer func() { <-g.histories }()
+		defer func() {
+			if v := recover(); v != nil {
+				g.log.Error("panic in websocket history read", "conn_id", c.ConnID(), "panic", v)
+				err = parley.Errorf(parley.CodeInternal, "internal error")
+			}
+		}()
+		ms, err = g.be.History(ctx, c.actor, convID, after, before, limit)
+	})
+	<-done
+	return ms, err
 }
 
 // errorAnswer is the error frame answering f, logging server-side failures.

@@ -94,6 +94,13 @@ func (c *Conn) serve() {
 		return
 	}
 	c.authed = true
+	if g.poll != nil && c.raw != nil {
+		// A polled reader parks when drained: read on a worker whose stack
+		// has already grown (stacks.go); this goroutine, which only waited
+		// for the auth frame, ends.
+		g.stacks.do(c.startReading)
+		return
+	}
 	c.startReading()
 }
 
@@ -201,7 +208,7 @@ func (c *Conn) park() bool {
 func (c *Conn) resume() {
 	if c.parked.CompareAndSwap(true, false) {
 		c.drained = false // woken for input: read before parking again
-		go c.readLoop()
+		c.g.stacks.do(c.readLoop)
 	}
 }
 
@@ -274,11 +281,12 @@ func (c *Conn) drain() {
 	}
 }
 
-// run calls fn on a fresh goroutine and waits for it, so that fn's deep
-// stack (JSON, the store) is not kept by the idle reader afterwards.
+// run calls fn on another goroutine (a worker of the gateway's stacks) and
+// waits for it, so that fn's deep stack (JSON, the store) is not kept by
+// the idle reader afterwards.
 func (c *Conn) run(fn func()) {
 	done := make(chan struct{})
-	go func() {
+	c.g.stacks.do(func() {
 		defer close(done)
 		defer func() {
 			if v := recover(); v != nil {
@@ -287,7 +295,7 @@ func (c *Conn) run(fn func()) {
 			}
 		}()
 		fn()
-	}()
+	})
 	<-done
 }
 

@@ -468,12 +468,17 @@ func (s *Store) MessageByClientID(ctx context.Context, senderID, clientMsgID str
 func (s *Store) History(ctx context.Context, conversationID string, q parley.HistoryQuery) ([]parley.Message, error) {
 	var rows pgx.Rows
 	var err error
+	// The membership condition (HistoryQuery.Member) is part of the page's
+	// own statement, so both see one snapshot.
+	member := `$4 = '' OR EXISTS (SELECT 1 FROM members WHERE conversation_id = $1 AND user_id = $4)`
 	if q.Before > 0 {
 		rows, err = s.pool.Query(ctx, `SELECT `+messageCols+` FROM messages
-			WHERE conversation_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`, conversationID, q.Before, q.Limit)
+			WHERE conversation_id = $1 AND seq < $2 AND (`+member+`) ORDER BY seq DESC LIMIT $3`,
+			conversationID, q.Before, q.Limit, q.Member)
 	} else {
 		rows, err = s.pool.Query(ctx, `SELECT `+messageCols+` FROM messages
-			WHERE conversation_id = $1 AND seq > $2 ORDER BY seq ASC LIMIT $3`, conversationID, q.After, q.Limit)
+			WHERE conversation_id = $1 AND seq > $2 AND (`+member+`) ORDER BY seq ASC LIMIT $3`,
+			conversationID, q.After, q.Limit, q.Member)
 	}
 	if err != nil {
 		return nil, translate(err)

@@ -236,10 +236,16 @@ func (s *Store) MessageByClientID(ctx context.Context, senderID, clientMsgID str
 func (s *Store) History(ctx context.Context, conversationID string, q parley.HistoryQuery) ([]parley.Message, error) {
 	var rows *sql.Rows
 	var err error
-	if q.Before > 0 {
-		rows, err = s.rd.historyBefore.QueryContext(ctx, conversationID, q.Before, q.Limit)
-	} else {
-		rows, err = s.rd.historyAfter.QueryContext(ctx, conversationID, q.After, q.Limit)
+	id := conversationID
+	switch {
+	case q.Member != "" && q.Before > 0:
+		rows, err = s.rd.memberBefore.QueryContext(ctx, id, q.Before, id, q.Before, id, q.Member, q.Limit)
+	case q.Member != "":
+		rows, err = s.rd.memberAfter.QueryContext(ctx, id, q.After, id, q.After, id, q.Member, q.Limit)
+	case q.Before > 0:
+		rows, err = s.rd.historyBefore.QueryContext(ctx, id, q.Before, id, q.Before, q.Limit)
+	default:
+		rows, err = s.rd.historyAfter.QueryContext(ctx, id, q.After, id, q.After, q.Limit)
 	}
 	if err != nil {
 		return nil, translate(err)
@@ -248,8 +254,9 @@ func (s *Store) History(ctx context.Context, conversationID string, q parley.His
 	ms := make([]parley.Message, 0, min(max(q.Limit, 0), 256))
 	var reread []int // indexes in ms of rows that did not parse
 	var row string
+	var reacted bool
 	for rows.Next() {
-		if err := rows.Scan(&row); err != nil {
+		if err := rows.Scan(&row, &reacted); err != nil {
 			return nil, translate(err)
 		}
 		m, ok, err := parseMessageRow(conversationID, row)
@@ -269,6 +276,9 @@ func (s *Store) History(ctx context.Context, conversationID string, q parley.His
 		if ms[i], err = scanMessage(s.rd.message.QueryRowContext(ctx, conversationID, ms[i].Seq)); err != nil {
 			return nil, translate(err)
 		}
+	}
+	if !reacted {
+		return ms, nil // no reaction on this side of the cursor when the page was read
 	}
 	if err := s.loadReactions(ctx, ms); err != nil {
 		return nil, err

@@ -108,3 +108,17 @@ func cpuTime(b *testing.B) int64 {
 	}
 	return ru.Utime.Nano() + ru.Stime.Nano()
 }
+
+// BenchmarkHistoryCatchUp: a resync's socket page, the 2 messages after
+// what the client holds, for a member (parley.HistoryQuery.Member).
+func BenchmarkHistoryCatchUp(b *testing.B) {
+	s, conv, users, _ := seedReads(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		ms, err := s.History(ctx, conv, parley.HistoryQuery{After: 198, Limit: 50, Member: users[0]})
+		if err != nil || len(ms) != 2 {
+			b.Fatal(len(ms), err)
+		}
+	}
+}

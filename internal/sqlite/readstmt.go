@@ -16,8 +16,10 @@ type readStmts struct {
 	sessionUser        *sql.Stmt // token_hash
 	member             *sql.Stmt // conversation_id, user_id
 	receipt            *sql.Stmt // conversation_id, user_id
-	historyBefore      *sql.Stmt // conversation id, before, limit; messageRow
-	historyAfter       *sql.Stmt // conversation id, after, limit; messageRow
+	historyBefore      *sql.Stmt // conversation id, before (reacted); conversation id, before, limit; messageRow, reacted
+	historyAfter       *sql.Stmt // conversation id, after (reacted); conversation id, after, limit; messageRow, reacted
+	memberBefore       *sql.Stmt // as historyBefore, then conversation id, user_id (isMember) before limit
+	memberAfter        *sql.Stmt // as historyAfter, then conversation id, user_id (isMember) before limit
 	message            *sql.Stmt // conversation id, seq
 	reactions          *sql.Stmt // conversation_id, lo, hi
 	conversation       *sql.Stmt // id
@@ -33,6 +35,16 @@ type readStmts struct {
 	notifyTargets      *sql.Stmt // conversation id
 	notifyCursor       *sql.Stmt // conversation id
 }
+
+// isMember is the condition of parley.HistoryQuery.Member: conversation id, user_id.
+const isMember = `EXISTS (SELECT 1 FROM members WHERE conversation_id = ? AND user_id = ?)`
+
+// reactedBefore and reactedAfter are the history pages' last column:
+// conversation id, cursor.
+const (
+	reactedBefore = `EXISTS (SELECT 1 FROM reactions WHERE conversation_id = ? AND seq < ?)`
+	reactedAfter  = `EXISTS (SELECT 1 FROM reactions WHERE conversation_id = ? AND seq > ?)`
+)
 
 const (
 	entriesPage  = ` ORDER BY h.last_at DESC, c.id DESC LIMIT ?`
@@ -58,10 +70,19 @@ func (s *Store) prepareReads(ctx context.Context) error {
 		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`)
 	prep(&r.member, `SELECT `+memberCols+` FROM members WHERE conversation_id = ? AND user_id = ?`)
 	prep(&r.receipt, `SELECT delivered_seq, read_seq FROM members WHERE conversation_id = ? AND user_id = ?`)
-	prep(&r.historyBefore, `SELECT `+messageRow+` FROM messages m
+	// The page statements end with a constant column, reacted: whether
+	// any reaction exists on the page's side of the cursor (one index seek,
+	// in the page's read); History reads the reactions only if so. The
+	// membership condition does not refer to the outer row either: SQLite
+	// evaluates both once per statement.
+	prep(&r.historyBefore, `SELECT `+messageRow+`, `+reactedBefore+` FROM messages m
 		WHERE m.conv = `+convNum+` AND m.seq < ? ORDER BY m.seq DESC LIMIT ?`)
-	prep(&r.historyAfter, `SELECT `+messageRow+` FROM messages m
+	prep(&r.historyAfter, `SELECT `+messageRow+`, `+reactedAfter+` FROM messages m
 		WHERE m.conv = `+convNum+` AND m.seq > ? ORDER BY m.seq ASC LIMIT ?`)
+	prep(&r.memberBefore, `SELECT `+messageRow+`, `+reactedBefore+` FROM messages m
+		WHERE m.conv = `+convNum+` AND m.seq < ? AND `+isMember+` ORDER BY m.seq DESC LIMIT ?`)
+	prep(&r.memberAfter, `SELECT `+messageRow+`, `+reactedAfter+` FROM messages m
+		WHERE m.conv = `+convNum+` AND m.seq > ? AND `+isMember+` ORDER BY m.seq ASC LIMIT ?`)
 	prep(&r.message, `SELECT `+messageCols+messageFrom+` WHERE c.id = ? AND m.seq = ?`)
 	prep(&r.reactions, `SELECT seq, emoji, user_id FROM reactions
 		WHERE conversation_id = ? AND seq BETWEEN ? AND ? ORDER BY seq, created_at, emoji, user_id`)
@@ -108,7 +129,8 @@ func (s *Store) prepareReads(ctx context.Context) error {
 func (s *Store) closeReads() error {
 	r := &s.rd
 	var errs []error
-	for _, st := range []*sql.Stmt{r.session, r.sessionUser, r.member, r.receipt, r.historyBefore, r.historyAfter, r.message,
+	for _, st := range []*sql.Stmt{r.session, r.sessionUser, r.member, r.receipt, r.historyBefore, r.historyAfter,
+		r.memberBefore, r.memberAfter, r.message,
 		r.reactions, r.conversation, r.conversationIDs, r.conversationStates, r.receipts, r.memberIDs,
 		r.entriesFirst, r.entriesAfter, r.entry, r.postingState, r.blockedPair, r.notifyTargets, r.notifyCursor} {
 		if st != nil {

@@ -22,6 +22,7 @@ func testMessages(t *testing.T, open Opener) {
 	t.Run("concurrent senders are gap-free", func(t *testing.T) { messageConcurrentSendersAreGapFree(t, open) })
 	t.Run("pipelined appends keep their order", func(t *testing.T) { messagePipelinedAppendsKeepTheirOrder(t, open) })
 	t.Run("history pages", func(t *testing.T) { messageHistoryPages(t, open) })
+	t.Run("history pages of a member", func(t *testing.T) { messageHistoryMember(t, open) })
 	t.Run("edit delete react", func(t *testing.T) { messageEditDeleteReact(t, open) })
 }
 
@@ -312,6 +313,72 @@ func messageHistoryPages(t *testing.T, open Opener) {
 	empty, err := s.History(ctx, parley.NewID(), parley.HistoryQuery{Limit: 5})
 	if err != nil || empty == nil || len(empty) != 0 {
 		t.Fatalf("unknown conversation history %v %v", empty, err)
+	}
+}
+
+// messageHistoryMember: HistoryQuery.Member returns the page to a member
+// only; a removed member reads nothing from the removal's commit on.
+func messageHistoryMember(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t)
+	u := newUsers(t, s, "hm", 3)
+	c := newConversation(t, s, parley.KindGroup, "g", u[0], u[1])
+	for i := range 4 {
+		if _, _, err := s.AppendMessage(ctx, userMsg(c.ID, u[0], fmt.Sprint(i), fmt.Sprint(i)), parley.CheckMember, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page := func(who string, q parley.HistoryQuery) []parley.Message {
+		t.Helper()
+		q.Member, q.Limit = who, 10
+		ms, err := s.History(ctx, c.ID, q)
+		if err != nil || ms == nil {
+			t.Fatalf("history of %s %+v: %v %v", who, q, ms, err)
+		}
+		return ms
+	}
+	if ms := page(u[1], parley.HistoryQuery{After: 2}); len(ms) != 3 || ms[0].Seq != 3 || ms[2].Seq != 5 {
+		t.Fatalf("member, after 2: %v", ms)
+	}
+	if ms := page(u[1], parley.HistoryQuery{Before: 4}); len(ms) != 3 || ms[0].Seq != 3 || ms[2].Seq != 1 {
+		t.Fatalf("member, before 4: %v", ms)
+	}
+	if ms := page(u[2], parley.HistoryQuery{After: 0}); len(ms) != 0 {
+		t.Fatalf("non-member, after 0: %v", ms)
+	}
+	// Reactions come with the page, on either side of the cursor, with or
+	// without Member; a page beside the reacted message has none.
+	if _, err := s.React(ctx, c.ID, 2, u[1], "👍", true, 20, baseTime, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, who := range []string{u[1], ""} {
+		if ms := page(who, parley.HistoryQuery{After: 1}); len(ms) != 4 || len(ms[0].Reactions) != 1 || len(ms[1].Reactions) != 0 {
+			t.Fatalf("%q, after 1: %+v", who, ms)
+		}
+		if ms := page(who, parley.HistoryQuery{Before: 4}); len(ms) != 3 || len(ms[1].Reactions) != 1 || ms[1].Seq != 2 {
+			t.Fatalf("%q, before 4: %+v", who, ms)
+		}
+		if ms := page(who, parley.HistoryQuery{After: 2}); len(ms) != 3 || len(ms[0].Reactions)+len(ms[2].Reactions) != 0 {
+			t.Fatalf("%q, after 2: %+v", who, ms)
+		}
+		if ms := page(who, parley.HistoryQuery{Before: 2}); len(ms) != 1 || len(ms[0].Reactions) != 0 {
+			t.Fatalf("%q, before 2: %+v", who, ms)
+		}
+	}
+	if ms := page(u[2], parley.HistoryQuery{Before: 100}); len(ms) != 0 {
+		t.Fatalf("non-member, before 100: %v", ms)
+	}
+	if _, err := s.RemoveMember(ctx, c.ID, u[1], systemMsg(u[0], parley.SystemMemberRemoved, u[1]), nil); err != nil {
+		t.Fatal(err)
+	}
+	if ms := page(u[1], parley.HistoryQuery{After: 0}); len(ms) != 0 {
+		t.Fatalf("removed member, after 0: %v", ms)
+	}
+	if ms := page(u[1], parley.HistoryQuery{Before: 100}); len(ms) != 0 {
+		t.Fatalf("removed member, before 100: %v", ms)
+	}
+	if ms := page(u[0], parley.HistoryQuery{After: 0}); len(ms) != 6 {
+		t.Fatalf("remaining member after the removal: %d messages, want 6", len(ms))
 	}
 }
 
