@@ -70,6 +70,12 @@ type Conn struct {
 	subMu        sync.Mutex
 	subs         []string // hub topics this connection is subscribed to
 	unsubscribed bool     // torn down: no more subscriptions
+	// syncing is set while sign-in subscribes from its snapshots; the
+	// membership events that arrive meanwhile are applied and also kept in
+	// syncLog, in order, to be applied again once the snapshot's
+	// subscriptions are in (endSync).
+	syncing bool
+	syncLog []membershipOp
 
 	// Reader-owned (one reader at a time; handed over through parked).
 	authed   bool
@@ -256,17 +262,16 @@ func (c *Conn) isClosed() bool {
 func (c *Conn) subscribe(topic string) {
 	c.subMu.Lock()
 	defer c.subMu.Unlock()
-	if c.unsubscribed {
-		return
-	}
-	if c.g.hub.addTopic(topic, c) {
-		c.subs = append(c.subs, topic)
-	}
+	c.applyLocked(membershipOp{conversationID: topic, join: true})
 }
 
 func (c *Conn) unsubscribe(topic string) {
 	c.subMu.Lock()
 	defer c.subMu.Unlock()
+	c.unsubscribeLocked(topic)
+}
+
+func (c *Conn) unsubscribeLocked(topic string) {
 	for i, s := range c.subs {
 		if s == topic {
 			c.g.hub.removeTopic(topic, c)
@@ -302,6 +307,56 @@ func (c *Conn) countSubs(prefix string) int {
 		}
 	}
 	return n
+}
+
+// membershipOp is a membership event for the connection's user: the
+// conversation joined or left.
+type membershipOp struct {
+	conversationID string
+	join           bool
+}
+
+// beginSync starts sign-in's subscription phase (see syncing).
+func (c *Conn) beginSync() {
+	c.subMu.Lock()
+	c.syncing, c.syncLog = true, nil
+	c.subMu.Unlock()
+}
+
+// membership applies a membership event of the connection's user (bus
+// order). During sign-in it is also logged: a snapshot read before the
+// event's commit may otherwise subscribe after the event was applied and
+// undo it (a removed member kept receiving the conversation's events).
+func (c *Conn) membership(op membershipOp) {
+	c.subMu.Lock()
+	defer c.subMu.Unlock()
+	if c.syncing {
+		c.syncLog = append(c.syncLog, op)
+	}
+	c.applyLocked(op)
+}
+
+func (c *Conn) applyLocked(op membershipOp) {
+	if !op.join {
+		c.unsubscribeLocked(op.conversationID)
+		return
+	}
+	if !c.unsubscribed && c.g.hub.addTopic(op.conversationID, c) {
+		c.subs = append(c.subs, op.conversationID)
+	}
+}
+
+// endSync ends sign-in's subscription phase: the membership events logged
+// since beginSync are applied again, in order, after the snapshots'
+// subscriptions, so the last event on each conversation decides. Every
+// event after endSync is applied after it (subMu).
+func (c *Conn) endSync() {
+	c.subMu.Lock()
+	defer c.subMu.Unlock()
+	for _, op := range c.syncLog {
+		c.applyLocked(op)
+	}
+	c.syncing, c.syncLog = false, nil
 }
 
 // unsubscribeAll removes every subscription for good.

@@ -260,7 +260,7 @@ func (g *Gateway) HandleEvent(e parley.Event) {
 			// Collect first: subscribing takes the topic's shard lock, which
 			// may be the very shard eachOfUser holds read-locked.
 			for _, c := range g.connsOfUser(uid) {
-				c.subscribe(e.ConversationID)
+				c.membership(membershipOp{conversationID: e.ConversationID, join: true})
 			}
 		}
 	}
@@ -300,7 +300,7 @@ func (g *Gateway) HandleEvent(e parley.Event) {
 	if e.ConversationID != "" {
 		for _, uid := range e.Leave {
 			for _, c := range g.connsOfUser(uid) {
-				c.unsubscribe(e.ConversationID)
+				c.membership(membershipOp{conversationID: e.ConversationID})
 			}
 		}
 	}

@@ -534,3 +534,39 @@ func TestDecodeFocusFrame(t *testing.T) {
 		}
 	}
 }
+
+// A membership event that arrives while sign-in subscribes from snapshots
+// read before the event's commit wins over them: a member removed then is
+// not left subscribed (it would keep receiving the conversation's events),
+// and one added then and removed again ends unsubscribed, added again ends
+// subscribed.
+func TestSignInMembershipRace(t *testing.T) {
+	g := New(nil, nil, nil, Config{})
+	defer g.Close()
+	server, client := tcpPair(t, listen(t))
+	defer client.Close()
+	c := attach(g, server, "u1")
+	defer detach(g, c)
+	c.beginSync()
+	// Removed from "gone" after sign-in read its ids, before it subscribed.
+	g.HandleEvent(parley.Event{ConversationID: "gone", Leave: []string{"u1"}})
+	// "back": left, then joined again; "flip": joined, then left.
+	g.HandleEvent(parley.Event{ConversationID: "back", Leave: []string{"u1"}})
+	g.HandleEvent(parley.Event{ConversationID: "flip", Join: []string{"u1"}})
+	g.HandleEvent(parley.Event{ConversationID: "back", Join: []string{"u1"}})
+	g.HandleEvent(parley.Event{ConversationID: "flip", Leave: []string{"u1"}})
+	for _, id := range []string{"gone", "kept", "flip"} { // the stale snapshot
+		c.subscribe(id)
+	}
+	c.endSync()
+	for id, want := range map[string]bool{"gone": false, "kept": true, "back": true, "flip": false} {
+		if got := c.subscribed(id); got != want {
+			t.Errorf("%s: subscribed %v, want %v", id, got, want)
+		}
+	}
+	// After sign-in events apply as before.
+	g.HandleEvent(parley.Event{ConversationID: "kept", Leave: []string{"u1"}})
+	if c.subscribed("kept") {
+		t.Error("a removal after sign-in left the subscription")
+	}
+}

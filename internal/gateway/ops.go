@@ -36,8 +36,12 @@ func (c *Conn) authenticate(f ClientFrame) bool {
 	//    this connection; 2. hold output; 3. subscribe to the conversations;
 	// 4. take the sync snapshot *after* subscribing: every message beyond
 	//    the snapshot's last_seq is then delivered live, and every one up to
-	//    it is in the store for the client to fetch.
+	//    it is in the store for the client to fetch. Membership events
+	//    that arrive while 3 and 4 run are applied again after them
+	//    (beginSync, endSync): a removal that committed after the ids were
+	//    read must not leave the subscription step 3 makes.
 	c.hold()
+	c.beginSync()
 	g.hub.addUser(c)
 	g.metrics.AddConnections(1)
 	// A revocation that raced with the token check: either its event saw
@@ -69,6 +73,7 @@ func (c *Conn) authenticate(f ClientFrame) bool {
 	for _, s := range states {
 		c.subscribe(s.ConversationID)
 	}
+	c.endSync()
 	if states == nil {
 		states = []parley.ConversationState{}
 	}
