@@ -263,7 +263,7 @@ func usernameByte(c byte) bool {
 func (a *App) History(ctx context.Context, actor parley.Actor, convID string, in HistoryInput) ([]parley.Message, error) {
 	if !actor.Anonymous() && parley.ValidID(convID) {
 		if _, err := a.store.Member(ctx, convID, actor.UserID); err == nil {
-			return a.historyPage(ctx, convID, in)
+			return a.historyPage(ctx, convID, "", in)
 		}
 	}
 	if _, _, err := a.member(ctx, actor, convID); err != nil {
