@@ -57,20 +57,22 @@ CREATE TABLE IF NOT EXISTS ix.search_index_state (
 
 // The indexer wakes every indexInterval, and while work is waiting does it
 // in transactions of at most indexChunk rows (new messages, or queued
-// changes). It no longer shares a lock with the committer: the chunk bounds
-// how long a search waits for a fresh index snapshot and how much work a
-// crash can lose. SearchMessages covers the rows it has not reached yet by
-// scanning them, so its results never depend on the indexer's progress.
+// changes). It shares no lock with the committer. Each transaction makes
+// one FTS5 segment that later merges rewrite, so fewer, larger ones cost
+// less CPU per message (BenchmarkAppendIndexCost, docs/benchmarks.md); the
+// interval bounds how many new rows a search scans instead (about a
+// microsecond each). SearchMessages covers the rows the indexer has not
+// reached yet by scanning them, so its results never depend on its progress.
 var (
-	indexInterval = 200 * time.Millisecond
-	indexChunk    = int64(1000)
+	indexInterval = 500 * time.Millisecond
+	indexChunk    = int64(4000)
 )
 
 // indexAutomerge is FTS5's automerge setting for the index (stored in the
 // index; FTS5's default is 4): how many segments of one level wait before
 // they are merged into one of the next. Higher merges less often (less
 // CPU per indexed message) and leaves more segments for a query to read.
-var indexAutomerge = 4
+var indexAutomerge = 8
 
 // truncateAfter is how old an applied_seq must be before the queue rows up
 // to it are removed: a search that read the index state earlier still
@@ -382,7 +384,7 @@ func (s *Store) indexRound(ctx context.Context) (bool, error) {
 			}
 		}
 		if len(docs) > 0 {
-			ins, err := tx.PrepareContext(ctx, `REPLACE INTO ix.messages_fts (rowid, body) VALUES (?, ?)`)
+			ins, err := tx.PrepareContext(ctx, `INSERT INTO ix.messages_fts (rowid, body) VALUES (?, ?)`)
 			if err != nil {
 				return err
 			}
