@@ -32,8 +32,9 @@ type SessionStore interface {
 	SessionUserByTokenHash(ctx context.Context, h []byte) (Session, User, error)
 	// Sessions lists a user's sessions, expired ones included, newest first.
 	Sessions(ctx context.Context, userID string) ([]Session, error)
-	// TouchSession sets LastSeenAt and ExpiresAt of session id.
-	TouchSession(ctx context.Context, id string, lastSeen, expires time.Time) error
+	// TouchSessions sets LastSeenAt and ExpiresAt of each session, in one
+	// transaction; ids that no longer exist are skipped.
+	TouchSessions(ctx context.Context, touches []SessionTouch) error
 	// DeleteSession removes one session of userID; CodeNotFound if it is not theirs.
 	DeleteSession(ctx context.Context, userID, id string) error
 	// DeleteUserSessions removes every session of userID except keepID ("" keeps none)
@@ -77,3 +78,10 @@ func (a Actor) OrgAdmin() bool { return a.Role == UserRoleAdmin }
 // settings of organisation org: server admins manage every organisation,
 // organisation admins their own.
 func (a Actor) Manages(org string) bool { return a.Admin() || a.OrgAdmin() && SameOrg(a.Org, org) }
+
+// SessionTouch is a session's new LastSeenAt and ExpiresAt (SessionStore.TouchSessions).
+type SessionTouch struct {
+	ID       string
+	LastSeen time.Time
+	Expires  time.Time
+}

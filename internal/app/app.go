@@ -105,6 +105,7 @@ type App struct {
 	hooks    *webhooks
 	exports  *exports
 	orgs     orgCache // organisations read recently (organisation.go)
+	touches  sessionTouches // last-seen writes not yet stored (sessiontouch.go)
 }
 
 // New returns an App. Zero Limits fields take their defaults.

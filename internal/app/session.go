@@ -109,6 +109,7 @@ func (a *App) AuthenticateUser(ctx context.Context, token string) (parley.Actor,
 		return parley.Actor{}, parley.User{}, err
 	}
 	now := a.now()
+	ss = a.withPendingTouch(ss)
 	if !now.Before(ss.ExpiresAt) {
 		if err := a.store.DeleteSession(ctx, ss.UserID, ss.ID); err != nil && !parley.IsCode(err, parley.CodeNotFound) {
 			a.log.Warn("delete expired session", "session_id", ss.ID, "err", err)
@@ -122,10 +123,7 @@ func (a *App) AuthenticateUser(ctx context.Context, token string) (parley.Actor,
 		return parley.Actor{}, parley.User{}, unauthenticated("two-factor sign-in is required here; sign in again to set it up")
 	}
 	if now.Sub(ss.LastSeenAt) >= touchEvery {
-		if err := a.store.TouchSession(ctx, ss.ID, now, now.Add(a.limits.SessionTTL)); err != nil &&
-			!parley.IsCode(err, parley.CodeNotFound) {
-			a.log.Warn("touch session", "session_id", ss.ID, "err", err)
-		}
+		a.touchSession(ss.ID, now, now.Add(a.limits.SessionTTL)) // written within touchDelay (sessiontouch.go)
 	}
 	return parley.Actor{UserID: u.ID, SessionID: ss.ID, Role: u.Role, Org: u.Org}, u, nil
 }
@@ -228,6 +226,7 @@ func (a *App) Sessions(ctx context.Context, actor parley.Actor) ([]parley.Sessio
 	now := a.now()
 	out := make([]parley.Session, 0, len(all))
 	for _, ss := range all {
+		ss = a.withPendingTouch(ss)
 		if !now.Before(ss.ExpiresAt) {
 			continue
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -197,4 +198,91 @@ func BenchmarkAuthenticate(b *testing.B) {
 			}
 		}
 	})
+}
+
+// touchCounter counts TouchSessions calls and the sessions they carry.
+type touchCounter struct {
+	parley.Store
+	mu       sync.Mutex
+	calls    int
+	sessions int
+}
+
+func (c *touchCounter) TouchSessions(ctx context.Context, ts []parley.SessionTouch) error {
+	c.mu.Lock()
+	c.calls++
+	c.sessions += len(ts)
+	c.mu.Unlock()
+	return c.Store.TouchSessions(ctx, ts)
+}
+
+// Sign-in does not wait for the last-seen write: the writes of many
+// sessions seen at once go to the store together, readers see the new
+// last-seen and expiry before it is written, and a revoked session's
+// pending write does not bring it back.
+func TestSessionTouchesBatched(t *testing.T) {
+	var counter *touchCounter
+	e := newAcctEnv(t, func(o *app.Options) {
+		o.Limits.SessionTTL = time.Hour
+		counter = &touchCounter{Store: o.Store}
+		o.Store = counter
+	})
+	ctx := context.Background()
+	_, first, a := e.register(t, "gina")
+	toks := []string{first}
+	for range 29 {
+		_, tok, err := e.app.Login(ctx, app.LoginInput{Username: "gina", Password: acctPassword})
+		if err != nil {
+			t.Fatal(err)
+		}
+		toks = append(toks, tok)
+	}
+	e.clock.Add(50 * time.Minute)
+	for _, tok := range toks {
+		e.auth(t, tok)
+	}
+	now := e.clock.Now()
+	// Seen at once by the app, whatever the store holds yet.
+	list, err := e.app.Sessions(ctx, a)
+	if err != nil || len(list) != 30 {
+		t.Fatalf("sessions: %d, %v", len(list), err)
+	}
+	for _, ss := range list {
+		if !ss.LastSeenAt.Equal(now) || !ss.ExpiresAt.Equal(now.Add(time.Hour)) {
+			t.Fatalf("session %s: last seen %v expires %v, want %v", ss.ID, ss.LastSeenAt, ss.ExpiresAt, now)
+		}
+	}
+	// Past the first expiry, before the slid one: still valid.
+	e.clock.Add(20 * time.Minute)
+	e.auth(t, first)
+	// Revoke one while its touch may still be pending.
+	if err := e.app.Logout(ctx, parley.Actor{UserID: a.UserID, SessionID: a.SessionID}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		stored, err := e.store.Sessions(ctx, a.UserID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := len(stored) == 29
+		for _, ss := range stored {
+			if ss.ID == a.SessionID {
+				t.Fatal("a revoked session came back")
+			}
+			done = done && ss.LastSeenAt.Equal(now)
+		}
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("touches not written: %+v", stored)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	counter.mu.Lock()
+	defer counter.mu.Unlock()
+	if counter.sessions < 30 || counter.calls > 10 {
+		t.Fatalf("%d sessions written in %d calls; want them batched", counter.sessions, counter.calls)
+	}
 }

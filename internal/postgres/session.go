@@ -75,17 +75,21 @@ func (s *Store) Sessions(ctx context.Context, userID string) ([]parley.Session, 
 	return list, translate(err)
 }
 
-// TouchSession sets LastSeenAt and ExpiresAt of session id. CodeNotFound.
-func (s *Store) TouchSession(ctx context.Context, id string, lastSeen, expires time.Time) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET last_seen_at = $2, expires_at = $3 WHERE id = $1`,
-		id, millis(lastSeen), millis(expires))
-	if err != nil {
-		return translate(err)
+// TouchSessions sets LastSeenAt and ExpiresAt of each session in one
+// statement; ids that no longer exist are skipped.
+func (s *Store) TouchSessions(ctx context.Context, touches []parley.SessionTouch) error {
+	if len(touches) == 0 {
+		return nil
 	}
-	if tag.RowsAffected() == 0 {
-		return parley.Errorf(parley.CodeNotFound, "session not found")
+	ids := make([]string, len(touches))
+	seen := make([]int64, len(touches))
+	exp := make([]int64, len(touches))
+	for i, t := range touches {
+		ids[i], seen[i], exp[i] = t.ID, millis(t.LastSeen), millis(t.Expires)
 	}
-	return nil
+	_, err := s.pool.Exec(ctx, `UPDATE sessions s SET last_seen_at = t.seen, expires_at = t.exp
+		FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS t(id, seen, exp) WHERE s.id = t.id`, ids, seen, exp)
+	return translate(err)
 }
 
 // DeleteSession removes one session of userID. CodeNotFound if it is not theirs.

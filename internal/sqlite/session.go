@@ -91,11 +91,23 @@ func (s *Store) Sessions(ctx context.Context, userID string) ([]parley.Session, 
 	return out, translate(rows.Err())
 }
 
-// TouchSession implements parley.SessionStore.
-func (s *Store) TouchSession(ctx context.Context, id string, lastSeen, expires time.Time) error {
+// TouchSessions implements parley.SessionStore.
+func (s *Store) TouchSessions(ctx context.Context, touches []parley.SessionTouch) error {
+	if len(touches) == 0 {
+		return nil
+	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		return mustAffect(tx.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ?, expires_at = ? WHERE id = ?`,
-			millis(lastSeen), millis(expires), id))
+		st, err := tx.PrepareContext(ctx, `UPDATE sessions SET last_seen_at = ?, expires_at = ? WHERE id = ?`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, t := range touches {
+			if _, err := st.ExecContext(ctx, millis(t.LastSeen), millis(t.Expires), t.ID); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

@@ -164,18 +164,30 @@ func sessionTouch(t *testing.T, open Opener) {
 	s := open(t)
 	u := acctCreate(t, s, acctUser("erin"))
 	ss := acctCreateSession(t, s, acctSession(u.ID, acctTime))
+	other := acctCreateSession(t, s, acctSession(u.ID, acctTime))
+	untouched := acctCreateSession(t, s, acctSession(u.ID, acctTime))
 	seen, exp := acctTime.Add(time.Hour+123*time.Millisecond), acctTime.Add(48*time.Hour)
-	if err := s.TouchSession(ctx, ss.ID, seen, exp); err != nil {
+	seen2, exp2 := seen.Add(time.Second), exp.Add(time.Second)
+	// An unknown id (a session deleted meanwhile) is skipped, not an error.
+	if err := s.TouchSessions(ctx, []parley.SessionTouch{{ID: ss.ID, LastSeen: seen, Expires: exp},
+		{ID: parley.NewID(), LastSeen: seen, Expires: exp}, {ID: other.ID, LastSeen: seen2, Expires: exp2}}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.SessionByTokenHash(ctx, ss.TokenHash)
-	if err != nil {
+	if err := s.TouchSessions(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	want := ss
-	want.LastSeenAt, want.ExpiresAt = seen, exp
-	acctSameSession(t, got, want)
-	acctCode(t, "touch unknown", s.TouchSession(ctx, parley.NewID(), seen, exp), parley.CodeNotFound)
+	for _, c := range []struct {
+		ss        parley.Session
+		seen, exp time.Time
+	}{{ss, seen, exp}, {other, seen2, exp2}, {untouched, untouched.LastSeenAt, untouched.ExpiresAt}} {
+		got, err := s.SessionByTokenHash(ctx, c.ss.TokenHash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := c.ss
+		want.LastSeenAt, want.ExpiresAt = c.seen, c.exp
+		acctSameSession(t, got, want)
+	}
 }
 
 // sessionDeleteOneOnlyTheOwnerS: delete one: only the owner's.
