@@ -39,7 +39,17 @@ func (a *App) touchSession(id string, now, expires time.Time) {
 		t.flushing = true
 		go func() {
 			time.Sleep(touchDelay)
-			for a.flushTouches(context.Background()) {
+			for failures := 0; ; {
+				more, err := a.flushTouches(context.Background(), failures >= maxTouchFailures)
+				if !more {
+					return
+				}
+				if err == nil {
+					failures = 0
+					continue
+				}
+				failures++
+				time.Sleep(touchDelay)
 			}
 		}()
 	}
@@ -56,10 +66,14 @@ func (a *App) withPendingTouch(ss parley.Session) parley.Session {
 	return ss
 }
 
+// maxTouchFailures is how many failed writes in a row the flusher retries
+// before it drops the touches (a closed or failing store).
+const maxTouchFailures = 5
+
 // flushTouches writes the pending touches and reports whether the flusher
-// should go on (more came meanwhile). A failed write keeps them for the
-// next round (after touchDelay).
-func (a *App) flushTouches(ctx context.Context) bool {
+// should go on (more came meanwhile, or the write failed: then they are
+// kept for the next round, unless drop).
+func (a *App) flushTouches(ctx context.Context, drop bool) (bool, error) {
 	t := &a.touches
 	t.mu.Lock()
 	batch := make([]parley.SessionTouch, 0, len(t.pending))
@@ -72,21 +86,20 @@ func (a *App) flushTouches(ctx context.Context) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if err != nil {
-		a.log.Warn("session last-seen writes failed; retrying", "sessions", len(batch), "err", err)
-		for _, x := range batch {
-			if _, newer := t.pending[x.ID]; !newer {
-				t.pending[x.ID] = x
+		if drop {
+			a.log.Warn("session last-seen writes dropped", "sessions", len(batch), "err", err)
+		} else {
+			a.log.Warn("session last-seen writes failed; retrying", "sessions", len(batch), "err", err)
+			for _, x := range batch {
+				if _, newer := t.pending[x.ID]; !newer {
+					t.pending[x.ID] = x
+				}
 			}
 		}
 	}
 	if len(t.pending) == 0 {
 		t.flushing = false
-		return false
+		return false, err
 	}
-	if err != nil {
-		t.mu.Unlock()
-		time.Sleep(touchDelay)
-		t.mu.Lock()
-	}
-	return true
+	return true, err
 }
