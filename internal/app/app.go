@@ -104,7 +104,7 @@ type App struct {
 	tf       *twoFactor
 	hooks    *webhooks
 	exports  *exports
-	orgs     orgCache // organisations read recently (organisation.go)
+	orgs     orgCache       // organisations read recently (organisation.go)
 	touches  sessionTouches // last-seen writes not yet stored (sessiontouch.go)
 }
 
