@@ -258,12 +258,22 @@ func usernameByte(c byte) bool {
 // HistoryInput). Errors: unauthenticated, invalid/too_large (before, after,
 // limit), not_found, forbidden (non-member of a public channel).
 //
-// A member is checked with one read of their membership; anyone else takes
-// the conversation and membership reads of App.member, for its errors.
+// A member's page is read with the membership condition inside the page's
+// statement (parley.HistoryQuery.Member): one read. An empty page costs one
+// membership read more, to tell a member's empty page from a non-member's;
+// anyone else, and any input error, takes the conversation and membership
+// reads of App.member first, so a non-member gets its not_found or
+// forbidden before any input error.
 func (a *App) History(ctx context.Context, actor parley.Actor, convID string, in HistoryInput) ([]parley.Message, error) {
 	if !actor.Anonymous() && parley.ValidID(convID) {
-		if _, err := a.store.Member(ctx, convID, actor.UserID); err == nil {
-			return a.historyPage(ctx, convID, "", in)
+		ms, err := a.historyPage(ctx, convID, actor.UserID, in)
+		if err == nil && len(ms) > 0 {
+			return ms, nil
+		}
+		if err == nil {
+			if _, err := a.store.Member(ctx, convID, actor.UserID); err == nil {
+				return ms, nil
+			}
 		}
 	}
 	if _, _, err := a.member(ctx, actor, convID); err != nil {

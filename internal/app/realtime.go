@@ -65,14 +65,9 @@ func (r *Realtime) Send(ctx context.Context, actor parley.Actor, conversationID,
 }
 
 // History is App.History: a page of the history after or before a seq,
-// for resync over the socket.
-//
-// A member's page (every resyncing client's) is read with the membership
-// check inside the page's own read (parley.HistoryQuery.Member) instead of
-// App.History's separate conversation and membership reads: exact, since
-// the store returns nothing once a removal has committed. An empty answer
-// (a non-member, a removed member, or nothing to return) and any error take
-// App.History's full check, so refusals and their errors are App.History's.
+// for resync over the socket, with at most a bounded number of reads at
+// once on this node (unavailable when ctx ends while waiting for a turn).
+// A member's non-empty page is one read (App.History).
 func (r *Realtime) History(ctx context.Context, actor parley.Actor, conversationID string, after, before int64, limit int) ([]parley.Message, error) {
 	select {
 	case r.history <- struct{}{}:
@@ -80,11 +75,5 @@ func (r *Realtime) History(ctx context.Context, actor parley.Actor, conversation
 	case <-ctx.Done():
 		return nil, parley.Errorf(parley.CodeUnavailable, "the server is busy; retry the history read")
 	}
-	in := HistoryInput{After: after, Before: before, Limit: limit}
-	if !actor.Anonymous() && parley.ValidID(conversationID) {
-		if ms, err := r.App.historyPage(ctx, conversationID, actor.UserID, in); err == nil && len(ms) > 0 {
-			return ms, nil
-		}
-	}
-	return r.App.History(ctx, actor, conversationID, in)
+	return r.App.History(ctx, actor, conversationID, HistoryInput{After: after, Before: before, Limit: limit})
 }

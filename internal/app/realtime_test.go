@@ -90,8 +90,8 @@ func (s *historyCountingStore) History(ctx context.Context, convID string, q par
 	return s.Store.History(ctx, convID, q)
 }
 
-// TestRealtimeHistoryRemovedMember: a member's socket history page costs
-// one store read (no membership read before it), and from the moment the
+// TestRealtimeHistoryRemovedMember: a member's history page, over the
+// socket or REST, costs one store read (no membership read before it), and from the moment the
 // removal returns the removed member reads nothing — whatever their
 // connections still believe (the member_left event is delivered
 // asynchronously; this check does not depend on it).
@@ -140,6 +140,25 @@ func TestRealtimeHistoryRemovedMember(t *testing.T) {
 	if n, h := store.member.Load(), store.history.Load(); n != 0 || h != 4 {
 		t.Errorf("4 member pages: %d membership reads, %d history reads; want 0 and 4", n, h)
 	}
+	// The REST path (App.History) reads the same way; an empty page costs
+	// one membership read more, and a member's bad input is invalid.
+	store.member.Store(0)
+	store.history.Store(0)
+	if ms, err := e.app.History(ctx, m, group.ID, app.HistoryInput{Before: 3, Limit: 10}); err != nil || len(ms) != 2 {
+		t.Fatalf("member's REST page: %d messages, %v", len(ms), err)
+	}
+	if n, h := store.member.Load(), store.history.Load(); n != 0 || h != 1 {
+		t.Errorf("a member's REST page: %d membership reads, %d history reads; want 0 and 1", n, h)
+	}
+	if ms, err := e.app.History(ctx, m, group.ID, app.HistoryInput{After: 1000, Limit: 10}); err != nil || len(ms) != 0 {
+		t.Fatalf("member's empty page: %d messages, %v", len(ms), err)
+	}
+	if n, h := store.member.Load(), store.history.Load(); n != 1 || h != 2 {
+		t.Errorf("and an empty page: %d membership reads, %d history reads; want 1 and 2", n, h)
+	}
+	if _, err := e.app.History(ctx, m, group.ID, app.HistoryInput{Before: -1}); !parley.IsCode(err, parley.CodeInvalid) {
+		t.Errorf("member's page before -1: %v; want invalid", err)
+	}
 	for _, c := range []struct {
 		conv string
 		code parley.Code
@@ -152,6 +171,14 @@ func TestRealtimeHistoryRemovedMember(t *testing.T) {
 			if len(ms) != 0 || !parley.IsCode(err, c.code) {
 				t.Errorf("removed member, after %d before %d: %d messages, %v; want code %s", q[0], q[1], len(ms), err, c.code)
 			}
+			ms, err = e.app.History(ctx, m, c.conv, app.HistoryInput{After: q[0], Before: q[1], Limit: 10})
+			if len(ms) != 0 || !parley.IsCode(err, c.code) {
+				t.Errorf("removed member over REST, after %d before %d: %d messages, %v; want code %s", q[0], q[1], len(ms), err, c.code)
+			}
+		}
+		// Refusal comes before input errors: a non-member learns nothing more.
+		if _, err := e.app.History(ctx, m, c.conv, app.HistoryInput{Before: -1}); !parley.IsCode(err, c.code) {
+			t.Errorf("removed member, before -1: %v; want code %s", err, c.code)
 		}
 	}
 }
