@@ -290,7 +290,8 @@ export function renderChat(ctx, id) {
   const ticker = setInterval(renderTyping, 2000);
 
   // Load: conversation, members (for receipts, mentions, names), messages.
-  (async () => {
+  // state.opened settles (never rejects) when the first load is over.
+  state.opened = (async () => {
     try {
       let c = conv();
       // Opened from its URL before the list arrived: GET /conversations/{id}

@@ -12,14 +12,16 @@ export function snippetNodes(parts) {
   return (parts || []).map((p) => (p.hit ? h('mark', {}, p.text) : p.text));
 }
 
-// jumpToMessage opens the conversation and, once its first page is loaded,
-// scrolls to seq (loading older pages as needed) and flashes it.
+// jumpToMessage opens the conversation and, once its first load is over
+// (however long a busy server takes: a jump that ran before it would have
+// its window overwritten by the latest page), scrolls to seq (loading older
+// pages as needed) and flashes it.
 export async function jumpToMessage(ctx, convId, seq) {
   ctx.nav('/c/' + encodeURIComponent(convId));
-  for (let i = 0; i < 300 && !ctx.store.win(convId).loaded; i++) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  await ctx.jumpTo(seq);
+  const chat = ctx.chat;
+  if (!chat || chat.id !== convId) return;
+  await chat.opened;
+  if (ctx.chat === chat) await chat.jumpTo(seq);
 }
 
 export function openSearch(ctx, initial = '') {
