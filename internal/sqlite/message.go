@@ -251,27 +251,35 @@ func (s *Store) History(ctx context.Context, conversationID string, q parley.His
 		return nil, translate(err)
 	}
 	defer rows.Close()
-	ms := make([]parley.Message, 0, min(max(q.Limit, 0), 256))
-	var reread []int // indexes in ms of rows that did not parse
+	// The rows' texts are gathered first and the page allocated at its
+	// length: a resync asks for up to 100 messages and usually gets a few,
+	// and a Message is ~260 bytes of pointers to zero and scan.
+	var buf [64]string
+	texts := buf[:0]
 	var row string
 	var reacted bool
 	for rows.Next() {
 		if err := rows.Scan(&row, &reacted); err != nil {
 			return nil, translate(err)
 		}
-		m, ok, err := parseMessageRow(conversationID, row)
-		if err != nil {
-			return nil, translate(err)
-		}
-		if !ok {
-			reread = append(reread, len(ms))
-		}
-		ms = append(ms, m)
+		texts = append(texts, row)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, translate(err)
 	}
 	rows.Close()
+	ms := make([]parley.Message, len(texts))
+	var reread []int // indexes in ms of rows that did not parse
+	for i, t := range texts {
+		m, ok, err := parseMessageRow(conversationID, t)
+		if err != nil {
+			return nil, translate(err)
+		}
+		if !ok {
+			reread = append(reread, i)
+		}
+		ms[i] = m
+	}
 	for _, i := range reread {
 		if ms[i], err = scanMessage(s.rd.message.QueryRowContext(ctx, conversationID, ms[i].Seq)); err != nil {
 			return nil, translate(err)
