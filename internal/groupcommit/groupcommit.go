@@ -11,6 +11,7 @@ package groupcommit
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/parley-chat/parley"
 )
@@ -55,6 +56,13 @@ type Queue[T Item] struct {
 // nil) runs on the committer goroutine once the batch went to the
 // notifier, for upkeep that must not delay acks.
 func Start[T Item](max int, run func(batch []T) []T, after func()) *Queue[T] {
+	return StartLinger(max, Linger{}, run, after)
+}
+
+// StartLinger is Start with a committer that may wait after taking a small
+// batch for more ops to arrive (linger.go): fewer, larger commits under
+// load, for up to linger.Max more latency.
+func StartLinger[T Item](max int, linger Linger, run func(batch []T) []T, after func()) *Queue[T] {
 	q := &Queue[T]{ops: make(chan T, max), quit: make(chan struct{}), stopped: make(chan struct{})}
 	notifyq := make(chan []T, 64)
 	notified := make(chan struct{})
@@ -68,6 +76,9 @@ func Start[T Item](max int, run func(batch []T) []T, after func()) *Queue[T] {
 	}()
 	q.Go(func() {
 		defer func() { close(notifyq); <-notified }()
+		l := &lingerer{cfg: linger}
+		l.cfg.Fill = min(max, l.cfg.Fill)
+		var timer *time.Timer
 		for {
 			var first T
 			select {
@@ -85,6 +96,14 @@ func Start[T Item](max int, run func(batch []T) []T, after func()) *Queue[T] {
 					break drain
 				}
 			}
+			start := time.Now()
+			if deadline, gap, ok := l.plan(start, len(batch)); ok {
+				if timer == nil {
+					timer = time.NewTimer(time.Hour)
+				}
+				batch = q.linger(batch, l, timer, start, deadline, gap)
+			}
+			l.sealed(time.Now(), len(batch))
 			notifyq <- run(batch)
 			if after != nil {
 				after()
@@ -96,6 +115,41 @@ func Start[T Item](max int, run func(batch []T) []T, after func()) *Queue[T] {
 		close(q.stopped)
 	}()
 	return q
+}
+
+// linger adds to batch the ops that arrive before deadline, until the
+// batch has l.cfg.Fill ops or no op came for gap (linger.go), and tells l
+// what the wait brought.
+func (q *Queue[T]) linger(batch []T, l *lingerer, timer *time.Timer, start, deadline time.Time, gap time.Duration) []T {
+	late, grace := 0, start.Add(lingerGrace)
+	next := func(now time.Time) time.Duration { return max(0, min(deadline.Sub(now), gap)) }
+	timer.Reset(next(start))
+	for len(batch) < l.cfg.Fill {
+		select {
+		case o := <-q.ops:
+			batch = append(batch, o)
+			now := time.Now()
+			if now.After(grace) {
+				late++
+			}
+			if !now.Before(deadline) {
+				timer.Stop()
+				l.waited(late)
+				return batch
+			}
+			timer.Reset(next(now))
+		case <-timer.C:
+			l.waited(late)
+			return batch
+		case <-q.quit:
+			timer.Stop()
+			l.waited(late)
+			return batch
+		}
+	}
+	timer.Stop()
+	l.waited(late)
+	return batch
 }
 
 // Go runs fn on a goroutine of the queue's own: Close waits for it. fn must

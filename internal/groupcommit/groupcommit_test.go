@@ -3,8 +3,10 @@ package groupcommit_test
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/parley-chat/parley"
 	"github.com/parley-chat/parley/internal/groupcommit"
@@ -97,5 +99,80 @@ func TestGoroutinesEndBeforeClose(t *testing.T) {
 	q.Close()
 	if !ended {
 		t.Fatal("Close returned before a Go goroutine ended")
+	}
+}
+
+// TestLingerBatchesConcurrentOps: with lingering, ops that many clients send
+// independently (each op on its own schedule, not waiting for the last
+// answer) are committed in batches no smaller than without; a client that
+// waits for each answer is never held for a wait's Max (here an hour: the
+// test would time out), and every op is committed once, in submission
+// order per client.
+func TestLingerBatchesConcurrentOps(t *testing.T) {
+	run := func(linger groupcommit.Linger) (mean float64) {
+		var mu sync.Mutex
+		var batches, ops int
+		last := map[int]int{}
+		q := groupcommit.StartLinger(1024, linger, func(batch []*op) []*op {
+			mu.Lock()
+			defer mu.Unlock()
+			if batch[0].n < 99000 {
+				batches++ // the open-loop clients' batches
+			}
+			ops += len(batch)
+			for _, o := range batch {
+				client, n := o.n/1000, o.n%1000
+				if n <= last[client] {
+					t.Errorf("client %d: op %d committed after op %d", client, n, last[client])
+				}
+				last[client] = n
+			}
+			return batch
+		}, nil)
+		defer q.Close()
+		// 16 clients, an op every 0–1 ms each (at random), not waiting for
+		// answers; the ops of one client are submitted in order by one
+		// goroutine.
+		var wg sync.WaitGroup
+		for c := 1; c <= 16; c++ {
+			wg.Go(func() {
+				var pending sync.WaitGroup
+				for i := 1; i <= 200; i++ {
+					time.Sleep(rand.N(time.Millisecond))
+					o := &op{n: c*1000 + i}
+					queued := make(chan struct{})
+					ctx := parley.WithQueued(context.Background(), func() { close(queued) })
+					pending.Go(func() {
+						if err := q.Submit(ctx, o); err != nil {
+							t.Error(err)
+						}
+					})
+					<-queued
+				}
+				pending.Wait()
+			})
+		}
+		wg.Wait()
+		// One client waiting for each answer: never held for an hour.
+		for i := 1; i <= 100; i++ {
+			if err := q.Submit(context.Background(), &op{n: 99000 + i}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if ops != 16*200+100 {
+			t.Errorf("%d ops committed, want %d", ops, 16*200+100)
+		}
+		return float64(16*200) / float64(batches)
+	}
+	plain := run(groupcommit.Linger{})
+	lingering := run(groupcommit.Linger{Max: time.Hour, Fill: 64})
+	t.Logf("mean batch: %.1f ops without lingering, %.1f with", plain, lingering)
+	// The sizes depend on the scheduler (timers wake sleepers in bunches,
+	// so arrivals come in bursts that end a wait at its gap);
+	// TestLingerPlan checks the policy exactly.
+	if lingering < plain {
+		t.Errorf("mean batch with lingering %.1f, without %.1f: lingering made batches smaller", lingering, plain)
 	}
 }
