@@ -12,6 +12,7 @@ import (
 
 	"github.com/parley-chat/parley"
 	"github.com/parley-chat/parley/internal/app"
+	"github.com/parley-chat/parley/internal/sqlite"
 )
 
 // Config is every setting of `parley serve`. Values come from Default, then
@@ -34,6 +35,7 @@ type Config struct {
 	Pprof          string        // if set, serve net/http/pprof on this address
 	SendRate       float64       // messages per second each user may send, sustained (bursts of twice that)
 	WSFrameRate    float64       // frames per second each WebSocket connection may send, sustained (bursts of twice that)
+	CommitLinger   time.Duration // SQLite: longest wait for more writes to commit together; 0 never waits
 	MaxReactions   int           // distinct emoji on one message
 	MaxMembers     int           // members of one group or channel
 	Registration   string        // open, invite or closed (docs/accounts.md)
@@ -141,6 +143,7 @@ func Default() Config {
 		ShutdownGrace:     15 * time.Second,
 		SendRate:          app.DefaultLimits().MessagesPerUserSecond,
 		WSFrameRate:       100,
+		CommitLinger:      sqlite.DefaultCommitLinger,
 		MaxReactions:      app.DefaultLimits().MaxReactionsPerMsg,
 		MaxMembers:        app.DefaultLimits().MaxMembers,
 		MaxFileBytes:      100 << 20,
@@ -185,6 +188,7 @@ func (c *Config) settings() []setting {
 		{"shutdown-grace", "time in-flight requests get to finish on shutdown", (*durationValue)(&c.ShutdownGrace)},
 		{"send-rate", "messages per second each user may send, sustained (bursts of twice that, at least 10); beyond it sends get 429 rate_limited", (*floatValue)(&c.SendRate)},
 		{"ws-frame-rate", "frames per second each WebSocket connection may send, sustained (bursts of twice that); beyond it frames get rate_limited errors, and a flood closes the socket with 1008", (*floatValue)(&c.WSFrameRate)},
+		{"commit-linger", "embedded SQLite: the longest the committer waits for more writes to arrive so that one fsync serves them all, while many clients write at once (a lone client never waits); less CPU per message for up to this much more latency; 0 never waits, at most 100ms", (*durationValue)(&c.CommitLinger)},
 		{"max-reactions", "distinct emoji one message may carry", (*intValue)(&c.MaxReactions)},
 		{"max-members", "members one group or channel may have", (*intValue)(&c.MaxMembers)},
 		{"registration", "who may create an account: open (anyone who can reach the server), invite (with an invite code from an admin) or closed (admins create accounts)", (*stringValue)(&c.Registration)},
@@ -305,6 +309,9 @@ func (c *Config) Validate() error {
 	}
 	if !(c.SendRate > 0 && c.SendRate <= 1e6) { // also refuses NaN
 		return fmt.Errorf("send-rate must be above 0 and at most 1000000")
+	}
+	if c.CommitLinger < 0 || c.CommitLinger > 100*time.Millisecond {
+		return fmt.Errorf("commit-linger must be between 0 and 100ms")
 	}
 	if !(c.WSFrameRate >= 1 && c.WSFrameRate <= 1e6) {
 		return fmt.Errorf("ws-frame-rate must be between 1 and 1000000")

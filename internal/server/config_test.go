@@ -86,6 +86,8 @@ func TestConfigValidate(t *testing.T) {
 		"zero frame rate":    func(c *Config) { c.WSFrameRate = 0 },
 		"NaN frame rate":     func(c *Config) { c.WSFrameRate = math.NaN() },
 		"huge frame rate":    func(c *Config) { c.WSFrameRate = 2e6 },
+		"negative linger":    func(c *Config) { c.CommitLinger = -time.Millisecond },
+		"long linger":        func(c *Config) { c.CommitLinger = time.Second },
 		"zero reactions":     func(c *Config) { c.MaxReactions = 0 },
 		"huge reactions":     func(c *Config) { c.MaxReactions = 1 << 20 },
 		"one member":         func(c *Config) { c.MaxMembers = 1 },
@@ -124,11 +126,14 @@ func TestLimitSettings(t *testing.T) {
 	if err := cfg.Bind(fs, func(k string) string { return env[k] }); err != nil {
 		t.Fatal(err)
 	}
-	if err := fs.Parse([]string{"--max-reactions", "7", "--max-members", "400"}); err != nil {
+	if cfg.CommitLinger != 2*time.Millisecond {
+		t.Fatalf("default commit linger %v", cfg.CommitLinger)
+	}
+	if err := fs.Parse([]string{"--max-reactions", "7", "--max-members", "400", "--commit-linger", "0"}); err != nil {
 		t.Fatal(err)
 	}
-	if cfg.SendRate != 2.5 || cfg.MaxReactions != 7 || cfg.MaxMembers != 400 || cfg.WSFrameRate != 250 {
-		t.Fatalf("got %v %d %d %v", cfg.SendRate, cfg.MaxReactions, cfg.MaxMembers, cfg.WSFrameRate)
+	if cfg.SendRate != 2.5 || cfg.MaxReactions != 7 || cfg.MaxMembers != 400 || cfg.WSFrameRate != 250 || cfg.CommitLinger != 0 {
+		t.Fatalf("got %v %d %d %v %v", cfg.SendRate, cfg.MaxReactions, cfg.MaxMembers, cfg.WSFrameRate, cfg.CommitLinger)
 	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)

@@ -209,7 +209,7 @@ func openStore(ctx context.Context, cfg Config) (parley.Store, error) {
 	if cfg.DB != "" {
 		return postgres.Open(ctx, cfg.DB)
 	}
-	return sqlite.Open(ctx, cfg.DataDir)
+	return sqlite.OpenWith(ctx, cfg.DataDir, sqlite.Options{CommitLinger: cfg.CommitLinger})
 }
 
 // openBus connects to NATS when --nats is set (several nodes), else uses the

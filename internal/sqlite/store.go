@@ -42,6 +42,7 @@ type Store struct {
 	rd readStmts
 	// commit is the group committer of history writes (commit.go).
 	commit *committer
+	linger time.Duration // the committer's longest wait for more writes
 	// index adds new messages to the search index (searchindex.go), in
 	// its own database file through ixw (one connection).
 	index *indexer
@@ -66,6 +67,22 @@ const FileName = "parley.db"
 // lock on dir so that a second process cannot open it, and applies pending
 // migrations. It returns CodeUnavailable if another process holds the lock.
 func Open(ctx context.Context, dir string) (*Store, error) {
+	return OpenWith(ctx, dir, Options{CommitLinger: DefaultCommitLinger})
+}
+
+// Options tunes a Store beyond Open's defaults.
+type Options struct {
+	// CommitLinger is the longest the committer waits after taking a small
+	// batch while writes arrive concurrently and fast, so that one fsync
+	// serves more of them (internal/groupcommit/linger.go); 0 never waits.
+	CommitLinger time.Duration
+}
+
+// DefaultCommitLinger is Open's CommitLinger.
+const DefaultCommitLinger = 2 * time.Millisecond
+
+// OpenWith is Open with opts.
+func OpenWith(ctx context.Context, dir string, opts Options) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, parley.Unavailable(fmt.Errorf("create data dir: %w", err))
 	}
@@ -73,7 +90,7 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{path: filepath.Join(dir, FileName), lock: lock}
+	s := &Store{path: filepath.Join(dir, FileName), lock: lock, linger: opts.CommitLinger}
 	s.MemberWrites = s.runMembership
 	if err := s.open(ctx); err != nil {
 		_ = s.Close()
