@@ -2,8 +2,8 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"math"
-
 	"time"
 
 	"github.com/parley-chat/parley"
@@ -77,6 +77,7 @@ func (c *Conn) authenticate(f ClientFrame) bool {
 	if states == nil {
 		states = []parley.ConversationState{}
 	}
+	missed := c.missed(ctx, f.Since, states)
 	g.be.Connected(ctx, actor)
 	cfg := &g.cfg
 	c.release(encode(readyFrame{
@@ -88,8 +89,58 @@ func (c *Conn) authenticate(f ClientFrame) bool {
 			QueueFrames: cfg.QueueFrames, OpsPerSecond: cfg.OpsPerSecond, OpsBurst: cfg.OpsBurst,
 		},
 		Conversations: states,
+		Messages:      missed,
 	}))
 	return true
+}
+
+// missed reads, for the ready frame, the messages after since in each
+// conversation of states that since names and that has newer ones: up to
+// ReadyMessagesPerConversation each and ReadyMessages in all, none beyond
+// the conversation's last_seq in states (those are delivered live). It
+// returns their JSON array, or nil when there are none. A conversation
+// whose read fails is left out: the client reads it with history frames.
+func (c *Conn) missed(ctx context.Context, since map[string]int64, states []parley.ConversationState) json.RawMessage {
+	if len(since) == 0 {
+		return nil
+	}
+	g := c.g
+	select {
+	case g.histories <- struct{}{}:
+		defer func() { <-g.histories }()
+	case <-ctx.Done():
+		return nil
+	}
+	var all []parley.Message
+	for _, s := range states {
+		have, ok := since[s.ConversationID]
+		room := ReadyMessages - len(all)
+		if !ok || have >= s.LastSeq || room <= 0 {
+			continue
+		}
+		limit := int(min(s.LastSeq-have, int64(min(ReadyMessagesPerConversation, room))))
+		ms, err := g.be.History(ctx, c.actor, s.ConversationID, have, 0, limit)
+		if err != nil {
+			if !parley.IsCode(err, parley.CodeNotFound) && !parley.IsCode(err, parley.CodeForbidden) {
+				g.log.Warn("ready: reading missed messages", "conn_id", c.ConnID(), "conversation_id", s.ConversationID, "err", err)
+			}
+			continue
+		}
+		for _, m := range ms {
+			if m.Seq <= s.LastSeq {
+				all = append(all, m)
+			}
+		}
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	b, err := parley.AppendMessagesJSON(make([]byte, 0, 300*len(all)), all)
+	if err != nil {
+		g.log.Error("ready: encoding missed messages", "conn_id", c.ConnID(), "err", err)
+		return nil
+	}
+	return b
 }
 
 // handle answers one client frame after authentication, except sends,

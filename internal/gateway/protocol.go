@@ -48,6 +48,16 @@ const MaxRefLen = 64
 // one connection may watch.
 const MaxPresenceUsers = 500
 
+// MaxSince bounds the conversations an auth frame's since may name, and
+// ReadyMessages the messages a ready frame carries from them in all; each
+// conversation contributes at most ReadyMessagesPerConversation (the
+// client pages on with history frames for the rest; docs/protocol.md).
+const (
+	MaxSince                     = 2000
+	ReadyMessages                = 1000
+	ReadyMessagesPerConversation = 100
+)
+
 // ClientFrame is every field a client frame may carry; Type says which
 // apply. Fields that do not apply to a type are ignored; fields that no type
 // has are refused.
@@ -69,6 +79,9 @@ type ClientFrame struct {
 	After   *int64          `json:"after,omitempty"`  // history; nil: not given
 	Before  *int64          `json:"before,omitempty"` // history; nil: not given
 	Limit   int             `json:"limit,omitempty"`
+	// Since is the auth frame's resync position: conversation id → the
+	// seq up to which the client holds every message.
+	Since map[string]int64 `json:"since,omitempty"`
 	// Calls (docs/calls.md).
 	CallID    string               `json:"call_id,omitempty"`
 	Video     bool                 `json:"video,omitempty"`
@@ -105,6 +118,14 @@ func DecodeClientFrame(p []byte) (ClientFrame, error) {
 	}
 	if len(f.UserIDs) > MaxPresenceUsers {
 		return f, parley.TooLarge("user_ids", "at most %d user ids per frame", MaxPresenceUsers)
+	}
+	if len(f.Since) > MaxSince {
+		return f, parley.TooLarge("since", "since may name at most %d conversations", MaxSince)
+	}
+	for _, seq := range f.Since {
+		if seq < 0 {
+			return f, parley.Invalid("since", "since holds seqs, which are not negative")
+		}
 	}
 	return f, nil
 }
@@ -178,6 +199,9 @@ type readyFrame struct {
 	ServerTime    time.Time                  `json:"server_time"`
 	Limits        Limits                     `json:"limits"`
 	Conversations []parley.ConversationState `json:"conversations"`
+	// Messages are the messages after the auth frame's since, oldest
+	// first per conversation, none beyond its last_seq here.
+	Messages json.RawMessage `json:"messages,omitempty"`
 }
 
 type ackFrame struct {
@@ -217,6 +241,9 @@ type syncFrame struct {
 	Type          string                     `json:"type"`
 	Ref           string                     `json:"ref,omitempty"`
 	Conversations []parley.ConversationState `json:"conversations"`
+	// Messages are the messages after the auth frame's since, oldest
+	// first per conversation, none beyond its last_seq here.
+	Messages json.RawMessage `json:"messages,omitempty"`
 }
 
 type historyFrame struct {
