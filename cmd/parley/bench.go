@@ -73,6 +73,7 @@ Flags:
 	fs.DurationVar(&cfg.Hold, "hold", cfg.Hold, "idle: how long to hold the connections")
 	fs.IntVar(&cfg.Missed, "missed", cfg.Missed, "storm: messages posted to each conversation while clients are away")
 	fs.IntVar(&cfg.StormConc, "storm-conc", cfg.StormConc, "storm: concurrent reconnects")
+	fs.BoolVar(&cfg.StormHistoryOnly, "storm-history-only", false, "storm: catch up with history frames only, not naming the clients' positions in the auth frame (ready then carries no messages)")
 	fs.IntVar(&cfg.HistoryMessages, "history-messages", cfg.HistoryMessages, "history: messages to seed")
 	fs.StringVar(&cfg.HistoryConv, "history-conv", "", "history: read this conversation (seeded by an earlier run; needs --user-cache) instead of seeding a new one")
 	fs.IntVar(&cfg.PageSize, "page-size", cfg.PageSize, "history: messages per page")

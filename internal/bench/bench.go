@@ -57,6 +57,9 @@ type Config struct {
 	Hold      time.Duration
 	Missed    int // storm: messages per conversation sent while clients are away
 	StormConc int // storm: concurrent reconnects
+	// StormHistoryOnly makes storm clients catch up with history frames
+	// only, without naming their positions in the auth frame (since).
+	StormHistoryOnly bool
 
 	HistoryMessages int    // history: size of the conversation
 	HistoryConv     string // history: reuse this conversation (seeded by an earlier run) instead of seeding
@@ -175,6 +178,8 @@ type runner struct {
 	wsurl  string
 	wsurls []string // Config.WSURLs as ws:// URLs
 	pid    int      // server pid (0: not local)
+	// since, if set, gives the auth frame's since of client idx.
+	since func(idx int) map[string]int64
 
 	steps    []*Step
 	cur      atomicStep

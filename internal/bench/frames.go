@@ -128,9 +128,15 @@ func scanInt(b []byte, key string) (int64, bool) {
 	return n, k > j
 }
 
-// authFrame is the first client frame.
-func authFrame(token string) []byte {
-	b, _ := json.Marshal(map[string]string{"type": "auth", "token": token})
+// authFrame is the first client frame; since (may be nil) is the client's
+// position per conversation.
+func authFrame(token string, since map[string]int64) []byte {
+	f := struct {
+		Type  string           `json:"type"`
+		Token string           `json:"token"`
+		Since map[string]int64 `json:"since,omitempty"`
+	}{"auth", token, since}
+	b, _ := json.Marshal(f)
 	return b
 }
 

@@ -193,7 +193,11 @@ func (r *runner) connect(ctx context.Context, u *user, idx int) (*conn, time.Dur
 	if err != nil {
 		return nil, 0, err
 	}
-	if err := w.WriteText(authFrame(u.Token)); err != nil {
+	var since map[string]int64
+	if r.since != nil {
+		since = r.since(idx)
+	}
+	if err := w.WriteText(authFrame(u.Token, since)); err != nil {
 		w.Abort()
 		return nil, 0, err
 	}
@@ -236,6 +240,11 @@ type readyFrame struct {
 		ConversationID string `json:"conversation_id"`
 		LastSeq        int64  `json:"last_seq"`
 	} `json:"conversations"`
+	// Messages are the missed messages ready carries (auth frame's since).
+	Messages []struct {
+		ConversationID string `json:"conversation_id"`
+		Seq            int64  `json:"seq"`
+	} `json:"messages"`
 }
 
 // connectAll opens one connection per entry of owners (users[owners[i]]),

@@ -19,6 +19,7 @@ func (r *runner) storm(ctx context.Context) error {
 		return err
 	}
 	r.rep.Params["missed_per_conversation"] = r.cfg.Missed
+	r.rep.Params["history_only"] = r.cfg.StormHistoryOnly
 	n := len(p.owners)
 	conc := max(r.cfg.SetupConc, 64)
 	conns, failed, err := r.connectAllServe(ctx, p.users, p.owners, conc, nil, func(c *conn) {
@@ -96,11 +97,23 @@ func (r *runner) storm(ctx context.Context) error {
 	stopProg := r.progress(func() string {
 		return fmt.Sprintf("storm: t=%.1fs  caught up %d/%d", time.Since(t0).Seconds(), caught.Load(), n)
 	})
+	if !r.cfg.StormHistoryOnly {
+		// Each client names what it holds: ready carries what it missed.
+		r.since = func(idx int) map[string]int64 {
+			m := make(map[string]int64, len(known[idx]))
+			for id, p := range known[idx] {
+				m[id] = *p
+			}
+			return m
+		}
+		defer func() { r.since = nil }()
+	}
 	conns2, failed2, err := r.connectAllServe(ctx, p.users, p.owners, r.cfg.StormConc, hs, func(c *conn) {
 		c.receiver = true
 		c.seqs = known[c.idx]
 		c.caught = check
 		c.rs = newResyncState(c, &dups, &gaps)
+		r.resyncReady(c)
 		go func() {
 			if err := r.resyncSocket(ctx, c); err != nil {
 				if resyncFail.Add(1) <= 3 {

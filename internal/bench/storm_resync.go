@@ -138,6 +138,23 @@ func (r *runner) resyncHistory(c *conn, raw []byte) {
 	}
 }
 
+// resyncReady applies the missed messages the ready frame carried (the
+// auth frame's since), oldest first per conversation, before the client
+// asks for anything.
+func (r *runner) resyncReady(c *conn) {
+	c.mu.Lock()
+	prev := map[string]int64{}
+	for _, m := range c.ready.Messages {
+		if p, ok := prev[m.ConversationID]; ok && m.Seq != p+1 {
+			c.rs.gaps.Add(1)
+		}
+		prev[m.ConversationID] = m.Seq
+		c.rs.applyLocked(c, m.ConversationID, m.Seq)
+	}
+	c.ready.Messages = nil
+	c.mu.Unlock()
+}
+
 // resyncError is onFrame's "error" case for an answer to a history request.
 func (r *runner) resyncError(c *conn, f inFrame) bool {
 	if c.rs == nil || !strings.HasPrefix(f.Ref, resyncRef) {
