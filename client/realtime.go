@@ -54,6 +54,10 @@ type Ready struct {
 	ServerTime    time.Time                  `json:"server_time"`
 	Limits        RealtimeLimits             `json:"limits"`
 	Conversations []parley.ConversationState `json:"conversations"`
+	// Messages are the messages missed since the positions the session
+	// named in its auth frame (docs/protocol.md); they are also delivered
+	// as "message" events, in order, right after the "connected" event.
+	Messages []parley.Message `json:"messages,omitempty"`
 }
 
 // RealtimeLimits are the limits announced in the ready frame.
@@ -108,8 +112,38 @@ type Realtime struct {
 
 	inq     chan frameIn // readers → dispatcher
 	backlog []frameIn    // dispatcher-owned: frames taken from inq, not yet processed
-	have    map[string]int64
-	first   bool
+	// have is written by the dispatcher only, under hmu; dial reads it
+	// under hmu for the auth frame's since.
+	hmu   sync.Mutex
+	have  map[string]int64
+	first bool
+}
+
+// maxSince is the most conversations an auth frame's since may name
+// (docs/protocol.md); a session holding more sends none and catches up
+// with history requests.
+const maxSince = 2000
+
+// setHave records that every message of conversationID up to seq was
+// emitted. Called by the dispatcher only.
+func (rt *Realtime) setHave(conversationID string, seq int64) {
+	rt.hmu.Lock()
+	rt.have[conversationID] = seq
+	rt.hmu.Unlock()
+}
+
+// since is a copy of have for the auth frame, or nil.
+func (rt *Realtime) since() map[string]int64 {
+	rt.hmu.Lock()
+	defer rt.hmu.Unlock()
+	if len(rt.have) == 0 || len(rt.have) > maxSince {
+		return nil
+	}
+	m := make(map[string]int64, len(rt.have))
+	for k, v := range rt.have {
+		m[k] = v
+	}
+	return m
 }
 
 type frameIn struct {
@@ -243,7 +277,11 @@ func (rt *Realtime) dial(ctx context.Context) error {
 		r = io.MultiReader(br, conn)
 	}
 	br2 := bufio.NewReaderSize(r, 8<<10)
-	auth, _ := json.Marshal(map[string]string{"type": "auth", "token": rt.c.Token()})
+	auth, _ := json.Marshal(struct {
+		Type  string           `json:"type"`
+		Token string           `json:"token"`
+		Since map[string]int64 `json:"since,omitempty"`
+	}{"auth", rt.c.Token(), rt.since()})
 	_ = conn.SetDeadline(time.Now().Add(15 * time.Second))
 	if err := wsutil.WriteClientText(conn, auth); err != nil {
 		_ = conn.Close()

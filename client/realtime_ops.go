@@ -284,15 +284,30 @@ func (rt *Realtime) process(f frameIn) bool {
 		if !emit(Event{Type: "connected", Ready: &rd, Raw: f.raw}) {
 			return false
 		}
+		// The messages ready carries (after the since of the auth frame):
+		// applied by the same rule as live ones; a gap among them is left
+		// to fill below.
+		for i := range rd.Messages {
+			m := rd.Messages[i]
+			h, ok := rt.have[m.ConversationID]
+			if !ok || m.Seq != h+1 {
+				continue
+			}
+			rt.setHave(m.ConversationID, m.Seq)
+			raw, _ := json.Marshal(map[string]any{"type": "message", "message": m})
+			if !emit(Event{Type: "message", ConversationID: m.ConversationID, Message: &m, Raw: raw}) {
+				return false
+			}
+		}
 		for _, st := range rd.Conversations {
 			h, ok := rt.have[st.ConversationID]
 			if !ok {
 				if rt.first {
-					rt.have[st.ConversationID] = st.LastSeq
+					rt.setHave(st.ConversationID, st.LastSeq)
 					continue
 				}
 				h = 0
-				rt.have[st.ConversationID] = 0
+				rt.setHave(st.ConversationID, 0)
 			}
 			if st.LastSeq > h && !rt.fill(st.ConversationID, st.LastSeq, emit) {
 				return false
@@ -349,7 +364,7 @@ func (rt *Realtime) process(f frameIn) bool {
 		h, known := rt.have[m.ConversationID]
 		if !known {
 			// A conversation joined while connected: its history starts here.
-			rt.have[m.ConversationID] = m.Seq - 1
+			rt.setHave(m.ConversationID, m.Seq-1)
 			h = m.Seq - 1
 		}
 		switch {
@@ -371,7 +386,7 @@ func (rt *Realtime) process(f frameIn) bool {
 				return true
 			}
 		}
-		rt.have[m.ConversationID] = m.Seq
+		rt.setHave(m.ConversationID, m.Seq)
 	}
 	return emit(e)
 }
@@ -407,7 +422,7 @@ func (rt *Realtime) fill(conversationID string, upTo int64, emit func(Event) boo
 			if m.Seq <= rt.have[conversationID] || m.Seq > upTo {
 				continue
 			}
-			rt.have[conversationID] = m.Seq
+			rt.setHave(conversationID, m.Seq)
 			raw, _ := json.Marshal(map[string]any{"type": "message", "message": m})
 			if !emit(Event{Type: "message", ConversationID: conversationID, Message: &m, Raw: raw}) {
 				return false

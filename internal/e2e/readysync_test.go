@@ -125,3 +125,56 @@ func TestReadyCarriesMissedMessages(t *testing.T) {
 		w.expectClose(4401)
 	}
 }
+
+// TestSDKCatchesUpFromReady: the Go SDK names its positions (Since, then
+// what it emitted) in every auth frame, and emits the messages ready
+// carries as message events, in order, once, after "connected".
+func TestSDKCatchesUpFromReady(t *testing.T) {
+	env := apitest.Start(t, nil)
+	ctx := context.Background()
+	alice, _ := env.NewUser(t, "alice")
+	bob, b := env.NewUser(t, "bob")
+	g := group(t, alice, b) // seq 1: the creation
+	for i := range 3 {
+		if _, _, err := alice.Send(ctx, g.ID, client.SendRequest{Body: fmt.Sprint("m", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rt, err := bob.Connect(ctx, client.RealtimeOptions{Since: map[string]int64{g.ID: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	next := func(typ string) client.Event {
+		t.Helper()
+		for e := range rt.Events() {
+			if e.Type == typ {
+				return e
+			}
+		}
+		t.Fatalf("events ended before %q", typ)
+		return client.Event{}
+	}
+	if e := next("connected"); len(e.Ready.Messages) != 3 || e.Ready.Messages[0].Seq != 2 {
+		t.Fatalf("ready messages %+v", e.Ready.Messages)
+	}
+	for want := int64(2); want <= 4; want++ {
+		if e := next("message"); e.Message.Seq != want {
+			t.Fatalf("message seq %d, want %d", e.Message.Seq, want)
+		}
+	}
+	// Dropped while a message is sent: the reconnect's ready carries it.
+	rt.Drop()
+	if _, _, err := alice.Send(ctx, g.ID, client.SendRequest{Body: "while away"}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		e := next("message")
+		if e.Message.Seq == 5 {
+			break
+		}
+		if e.Message.Seq < 5 {
+			t.Fatalf("message %d again", e.Message.Seq)
+		}
+	}
+}
