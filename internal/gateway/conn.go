@@ -77,9 +77,15 @@ type Conn struct {
 	syncing bool
 	syncLog []membershipOp
 
+	// The poller's registration (poller_linux.go): arm and forget take
+	// pollMu, since a close path may start a reader while another is
+	// still parking the connection.
+	pollMu   sync.Mutex
+	polled   bool // registered in the poller
+	unpolled bool // forgotten by the poller: never registered again
+
 	// Reader-owned (one reader at a time; handed over through parked).
 	authed   bool
-	polled   bool         // registered in the poller
 	parked   atomic.Bool  // in the poller, no reader running
 	lastRead atomic.Int64 // unix nanos of the last frame received
 	tokens   float64

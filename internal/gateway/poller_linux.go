@@ -48,14 +48,23 @@ func newPoller() (*poller, error) {
 
 const pollEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
 
-// arm registers (or re-arms) c for one input notification.
+// arm registers (or re-arms) c for one input notification. It fails once
+// forget ran: a close path may start a reader of c (resume) while the
+// parking reader is still here, and that reader's forget must not be
+// undone by a registration after it. arm and forget exclude each other
+// through c.pollMu.
 func (p *poller) arm(c *Conn) error {
 	if p.closed.Load() {
 		return errors.New("poller closed")
 	}
 	ev := syscall.EpollEvent{Events: pollEvents, Fd: int32(uint32(c.id)), Pad: int32(uint32(c.id >> 32))} // #nosec G115 -- a 64-bit id split into two 32-bit halves on purpose
 	// Once EpollCtl succeeds another reader may own c at once: touch
-	// nothing of c after it.
+	// nothing of c after it but the unlock.
+	c.pollMu.Lock()
+	defer c.pollMu.Unlock()
+	if c.unpolled {
+		return errors.New("connection closed")
+	}
 	var err error
 	cerr := c.raw.Control(func(fd uintptr) {
 		op := syscall.EPOLL_CTL_MOD
@@ -79,6 +88,9 @@ func (p *poller) arm(c *Conn) error {
 
 // forget removes c for good; call before closing its socket.
 func (p *poller) forget(c *Conn) {
+	c.pollMu.Lock()
+	defer c.pollMu.Unlock()
+	c.unpolled = true
 	if !c.polled {
 		return
 	}
