@@ -210,6 +210,8 @@ func TestBrowserChat(t *testing.T) {
 	proxy.setOffline(false)
 	eval[bool](t, b, `(window.parley.rt.reconnectNow(), true)`)
 	b.waitJS(t, "bob back online", `document.documentElement.dataset.conn === 'online'`)
+	// The reconnect named bob's positions (since): ready carried the message he missed.
+	b.waitJS(t, "missed message carried by ready", `(window.parley.rt.ready.messages || []).some(m => m.body === 'while you were away')`)
 	b.waitJS(t, "queue drained", `document.querySelectorAll('.msg.status-pending').length === 0 && window.parley.rt.outbox.length === 0`)
 	b.waitJS(t, "missed message fetched", `[...document.querySelectorAll('.msg .body')].some(e => e.textContent === 'while you were away')`)
 	b.waitJS(t, "reaction made while offline", `[...document.querySelectorAll('.msg.mine')].some(e => e.textContent.includes('Replying to you') && e.querySelector('.reaction')?.textContent === '❤️1')`)

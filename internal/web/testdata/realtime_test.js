@@ -73,6 +73,26 @@ function ack(ws, frame, seq) {
   ws.push({ type: 'ack', ref: frame.ref, created: true, message: { id: 'm' + seq, conversation_id: frame.conversation_id, seq, sender_id: 'u1', client_msg_id: frame.client_msg_id, body: frame.body } });
 }
 
+test('names its positions in the auth frame when asked to', async () => {
+  FakeWS.all = [];
+  const clock = new Clock();
+  let since = { c1: 5, c2: 0 };
+  const rt = new Realtime({
+    url: 'ws://test/api/v1/ws', token: 'tok', storage: new MemStorage(), storageKey: 'outbox', WebSocket: FakeWS,
+    random: () => 0.5, setTimeout: clock.setTimeout, clearTimeout: clock.clearTimeout,
+    pingInterval: 1e9, ackTimeout: 1e9, since: () => since,
+  });
+  rt.start();
+  FakeWS.all[0].open();
+  eq(FakeWS.all[0].sent[0], { type: 'auth', token: 'tok', since: { c1: 5, c2: 0 } }, 'auth with since');
+  rt.stop();
+  since = {};
+  rt.start();
+  FakeWS.all[FakeWS.all.length - 1].open();
+  eq(FakeWS.all[FakeWS.all.length - 1].sent[0], { type: 'auth', token: 'tok' }, 'nothing held: no since');
+  rt.stop();
+});
+
 test('authenticates first, then goes online', async () => {
   const { rt, events } = client();
   rt.start();

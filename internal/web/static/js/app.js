@@ -107,7 +107,7 @@ function start(me, token) {
   store.onWatchPresence = (ids) => ctx?.rt.subscribePresence(ids);
   if (me.settings?.theme) applyTheme(me.settings.theme);
   const rt = new Realtime({
-    url: wsURL(), token, storageKey: 'parley.outbox.' + me.id,
+    url: wsURL(), token, storageKey: 'parley.outbox.' + me.id, since: () => store.positions(),
   });
   ctx = {
     api, store, rt, nav, applyTheme, limits: {},
@@ -224,8 +224,11 @@ function openPage(view) {
 // resync runs after every (re)connection: refresh the conversation list, then
 // fetch exactly the messages missed in every loaded window (after its newest
 // seq), mark them delivered, and re-subscribe presence.
-async function resync() {
+async function resync(frame) {
   const { store, rt } = ctx;
+  // The messages ready carries after the positions the auth frame named
+  // (store.positions): usually all that was missed.
+  if (frame?.messages?.length) store.addMessages(frame.messages);
   try {
     await store.loadConversations();
     for (const c of store.convs.values()) {

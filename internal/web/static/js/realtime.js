@@ -38,6 +38,10 @@ export class Realtime extends EventTarget {
     this.token = opts.token;
     this.storage = opts.storage ?? globalThis.localStorage;
     this.storageKey = opts.storageKey ?? 'parley.outbox';
+    // since, if given, returns the auth frame's since: conversation id →
+    // the seq up to which every message is held; ready then carries what
+    // was missed after it (docs/protocol.md).
+    this.since = opts.since ?? null;
     this.WS = opts.WebSocket ?? globalThis.WebSocket;
     this.random = opts.random ?? Math.random;
     this.minDelay = opts.minDelay ?? 250;
@@ -165,7 +169,10 @@ export class Realtime extends EventTarget {
     ws.onopen = () => {
       if (ws !== this.ws) return;
       this.#setState('authenticating');
-      ws.send(JSON.stringify({ type: FRAME.auth, token: this.token }));
+      const auth = { type: FRAME.auth, token: this.token };
+      const since = this.since?.();
+      if (since && Object.keys(since).length) auth.since = since;
+      ws.send(JSON.stringify(auth));
     };
     ws.onmessage = (ev) => {
       if (ws !== this.ws) return;

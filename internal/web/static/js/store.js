@@ -377,6 +377,20 @@ export class Store {
     return this.loadLatest(id);
   }
 
+  // positions is the auth frame's since: for every loaded, attached window,
+  // the seq up to which it holds every message (at most 2,000 of them, the
+  // server's bound; docs/protocol.md).
+  positions() {
+    const out = {};
+    let n = 0;
+    for (const [id, w] of this.msgs) {
+      if (!w.loaded || w.detached || !w.seqs.length) continue;
+      if (++n > 2000) break;
+      out[id] = this.contiguousEnd(id);
+    }
+    return out;
+  }
+
   // contiguousEnd is the newest seq reachable from the oldest loaded one
   // without a hole (seqs are gap-free on the server, tombstones included).
   contiguousEnd(id) {
