@@ -293,9 +293,7 @@ func (rt *Realtime) process(f frameIn) bool {
 			if !ok || m.Seq != h+1 {
 				continue
 			}
-			rt.setHave(m.ConversationID, m.Seq)
-			raw, _ := json.Marshal(map[string]any{"type": "message", "message": m})
-			if !emit(Event{Type: "message", ConversationID: m.ConversationID, Message: &m, Raw: raw}) {
+			if !rt.emitFetched(m, emit) {
 				return false
 			}
 		}
@@ -391,6 +389,14 @@ func (rt *Realtime) process(f frameIn) bool {
 	return emit(e)
 }
 
+// emitFetched emits m, a message not received live (a history page, or
+// one ready carried), as a message event, and records it as emitted.
+func (rt *Realtime) emitFetched(m parley.Message, emit func(Event) bool) bool {
+	rt.setHave(m.ConversationID, m.Seq)
+	raw, _ := json.Marshal(map[string]any{"type": "message", "message": m})
+	return emit(Event{Type: "message", ConversationID: m.ConversationID, Message: &m, Raw: raw})
+}
+
 // fill fetches and emits the messages of conversationID after what was
 // emitted, up to seq upTo. On failure it leaves the gap (have stays below
 // upTo): the next ready frame retries, and a live message beyond the gap is
@@ -422,9 +428,7 @@ func (rt *Realtime) fill(conversationID string, upTo int64, emit func(Event) boo
 			if m.Seq <= rt.have[conversationID] || m.Seq > upTo {
 				continue
 			}
-			rt.setHave(conversationID, m.Seq)
-			raw, _ := json.Marshal(map[string]any{"type": "message", "message": m})
-			if !emit(Event{Type: "message", ConversationID: conversationID, Message: &m, Raw: raw}) {
+			if !rt.emitFetched(m, emit) {
 				return false
 			}
 		}

@@ -145,21 +145,11 @@ func TestSDKCatchesUpFromReady(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rt.Close()
-	next := func(typ string) client.Event {
-		t.Helper()
-		for e := range rt.Events() {
-			if e.Type == typ {
-				return e
-			}
-		}
-		t.Fatalf("events ended before %q", typ)
-		return client.Event{}
-	}
-	if e := next("connected"); len(e.Ready.Messages) != 3 || e.Ready.Messages[0].Seq != 2 {
+	if e := nextOf(t, rt, "connected"); len(e.Ready.Messages) != 3 || e.Ready.Messages[0].Seq != 2 {
 		t.Fatalf("ready messages %+v", e.Ready.Messages)
 	}
 	for want := int64(2); want <= 4; want++ {
-		if e := next("message"); e.Message.Seq != want {
+		if e := nextOf(t, rt, "message"); e.Message.Seq != want {
 			t.Fatalf("message seq %d, want %d", e.Message.Seq, want)
 		}
 	}
@@ -169,7 +159,7 @@ func TestSDKCatchesUpFromReady(t *testing.T) {
 		t.Fatal(err)
 	}
 	for {
-		e := next("message")
+		e := nextOf(t, rt, "message")
 		if e.Message.Seq == 5 {
 			break
 		}

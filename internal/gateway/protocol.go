@@ -241,9 +241,6 @@ type syncFrame struct {
 	Type          string                     `json:"type"`
 	Ref           string                     `json:"ref,omitempty"`
 	Conversations []parley.ConversationState `json:"conversations"`
-	// Messages are the messages after the auth frame's since, oldest
-	// first per conversation, none beyond its last_seq here.
-	Messages json.RawMessage `json:"messages,omitempty"`
 }
 
 type historyFrame struct {

@@ -124,6 +124,10 @@ func (q *Queue[T]) linger(batch []T, l *lingerer, timer *time.Timer, start, dead
 	late, grace := 0, start.Add(lingerGrace)
 	next := func(now time.Time) time.Duration { return max(0, min(deadline.Sub(now), gap)) }
 	timer.Reset(next(start))
+	defer func() {
+		timer.Stop()
+		l.waited(late)
+	}()
 	for len(batch) < l.cfg.Fill {
 		select {
 		case o := <-q.ops:
@@ -133,22 +137,15 @@ func (q *Queue[T]) linger(batch []T, l *lingerer, timer *time.Timer, start, dead
 				late++
 			}
 			if !now.Before(deadline) {
-				timer.Stop()
-				l.waited(late)
 				return batch
 			}
 			timer.Reset(next(now))
 		case <-timer.C:
-			l.waited(late)
 			return batch
 		case <-q.quit:
-			timer.Stop()
-			l.waited(late)
 			return batch
 		}
 	}
-	timer.Stop()
-	l.waited(late)
 	return batch
 }
 
