@@ -68,6 +68,32 @@ func addCandidate(t *testing.T, pc *webrtc.PeerConnection, c *parley.ICECandidat
 	}
 }
 
+// trickle adds a peer's candidates to pc, holding those that arrive before
+// pc's remote description: the peer trickles them as soon as it has set its
+// local description, and its signalling frames race with them.
+type trickle struct {
+	pc   *webrtc.PeerConnection
+	held []*parley.ICECandidate
+}
+
+func (tr *trickle) add(t *testing.T, c *parley.ICECandidate) {
+	t.Helper()
+	if tr.pc.RemoteDescription() == nil {
+		tr.held = append(tr.held, c)
+		return
+	}
+	addCandidate(t, tr.pc, c)
+}
+
+// described adds the held candidates once the remote description is set.
+func (tr *trickle) described(t *testing.T) {
+	t.Helper()
+	for _, c := range tr.held {
+		addCandidate(t, tr.pc, c)
+	}
+	tr.held = nil
+}
+
 // Two pion peers set up a call through Parley's signalling and exchange
 // data through the embedded TURN server only (ICETransportPolicy relay),
 // each with the short-lived credentials the API handed it.
@@ -129,6 +155,7 @@ func TestCallWebRTCThroughTURN(t *testing.T) {
 	}
 
 	// Both sides now trickle candidates; bob answers the offer.
+	atr, btr := &trickle{pc: apc}, &trickle{pc: bpc}
 	deadline := time.After(30 * time.Second)
 	answered := false
 	for {
@@ -139,6 +166,7 @@ func TestCallWebRTCThroughTURN(t *testing.T) {
 				if err := bpc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: e.Signal.SDP}); err != nil {
 					t.Fatal(err)
 				}
+				btr.described(t)
 				ans, err := bpc.CreateAnswer(nil)
 				if err != nil {
 					t.Fatal(err)
@@ -150,7 +178,7 @@ func TestCallWebRTCThroughTURN(t *testing.T) {
 					t.Fatal(err)
 				}
 			case e.Signal != nil && e.Signal.Candidate != nil:
-				addCandidate(t, bpc, e.Signal.Candidate)
+				btr.add(t, e.Signal.Candidate)
 			}
 		case e := <-alice.Events():
 			switch {
@@ -161,9 +189,10 @@ func TestCallWebRTCThroughTURN(t *testing.T) {
 				if err := apc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: e.Signal.SDP}); err != nil {
 					t.Fatal(err)
 				}
+				atr.described(t)
 				answered = true
 			case e.Signal != nil && e.Signal.Candidate != nil:
-				addCandidate(t, apc, e.Signal.Candidate)
+				atr.add(t, e.Signal.Candidate)
 			}
 		case <-opened:
 			opened = nil
