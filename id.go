@@ -3,6 +3,7 @@ package parley
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"sync"
 	"time"
 )
 
@@ -21,6 +22,45 @@ func NewID() string {
 	if _, err := rand.Read(b[6:]); err != nil {
 		panic("parley: crypto/rand failed: " + err.Error())
 	}
+	return encodeID(b)
+}
+
+// sequential is NewSequentialID's last id.
+var sequential struct {
+	sync.Mutex
+	last [16]byte
+}
+
+// NewSequentialID is NewID for records listed in id order (the audit log,
+// reports): on one node each is greater than every one before it, also
+// within a millisecond and when the clock steps back; across nodes they
+// sort by millisecond only. Its random bits follow from the previous id's
+// (the next is the last one plus a random step below 2^32): never use it
+// where an id must not be guessed.
+func NewSequentialID() string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(time.Now().UnixMilli())<<16)
+	if _, err := rand.Read(b[6:]); err != nil {
+		panic("parley: crypto/rand failed: " + err.Error())
+	}
+	sequential.Lock()
+	defer sequential.Unlock()
+	last := &sequential.last
+	if binary.BigEndian.Uint64(b[:8])>>16 <= binary.BigEndian.Uint64(last[:8])>>16 {
+		// Same millisecond or earlier: the last id plus a step of 1..2^32
+		// over its 128 bits (a carry into the time bits only moves the
+		// time on by a millisecond).
+		step := uint64(binary.BigEndian.Uint32(b[12:])) + 1
+		lo := binary.BigEndian.Uint64(last[8:])
+		hi := binary.BigEndian.Uint64(last[:8])
+		sum := lo + step
+		if sum < lo {
+			hi++
+		}
+		binary.BigEndian.PutUint64(b[:8], hi)
+		binary.BigEndian.PutUint64(b[8:], sum)
+	}
+	*last = b
 	return encodeID(b)
 }
 

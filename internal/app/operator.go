@@ -39,7 +39,7 @@ func (a *App) audit(ctx context.Context, actor parley.Actor, action, targetID, t
 
 // auditIn is audit for an action taken in a conversation.
 func (a *App) auditIn(ctx context.Context, actor parley.Actor, convID, action, targetID, target, detail string) {
-	e := parley.AuditEntry{ID: parley.NewID(), At: a.now().UTC().Truncate(time.Millisecond),
+	e := parley.AuditEntry{ID: parley.NewSequentialID(), At: a.now().UTC().Truncate(time.Millisecond),
 		ActorID: actor.UserID, Actor: "operator", Action: action, TargetID: targetID, Target: target, Detail: detail,
 		ConversationID: convID}
 	if actor.UserID != "" {

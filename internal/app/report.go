@@ -48,7 +48,7 @@ func (a *App) Report(ctx context.Context, actor parley.Actor, in ReportInput) (p
 	if actor.Anonymous() {
 		return parley.Report{}, unauthenticated("sign in first")
 	}
-	r := parley.Report{ID: parley.NewID(), ReporterID: actor.UserID, Reason: in.Reason, Status: parley.ReportOpen,
+	r := parley.Report{ID: parley.NewSequentialID(), ReporterID: actor.UserID, Reason: in.Reason, Status: parley.ReportOpen,
 		CreatedAt: a.now().UTC().Truncate(time.Millisecond)}
 	switch {
 	case in.ConversationID != "":
@@ -283,7 +283,7 @@ func (a *App) hold(ctx context.Context, actor parley.Actor, in SendMessageInput)
 	if err := parley.AdmitReport(actor.UserID, actor.UserID, parley.HeldReason, len(open)); err != nil {
 		return err
 	}
-	r := parley.Report{ID: parley.NewID(), ReporterID: actor.UserID, TargetUserID: actor.UserID, ConversationID: in.ConversationID,
+	r := parley.Report{ID: parley.NewSequentialID(), ReporterID: actor.UserID, TargetUserID: actor.UserID, ConversationID: in.ConversationID,
 		Excerpt: in.Body, Reason: parley.HeldReason, Status: parley.ReportOpen, CreatedAt: a.now().UTC().Truncate(time.Millisecond),
 		Held: true, ClientMsgID: in.ClientMsgID}
 	if err := a.store.CreateReport(ctx, r); err != nil {

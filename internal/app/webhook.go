@@ -313,7 +313,7 @@ func (a *App) enqueue(ctx context.Context, e parley.Event) {
 		}
 		body, _ := json.Marshal(webhookPayload{Event: "message.created", WebhookID: h.ID, BotID: h.BotID,
 			ConversationID: m.ConversationID, Message: f.Message})
-		d := parley.WebhookDelivery{ID: parley.NewID(), WebhookID: h.ID, EventKey: m.ID, Event: "message.created",
+		d := parley.WebhookDelivery{ID: parley.NewSequentialID(), WebhookID: h.ID, EventKey: m.ID, Event: "message.created",
 			Payload: body, Status: parley.DeliveryPending, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now}
 		if ok, err := a.store.EnqueueDelivery(ctx, d); err != nil {
 			a.log.Warn("enqueue webhook delivery", "webhook_id", h.ID, "err", err)

@@ -41,7 +41,7 @@ func testOutgoingWebhooks(t *testing.T, open Opener) {
 	}
 
 	mk := func(key string, at time.Time) parley.WebhookDelivery {
-		return parley.WebhookDelivery{ID: parley.NewID(), WebhookID: w.ID, EventKey: key, Event: "message.created",
+		return parley.WebhookDelivery{ID: parley.NewSequentialID(), WebhookID: w.ID, EventKey: key, Event: "message.created",
 			Payload: []byte(`{"k":"` + key + `"}`), Status: parley.DeliveryPending, NextAttemptAt: at, CreatedAt: at, UpdatedAt: at}
 	}
 	// Many nodes enqueue the same event: one row.
