@@ -116,6 +116,12 @@ type HistoryQuery struct {
 	Member string
 }
 
+// SeqRange names the messages of one conversation with After < seq <= Until.
+type SeqRange struct {
+	ConversationID string
+	After, Until   int64
+}
+
 // MessageStore persists messages. See internal/storetest for the contract.
 //
 // notify functions are commit hooks as described on ConversationStore.
@@ -148,6 +154,13 @@ type MessageStore interface {
 	MessageByClientID(ctx context.Context, senderID, clientMsgID string) (Message, error)
 	// History returns a page of messages with their reactions (see HistoryQuery).
 	History(ctx context.Context, conversationID string, q HistoryQuery) ([]Message, error)
+	// Missed returns, in one read, the messages of several conversations
+	// with their reactions: for each range in the order given, its
+	// messages oldest first — of the conversations member is a member of
+	// when the read happens; another conversation's range gives nothing,
+	// as does an unknown one. The caller bounds the ranges (their number,
+	// Until-After, distinct conversations).
+	Missed(ctx context.Context, member string, ranges []SeqRange) ([]Message, error)
 	// EditMessage replaces the body and mentions of a live message, keeps
 	// the previous version and sets EditedAt. CodeNotFound if the message
 	// does not exist or is deleted.

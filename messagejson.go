@@ -33,21 +33,21 @@ func AppendMessagesJSON(dst []byte, ms []Message) ([]byte, error) {
 func appendMessageJSON(dst []byte, m *Message) ([]byte, error) {
 	start := len(dst)
 	dst = append(dst, `{"id":`...)
-	dst = appendJSONString(dst, m.ID)
+	dst = AppendJSONString(dst, m.ID)
 	dst = append(dst, `,"conversation_id":`...)
-	dst = appendJSONString(dst, m.ConversationID)
+	dst = AppendJSONString(dst, m.ConversationID)
 	dst = append(dst, `,"seq":`...)
 	dst = strconv.AppendInt(dst, m.Seq, 10)
 	dst = append(dst, `,"sender_id":`...)
-	dst = appendJSONString(dst, m.SenderID)
+	dst = AppendJSONString(dst, m.SenderID)
 	if m.ClientMsgID != "" {
 		dst = append(dst, `,"client_msg_id":`...)
-		dst = appendJSONString(dst, m.ClientMsgID)
+		dst = AppendJSONString(dst, m.ClientMsgID)
 	}
 	dst = append(dst, `,"kind":`...)
-	dst = appendJSONString(dst, string(m.Kind))
+	dst = AppendJSONString(dst, string(m.Kind))
 	dst = append(dst, `,"body":`...)
-	dst = appendJSONString(dst, m.Body)
+	dst = AppendJSONString(dst, m.Body)
 	if m.ReplyTo != 0 {
 		dst = append(dst, `,"reply_to":`...)
 		dst = strconv.AppendInt(dst, m.ReplyTo, 10)
@@ -63,7 +63,7 @@ func appendMessageJSON(dst []byte, m *Message) ([]byte, error) {
 				dst = append(dst, ',')
 			}
 			dst = append(dst, `{"emoji":`...)
-			dst = appendJSONString(dst, r.Emoji)
+			dst = AppendJSONString(dst, r.Emoji)
 			dst = append(dst, `,"count":`...)
 			dst = strconv.AppendInt(dst, int64(r.Count), 10)
 			dst = append(dst, `,"user_ids":`...)
@@ -151,17 +151,17 @@ func appendJSONStrings(dst []byte, ss []string) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, s)
+		dst = AppendJSONString(dst, s)
 	}
 	return append(dst, ']')
 }
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString is encoding/json's string encoding with HTML escaping
+// AppendJSONString appends s as a JSON string: encoding/json's string encoding with HTML escaping
 // (its default): quotes, backslashes, control characters, '<', '>', '&',
 // U+2028 and U+2029 escaped, invalid UTF-8 replaced by U+FFFD.
-func appendJSONString(dst []byte, s string) []byte {
+func AppendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {

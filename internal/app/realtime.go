@@ -77,3 +77,16 @@ func (r *Realtime) History(ctx context.Context, actor parley.Actor, conversation
 	}
 	return r.App.History(ctx, actor, conversationID, HistoryInput{After: after, Before: before, Limit: limit})
 }
+
+// Missed is App.Missed, for the ready frame of a reconnecting client,
+// sharing History's bound on the reads in progress on this node
+// (unavailable when ctx ends while waiting for a turn).
+func (r *Realtime) Missed(ctx context.Context, actor parley.Actor, ranges []parley.SeqRange) ([]parley.Message, error) {
+	select {
+	case r.history <- struct{}{}:
+		defer func() { <-r.history }()
+	case <-ctx.Done():
+		return nil, parley.Errorf(parley.CodeUnavailable, "the server is busy; retry")
+	}
+	return r.App.Missed(ctx, actor, ranges)
+}

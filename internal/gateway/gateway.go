@@ -54,6 +54,12 @@ type Backend interface {
 	// History reads a page of a conversation's history, as the REST
 	// endpoint: after (oldest first) or before (newest first) a seq.
 	History(ctx context.Context, actor parley.Actor, conversationID string, after, before int64, limit int) ([]parley.Message, error)
+	// Missed reads, in one read, the messages of several of actor's
+	// conversations in the ranges given (distinct conversations, each of
+	// at most ReadyMessagesPerConversation seqs, ReadyMessages in all),
+	// range by range in that order, oldest first; a conversation actor is
+	// not in gives nothing.
+	Missed(ctx context.Context, actor parley.Actor, ranges []parley.SeqRange) ([]parley.Message, error)
 	MarkRead(ctx context.Context, actor parley.Actor, conversationID string, seq int64) (parley.Receipt, error)
 	MarkDelivered(ctx context.Context, actor parley.Actor, conversationID string, seq int64) (parley.Receipt, error)
 	Typing(ctx context.Context, actor parley.Actor, conversationID string, typing bool) error

@@ -97,11 +97,28 @@ func (c *Conn) authenticate(f ClientFrame) bool {
 // missed reads, for the ready frame, the messages after since in each
 // conversation of states that since names and that has newer ones: up to
 // ReadyMessagesPerConversation each and ReadyMessages in all, none beyond
-// the conversation's last_seq in states (those are delivered live). It
-// returns their JSON array, or nil when there are none. A conversation
-// whose read fails is left out: the client reads it with history frames.
+// the conversation's last_seq in states (those are delivered live), all in
+// one read (Backend.Missed). It returns their JSON array, or nil when there
+// are none or the read fails: the client then reads them with history
+// frames.
 func (c *Conn) missed(ctx context.Context, since map[string]int64, states []parley.ConversationState) json.RawMessage {
 	if len(since) == 0 {
+		return nil
+	}
+	var buf [16]parley.SeqRange
+	ranges := buf[:0]
+	room := int64(ReadyMessages)
+	for _, s := range states {
+		have, ok := since[s.ConversationID]
+		if !ok || have >= s.LastSeq || room <= 0 {
+			continue
+		}
+		have = max(have, 0) // the auth frame refuses negative ones
+		n := min(s.LastSeq-have, ReadyMessagesPerConversation, room)
+		ranges = append(ranges, parley.SeqRange{ConversationID: s.ConversationID, After: have, Until: have + n})
+		room -= n
+	}
+	if len(ranges) == 0 {
 		return nil
 	}
 	g := c.g
@@ -111,26 +128,10 @@ func (c *Conn) missed(ctx context.Context, since map[string]int64, states []parl
 	case <-ctx.Done():
 		return nil
 	}
-	var all []parley.Message
-	for _, s := range states {
-		have, ok := since[s.ConversationID]
-		room := ReadyMessages - len(all)
-		if !ok || have >= s.LastSeq || room <= 0 {
-			continue
-		}
-		limit := int(min(s.LastSeq-have, int64(min(ReadyMessagesPerConversation, room))))
-		ms, err := g.be.History(ctx, c.actor, s.ConversationID, have, 0, limit)
-		if err != nil {
-			if !parley.IsCode(err, parley.CodeNotFound) && !parley.IsCode(err, parley.CodeForbidden) {
-				g.log.Warn("ready: reading missed messages", "conn_id", c.ConnID(), "conversation_id", s.ConversationID, "err", err)
-			}
-			continue
-		}
-		for _, m := range ms {
-			if m.Seq <= s.LastSeq {
-				all = append(all, m)
-			}
-		}
+	all, err := g.be.Missed(ctx, c.actor, ranges)
+	if err != nil {
+		g.log.Warn("ready: reading missed messages", "conn_id", c.ConnID(), "conversations", len(ranges), "err", err)
+		return nil
 	}
 	if len(all) == 0 {
 		return nil

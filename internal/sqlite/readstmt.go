@@ -20,6 +20,7 @@ type readStmts struct {
 	historyAfter       *sql.Stmt // conversation id, after (reacted); conversation id, after, limit; messageRow, reacted
 	memberBefore       *sql.Stmt // as historyBefore, then conversation id, user_id (isMember) before limit
 	memberAfter        *sql.Stmt // as historyAfter, then conversation id, user_id (isMember) before limit
+	missed             *sql.Stmt // ranges (JSON), user_id: missedQuery
 	message            *sql.Stmt // conversation id, seq
 	reactions          *sql.Stmt // conversation_id, lo, hi
 	conversation       *sql.Stmt // id
@@ -83,6 +84,7 @@ func (s *Store) prepareReads(ctx context.Context) error {
 		WHERE m.conv = `+convNum+` AND m.seq < ? AND `+isMember+` ORDER BY m.seq DESC LIMIT ?`)
 	prep(&r.memberAfter, `SELECT `+messageRow+`, `+reactedAfter+` FROM messages m
 		WHERE m.conv = `+convNum+` AND m.seq > ? AND `+isMember+` ORDER BY m.seq ASC LIMIT ?`)
+	prep(&r.missed, missedQuery)
 	prep(&r.message, `SELECT `+messageCols+messageFrom+` WHERE c.id = ? AND m.seq = ?`)
 	prep(&r.reactions, `SELECT seq, emoji, user_id FROM reactions
 		WHERE conversation_id = ? AND seq BETWEEN ? AND ? ORDER BY seq, created_at, emoji, user_id`)
@@ -130,7 +132,7 @@ func (s *Store) closeReads() error {
 	r := &s.rd
 	var errs []error
 	for _, st := range []*sql.Stmt{r.session, r.sessionUser, r.member, r.receipt, r.historyBefore, r.historyAfter,
-		r.memberBefore, r.memberAfter, r.message,
+		r.memberBefore, r.memberAfter, r.missed, r.message,
 		r.reactions, r.conversation, r.conversationIDs, r.conversationStates, r.receipts, r.memberIDs,
 		r.entriesFirst, r.entriesAfter, r.entry, r.postingState, r.blockedPair, r.notifyTargets, r.notifyCursor} {
 		if st != nil {

@@ -23,6 +23,7 @@ func testMessages(t *testing.T, open Opener) {
 	t.Run("pipelined appends keep their order", func(t *testing.T) { messagePipelinedAppendsKeepTheirOrder(t, open) })
 	t.Run("history pages", func(t *testing.T) { messageHistoryPages(t, open) })
 	t.Run("history pages of a member", func(t *testing.T) { messageHistoryMember(t, open) })
+	t.Run("missed messages of several conversations", func(t *testing.T) { messageMissed(t, open) })
 	t.Run("edit delete react", func(t *testing.T) { messageEditDeleteReact(t, open) })
 }
 
@@ -379,6 +380,92 @@ func messageHistoryMember(t *testing.T, open Opener) {
 	}
 	if ms := page(u[0], parley.HistoryQuery{After: 0}); len(ms) != 6 {
 		t.Fatalf("remaining member after the removal: %d messages, want 6", len(ms))
+	}
+}
+
+// messageMissed: Missed gives, range by range in the order asked, what
+// History gives a member for the same seqs (reactions, edits and deletions
+// included), nothing of a conversation the member is not in (never was,
+// or removed) nor of an unknown one, and never a message past Until.
+func messageMissed(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t)
+	u := newUsers(t, s, "mi", 3)
+	a := newConversation(t, s, parley.KindGroup, "a", u[0], u[1])
+	b := newConversation(t, s, parley.KindGroup, "b", u[0], u[1])
+	other := newConversation(t, s, parley.KindGroup, "c", u[0], u[2])
+	for conv, n := range map[string]int{a.ID: 6, b.ID: 3, other.ID: 2} {
+		for i := range n {
+			if _, _, err := s.AppendMessage(ctx, userMsg(conv, u[0], conv+fmt.Sprint(i), fmt.Sprint(i)), parley.CheckMember, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := s.React(ctx, a.ID, 4, u[1], "👍", true, 20, baseTime, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.React(ctx, b.ID, 3, u[0], "🎉", true, 20, baseTime, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.EditMessage(ctx, a.ID, 5, "edited", nil, nil, baseTime.Add(time.Hour), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DeleteMessage(ctx, b.ID, 2, baseTime.Add(time.Hour), nil); err != nil {
+		t.Fatal(err)
+	}
+	missed := func(who string, ranges ...parley.SeqRange) []parley.Message {
+		t.Helper()
+		ms, err := s.Missed(ctx, who, ranges)
+		if err != nil || ms == nil {
+			t.Fatalf("missed of %s %+v: %v %v", who, ranges, ms, err)
+		}
+		return ms
+	}
+	ranges := []parley.SeqRange{
+		{ConversationID: b.ID, After: 1, Until: 3},
+		{ConversationID: other.ID, After: 0, Until: 3},
+		{ConversationID: parley.NewID(), After: 0, Until: 5},
+		{ConversationID: a.ID, After: 3, Until: 6}, // a's last seq is 7: 7 is not asked for
+	}
+	var want []parley.Message
+	for _, r := range []parley.SeqRange{ranges[0], ranges[3]} {
+		page, err := s.History(ctx, r.ConversationID, parley.HistoryQuery{After: r.After, Limit: int(r.Until - r.After), Member: u[1]})
+		if err != nil || len(page) != int(r.Until-r.After) {
+			t.Fatalf("history %+v: %d messages, %v", r, len(page), err)
+		}
+		want = append(want, page...)
+	}
+	got := missed(u[1], ranges...)
+	if len(got) != len(want) {
+		t.Fatalf("missed: %d messages, want %d: %+v", len(got), len(want), got)
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		if g.ConversationID != w.ConversationID || g.Seq != w.Seq || g.ID != w.ID || g.Body != w.Body ||
+			g.Deleted != w.Deleted || (g.EditedAt == nil) != (w.EditedAt == nil) || g.SenderID != w.SenderID ||
+			!g.CreatedAt.Equal(w.CreatedAt) || fmt.Sprint(g.Reactions) != fmt.Sprint(w.Reactions) {
+			t.Errorf("missed[%d] = %+v, want %+v", i, g, w)
+		}
+	}
+	if got[0].ConversationID != b.ID || got[0].Seq != 2 || !got[0].Deleted || len(got[1].Reactions) != 1 ||
+		got[2].ConversationID != a.ID || got[2].Seq != 4 || len(got[2].Reactions) != 1 || got[3].EditedAt == nil ||
+		got[3].Body != "edited" || got[4].Seq != 6 {
+		t.Fatalf("missed: %+v", got)
+	}
+	if ms := missed(u[2], ranges...); len(ms) != 3 || ms[0].ConversationID != other.ID || ms[2].Seq != 3 {
+		t.Fatalf("missed of the other conversation's member: %+v", ms)
+	}
+	if ms := missed(u[1]); len(ms) != 0 {
+		t.Fatalf("no ranges: %+v", ms)
+	}
+	if ms := missed(u[1], parley.SeqRange{ConversationID: a.ID, After: 7, Until: 9}); len(ms) != 0 {
+		t.Fatalf("past the last message: %+v", ms)
+	}
+	if _, err := s.RemoveMember(ctx, a.ID, u[1], systemMsg(u[0], parley.SystemMemberRemoved, u[1]), nil); err != nil {
+		t.Fatal(err)
+	}
+	if ms := missed(u[1], ranges...); len(ms) != 2 || ms[0].ConversationID != b.ID {
+		t.Fatalf("missed after a's removal: %+v", ms)
 	}
 }
 
