@@ -80,7 +80,7 @@ func (c *Conn) authenticate(f ClientFrame) bool {
 	missed := c.missed(ctx, f.Since, states)
 	g.be.Connected(ctx, actor)
 	cfg := &g.cfg
-	c.release(encode(readyFrame{
+	c.release(encodeReady(readyFrame{
 		Type: "ready", Ref: f.Ref, User: user, SessionID: actor.SessionID, ConnID: c.ConnID(),
 		ServerTime: time.Now().UTC(),
 		Limits: Limits{

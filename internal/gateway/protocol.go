@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -271,6 +272,48 @@ func encodeHistory(f historyFrame) []byte {
 	b, err := parley.AppendMessagesJSON(b, f.Messages)
 	if err != nil {
 		panic("gateway: encode frame: " + err.Error())
+	}
+	return append(b, '}')
+}
+
+// encodeReady is encode(f) with the conversations and messages written
+// without reflection: a reconnect storm writes one ready frame per client,
+// and encoding/json re-scans a RawMessage byte by byte. The head (user,
+// limits) still goes through encode.
+func encodeReady(f readyFrame) []byte {
+	head := encode(struct {
+		Type       string      `json:"type"`
+		Ref        string      `json:"ref,omitempty"`
+		User       parley.User `json:"user"`
+		SessionID  string      `json:"session_id"`
+		ConnID     string      `json:"conn_id"`
+		ServerTime time.Time   `json:"server_time"`
+		Limits     Limits      `json:"limits"`
+	}{f.Type, f.Ref, f.User, f.SessionID, f.ConnID, f.ServerTime, f.Limits})
+	b := make([]byte, 0, len(head)+len(`,"conversations":[],"messages":}`)+100*len(f.Conversations)+len(f.Messages))
+	b = append(append(b, head[:len(head)-1]...), `,"conversations":`...)
+	if f.Conversations == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, s := range f.Conversations {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"conversation_id":`...)
+			b = parley.AppendJSONString(b, s.ConversationID)
+			b = append(b, `,"last_seq":`...)
+			b = strconv.AppendInt(b, s.LastSeq, 10)
+			b = append(b, `,"delivered_seq":`...)
+			b = strconv.AppendInt(b, s.DeliveredSeq, 10)
+			b = append(b, `,"read_seq":`...)
+			b = strconv.AppendInt(b, s.ReadSeq, 10)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if len(f.Messages) > 0 {
+		b = append(append(b, `,"messages":`...), f.Messages...)
 	}
 	return append(b, '}')
 }
