@@ -122,3 +122,58 @@ func BenchmarkHistoryCatchUp(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMissed: a reconnecting storm client's catch-up, 2 messages in
+// each of 4 conversations: one Missed read against a History read per
+// conversation.
+func BenchmarkMissed(b *testing.B) {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = s.Close() })
+	var ranges []parley.SeqRange
+	var member string
+	for c := range 4 {
+		conv, users := seedConversationPrefix(b, s, 2, 2*c)
+		if member == "" {
+			member = users[0]
+		} else if _, err := s.AddMembers(ctx, conv, []parley.Member{{UserID: member, Role: parley.RoleMember, JoinedAt: time.Now()}}, 100,
+			parley.Message{ID: parley.NewID(), SenderID: users[0], Kind: parley.MessageSystem, CreatedAt: time.Now(),
+				System: &parley.SystemInfo{Action: parley.SystemMembersAdded, UserIDs: []string{member}}}, nil); err != nil {
+			b.Fatal(err)
+		}
+		var last int64
+		for i := range 20 {
+			m := parley.Message{ID: parley.NewID(), ConversationID: conv, SenderID: users[i%2],
+				Kind: parley.MessageUser, Body: "a typical chat message of about sixty bytes, give or take.", CreatedAt: time.Now()}
+			got, _, err := s.AppendMessage(ctx, m, parley.CheckMember, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			last = got.Seq
+		}
+		ranges = append(ranges, parley.SeqRange{ConversationID: conv, After: last - 2, Until: last})
+	}
+	b.Run("one read", func(b *testing.B) {
+		b.ReportAllocs()
+		defer cpuPerOp(b)()
+		for b.Loop() {
+			if ms, err := s.Missed(ctx, member, ranges); err != nil || len(ms) != 8 {
+				b.Fatal(len(ms), err)
+			}
+		}
+	})
+	b.Run("a read per conversation", func(b *testing.B) {
+		b.ReportAllocs()
+		defer cpuPerOp(b)()
+		for b.Loop() {
+			for _, r := range ranges {
+				if ms, err := s.History(ctx, r.ConversationID, parley.HistoryQuery{After: r.After, Limit: 2, Member: member}); err != nil || len(ms) != 2 {
+					b.Fatal(len(ms), err)
+				}
+			}
+		}
+	})
+}
