@@ -61,9 +61,14 @@ type committer struct {
 	batches atomic.Int64
 }
 
-func newCommitter(s *Store) *committer {
+// lingerFill ends a lingering wait (Options.CommitLinger). A batch's
+// appends cost two round trips whatever their number, so a wait may fill
+// more than SQLite's.
+const lingerFill = 256
+
+func newCommitter(s *Store, linger time.Duration) *committer {
 	c := &committer{s: s}
-	c.q = groupcommit.Start(maxBatch, func(batch []*op) []*op {
+	c.q = groupcommit.StartLinger(maxBatch, groupcommit.Linger{Max: linger, Fill: lingerFill}, func(batch []*op) []*op {
 		t0 := time.Now()
 		ordered := c.run(batch)
 		if fn := c.s.batches.Load(); fn != nil {

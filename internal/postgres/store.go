@@ -73,6 +73,20 @@ const DefaultMaxConns = 16
 // the same moment), and starts the message committer. It returns
 // CodeUnavailable if the database cannot be reached.
 func Open(ctx context.Context, url string) (*Store, error) {
+	return OpenWith(ctx, url, Options{})
+}
+
+// Options tune a Store beyond its URL. The zero value is Open's.
+type Options struct {
+	// CommitLinger is the longest the committer waits after taking a
+	// small batch of message appends for more to arrive while many
+	// clients write at once (groupcommit.Linger; a lone client never
+	// waits). 0 never waits.
+	CommitLinger time.Duration
+}
+
+// OpenWith is Open with opts.
+func OpenWith(ctx context.Context, url string, opts Options) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, parley.Invalid("db", "bad PostgreSQL URL: %v", err)
@@ -100,7 +114,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		s.pool.Close()
 		return nil, err
 	}
-	s.cm = newCommitter(s)
+	s.cm = newCommitter(s, opts.CommitLinger)
 	return s, nil
 }
 

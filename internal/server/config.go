@@ -35,7 +35,7 @@ type Config struct {
 	Pprof          string        // if set, serve net/http/pprof on this address
 	SendRate       float64       // messages per second each user may send, sustained (bursts of twice that)
 	WSFrameRate    float64       // frames per second each WebSocket connection may send, sustained (bursts of twice that)
-	CommitLinger   time.Duration // SQLite: longest wait for more writes to commit together; 0 never waits
+	CommitLinger   time.Duration // both stores: longest wait for more writes to commit together; 0 never waits
 	MaxReactions   int           // distinct emoji on one message
 	MaxMembers     int           // members of one group or channel
 	Registration   string        // open, invite or closed (docs/accounts.md)
@@ -188,7 +188,7 @@ func (c *Config) settings() []setting {
 		{"shutdown-grace", "time in-flight requests get to finish on shutdown", (*durationValue)(&c.ShutdownGrace)},
 		{"send-rate", "messages per second each user may send, sustained (bursts of twice that, at least 10); beyond it sends get 429 rate_limited", (*floatValue)(&c.SendRate)},
 		{"ws-frame-rate", "frames per second each WebSocket connection may send, sustained (bursts of twice that); beyond it frames get rate_limited errors, and a flood closes the socket with 1008", (*floatValue)(&c.WSFrameRate)},
-		{"commit-linger", "embedded SQLite: the longest the committer waits for more writes to arrive so that one fsync serves them all, while many clients write at once (a lone client never waits); less CPU per message for up to this much more latency; 0 never waits, at most 100ms", (*durationValue)(&c.CommitLinger)},
+		{"commit-linger", "the longest the message committer (SQLite or PostgreSQL) waits for more writes to arrive so that one commit serves them all, while many clients write at once (a lone client never waits); less CPU per message, in Parley and in PostgreSQL, for up to this much more latency; 0 never waits, at most 100ms", (*durationValue)(&c.CommitLinger)},
 		{"max-reactions", "distinct emoji one message may carry", (*intValue)(&c.MaxReactions)},
 		{"max-members", "members one group or channel may have", (*intValue)(&c.MaxMembers)},
 		{"registration", "who may create an account: open (anyone who can reach the server), invite (with an invite code from an admin) or closed (admins create accounts)", (*stringValue)(&c.Registration)},

@@ -207,7 +207,7 @@ func (s *Server) open(ctx context.Context) error {
 // --data-dir (which refuses a second process on the same directory).
 func openStore(ctx context.Context, cfg Config) (parley.Store, error) {
 	if cfg.DB != "" {
-		return postgres.Open(ctx, cfg.DB)
+		return postgres.OpenWith(ctx, cfg.DB, postgres.Options{CommitLinger: cfg.CommitLinger})
 	}
 	return sqlite.OpenWith(ctx, cfg.DataDir, sqlite.Options{CommitLinger: cfg.CommitLinger})
 }
