@@ -18,6 +18,8 @@ func TestNewSequentialIDIncreases(t *testing.T) {
 	// The clock stepping back, and a step that carries out of the low 64
 	// bits: still increasing.
 	sequential.Lock()
+	saved := sequential.last
+	t.Cleanup(func() { sequential.Lock(); sequential.last = saved; sequential.Unlock() })
 	binary.BigEndian.PutUint64(sequential.last[:8], uint64(time.Now().Add(time.Hour).UnixMilli())<<16|0xffff)
 	binary.BigEndian.PutUint64(sequential.last[8:], ^uint64(0))
 	prev = encodeID(sequential.last)

@@ -158,8 +158,8 @@ type MessageStore interface {
 	// with their reactions: for each range in the order given, its
 	// messages oldest first — of the conversations member is a member of
 	// when the read happens; another conversation's range gives nothing,
-	// as does an unknown one. The caller bounds the ranges (their number,
-	// Until-After, distinct conversations).
+	// as does an unknown one, and ranges that overlap each give theirs.
+	// The caller bounds the ranges (their number and Until-After).
 	Missed(ctx context.Context, member string, ranges []SeqRange) ([]Message, error)
 	// EditMessage replaces the body and mentions of a live message, keeps
 	// the previous version and sets EditedAt. CodeNotFound if the message

@@ -26,32 +26,40 @@ const (
 // ranges, a range of more than MaxMissedPerRange seqs, more than
 // MaxMissedMessages seqs in all).
 func (a *App) Missed(ctx context.Context, actor parley.Actor, ranges []parley.SeqRange) ([]parley.Message, error) {
+	if err := checkMissed(actor, ranges); err != nil {
+		return nil, err
+	}
+	return a.store.Missed(ctx, actor.UserID, ranges)
+}
+
+// checkMissed returns Missed's errors that need no read.
+func checkMissed(actor parley.Actor, ranges []parley.SeqRange) error {
 	if actor.Anonymous() {
-		return nil, unauthenticated("sign in first")
+		return unauthenticated("sign in first")
 	}
 	if len(ranges) > MaxMissedRanges {
-		return nil, parley.TooLarge("ranges", "at most %d conversations at once", MaxMissedRanges)
+		return parley.TooLarge("ranges", "at most %d conversations at once", MaxMissedRanges)
 	}
 	var total int64
 	seen := make(map[string]struct{}, len(ranges))
 	for _, r := range ranges {
 		switch {
 		case !parley.ValidID(r.ConversationID):
-			return nil, parley.Invalid("conversation_id", "not a conversation id")
+			return parley.Invalid("conversation_id", "not a conversation id")
 		case r.After < 0:
-			return nil, parley.Invalid("after", "after must not be negative")
+			return parley.Invalid("after", "after must not be negative")
 		case r.Until <= r.After:
-			return nil, parley.Invalid("until", "until must be greater than after")
+			return parley.Invalid("until", "until must be greater than after")
 		case r.Until-r.After > MaxMissedPerRange:
-			return nil, parley.TooLarge("until", "at most %d messages per conversation", MaxMissedPerRange)
+			return parley.TooLarge("until", "at most %d messages per conversation", MaxMissedPerRange)
 		}
 		if _, dup := seen[r.ConversationID]; dup {
-			return nil, parley.Invalid("conversation_id", "conversation %s named twice", r.ConversationID)
+			return parley.Invalid("conversation_id", "conversation %s named twice", r.ConversationID)
 		}
 		seen[r.ConversationID] = struct{}{}
 		if total += r.Until - r.After; total > MaxMissedMessages {
-			return nil, parley.TooLarge("ranges", "at most %d messages at once", MaxMissedMessages)
+			return parley.TooLarge("ranges", "at most %d messages at once", MaxMissedMessages)
 		}
 	}
-	return a.store.Missed(ctx, actor.UserID, ranges)
+	return nil
 }

@@ -82,11 +82,14 @@ func (r *Realtime) History(ctx context.Context, actor parley.Actor, conversation
 // sharing History's bound on the reads in progress on this node
 // (unavailable when ctx ends while waiting for a turn).
 func (r *Realtime) Missed(ctx context.Context, actor parley.Actor, ranges []parley.SeqRange) ([]parley.Message, error) {
+	if err := checkMissed(actor, ranges); err != nil {
+		return nil, err // before taking a turn
+	}
 	select {
 	case r.history <- struct{}{}:
 		defer func() { <-r.history }()
 	case <-ctx.Done():
 		return nil, parley.Errorf(parley.CodeUnavailable, "the server is busy; retry")
 	}
-	return r.App.Missed(ctx, actor, ranges)
+	return r.App.store.Missed(ctx, actor.UserID, ranges)
 }

@@ -3,14 +3,13 @@ package postgres
 import (
 	"context"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/parley-chat/parley"
 )
 
 // Missed implements parley.MessageStore: one statement over the ranges as
-// three arrays, the membership check inside it, then the reactions of the
-// ranges that have any.
+// three arrays, the membership check inside it and a per-row reaction
+// probe, then the reactions of the ranges that have any (a range's rows
+// are adjacent: ORDER BY its ordinal, then seq).
 func (s *Store) Missed(ctx context.Context, member string, ranges []parley.SeqRange) ([]parley.Message, error) {
 	if len(ranges) == 0 {
 		return []parley.Message{}, nil
@@ -21,7 +20,8 @@ func (s *Store) Missed(ctx context.Context, member string, ranges []parley.SeqRa
 	for i, r := range ranges {
 		convs[i], lo[i], hi[i] = r.ConversationID, r.After, r.Until
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+messageColsOf("m")+`
+	rows, err := s.pool.Query(ctx, `SELECT j.ord, EXISTS (SELECT 1 FROM reactions r
+			WHERE r.conversation_id = m.conversation_id AND r.seq = m.seq), `+messageColsOf("m")+`
 		FROM unnest($2::text[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS j(conv, lo, hi, ord)
 		JOIN messages m ON m.conversation_id = j.conv AND m.seq > j.lo AND m.seq <= j.hi
 		WHERE EXISTS (SELECT 1 FROM members mb WHERE mb.conversation_id = j.conv AND mb.user_id = $1)
@@ -29,22 +29,35 @@ func (s *Store) Missed(ctx context.Context, member string, ranges []parley.SeqRa
 	if err != nil {
 		return nil, translate(err)
 	}
-	ms, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (parley.Message, error) { return scanMessage(r) })
-	if err != nil {
+	defer rows.Close()
+	ms := []parley.Message{}
+	var ords []int64
+	var reacted []bool
+	for rows.Next() {
+		var m parley.Message
+		var v messageVals
+		var ord int64
+		var r bool
+		if err := rows.Scan(append([]any{&ord, &r}, v.dest(&m)...)...); err != nil {
+			return nil, translate(err)
+		}
+		if err := v.fill(&m); err != nil {
+			return nil, translate(err)
+		}
+		ms, ords, reacted = append(ms, m), append(ords, ord), append(reacted, r)
+	}
+	if err := rows.Err(); err != nil {
 		return nil, translate(err)
 	}
-	if ms == nil {
-		ms = []parley.Message{}
-	}
-	// A range's messages are adjacent in ms (ranges name distinct
-	// conversations: the caller's contract).
 	for a := 0; a < len(ms); {
-		b := a
-		for b < len(ms) && ms[b].ConversationID == ms[a].ConversationID {
-			b++
+		b, has := a, false
+		for ; b < len(ms) && ords[b] == ords[a]; b++ {
+			has = has || reacted[b]
 		}
-		if err := s.loadReactions(ctx, ms[a:b]); err != nil {
-			return nil, err
+		if has {
+			if err := s.loadReactions(ctx, ms[a:b]); err != nil {
+				return nil, err
+			}
 		}
 		a = b
 	}

@@ -461,6 +461,12 @@ func messageMissed(t *testing.T, open Opener) {
 	if ms := missed(u[1], parley.SeqRange{ConversationID: a.ID, After: 7, Until: 9}); len(ms) != 0 {
 		t.Fatalf("past the last message: %+v", ms)
 	}
+	// Ranges that overlap each give their messages, reactions included.
+	twice := parley.SeqRange{ConversationID: a.ID, After: 3, Until: 5}
+	if ms := missed(u[1], twice, twice); len(ms) != 4 || ms[0].Seq != 4 || ms[2].Seq != 4 ||
+		len(ms[0].Reactions) != 1 || len(ms[2].Reactions) != 1 || ms[3].Body != "edited" {
+		t.Fatalf("one range twice: %+v", ms)
+	}
 	if _, err := s.RemoveMember(ctx, a.ID, u[1], systemMsg(u[0], parley.SystemMemberRemoved, u[1]), nil); err != nil {
 		t.Fatal(err)
 	}
