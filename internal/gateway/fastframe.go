@@ -33,6 +33,9 @@ func decodeFast(p []byte, f *ClientFrame) bool {
 			return false
 		}
 		str, num, bit := fastTarget(f, key, &limit)
+		if key == "since" {
+			bit = bitSince
+		}
 		if bit == 0 || seen&bit != 0 {
 			return false // unknown (or differently cased) or duplicate key
 		}
@@ -42,9 +45,12 @@ func decodeFast(p []byte, f *ClientFrame) bool {
 			return false
 		}
 		j = skipWS(p, j+1)
-		if str != nil {
+		switch {
+		case bit == bitSince:
+			f.Since, j, ok = plainPositions(p, j)
+		case str != nil:
 			*str, j, ok = plainString(p, j)
-		} else {
+		default:
 			*num, j, ok = plainInt(p, j)
 		}
 		if !ok {
@@ -71,7 +77,54 @@ func decodeFast(p []byte, f *ClientFrame) bool {
 	}
 }
 
-const bitLimit = 1 << 8
+const (
+	bitLimit = 1 << 8
+	bitSince = 1 << 9
+)
+
+// plainPositions reads the auth frame's since at i: an object of plain
+// string keys and plainInt values, each key once (encoding/json would let
+// the last of a repeated key win: the strict path decides those).
+func plainPositions(p []byte, i int) (map[string]int64, int, bool) {
+	if i >= len(p) || p[i] != '{' {
+		return nil, 0, false // null, or not an object: the strict path
+	}
+	m := map[string]int64{}
+	i = skipWS(p, i+1)
+	if i < len(p) && p[i] == '}' {
+		return m, i + 1, true
+	}
+	for {
+		k, j, ok := plainString(p, i)
+		if !ok {
+			return nil, 0, false
+		}
+		if _, dup := m[k]; dup {
+			return nil, 0, false
+		}
+		j = skipWS(p, j)
+		if j >= len(p) || p[j] != ':' {
+			return nil, 0, false
+		}
+		v, j, ok := plainInt(p, skipWS(p, j+1))
+		if !ok {
+			return nil, 0, false
+		}
+		m[k] = v
+		j = skipWS(p, j)
+		if j >= len(p) {
+			return nil, 0, false
+		}
+		switch p[j] {
+		case ',':
+			i = skipWS(p, j+1)
+		case '}':
+			return m, j + 1, true
+		default:
+			return nil, 0, false
+		}
+	}
+}
 
 // fastTarget returns where key's value goes: a string field of f or an
 // integer (limit, which is an int, goes through *limit), and key's bit in

@@ -293,7 +293,10 @@ func FuzzDecodeClientFrame(f *testing.F) {
 		`{"type":"ping","type":"send"}`, `{"type":"history","limit":-5}`, `{"type":"ping"}x`,
 		`{"type":"call_ring","conversation_id":"c","video":true}`, `{"type":"call_sdp","call_id":"k","sdp_type":"offer","sdp":"v=0"}`,
 		`{"type":"call_ice","call_id":"k","candidate":{"candidate":"candidate:1","sdpMid":"0","sdpMLineIndex":0}}`,
-		`{"type":"call_ice","candidate":{"bogus":1}}`} {
+		`{"type":"call_ice","candidate":{"bogus":1}}`,
+		`{"type":"auth","token":"t","since":{"c1":3,"c2":0}}`, `{"type":"auth","since":{}}`, `{"type":"auth","since":null}`,
+		`{"type":"auth","since":{"c":1,"c":2}}`, `{"type":"auth","since":{"c":-1}}`, `{"type":"auth","since":{"c":1.5}}`,
+		`{"type":"auth","since":{"c" : 1 ,"d":2 } ,"token":"t"}`, `{"type":"auth","since":[]}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, p []byte) {

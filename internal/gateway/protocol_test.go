@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 	"time"
 
@@ -88,4 +89,25 @@ func BenchmarkEncodeReady(b *testing.B) {
 			encodeReady(f)
 		}
 	})
+}
+
+// TestDecodeFastTakesSince: a reconnecting client's auth frame stays on the
+// fast path and decodes as the strict decoder does; repeated keys and
+// null go to the strict path.
+func TestDecodeFastTakesSince(t *testing.T) {
+	p := []byte(`{"type":"auth","ref":"1","token":"tok","since":{"01kaw9yq7a8b9c0d1e2f3g4h5j":38, "01kaw9z":0}}`)
+	var fast ClientFrame
+	if !decodeFast(p, &fast) {
+		t.Fatal("fast path refused an auth frame with since")
+	}
+	strict, err := decodeStrict(p)
+	if err != nil || len(fast.Since) != 2 || fast.Since["01kaw9yq7a8b9c0d1e2f3g4h5j"] != 38 || fast.Token != "tok" ||
+		fmt.Sprint(fast) != fmt.Sprint(strict) {
+		t.Fatalf("fast %+v, strict %+v %v", fast, strict, err)
+	}
+	for _, s := range []string{`{"type":"auth","since":{"c":1,"c":2}}`, `{"type":"auth","since":null}`, `{"type":"auth","since":{"c":1e2}}`} {
+		if decodeFast([]byte(s), &ClientFrame{}) {
+			t.Errorf("fast path took %s", s)
+		}
+	}
 }
