@@ -81,12 +81,14 @@ func (c *Conn) authenticate(f ClientFrame) bool {
 	g.be.Connected(ctx, actor)
 	cfg := &g.cfg
 	c.release(encodeReady(readyFrame{
-		Type: "ready", Ref: f.Ref, User: user, SessionID: actor.SessionID, ConnID: c.ConnID(),
-		ServerTime: time.Now().UTC(),
-		Limits: Limits{
-			MaxFrameBytes: cfg.MaxFrameBytes, MaxMessageChars: cfg.MaxMessageChars,
-			PingIntervalMS: cfg.PingInterval.Milliseconds(), TypingTTLMS: cfg.TypingTTL.Milliseconds(),
-			QueueFrames: cfg.QueueFrames, OpsPerSecond: cfg.OpsPerSecond, OpsBurst: cfg.OpsBurst,
+		readyHead: readyHead{
+			Type: "ready", Ref: f.Ref, User: user, SessionID: actor.SessionID, ConnID: c.ConnID(),
+			ServerTime: time.Now().UTC(),
+			Limits: Limits{
+				MaxFrameBytes: cfg.MaxFrameBytes, MaxMessageChars: cfg.MaxMessageChars,
+				PingIntervalMS: cfg.PingInterval.Milliseconds(), TypingTTLMS: cfg.TypingTTL.Milliseconds(),
+				QueueFrames: cfg.QueueFrames, OpsPerSecond: cfg.OpsPerSecond, OpsBurst: cfg.OpsBurst,
+			},
 		},
 		Conversations: states,
 		Messages:      missed,

@@ -192,17 +192,23 @@ type Limits struct {
 
 // Server frames answering client frames. Events are written as published.
 type readyFrame struct {
-	Type          string                     `json:"type"`
-	Ref           string                     `json:"ref,omitempty"`
-	User          parley.User                `json:"user"`
-	SessionID     string                     `json:"session_id"`
-	ConnID        string                     `json:"conn_id"`
-	ServerTime    time.Time                  `json:"server_time"`
-	Limits        Limits                     `json:"limits"`
+	readyHead
 	Conversations []parley.ConversationState `json:"conversations"`
 	// Messages are the messages after the auth frame's since, oldest
 	// first per conversation, none beyond its last_seq here.
 	Messages json.RawMessage `json:"messages,omitempty"`
+}
+
+// readyHead is the part of the ready frame encodeReady leaves to
+// encoding/json.
+type readyHead struct {
+	Type       string      `json:"type"`
+	Ref        string      `json:"ref,omitempty"`
+	User       parley.User `json:"user"`
+	SessionID  string      `json:"session_id"`
+	ConnID     string      `json:"conn_id"`
+	ServerTime time.Time   `json:"server_time"`
+	Limits     Limits      `json:"limits"`
 }
 
 type ackFrame struct {
@@ -281,15 +287,7 @@ func encodeHistory(f historyFrame) []byte {
 // and encoding/json re-scans a RawMessage byte by byte. The head (user,
 // limits) still goes through encode.
 func encodeReady(f readyFrame) []byte {
-	head := encode(struct {
-		Type       string      `json:"type"`
-		Ref        string      `json:"ref,omitempty"`
-		User       parley.User `json:"user"`
-		SessionID  string      `json:"session_id"`
-		ConnID     string      `json:"conn_id"`
-		ServerTime time.Time   `json:"server_time"`
-		Limits     Limits      `json:"limits"`
-	}{f.Type, f.Ref, f.User, f.SessionID, f.ConnID, f.ServerTime, f.Limits})
+	head := encode(f.readyHead)
 	b := make([]byte, 0, len(head)+len(`,"conversations":[],"messages":}`)+100*len(f.Conversations)+len(f.Messages))
 	b = append(append(b, head[:len(head)-1]...), `,"conversations":`...)
 	if f.Conversations == nil {

@@ -46,10 +46,12 @@ func TestEncodeReadyMatchesEncode(t *testing.T) {
 	states := []parley.ConversationState{{ConversationID: "c<1>", LastSeq: 9, DeliveredSeq: 7, ReadSeq: 6},
 		{ConversationID: "d\"\u2029", LastSeq: 1 << 40}}
 	for _, f := range []readyFrame{
-		{Type: "ready", Ref: "r", User: user, SessionID: "s", ConnID: "k", ServerTime: at, Limits: limits, Conversations: states, Messages: ms},
-		{Type: "ready", User: user, SessionID: "s", ConnID: "k", ServerTime: at, Limits: limits, Conversations: states[:1]},
-		{Type: "ready", Ref: `<r>`, ServerTime: at, Conversations: []parley.ConversationState{}},
-		{Type: "ready", Ref: "r", ServerTime: at},
+		{readyHead: readyHead{Type: "ready", Ref: "r", User: user, SessionID: "s", ConnID: "k", ServerTime: at, Limits: limits},
+			Conversations: states, Messages: ms},
+		{readyHead: readyHead{Type: "ready", User: user, SessionID: "s", ConnID: "k", ServerTime: at, Limits: limits},
+			Conversations: states[:1]},
+		{readyHead: readyHead{Type: "ready", Ref: `<r>`, ServerTime: at}, Conversations: []parley.ConversationState{}},
+		{readyHead: readyHead{Type: "ready", Ref: "r", ServerTime: at}},
 	} {
 		if got, want := encodeReady(f), encode(f); !bytes.Equal(got, want) {
 			t.Errorf("\nencode      %s\nencodeReady %s", want, got)
@@ -75,8 +77,9 @@ func BenchmarkEncodeReady(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	f := readyFrame{Type: "ready", Ref: "1", User: parley.User{ID: parley.NewID(), Username: "storm1", DisplayName: "storm1", CreatedAt: at},
-		SessionID: parley.NewID(), ConnID: "c1", ServerTime: at, Conversations: states, Messages: ms}
+	f := readyFrame{readyHead: readyHead{Type: "ready", Ref: "1", User: parley.User{ID: parley.NewID(), Username: "storm1",
+		DisplayName: "storm1", CreatedAt: at}, SessionID: parley.NewID(), ConnID: "c1", ServerTime: at},
+		Conversations: states, Messages: ms}
 	b.Run("encode", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

@@ -2,12 +2,9 @@ package postgres_test
 
 import (
 	"context"
-	"fmt"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/parley-chat/parley"
 	"github.com/parley-chat/parley/internal/postgres"
 	"github.com/parley-chat/parley/internal/postgres/pgtest"
 )
@@ -31,26 +28,9 @@ func TestLingeringCommittersOnTwoNodes(t *testing.T) {
 	}
 	const senders, each = 32, 30
 	conv, users := seed(t, ns[0], senders)
-	var mu sync.Mutex
-	acked := map[string]parley.Message{}
-	var wg sync.WaitGroup
-	for w := range senders {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range each {
-				m, ok, err := ns[w%2].AppendMessage(context.Background(), msg(conv, users[w], fmt.Sprintf("%02d-%02d", w, i)), parley.CheckMember, nil)
-				if err != nil || !ok {
-					t.Errorf("sender %d message %d: created=%v err=%v", w, i, ok, err)
-					return
-				}
-				mu.Lock()
-				acked[m.ID] = m
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
+	acked := sendConcurrently(t, senders, each, func(w int) (*postgres.Store, string, string) {
+		return ns[w%2], conv, users[w]
+	})
 	if t.Failed() {
 		return
 	}

@@ -95,6 +95,35 @@ func checkGapFree(t testing.TB, s parley.Store, conv string, n int) []parley.Mes
 	return all
 }
 
+// sendConcurrently runs senders goroutines, each appending each messages
+// (client ids "%02d-%02d" of sender and index, in order) to the store and
+// conversation pick gives it as that user, and returns every ack by
+// message id. Failures are reported with t.Errorf.
+func sendConcurrently(t *testing.T, senders, each int, pick func(w int) (s *postgres.Store, conv, user string)) map[string]parley.Message {
+	var mu sync.Mutex
+	acked := map[string]parley.Message{}
+	var wg sync.WaitGroup
+	for w := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, conv, user := pick(w)
+			for i := range each {
+				m, ok, err := s.AppendMessage(context.Background(), msg(conv, user, fmt.Sprintf("%02d-%02d", w, i)), parley.CheckMember, nil)
+				if err != nil || !ok {
+					t.Errorf("sender %d message %d: created=%v err=%v", w, i, ok, err)
+					return
+				}
+				mu.Lock()
+				acked[m.ID] = m
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return acked
+}
+
 // The same client_msg_id sent to two nodes at the same moment yields one
 // message; both callers get it back.
 func TestSameClientMsgIDOnTwoNodesYieldsOneMessage(t *testing.T) {
@@ -190,28 +219,9 @@ func TestConcurrentSendersOnThreeNodesAreGapFree(t *testing.T) {
 		c, u := seed(t, ns[0], senders/convs)
 		convIDs, users = append(convIDs, c), append(users, u)
 	}
-	var mu sync.Mutex
-	acked := map[string]parley.Message{}
-	var wg sync.WaitGroup
-	for w := 0; w < senders; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s := ns[w%len(ns)]
-			conv, user := convIDs[w%convs], users[w%convs][w/convs]
-			for i := 0; i < each; i++ {
-				m, ok, err := s.AppendMessage(context.Background(), msg(conv, user, fmt.Sprintf("%d-%d", w, i)), parley.CheckMember, nil)
-				if err != nil || !ok {
-					t.Errorf("sender %d message %d: created=%v err=%v", w, i, ok, err)
-					return
-				}
-				mu.Lock()
-				acked[m.ID] = m
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
+	acked := sendConcurrently(t, senders, each, func(w int) (*postgres.Store, string, string) {
+		return ns[w%len(ns)], convIDs[w%convs], users[w%convs][w/convs]
+	})
 	if t.Failed() {
 		return
 	}

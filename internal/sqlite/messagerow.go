@@ -44,30 +44,25 @@ ELSE format('%d %d %d %d %d %d %d:%s%d:%s%d:%s%d:%s%d:%s%d:%s%d:%s%d:%s%d:%s',
 func parseMessageRow(conversationID, row string) (m parley.Message, ok bool, err error) {
 	p := rowParser{s: row}
 	m.ConversationID = conversationID
-	var created, edited, editedAt int64
-	var kind, mentions, system, attached, e2ee string
-	if strings.HasPrefix(row, "s") {
+	plain := strings.HasPrefix(row, "s")
+	if plain {
 		p.s = row[1:]
-		m.Seq = p.int()
-		created = p.int()
-		m.ID = p.text()
-		m.SenderID = p.text()
-		m.ClientMsgID = p.text()
-		kind = p.text()
-	} else {
-		m.Seq = p.int()
-		created = p.int()
+	}
+	m.Seq = p.int()
+	created := p.int()
+	var edited, editedAt int64
+	if !plain {
 		edited, editedAt = p.int(), p.int()
 		m.ReplyTo = p.int()
 		m.Deleted = p.int() != 0
-		m.ID = p.text()
-		m.SenderID = p.text()
-		m.ClientMsgID = p.text()
-		kind = p.text()
-		mentions = p.text()
-		system = p.text()
-		attached = p.text()
-		e2ee = p.text()
+	}
+	m.ID = p.text()
+	m.SenderID = p.text()
+	m.ClientMsgID = p.text()
+	kind := p.text()
+	var mentions, system, attached, e2ee string
+	if !plain {
+		mentions, system, attached, e2ee = p.text(), p.text(), p.text(), p.text()
 	}
 	m.Body = p.text()
 	if p.bad || p.s != "" {
