@@ -51,7 +51,7 @@ func init() { scanMax.Store(50_000) }
 func (s *Store) SearchMessages(ctx context.Context, q parley.MessageSearch) ([]parley.Message, string, error) {
 	var long, short []string
 	for _, t := range q.Terms {
-		if utf8.RuneCountInString(t) >= trigramMin {
+		if len(trigramText(t)) >= trigramMin {
 			long = append(long, t)
 		} else {
 			short = append(short, t)
@@ -262,9 +262,10 @@ func searchQuery(ctx context.Context, tx *sql.Tx, q parley.MessageSearch, terms 
 }
 
 // searchFTS queries the index newest first, before afterRid (if > 0), for
-// the rows it covers: rid at most indexed, not queued after applied. An
-// entry whose row was deleted since is dropped by the join and the
-// conditions on m. It returns the messages and their rids.
+// the rows it covers: rid at most indexed, not queued after applied; each
+// long term is checked on the body (termsCheck), each short one matched
+// as in a scan. An entry whose row was deleted since is dropped by the
+// join and the conditions on m. It returns the messages and their rids.
 func searchFTS(ctx context.Context, tx *sql.Tx, q parley.MessageSearch, long, short []string, indexed, applied, afterRid int64,
 	limit int) ([]parley.Message, []int64, error) {
 	var sb strings.Builder
@@ -275,6 +276,7 @@ func searchFTS(ctx context.Context, tx *sql.Tx, q parley.MessageSearch, long, sh
 		AND f.rowid NOT IN (SELECT rid FROM search_changes WHERE seq > ?) AND m.kind = 'user' AND m.deleted = 0`)
 	args := []any{ftsQuery(long), indexed, applied}
 	args = filters(&sb, args, q, true)
+	args = termsCheck(&sb, args, long)
 	args = termsScan(&sb, args, short)
 	if afterRid > 0 {
 		sb.WriteString(` AND f.rowid < ?`)
@@ -339,15 +341,44 @@ func (r ridScanner) Scan(dest ...any) error {
 	return r.rows.Scan(append([]any{r.rid}, dest...)...)
 }
 
-// ftsQuery is an FTS5 query matching rows that contain every term as a
-// substring: each term becomes a quoted string (quotes doubled), which the
-// trigram tokenizer turns into a phrase of its trigrams.
+// ftsQuery is an FTS5 query matching the rows that hold every trigram of
+// every term (each of at least trigramMin characters): each run of three
+// characters of a term becomes a quoted string (quotes doubled), which the
+// tokenizer folds and reads as exactly one trigram, so the query's
+// trigrams are cut from the text as the index's were. The index has no
+// positions (detail=none), so for a term longer than three characters this
+// is a superset of the rows containing it; searchFTS checks those rows.
 func ftsQuery(terms []string) string {
-	qs := make([]string, len(terms))
-	for i, t := range terms {
-		qs[i] = `"` + strings.ReplaceAll(t, `"`, `""`) + `"`
+	var b strings.Builder
+	seen := map[string]bool{}
+	for _, t := range terms {
+		rs := trigramText(t)
+		for i := 0; i+trigramMin <= len(rs); i++ {
+			g := string(rs[i : i+trigramMin])
+			if seen[g] {
+				continue
+			}
+			seen[g] = true
+			if b.Len() > 0 {
+				b.WriteString(" AND ")
+			}
+			b.WriteString(`"` + strings.ReplaceAll(g, `"`, `""`) + `"`)
+		}
 	}
-	return strings.Join(qs, " AND ")
+	return b.String()
+}
+
+// termsCheck appends, for each term longer than a trigram, the condition
+// that the body contains it under searchFold: the check of the rows the
+// index returned for it (ftsQuery).
+func termsCheck(sb *strings.Builder, args []any, terms []string) []any {
+	for _, t := range terms {
+		if len(trigramText(t)) > trigramMin {
+			sb.WriteString(` AND instr(parley_search_fold(m.body), ?) > 0`)
+			args = append(args, searchFold(t))
+		}
+	}
+	return args
 }
 
 // escapeLike escapes LIKE's wildcards with backslash.

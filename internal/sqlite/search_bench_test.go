@@ -63,7 +63,7 @@ func benchBody(r *rand.Rand, z *rand.Zipf) string {
 // openSearchCorpus opens (building it first if needed) the benchmark
 // database and returns the store and, per user, its id.
 func openSearchCorpus(b *testing.B) (*Store, []string) {
-	dir := filepath.Join(os.TempDir(), "parley-search-bench-v3")
+	dir := filepath.Join(os.TempDir(), "parley-search-bench-v4")
 	users := make([]string, benchUsers)
 	for i := range users {
 		users[i] = fmt.Sprintf("%026d", i)
@@ -239,7 +239,7 @@ func BenchmarkSearch1MScan(b *testing.B) {
 // of a server whose database is in the OS page cache (a running server's
 // usual state; the first queries after a cold boot are slower).
 func warmPageCache(b *testing.B) {
-	f, err := os.Open(filepath.Join(os.TempDir(), "parley-search-bench-v3", FileName))
+	f, err := os.Open(filepath.Join(os.TempDir(), "parley-search-bench-v4", FileName))
 	if err != nil {
 		b.Fatal(err)
 	}
