@@ -81,6 +81,9 @@ func checkIndex(t *testing.T, s *Store) {
 		t.Fatal(err)
 	}
 	for rid, body := range bodies {
+		if len(trigramText(body)) < trigramMin {
+			continue // no trigram: only scans find it
+		}
 		var n int
 		if err := s.read.QueryRow(`SELECT count(*) FROM ix.messages_fts WHERE messages_fts MATCH ? AND rowid = ?`,
 			ftsQuery([]string{body}), rid).Scan(&n); err != nil {

@@ -177,9 +177,28 @@ func (s *Store) openIndex(ctx context.Context, pragmas string) error {
 		return translate(err)
 	}
 	if stale {
-		if _, err := db.ExecContext(ctx, `DROP TABLE ix.messages_fts`); err != nil {
+		// The state goes in the same transaction as the table: a start
+		// that stops after it finds no state and rebuilds, never an
+		// emptied table that the old indexed_rid says is complete.
+		if err := s.ixTx(ctx, func(tx *sql.Tx) error {
+			for _, q := range []string{`DELETE FROM ix.search_index_state`, `DROP TABLE ix.messages_fts`} {
+				if _, err := tx.ExecContext(ctx, q); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
 			return parley.Unavailable(fmt.Errorf("search index %s: %w", s.indexPath(), err))
 		}
+		if afterIndexDrop != nil {
+			if err := afterIndexDrop(); err != nil {
+				return err
+			}
+		}
+		// The old table's pages are free now; return them to the file
+		// system (best effort: a failure leaves free pages the new index
+		// reuses).
+		_, _ = db.ExecContext(ctx, `VACUUM ix`)
 	}
 	if _, err := db.ExecContext(ctx, indexSchema); err != nil {
 		return parley.Unavailable(fmt.Errorf("search index %s: %w", s.indexPath(), err))
@@ -214,6 +233,11 @@ func (s *Store) openIndex(ctx context.Context, pragmas string) error {
 		return err
 	})
 }
+
+// afterIndexDrop, when set (tests), runs after openIndex dropped an index
+// built with positions, and an error from it ends openIndex there: a start
+// that stopped at that point.
+var afterIndexDrop func() error
 
 // ixTx runs fn in a transaction on the indexer's connection: a read
 // snapshot of the messages database from its first read, and the index
