@@ -109,14 +109,7 @@ func foldRune(r rune) rune {
 // searchFold folds s one character at a time (see above); invalid UTF-8
 // reads as U+FFFD, as SQLite reads it.
 func searchFold(s string) string {
-	ascii := true
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
+	if isASCII(s) {
 		return strings.ToLower(s)
 	}
 	var b strings.Builder

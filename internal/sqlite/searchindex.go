@@ -212,7 +212,7 @@ func (s *Store) openIndex(ctx context.Context, pragmas string) error {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
 		return translate(err)
-	case have == owner && !stale:
+	case have == owner: // never after dropping a stale index, which took the state with it
 		return nil
 	}
 	// A new index, another database's, or one built without detail=none:
