@@ -131,6 +131,7 @@ func (c *rawClient) write(pk packets.Packet) {
 	if err != nil {
 		c.t.Fatal(err)
 	}
+	_ = c.conn.SetWriteDeadline(time.Now().Add(wait)) // a server that stops reading fails the test
 	if _, err := c.conn.Write(buf.Bytes()); err != nil {
 		c.t.Logf("write: %v", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mochi-mqtt/server/v2/packets"
 
@@ -361,11 +362,11 @@ func TestPresence(t *testing.T) {
 		t.Fatalf("presence %s", pk.Payload)
 	}
 	ws.Close()
-	for {
-		pk = sub.next(packets.Publish)
-		if strings.Contains(string(pk.Payload), `"online":false`) {
-			break
+	for deadline := time.Now().Add(wait); !strings.Contains(string(pk.Payload), `"online":false`); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no offline presence; last %s", pk.Payload)
 		}
+		pk = sub.next(packets.Publish)
 	}
 }
 

@@ -3,6 +3,7 @@ package mqtt_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mochi-mqtt/server/v2/packets"
 
@@ -113,7 +114,10 @@ func lateOnlyPresence(t *testing.T, c *rawClient) {
 func untilOffline(c *rawClient, userID string) []string {
 	c.t.Helper()
 	var out []string
-	for {
+	for deadline := time.Now().Add(wait); ; {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("no offline presence for %s; got %q", userID, out)
+		}
 		pk := c.next(packets.Publish)
 		if pk.FixedHeader.Qos == 1 {
 			c.write(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Puback}, PacketID: pk.PacketID})
