@@ -5,9 +5,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,8 +29,10 @@ type rawClient struct {
 	r    *bufio.Reader
 	v    byte
 	id   uint16
-	in   chan packets.Packet
-	err  chan error
+	in   chan packets.Packet // closed when the connection ends
+	err  error               // why it ended; read once in is closed
+
+	stalled atomic.Bool // stop reading (stall)
 
 	connack packets.Packet
 }
@@ -60,6 +64,8 @@ type connOpts struct {
 	wantPresent *bool
 	will        *will // a last will and testament in the CONNECT
 	anyCode     bool  // accept any CONNACK reason code (the caller reads rawClient.connack)
+	noKeepalive bool  // keepalive 0: the server bounds no read by a keepalive
+	readBuffer  int   // the socket's receive buffer (0: the system's)
 }
 
 // will is the Will of a CONNECT.
@@ -78,13 +84,22 @@ func dial(t testing.TB, addr string, o connOpts) *rawClient {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
+	if o.readBuffer > 0 {
+		if err := conn.(*net.TCPConn).SetReadBuffer(o.readBuffer); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if o.v == 0 {
 		o.v = 5
 	}
-	c := &rawClient{t: t, conn: conn, r: bufio.NewReader(conn), v: o.v, in: make(chan packets.Packet, 1000), err: make(chan error, 1)}
+	c := &rawClient{t: t, conn: conn, r: bufio.NewReader(conn), v: o.v, in: make(chan packets.Packet, 1000)}
+	keepalive := uint16(60)
+	if o.noKeepalive {
+		keepalive = 0
+	}
 	pk := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connect}, ProtocolVersion: o.v,
 		Connect: packets.ConnectParams{ProtocolName: []byte("MQTT"), ClientIdentifier: o.clientID, Clean: o.clean,
-			Keepalive: 60, Username: []byte(o.user), UsernameFlag: o.user != "", Password: []byte(o.pass), PasswordFlag: o.pass != ""}}
+			Keepalive: keepalive, Username: []byte(o.user), UsernameFlag: o.user != "", Password: []byte(o.pass), PasswordFlag: o.pass != ""}}
 	if o.expiry > 0 {
 		pk.Properties.SessionExpiryInterval, pk.Properties.SessionExpiryIntervalFlag = o.expiry, true
 	}
@@ -137,28 +152,32 @@ func (c *rawClient) write(pk packets.Packet) {
 	}
 }
 
+// readLoop reads packets into c.in until the connection ends, then sets
+// c.err and closes c.in: any number of readers, in any test of a fuzz
+// target sharing the client, see the end and its cause without blocking.
 func (c *rawClient) readLoop() {
-	defer close(c.in)
+	var err error
+	defer func() { c.err = err; close(c.in) }()
 	for {
-		hb, err := c.r.ReadByte()
-		if err != nil {
-			c.err <- err
+		if c.stalled.Load() {
+			err = errStalled
+			return
+		}
+		var hb byte
+		if hb, err = c.r.ReadByte(); err != nil {
 			return
 		}
 		var fh packets.FixedHeader
-		if err := fh.Decode(hb); err != nil {
-			c.err <- err
+		if err = fh.Decode(hb); err != nil {
 			return
 		}
-		n, _, err := packets.DecodeLength(c.r)
-		if err != nil {
-			c.err <- err
+		var n int
+		if n, _, err = packets.DecodeLength(c.r); err != nil {
 			return
 		}
 		fh.Remaining = n
 		b := make([]byte, n)
-		if _, err := io.ReadFull(c.r, b); err != nil {
-			c.err <- err
+		if _, err = io.ReadFull(c.r, b); err != nil {
 			return
 		}
 		pk := packets.Packet{FixedHeader: fh, ProtocolVersion: c.v}
@@ -181,7 +200,6 @@ func (c *rawClient) readLoop() {
 			err = pk.DisconnectDecode(b)
 		}
 		if err != nil {
-			c.err <- err
 			return
 		}
 		c.in <- pk
@@ -190,6 +208,13 @@ func (c *rawClient) readLoop() {
 
 const wait = 20 * time.Second // a hang guard, not a timing assertion
 
+var errStalled = errors.New("stalled: the client stopped reading")
+
+// stall makes the client stop reading its connection (after the packet
+// being read), as a client whose application hangs; the connection stays
+// open.
+func (c *rawClient) stall() { c.stalled.Store(true) }
+
 // next returns the next packet, which must be of type typ (QoS 1 publishes
 // it skips over are acknowledged and kept for nextMessage? no: it fails).
 func (c *rawClient) next(typ byte) packets.Packet {
@@ -197,7 +222,7 @@ func (c *rawClient) next(typ byte) packets.Packet {
 	select {
 	case pk, ok := <-c.in:
 		if !ok {
-			c.t.Fatalf("connection closed while waiting for packet type %d: %v", typ, <-c.err)
+			c.t.Fatalf("connection closed while waiting for packet type %d: %v", typ, c.err)
 		}
 		if pk.FixedHeader.Type != typ {
 			c.t.Fatalf("got packet type %d (reason 0x%02x %q), want %d", pk.FixedHeader.Type, pk.ReasonCode, pk.Properties.ReasonString, typ)
@@ -247,7 +272,7 @@ func (c *rawClient) drain() []string {
 		select {
 		case pk, ok := <-c.in:
 			if !ok {
-				c.t.Fatalf("connection closed: %v", <-c.err)
+				c.t.Fatalf("connection closed: %v", c.err)
 			}
 			switch pk.FixedHeader.Type {
 			case packets.Pingresp:

@@ -1,5 +1,7 @@
 package mqtt
 
+import "time"
+
 // LoseEvents makes s ignore the next n message events, as if the bus had
 // lost them (the Bus is at-most-once).
 func LoseEvents(s *Server, n int32) { s.hook.lose.Store(n) }
@@ -16,3 +18,11 @@ func Retained(s *Server) map[string]string {
 // AllowWills switches off the refusal of CONNECTs carrying a will (OnConnect),
 // so that tests reach the second guard (OnWill).
 func AllowWills(s *Server, on bool) { s.hook.allowWills.Store(on) }
+
+// SetWriteTimeout bounds each socket write of s's connections by d instead
+// of writeTimeout.
+func SetWriteTimeout(s *Server, d time.Duration) { s.ln.writeTimeout.Store(int64(d)) }
+
+// SetSendBuffer sets the socket send buffer of the connections s accepts
+// from now on (a small one fills at once when the peer stops reading).
+func SetSendBuffer(s *Server, n int) { s.ln.sendBuffer.Store(int64(n)) }

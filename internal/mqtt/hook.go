@@ -26,6 +26,9 @@ import (
 // state; it is also held while a delivery is parked (packetid.go). cur is
 // the publish in progress (set with mu held), so the ACL check
 // mochi makes per delivery knows which message it is deciding on.
+// With mu held, mochi takes a subscriber's client lock (to number a QoS 1
+// delivery) and, in a park, writes to the client: both wait at most for
+// one socket write, which gatedConn bounds (writeTimeout), never for a hook.
 type hook struct {
 	mochi.HookBase
 	rt     *app.Realtime

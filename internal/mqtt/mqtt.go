@@ -37,6 +37,7 @@ const (
 	receiveMaximum   = 256  // QoS 1 publishes a client may have unacknowledged
 	replayPage       = 100  // history page of a catch-up replay
 	opTimeout        = 15 * time.Second
+	writeTimeout     = 10 * time.Second // one socket write; a peer that takes longer is disconnected
 )
 
 // Server is the MQTT listener of one node.
@@ -79,7 +80,8 @@ func New(rt *app.Realtime, log *slog.Logger, cfg Config) (*Server, error) {
 		_ = ln.Close()
 		return nil, err
 	}
-	l := &listener{ln: ln, loop: make(chan struct{})}
+	l := &listener{ln: ln, loop: make(chan struct{}), conns: map[*gatedConn]struct{}{}}
+	l.writeTimeout.Store(int64(writeTimeout))
 	if err := broker.AddListener(l); err != nil {
 		_ = ln.Close()
 		return nil, err
@@ -129,11 +131,24 @@ func (s *Server) Close() error {
 // client (both touch the broker's fields without a lock), so quiesce stops
 // accepting and waits until every accepted connection has been read by the
 // broker once: its first read comes after the client is built.
+//
+// mochi's Close disconnects the clients it has registered, then waits for
+// every connection's goroutine; one still before or inside its CONNECT
+// (registered after Close looked, or sending nothing) would keep it waiting
+// as long as the peer stays: Close ends every accepted connection still open
+// once the broker's clients are told.
 type listener struct {
 	ln      net.Listener
 	served  atomic.Bool   // Serve was called, so the accept loop runs or will
 	loop    chan struct{} // closed when the accept loop returns
 	pending sync.WaitGroup
+
+	writeTimeout atomic.Int64 // a write's bound (writeTimeout; tests shorten it)
+	sendBuffer   atomic.Int64 // tests: the socket send buffer of connections accepted from now (0: the system's)
+
+	mu     sync.Mutex
+	conns  map[*gatedConn]struct{} // accepted and not closed
+	closed bool                    // Close ran: later connections are closed at once
 }
 
 // quiesce closes the socket and waits (bounded) for the accept loop to end
@@ -151,12 +166,17 @@ func (l *listener) quiesce() {
 	}
 }
 
-// gatedConn reports the first time the broker reads from or sets a deadline
-// on the connection.
+// gatedConn is one accepted connection. It reports the first time the
+// broker reads from or sets a deadline on it, and bounds every write by
+// writeTimeout. mochi writes holding the client's lock, bounded only by its
+// keepalive deadline (none at keepalive 0, and pushed back by every packet
+// the peer sends), and a delivery takes that lock with hook.mu held: a peer
+// that stops reading must not stop every delivery, nor the server's Close.
 type gatedConn struct {
 	net.Conn
 	once    sync.Once
 	release func()
+	l       *listener
 }
 
 func (c *gatedConn) Read(p []byte) (int, error) {
@@ -169,9 +189,30 @@ func (c *gatedConn) SetReadDeadline(t time.Time) error {
 	return c.Conn.SetReadDeadline(t)
 }
 
+// SetDeadline is mochi's keepalive: it bounds reads only, so that a peer
+// that keeps sending (or a keepalive of 0) does not lift the write bound.
 func (c *gatedConn) SetDeadline(t time.Time) error {
 	c.once.Do(c.release)
-	return c.Conn.SetDeadline(t)
+	return c.Conn.SetReadDeadline(t)
+}
+
+// Write gives each write writeTimeout and ends the connection when one
+// fails: part of a packet may be out, so the stream is unusable. (mochi
+// serializes its writes under the client's lock.)
+func (c *gatedConn) Write(p []byte) (int, error) {
+	_ = c.Conn.SetWriteDeadline(time.Now().Add(time.Duration(c.l.writeTimeout.Load())))
+	n, err := c.Conn.Write(p)
+	if err != nil {
+		_ = c.Close()
+	}
+	return n, err
+}
+
+func (c *gatedConn) Close() error {
+	c.l.mu.Lock()
+	delete(c.l.conns, c)
+	c.l.mu.Unlock()
+	return c.Conn.Close()
 }
 
 func (l *listener) Init(*slog.Logger) error { return nil }
@@ -186,8 +227,22 @@ func (l *listener) Serve(establish listeners.EstablishFn) {
 		if err != nil {
 			return
 		}
+		if n := l.sendBuffer.Load(); n > 0 {
+			if tc, ok := conn.(*net.TCPConn); ok {
+				_ = tc.SetWriteBuffer(int(n))
+			}
+		}
+		gc := &gatedConn{Conn: conn, l: l}
+		l.mu.Lock()
+		if l.closed {
+			l.mu.Unlock()
+			_ = conn.Close()
+			continue
+		}
+		l.conns[gc] = struct{}{}
+		l.mu.Unlock()
 		l.pending.Add(1)
-		gc := &gatedConn{Conn: conn, release: l.pending.Done}
+		gc.release = l.pending.Done
 		go func() {
 			_ = establish(l.ID(), gc) // the hook logs what matters
 			gc.once.Do(gc.release)
@@ -195,9 +250,20 @@ func (l *listener) Serve(establish listeners.EstablishFn) {
 	}
 }
 
+// Close tells the broker's clients (DISCONNECT 0x8B), then ends every
+// connection still open, so that the broker's wait for their goroutines
+// that follows is bounded.
 func (l *listener) Close(closeClients listeners.CloseFn) {
 	closeClients(l.ID())
 	_ = l.ln.Close()
+	l.mu.Lock()
+	l.closed = true
+	conns := l.conns
+	l.conns = nil
+	l.mu.Unlock()
+	for c := range conns {
+		_ = c.Conn.Close()
+	}
 }
 
 // warnOnly passes on the broker's errors only: its info lines narrate

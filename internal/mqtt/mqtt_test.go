@@ -46,7 +46,17 @@ func TestSameConversationOverMQTTWebSocketREST(t *testing.T) {
 	if topic != msgTopic(conv) || m.Body != "hello from mqtt" || m.ClientMsgID != "c-1" || userProp(ack, "seq") != itoa(m.Seq) {
 		t.Fatalf("mqtt got %s %+v", topic, m)
 	}
-	for ev := range ws.Events() {
+	for timeout := time.After(wait); ; {
+		var ev client.Event
+		select {
+		case e, ok := <-ws.Events():
+			if !ok {
+				t.Fatal("the WebSocket session ended")
+			}
+			ev = e
+		case <-timeout:
+			t.Fatal("the WebSocket client got no message")
+		}
 		if ev.Message != nil && ev.Message.Body == "hello from mqtt" {
 			if ev.Message.Seq != m.Seq {
 				t.Fatalf("ws seq %d, mqtt %d", ev.Message.Seq, m.Seq)

@@ -1,0 +1,102 @@
+package mqtt_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley-chat/parley/client"
+	"github.com/parley-chat/parley/internal/mqtt"
+	"github.com/parley-chat/parley/internal/server"
+)
+
+// TestStopWithSilentConnection: the server stops while connections are
+// open that sent nothing, or half a CONNECT. mochi reads a CONNECT with no
+// deadline and has not registered the client yet, so its Close, which
+// waits for every connection's goroutine, would wait as long as the peer
+// keeps the connection open: Close ends them.
+func TestStopWithSilentConnection(t *testing.T) {
+	e := start(t, nil)
+	alice, _ := e.NewUser(t, "alice")
+	addr := mqttAddr(e)
+	silent, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = silent.Close() })
+	half, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = half.Close() })
+	if _, err := half.Write([]byte{0x10, 0x20, 0x00}); err != nil { // CONNECT, 32 bytes to come, 1 sent
+		t.Fatal(err)
+	}
+	// Accepted after the two: once it is in, the broker is reading them.
+	dial(t, addr, connOpts{user: "alice", pass: alice.Token(), clean: true})
+
+	stopped := make(chan struct{})
+	go func() { e.Stop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(wait):
+		t.Fatal("the server did not stop while connections had not sent their CONNECT")
+	}
+	for _, c := range []net.Conn{silent, half} {
+		_ = c.SetReadDeadline(time.Now().Add(wait))
+		if _, err := c.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("the server left a connection open: %v", err)
+		}
+	}
+}
+
+// TestStalledReader: a QoS 1 subscriber that stops reading (keepalive 0, so
+// no keepalive ends it either) is disconnected once a write to it makes no
+// progress for the write timeout. Until then mochi holds its client lock
+// in the write, and a delivery to it waits for that lock with hook.mu
+// held: without the bound, every other subscriber would stop receiving for
+// good, and the server could not stop (its bus subscription waits for the
+// delivery in progress).
+func TestStalledReader(t *testing.T) {
+	const body = 20000 // characters; the stalled socket's buffers (4 KiB each end) fill within a few messages
+	e := start(t, func(c *server.Config) { c.MaxMessage = body })
+	mqtt.SetWriteTimeout(e.Server.MQTT, time.Second)
+	mqtt.SetSendBuffer(e.Server.MQTT, 4096)
+	ctx := context.Background()
+	alice, _ := e.NewUser(t, "alice")
+	bob, bobU := e.NewUser(t, "bob")
+	carol, carolU := e.NewUser(t, "carol")
+	conv := group(t, alice, bobU, carolU)
+	addr := mqttAddr(e)
+	stalled := dial(t, addr, connOpts{user: "bob", pass: bob.Token(), clean: true, noKeepalive: true, readBuffer: 4096})
+	stalled.subscribe(1, msgTopic(conv))
+	stalled.stall()
+	live := dial(t, addr, connOpts{user: "carol", pass: carol.Token(), clean: true})
+	live.subscribe(1, msgTopic(conv))
+	text := strings.Repeat("x", body)
+	for i := 0; i < 20; i++ {
+		if _, _, err := alice.Send(ctx, conv, client.SendRequest{ClientMsgID: "s" + itoa(int64(i)), Body: text}); err != nil {
+			t.Fatal(err)
+		}
+		if _, m := live.message(); m.Body != text {
+			t.Fatalf("carol got %.40q", m.Body)
+		}
+	}
+	// The server ended the stalled connection (what it had sent reads out
+	// first).
+	for range stalled.in { // the read loop is done with stalled.r
+	}
+	_ = stalled.conn.SetReadDeadline(time.Now().Add(wait))
+	for buf := make([]byte, 1<<16); ; {
+		if _, err := stalled.r.Read(buf); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatal("the stalled connection is still open")
+			}
+			break
+		}
+	}
+}
