@@ -283,9 +283,15 @@ func (h *hook) sweep() {
 // with DISCONNECT 0x96 (message rate too high). Acknowledgements of the
 // server's own publishes (PUBACK, PUBREC, PUBCOMP) are not counted: they
 // are bounded by what the server sends, and a busy conversation's QoS 1
-// subscriber must not be cut off for keeping up.
+// subscriber must not be cut off for keeping up. Nor is CONNECT: it is
+// read before the client has an id (every connection's would count against
+// one shared bucket, capping sign-ins server-wide), it comes once per
+// connection (mochi refuses a second), and sign-in attempts have the app's
+// own per-account and per-address limits.
 func (h *hook) OnPacketRead(cl *mochi.Client, pk packets.Packet) (packets.Packet, error) {
 	switch pk.FixedHeader.Type {
+	case packets.Connect:
+		return pk, nil
 	case packets.Puback, packets.Pubrec:
 		h.acknowledged(cl, pk.PacketID)
 		return pk, nil

@@ -282,6 +282,19 @@ func TestFloods(t *testing.T) {
 	}
 }
 
+// TestConnectsNotRateLimited: the per-connection packet limit does not
+// count CONNECT, which is read before the client has an id: many clients
+// signing in at once (after a restart) are not cut off with 0x96.
+func TestConnectsNotRateLimited(t *testing.T) {
+	e := start(t, func(c *server.Config) { c.WSFrameRate = 2 }) // bursts of 4 packets per connection
+	alice, _ := e.NewUser(t, "alice")
+	addr := mqttAddr(e)
+	for i := range 12 {
+		c := dial(t, addr, connOpts{user: "alice", pass: alice.Token(), clean: true, clientID: "c" + itoa(int64(i))})
+		c.quiet()
+	}
+}
+
 // TestPersistentSession: a session with an expiry resumes after a
 // disconnection with every message it missed, in order, once, then live.
 func TestPersistentSession(t *testing.T) {
