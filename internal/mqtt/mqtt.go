@@ -146,9 +146,8 @@ type listener struct {
 	writeTimeout atomic.Int64 // a write's bound (writeTimeout; tests shorten it)
 	sendBuffer   atomic.Int64 // tests: the socket send buffer of connections accepted from now (0: the system's)
 
-	mu     sync.Mutex
-	conns  map[*gatedConn]struct{} // accepted and not closed
-	closed bool                    // Close ran: later connections are closed at once
+	mu    sync.Mutex
+	conns map[*gatedConn]struct{} // accepted and not closed; nil once Close ran (later ones are closed at once)
 }
 
 // quiesce closes the socket and waits (bounded) for the accept loop to end
@@ -232,9 +231,9 @@ func (l *listener) Serve(establish listeners.EstablishFn) {
 				_ = tc.SetWriteBuffer(int(n))
 			}
 		}
-		gc := &gatedConn{Conn: conn, l: l}
+		gc := &gatedConn{Conn: conn, l: l, release: l.pending.Done}
 		l.mu.Lock()
-		if l.closed {
+		if l.conns == nil {
 			l.mu.Unlock()
 			_ = conn.Close()
 			continue
@@ -242,10 +241,10 @@ func (l *listener) Serve(establish listeners.EstablishFn) {
 		l.conns[gc] = struct{}{}
 		l.mu.Unlock()
 		l.pending.Add(1)
-		gc.release = l.pending.Done
 		go func() {
 			_ = establish(l.ID(), gc) // the hook logs what matters
 			gc.once.Do(gc.release)
+			_ = gc.Close() // mochi has closed it already; this forgets it whatever path mochi took
 		}()
 	}
 }
@@ -257,7 +256,6 @@ func (l *listener) Close(closeClients listeners.CloseFn) {
 	closeClients(l.ID())
 	_ = l.ln.Close()
 	l.mu.Lock()
-	l.closed = true
 	conns := l.conns
 	l.conns = nil
 	l.mu.Unlock()
