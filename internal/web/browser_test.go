@@ -135,6 +135,9 @@ func newTabIn(t *testing.T, parent context.Context) *tab {
 				return
 			}
 			line := string(m.Type) + ": " + m.Text
+			if m.Source == "network" && m.URL != "" {
+				line += " (" + m.URL + ")" // which request failed
+			}
 			tb.mu.Lock()
 			tb.logs = append(tb.logs, line)
 			if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException {

@@ -24,6 +24,10 @@ const enc = encodeURIComponent;
 // or failing, or a part at an offset the server did not expect).
 function retriable(e) { return e.status === 0 || e.status === 409 || e.status === 429 || e.status >= 500; }
 
+// cancelled is the error of a request that the session's end aborted.
+// It is quiet: errorText gives '' for it, so nobody shows it.
+function cancelled() { return Object.assign(new ApiError(0, { code: 'aborted', message: 'Cancelled: signed out' }), { quiet: true }); }
+
 // sleep waits ms, rejecting with an 'aborted' ApiError if signal aborts.
 function sleep(ms, signal) {
   return new Promise((resolve, reject) => {
@@ -39,6 +43,10 @@ export class Api {
     this.fetch = fetchImpl;
     this.token = '';
     this.onUnauthenticated = null;
+    // Every request of the signed-in session carries this signal: endSession
+    // aborts those still in flight, whose answers would otherwise be 401s once
+    // the token is revoked.
+    this.session = new AbortController();
     // Resumable uploads (tests lower these).
     this.resumableThreshold = 8 << 20; // bytes; larger files upload in parts
     this.partSize = 8 << 20; // bytes per part (the server takes up to 16 MiB)
@@ -46,7 +54,19 @@ export class Api {
     this.retryBase = 500; // ms, doubled per failure in a row
   }
 
-  async req(method, path, body, query) {
+  // endSession ends the signed-in session on this side: requests in flight
+  // reject with an ApiError coded 'aborted' (which errorText leaves unshown),
+  // later ones go without the token. Returns the token, for logout.
+  endSession() {
+    const token = this.token;
+    this.token = '';
+    this.session.abort();
+    this.session = new AbortController();
+    return token;
+  }
+
+  // req sends a JSON request with the session's token (or token, when given).
+  async req(method, path, body, query, token = this.token) {
     let url = this.base + '/api/v1' + path;
     if (query) {
       const q = new URLSearchParams();
@@ -55,21 +75,24 @@ export class Api {
       if (s) url += '?' + s;
     }
     const headers = { Accept: 'application/json' };
-    if (this.token) headers.Authorization = 'Bearer ' + this.token;
+    if (token) headers.Authorization = 'Bearer ' + token;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const { signal } = this.session;
     let res;
     try {
-      res = await this.fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      res = await this.fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
     } catch (e) {
+      if (signal.aborted) throw cancelled();
       throw new ApiError(0, { code: 'network', message: 'Cannot reach the server' });
     }
     if (res.status === 204) return null;
     let data = null;
-    const text = await res.text();
+    let text;
+    try { text = await res.text(); } catch { throw signal.aborted ? cancelled() : new ApiError(0, { code: 'network', message: 'Cannot reach the server' }); }
     if (text) { try { data = JSON.parse(text); } catch { data = null; } }
     if (!res.ok) {
       const err = new ApiError(res.status, data?.error || { message: res.statusText });
-      if (res.status === 401 && this.token && this.onUnauthenticated) this.onUnauthenticated(err);
+      if (res.status === 401 && token && token === this.token && this.onUnauthenticated) this.onUnauthenticated(err);
       throw err;
     }
     return data;
@@ -79,9 +102,10 @@ export class Api {
   async raw(method, path, body, contentType) {
     const headers = { Accept: 'application/json', 'Content-Type': contentType || 'application/octet-stream' };
     if (this.token) headers.Authorization = 'Bearer ' + this.token;
+    const { signal } = this.session;
     let res;
-    try { res = await this.fetch(this.base + '/api/v1' + path, { method, headers, body }); } catch {
-      throw new ApiError(0, { code: 'network', message: 'Cannot reach the server' });
+    try { res = await this.fetch(this.base + '/api/v1' + path, { method, headers, body, signal }); } catch {
+      throw signal.aborted ? cancelled() : new ApiError(0, { code: 'network', message: 'Cannot reach the server' });
     }
     const data = await res.json().catch(() => null);
     if (!res.ok) throw new ApiError(res.status, data?.error || { message: res.statusText });
@@ -90,9 +114,10 @@ export class Api {
 
   // blob downloads an authenticated resource (a file, a thumbnail).
   async blob(path) {
+    const { signal } = this.session;
     let res;
-    try { res = await this.fetch(this.base + '/api/v1' + path, { headers: { Authorization: 'Bearer ' + this.token } }); } catch {
-      throw new ApiError(0, { code: 'network', message: 'Cannot reach the server' });
+    try { res = await this.fetch(this.base + '/api/v1' + path, { headers: { Authorization: 'Bearer ' + this.token }, signal }); } catch {
+      throw signal.aborted ? cancelled() : new ApiError(0, { code: 'network', message: 'Cannot reach the server' });
     }
     if (!res.ok) throw new ApiError(res.status, (await res.json().catch(() => null))?.error || {});
     return res.blob();
@@ -159,8 +184,10 @@ export class Api {
       if (this.token) xhr.setRequestHeader('Authorization', 'Bearer ' + this.token);
       if (onprogress) xhr.upload.onprogress = (e) => onprogress(e.loaded, e.lengthComputable ? e.total : body.size);
       const onabort = () => xhr.abort();
+      const session = this.session.signal;
       signal?.addEventListener('abort', onabort, { once: true });
-      const done = () => signal?.removeEventListener('abort', onabort);
+      session.addEventListener('abort', onabort, { once: true });
+      const done = () => { signal?.removeEventListener('abort', onabort); session.removeEventListener('abort', onabort); };
       xhr.onload = () => {
         done();
         let data = null;
@@ -172,7 +199,7 @@ export class Api {
       };
       xhr.onerror = () => { done(); reject(new ApiError(0, { code: 'network', message: 'Cannot reach the server' })); };
       xhr.ontimeout = xhr.onerror;
-      xhr.onabort = () => { done(); reject(new ApiError(0, { code: 'aborted', message: 'Upload cancelled' })); };
+      xhr.onabort = () => { done(); reject(session.aborted ? cancelled() : new ApiError(0, { code: 'aborted', message: 'Upload cancelled' })); };
       xhr.send(body);
     });
   }
@@ -182,7 +209,8 @@ export class Api {
     return this.req('POST', '/auth/register', { username, password, ...(displayName ? { display_name: displayName } : {}), ...(link || {}) });
   }
   login(username, password) { return this.req('POST', '/auth/login', { username, password }); }
-  logout() { return this.req('POST', '/auth/logout'); }
+  // logout revokes token (by default the session's own) on the server.
+  logout(token = this.token) { return this.req('POST', '/auth/logout', undefined, undefined, token); }
   // Two-factor sign-in (docs/twofactor.md): login/register may answer
   // {two_factor, challenge} instead of {user, token}.
   finishSignIn(challenge, code) { return this.req('POST', '/auth/login/2fa', { challenge, code }); }

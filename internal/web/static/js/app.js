@@ -519,9 +519,9 @@ async function signOut(expired) {
   c.view?.destroy();
   for (const id of c.timers) clearInterval(id);
   for (const p of c.blobs.values()) p.then((u) => URL.revokeObjectURL(u)).catch(() => {});
-  if (!expired) { try { await api.logout(); } catch { /* token dies anyway */ } }
+  const token = api.endSession();
   saveToken('');
-  api.token = '';
+  if (!expired) { try { await api.logout(token); } catch { /* token dies anyway */ } }
   window.parley = null;
   if (expired) toast('Your session ended. Please sign in again.', 'error');
   history.replaceState({}, '', '/login');

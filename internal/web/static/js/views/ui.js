@@ -70,7 +70,10 @@ export function confirmDialog(title, text, okLabel = 'OK', danger = false) {
   });
 }
 
+// toast shows text for a few seconds; empty text (errorText of a request
+// that signing out cancelled) shows nothing.
 export function toast(text, kind = 'info') {
+  if (!text) return;
   const box = document.getElementById('toasts');
   const t = h('div', { class: 'toast toast-' + kind }, icon(kind === 'error' ? 'alert' : 'check'), h('span', {}, text));
   box.append(t);
@@ -92,6 +95,7 @@ export function field(label, input, hint) {
 
 export function errorText(err) {
   if (!err) return '';
+  if (err.quiet) return '';
   if (err.code === 'network') return 'Cannot reach the server. Check your connection.';
   return err.message || String(err);
 }
