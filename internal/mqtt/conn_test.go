@@ -100,3 +100,44 @@ func TestStalledReader(t *testing.T) {
 		}
 	}
 }
+
+// TestTakeoverWhileOldConnectionEnds: a clean-session client reconnects
+// with its client id while its old connection is still being torn down.
+// mochi's teardown checks whether the id was taken over, then deletes the
+// id from its registry: a takeover between the two removed the new
+// connection, which stayed open and subscribed but received nothing. The
+// test holds the old connection's teardown between the two (in its
+// unsubscribe) while the new one connects and subscribes.
+func TestTakeoverWhileOldConnectionEnds(t *testing.T) {
+	e := start(t, nil)
+	ctx := context.Background()
+	alice, _ := e.NewUser(t, "alice")
+	bob, bobU := e.NewUser(t, "bob")
+	conv := group(t, alice, bobU)
+	addr := mqttAddr(e)
+	old := dial(t, addr, connOpts{user: "bob", pass: bob.Token(), clientID: "phone", clean: true})
+	old.subscribe(1, msgTopic(conv))
+
+	entered, release := mqtt.HoldTeardown(e.Server.MQTT, "phone")
+	t.Cleanup(release) // before the server stops (cleanups run last first)
+	_ = old.conn.Close()
+	select {
+	case <-entered:
+	case <-time.After(wait):
+		t.Fatal("the old connection's teardown did not reach its unsubscribe")
+	}
+	fresh := dial(t, addr, connOpts{user: "bob", pass: bob.Token(), clientID: "phone", clean: true})
+	fresh.subscribe(1, msgTopic(conv))
+	release()
+	for deadline := time.Now().Add(wait); mqtt.OpenConns(e.Server.MQTT) > 1; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the old connection's goroutine did not end")
+		}
+	}
+	if _, _, err := alice.Send(ctx, conv, client.SendRequest{ClientMsgID: "after", Body: "still there?"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, m := fresh.message(); m.Body != "still there?" {
+		t.Fatalf("the new connection got %q", m.Body)
+	}
+}

@@ -1,6 +1,9 @@
 package mqtt
 
-import "time"
+import (
+	"sync"
+	"time"
+)
 
 // LoseEvents makes s ignore the next n message events, as if the bus had
 // lost them (the Bus is at-most-once).
@@ -26,3 +29,22 @@ func SetWriteTimeout(s *Server, d time.Duration) { s.ln.writeTimeout.Store(int64
 // SetSendBuffer sets the socket send buffer of the connections s accepts
 // from now on (a small one fills at once when the peer stops reading).
 func SetSendBuffer(s *Server, n int) { s.ln.sendBuffer.Store(int64(n)) }
+
+// HoldTeardown makes the next teardown of a closed connection of client id
+// (the id as the client sent it) wait in its unsubscribe, between mochi's
+// check for a takeover and its removal of the id from its registry, until
+// release is called. entered is closed when it waits.
+func HoldTeardown(s *Server, clientID string) (entered <-chan struct{}, release func()) {
+	g := &teardownGate{suffix: "/" + clientID, entered: make(chan struct{}), release: make(chan struct{})}
+	s.hook.gate.Store(g)
+	var once sync.Once
+	return g.entered, func() { once.Do(func() { close(g.release) }) }
+}
+
+// OpenConns is the number of accepted connections whose goroutine has not
+// ended.
+func OpenConns(s *Server) int {
+	s.ln.mu.Lock()
+	defer s.ln.mu.Unlock()
+	return len(s.ln.conns)
+}

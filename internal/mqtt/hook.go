@@ -48,9 +48,19 @@ type hook struct {
 	sessions sync.Map // client id → *session
 	conns    sync.Map // *mochi.Client → parley.Actor, for established connections
 	parked   sync.Map // *mochi.Client → packets.Packet: a delivery parked while the client's packet reusing its id is handled (packetid.go)
+	live     sync.Map // client id → *mochi.Client: the id's newest established connection (registry.go)
+	regMu    sync.Mutex
 
-	lose       atomic.Int32 // tests: message events to ignore, as a lossy bus would
-	allowWills atomic.Bool  // tests: OnConnect lets wills through, so OnWill is reached
+	lose       atomic.Int32                 // tests: message events to ignore, as a lossy bus would
+	allowWills atomic.Bool                  // tests: OnConnect lets wills through, so OnWill is reached
+	gate       atomic.Pointer[teardownGate] // tests: hold a connection's teardown (HoldTeardown)
+}
+
+// teardownGate (tests) holds the teardown of the next closed connection
+// whose client id ends in suffix, in OnUnsubscribed, until release closes.
+type teardownGate struct {
+	suffix           string
+	entered, release chan struct{}
 }
 
 // session is one MQTT session (a user and a client id). It outlives its
@@ -227,6 +237,7 @@ func (h *hook) OnSessionEstablished(cl *mochi.Client, _ packets.Packet) {
 	}
 	actor := *s.actor.Load()
 	h.conns.Store(cl, actor)
+	h.established(cl)
 	h.rt.Connected(h.ctx, actor)
 	h.mu.Lock()
 	for conv, cs := range s.convs {
@@ -485,10 +496,18 @@ func (h *hook) OnUnsubscribe(cl *mochi.Client, pk packets.Packet) packets.Packet
 	return pk
 }
 
-// OnUnsubscribed forgets the filters' delivery state.
+// OnUnsubscribed forgets the filters' delivery state. The unsubscribe of a
+// closed connection is mochi ending its session (a clean session's end, an
+// expiry, a takeover): the session's state goes with it (sweep,
+// OnClientExpired), and the id may already belong to a new session, whose
+// state is not this connection's to change.
 func (h *hook) OnUnsubscribed(cl *mochi.Client, pk packets.Packet) {
+	if g := h.gate.Load(); g != nil && cl.Closed() && len(pk.Filters) > 0 && strings.HasSuffix(cl.ID, g.suffix) && h.gate.CompareAndSwap(g, nil) {
+		close(g.entered)
+		<-g.release
+	}
 	s := h.session(cl.ID)
-	if s == nil {
+	if s == nil || cl.Closed() {
 		return
 	}
 	h.mu.Lock()

@@ -80,7 +80,7 @@ func New(rt *app.Realtime, log *slog.Logger, cfg Config) (*Server, error) {
 		_ = ln.Close()
 		return nil, err
 	}
-	l := &listener{ln: ln, loop: make(chan struct{}), conns: map[*gatedConn]struct{}{}}
+	l := &listener{ln: ln, loop: make(chan struct{}), conns: map[*gatedConn]struct{}{}, ended: h.connectionEnded}
 	l.writeTimeout.Store(int64(writeTimeout))
 	if err := broker.AddListener(l); err != nil {
 		_ = ln.Close()
@@ -146,6 +146,8 @@ type listener struct {
 	writeTimeout atomic.Int64 // a write's bound (writeTimeout; tests shorten it)
 	sendBuffer   atomic.Int64 // tests: the socket send buffer of connections accepted from now (0: the system's)
 
+	ended func(*mochi.Client) // called when mochi's goroutine for an established connection returns (hook.connectionEnded)
+
 	mu    sync.Mutex
 	conns map[*gatedConn]struct{} // accepted and not closed; nil once Close ran (later ones are closed at once)
 }
@@ -176,6 +178,7 @@ type gatedConn struct {
 	once    sync.Once
 	release func()
 	l       *listener
+	client  atomic.Pointer[mochi.Client] // set once the session is established (registry.go)
 }
 
 func (c *gatedConn) Read(p []byte) (int, error) {
@@ -244,6 +247,9 @@ func (l *listener) Serve(establish listeners.EstablishFn) {
 		go func() {
 			_ = establish(l.ID(), gc) // the hook logs what matters
 			gc.once.Do(gc.release)
+			if cl := gc.client.Load(); cl != nil && l.ended != nil {
+				l.ended(cl)
+			}
 			_ = gc.Close() // mochi has closed it already; this forgets it whatever path mochi took
 		}()
 	}
