@@ -32,7 +32,8 @@ type rawClient struct {
 	in   chan packets.Packet // closed when the connection ends
 	err  error               // why it ended; read once in is closed
 
-	stalled atomic.Bool // stop reading (stall)
+	stalled atomic.Bool                   // stop reading (stall)
+	paused  atomic.Pointer[chan struct{}] // reading waits until it closes (pause, unpause)
 
 	connack packets.Packet
 }
@@ -163,6 +164,9 @@ func (c *rawClient) readLoop() {
 			err = errStalled
 			return
 		}
+		if p := c.paused.Load(); p != nil {
+			<-*p
+		}
 		var hb byte
 		if hb, err = c.r.ReadByte(); err != nil {
 			return
@@ -214,6 +218,19 @@ var errStalled = errors.New("stalled: the client stopped reading")
 // being read), as a client whose application hangs; the connection stays
 // open.
 func (c *rawClient) stall() { c.stalled.Store(true) }
+
+// pause makes the client stop reading (after the packet being read) until
+// unpause.
+func (c *rawClient) pause() {
+	ch := make(chan struct{})
+	c.paused.Store(&ch)
+}
+
+func (c *rawClient) unpause() {
+	if p := c.paused.Swap(nil); p != nil {
+		close(*p)
+	}
+}
 
 // next returns the next packet, which must be of type typ (QoS 1 publishes
 // it skips over are acknowledged and kept for nextMessage? no: it fails).

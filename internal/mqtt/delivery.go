@@ -89,10 +89,10 @@ func (h *hook) deliverableLocked(cl *mochi.Client, s *session, d *delivery) bool
 		return false
 	}
 	if d.seq == 0 { // an edit or deletion: live only (a replay carries the current version)
-		return !cl.Closed()
+		return !cl.Closed() && h.numberable(cl, d)
 	}
 	if d.target != "" { // a replay
-		if d.seq != cs.last+1 {
+		if d.seq != cs.last+1 || !h.numberable(cl, d) {
 			return false
 		}
 		cs.last = d.seq
@@ -107,15 +107,28 @@ func (h *hook) deliverableLocked(cl *mochi.Client, s *session, d *delivery) bool
 		return false
 	case cl.Closed(): // a persistent session between connections: replayed on reconnect
 		return false
+	case stalled(cl): // not reading: replayed once a write to it returns (stall.go)
+		return false
 	case d.seq != cs.last+1:
 		h.startReplayLocked(s, d.conv, cs, d.seq)
 		return false
 	case cl.State.Inflight.Len() >= maxInflight: // mochi would drop it: the next message replays
 		return false
+	case !h.numberable(cl, d): // stalled now
+		return false
 	}
 	cs.last = d.seq
 	h.handedLocked(cl, s, cs, d)
 	return true
+}
+
+// numberable reports whether delivery d to cl can go without waiting on a
+// stalled write (stall.go): a QoS 0 delivery takes no lock of the client's.
+func (h *hook) numberable(cl *mochi.Client, d *delivery) bool {
+	if sub, ok := cl.State.Subscriptions.Get(d.topic); ok && sub.Qos == 0 {
+		return true
+	}
+	return lockFree(cl)
 }
 
 // handedLocked notes that message d goes to cl: at QoS 0 (nothing will be

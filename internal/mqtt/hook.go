@@ -28,7 +28,8 @@ import (
 // mochi makes per delivery knows which message it is deciding on.
 // With mu held, mochi takes a subscriber's client lock (to number a QoS 1
 // delivery) and, in a park, writes to the client: both wait at most for
-// one socket write, which gatedConn bounds (writeTimeout), never for a hook.
+// one socket write, which gatedConn bounds (writeTimeout), never for a hook;
+// a delivery does not wait on a write in progress for stallAfter (stall.go).
 type hook struct {
 	mochi.HookBase
 	rt     *app.Realtime
@@ -343,6 +344,9 @@ func (h *hook) OnACLCheck(cl *mochi.Client, topic string, write bool) bool {
 	switch kind {
 	case topicPresence:
 		_, ok := s.presence.Load(id)
+		if ok && h.cur.Load() != nil { // a delivery, not a SUBSCRIBE
+			return h.numberable(cl, &delivery{topic: topic})
+		}
 		return ok
 	case topicMessages:
 		if d := h.cur.Load(); d != nil && d.topic == topic {

@@ -80,7 +80,7 @@ func New(rt *app.Realtime, log *slog.Logger, cfg Config) (*Server, error) {
 		_ = ln.Close()
 		return nil, err
 	}
-	l := &listener{ln: ln, loop: make(chan struct{}), conns: map[*gatedConn]struct{}{}, ended: h.connectionEnded}
+	l := &listener{ln: ln, loop: make(chan struct{}), conns: map[*gatedConn]struct{}{}, ended: h.connectionEnded, resumed: h.resume}
 	l.writeTimeout.Store(int64(writeTimeout))
 	if err := broker.AddListener(l); err != nil {
 		_ = ln.Close()
@@ -146,7 +146,8 @@ type listener struct {
 	writeTimeout atomic.Int64 // a write's bound (writeTimeout; tests shorten it)
 	sendBuffer   atomic.Int64 // tests: the socket send buffer of connections accepted from now (0: the system's)
 
-	ended func(*mochi.Client) // called when mochi's goroutine for an established connection returns (hook.connectionEnded)
+	ended   func(*mochi.Client) // called when mochi's goroutine for an established connection returns (hook.connectionEnded)
+	resumed func(*mochi.Client) // called when a write to a stalled connection returned (hook.resume); must not block
 
 	mu    sync.Mutex
 	conns map[*gatedConn]struct{} // accepted and not closed; nil once Close ran (later ones are closed at once)
@@ -179,6 +180,8 @@ type gatedConn struct {
 	release func()
 	l       *listener
 	client  atomic.Pointer[mochi.Client] // set once the session is established (registry.go)
+	writing atomic.Int64                 // unix nanoseconds at which the write in progress began; 0 between writes (stall.go)
+	stalled atomic.Bool                  // a delivery was skipped for a write in progress too long (stall.go)
 }
 
 func (c *gatedConn) Read(p []byte) (int, error) {
@@ -202,10 +205,19 @@ func (c *gatedConn) SetDeadline(t time.Time) error {
 // fails: part of a packet may be out, so the stream is unusable. (mochi
 // serializes its writes under the client's lock.)
 func (c *gatedConn) Write(p []byte) (int, error) {
-	_ = c.Conn.SetWriteDeadline(time.Now().Add(time.Duration(c.l.writeTimeout.Load())))
+	now := time.Now()
+	_ = c.Conn.SetWriteDeadline(now.Add(time.Duration(c.l.writeTimeout.Load())))
+	c.writing.Store(now.UnixNano())
 	n, err := c.Conn.Write(p)
+	c.writing.Store(0)
 	if err != nil {
 		_ = c.Close()
+		return n, err
+	}
+	if c.stalled.Load() && c.stalled.CompareAndSwap(true, false) {
+		if cl := c.client.Load(); cl != nil && c.l.resumed != nil {
+			c.l.resumed(cl) // must not wait: mochi holds cl's lock here
+		}
 	}
 	return n, err
 }
