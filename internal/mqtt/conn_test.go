@@ -63,20 +63,9 @@ func TestStopWithSilentConnection(t *testing.T) {
 // delivery in progress).
 func TestStalledReader(t *testing.T) {
 	const body = 20000 // characters; the stalled socket's buffers (4 KiB each end) fill within a few messages
-	e := start(t, func(c *server.Config) { c.MaxMessage = body })
-	mqtt.SetWriteTimeout(e.Server.MQTT, time.Second)
-	mqtt.SetSendBuffer(e.Server.MQTT, 4096)
 	ctx := context.Background()
-	alice, _ := e.NewUser(t, "alice")
-	bob, bobU := e.NewUser(t, "bob")
-	carol, carolU := e.NewUser(t, "carol")
-	conv := group(t, alice, bobU, carolU)
-	addr := mqttAddr(e)
-	stalled := dial(t, addr, connOpts{user: "bob", pass: bob.Token(), clean: true, noKeepalive: true, readBuffer: 4096})
-	stalled.subscribe(1, msgTopic(conv))
+	alice, conv, stalled, live := slowReader(t, body, time.Second)
 	stalled.stall()
-	live := dial(t, addr, connOpts{user: "carol", pass: carol.Token(), clean: true})
-	live.subscribe(1, msgTopic(conv))
 	text := strings.Repeat("x", body)
 	for i := 0; i < 20; i++ {
 		if _, _, err := alice.Send(ctx, conv, client.SendRequest{ClientMsgID: "s" + itoa(int64(i)), Body: text}); err != nil {
@@ -150,20 +139,9 @@ func TestTakeoverWhileOldConnectionEnds(t *testing.T) {
 // write timed out.
 func TestPausedReaderCatchesUp(t *testing.T) {
 	const body, n = 6000, 20 // characters; 4 KiB socket buffers fill within a few messages
-	e := start(t, func(c *server.Config) { c.MaxMessage = body })
-	mqtt.SetWriteTimeout(e.Server.MQTT, time.Hour)
-	mqtt.SetSendBuffer(e.Server.MQTT, 4096)
 	ctx := context.Background()
-	alice, _ := e.NewUser(t, "alice")
-	bob, bobU := e.NewUser(t, "bob")
-	carol, carolU := e.NewUser(t, "carol")
-	conv := group(t, alice, bobU, carolU)
-	addr := mqttAddr(e)
-	paused := dial(t, addr, connOpts{user: "bob", pass: bob.Token(), clean: true, noKeepalive: true, readBuffer: 4096})
-	paused.subscribe(1, msgTopic(conv))
+	alice, conv, paused, live := slowReader(t, body, time.Hour)
 	paused.pause()
-	live := dial(t, addr, connOpts{user: "carol", pass: carol.Token(), clean: true})
-	live.subscribe(1, msgTopic(conv))
 	text := strings.Repeat("x", body)
 	var seqs []int64
 	for i := 0; i < n; i++ {
@@ -183,4 +161,25 @@ func TestPausedReaderCatchesUp(t *testing.T) {
 		}
 	}
 	paused.quiet()
+}
+
+// slowReader starts a server whose writes to a client are bounded by
+// writeTimeout, with 4 KiB socket buffers, and a group of alice, bob and
+// carol: slow is bob's QoS 1 subscription (keepalive 0, a 4 KiB receive
+// buffer), live is carol's; alice sends messages of up to body characters.
+func slowReader(t *testing.T, body int, writeTimeout time.Duration) (alice *client.Client, conv string, slow, live *rawClient) {
+	t.Helper()
+	e := start(t, func(c *server.Config) { c.MaxMessage = body })
+	mqtt.SetWriteTimeout(e.Server.MQTT, writeTimeout)
+	mqtt.SetSendBuffer(e.Server.MQTT, 4096)
+	alice, _ = e.NewUser(t, "alice")
+	bob, bobU := e.NewUser(t, "bob")
+	carol, carolU := e.NewUser(t, "carol")
+	conv = group(t, alice, bobU, carolU)
+	addr := mqttAddr(e)
+	slow = dial(t, addr, connOpts{user: "bob", pass: bob.Token(), clean: true, noKeepalive: true, readBuffer: 4096})
+	slow.subscribe(1, msgTopic(conv))
+	live = dial(t, addr, connOpts{user: "carol", pass: carol.Token(), clean: true})
+	live.subscribe(1, msgTopic(conv))
+	return alice, conv, slow, live
 }
