@@ -25,6 +25,7 @@ const (
 	EventFocus               EventKind = "focus"                // a device's focus changed (for notifiers; never sent to clients)
 	EventE2EEDevices         EventKind = "e2ee_devices"         // a user's e2ee device list changed (docs/e2ee.md)
 	EventPostingChanged      EventKind = "posting_changed"      // a conversation's posting rules or a member's mute changed (for apps' caches; never sent to clients)
+	EventAuthChanged         EventKind = "auth_changed"         // a user's account or sessions changed (for apps' caches; never sent to clients)
 )
 
 // Event is what the app publishes on the Bus after a commit and what every
@@ -62,4 +63,20 @@ type Bus interface {
 	// goroutine per subscription and must not block for long.
 	Subscribe(fn func(Event)) (unsubscribe func(), err error)
 	Close() error
+}
+
+// AuthTopic is the routing key of EventAuthChanged about userID ("": every
+// user). No connection subscribes to it: only apps read these events, to
+// forget the sessions they keep.
+func AuthTopic(userID string) string { return authTopicPrefix + userID }
+
+const authTopicPrefix = "auth:"
+
+// AuthSubject returns the user id of an AuthTopic ("" for every user) and
+// whether topic is one.
+func AuthSubject(topic string) (string, bool) {
+	if len(topic) < len(authTopicPrefix) || topic[:len(authTopicPrefix)] != authTopicPrefix {
+		return "", false
+	}
+	return topic[len(authTopicPrefix):], true
 }

@@ -106,11 +106,13 @@ type App struct {
 	exports  *exports
 	orgs     orgCache       // organisations read recently (organisation.go)
 	touches  sessionTouches // last-seen writes not yet stored (sessiontouch.go)
+	auth     authCache      // sessions and users read recently by token (authcache.go)
 }
 
 // New returns an App. Zero Limits fields take their defaults.
 func New(o Options) *App {
-	a := &App{store: o.Store, bus: o.Bus, log: o.Logger, limits: o.Limits, now: o.Now, scram: o.ScramKeys}
+	a := &App{bus: o.Bus, log: o.Logger, limits: o.Limits, now: o.Now, scram: o.ScramKeys}
+	a.store = authStore{Store: o.Store, a: a}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -160,6 +162,7 @@ func (a *App) Ready(ctx context.Context) error { return a.store.Ping(ctx) }
 func (a *App) publish(ctx context.Context, e parley.Event) {
 	if e.Kind != parley.EventMessage {
 		a.posting.forgetFor(e)
+		a.auth.forgetFor(e)
 	}
 	if err := a.bus.Publish(ctx, e); err != nil {
 		a.log.Warn("publish failed; clients will resync", "kind", e.Kind,

@@ -109,14 +109,16 @@ func (a *App) postingChanged(ctx context.Context, convID string) {
 }
 
 // HandleEvent takes the bus events the app itself reacts to: changes that
-// make kept posting states stale (on any node), and new messages for the
-// outgoing webhooks. Subscribe it to the Bus once per App.
+// make kept posting states or kept sessions (authcache.go) stale (on any
+// node), and new messages for the outgoing webhooks. Subscribe it to the
+// Bus once per App.
 func (a *App) HandleEvent(e parley.Event) {
 	if e.Kind == parley.EventMessage {
 		a.HandleWebhookEvent(e)
 		return
 	}
 	a.posting.forgetFor(e)
+	a.auth.forgetFor(e)
 }
 
 // forgetFor forgets the posting states e makes stale. a.publish calls it

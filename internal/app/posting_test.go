@@ -12,10 +12,17 @@ import (
 	"github.com/parley-chat/parley/internal/sqlite"
 )
 
-// countingStore counts the posting-state reads that reach the store.
+// countingStore counts the posting-state reads and the token lookups
+// (authcache_test.go) that reach the store.
 type countingStore struct {
 	parley.Store
-	reads atomic.Int64
+	reads   atomic.Int64
+	lookups atomic.Int64
+}
+
+func (s *countingStore) SessionUserByTokenHash(ctx context.Context, h []byte) (parley.Session, parley.User, error) {
+	s.lookups.Add(1)
+	return s.Store.SessionUserByTokenHash(ctx, h)
 }
 
 func (s *countingStore) PostingState(ctx context.Context, convID, userID string) (parley.PostingState, error) {

@@ -100,15 +100,22 @@ func (a *App) AuthenticateUser(ctx context.Context, token string) (parley.Actor,
 	if !tokenForm(token) {
 		return parley.Actor{}, parley.User{}, unauthenticated("the token is malformed")
 	}
-	// Sessions are deleted with their user, so a session always has one.
-	ss, u, err := a.store.SessionUserByTokenHash(ctx, hashToken(token))
-	if parley.IsCode(err, parley.CodeNotFound) {
-		return parley.Actor{}, parley.User{}, unauthenticated("the token is invalid or was revoked")
-	}
-	if err != nil {
-		return parley.Actor{}, parley.User{}, err
-	}
+	h := hashToken(token)
 	now := a.now()
+	ss, u, ok := a.auth.get(h, now)
+	if !ok {
+		// Sessions are deleted with their user, so a session always has one.
+		gen := a.auth.generation()
+		var err error
+		ss, u, err = a.store.SessionUserByTokenHash(ctx, h)
+		if parley.IsCode(err, parley.CodeNotFound) {
+			return parley.Actor{}, parley.User{}, unauthenticated("the token is invalid or was revoked")
+		}
+		if err != nil {
+			return parley.Actor{}, parley.User{}, err
+		}
+		a.auth.put(h, ss, u, now, gen)
+	}
 	ss = a.withPendingTouch(ss)
 	if !now.Before(ss.ExpiresAt) {
 		if err := a.store.DeleteSession(ctx, ss.UserID, ss.ID); err != nil && !parley.IsCode(err, parley.CodeNotFound) {
@@ -123,7 +130,9 @@ func (a *App) AuthenticateUser(ctx context.Context, token string) (parley.Actor,
 		return parley.Actor{}, parley.User{}, unauthenticated("two-factor sign-in is required here; sign in again to set it up")
 	}
 	if now.Sub(ss.LastSeenAt) >= touchEvery {
-		a.touchSession(ss.ID, now, now.Add(a.limits.SessionTTL)) // written within touchDelay (sessiontouch.go)
+		expires := now.Add(a.limits.SessionTTL)
+		a.touchSession(ss.ID, now, expires) // written within touchDelay (sessiontouch.go)
+		a.auth.touched(h, now, expires)
 	}
 	return parley.Actor{UserID: u.ID, SessionID: ss.ID, Role: u.Role, Org: u.Org}, u, nil
 }

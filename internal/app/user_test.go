@@ -86,24 +86,35 @@ func (e *acctEnv) auth(t *testing.T, tok string) parley.Actor {
 	return a
 }
 
-// nextEvent returns the next published event; it fails if none arrives.
+// nextEvent returns the next published event that connections see (not
+// EventAuthChanged, which only apps read); it fails if none arrives.
 func (e *acctEnv) nextEvent(t *testing.T) parley.Event {
 	t.Helper()
-	select {
-	case ev := <-e.events:
-		return ev
-	case <-time.After(10 * time.Second):
-		t.Fatal("no event published")
-		return parley.Event{}
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-e.events:
+			if ev.Kind != parley.EventAuthChanged {
+				return ev
+			}
+		case <-timeout:
+			t.Fatal("no event published")
+			return parley.Event{}
+		}
 	}
 }
 
 func (e *acctEnv) noEvent(t *testing.T) {
 	t.Helper()
-	select {
-	case ev := <-e.events:
-		t.Fatalf("unexpected event %+v", ev)
-	default:
+	for {
+		select {
+		case ev := <-e.events:
+			if ev.Kind != parley.EventAuthChanged {
+				t.Fatalf("unexpected event %+v", ev)
+			}
+		default:
+			return
+		}
 	}
 }
 
