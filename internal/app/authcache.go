@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -16,8 +17,11 @@ import (
 // any server (a `parley admin` command on the database).
 const AuthCacheTTL = 10 * time.Second
 
-// maxAuthEntries bounds the tokens kept; past it the cache starts over.
-const maxAuthEntries = 100_000
+// maxAuthEntries bounds the tokens kept; past it the cache drops what is
+// past the TTL, and starts over if that is not enough. Entries past the
+// TTL are also dropped once per TTL, so what is kept is roughly the tokens
+// used in the last 10 to 20 s.
+const maxAuthEntries = 50_000
 
 // authCache keeps what SessionUserByTokenHash returned per token hash, so
 // that a REST request or a reconnect with a token seen in the last
@@ -30,6 +34,7 @@ type authCache struct {
 	byHash map[[32]byte]authEntry
 	byUser map[string][][32]byte
 	gen    uint64
+	swept  time.Time // when entries past the TTL were last dropped
 }
 
 type authEntry struct {
@@ -65,6 +70,9 @@ func (c *authCache) put(h []byte, ss parley.Session, u parley.User, at time.Time
 	if gen != c.gen {
 		return
 	}
+	if at.Sub(c.swept) >= AuthCacheTTL || len(c.byHash) >= maxAuthEntries {
+		c.sweepLocked(at)
+	}
 	if c.byHash == nil || len(c.byHash) >= maxAuthEntries {
 		c.byHash, c.byUser = map[[32]byte]authEntry{}, map[string][][32]byte{}
 	}
@@ -73,6 +81,26 @@ func (c *authCache) put(h []byte, ss parley.Session, u parley.User, at time.Time
 		c.byUser[u.ID] = append(c.byUser[u.ID], k)
 	}
 	c.byHash[k] = authEntry{ss: ss, u: u, at: at}
+}
+
+// sweepLocked drops the entries past the TTL at now. mu is held.
+func (c *authCache) sweepLocked(now time.Time) {
+	c.swept = now
+	touched := map[string]bool{}
+	for k, e := range c.byHash {
+		if now.Sub(e.at) >= AuthCacheTTL || now.Before(e.at) {
+			delete(c.byHash, k)
+			touched[e.u.ID] = true
+		}
+	}
+	for id := range touched { // one pass per user, however many tokens they have
+		ks := slices.DeleteFunc(c.byUser[id], func(k [32]byte) bool { _, ok := c.byHash[k]; return !ok })
+		if len(ks) == 0 {
+			delete(c.byUser, id)
+		} else {
+			c.byUser[id] = ks
+		}
+	}
 }
 
 // touched records a session's new last use in its kept entry, so that the
