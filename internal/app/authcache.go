@@ -70,8 +70,8 @@ func (c *authCache) put(h []byte, ss parley.Session, u parley.User, at time.Time
 	if gen != c.gen {
 		return
 	}
-	if at.Sub(c.swept) >= AuthCacheTTL || len(c.byHash) >= maxAuthEntries {
-		c.sweepLocked(at)
+	if at.Sub(c.swept) >= AuthCacheTTL || len(c.byHash) >= maxAuthEntries && at.Sub(c.swept) >= time.Second {
+		c.sweepLocked(at) // when full, at most once a second: otherwise it starts over below
 	}
 	if c.byHash == nil || len(c.byHash) >= maxAuthEntries {
 		c.byHash, c.byUser = map[[32]byte]authEntry{}, map[string][][32]byte{}

@@ -20,7 +20,7 @@ type twoNodes struct {
 	clock *acctClock
 }
 
-func newTwoNodes(t *testing.T) *twoNodes {
+func newTwoNodes(t *testing.T, configure ...func(*app.Options)) *twoNodes {
 	t.Helper()
 	raw, err := sqlite.Open(context.Background(), t.TempDir())
 	if err != nil {
@@ -29,6 +29,9 @@ func newTwoNodes(t *testing.T) *twoNodes {
 	bus := memory.New()
 	n := &twoNodes{store: &countingStore{Store: raw}, raw: raw, clock: &acctClock{t: time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)}}
 	o := app.Options{Store: n.store, Bus: bus, Now: n.clock.Now, Passwords: app.PasswordOptions{Params: app.FastPasswordParams()}}
+	for _, c := range configure {
+		c(&o)
+	}
 	n.a, n.b = app.New(o), app.New(o)
 	var unsubs []func()
 	for _, x := range []*app.App{n.a, n.b} {
@@ -208,5 +211,39 @@ func TestAuthCacheChangesReachEveryNode(t *testing.T) {
 	n.clock.Add(app.AuthCacheTTL)
 	if _, err := n.b.Authenticate(ctx, carolTok); !parley.IsCode(err, parley.CodeUnauthenticated) {
 		t.Fatalf("after the TTL: %v", err)
+	}
+}
+
+// TestAuthCacheKeptExpiryRechecked: a node whose kept read says a session
+// has just expired reads it again before ending it: another node may have
+// used it since, sliding its expiry.
+func TestAuthCacheKeptExpiryRechecked(t *testing.T) {
+	n := newTwoNodes(t, func(o *app.Options) { o.Limits.SessionTTL = 65 * time.Second })
+	ctx := context.Background()
+	u, tok, err := n.a.Register(ctx, app.RegisterInput{Username: "dora", Password: acctPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.clock.Add(59 * time.Second)
+	if _, err := n.b.Authenticate(ctx, tok); err != nil { // b keeps it: expires in 6 s (too soon after sign-in to slide it)
+		t.Fatal(err)
+	}
+	n.clock.Add(2 * time.Second)
+	if _, err := n.a.Authenticate(ctx, tok); err != nil { // a slides the expiry (written within 200 ms)
+		t.Fatal(err)
+	}
+	eventually(t, func() string {
+		list, err := n.raw.Sessions(ctx, u.ID)
+		if err != nil || len(list) != 1 || !list[0].ExpiresAt.After(n.clock.Now().Add(time.Minute)) {
+			return "the slid expiry was not written"
+		}
+		return ""
+	})
+	n.clock.Add(5 * time.Second) // past what b kept, 7 s after b read it
+	if _, err := n.b.Authenticate(ctx, tok); err != nil {
+		t.Fatalf("b ended a session a used 5 s ago: %v", err)
+	}
+	if list, _ := n.raw.Sessions(ctx, u.ID); len(list) != 1 {
+		t.Fatalf("%d sessions left, want 1", len(list))
 	}
 }

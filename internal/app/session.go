@@ -103,6 +103,9 @@ func (a *App) AuthenticateUser(ctx context.Context, token string) (parley.Actor,
 	h := hashToken(token)
 	now := a.now()
 	ss, u, ok := a.auth.get(h, now)
+	if ok && !now.Before(a.withPendingTouch(ss).ExpiresAt) {
+		ok = false // another node may have used it since: read it before ending it
+	}
 	if !ok {
 		// Sessions are deleted with their user, so a session always has one.
 		gen := a.auth.generation()

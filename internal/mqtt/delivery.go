@@ -92,7 +92,11 @@ func (h *hook) deliverableLocked(cl *mochi.Client, s *session, d *delivery) bool
 		return !cl.Closed() && h.numberable(cl, d)
 	}
 	if d.target != "" { // a replay
-		if d.seq != cs.last+1 || !h.numberable(cl, d) {
+		if d.seq != cs.last+1 {
+			return false
+		}
+		if !h.numberable(cl, d) {
+			cs.stallSkipped = true
 			return false
 		}
 		cs.last = d.seq
@@ -108,6 +112,7 @@ func (h *hook) deliverableLocked(cl *mochi.Client, s *session, d *delivery) bool
 	case cl.Closed(): // a persistent session between connections: replayed on reconnect
 		return false
 	case stalled(cl): // not reading: replayed once a write to it returns (stall.go)
+		cs.stallSkipped = true
 		return false
 	case d.seq != cs.last+1:
 		h.startReplayLocked(s, d.conv, cs, d.seq)
@@ -115,6 +120,7 @@ func (h *hook) deliverableLocked(cl *mochi.Client, s *session, d *delivery) bool
 	case cl.State.Inflight.Len() >= maxInflight: // mochi would drop it: the next message replays
 		return false
 	case !h.numberable(cl, d): // stalled now
+		cs.stallSkipped = true
 		return false
 	}
 	cs.last = d.seq

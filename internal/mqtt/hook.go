@@ -87,6 +87,7 @@ type convSub struct {
 	last, skipped int64
 	acked         int64 // highest seq the client acknowledged (QoS 1/2) or was handed at QoS 0: the saved position
 	replaying     bool
+	stallSkipped  bool // a message was skipped while the connection was stalled: replayed when it resumes (stall.go)
 }
 
 func newHook(rt *app.Realtime, broker *mochi.Server, log *slog.Logger, cfg Config) *hook {

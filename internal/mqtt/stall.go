@@ -59,6 +59,7 @@ func lockFree(cl *mochi.Client) bool {
 			// The write may have returned before the mark (and found none to
 			// clear): with no write in progress, nothing would clear it.
 			if gc.writing.Load() == 0 && gc.stalled.CompareAndSwap(true, false) {
+				time.Sleep(100 * time.Microsecond)
 				continue
 			}
 			return false
@@ -68,8 +69,8 @@ func lockFree(cl *mochi.Client) bool {
 }
 
 // resumed is called (on its own goroutine) when a write to cl returned
-// after cl was marked stalled: every conversation of its session replays
-// what it skipped.
+// after cl was marked stalled: each conversation of its session that
+// skipped a message meanwhile replays it.
 func (h *hook) resumed(cl *mochi.Client) {
 	defer h.wg.Done()
 	h.mu.Lock()
@@ -82,7 +83,10 @@ func (h *hook) resumed(cl *mochi.Client) {
 		return
 	}
 	for conv, cs := range s.convs {
-		h.startReplayLocked(s, conv, cs, 0)
+		if cs.stallSkipped {
+			cs.stallSkipped = false
+			h.startReplayLocked(s, conv, cs, 0)
+		}
 	}
 }
 
