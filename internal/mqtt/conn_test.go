@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mochi-mqtt/server/v2/packets"
+
 	"github.com/parley-chat/parley/client"
 	"github.com/parley-chat/parley/internal/mqtt"
 	"github.com/parley-chat/parley/internal/server"
@@ -182,4 +184,69 @@ func slowReader(t *testing.T, body int, writeTimeout time.Duration) (alice *clie
 	live = dial(t, addr, connOpts{user: "carol", pass: carol.Token(), clean: true})
 	live.subscribe(1, msgTopic(conv))
 	return alice, conv, slow, live
+}
+
+// TestPausedReaderGetsPresence: a presence change that happens while a QoS 1
+// subscriber is not reading reaches it once it reads again (as the user's
+// current presence), with the messages it missed.
+func TestPausedReaderGetsPresence(t *testing.T) {
+	const body, n = 6000, 10
+	e := start(t, func(c *server.Config) { c.MaxMessage = body })
+	mqtt.SetWriteTimeout(e.Server.MQTT, time.Hour)
+	mqtt.SetSendBuffer(e.Server.MQTT, 4096)
+	ctx := context.Background()
+	alice, _ := e.NewUser(t, "alice")
+	bob, bobU := e.NewUser(t, "bob")
+	carol, carolU := e.NewUser(t, "carol")
+	conv := group(t, alice, bobU, carolU)
+	ws, err := carol.Connect(ctx, client.RealtimeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	addr := mqttAddr(e)
+	watch := func(c *rawClient) {
+		c.subscribe(1, msgTopic(conv), presTopic(carolU.ID))
+		pk := c.next(packets.Publish)
+		if !strings.Contains(string(pk.Payload), `"online":true`) {
+			t.Fatalf("retained presence %s", pk.Payload)
+		}
+		if pk.FixedHeader.Qos == 1 {
+			c.write(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Puback}, PacketID: pk.PacketID})
+		}
+	}
+	paused := dial(t, addr, connOpts{user: "bob", pass: bob.Token(), clean: true, noKeepalive: true, readBuffer: 4096})
+	watch(paused)
+	paused.pause()
+	live := dial(t, addr, connOpts{user: "alice", pass: alice.Token(), clean: true})
+	watch(live)
+	text := strings.Repeat("x", body)
+	for i := 0; i < n; i++ { // fills the paused reader's buffers
+		if _, _, err := alice.Send(ctx, conv, client.SendRequest{ClientMsgID: "p" + itoa(int64(i)), Body: text}); err != nil {
+			t.Fatal(err)
+		}
+		if _, m := live.message(); m.Body != text {
+			t.Fatalf("alice got %.40q", m.Body)
+		}
+	}
+	ws.Close()
+	untilOffline(live, carolU.ID)
+
+	paused.unpause()
+	msgs, offline := 0, false
+	for deadline := time.Now().Add(wait); msgs < n || !offline; {
+		if time.Now().After(deadline) {
+			t.Fatalf("after resuming: %d of %d messages, offline presence %v", msgs, n, offline)
+		}
+		pk := paused.next(packets.Publish)
+		if pk.FixedHeader.Qos == 1 {
+			paused.write(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Puback}, PacketID: pk.PacketID})
+		}
+		switch pk.TopicName {
+		case msgTopic(conv):
+			msgs++
+		case presTopic(carolU.ID):
+			offline = strings.Contains(string(pk.Payload), `"online":false`)
+		}
+	}
 }

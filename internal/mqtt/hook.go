@@ -76,6 +76,7 @@ type session struct {
 	seen     atomic.Int64        // unix seconds of the last connect, for the sweep
 	convs    map[string]*convSub // conversation id → delivery state; guarded by hook.mu
 	presence sync.Map            // user id → struct{}: presence topics this session may read
+	missed   sync.Map            // user id → struct{}: a presence frame was skipped while the connection was stalled (stall.go)
 	pending  map[string]*convSub // set in OnSubscribe, applied under mu; only the client's goroutine touches it
 }
 
@@ -345,8 +346,8 @@ func (h *hook) OnACLCheck(cl *mochi.Client, topic string, write bool) bool {
 	switch kind {
 	case topicPresence:
 		_, ok := s.presence.Load(id)
-		if ok && h.cur.Load() != nil { // a delivery, not a SUBSCRIBE
-			return h.numberable(cl, &delivery{topic: topic})
+		if d := h.cur.Load(); ok && d != nil && d.topic == topic { // a delivery (mu held), not a SUBSCRIBE
+			return h.presenceDeliverable(cl, s, d, id)
 		}
 		return ok
 	case topicMessages:

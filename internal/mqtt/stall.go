@@ -18,10 +18,12 @@ import (
 // which replays what it missed in order, or until the write times out and
 // the connection ends (a persistent session replays on reconnect).
 //
-// What is left: a write that starts between the check and mochi taking
-// the lock still holds the publish for up to writeTimeout; presence frames
-// and edits skipped meanwhile are not resent (presence is retained: the
-// current one arrives on resubscribing).
+// A presence frame skipped meanwhile is resent on resume, as the user's
+// current presence (the retained one). What is left: a write that starts
+// between the check and mochi taking the lock still holds the publish for
+// up to writeTimeout; edits and deletions skipped meanwhile are not resent
+// (as for a client that was disconnected: a replay carries a message's
+// current version).
 
 // stallAfter is how long a write to a client may be in progress before the
 // client counts as not reading. A healthy client's write returns in
@@ -88,6 +90,32 @@ func (h *hook) resumed(cl *mochi.Client) {
 			h.startReplayLocked(s, conv, cs, 0)
 		}
 	}
+	// The current presence again, to every subscriber of the topic (a
+	// presence frame is a state: a second copy changes nothing). Not to
+	// this session alone: mochi sends a new subscriber the retained frame
+	// outside mu, and a delivery meant for one session could not be told
+	// from it.
+	s.missed.Range(func(k, _ any) bool {
+		s.missed.Delete(k)
+		topic := presenceTopic(k.(string))
+		for _, pk := range h.broker.Topics.Messages(topic) {
+			h.publishLocked(delivery{topic: topic}, pk.Payload, false)
+		}
+		return true
+	})
+}
+
+// presenceDeliverable decides whether presence delivery d (of user
+// id's presence) goes to client cl of session s: a frame skipped for a
+// stalled connection is resent, as the current one, when it resumes.
+// Usually with mu held; also for the retained frame mochi sends a new
+// subscriber (outside mu) while a frame of the topic is being published.
+func (h *hook) presenceDeliverable(cl *mochi.Client, s *session, d *delivery, id string) bool {
+	if !h.numberable(cl, d) {
+		s.missed.Store(id, struct{}{})
+		return false
+	}
+	return true
 }
 
 // resume starts resumed unless the hook is stopping.
