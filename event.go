@@ -68,15 +68,4 @@ type Bus interface {
 // AuthTopic is the routing key of EventAuthChanged about userID ("": every
 // user). No connection subscribes to it: only apps read these events, to
 // forget the sessions they keep.
-func AuthTopic(userID string) string { return authTopicPrefix + userID }
-
-const authTopicPrefix = "auth:"
-
-// AuthSubject returns the user id of an AuthTopic ("" for every user) and
-// whether topic is one.
-func AuthSubject(topic string) (string, bool) {
-	if len(topic) < len(authTopicPrefix) || topic[:len(authTopicPrefix)] != authTopicPrefix {
-		return "", false
-	}
-	return topic[len(authTopicPrefix):], true
-}
+func AuthTopic(userID string) string { return "auth:" + userID }

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -135,7 +136,7 @@ func (c *authCache) forget(userID string) {
 func (c *authCache) forgetFor(e parley.Event) {
 	switch e.Kind {
 	case parley.EventAuthChanged:
-		if id, ok := parley.AuthSubject(e.ConversationID); ok {
+		if id, ok := strings.CutPrefix(e.ConversationID, parley.AuthTopic("")); ok {
 			c.forget(id)
 		}
 	}

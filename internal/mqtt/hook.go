@@ -346,7 +346,7 @@ func (h *hook) OnACLCheck(cl *mochi.Client, topic string, write bool) bool {
 	switch kind {
 	case topicPresence:
 		_, ok := s.presence.Load(id)
-		if d := h.cur.Load(); ok && d != nil && d.topic == topic { // a delivery (mu held), not a SUBSCRIBE
+		if d := h.cur.Load(); ok && d != nil && d.topic == topic { // a publish of this topic is in progress
 			return h.presenceDeliverable(cl, s, d, id)
 		}
 		return ok

@@ -19,7 +19,7 @@ import mochi "github.com/mochi-mqtt/server/v2"
 
 // established is called (OnSessionEstablished) once mochi has registered cl.
 func (h *hook) established(cl *mochi.Client) {
-	if gc, ok := cl.Net.Conn.(*gatedConn); ok {
+	if gc := gated(cl); gc != nil {
 		gc.client.Store(cl)
 	}
 	h.regMu.Lock()

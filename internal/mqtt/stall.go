@@ -31,10 +31,16 @@ import (
 // messages come by replay.
 const stallAfter = 50 * time.Millisecond
 
+// gated returns cl's connection, nil for the broker's inline client.
+func gated(cl *mochi.Client) *gatedConn {
+	gc, _ := cl.Net.Conn.(*gatedConn)
+	return gc
+}
+
 // stalled reports whether cl's connection is marked stalled.
 func stalled(cl *mochi.Client) bool {
-	gc, ok := cl.Net.Conn.(*gatedConn)
-	return ok && gc.stalled.Load()
+	gc := gated(cl)
+	return gc != nil && gc.stalled.Load()
 }
 
 // lockFree waits until no write to cl is in progress and reports true, or
@@ -42,8 +48,8 @@ func stalled(cl *mochi.Client) bool {
 // progress for stallAfter. Called with hook.mu held, before mochi takes
 // cl's lock to number a delivery.
 func lockFree(cl *mochi.Client) bool {
-	gc, ok := cl.Net.Conn.(*gatedConn)
-	if !ok {
+	gc := gated(cl)
+	if gc == nil {
 		return true
 	}
 	giveUp := time.Now().Add(stallAfter)

@@ -28,6 +28,12 @@ function retriable(e) { return e.status === 0 || e.status === 409 || e.status ==
 // It is quiet: errorText gives '' for it, so nobody shows it.
 function cancelled() { return Object.assign(new ApiError(0, { code: 'aborted', message: 'Cancelled: signed out' }), { quiet: true }); }
 
+// unreached is the error of a request that got no answer: cancelled if the
+// session's signal aborted it, otherwise the network's.
+function unreached(signal) {
+  return signal.aborted ? cancelled() : new ApiError(0, { code: 'network', message: 'Cannot reach the server' });
+}
+
 // sleep waits ms, rejecting with an 'aborted' ApiError if signal aborts.
 function sleep(ms, signal) {
   return new Promise((resolve, reject) => {
@@ -81,14 +87,13 @@ export class Api {
     let res;
     try {
       res = await this.fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
-    } catch (e) {
-      if (signal.aborted) throw cancelled();
-      throw new ApiError(0, { code: 'network', message: 'Cannot reach the server' });
+    } catch {
+      throw unreached(signal);
     }
     if (res.status === 204) return null;
     let data = null;
     let text;
-    try { text = await res.text(); } catch { throw signal.aborted ? cancelled() : new ApiError(0, { code: 'network', message: 'Cannot reach the server' }); }
+    try { text = await res.text(); } catch { throw unreached(signal); }
     if (text) { try { data = JSON.parse(text); } catch { data = null; } }
     if (!res.ok) {
       const err = new ApiError(res.status, data?.error || { message: res.statusText });
@@ -105,7 +110,7 @@ export class Api {
     const { signal } = this.session;
     let res;
     try { res = await this.fetch(this.base + '/api/v1' + path, { method, headers, body, signal }); } catch {
-      throw signal.aborted ? cancelled() : new ApiError(0, { code: 'network', message: 'Cannot reach the server' });
+      throw unreached(signal);
     }
     const data = await res.json().catch(() => null);
     if (!res.ok) throw new ApiError(res.status, data?.error || { message: res.statusText });
@@ -117,7 +122,7 @@ export class Api {
     const { signal } = this.session;
     let res;
     try { res = await this.fetch(this.base + '/api/v1' + path, { headers: { Authorization: 'Bearer ' + this.token }, signal }); } catch {
-      throw signal.aborted ? cancelled() : new ApiError(0, { code: 'network', message: 'Cannot reach the server' });
+      throw unreached(signal);
     }
     if (!res.ok) throw new ApiError(res.status, (await res.json().catch(() => null))?.error || {});
     return res.blob();
@@ -197,7 +202,7 @@ export class Api {
         if (xhr.status === 401 && this.token && this.onUnauthenticated) this.onUnauthenticated(err);
         reject(err);
       };
-      xhr.onerror = () => { done(); reject(new ApiError(0, { code: 'network', message: 'Cannot reach the server' })); };
+      xhr.onerror = () => { done(); reject(unreached(session)); };
       xhr.ontimeout = xhr.onerror;
       xhr.onabort = () => { done(); reject(session.aborted ? cancelled() : new ApiError(0, { code: 'aborted', message: 'Upload cancelled' })); };
       xhr.send(body);
